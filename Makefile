@@ -1,0 +1,31 @@
+# Entry points for developers and CI (.ci/run runs `make test`). Logic lives in scripts/.
+.PHONY: deps build lint test test-core bench-tiering crd demo clean
+
+deps:
+	scripts/ensure-deps.sh
+
+build:
+	npx tsc -b
+
+lint:
+	npx eslint .
+
+test: deps build lint
+	scripts/run-jest.sh
+
+test-core: deps build
+	scripts/run-jest.sh core/ test/core/ test/cold/
+
+bench-tiering: deps build
+	node .build/bench/tiering/run.js
+
+# Through a temp file, so a failing generator leaves the committed CRD as it was.
+crd:
+	node core/dist/model/gen-crd.js > crds/tieredtables.strata.dev.yaml.tmp
+	mv crds/tieredtables.strata.dev.yaml.tmp crds/tieredtables.strata.dev.yaml
+
+demo:
+	scripts/demo.sh
+
+clean:
+	rm -rf .build core/dist cli/dist

@@ -1,0 +1,11 @@
+// One jest config for the whole repo. ts-jest transpiles only (type checking is
+// `tsc -b`'s job), so test start-up stays fast.
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/core', '<rootDir>/cli', '<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false, tsconfig: '<rootDir>/tsconfig.base.json' }] },
+  moduleNameMapper: { '^@strata/core$': '<rootDir>/core/src/index.ts', '^@strata/core/(.*)$': '<rootDir>/core/src/$1' },
+  testTimeout: 120000,
+};
