@@ -1,0 +1,87 @@
+import { TIERED_TABLE_DEFAULTS, withDefaults } from './defaults';
+import type { TieredTableInput } from './tiered-table';
+
+const minimal: TieredTableInput = {
+  table: 'm',
+  timeColumn: 'ts',
+  columns: [
+    { name: 'ts', type: 'timestamptz' },
+    { name: 'v', type: 'double precision' },
+  ],
+};
+
+describe('withDefaults', () => {
+  test('fills every default; cold.orderBy defaults to the time column', () => {
+    expect(withDefaults(minimal)).toStrictEqual({
+      table: 'm',
+      schema: 'public',
+      timeColumn: 'ts',
+      columns: [
+        { name: 'ts', type: 'timestamptz' },
+        { name: 'v', type: 'double precision' },
+      ],
+      mode: 'hot-then-cold',
+      hot: { chunkInterval: '1h', retention: '24h' },
+      cold: { orderBy: ['ts'], partitionBy: 'day' },
+      rollups: [],
+      tiering: { every: '5m', batchRows: 100000 },
+      deletionPolicy: 'Retain',
+    });
+  });
+
+  test('keeps what the user said, including partial sections', () => {
+    const spec = withDefaults({
+      ...minimal,
+      schema: 'obs',
+      mode: 'hot-only',
+      hot: { retention: '7d', compression: { after: '2d' }, indexes: [['v']] },
+      cold: { retention: '90d', cluster: 'main' },
+      tiering: { batchRows: 5000 },
+      deletionPolicy: 'Delete',
+      columns: [{ name: 'ts', type: 'timestamptz', notNull: true }],
+    });
+    expect(spec.schema).toBe('obs');
+    expect(spec.mode).toBe('hot-only');
+    expect(spec.hot).toStrictEqual({ chunkInterval: '1h', retention: '7d', compression: { after: '2d' }, indexes: [['v']] });
+    expect(spec.cold).toStrictEqual({ orderBy: ['ts'], partitionBy: 'day', retention: '90d', cluster: 'main' });
+    expect(spec.tiering).toStrictEqual({ every: '5m', batchRows: 5000 });
+    expect(spec.deletionPolicy).toBe('Delete');
+    expect(spec.columns).toStrictEqual([{ name: 'ts', type: 'timestamptz', notNull: true }]);
+  });
+
+  test('is pure: the input is unchanged and shares nothing with the result', () => {
+    const input: TieredTableInput = {
+      ...minimal,
+      cold: { orderBy: ['ts'] },
+      hot: { indexes: [['v']] },
+      rollups: [{ name: '1m', interval: '1m', groupBy: [], aggregates: { v: ['avg'] } }],
+    };
+    const before = JSON.parse(JSON.stringify(input));
+    const spec = withDefaults(input);
+    spec.columns.push({ name: 'x', type: 'text' });
+    spec.columns[0].name = 'changed';
+    spec.cold.orderBy.push('v');
+    spec.hot.indexes![0].push('ts');
+    spec.rollups[0].aggregates.v!.push('max');
+    spec.rollups[0].groupBy.push('v');
+    expect(input).toEqual(before);
+  });
+
+  test('is idempotent and survives a JSON round trip (no undefined keys)', () => {
+    const once = withDefaults(minimal);
+    expect(withDefaults(once)).toStrictEqual(once);
+    expect(JSON.parse(JSON.stringify(once))).toStrictEqual(once);
+  });
+
+  test('the defaults are the documented ones', () => {
+    expect(TIERED_TABLE_DEFAULTS).toEqual({
+      schema: 'public',
+      mode: 'hot-then-cold',
+      hot: { chunkInterval: '1h', retention: '24h' },
+      cold: { partitionBy: 'day' },
+      rollups: [],
+      tiering: { every: '5m', batchRows: 100000 },
+      deletionPolicy: 'Retain',
+    });
+  });
+});
