@@ -1,0 +1,161 @@
+import type { Client } from 'pg';
+import type { TieredTableSpec } from '../model/tiered-table';
+import { parseDuration } from '../model/duration';
+import type { ColdStore } from '../cold/cold-store';
+import { migrate } from '../catalog/migrations';
+import { getRegisteredTable, upsertRegisteredTable } from '../catalog/catalog';
+import { tieredColumns } from '../ddl/column-types';
+import * as ch from '../ddl/clickhouse';
+import * as pg from '../ddl/postgres';
+import { detectHotFlavor, ensurePartitions } from '../tiering/hot-partitions';
+import { planChanges } from './plan-changes';
+
+/**
+ * Provisions a validated spec on both tiers, or evolves them to it. PostgreSQL DDL
+ * runs in one transaction (it is transactional there), ClickHouse DDL inside it
+ * before COMMIT and idempotent (IF NOT EXISTS): if either side fails, PostgreSQL
+ * keeps nothing and a re-run completes the ClickHouse side.
+ */
+
+export interface ApplyDeps {
+  /** A single PostgreSQL connection (transactions run on it). */
+  hot: Client;
+  /** Absent for deployments without a cold tier; then only hot-only tables apply. */
+  cold?: ColdStore;
+  coldTarget: ch.ColdTarget;
+}
+
+export interface ApplyResult {
+  table: string;
+  action: 'created' | 'updated' | 'unchanged';
+  flavor: pg.HotFlavor | 'none';
+  statements: number;
+  changes: string[];
+}
+
+export class ApplyRefusedError extends Error {
+  readonly code = 'APPLY_REFUSED' as const;
+  constructor(
+    readonly table: string,
+    readonly reasons: string[],
+  ) {
+    super(`refusing to change table "${table}":\n  - ${reasons.join('\n  - ')}`);
+    this.name = 'ApplyRefusedError';
+  }
+}
+
+export function initialWatermark(spec: TieredTableSpec): string {
+  return spec.mode === 'cold-only' ? 'infinity' : '-infinity';
+}
+
+function usesHot(spec: TieredTableSpec): boolean {
+  return spec.mode !== 'cold-only';
+}
+function usesCold(spec: TieredTableSpec): boolean {
+  return spec.mode !== 'hot-only';
+}
+
+export async function applyTable(deps: ApplyDeps, spec: TieredTableSpec, now = new Date()): Promise<ApplyResult> {
+  const db = deps.hot;
+  await migrate(db);
+  const flavor = await detectHotFlavor(db);
+  const registered = await getRegisteredTable(db, spec.table);
+  const target = { ...deps.coldTarget, cluster: spec.cold.cluster };
+  if (usesCold(spec) && !deps.cold) throw new ApplyRefusedError(spec.table, [`spec.mode ${spec.mode} needs a ClickHouse connection and none is configured`]);
+
+  const pgStatements: string[] = [];
+  const chStatements: string[] = [];
+  const changes: string[] = [];
+  let action: ApplyResult['action'];
+
+  if (!registered || !(await tablesExist(deps, spec, target))) {
+    action = 'created';
+    if (usesHot(spec)) {
+      pgStatements.push(pg.createSchemaSql(spec), pg.createTableSql(spec, flavor));
+      if (flavor === 'timescaledb') pgStatements.push(pg.createHypertableSql(spec));
+      else pgStatements.push(pg.createDefaultPartitionSql(spec), ...pg.TIME_BUCKET_FUNCTIONS_SQL);
+      pgStatements.push(...pg.createIndexesSql(spec, flavor));
+      changes.push(`hot table ${spec.schema}.${spec.table} (${flavor === 'timescaledb' ? 'hypertable' : 'native range partitions'})`);
+    }
+    if (usesCold(spec)) {
+      chStatements.push(ch.createDatabaseSql(target), ch.createRawTableSql(spec, target));
+      for (const r of spec.rollups) chStatements.push(ch.createRollupTableSql(spec, r, target));
+      changes.push(`cold table ${target.database}.${spec.table}` + (spec.rollups.length ? ` + ${spec.rollups.length} rollup(s)` : ''));
+    }
+  } else {
+    const plan = planChanges(registered.spec, spec);
+    const refusals = [...plan.refusals];
+    if (plan.chunkIntervalChanged && flavor === 'native') {
+      refusals.push('spec.hot.chunkInterval cannot change without TimescaleDB: existing native partitions would overlap new ones');
+    }
+    if (refusals.length > 0) throw new ApplyRefusedError(spec.table, refusals);
+    if (plan.unchanged) return { table: spec.table, action: 'unchanged', flavor: usesHot(spec) ? flavor : 'none', statements: 0, changes: [] };
+    action = 'updated';
+    const cols = new Map(tieredColumns(spec).map((c) => [c.name, c]));
+    for (const name of plan.addColumns) {
+      if (usesHot(spec)) pgStatements.push(pg.addColumnSql(spec, cols.get(name)!));
+      if (usesCold(spec)) chStatements.push(ch.addColumnSql(spec, cols.get(name)!, target));
+      changes.push(`column ${name} added`);
+    }
+    if (plan.addIndexes && usesHot(spec)) pgStatements.push(...pg.createIndexesSql(spec, flavor));
+    if (plan.chunkIntervalChanged && usesHot(spec) && flavor === 'timescaledb') {
+      pgStatements.push(pg.setChunkIntervalSql(spec));
+      changes.push(`chunk interval ${spec.hot.chunkInterval}`);
+    }
+    if (plan.coldTtlChanged && usesCold(spec)) {
+      chStatements.push(ch.modifyTtlSql(spec, target));
+      changes.push(`cold retention ${spec.cold.retention ?? 'none'}`);
+    }
+    for (const name of plan.addRollups) {
+      chStatements.push(ch.createRollupTableSql(spec, spec.rollups.find((r) => r.name === name)!, target));
+      changes.push(`rollup ${name} added (built from rows moved from now on)`);
+    }
+    if (changes.length === 0) changes.push('settings');
+  }
+
+  await db.query('BEGIN');
+  try {
+    for (const s of pgStatements) await db.query(s);
+    await upsertRegisteredTable(db, spec, initialWatermark(spec));
+    for (const s of chStatements) await deps.cold!.command(s);
+    await db.query('COMMIT');
+  } catch (err) {
+    await db.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+  if (usesHot(spec) && flavor === 'native') {
+    // Partitions for the hot window and a day ahead; older data lands in the default
+    // partition until a tiering run re-homes or moves it.
+    const width = parseDuration(spec.hot.chunkInterval);
+    await ensurePartitions(db, spec, new Date(now.getTime() - parseDuration(spec.hot.retention) - width), new Date(now.getTime() + parseDuration('24h')));
+  }
+  return { table: spec.table, action, flavor: usesHot(spec) ? flavor : 'none', statements: pgStatements.length + chStatements.length, changes };
+}
+
+async function tablesExist(deps: ApplyDeps, spec: TieredTableSpec, target: ch.ColdTarget): Promise<boolean> {
+  if (usesHot(spec)) {
+    const r = await deps.hot.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [`${pg.hotTable(spec)}`]);
+    if (!r.rows[0].t) return false;
+  }
+  if (usesCold(spec)) {
+    const r = await deps.cold!.query<{ n: string }>('SELECT count() AS n FROM system.tables WHERE database = {db:String} AND name = {t:String}', {
+      db: target.database,
+      t: ch.rawTableName(spec),
+    });
+    if (Number(r[0].n) === 0) return false;
+  }
+  return true;
+}
+
+/** deletionPolicy Delete: drops both tiers and the catalog entry. Retain: only the catalog entry. */
+export async function deleteTable(deps: ApplyDeps, spec: TieredTableSpec): Promise<void> {
+  const target = { ...deps.coldTarget, cluster: spec.cold.cluster };
+  if (spec.deletionPolicy === 'Delete') {
+    if (usesCold(spec) && deps.cold) {
+      for (const r of spec.rollups) await deps.cold.command(ch.dropTableSql(target.database, ch.rollupTableName(spec, r), target));
+      await deps.cold.command(ch.dropTableSql(target.database, ch.rawTableName(spec), target));
+    }
+    if (usesHot(spec)) await deps.hot.query(pg.dropTableSql(spec));
+  }
+  await deps.hot.query('DELETE FROM strata.table_registry WHERE table_name = $1', [spec.table]);
+}
