@@ -1,0 +1,175 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { Command } from 'commander';
+import { Client } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import {
+  DATASET_COLUMNS,
+  datasetRowCount,
+  datasetStream,
+  detectHotFlavor,
+  ensurePartitions,
+  getRegisteredTable,
+  pgIdent,
+  postgresDdl,
+  applyTable,
+  ApplyRefusedError,
+  createColdStore,
+  parseTieredTableDocuments,
+  runTiering,
+  tableStatuses,
+  TieredTableValidationError,
+  validateResource,
+  type ColdStore,
+  type TierProgress,
+  type TieredTableSpec,
+} from '@strata/core';
+import { resolveConfig, type CliConfig, type CliFlags } from './config';
+
+/** The `strata` command: provision, tier and inspect tiered tables without Kubernetes. */
+
+const program = new Command('strata')
+  .description('Strata: hot PostgreSQL, cold ClickHouse, one table')
+  .option('--pg <url>', 'PostgreSQL URL (default: $STRATA_PG_URL)')
+  .option('--clickhouse <url>', 'ClickHouse HTTP URL (default: $STRATA_CLICKHOUSE_URL; credentials from $STRATA_CLICKHOUSE_USER/_PASSWORD)')
+  .option('--clickhouse-path <dir>', 'embedded ClickHouse (chDB) data directory (default: $STRATA_CLICKHOUSE_PATH or .data/clickhouse)')
+  .option('--clickhouse-database <name>', 'ClickHouse database (default: strata)');
+
+function config(): CliConfig {
+  return resolveConfig(program.opts<CliFlags>(), process.env);
+}
+
+async function withStores<T>(fn: (hot: Client, cold: ColdStore, cfg: CliConfig) => Promise<T>): Promise<T> {
+  const cfg = config();
+  const hot = new Client({ connectionString: cfg.pgUrl });
+  await hot.connect();
+  const cold = await createColdStore(cfg.cold);
+  try {
+    return await fn(hot, cold, cfg);
+  } finally {
+    await hot.end().catch(() => undefined);
+    await cold.close().catch(() => undefined);
+  }
+}
+
+program
+  .command('apply')
+  .description('create or evolve the tables described by TieredTable manifests')
+  .requiredOption('-f, --file <path>', 'YAML file with one or more TieredTable documents')
+  .action(async (opts: { file: string }) => {
+    const docs = parseTieredTableDocuments(readFileSync(opts.file, 'utf8'));
+    // Validate every document before touching any database: a bad spec creates nothing.
+    const specs: TieredTableSpec[] = docs.map((d) => validateResource(d));
+    await withStores(async (hot, cold, cfg) => {
+      for (const spec of specs) {
+        const r = await applyTable({ hot, cold, coldTarget: { database: cfg.cold.database } }, spec);
+        console.log(`${spec.table}: ${r.action}${r.changes.length ? ' — ' + r.changes.join('; ') : ''}`);
+      }
+    });
+  });
+
+program
+  .command('tier')
+  .description('move rows older than the watermark target to ClickHouse (exactly once)')
+  .requiredOption('-t, --table <name>', 'tiered table')
+  .option('--until <timestamp>', 'explicit target watermark (ISO 8601), for tests and backfills')
+  .option('--json', 'print the result as JSON')
+  .action(async (opts: { table: string; until?: string; json?: boolean }) => {
+    const until = opts.until ? parseTimestamp(opts.until) : undefined;
+    await withStores(async (_hot, cold, cfg) => {
+      const result = await runTiering(
+        { openHot: () => connect(cfg.pgUrl), cold, coldTarget: { database: cfg.cold.database } },
+        { table: opts.table, until, onStep: progressPrinter() },
+      );
+      if (opts.json) console.log(JSON.stringify(result));
+      else {
+        const rate = result.durationMs > 0 ? Math.round((result.rows / result.durationMs) * 1000) : 0;
+        console.log(
+          `${result.table}: moved ${result.rows} rows (${formatBytes(result.bytes)}) in ${(result.durationMs / 1000).toFixed(1)}s ` +
+            `(${rate} rows/s); watermark ${result.previousWatermark} → ${result.watermark}; dropped ${result.droppedPartitions} partitions`,
+        );
+      }
+    });
+  });
+
+program
+  .command('status')
+  .description('per table: watermark, rows per tier, lag, last run')
+  .option('--json', 'print JSON')
+  .action(async (opts: { json?: boolean }) => {
+    await withStores(async (hot, cold, cfg) => {
+      const rows = await tableStatuses(hot, cold, { database: cfg.cold.database });
+      if (opts.json) return console.log(JSON.stringify(rows, null, 2));
+      console.log(['TABLE', 'MODE', 'WATERMARK', 'HOT ROWS', 'COLD ROWS', 'LAG', 'LAST RUN'].join('\t'));
+      for (const s of rows) {
+        const last = s.lastRun.error ? `error: ${s.lastRun.error}` : s.lastRun.finishedAt ? `${s.lastRun.rows ?? 0} rows at ${s.lastRun.finishedAt}` : 'never';
+        console.log([s.table, s.mode, s.watermark, s.rowsHot ?? '-', s.rowsCold ?? '-', s.lagSeconds === null ? '-' : `${s.lagSeconds}s`, last].join('\t'));
+      }
+    });
+  });
+
+program
+  .command('demo-data')
+  .description('insert the corpus dataset\'s rows for the last N hours (up to now) into a table shaped like metrics_events')
+  .option('-t, --table <name>', 'target table', 'metrics_events')
+  .option('--hours <n>', 'how many hours back from now', '72')
+  .action(async (opts: { table: string; hours: string }) => {
+    const hours = Number(opts.hours);
+    if (!Number.isInteger(hours) || hours < 1 || hours > 24 * 366) throw new Error('--hours: a whole number of hours from 1 to 8784');
+    await withStores(async (hot) => {
+      const reg = await getRegisteredTable(hot, opts.table);
+      if (!reg) throw new Error(`table "${opts.table}" is not registered; run \`strata apply\` first`);
+      const now = Math.floor(Date.now() / 60_000) * 60_000;
+      const last = await hot.query<{ t: Date | null }>(`SELECT max(${pgIdent(reg.spec.timeColumn)}) AS t FROM ${postgresDdl.hotTable(reg.spec)}`);
+      // Continue after the newest row, so re-running only adds the minutes since.
+      const start = Math.max(now - hours * 3_600_000, last.rows[0].t ? Math.floor(last.rows[0].t.getTime() / 60_000) * 60_000 + 60_000 : 0);
+      const minutes = Math.floor((now - start) / 60_000);
+      if (minutes <= 0) return console.log(`${opts.table}: up to date`);
+      if ((await detectHotFlavor(hot)) === 'native') await ensurePartitions(hot, reg.spec, new Date(start), new Date(now));
+      const sink = hot.query(copyFrom(`COPY ${postgresDdl.hotTable(reg.spec)} (${DATASET_COLUMNS.map(pgIdent).join(', ')}) FROM STDIN`));
+      await pipeline(datasetStream({ start, toMinute: minutes }), sink);
+      console.log(`${opts.table}: inserted ${datasetRowCount({ toMinute: minutes })} rows from ${new Date(start).toISOString()} to ${new Date(now).toISOString()}`);
+    });
+  });
+
+async function connect(url: string): Promise<Client> {
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  return c;
+}
+
+function parseTimestamp(s: string): Date {
+  const d = new Date(s);
+  if (Number.isNaN(d.getTime())) throw new Error(`--until: "${s}" is not an ISO 8601 timestamp`);
+  return d;
+}
+
+function formatBytes(n: number): string {
+  return n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : `${(n / 1024).toFixed(1)} KiB`;
+}
+
+/**
+ * Progress on stderr, one line per step. For the fault tests, STRATA_TEST_PAUSE_AT=<step>
+ * makes the run stop at the first such step, for STRATA_TEST_PAUSE_MS (default: for
+ * ever), so a test can kill it, or a database under it, right there.
+ */
+function progressPrinter(): (p: TierProgress) => Promise<void> {
+  let pauseAt = process.env.STRATA_TEST_PAUSE_AT;
+  const pauseMs = process.env.STRATA_TEST_PAUSE_MS ? Number(process.env.STRATA_TEST_PAUSE_MS) : undefined;
+  return async (p) => {
+    const extra = [p.rows !== undefined ? `${p.rows} rows` : '', p.watermark ? `→ ${p.watermark}` : '', p.detail ?? ''].filter(Boolean).join(' ');
+    console.error(`[${p.table}] ${p.step}${p.gen ? ` gen ${p.gen}` : ''}${extra ? ': ' + extra : ''}`);
+    if (pauseAt && pauseAt === p.step) {
+      pauseAt = undefined;
+      console.error(`paused at ${p.step}`);
+      await new Promise((resolve) => (pauseMs === undefined ? undefined : setTimeout(resolve, pauseMs)));
+    }
+  };
+}
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof TieredTableValidationError || err instanceof ApplyRefusedError) console.error(err.message);
+  else console.error(`strata: ${(err as Error).message ?? String(err)}`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,144 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { applyTable, ApplyRefusedError, createColdStore, getRegisteredTable, type ColdStore } from '@strata/core';
+import { createTestDatabase } from '../support/postgres';
+import { startChdbHttpServer } from '../support/cold-endpoint';
+import { metricsSpec } from '../support/tiered-fixture';
+import { runCli } from '../support/cli';
+
+/** `strata apply` on native PostgreSQL 15 + the ClickHouse engine over HTTP. */
+describe('apply', () => {
+  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  let ch: Awaited<ReturnType<typeof startChdbHttpServer>>;
+  let hot: Client;
+  let cold: ColdStore;
+  const coldTarget = { database: 'apply_test' };
+  const dir = mkdtempSync(join(tmpdir(), 'strata-apply-'));
+
+  beforeAll(async () => {
+    db = await createTestDatabase('strata_apply');
+    ch = await startChdbHttpServer({});
+    hot = new Client({ connectionString: db.url });
+    await hot.connect();
+    cold = createColdStore({ kind: 'http', url: ch.url, database: coldTarget.database });
+  });
+  afterAll(async () => {
+    await hot?.end();
+    await cold?.close();
+    await ch?.stop();
+    await db?.drop();
+  });
+
+  const cli = (args: string[]) =>
+    runCli(args, { STRATA_PG_URL: db.url, STRATA_CLICKHOUSE_URL: ch.url, STRATA_CLICKHOUSE_DATABASE: coldTarget.database }).exited;
+
+  test('a file with one bad spec creates nothing and names the field', async () => {
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(
+      file,
+      `apiVersion: strata.dev/v1alpha1
+kind: TieredTable
+metadata: { name: good }
+spec:
+  table: good_table
+  timeColumn: time
+  columns: [{ name: time, type: timestamptz }, { name: v, type: double precision }]
+---
+apiVersion: strata.dev/v1alpha1
+kind: TieredTable
+metadata: { name: bad }
+spec:
+  table: bad_table
+  timeColumn: time
+  columns: [{ name: time, type: timestamptz }, { name: host, type: text }]
+  cold: { orderBy: [hots, time] }
+`,
+    );
+    const r = await cli(['apply', '-f', file]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/spec\.cold\.orderBy\[0\]/);
+    expect(r.stderr).toMatch(/hots/);
+    const t = await hot.query("SELECT to_regclass('public.good_table') AS t");
+    expect(t.rows[0].t).toBeNull();
+  });
+
+  test('apply via the CLI creates both tiers; re-applying is a no-op', async () => {
+    const file = join(dir, 'metrics.yaml');
+    writeFileSync(
+      file,
+      `apiVersion: strata.dev/v1alpha1
+kind: TieredTable
+metadata: { name: metrics-events }
+spec:
+  table: metrics_events
+  timeColumn: time
+  columns:
+    - { name: time, type: timestamptz }
+    - { name: app, type: text }
+    - { name: host, type: text }
+    - { name: labels, type: jsonb }
+    - { name: value, type: double precision }
+  hot: { chunkInterval: 1h, retention: 24h }
+  cold: { orderBy: [app, host, time], partitionBy: day, retention: 90d }
+  rollups:
+    - { name: 1m, interval: 1m, groupBy: [app, host], aggregates: { value: [avg, min, max, sum, count] } }
+`,
+    );
+    const first = await cli(['apply', '-f', file]);
+    expect(first.stderr).toBe('');
+    expect(first.stdout).toMatch(/metrics_events: created/);
+    const again = await cli(['apply', '-f', file]);
+    expect(again.stdout).toMatch(/metrics_events: unchanged/);
+
+    const parent = await hot.query<{ strategy: string }>("SELECT partstrat AS strategy FROM pg_partitioned_table WHERE partrelid = 'public.metrics_events'::regclass");
+    expect(parent.rows[0].strategy).toBe('r');
+    const parts = await hot.query<{ n: string }>("SELECT count(*)::text AS n FROM pg_inherits WHERE inhparent = 'public.metrics_events'::regclass");
+    expect(Number(parts.rows[0].n)).toBeGreaterThan(24); // hot window + a day ahead + default
+    const bucket = await hot.query<{ b: Date }>("SELECT time_bucket('300.000s', timestamptz '2026-01-04 12:03:10+00') AS b");
+    expect(bucket.rows[0].b.toISOString()).toBe('2026-01-04T12:00:00.000Z');
+
+    const tables = await cold.query<{ name: string; engine: string }>(
+      "SELECT name, engine FROM system.tables WHERE database = 'apply_test' ORDER BY name",
+    );
+    expect(tables).toEqual([
+      { name: 'metrics_events', engine: 'MergeTree' },
+      { name: 'metrics_events__rollup_1m', engine: 'MergeTree' },
+    ]);
+    const reg = await getRegisteredTable(hot, 'metrics_events');
+    expect(reg?.spec.cold.retention).toBe('90d');
+  });
+
+  test('adding a column and changing retention reach both tiers', async () => {
+    const base = metricsSpec();
+    const spec = { ...base, columns: base.columns.filter((c) => ['time', 'app', 'host', 'labels', 'value'].includes(c.name)), cold: { ...base.cold, retention: '90d' } };
+    spec.rollups = [{ name: '1m', interval: '1m', groupBy: ['app', 'host'], aggregates: { value: ['avg', 'min', 'max', 'sum', 'count'] } }];
+    const next = { ...spec, columns: [...spec.columns, { name: 'trace_id', type: 'text' }], cold: { ...spec.cold, retention: '30d' } };
+    const r = await applyTable({ hot, cold, coldTarget }, next);
+    expect(r.action).toBe('updated');
+    expect(r.changes).toEqual(expect.arrayContaining(['column trace_id added', 'cold retention 30d']));
+    const pgCol = await hot.query("SELECT data_type FROM information_schema.columns WHERE table_name = 'metrics_events' AND column_name = 'trace_id'");
+    expect(pgCol.rows).toEqual([{ data_type: 'text' }]);
+    const chTable = await cold.query<{ q: string }>("SELECT create_table_query AS q FROM system.tables WHERE database = 'apply_test' AND name = 'metrics_events'");
+    expect(chTable[0].q).toMatch(/`?trace_id`? Nullable\(String\)/);
+    expect(chTable[0].q).toMatch(/toIntervalSecond\(2592000\)/);
+    expect((await applyTable({ hot, cold, coldTarget }, next)).action).toBe('unchanged');
+  });
+
+  test('incompatible changes are refused with the reason, and nothing changes', async () => {
+    const current = (await getRegisteredTable(hot, 'metrics_events'))!.spec;
+    const bad = {
+      ...current,
+      columns: current.columns.filter((c) => c.name !== 'labels').map((c) => (c.name === 'value' ? { ...c, type: 'bigint' } : c)),
+      cold: { ...current.cold, orderBy: ['time'] },
+    };
+    const err = await applyTable({ hot, cold, coldTarget }, bad).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApplyRefusedError);
+    const msg = (err as Error).message;
+    expect(msg).toMatch(/removing column "labels"/);
+    expect(msg).toMatch(/column "value" cannot change type/);
+    expect(msg).toMatch(/spec\.cold\.orderBy cannot change/);
+    expect((await getRegisteredTable(hot, 'metrics_events'))!.spec).toEqual(current);
+  });
+});
