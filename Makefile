@@ -1,8 +1,13 @@
 # Entry points for developers and CI (.ci/run runs `make test`). Logic lives in scripts/.
 .PHONY: deps build lint test test-core bench-tiering crd demo clean
 
+-include mk/*.mk
+
+# Each area may add its own idempotent installer as scripts/deps/<area>.sh (Debian
+# packages, Go-built test binaries) and its own targets as mk/<area>.mk.
 deps:
 	scripts/ensure-deps.sh
+	@for s in scripts/deps/*.sh; do [ -e "$$s" ] || continue; "$$s" || exit 1; done
 
 build:
 	npx tsc -b
@@ -28,4 +33,4 @@ demo:
 	scripts/demo.sh
 
 clean:
-	rm -rf .build core/dist cli/dist
+	rm -rf .build core/dist cli/dist proxy/dist operator/dist gateway/dist

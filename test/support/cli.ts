@@ -1,7 +1,7 @@
+import { repoPath } from './paths';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 
-export const CLI = join(__dirname, '..', '..', 'cli', 'dist', 'main.js');
+export const CLI = repoPath('cli', 'dist', 'main.js');
 
 export interface CliRun {
   child: ChildProcess;

@@ -1,3 +1,4 @@
+import { repoPath } from './paths';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -5,7 +6,7 @@ import { join } from 'node:path';
 import { createServer, connect, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 
-const SERVER_SCRIPT = join(__dirname, 'chdb-http-server.js');
+const SERVER_SCRIPT = repoPath('test', 'support', 'chdb-http-server.js');
 const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 10_000;
 

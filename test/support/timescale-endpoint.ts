@@ -1,8 +1,7 @@
 // Starts test/support/pglite-timescale-server.js (PGlite + TimescaleDB behind
 // pglite-socket) as a child process, so tests reach it through the real `pg` driver.
+import { repoPath } from './paths';
 import { ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 
 export interface TimescaleOptions {
   /** Persist PGlite's data here; in memory when absent. */
@@ -27,17 +26,8 @@ const SCRIPT = 'pglite-timescale-server.js';
 const STDERR_KEEP = 64 * 1024;
 const STOP_GRACE_MS = 10_000;
 
-// Runs from test/support under ts-jest and from .build/test/support once compiled;
-// tsc does not copy the .js server script, so fall back to the source tree.
-function serverScript(): string {
-  const candidates = [join(__dirname, SCRIPT), resolve(__dirname, '../../../test/support', SCRIPT)];
-  const found = candidates.find((p) => existsSync(p));
-  if (!found) throw new Error(`cannot find ${SCRIPT}; looked in ${candidates.join(', ')}`);
-  return found;
-}
-
 export async function startTimescale(options: TimescaleOptions = {}): Promise<TimescaleEndpoint> {
-  const args = [serverScript(), '--port', '0'];
+  const args = [repoPath('test', 'support', SCRIPT), '--port', '0'];
   if (options.dataDir) args.push('--data', options.dataDir);
   if (options.raw) args.push('--raw');
 
