@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
+import { rename, writeFile } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { Command } from 'commander';
 import { Client } from 'pg';
@@ -16,6 +17,7 @@ import {
   applyTable,
   ApplyRefusedError,
   createColdStore,
+  createTieringMetrics,
   parseTieredTableDocuments,
   runTiering,
   tableStatuses,
@@ -40,10 +42,15 @@ function config(): CliConfig {
   return resolveConfig(program.opts<CliFlags>(), process.env);
 }
 
+/** Written aside then renamed, so a collector never reads half a file. */
+async function writeTextfile(path: string, text: string): Promise<void> {
+  await writeFile(`${path}.tmp`, text);
+  await rename(`${path}.tmp`, path);
+}
+
 async function withStores<T>(fn: (hot: Client, cold: ColdStore, cfg: CliConfig) => Promise<T>): Promise<T> {
   const cfg = config();
-  const hot = new Client({ connectionString: cfg.pgUrl });
-  await hot.connect();
+  const hot = await connect(cfg.pgUrl);
   const cold = await createColdStore(cfg.cold);
   try {
     return await fn(hot, cold, cfg);
@@ -75,13 +82,24 @@ program
   .requiredOption('-t, --table <name>', 'tiered table')
   .option('--until <timestamp>', 'explicit target watermark (ISO 8601), for tests and backfills')
   .option('--json', 'print the result as JSON')
-  .action(async (opts: { table: string; until?: string; json?: boolean }) => {
+  .option('--metrics-textfile <path>', "write the run's Prometheus metrics here (node_exporter textfile collector), also on failure")
+  .action(async (opts: { table: string; until?: string; json?: boolean; metricsTextfile?: string }) => {
     const until = opts.until ? parseTimestamp(opts.until) : undefined;
+    const metrics = createTieringMetrics();
     await withStores(async (_hot, cold, cfg) => {
-      const result = await runTiering(
-        { openHot: () => connect(cfg.pgUrl), cold, coldTarget: { database: cfg.cold.database } },
-        { table: opts.table, until, onStep: progressPrinter() },
-      );
+      let result;
+      try {
+        result = await runTiering(
+          { openHot: () => connect(cfg.pgUrl), cold, coldTarget: { database: cfg.cold.database } },
+          { table: opts.table, until, onStep: progressPrinter() },
+        );
+        metrics.recordRun(result);
+      } catch (err) {
+        metrics.recordFailure(opts.table, err as Error);
+        throw err;
+      } finally {
+        if (opts.metricsTextfile) await writeTextfile(opts.metricsTextfile, await metrics.registry.metrics());
+      }
       if (opts.json) console.log(JSON.stringify(result));
       else {
         const rate = result.durationMs > 0 ? Math.round((result.rows / result.durationMs) * 1000) : 0;
@@ -135,6 +153,9 @@ program
 
 async function connect(url: string): Promise<Client> {
   const c = new Client({ connectionString: url });
+  // A lost server surfaces as the failing query's error; without a listener pg's
+  // 'error' event on an idle client would kill the process with a stack trace.
+  c.on('error', () => undefined);
   await c.connect();
   return c;
 }

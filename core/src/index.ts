@@ -18,3 +18,4 @@ export * from './tiering/row-checksum';
 export * from './tiering/hot-partitions';
 export * from "./tiering/table-checksum";
 export * from './demo/dataset';
+export * from './tiering/metrics';

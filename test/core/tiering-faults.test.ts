@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Client } from 'pg';
 import { getTierState, hotChecksum } from '@strata/core';
 import { createReferenceTable, loadDataset, metricsSpec, tieredChecksum, tieredFixture, type TieredFixture } from '../support/tiered-fixture';
@@ -81,14 +84,19 @@ describe('tiering under faults', () => {
   });
 
   test('ClickHouse lost mid-run: clear error, next run completes', async () => {
-    const run = tier('2026-01-04T00:00:00Z', { STRATA_TEST_PAUSE_AT: 'copy-batch', STRATA_TEST_PAUSE_MS: '1500' });
+    const textfile = join(mkdtempSync(join(tmpdir(), 'strata-metrics-')), 'tiering.prom');
+    const args = ['tier', '--table', 'metrics_events', '--until', '2026-01-04T00:00:00Z', '--metrics-textfile', textfile];
+    const run = runCli(args, { ...env, STRATA_CLICKHOUSE_URL: fx.chUrl, STRATA_TEST_PAUSE_AT: 'copy-batch', STRATA_TEST_PAUSE_MS: '1500' });
     await run.paused;
     await fx.stopClickHouse();
     const r = await run.exited;
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/ClickHouse/);
+    expect(readFileSync(textfile, 'utf8')).toContain('strata_tiering_runs_total{table="metrics_events",outcome="TIER_COLD_STORE"} 1');
     await fx.restartClickHouse();
-    await completes('2026-01-04T00:00:00Z');
+    const ok = await runCli(args, { ...env, STRATA_CLICKHOUSE_URL: fx.chUrl }).exited; // a restarted endpoint has a new port
+    expect(ok.code).toBe(0);
+    expect(readFileSync(textfile, 'utf8')).toMatch(/strata_tiering_rows_moved_total\{table="metrics_events"\} [1-9]/);
   });
 
   test('PostgreSQL connection lost mid-run: clear error, next run completes', async () => {

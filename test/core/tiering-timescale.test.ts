@@ -13,6 +13,7 @@ import {
   runTiering,
   type ColdStore,
 } from '@strata/core';
+import { withClient as withUrlClient } from '../support/postgres';
 import { startTimescale } from '../support/timescale-endpoint';
 import { embeddedColdStorePath } from '../support/cold-endpoint';
 import { metricsSpec } from '../support/tiered-fixture';
@@ -27,18 +28,10 @@ describe('tiering a TimescaleDB hypertable into embedded ClickHouse', () => {
   let ts: Awaited<ReturnType<typeof startTimescale>>;
   let cold: ColdStore;
   const database = `tsdb_${process.pid}`;
-  const spec = metricsSpec({ tiering: { every: '5m', batchRows: 3000 } });
+  const spec = metricsSpec({ tiering: { every: '5m', batchRows: 3000 }, hot: { chunkInterval: '1h', retention: '24h', compression: { after: '6h' } } });
   const DAY = { toMinute: 1440 };
 
-  async function withClient<T>(fn: (c: Client) => Promise<T>): Promise<T> {
-    const c = new Client({ connectionString: ts.connectionString });
-    await c.connect();
-    try {
-      return await fn(c);
-    } finally {
-      await c.end();
-    }
-  }
+  const withClient = <T>(fn: (c: Client) => Promise<T>): Promise<T> => withUrlClient(ts.connectionString, fn);
 
   beforeAll(async () => {
     ts = await startTimescale({});
@@ -62,6 +55,22 @@ describe('tiering a TimescaleDB hypertable into embedded ClickHouse', () => {
     expect(ht.rows[0].interval).toBe('01:00:00');
     const fn = await withClient((c) => c.query("SELECT 1 FROM pg_proc WHERE proname = 'time_bucket' AND prosrc LIKE '%date_bin%'"));
     expect(fn.rowCount).toBe(0); // the extension's own time_bucket, not Strata's SQL stand-in
+    const settings = await withClient((c) =>
+      c.query<{ attname: string; segmentby_column_index: number | null; orderby_column_index: number | null }>(
+        "SELECT attname, segmentby_column_index, orderby_column_index FROM timescaledb_information.compression_settings WHERE hypertable_name = 'metrics_events' ORDER BY attname",
+      ),
+    );
+    expect(settings.rows).toEqual([
+      { attname: 'app', segmentby_column_index: 1, orderby_column_index: null },
+      { attname: 'host', segmentby_column_index: 2, orderby_column_index: null },
+      { attname: 'time', segmentby_column_index: null, orderby_column_index: 1 },
+    ]);
+    const policy = await withClient((c) =>
+      c.query<{ after: string }>(
+        "SELECT config->>'compress_after' AS after FROM timescaledb_information.jobs WHERE proc_name = 'policy_compression' AND hypertable_name = 'metrics_events'",
+      ),
+    );
+    expect(policy.rows).toEqual([{ after: '06:00:00' }]);
   });
 
   test('one day of the dataset tiers to an unaligned W; chunks below W are dropped', async () => {
@@ -71,6 +80,12 @@ describe('tiering a TimescaleDB hypertable into embedded ClickHouse', () => {
     });
     const chunksBefore = await withClient((c) => c.query("SELECT show_chunks('metrics_events')"));
     expect(chunksBefore.rowCount).toBe(24);
+    // What the compression policy would have done by now: the tierer must move rows
+    // out of compressed chunks as exactly as out of plain ones.
+    const compressed = await withClient((c) =>
+      c.query("SELECT compress_chunk(ch) FROM show_chunks('metrics_events', older_than => TIMESTAMPTZ '2026-01-01T08:00:00Z') ch"),
+    );
+    expect(compressed.rowCount).toBe(8);
 
     const result = await runTiering(
       {

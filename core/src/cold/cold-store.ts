@@ -17,6 +17,12 @@ export interface ColdStore {
   /** A SELECT; rows as objects (JSONEachRow, 64-bit integers as strings). */
   query<T = Record<string, unknown>>(sql: string, params?: QueryParams): Promise<T[]>;
   /**
+   * A SELECT's result as ClickHouse TabSeparated text (backslash escapes, `\N` for
+   * NULL): close enough to PostgreSQL's COPY text format that the proxy feeds it to
+   * `COPY … FROM STDIN` without re-encoding each value.
+   */
+  queryTsv(sql: string, params?: QueryParams): Promise<string>;
+  /**
    * Insert TabSeparated rows (ClickHouse TSV escaping, `\N` for NULL) into `table`.
    * `dedupToken` makes a retried insert of the same batch a no-op (ClickHouse
    * `insert_deduplication_token`; the table must have a deduplication window).

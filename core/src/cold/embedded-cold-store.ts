@@ -200,6 +200,16 @@ export class EmbeddedColdStore implements ColdStore {
     });
   }
 
+  async queryTsv(sql: string, params?: QueryParams): Promise<string> {
+    return this.run('query', async (session) => {
+      const result =
+        params && Object.keys(params).length > 0
+          ? await session.queryBindAsync(sql, toBindParams(params), { format: 'TabSeparated' })
+          : await session.queryAsync(sql, { format: 'TabSeparated' });
+      return result.text();
+    });
+  }
+
   async insertTsv(req: TsvInsert): Promise<void> {
     const settings: Record<string, string | number> = { ...req.settings };
     if (req.dedupToken !== undefined) settings.insert_deduplication_token = req.dedupToken;

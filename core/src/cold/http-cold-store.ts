@@ -237,6 +237,13 @@ export class HttpColdStore implements ColdStore {
     });
   }
 
+  async queryTsv(sql: string, params?: QueryParams): Promise<string> {
+    return this.withRetries('query', true, async () => {
+      const rs = await this.client.query({ query: sql, query_params: params, format: 'TabSeparated', http_headers: await this.databaseHeader() });
+      return rs.text();
+    });
+  }
+
   async insertTsv(req: TsvInsert): Promise<void> {
     const settings: Record<string, string | number> = { ...req.settings };
     if (req.dedupToken !== undefined) settings.insert_deduplication_token = req.dedupToken;

@@ -104,6 +104,17 @@ describe('PostgreSQL DDL', () => {
     );
   });
 
+  test('timescaledb compression: segmented by the cold order, policy replaced, removed when unset', () => {
+    expect(pg.compressionSql({ ...spec, hot: { ...spec.hot, compression: { after: '6h' } } })).toEqual([
+      `ALTER TABLE "public"."metrics_events" SET (timescaledb.compress, timescaledb.compress_orderby = '"time" DESC', timescaledb.compress_segmentby = '"app", "host"')`,
+      `SELECT remove_compression_policy('"public"."metrics_events"', if_exists => TRUE)`,
+      `SELECT add_compression_policy('"public"."metrics_events"', compress_after => INTERVAL '21600 seconds')`,
+    ]);
+    expect(pg.compressionSql({ ...spec, hot: { ...spec.hot, compression: undefined } })).toEqual([
+      `SELECT remove_compression_policy('"public"."metrics_events"', if_exists => TRUE)`,
+    ]);
+  });
+
   test('indexes', () => {
     expect(pg.createIndexesSql(spec, 'native')).toEqual([
       'CREATE INDEX IF NOT EXISTS "metrics_events_time_idx" ON "public"."metrics_events" ("time" DESC)',

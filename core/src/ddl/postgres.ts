@@ -39,6 +39,29 @@ export function createHypertableSql(spec: TieredTableSpec): string {
   );
 }
 
+/**
+ * TimescaleDB native compression (hot.compression) and its policy. Chunks are
+ * segmented by the cold order's leading dimensions and ordered by time, the layout the
+ * tierer's range scans and dashboards' per-series reads favour. Only with the extension.
+ */
+export function compressionSql(spec: TieredTableSpec): string[] {
+  const table = pgLiteral(`${pgIdent(spec.schema)}.${pgIdent(spec.table)}`);
+  const removePolicy = `SELECT remove_compression_policy(${table}, if_exists => TRUE)`;
+  if (!spec.hot.compression) return [removePolicy];
+  const segmentBy = spec.cold.orderBy.filter((c) => c !== spec.timeColumn).map(pgIdent).join(', ');
+  const options = [
+    'timescaledb.compress',
+    `timescaledb.compress_orderby = ${pgLiteral(`${pgIdent(spec.timeColumn)} DESC`)}`,
+    ...(segmentBy ? [`timescaledb.compress_segmentby = ${pgLiteral(segmentBy)}`] : []),
+  ];
+  const seconds = Math.floor(parseDuration(spec.hot.compression.after) / 1000);
+  return [
+    `ALTER TABLE ${hotTable(spec)} SET (${options.join(', ')})`,
+    removePolicy,
+    `SELECT add_compression_policy(${table}, compress_after => INTERVAL ${pgLiteral(`${seconds} seconds`)})`,
+  ];
+}
+
 /** Index names are derived, so re-applying finds them (IF NOT EXISTS). */
 export function createIndexesSql(spec: TieredTableSpec, flavor: HotFlavor): string[] {
   const out: string[] = [];

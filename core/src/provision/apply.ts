@@ -72,10 +72,13 @@ export async function applyTable(deps: ApplyDeps, spec: TieredTableSpec, now = n
     action = 'created';
     if (usesHot(spec)) {
       pgStatements.push(pg.createSchemaSql(spec), pg.createTableSql(spec, flavor));
-      if (flavor === 'timescaledb') pgStatements.push(pg.createHypertableSql(spec));
-      else pgStatements.push(pg.createDefaultPartitionSql(spec), ...pg.TIME_BUCKET_FUNCTIONS_SQL);
+      if (flavor === 'timescaledb') {
+        pgStatements.push(pg.createHypertableSql(spec));
+        if (spec.hot.compression) pgStatements.push(...pg.compressionSql(spec));
+      } else pgStatements.push(pg.createDefaultPartitionSql(spec), ...pg.TIME_BUCKET_FUNCTIONS_SQL);
       pgStatements.push(...pg.createIndexesSql(spec, flavor));
       changes.push(`hot table ${spec.schema}.${spec.table} (${flavor === 'timescaledb' ? 'hypertable' : 'native range partitions'})`);
+      if (spec.hot.compression) changes.push(compressionNote(spec, flavor));
     }
     if (usesCold(spec)) {
       chStatements.push(ch.createDatabaseSql(target), ch.createRawTableSql(spec, target));
@@ -101,6 +104,10 @@ export async function applyTable(deps: ApplyDeps, spec: TieredTableSpec, now = n
     if (plan.chunkIntervalChanged && usesHot(spec) && flavor === 'timescaledb') {
       pgStatements.push(pg.setChunkIntervalSql(spec));
       changes.push(`chunk interval ${spec.hot.chunkInterval}`);
+    }
+    if (plan.compressionChanged && usesHot(spec)) {
+      if (flavor === 'timescaledb') pgStatements.push(...pg.compressionSql(spec));
+      changes.push(spec.hot.compression ? compressionNote(spec, flavor) : 'hot compression policy removed');
     }
     if (plan.coldTtlChanged && usesCold(spec)) {
       chStatements.push(ch.modifyTtlSql(spec, target));
@@ -130,6 +137,12 @@ export async function applyTable(deps: ApplyDeps, spec: TieredTableSpec, now = n
     await ensurePartitions(db, spec, new Date(now.getTime() - parseDuration(spec.hot.retention) - width), new Date(now.getTime() + parseDuration('24h')));
   }
   return { table: spec.table, action, flavor: usesHot(spec) ? flavor : 'none', statements: pgStatements.length + chStatements.length, changes };
+}
+
+function compressionNote(spec: TieredTableSpec, flavor: pg.HotFlavor): string {
+  return flavor === 'timescaledb'
+    ? `hot compression after ${spec.hot.compression!.after}`
+    : 'hot.compression ignored: TimescaleDB is not installed (native partitions are not compressed)';
 }
 
 async function tablesExist(deps: ApplyDeps, spec: TieredTableSpec, target: ch.ColdTarget): Promise<boolean> {

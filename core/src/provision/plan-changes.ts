@@ -12,6 +12,7 @@ export interface ChangePlan {
   addRollups: string[];
   coldTtlChanged: boolean;
   chunkIntervalChanged: boolean;
+  compressionChanged: boolean;
   addIndexes: boolean;
   refusals: string[];
 }
@@ -81,6 +82,7 @@ export function planChanges(current: TieredTableSpec, next: TieredTableSpec): Ch
     addRollups,
     coldTtlChanged: current.cold.retention !== next.cold.retention,
     chunkIntervalChanged: current.hot.chunkInterval !== next.hot.chunkInterval,
+    compressionChanged: !same(current.hot.compression ?? null, next.hot.compression ?? null),
     addIndexes: !same(current.hot.indexes ?? [], next.hot.indexes ?? []),
     refusals,
   };

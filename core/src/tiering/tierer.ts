@@ -79,6 +79,7 @@ export async function runTiering(deps: TiererDeps, opts: TierRunOptions): Promis
     db = await deps.openHot().catch((cause) => {
       throw new TieringError(TIERING_ERROR_CODES.hotStore, `cannot connect to PostgreSQL: ${(cause as Error).message}`, { cause });
     });
+    ignoreConnectionErrorEvents(db);
     await db.query("SET TimeZone = 'UTC'");
     const reg = await getRegisteredTable(db, opts.table);
     if (!reg) throw new TieringError(TIERING_ERROR_CODES.notRegistered, `table "${opts.table}" is not registered; run \`strata apply\` first`);
@@ -122,9 +123,18 @@ function classify(err: unknown): TieringError {
   return new TieringError(TIERING_ERROR_CODES.hotStore, `PostgreSQL: ${e?.message ?? String(err)}`, { cause: err });
 }
 
+/**
+ * A server that goes away rejects the query in flight, which is how the run learns
+ * of it; pg also emits 'error' on the client, which would crash the process unheard.
+ */
+function ignoreConnectionErrorEvents(db: Client): void {
+  db.on('error', () => undefined);
+}
+
 async function recordFailure(deps: TiererDeps, table: string, err: unknown): Promise<void> {
   if (err instanceof TieringError && (err.code === TIERING_ERROR_CODES.locked || err.code === TIERING_ERROR_CODES.notRegistered)) return;
   const db = await deps.openHot();
+  ignoreConnectionErrorEvents(db);
   try {
     await db.query("SET statement_timeout = '5s'");
     await db.query('UPDATE strata.tier_state SET last_error = $2, last_finished_at = now() WHERE table_name = $1', [
