@@ -1,19 +1,10 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
-import { pipeline } from 'node:stream/promises';
+import { join } from 'node:path';
 import { Command } from 'commander';
 import { Client } from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 import {
-  DATASET_COLUMNS,
-  datasetRowCount,
-  datasetStream,
-  detectHotFlavor,
-  ensurePartitions,
-  getRegisteredTable,
-  pgIdent,
-  postgresDdl,
   applyTable,
   ApplyRefusedError,
   createColdStore,
@@ -27,6 +18,9 @@ import {
   type TierProgress,
   type TieredTableSpec,
 } from '@strata/core';
+import { insertDemoRows } from './demo-rows';
+import { up } from './up/up';
+import { UP_SERVICES } from './up/services';
 import { resolveConfig, type CliConfig, type CliFlags } from './config';
 
 /** The `strata` command: provision, tier and inspect tiered tables without Kubernetes. */
@@ -135,21 +129,66 @@ program
   .action(async (opts: { table: string; hours: string }) => {
     const hours = Number(opts.hours);
     if (!Number.isInteger(hours) || hours < 1 || hours > 24 * 366) throw new Error('--hours: a whole number of hours from 1 to 8784');
-    await withStores(async (hot) => {
-      const reg = await getRegisteredTable(hot, opts.table);
-      if (!reg) throw new Error(`table "${opts.table}" is not registered; run \`strata apply\` first`);
-      const now = Math.floor(Date.now() / 60_000) * 60_000;
-      const last = await hot.query<{ t: Date | null }>(`SELECT max(${pgIdent(reg.spec.timeColumn)}) AS t FROM ${postgresDdl.hotTable(reg.spec)}`);
-      // Continue after the newest row, so re-running only adds the minutes since.
-      const start = Math.max(now - hours * 3_600_000, last.rows[0].t ? Math.floor(last.rows[0].t.getTime() / 60_000) * 60_000 + 60_000 : 0);
-      const minutes = Math.floor((now - start) / 60_000);
-      if (minutes <= 0) return console.log(`${opts.table}: up to date`);
-      if ((await detectHotFlavor(hot)) === 'native') await ensurePartitions(hot, reg.spec, new Date(start), new Date(now));
-      const sink = hot.query(copyFrom(`COPY ${postgresDdl.hotTable(reg.spec)} (${DATASET_COLUMNS.map(pgIdent).join(', ')}) FROM STDIN`));
-      await pipeline(datasetStream({ start, toMinute: minutes }), sink);
-      console.log(`${opts.table}: inserted ${datasetRowCount({ toMinute: minutes })} rows from ${new Date(start).toISOString()} to ${new Date(now).toISOString()}`);
-    });
+    await withStores(async (hot) => console.log(await insertDemoRows(hot, opts.table, hours)));
   });
+
+program
+  .command('up')
+  .description('run all of Strata in one process: embedded PostgreSQL and ClickHouse, the example tables, tiering, the proxy and the gateway')
+  .option('--data-dir <dir>', 'where all state lives (survives restarts)', '.data/strata')
+  .option('-f, --file <path>', 'TieredTable manifests to apply', repoFile('examples', 'tieredtables.yaml'))
+  .option('--demo', 'write demo metrics for the last --demo-hours hours (idempotent) and tier them')
+  .option('--demo-hours <n>', 'hours of demo data', '72')
+  .option('--host <addr>', 'address the proxy and gateway listen on', '127.0.0.1')
+  .option('--proxy-port <n>', 'PostgreSQL-wire proxy port', '6543')
+  .option('--gateway-port <n>', 'ingest gateway HTTP port', '8080')
+  .option('--pg-port <n>', 'embedded PostgreSQL port (when --pg / STRATA_PG_URL is not set)', '6544')
+  .action(async (opts: { dataDir: string; file: string; demo?: boolean; demoHours: string; host: string; proxyPort: string; gatewayPort: string; pgPort: string }) => {
+    const log = (line: string) => console.error(`strata: ${line}`);
+    const running = await up(
+      {
+        dataDir: opts.dataDir,
+        pgUrl: program.opts<CliFlags>().pg ?? process.env.STRATA_PG_URL,
+        embeddedPgPort: port(opts.pgPort, '--pg-port'),
+        manifests: opts.file,
+        demo: Boolean(opts.demo),
+        demoHours: Number(opts.demoHours),
+        host: opts.host,
+        proxyPort: port(opts.proxyPort, '--proxy-port'),
+        gatewayPort: port(opts.gatewayPort, '--gateway-port'),
+        log,
+      },
+      UP_SERVICES,
+    );
+    console.log('Strata is up.');
+    for (const s of running.services) for (const line of s.connectInfo) console.log(`  ${line}`);
+    console.log('Ctrl-C stops it; data stays in ' + opts.dataDir);
+    await new Promise<void>((resolveStop) => {
+      let stopping = false;
+      const onSignal = () => {
+        if (stopping) return;
+        stopping = true;
+        log('stopping: draining sessions and flushing acknowledged writes');
+        running.stop().then(resolveStop, (e: Error) => {
+          log(`stop failed: ${e.message}`);
+          resolveStop();
+        });
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+    });
+    log('stopped');
+  });
+
+function port(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`${flag}: "${value}" is not a TCP port`);
+  return n;
+}
+
+function repoFile(...parts: string[]): string {
+  return join(__dirname, '..', '..', ...parts);
+}
 
 async function connect(url: string): Promise<Client> {
   const c = new Client({ connectionString: url });

@@ -19,3 +19,4 @@ export * from './tiering/hot-partitions';
 export * from "./tiering/table-checksum";
 export * from './demo/dataset';
 export * from './tiering/metrics';
+export * from './tiering/scheduler';
