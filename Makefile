@@ -1,5 +1,5 @@
 # Entry points for developers and CI (.ci/run runs `make test`). Logic lives in scripts/.
-.PHONY: deps build lint test test-core bench-tiering crd demo clean
+.PHONY: deps build lint test test-core bench-tiering crd docs demo up clean
 
 -include mk/*.mk
 
@@ -28,6 +28,12 @@ bench-tiering: deps build
 crd:
 	node core/dist/model/gen-crd.js > crds/tieredtables.strata.dev.yaml.tmp
 	mv crds/tieredtables.strata.dev.yaml.tmp crds/tieredtables.strata.dev.yaml
+
+# Through a temp file, like crd.
+docs: build
+	mkdir -p docs
+	node core/dist/model/gen-spec-docs.js > docs/tieredtable-reference.md.tmp
+	mv docs/tieredtable-reference.md.tmp docs/tieredtable-reference.md
 
 demo:
 	scripts/demo.sh

@@ -1,0 +1,83 @@
+/**
+ * Grafana's PostgreSQL macro expansion, written from the behaviour of Grafana's
+ * pkg/tsdb/grafana-postgresql-datasource/macros.go, so tests can send exactly what a
+ * dashboard panel sends. Grafana does this on its side: these strings are what reach
+ * the wire.
+ */
+export interface GrafanaTimeRange {
+  from: Date;
+  to: Date;
+}
+
+const MACRO = /\$([_a-zA-Z0-9]+)\(([^)]*)\)/g;
+
+/** Go's time.RFC3339Nano in UTC: fractional seconds only when present, trailing zeros trimmed. */
+export function rfc3339Nano(d: Date): string {
+  const iso = d.toISOString(); // 2026-01-04T12:00:00.000Z
+  const [whole, frac] = iso.slice(0, -1).split('.');
+  const f = frac.replace(/0+$/, '');
+  return f ? `${whole}.${f}Z` : `${whole}Z`;
+}
+
+/** gtime.ParseInterval for the units dashboards use. */
+export function intervalSeconds(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$/.exec(text.trim());
+  if (!m) throw new Error(`error parsing interval ${text}`);
+  const unit = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400, w: 604800 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd' | 'w'];
+  return Number(m[1]) * unit;
+}
+
+/** Go's %v of a float64 whole or fractional number of seconds. */
+const goNumber = (n: number) => String(n);
+
+export function expandGrafanaMacros(sql: string, range: GrafanaTimeRange, opts: { timescaledb?: boolean } = {}): string {
+  return sql.replace(MACRO, (whole, name: string, rawArgs: string, offset: number) => {
+    // Grafana: `$__timeGroup(...)` directly followed by ',' is the pre-5.3 aliasing form.
+    if (name === '__timeGroup' && sql[offset + whole.length] === ',') name = '__timeGroupAlias';
+    const args = rawArgs.split(',').map((a) => a.trim());
+    return evaluate(name, args, range, Boolean(opts.timescaledb));
+  });
+}
+
+function evaluate(name: string, args: string[], range: GrafanaTimeRange, timescaledb: boolean): string {
+  const need = (n: number) => {
+    if (args.length < n || args[0] === '') throw new Error(`missing arguments for macro ${name}`);
+  };
+  switch (name) {
+    case '__time':
+      need(1);
+      return `${args[0]} AS "time"`;
+    case '__timeEpoch':
+      need(1);
+      return `extract(epoch from ${args[0]}) as "time"`;
+    case '__timeFilter':
+      need(1);
+      return `${args[0]} BETWEEN '${rfc3339Nano(range.from)}' AND '${rfc3339Nano(range.to)}'`;
+    case '__timeFrom':
+      return `'${rfc3339Nano(range.from)}'`;
+    case '__timeTo':
+      return `'${rfc3339Nano(range.to)}'`;
+    case '__timeGroup': {
+      need(2);
+      const s = intervalSeconds(args[1].replace(/^'|'$/g, ''));
+      return timescaledb ? `time_bucket('${s.toFixed(3)}s',${args[0]})` : `floor(extract(epoch from ${args[0]})/${goNumber(s)})*${goNumber(s)}`;
+    }
+    case '__timeGroupAlias':
+      return `${evaluate('__timeGroup', args, range, timescaledb)} AS "time"`;
+    case '__unixEpochFilter': {
+      need(1);
+      const from = Math.floor(range.from.getTime() / 1000);
+      const to = Math.floor(range.to.getTime() / 1000);
+      return `${args[0]} >= ${from} AND ${args[0]} <= ${to}`;
+    }
+    case '__unixEpochGroup': {
+      need(2);
+      const s = intervalSeconds(args[1].replace(/^'|'$/g, ''));
+      return `floor((${args[0]})/${goNumber(s)})*${goNumber(s)}`;
+    }
+    case '__unixEpochGroupAlias':
+      return `${evaluate('__unixEpochGroup', args, range, timescaledb)} AS "time"`;
+    default:
+      throw new Error(`unknown macro "${name}"`);
+  }
+}
