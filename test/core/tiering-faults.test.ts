@@ -71,6 +71,17 @@ describe('tiering under faults', () => {
     expect(state.runningGen).toBeNull();
   });
 
+  test('a second tierer for the same table is refused while one runs', async () => {
+    const first = tier('2026-01-03T18:00:00Z', { STRATA_TEST_PAUSE_AT: 'copy-batch' });
+    await first.paused;
+    const second = await tier('2026-01-03T18:00:00Z').exited;
+    expect(second.code).toBe(1);
+    expect(second.stderr).toMatch(/another tierer is running for table "metrics_events"/);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    await completes('2026-01-03T18:00:00Z'); // the killed holder's session lock died with it
+  });
+
   test('killed mid late-row sweep (W unchanged), a rerun completes', async () => {
     await writer.burst(2000); // enough late rows for several batches
     const state = (await getTierState(fx.hot, 'metrics_events'))!;
