@@ -38,5 +38,8 @@ docs: build
 demo:
 	scripts/demo.sh
 
+up:
+	scripts/up.sh
+
 clean:
 	rm -rf .build core/dist cli/dist proxy/dist operator/dist gateway/dist
