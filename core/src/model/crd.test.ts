@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { buildCrd, CRD_HEADER, renderCrdYaml } from './crd';
 import { TIERED_TABLE_DEFAULTS } from './defaults';
-import type { OpenApiSchema } from './schema';
+import { tieredTableSpecSchema, type OpenApiSchema } from './schema';
 
 const CRD_FILE = resolve(__dirname, '../../../crds/tieredtables.strata.dev.yaml');
 
@@ -90,6 +90,21 @@ describe('buildCrd', () => {
       expect(spec[f]['x-kubernetes-list-type']).toBe('map');
       expect(spec[f]['x-kubernetes-list-map-keys']).toEqual(['name']);
     }
+  });
+
+  test('spec.connection.secretRef names a Secret, in the CRD only (core\'s table model has no connection)', () => {
+    const spec = root.properties!.spec;
+    expect(spec.properties!.connection.properties!.secretRef).toMatchObject({ type: 'object', required: ['name'] });
+    expect(tieredTableSpecSchema.properties!.connection).toBeUndefined();
+  });
+
+  test('refuses with transition rules what planChanges refuses: cold layout changes and removed columns', () => {
+    const spec = root.properties!.spec.properties!;
+    const rules = (s: OpenApiSchema) => (s['x-kubernetes-validations'] ?? []).map((r) => r.rule);
+    for (const f of ['partitionBy', 'orderBy', 'cluster']) expect(rules(spec.cold.properties![f])).toContain('self == oldSelf');
+    expect(rules(spec.columns)).toContain('oldSelf.all(o, self.exists(c, c.name == o.name))');
+    // Only in the CRD: the CLI compares with the catalog (planChanges) instead.
+    expect(tieredTableSpecSchema.properties!.columns['x-kubernetes-validations']).toBeUndefined();
   });
 
   test('buildCrd returns a fresh object each time', () => {

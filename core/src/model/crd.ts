@@ -45,7 +45,7 @@ export const PRINTER_COLUMNS: PrinterColumn[] = [
   // string, not date: `date` would print the watermark's age, which LAG already shows.
   { name: 'WATERMARK', type: 'string', jsonPath: '.status.watermark', description: 'Rows older than this are in ClickHouse.' },
   // Whole seconds: what a person compares with tiering.every and hot.retention at a glance.
-  { name: 'LAG', type: 'integer', jsonPath: '.status.lagSeconds', description: 'Seconds between the last status update and the watermark.' },
+  { name: 'LAG', type: 'integer', jsonPath: '.status.lagSeconds', description: 'Seconds the watermark trails its target (now − hot.retention); 0 when caught up.' },
   { name: 'READY', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status', description: 'The Ready condition.' },
   { name: 'AGE', type: 'date', jsonPath: '.metadata.creationTimestamp' },
 ];
@@ -83,7 +83,7 @@ export function buildCrd(): CustomResourceDefinition {
                 apiVersion: { type: 'string' },
                 kind: { type: 'string' },
                 metadata: { type: 'object' },
-                spec: toStructural(tieredTableSpecSchema),
+                spec: withTransitionRules(withConnection(toStructural(tieredTableSpecSchema))),
                 status: toStructural(tieredTableStatusSchema),
               },
             },
@@ -92,6 +92,75 @@ export function buildCrd(): CustomResourceDefinition {
       ],
     },
   } satisfies CustomResourceDefinition);
+}
+
+/**
+ * `spec.connection` exists only in the CRD: where the operator finds a table's database
+ * settings is a Kubernetes matter (a Secret), not part of the table model the CLI
+ * shares, so core's validator never sees it (the operator strips it first).
+ */
+export const CONNECTION_SCHEMA: OpenApiSchema = {
+  type: 'object',
+  description: "Where the operator finds this table's connection settings. Absent: the operator's own (its Secret).",
+  properties: {
+    secretRef: {
+      type: 'object',
+      description:
+        'A Secret in the same namespace with keys pgUrl and, for tables with a cold tier, clickhouseUrl ' +
+        '(optional: clickhouseUser, clickhousePassword, clickhouseDatabase). Tiering CronJobs read it too.',
+      required: ['name'],
+      properties: {
+        name: { type: 'string', minLength: 1, maxLength: 253, pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$' },
+      },
+    },
+  },
+};
+
+function withConnection(spec: OpenApiSchema): OpenApiSchema {
+  return { ...spec, properties: { ...spec.properties, connection: CONNECTION_SCHEMA } };
+}
+
+/**
+ * Transition rules (CEL over `oldSelf`): changes core's planChanges refuses because they
+ * would rewrite or lose data in a tier, refused by the API server already, so `kubectl
+ * apply` fails at once instead of the operator reporting ChangeRefused afterwards. A rule
+ * on a field runs only when the old and the new object both have it; what it cannot
+ * see (a field added or removed, a type alias swapped, a rollup redefined) the operator
+ * still refuses through planChanges.
+ */
+export const TRANSITION_RULES = {
+  partitionBy: { rule: 'self == oldSelf', message: 'cold.partitionBy is immutable: changing it would rewrite the ClickHouse table' },
+  orderBy: { rule: 'self == oldSelf', message: 'cold.orderBy is immutable: changing it would rewrite the ClickHouse table' },
+  cluster: { rule: 'self == oldSelf', message: 'cold.cluster is immutable' },
+  columns: {
+    rule: 'oldSelf.all(o, self.exists(c, c.name == o.name))',
+    message: 'columns cannot be removed (their data would be dropped in both tiers); columns can be added',
+  },
+} as const;
+
+function withRule(schema: OpenApiSchema, rule: { rule: string; message: string }): OpenApiSchema {
+  return { ...schema, 'x-kubernetes-validations': [...(schema['x-kubernetes-validations'] ?? []), { ...rule }] };
+}
+
+function withTransitionRules(spec: OpenApiSchema): OpenApiSchema {
+  const props = spec.properties!;
+  const cold = props.cold;
+  return {
+    ...spec,
+    properties: {
+      ...props,
+      columns: withRule(props.columns, TRANSITION_RULES.columns),
+      cold: {
+        ...cold,
+        properties: {
+          ...cold.properties,
+          partitionBy: withRule(cold.properties!.partitionBy, TRANSITION_RULES.partitionBy),
+          orderBy: withRule(cold.properties!.orderBy, TRANSITION_RULES.orderBy),
+          cluster: withRule(cold.properties!.cluster, TRANSITION_RULES.cluster),
+        },
+      },
+    },
+  };
 }
 
 /** The CRD as the YAML file committed under crds/. */

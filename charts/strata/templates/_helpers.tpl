@@ -1,0 +1,53 @@
+{{- define "strata.fullname" -}}
+{{- if contains .Chart.Name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "strata.componentName" -}}
+{{- printf "%s-%s" (include "strata.fullname" .root) .component | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "strata.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace "+" "_" }}
+app.kubernetes.io/name: strata
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+app.kubernetes.io/part-of: strata
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{- define "strata.selectorLabels" -}}
+app.kubernetes.io/name: strata
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{- define "strata.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+
+{{/* Connection settings from the Secret: references only, never values. */}}
+{{- define "strata.connectionEnv" -}}
+{{- $s := .Values.connection -}}
+- name: STRATA_PG_URL
+  valueFrom: { secretKeyRef: { name: {{ $s.existingSecret | quote }}, key: {{ $s.keys.pgUrl | quote }} } }
+- name: STRATA_CLICKHOUSE_URL
+  valueFrom: { secretKeyRef: { name: {{ $s.existingSecret | quote }}, key: {{ $s.keys.clickhouseUrl | quote }}, optional: true } }
+- name: STRATA_CLICKHOUSE_USER
+  valueFrom: { secretKeyRef: { name: {{ $s.existingSecret | quote }}, key: {{ $s.keys.clickhouseUser | quote }}, optional: true } }
+- name: STRATA_CLICKHOUSE_PASSWORD
+  valueFrom: { secretKeyRef: { name: {{ $s.existingSecret | quote }}, key: {{ $s.keys.clickhousePassword | quote }}, optional: true } }
+- name: STRATA_CLICKHOUSE_DATABASE
+  valueFrom: { secretKeyRef: { name: {{ $s.existingSecret | quote }}, key: {{ $s.keys.clickhouseDatabase | quote }}, optional: true } }
+{{- end -}}
+
+{{- define "strata.podDefaults" -}}
+{{- with .Values.imagePullSecrets }}
+imagePullSecrets: {{ toYaml . | nindent 2 }}
+{{- end }}
+securityContext: {{ toYaml .Values.podSecurityContext | nindent 2 }}
+{{- end -}}
