@@ -190,6 +190,23 @@ function repoFile(...parts: string[]): string {
   return join(__dirname, '..', '..', ...parts);
 }
 
+// The long-running servers. Each reads its configuration from the environment (see its
+// README); the subcommand only hands the process over to the server's own entry point.
+const SERVERS = {
+  proxy: 'the PostgreSQL-wire query endpoint (STRATA_PROXY_* settings)',
+  gateway: 'the ingest gateway: REST, OTLP, Prometheus remote write, Influx, Arrow Flight (STRATA_GATEWAY_* settings)',
+  operator: 'the Kubernetes operator for TieredTable resources (STRATA_OPERATOR_* settings)',
+} as const;
+for (const [name, description] of Object.entries(SERVERS)) {
+  program
+    .command(name)
+    .description(description)
+    .action(() => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      require(`@strata/${name}/dist/main.js`);
+    });
+}
+
 async function connect(url: string): Promise<Client> {
   const c = new Client({ connectionString: url });
   // A lost server surfaces as the failing query's error; without a listener pg's
