@@ -1,0 +1,345 @@
+import { connect as netConnect, type Socket } from 'node:net';
+import { ScramClient } from '../frontend/auth/scram-sha-256';
+import { md5Response } from '../frontend/auth/md5';
+import * as wire from '../wire';
+import { FrameScanner, ScanFlag } from '../wire/frame-scanner';
+import type { ErrorFields } from '../wire/error-response';
+import { BackendError } from './backend-errors';
+
+export interface ServerTarget {
+  host: string;
+  port: number;
+  user: string;
+  password?: string;
+  database: string;
+  connectTimeoutMs: number;
+}
+
+/** The client session a server is lent to; receives the server's replies in order. */
+export interface ServerOwner {
+  /** Relayed bytes; false means the client is not keeping up (the server pauses). */
+  write(bytes: Buffer): boolean;
+  serverParameter(name: string, value: string): void;
+  ready(status: wire.TransactionStatus, startedAt: number): void;
+  /** An extended-protocol error with no Sync queued yet: drop messages until Sync. */
+  extendedError(): void;
+  serverLost(error: BackendError): void;
+  /** Replies of one server read are written in one go (writev), not one syscall per message. */
+  cork(): void;
+  uncork(): void;
+}
+
+const REMOTE_EXT = 0;
+const REMOTE_SYNC = 1;
+const LOCAL = 2;
+
+/**
+ * One reply the client is owed, in order. Remote entries end at a server message
+ * (ParseComplete…CommandComplete for extended messages, ReadyForQuery for Sync/Query);
+ * local ones are bytes the proxy answers itself (e.g. ParseComplete for a statement this
+ * server already has) and go out once every earlier reply has.
+ */
+interface Entry {
+  kind: typeof REMOTE_EXT | typeof REMOTE_SYNC | typeof LOCAL;
+  silent: boolean;
+  /** Relay the replies but not the ReadyForQuery (one statement of a split simple query). */
+  hideReady?: boolean;
+  /**
+   * A Query sent inside an unsynced extended batch: if that batch fails, PostgreSQL
+   * ignores it (everything up to Sync is discarded), so its reply must not be awaited.
+   */
+  droppable?: boolean;
+  bytes?: Buffer;
+  done?: (error: ErrorFields | null) => void;
+  error?: ErrorFields | null;
+  startedAt: number;
+}
+
+let nextServerId = 1;
+
+/**
+ * A PostgreSQL connection owned by the proxy. After login, replies are relayed by a
+ * FrameScanner: bytes go to the owning client untouched, and only ReadyForQuery,
+ * ErrorResponse, ParameterStatus and the ends of extended-protocol replies are looked at.
+ */
+export class ServerConnection {
+  readonly id = nextServerId++;
+  readonly params = new Map<string, string>();
+  key: wire.CancelRequest = { processId: 0, secretKey: 0 };
+  /** Backend-side names of statements prepared on this server (transaction pooling). */
+  readonly prepared = new Set<string>();
+  /** Identity of the unnamed statement this server holds, if the proxy knows it. */
+  unnamed: string | null = null;
+  owner: ServerOwner | null = null;
+  broken = false;
+  status: wire.TransactionStatus = 'I';
+  lastUsed = Date.now();
+  private readonly entries: Entry[] = [];
+  private scanner: FrameScanner;
+  private closedError: BackendError | null = null;
+
+  private constructor(
+    readonly socket: Socket,
+    readonly target: ServerTarget,
+  ) {
+    this.scanner = new FrameScanner({
+      begin: (type) => this.begin(type),
+      forward: (bytes) => {
+        if (this.owner && !this.owner.write(bytes)) this.socket.pause();
+      },
+      end: (type, captured) => this.end(type, captured),
+    });
+  }
+
+  static connect(target: ServerTarget): Promise<ServerConnection> {
+    return new Promise((resolve, reject) => {
+      const socket = netConnect({ host: target.host, port: target.port, noDelay: true });
+      const server = new ServerConnection(socket, target);
+      const reader = new wire.FrameReader(1 << 30);
+      let scram: ScramClient | null = null;
+      let settled = false;
+      const fail = (error: BackendError) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        socket.destroy();
+        reject(error);
+      };
+      const timer = setTimeout(() => fail(new BackendError('backend_unavailable', '08006', `PostgreSQL did not answer within ${target.connectTimeoutMs} ms`)), target.connectTimeoutMs);
+      socket.once('error', (error) => fail(new BackendError('backend_unavailable', '08006', `could not connect to PostgreSQL (${(error as NodeJS.ErrnoException).code ?? 'error'})`, undefined, { cause: error })));
+      socket.once('close', () => fail(new BackendError('backend_unavailable', '08006', 'PostgreSQL closed the connection during login')));
+      socket.once('connect', () => {
+        socket.write(wire.encodeStartupMessage({ user: target.user, database: target.database, client_encoding: 'UTF8' }));
+      });
+      const onData = (chunk: Buffer) => {
+        try {
+          reader.push(chunk, (type, frame) => {
+            if (settled) return;
+            switch (type) {
+              case wire.Backend.authentication: {
+                const auth = wire.decodeAuthentication(frame);
+                if (auth.code === wire.AuthCode.ok) return;
+                if (auth.code === wire.AuthCode.saslFinal && scram && 'data' in auth) return scram.verify(auth.data.toString());
+                if (target.password === undefined) return fail(new BackendError('backend_startup_failed', '28000', 'PostgreSQL asked for a password and none is configured for the proxy'));
+                if (auth.code === wire.AuthCode.cleartext) return void socket.write(wire.encodePasswordMessage(target.password));
+                if (auth.code === wire.AuthCode.md5 && 'salt' in auth) return void socket.write(wire.encodePasswordMessage(md5Response(target.user, target.password, auth.salt)));
+                if (auth.code === wire.AuthCode.sasl) {
+                  scram = new ScramClient(target.password);
+                  return void socket.write(wire.encodeSaslInitialResponse({ mechanism: 'SCRAM-SHA-256', data: Buffer.from(scram.first()) }));
+                }
+                if (auth.code === wire.AuthCode.saslContinue && scram && 'data' in auth) return void socket.write(wire.encodeSaslResponse(Buffer.from(scram.final(auth.data.toString()))));
+                return fail(new BackendError('backend_startup_failed', '28000', `unsupported PostgreSQL authentication request ${auth.code}`));
+              }
+              case wire.Backend.parameterStatus: {
+                const { name, value } = wire.decodeParameterStatus(frame);
+                server.params.set(name, value);
+                return;
+              }
+              case wire.Backend.backendKeyData:
+                server.key = wire.decodeBackendKeyData(frame);
+                return;
+              case wire.Backend.errorResponse: {
+                const fields = wire.decodeErrorResponse(frame);
+                return fail(new BackendError('backend_startup_failed', fields.code, fields.message, fields));
+              }
+              case wire.Backend.readyForQuery:
+                settled = true;
+                clearTimeout(timer);
+                socket.removeAllListeners();
+                socket.off('data', onData);
+                server.attachSocketHandlers();
+                resolve(server);
+                return;
+              default:
+                return;
+            }
+          });
+        } catch (error) {
+          fail(new BackendError('backend_startup_failed', '08P01', 'PostgreSQL login failed', undefined, { cause: error }));
+        }
+      };
+      socket.on('data', onData);
+    });
+  }
+
+  private attachSocketHandlers(): void {
+    this.socket.on('data', (chunk: Buffer) => {
+      const owner = this.owner;
+      owner?.cork();
+      try {
+        this.scanner.push(chunk);
+      } catch (error) {
+        this.closedError = new BackendError('backend_lost', '08006', 'PostgreSQL sent an invalid message', undefined, { cause: error });
+        this.socket.destroy();
+      } finally {
+        owner?.uncork();
+      }
+    });
+    this.socket.on('error', (error) => {
+      this.closedError ??= new BackendError('backend_lost', '08006', `lost the connection to PostgreSQL (${(error as NodeJS.ErrnoException).code ?? 'error'})`, undefined, { cause: error });
+    });
+    this.socket.on('close', () => {
+      this.broken = true;
+      const error = this.closedError ?? new BackendError('backend_lost', '08006', 'lost the connection to PostgreSQL');
+      const owner = this.owner;
+      this.owner = null;
+      for (const entry of this.entries.splice(0)) entry.done?.(error.fields ?? { severity: 'FATAL', code: error.sqlState, message: error.message });
+      for (const resolve of this.drainWaiters.splice(0)) resolve();
+      owner?.serverLost(error);
+      this.onClose?.(this);
+    });
+  }
+
+  onClose?: (server: ServerConnection) => void;
+
+  /** Replies still owed to the client (the server is busy while any remain). */
+  pending(): number {
+    return this.entries.length;
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    if (this.socket.isPaused()) this.socket.resume();
+  }
+
+  /** Sends client bytes; false when the socket's buffer is full. */
+  send(bytes: Buffer): boolean {
+    return this.socket.write(bytes);
+  }
+
+  expectExtended(silent = false, done?: (error: ErrorFields | null) => void): void {
+    this.entries.push({ kind: REMOTE_EXT, silent, done, startedAt: 0 });
+  }
+
+  expectReady(startedAt: number, silent = false, done?: (error: ErrorFields | null) => void, hideReady = false, droppable = false): void {
+    this.entries.push({ kind: REMOTE_SYNC, silent, done, startedAt, error: null, hideReady, droppable });
+  }
+
+  /** Resolves once no reply is owed (a Flush makes PostgreSQL send what it holds). */
+  whenDrained(): Promise<void> {
+    if (this.entries.length === 0) return Promise.resolve();
+    this.socket.write(wire.FLUSH);
+    return new Promise((resolve) => {
+      this.drainWaiters.push(resolve);
+    });
+  }
+
+  private readonly drainWaiters: Array<() => void> = [];
+
+  private notifyDrained(): void {
+    if (this.entries.length || this.drainWaiters.length === 0) return;
+    for (const resolve of this.drainWaiters.splice(0)) resolve();
+  }
+
+  /** Bytes the proxy answers itself, sent after every reply already owed. */
+  local(bytes: Buffer): void {
+    if (this.entries.length === 0) this.owner?.write(bytes);
+    else this.entries.push({ kind: LOCAL, silent: false, bytes, startedAt: 0 });
+  }
+
+  /** Runs a query whose replies the client never sees (parameter sync, reset, health check). */
+  runSilent(sql: string): Promise<ErrorFields | null> {
+    return new Promise((resolve) => {
+      this.expectReady(0, true, resolve);
+      this.socket.write(wire.encodeQuery(sql));
+    });
+  }
+
+  /** Asks PostgreSQL to cancel what this server runs, on a separate connection. */
+  cancel(): void {
+    const socket = netConnect({ host: this.target.host, port: this.target.port });
+    socket.on('error', () => socket.destroy());
+    socket.on('connect', () => socket.end(wire.encodeCancelRequest(this.key)));
+    socket.setTimeout(this.target.connectTimeoutMs, () => socket.destroy());
+  }
+
+  close(): void {
+    this.broken = true;
+    if (!this.socket.destroyed) this.socket.end(wire.TERMINATE);
+    setTimeout(() => this.socket.destroy(), 1000).unref();
+  }
+
+  private begin(type: number): number {
+    const head = this.entries[0];
+    const silent = head === undefined ? this.owner === null : head.silent;
+    const forward = silent ? 0 : ScanFlag.forward;
+    switch (type) {
+      case wire.Backend.readyForQuery:
+        return (head?.hideReady ? 0 : forward) | ScanFlag.capture;
+      case wire.Backend.errorResponse:
+      case wire.Backend.parameterStatus:
+        return forward | ScanFlag.capture;
+      case wire.Backend.parseComplete:
+      case wire.Backend.bindComplete:
+      case wire.Backend.closeComplete:
+      case wire.Backend.noData:
+      case wire.Backend.rowDescription:
+      case wire.Backend.commandComplete:
+      case wire.Backend.emptyQueryResponse:
+      case wire.Backend.portalSuspended:
+        return head?.kind === REMOTE_EXT ? forward | ScanFlag.notify : forward;
+      default:
+        return forward;
+    }
+  }
+
+  private end(type: number, captured: Buffer | null): void {
+    if (type === wire.Backend.readyForQuery) {
+      this.status = wire.decodeReadyForQuery(captured!);
+      // An extended entry still at the head here means the server skipped it after an
+      // error the proxy did not see as extended; its reply will never come.
+      while (this.entries.length && this.entries[0].kind !== REMOTE_SYNC) this.dropHead(null);
+      const head = this.entries.shift();
+      this.lastUsed = Date.now();
+      if (head) {
+        head.done?.(head.error ?? null);
+        if (!head.silent && !head.hideReady) this.owner?.ready(this.status, head.startedAt);
+      }
+      this.flushLocals();
+      return;
+    }
+    if (type === wire.Backend.errorResponse) {
+      const fields = wire.decodeErrorResponse(captured!);
+      if (fields.severity === 'FATAL' || fields.severity === 'PANIC') {
+        this.broken = true;
+        this.closedError = new BackendError('backend_lost', fields.code, fields.message, fields);
+      }
+      const head = this.entries[0];
+      if (head?.kind === REMOTE_SYNC) {
+        head.error ??= fields;
+      } else if (head?.kind === REMOTE_EXT) {
+        this.entries.shift();
+        head.done?.(fields);
+        // PostgreSQL now discards everything up to the next Sync: so do the owed replies.
+        while (this.entries.length && (this.entries[0].kind !== REMOTE_SYNC || this.entries[0].droppable)) this.dropHead(null);
+        if (this.entries.length === 0) this.owner?.extendedError();
+        this.flushLocals();
+      }
+      return;
+    }
+    if (type === wire.Backend.parameterStatus) {
+      const { name, value } = wire.decodeParameterStatus(captured!);
+      this.params.set(name, value);
+      if (!this.entries[0]?.silent) this.owner?.serverParameter(name, value);
+      return;
+    }
+    const head = this.entries.shift();
+    head?.done?.(null);
+    this.flushLocals();
+  }
+
+  private dropHead(error: ErrorFields | null): void {
+    this.entries.shift()?.done?.(error);
+  }
+
+  private flushLocals(): void {
+    while (this.entries.length && this.entries[0].kind === LOCAL) {
+      const bytes = this.entries.shift()!.bytes!;
+      this.owner?.write(bytes);
+    }
+    this.notifyDrained();
+  }
+}

@@ -1,0 +1,164 @@
+import { readFileSync } from 'node:fs';
+
+/** Validated once at start into a fully defaulted object (after @clickhouse/client's config). */
+export interface ProxyConfig {
+  listen: { host: string; port: number };
+  /**
+   * PostgreSQL the proxy connects to with its own credentials. The database is always
+   * the one the client names (the URL's path is ignored), one pool per database.
+   */
+  backend: { host: string; port: number; user: string; password?: string };
+  poolMode: 'session' | 'transaction';
+  pool: { size: number; acquireTimeoutMs: number; idleTimeoutMs: number; healthCheckAfterMs: number; connectTimeoutMs: number };
+  queryTimeoutMs: number;
+  auth: { method: 'scram-sha-256' | 'md5'; users: Map<string, string> };
+  tls?: { cert: string; key: string; required: boolean };
+  maxMessageSize: number;
+  metrics?: { host: string; port: number };
+  shutdownTimeoutMs: number;
+}
+
+export class ProxyConfigError extends Error {
+  readonly code = 'invalid_proxy_config';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ProxyConfigError';
+  }
+}
+
+/** Everything that may come from a JSON file (STRATA_PROXY_CONFIG) or be given in-process. */
+export interface ProxyConfigInput {
+  listen?: string;
+  backendUrl?: string;
+  poolMode?: string;
+  poolSize?: number;
+  acquireTimeoutMs?: number;
+  idleTimeoutMs?: number;
+  healthCheckAfterMs?: number;
+  connectTimeoutMs?: number;
+  queryTimeoutMs?: number;
+  authMethod?: string;
+  /** name → password, or a PostgreSQL SCRAM verifier / md5 hash as stored in pg_authid. */
+  users?: Record<string, string>;
+  usersFile?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsRequired?: boolean;
+  maxMessageSize?: number;
+  metricsListen?: string;
+  shutdownTimeoutMs?: number;
+}
+
+function hostPort(value: string, what: string): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(value.trim());
+  if (!match) throw new ProxyConfigError(`${what} must be host:port, got "${value}"`);
+  const port = Number(match[3]);
+  if (port > 65535) throw new ProxyConfigError(`${what} port out of range`);
+  return { host: match[1] ?? (match[2] || '0.0.0.0'), port };
+}
+
+function positive(value: number | undefined, fallback: number, what: string, allowZero = false): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < (allowZero ? 0 : 1)) throw new ProxyConfigError(`${what} must be a ${allowZero ? 'non-negative' : 'positive'} integer`);
+  return value;
+}
+
+/** Users file: one `name:password` per line (# comments), or a JSON object. */
+export function parseUsers(text: string): Record<string, string> {
+  const trimmed = text.trim();
+  if (trimmed.startsWith('{')) return JSON.parse(trimmed) as Record<string, string>;
+  const users: Record<string, string> = {};
+  for (const line of trimmed.split('\n')) {
+    const entry = line.trim();
+    if (!entry || entry.startsWith('#')) continue;
+    const colon = entry.indexOf(':');
+    if (colon <= 0) throw new ProxyConfigError('each users line must be name:password');
+    users[entry.slice(0, colon)] = entry.slice(colon + 1);
+  }
+  return users;
+}
+
+export function resolveProxyConfig(input: ProxyConfigInput): ProxyConfig {
+  if (!input.backendUrl) throw new ProxyConfigError('the PostgreSQL backend URL is required (STRATA_PG_URL)');
+  let url: URL;
+  try {
+    url = new URL(input.backendUrl);
+  } catch {
+    throw new ProxyConfigError('STRATA_PG_URL is not a valid URL');
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') throw new ProxyConfigError('STRATA_PG_URL must be a postgres:// URL');
+  const backend = {
+    host: url.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1',
+    port: url.port ? Number(url.port) : 5432,
+    user: decodeURIComponent(url.username) || 'postgres',
+    password: url.password ? decodeURIComponent(url.password) : undefined,
+  };
+
+  const poolMode = input.poolMode ?? 'transaction';
+  if (poolMode !== 'session' && poolMode !== 'transaction') throw new ProxyConfigError('pool mode must be session or transaction');
+  const method = input.authMethod ?? 'scram-sha-256';
+  if (method !== 'scram-sha-256' && method !== 'md5') throw new ProxyConfigError('auth method must be scram-sha-256 or md5');
+
+  const users = new Map(Object.entries(input.users ?? {}));
+  if (input.usersFile) for (const [name, secret] of Object.entries(parseUsers(readFileSync(input.usersFile, 'utf8')))) users.set(name, secret);
+  // No default password: a proxy without users lets nobody in, and says so at start.
+  if (users.size === 0) throw new ProxyConfigError('no users configured (STRATA_PROXY_USERS or STRATA_PROXY_USERS_FILE)');
+  for (const [name, secret] of users) {
+    if (!name || !secret) throw new ProxyConfigError('every user needs a name and a password');
+    if (method === 'md5' && secret.startsWith('SCRAM-SHA-256$')) throw new ProxyConfigError(`user ${name} has a SCRAM verifier, which md5 auth cannot use`);
+  }
+
+  if (!!input.tlsCert !== !!input.tlsKey) throw new ProxyConfigError('TLS needs both a certificate and a key');
+  const tls = input.tlsCert && input.tlsKey ? { cert: readFileSync(input.tlsCert, 'utf8'), key: readFileSync(input.tlsKey, 'utf8'), required: input.tlsRequired ?? false } : undefined;
+  if (input.tlsRequired && !tls) throw new ProxyConfigError('TLS is required but no certificate is configured');
+
+  return {
+    listen: hostPort(input.listen ?? '127.0.0.1:6432', 'listen address'),
+    backend,
+    poolMode,
+    pool: {
+      size: positive(input.poolSize, 20, 'pool size'),
+      acquireTimeoutMs: positive(input.acquireTimeoutMs, 30000, 'acquire timeout'),
+      idleTimeoutMs: positive(input.idleTimeoutMs, 600000, 'idle timeout'),
+      healthCheckAfterMs: positive(input.healthCheckAfterMs, 30000, 'health check delay', true),
+      connectTimeoutMs: positive(input.connectTimeoutMs, 10000, 'connect timeout'),
+    },
+    queryTimeoutMs: positive(input.queryTimeoutMs, 0, 'query timeout', true),
+    auth: { method, users },
+    tls,
+    maxMessageSize: positive(input.maxMessageSize, 64 * 1024 * 1024, 'max message size'),
+    metrics: input.metricsListen ? hostPort(input.metricsListen, 'metrics address') : undefined,
+    shutdownTimeoutMs: positive(input.shutdownTimeoutMs, 30000, 'shutdown timeout', true),
+  };
+}
+
+const int = (value: string | undefined): number | undefined => (value === undefined || value === '' ? undefined : Number(value));
+
+/** Env (STRATA_PROXY_*, STRATA_PG_URL) over an optional JSON file named by STRATA_PROXY_CONFIG. */
+export function proxyConfigFromEnv(env: NodeJS.ProcessEnv): ProxyConfig {
+  const file: ProxyConfigInput = env.STRATA_PROXY_CONFIG ? (JSON.parse(readFileSync(env.STRATA_PROXY_CONFIG, 'utf8')) as ProxyConfigInput) : {};
+  const fromEnv: ProxyConfigInput = {
+    listen: env.STRATA_PROXY_LISTEN,
+    backendUrl: env.STRATA_PG_URL,
+    poolMode: env.STRATA_PROXY_POOL_MODE,
+    poolSize: int(env.STRATA_PROXY_POOL_SIZE),
+    acquireTimeoutMs: int(env.STRATA_PROXY_ACQUIRE_TIMEOUT_MS),
+    idleTimeoutMs: int(env.STRATA_PROXY_IDLE_TIMEOUT_MS),
+    queryTimeoutMs: int(env.STRATA_PROXY_QUERY_TIMEOUT_MS),
+    healthCheckAfterMs: int(env.STRATA_PROXY_HEALTH_CHECK_AFTER_MS),
+    connectTimeoutMs: int(env.STRATA_PROXY_CONNECT_TIMEOUT_MS),
+    shutdownTimeoutMs: int(env.STRATA_PROXY_SHUTDOWN_TIMEOUT_MS),
+    authMethod: env.STRATA_PROXY_AUTH,
+    users: env.STRATA_PROXY_USERS ? parseUsers(env.STRATA_PROXY_USERS.split(',').join('\n')) : undefined,
+    usersFile: env.STRATA_PROXY_USERS_FILE,
+    tlsCert: env.STRATA_PROXY_TLS_CERT,
+    tlsKey: env.STRATA_PROXY_TLS_KEY,
+    tlsRequired: env.STRATA_PROXY_TLS_REQUIRED ? env.STRATA_PROXY_TLS_REQUIRED === 'true' : undefined,
+    maxMessageSize: int(env.STRATA_PROXY_MAX_MESSAGE_SIZE),
+    metricsListen: env.STRATA_PROXY_METRICS_LISTEN,
+  };
+  const merged: ProxyConfigInput = { ...file };
+  for (const [key, value] of Object.entries(fromEnv)) if (value !== undefined) (merged as Record<string, unknown>)[key] = value;
+  if (fromEnv.users && file.users) merged.users = { ...file.users, ...fromEnv.users };
+  return resolveProxyConfig(merged);
+}

@@ -1,0 +1,204 @@
+import type { Logger } from 'pino';
+import { SqlStateError, type EngineResult, type QueryEngine, type ResultField, type SessionContext } from '../engine/contract';
+import type { ProxyMetrics } from '../metrics';
+import * as wire from '../wire';
+import type { ErrorFields } from '../wire/error-response';
+import type { Statement } from './client-session';
+
+/** What the runner needs from its session. */
+export interface EngineHost {
+  readonly context: SessionContext;
+  localReply(bytes: Buffer): void;
+  writeAsync(bytes: Buffer): Promise<void>;
+  errorFields(fields: ErrorFields, source: string): Buffer;
+  skipUntilSync(): void;
+}
+
+interface EnginePortal {
+  statement: Statement;
+  params: Array<string | null>;
+  resultFormats: number[];
+  result?: EngineResult;
+  iterator?: AsyncIterator<Array<string | null>>;
+  rows: number;
+}
+
+/** Rows are sent in writes of about this many bytes. */
+const WRITE_BATCH = 64 * 1024;
+
+/**
+ * Answers the statements the router gives to the tier engine, in PostgreSQL's shape:
+ * RowDescription with the engine's OIDs, DataRows in text or (when asked) binary,
+ * CommandComplete with the engine's tag. SqlStateErrors reach the client with their
+ * SQLSTATE; anything else is logged and becomes a generic XX000.
+ */
+export class EngineRunner {
+  private readonly portals = new Map<string, EnginePortal>();
+  private abort: AbortController | null = null;
+  private readonly writer = new wire.BufferWriter(4096);
+
+  constructor(
+    private readonly engine: QueryEngine | null,
+    private readonly host: EngineHost,
+    private readonly log: Logger,
+    private readonly metrics: ProxyMetrics,
+  ) {}
+
+  hasPortals(): boolean {
+    return this.portals.size > 0;
+  }
+
+  hasPortal(name: string): boolean {
+    return this.portals.has(name);
+  }
+
+  dropPortal(name: string): void {
+    this.portals.delete(name);
+  }
+
+  cancel(): void {
+    this.abort?.abort();
+  }
+
+  private require(): QueryEngine {
+    if (!this.engine) throw new SqlStateError('0A000', 'the tier engine is not configured in this proxy');
+    return this.engine;
+  }
+
+  private errorBytes(error: unknown): Buffer {
+    if (error instanceof SqlStateError || error instanceof wire.UnsupportedBinaryTypeError) {
+      const e = error as SqlStateError;
+      return this.host.errorFields({ severity: 'ERROR', code: e.sqlState, message: e.message, detail: e.detail, hint: e.hint }, 'engine');
+    }
+    if (this.abort?.signal.aborted) {
+      return this.host.errorFields({ severity: 'ERROR', code: '57014', message: 'canceling statement due to user request' }, 'engine');
+    }
+    // Engine messages may quote the statement: log the kind of error, not its text.
+    this.log.error({ errName: (error as Error)?.name, errCode: (error as { code?: string })?.code }, 'tier engine failed');
+    return this.host.errorFields({ severity: 'ERROR', code: 'XX000', message: 'internal error in the Strata tier engine' }, 'engine');
+  }
+
+  bind(statement: Statement, bind: wire.Bind): void {
+    try {
+      const types = statement.described?.paramTypes ?? statement.paramTypes;
+      const params = bind.params.map((value, i) => {
+        if (value === null) return null;
+        const format = bind.paramFormats.length === 0 ? 0 : bind.paramFormats.length === 1 ? bind.paramFormats[0] : bind.paramFormats[i];
+        return format === 1 ? wire.binaryToText(types[i] ?? 0, value) : value.toString('utf8');
+      });
+      this.portals.set(bind.portal, { statement, params, resultFormats: bind.resultFormats, rows: 0 });
+      this.host.localReply(wire.BIND_COMPLETE);
+    } catch (error) {
+      this.host.localReply(this.errorBytes(error instanceof RangeError ? new SqlStateError('22P03', 'invalid binary parameter') : error));
+      this.host.skipUntilSync();
+    }
+  }
+
+  private async described(statement: Statement): Promise<{ paramTypes: number[]; fields: ResultField[] }> {
+    statement.described ??= await this.require().describe({ sql: statement.sql, paramTypes: statement.paramTypes }, this.host.context);
+    return statement.described;
+  }
+
+  async describeStatement(statement: Statement): Promise<void> {
+    try {
+      const { paramTypes, fields } = await this.described(statement);
+      const types = statement.paramTypes.length >= paramTypes.length ? statement.paramTypes : paramTypes;
+      this.host.localReply(Buffer.concat([wire.encodeParameterDescription(types), fields.length ? wire.encodeRowDescription(fields, []) : wire.NO_DATA]));
+    } catch (error) {
+      this.host.localReply(this.errorBytes(error));
+      this.host.skipUntilSync();
+    }
+  }
+
+  async describePortal(name: string): Promise<void> {
+    const portal = this.portals.get(name)!;
+    try {
+      const { fields } = await this.described(portal.statement);
+      this.host.localReply(fields.length ? wire.encodeRowDescription(fields, formatsFor(portal.resultFormats, fields.length)) : wire.NO_DATA);
+    } catch (error) {
+      this.host.localReply(this.errorBytes(error));
+      this.host.skipUntilSync();
+    }
+  }
+
+  /** Execute on an engine portal; every earlier reply has been sent. */
+  async execute(execute: wire.Execute): Promise<void> {
+    const portal = this.portals.get(execute.portal)!;
+    try {
+      if (!portal.result) {
+        this.abort = new AbortController();
+        portal.result = await this.require().execute(
+          { sql: portal.statement.sql, params: portal.params, paramTypes: portal.statement.paramTypes },
+          this.host.context,
+          this.abort.signal,
+        );
+        portal.iterator = portal.result.rows[Symbol.asyncIterator]();
+      }
+      const formats = formatsFor(portal.resultFormats, portal.result.fields.length);
+      const done = await this.stream(portal.result.fields, formats, portal.iterator!, execute.maxRows);
+      if (done) {
+        await this.host.writeAsync(wire.encodeCommandComplete(portal.result.commandTag()));
+        portal.result = undefined;
+        portal.iterator = undefined;
+      } else await this.host.writeAsync(wire.PORTAL_SUSPENDED);
+    } catch (error) {
+      portal.result = undefined;
+      await this.host.writeAsync(this.errorBytes(error));
+      this.host.skipUntilSync();
+    } finally {
+      this.abort = null;
+    }
+  }
+
+  /** One statement of a simple query; false when it failed (the rest of the string is skipped). */
+  async simpleQuery(sql: string): Promise<boolean> {
+    try {
+      this.abort = new AbortController();
+      const result = await this.require().execute({ sql, params: [], paramTypes: [] }, this.host.context, this.abort.signal);
+      const formats = formatsFor([], result.fields.length);
+      if (result.fields.length) await this.host.writeAsync(wire.encodeRowDescription(result.fields, formats));
+      await this.stream(result.fields, formats, result.rows[Symbol.asyncIterator](), 0);
+      await this.host.writeAsync(wire.encodeCommandComplete(result.commandTag()));
+      return true;
+    } catch (error) {
+      await this.host.writeAsync(this.errorBytes(error));
+      return false;
+    } finally {
+      this.abort = null;
+    }
+  }
+
+  /** Sends rows until the iterator ends (true) or maxRows were sent (false). */
+  private async stream(fields: ResultField[], formats: number[], rows: AsyncIterator<Array<string | null>>, maxRows: number): Promise<boolean> {
+    const batch: Buffer[] = [];
+    let size = 0;
+    let sent = 0;
+    for (;;) {
+      if (maxRows > 0 && sent >= maxRows) break;
+      const next = await rows.next();
+      if (next.done) {
+        if (batch.length) await this.host.writeAsync(Buffer.concat(batch));
+        return true;
+      }
+      const values = next.value.map((value, i) => (value === null || formats[i] === 0 ? value : wire.textToBinary(fields[i].typeOid, value)));
+      const frame = wire.encodeDataRow(values, this.writer);
+      batch.push(frame);
+      size += frame.length;
+      sent++;
+      if (size >= WRITE_BATCH) {
+        await this.host.writeAsync(Buffer.concat(batch));
+        batch.length = 0;
+        size = 0;
+      }
+    }
+    if (batch.length) await this.host.writeAsync(Buffer.concat(batch));
+    return false;
+  }
+}
+
+/** Bind's result formats: none = all text, one = for every column, else one per column. */
+function formatsFor(formats: number[], columns: number): number[] {
+  if (formats.length === 0) return new Array<number>(columns).fill(0);
+  if (formats.length === 1) return new Array<number>(columns).fill(formats[0]);
+  return formats;
+}
