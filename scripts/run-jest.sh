@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-results=.build/jest-results.json
+# Per run, so two runs at once do not read each other's results.
+results=.build/jest-results.$$.json
 mkdir -p .build
 rm -f "$results"
 status=0
@@ -18,4 +19,6 @@ if [ -s "$results" ]; then
     console.log(`jest: ${r.numPassedTests} passed, ${failed} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
   ' "$results"
 fi
+# The last run's details stay in .build/jest-results.json for a look at failures.
+[ -s "$results" ] && mv "$results" .build/jest-results.json
 exit "$status"
