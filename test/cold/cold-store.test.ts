@@ -400,7 +400,35 @@ describe('HttpColdStore over the network', () => {
     }
   });
 
-  test('queries and commands are retried after a connection reset', async () => {
+  test('an INSERT … SELECT command is retried after a lost response only with a dedupToken, and lands once', async () => {
+    const db = `cmdretry_${RUN}`;
+    const admin = new HttpColdStore({ url: endpoint.url, database: 'default' });
+    await admin.command(`CREATE DATABASE ${chIdent(db)}`);
+    await admin.command(createTableSql(tsvTable(db), 1000));
+    const insertSelect = `INSERT INTO ${tsvTable(db)} (ts, s, f, lc, m) SELECT toDateTime64('2026-01-01 00:00:00', 6, 'UTC'), 'x', 1.5, 'a', map() FROM numbers(3)`;
+    const proxy = await startTcpProxy(endpoint.port, (n) => (n === 0 || n === 2 ? 'reset-instead-of-response' : 'none'));
+    const store = new HttpColdStore({ url: proxy.url, database: 'default', maxRetries: 2 });
+    try {
+      await store.command(insertSelect, undefined, { dedupToken: `cmd-${RUN}` });
+      expect(await admin.query(`SELECT count() AS n FROM ${tsvTable(db)}`)).toEqual([{ n: '3' }]);
+      // A new client, so the next request opens connection #2 (keep-alive would reuse #1).
+      const fresh = new HttpColdStore({ url: proxy.url, database: 'default', maxRetries: 2 });
+      const unsafe = await fresh.command(insertSelect).catch((e: unknown) => e);
+      await fresh.close();
+      expect(unsafe).toBeInstanceOf(ColdStoreError);
+      expect((unsafe as ColdStoreError).message).toContain('not retried');
+      expect(proxy.faults).toBe(2);
+      // The untokened one ran once (its reply was lost), not twice.
+      expect(await admin.query(`SELECT count() AS n FROM ${tsvTable(db)}`)).toEqual([{ n: '6' }]);
+    } finally {
+      await store.close();
+      await proxy.close();
+      await admin.command(`DROP DATABASE ${chIdent(db)}`);
+      await admin.close();
+    }
+  });
+
+  test('queries and idempotent commands are retried after a connection reset', async () => {
     const proxy = await startTcpProxy(endpoint.port, (n) => (n === 0 || n === 2 ? 'reset-on-connect' : 'none'));
     const store = new HttpColdStore({ url: proxy.url, database: 'default', maxRetries: 2 });
     try {
@@ -408,7 +436,7 @@ describe('HttpColdStore over the network', () => {
       // Keep-alive reuses the healthy connection; force a new one for the command.
       await store.close();
       const again = new HttpColdStore({ url: proxy.url, database: 'default', maxRetries: 2 });
-      await again.command('SELECT 1');
+      await again.command('SELECT 1', undefined, { idempotent: true });
       await again.close();
       expect(proxy.faults).toBe(2);
     } finally {

@@ -12,8 +12,14 @@ export interface ColdStore {
   readonly kind: 'http' | 'embedded';
   /** Resolves when the engine answers `SELECT 1`; rejects with ColdStoreError otherwise. */
   ping(): Promise<void>;
-  /** DDL and mutations; no result. */
-  command(sql: string, params?: QueryParams): Promise<void>;
+  /**
+   * DDL and mutations; no result. A lost response is retried only when repeating the
+   * statement is harmless: `idempotent` (e.g. CREATE … IF NOT EXISTS), or an INSERT …
+   * SELECT carrying `dedupToken` (sent as insert_deduplication_token, so a repeat is
+   * dropped by the table's deduplication window). Anything else fails on the first
+   * lost response rather than risk running twice.
+   */
+  command(sql: string, params?: QueryParams, options?: CommandOptions): Promise<void>;
   /** A SELECT; rows as objects (JSONEachRow, 64-bit integers as strings). */
   query<T = Record<string, unknown>>(sql: string, params?: QueryParams): Promise<T[]>;
   /**
@@ -23,12 +29,23 @@ export interface ColdStore {
    */
   queryTsv(sql: string, params?: QueryParams): Promise<string>;
   /**
+   * The same bytes as a stream, read as the consumer reads (backpressure): a large cold
+   * result never sits whole in memory. The store's other operations wait until the
+   * stream ends or is destroyed (the embedded engine runs one query at a time).
+   */
+  queryTsvStream(sql: string, params?: QueryParams): Promise<Readable>;
+  /**
    * Insert TabSeparated rows (ClickHouse TSV escaping, `\N` for NULL) into `table`.
    * `dedupToken` makes a retried insert of the same batch a no-op (ClickHouse
    * `insert_deduplication_token`; the table must have a deduplication window).
    */
   insertTsv(req: TsvInsert): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface CommandOptions {
+  idempotent?: boolean;
+  dedupToken?: string;
 }
 
 export type QueryParams = Record<string, string | number | boolean | null>;

@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { Session } from 'chdb';
 import { chIdent, chLiteral } from '../ddl/sql';
-import { ColdStoreError, type ColdStore, type QueryParams, type TsvInsert } from './cold-store';
+import { ColdStoreError, type ColdStore, type CommandOptions, type QueryParams, type TsvInsert } from './cold-store';
 import type { ColdStoreLogger } from './http-cold-store';
 
 /** The cold tier as the ClickHouse engine in this process (chDB): single-node mode. */
@@ -179,10 +179,17 @@ export class EmbeddedColdStore implements ColdStore {
     });
   }
 
-  async command(sql: string, params?: QueryParams): Promise<void> {
+  async command(sql: string, params?: QueryParams, options: CommandOptions = {}): Promise<void> {
     await this.run('command', async (session) => {
-      if (params && Object.keys(params).length > 0) await session.queryBindAsync(sql, toBindParams(params), { format: 'TabSeparated' });
-      else await session.queryAsync(sql, { format: 'TabSeparated' });
+      // In-process there is no lost response to retry; the token still makes a re-run
+      // of the same insert (a crashed run repeated) a no-op, as on a server.
+      if (options.dedupToken !== undefined) await session.queryAsync(`SET insert_deduplication_token = ${chLiteral(options.dedupToken)}`, { format: 'TabSeparated' });
+      try {
+        if (params && Object.keys(params).length > 0) await session.queryBindAsync(sql, toBindParams(params), { format: 'TabSeparated' });
+        else await session.queryAsync(sql, { format: 'TabSeparated' });
+      } finally {
+        if (options.dedupToken !== undefined) await session.queryAsync("SET insert_deduplication_token = ''", { format: 'TabSeparated' });
+      }
     });
   }
 
@@ -208,6 +215,31 @@ export class EmbeddedColdStore implements ColdStore {
           : await session.queryAsync(sql, { format: 'TabSeparated' });
       return result.text();
     });
+  }
+
+  async queryTsvStream(sql: string, params?: QueryParams): Promise<Readable> {
+    const out = new PassThrough();
+    let started!: () => void;
+    const ready = new Promise<void>((resolve) => (started = resolve));
+    const done = this.run('query', async (session) => {
+      const stream = params && Object.keys(params).length > 0
+        ? session.queryStreamBind(sql, toBindParams(params), { format: 'TabSeparated' })
+        : session.queryStream(sql, { format: 'TabSeparated' });
+      started();
+      try {
+        for await (const chunk of stream) {
+          if (out.destroyed) break;
+          if (!out.write(Buffer.from(chunk.raw()))) await new Promise((resolve) => out.once('drain', resolve).once('close', resolve));
+        }
+      } finally {
+        stream.cancel();
+      }
+      out.end();
+    });
+    done.catch((err: unknown) => out.destroy(err as Error));
+    // Errors before the first byte (bad SQL, closed store) reject here rather than on the stream.
+    await Promise.race([ready, done]);
+    return out;
   }
 
   async insertTsv(req: TsvInsert): Promise<void> {

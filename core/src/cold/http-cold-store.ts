@@ -1,7 +1,7 @@
 import { PassThrough, Readable, pipeline } from 'node:stream';
 import { ClickHouseError, ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import { chIdent } from '../ddl/sql';
-import { ColdStoreError, type ColdStore, type QueryParams, type TsvInsert } from './cold-store';
+import { ColdStoreError, type ColdStore, type CommandOptions, type QueryParams, type TsvInsert } from './cold-store';
 
 /** The cold tier over a ClickHouse server's HTTP interface (production). */
 export interface HttpColdStoreConfig {
@@ -223,11 +223,19 @@ export class HttpColdStore implements ColdStore {
     });
   }
 
-  async command(sql: string, params?: QueryParams): Promise<void> {
-    await this.withRetries('command', true, async () => {
-      await this.client.command({ query: sql, query_params: params, http_headers: await this.databaseHeader() });
-      return undefined;
-    });
+  async command(sql: string, params?: QueryParams, options: CommandOptions = {}): Promise<void> {
+    const retryable = options.idempotent === true || options.dedupToken !== undefined;
+    const clickhouse_settings = options.dedupToken !== undefined ? { insert_deduplication_token: options.dedupToken } : undefined;
+    await this.withRetries(
+      'command',
+      retryable,
+      async () => {
+        await this.client.command({ query: sql, query_params: params, clickhouse_settings, http_headers: await this.databaseHeader() });
+        return undefined;
+      },
+      {},
+      'not retried: the statement is not marked idempotent and has no dedupToken',
+    );
   }
 
   async query<T = Record<string, unknown>>(sql: string, params?: QueryParams): Promise<T[]> {
@@ -241,6 +249,14 @@ export class HttpColdStore implements ColdStore {
     return this.withRetries('query', true, async () => {
       const rs = await this.client.query({ query: sql, query_params: params, format: 'TabSeparated', http_headers: await this.databaseHeader() });
       return rs.text();
+    });
+  }
+
+  async queryTsvStream(sql: string, params?: QueryParams): Promise<Readable> {
+    // Not retried once bytes flow: a retry would repeat rows the consumer already has.
+    return this.withRetries('query', true, async () => {
+      const r = await this.client.exec({ query: `${sql}\nFORMAT TabSeparated`, query_params: params, http_headers: await this.databaseHeader() });
+      return r.stream;
     });
   }
 

@@ -124,7 +124,7 @@ export async function applyTable(deps: ApplyDeps, spec: TieredTableSpec, now = n
   try {
     for (const s of pgStatements) await db.query(s);
     await upsertRegisteredTable(db, spec, initialWatermark(spec));
-    for (const s of chStatements) await deps.cold!.command(s);
+    for (const s of chStatements) await deps.cold!.command(s, undefined, { idempotent: true }); // IF [NOT] EXISTS DDL
     await db.query('COMMIT');
   } catch (err) {
     await db.query('ROLLBACK').catch(() => undefined);
@@ -165,8 +165,8 @@ export async function deleteTable(deps: ApplyDeps, spec: TieredTableSpec): Promi
   const target = { ...deps.coldTarget, cluster: spec.cold.cluster };
   if (spec.deletionPolicy === 'Delete') {
     if (usesCold(spec) && deps.cold) {
-      for (const r of spec.rollups) await deps.cold.command(ch.dropTableSql(target.database, ch.rollupTableName(spec, r), target));
-      await deps.cold.command(ch.dropTableSql(target.database, ch.rawTableName(spec), target));
+      for (const r of spec.rollups) await deps.cold.command(ch.dropTableSql(target.database, ch.rollupTableName(spec, r), target), undefined, { idempotent: true });
+      await deps.cold.command(ch.dropTableSql(target.database, ch.rawTableName(spec), target), undefined, { idempotent: true });
     }
     if (usesHot(spec)) await deps.hot.query(pg.dropTableSql(spec));
   }

@@ -256,7 +256,12 @@ async function moveToCold(deps: TiererDeps, db: Client, spec: TieredTableSpec, g
   await hook({ step: TIER_STEPS.verified, table: spec.table, gen, rows: cold.rows });
 
   if (cold.rows > 0) {
-    for (const r of spec.rollups) await deps.cold.command(insertRollupSql(spec, r, deps.coldTarget), { gen });
+    // One token per (table, generation, rollup): a retried or re-run insert of the same
+    // generation's rollup is dropped by the deduplication window instead of doubling it.
+    // A generation's rollup rows are few (one per group and interval), one insert block.
+    for (const r of spec.rollups) {
+      await deps.cold.command(insertRollupSql(spec, r, deps.coldTarget), { gen }, { dedupToken: `${spec.table}:${gen}:rollup:${r.name}` });
+    }
     await hook({ step: TIER_STEPS.rollups, table: spec.table, gen });
   }
 
