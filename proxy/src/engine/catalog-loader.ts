@@ -1,0 +1,9 @@
+import { listRegisteredTables, type Queryable } from '@strata/core';
+import { catalogSnapshot, type CatalogSnapshot } from '../router/catalog-snapshot';
+
+/** Reads strata.table_registry into the snapshot the router and engine take. */
+export async function loadCatalogSnapshot(db: Queryable): Promise<CatalogSnapshot> {
+  const exists = await db.query<{ t: string | null }>("SELECT to_regclass('strata.table_registry')::text AS t");
+  if (!exists.rows[0].t) return { tables: [] };
+  return catalogSnapshot(await listRegisteredTables(db));
+}

@@ -1,0 +1,27 @@
+import { ColdStoreError } from '@strata/core';
+import { SqlStateError } from './contract';
+
+/** SQLSTATEs the engine raises itself. */
+export const ENGINE_SQLSTATE = {
+  featureNotSupported: '0A000',
+  coldTierFailure: '58030',
+  internal: 'XX000',
+} as const;
+
+/** PostgreSQL's own errors keep their SQLSTATE and fields; cold-tier failures get one. */
+export function toSqlStateError(err: unknown): unknown {
+  if (err instanceof SqlStateError) return err;
+  const e = err as { code?: unknown; message?: string; detail?: string; hint?: string; severity?: string };
+  if (typeof e?.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) && typeof e.severity === 'string') {
+    return new SqlStateError(e.code, e.message ?? 'error', e.detail, e.hint, { cause: err });
+  }
+  if (err instanceof ColdStoreError) {
+    // ColdStoreError messages carry no SQL or parameters.
+    return new SqlStateError(ENGINE_SQLSTATE.coldTierFailure, `cold tier (ClickHouse) failed: ${err.message}`, undefined, undefined, { cause: err });
+  }
+  return err;
+}
+
+export function notSupported(construct: string, detail?: string): SqlStateError {
+  return new SqlStateError(ENGINE_SQLSTATE.featureNotSupported, `Strata cannot answer this exactly across tiers: ${construct}`, detail);
+}

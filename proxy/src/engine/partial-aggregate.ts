@@ -1,0 +1,187 @@
+import { pgIdent } from '@strata/core';
+import type { PgNode } from '../router/sql-parser';
+import { columnRefs, funcName, visit } from '../translate/ast';
+import { columnKind, columnOf, type ColumnScope } from '../translate/column-scope';
+import { timeGranularity } from '../translate/time-granularity';
+import { exprOf, replaceNode } from './sql-snippets';
+
+/**
+ * Partial aggregation across tiers, exact by construction. For a grouped SELECT over
+ * one tiered table, ClickHouse groups the cold rows by every column the query's own
+ * expressions read (time floored to a granularity on which those expressions are
+ * constant, see translate/time-granularity.ts) and computes count/sum/min/max
+ * partials; PostgreSQL then runs the query itself over hot rows UNION ALL those
+ * partial rows, with each decomposable aggregate replaced by its combination
+ * (count → sum of counts, avg → sum of sums / sum of counts). Every other expression,
+ * GROUP BY key, FILTER, HAVING and ORDER BY is still PostgreSQL's, with PostgreSQL's
+ * types, NULL rules and time zone. Aggregates that depend only on the set of values
+ * (DISTINCT aggregates, bool_and/or, min/max of text) keep their column in the
+ * grouping and run unchanged. Anything else (percentiles, stddev, windows, …) makes
+ * the SELECT ineligible and the engine falls back to raw rows.
+ */
+
+export type PartialFn = 'count' | 'sum' | 'min' | 'max';
+
+export interface PartialColumn {
+  name: string;
+  fn: PartialFn;
+  column: string;
+}
+
+export interface PartialShape {
+  /** Non-time columns the cold rows are grouped by. */
+  groupColumns: string[];
+  /** µs the time column is floored to; 0n: exact instants; undefined: not grouped by time. */
+  timeGranularity: bigint | undefined;
+  partials: PartialColumn[];
+}
+
+export const ROWS_COLUMN = '_strata_n';
+
+const AGGREGATES = new Set([
+  'count', 'sum', 'avg', 'min', 'max', 'stddev', 'stddev_pop', 'stddev_samp', 'variance', 'var_pop', 'var_samp',
+  'string_agg', 'array_agg', 'json_agg', 'jsonb_agg', 'json_object_agg', 'jsonb_object_agg', 'bool_and', 'bool_or',
+  'every', 'bit_and', 'bit_or', 'bit_xor', 'percentile_cont', 'percentile_disc', 'mode', 'corr', 'covar_pop',
+  'covar_samp', 'regr_avgx', 'regr_avgy', 'regr_count', 'regr_intercept', 'regr_r2', 'regr_slope', 'regr_sxx',
+  'regr_sxy', 'regr_syy', 'xmlagg', 'range_agg', 'range_intersect_agg', 'any_value', 'first', 'last', 'histogram',
+  'approx_count_distinct',
+]);
+
+/** Scalar functions that may be evaluated over grouped rows (deterministic, not aggregates). */
+const SCALARS = new Set([
+  'floor', 'ceil', 'ceiling', 'round', 'trunc', 'abs', 'sign', 'sqrt', 'power', 'pow', 'ln', 'log', 'exp', 'mod',
+  'time_bucket', 'date_trunc', 'date_bin', 'date_part', 'extract', 'to_timestamp', 'to_char', 'timezone', 'lower',
+  'upper', 'length', 'char_length', 'substr', 'substring', 'left', 'right', 'concat', 'concat_ws', 'replace',
+  'split_part', 'btrim', 'ltrim', 'rtrim', 'jsonb_extract_path_text', 'jsonb_extract_path', 'jsonb_typeof', 'now',
+  'make_interval', 'md5', 'starts_with', 'position', 'strpos', 'initcap', 'to_number',
+]);
+
+const MINMAX_PARTIAL_KINDS = new Set(['int2', 'int4', 'int8', 'float4', 'float8', 'timestamptz', 'timestamp', 'date']);
+
+export class NotPartial extends Error {}
+
+function isAggregateCall(f: PgNode): boolean {
+  return Boolean(f.agg_star || f.agg_distinct || f.agg_within_group || f.agg_filter || f.agg_order) || AGGREGATES.has(funcName(f) ?? '');
+}
+
+/**
+ * Rewrites `sel` (a SelectStmt's fields, FROM = the tiered table only) for partial
+ * aggregation, in place; returns the shape of the cold partial rows. Throws NotPartial
+ * (leaving `sel` untouched) when it is not eligible. `unpushed`: the WHERE conjuncts
+ * that stay for PostgreSQL to evaluate over the combined rows.
+ */
+export function rewriteForPartials(sel: PgNode, scope: ColumnScope, unpushed: PgNode[], utc: boolean): PartialShape {
+  const work = structuredClone(sel);
+  const shape = rewrite(work, scope, structuredClone(unpushed), utc);
+  for (const k of Object.keys(sel)) delete sel[k];
+  Object.assign(sel, work);
+  return shape;
+}
+
+function rewrite(sel: PgNode, scope: ColumnScope, unpushed: PgNode[], utc: boolean): PartialShape {
+  if ((sel.fromClause ?? []).length !== 1 || (sel.op && sel.op !== 'SETOP_NONE') || sel.windowClause || sel.lockingClause) throw new NotPartial();
+  let hasAggregate = false;
+  visit([sel.targetList, sel.havingClause, sel.sortClause], (n) => {
+    if (n.FuncCall && isAggregateCall(n.FuncCall)) hasAggregate = true;
+  });
+  if (!hasAggregate && !(sel.groupClause?.length > 0)) throw new NotPartial();
+  visit([sel.targetList, sel.whereClause, sel.havingClause, sel.sortClause, sel.groupClause, sel.distinctClause], (n) => {
+    if (n.SubLink || n.GroupingSet || n.RangeFunction) throw new NotPartial();
+    if (n.FuncCall?.over) throw new NotPartial();
+    // `*` would expose the partial columns; a whole-row reference would see grouped rows.
+    const fields = n.ColumnRef?.fields as PgNode[] | undefined;
+    if (fields && (fields.some((f) => f.A_Star) || (fields.length === 1 && fields[0].String?.sval === scope.refName))) throw new NotPartial();
+  });
+
+  const partials: PartialColumn[] = [];
+  const partialFor = (fn: PartialFn, column: string): string => {
+    let p = partials.find((x) => x.fn === fn && x.column === column);
+    if (!p) {
+      p = { name: `_strata_${fn}_${partials.length}`, fn, column };
+      partials.push(p);
+    }
+    return pgIdent(p.name);
+  };
+
+  // Names PostgreSQL gives unnamed targets from the function called; keep them when
+  // the call is rewritten into another shape (a subquery's columns are referenced by name).
+  for (const t of sel.targetList ?? []) {
+    const rt = t.ResTarget;
+    if (rt && rt.name === undefined && rt.val?.FuncCall && isAggregateCall(rt.val.FuncCall)) rt.name = funcName(rt.val.FuncCall);
+  }
+
+  const rewriteAggregates = (root: PgNode): void =>
+    visit(root, (n) => {
+      if (!n.FuncCall) return;
+      const f = n.FuncCall;
+      const name = funcName(f) ?? '';
+      if (!isAggregateCall(f)) {
+        if (!SCALARS.has(name)) throw new NotPartial();
+        return;
+      }
+      visit(f.args, (m) => {
+        if (m.FuncCall && isAggregateCall(m.FuncCall)) throw new NotPartial();
+      });
+      const args = (f.args ?? []) as PgNode[];
+      const filter = f.agg_filter;
+      // Set-valued: the same answer from distinct values, so the columns join the grouping.
+      if (f.agg_distinct || name === 'bool_and' || name === 'bool_or' || name === 'every') {
+        if (f.agg_within_group) throw new NotPartial();
+        return;
+      }
+      if (f.agg_within_group || f.agg_order) throw new NotPartial();
+      const col = args.length === 1 && args[0].ColumnRef ? columnOf(scope, args[0].ColumnRef) : undefined;
+      const kind = col ? columnKind(scope, col) : undefined;
+      let replacement: PgNode;
+      if (name === 'count' && f.agg_star) {
+        replacement = exprOf(`coalesce(sum(${pgIdent(ROWS_COLUMN)}), 0)::int8`);
+      } else if (name === 'count' && args.length === 1) {
+        if (col) replacement = exprOf(`coalesce(sum(${partialFor('count', col)}), 0)::int8`);
+        else {
+          // count(expr): rows where expr is not null, expr evaluated on the grouped columns.
+          replacement = exprOf(`coalesce(sum(${pgIdent(ROWS_COLUMN)}) FILTER (WHERE (NULL) IS NOT NULL), 0)::int8`);
+          const agg = replacement.TypeCast.arg.CoalesceExpr.args[0].FuncCall;
+          agg.agg_filter.NullTest.arg = args[0];
+          if (filter) agg.agg_filter = { BoolExpr: { boolop: 'AND_EXPR', args: [agg.agg_filter, filter] } };
+          replaceNode(n, replacement);
+          return false;
+        }
+      } else if (name === 'sum' && col && kind === 'float8') {
+        replacement = exprOf(`sum(${partialFor('sum', col)})`);
+      } else if (name === 'avg' && col && (kind === 'float8' || kind === 'float4')) {
+        replacement = exprOf(`(sum(${partialFor('sum', col)}) / NULLIF(sum(${partialFor('count', col)}), 0)::float8)`);
+      } else if ((name === 'min' || name === 'max') && col && args.length === 1) {
+        if (!kind || !MINMAX_PARTIAL_KINDS.has(kind)) return; // set-valued: grouped by the column
+        replacement = exprOf(`${name}(${partialFor(name, col)})`);
+      } else {
+        throw new NotPartial();
+      }
+      if (filter) {
+        visit(replacement, (m) => {
+          if (m.FuncCall) m.FuncCall.agg_filter = structuredClone(filter);
+        });
+      }
+      replaceNode(n, replacement);
+      return false;
+    });
+
+  rewriteAggregates(sel.targetList);
+  rewriteAggregates(sel.havingClause);
+  rewriteAggregates(sel.sortClause);
+  visit([sel.groupClause, sel.distinctClause, unpushed], (n) => {
+    if (n.FuncCall && !isAggregateCall(n.FuncCall) && !SCALARS.has(funcName(n.FuncCall) ?? '')) throw new NotPartial();
+  });
+
+  const evaluated = [sel.targetList, sel.groupClause, sel.havingClause, sel.sortClause, sel.distinctClause, unpushed];
+  const groupColumns = new Set<string>();
+  for (const ref of columnRefs(evaluated)) {
+    const c = columnOf(scope, ref);
+    if (c && c !== scope.relation.timeColumn) groupColumns.add(c);
+  }
+  for (const p of partials) if (p.column === scope.relation.timeColumn && p.fn !== 'min' && p.fn !== 'max') throw new NotPartial();
+  return {
+    groupColumns: [...groupColumns],
+    timeGranularity: timeGranularity(scope, evaluated, utc),
+    partials,
+  };
+}

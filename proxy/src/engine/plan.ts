@@ -1,0 +1,286 @@
+import { chIdent, chQualified, pgIdent, pgQualified } from '@strata/core';
+import type { CatalogSnapshot, TieredRelation } from '../router/catalog-snapshot';
+import type { PgNode } from '../router/sql-parser';
+import { findTieredRefs } from '../router/tiered-refs';
+import { andOf, conjuncts, visit } from '../translate/ast';
+import { ChParams } from '../translate/ch-params';
+import { conditionToClickHouse } from '../translate/ch-condition';
+import type { ColumnScope } from '../translate/column-scope';
+import type { Instant } from '../translate/instant';
+import {
+  FULL_RANGE,
+  belowRange,
+  intersectRanges,
+  isEmptyRange,
+  rangeOf,
+  timePredicateOf,
+  timePredicateToClickHouse,
+  type TimePredicate,
+  type TimeRange,
+} from '../translate/time-predicate';
+import { NotPartial, ROWS_COLUMN, rewriteForPartials, type PartialShape } from './partial-aggregate';
+import { replaceNode, selectOf } from './sql-snippets';
+
+/**
+ * How one statement over tiered tables is answered. Each place it reads a tiered
+ * table (an "occurrence") becomes, in the statement PostgreSQL finally runs, a derived
+ * table: the hot table UNION ALL a temporary table holding that occurrence's cold
+ * rows, fetched from ClickHouse with the time predicates and the conditions that
+ * translate exactly. Cold rows are either raw (PostgreSQL re-applies the whole
+ * WHERE) or partial aggregates (see partial-aggregate.ts). PostgreSQL evaluates the
+ * query itself, so names, types, NULL rules, time zones and text output are its own.
+ */
+export interface OccurrencePlan {
+  index: number;
+  relation: TieredRelation;
+  refName: string;
+  tempTable: string;
+  /** ANDed predicates on the time column; their bounds index StatementPlan.bounds. */
+  timePredicates: TimePredicate[];
+  /** ClickHouse conditions (parameters in `params`) that match PostgreSQL's exactly. */
+  pushed: string[];
+  params: ChParams;
+  mode: 'raw' | 'partial';
+  partial?: PartialShape;
+  /** Raw mode: the columns the statement can read (others are fetched as NULL). */
+  rawColumns: Set<string> | 'all';
+}
+
+export interface StatementPlan {
+  /** The rewritten statement (a copy); the original tree is untouched. */
+  stmt: PgNode;
+  occurrences: OccurrencePlan[];
+  /** Constant expressions bounding the time column, for PostgreSQL to evaluate. */
+  bounds: PgNode[];
+}
+
+export interface PlanOptions {
+  /** The session's TimeZone is UTC (calendar buckets are then UTC-aligned). */
+  utc: boolean;
+  /** false under `SET strata.route = 'cold'`: the cold tier alone answers. */
+  includeHot: boolean;
+}
+
+export function planStatement(stmt: PgNode, snapshot: CatalogSnapshot, opts: PlanOptions): StatementPlan {
+  const tree = structuredClone(stmt);
+  const refs = findTieredRefs(tree, snapshot);
+  const bounds: PgNode[] = [];
+  const used = usedColumns(tree, refs.map((r) => r.refName));
+  const occurrences: OccurrencePlan[] = [];
+  refs.forEach((ref, index) => {
+    const tempTable = `_strata_cold_${index}`;
+    const params = new ChParams(`p${index}_`);
+    const occ: OccurrencePlan = {
+      index,
+      relation: ref.relation,
+      refName: ref.refName,
+      tempTable,
+      timePredicates: [],
+      pushed: [],
+      params,
+      mode: 'raw',
+      rawColumns: used,
+    };
+    occurrences.push(occ);
+    let rangeVarNode: PgNode = ref.node;
+    const sel = ref.select;
+    if (sel) {
+      const scope: ColumnScope = { relation: ref.relation, refName: ref.refName, soleFromItem: sel.fromClause.length === 1 };
+      const unpushed: PgNode[] = [];
+      for (const c of conjuncts(sel.whereClause)) {
+        const tp = timePredicateOf(scope, c, bounds);
+        if (tp) {
+          occ.timePredicates.push(tp);
+          continue;
+        }
+        const ch = conditionToClickHouse(scope, c, params);
+        if (ch !== undefined) occ.pushed.push(ch);
+        else unpushed.push(c);
+      }
+      const hotWhere = sel.whereClause ? structuredClone(sel.whereClause) : undefined;
+      const originalRangeVar = structuredClone(ref.rangeVar);
+      try {
+        const shape = rewriteForPartials(sel, scope, unpushed, opts.utc);
+        occ.mode = 'partial';
+        occ.partial = shape;
+        sel.whereClause = andOf(unpushed.map((u) => structuredClone(u)));
+        rangeVarNode = sel.fromClause[0];
+        replaceNode(rangeVarNode, derivedTable(occ, originalRangeVar, hotWhere, opts));
+        return;
+      } catch (err) {
+        if (!(err instanceof NotPartial)) throw err;
+      }
+    }
+    replaceNode(rangeVarNode, derivedTable(occ, structuredClone(ref.rangeVar), undefined, opts));
+  });
+  return { stmt: tree, occurrences, bounds };
+}
+
+/** Column names the statement mentions anywhere; 'all' when it reads whole rows (`*`, `t.*`, `t`). */
+function usedColumns(tree: PgNode, refNames: string[]): Set<string> | 'all' {
+  const names = new Set<string>();
+  let all = false;
+  visit(tree, (n) => {
+    if (!n.ColumnRef) return;
+    const fields = n.ColumnRef.fields as PgNode[];
+    const last = fields[fields.length - 1];
+    if (last?.A_Star) all = true;
+    else if (typeof last?.String?.sval === 'string') {
+      names.add(last.String.sval);
+      // A lone table name is a whole-row reference (row_to_json(m), SELECT m …).
+      if (fields.length === 1 && refNames.includes(last.String.sval)) all = true;
+    }
+  });
+  return all ? 'all' : names;
+}
+
+function derivedTable(occ: OccurrencePlan, rangeVar: PgNode, hotWhere: PgNode | undefined, opts: PlanOptions): PgNode {
+  const rel = occ.relation;
+  const hotTable = pgQualified(rel.schema, rel.table);
+  const coldTable = `pg_temp.${pgIdent(occ.tempTable)}`;
+  // A cold-only table has no PostgreSQL table at all.
+  const includeHot = opts.includeHot && rel.mode !== 'cold-only';
+  let union: PgNode;
+  if (occ.mode === 'raw') {
+    union = selectOf(includeHot ? `SELECT * FROM ${hotTable} UNION ALL SELECT * FROM ${coldTable}` : `SELECT * FROM ${coldTable}`);
+  } else {
+    const shape = occ.partial!;
+    const alias = pgIdent(occ.refName);
+    const cols = partialColumns(occ);
+    const hotExprs = cols.map((c) => `${c.hotExpr} AS ${pgIdent(c.name)}`);
+    const hot = selectOf(`SELECT ${hotExprs.join(', ')} FROM ${hotTable} AS ${alias}`);
+    if (hotWhere) hot.whereClause = hotWhere;
+    void shape;
+    const cold = selectOf(`SELECT * FROM ${coldTable}`);
+    union = includeHot ? { op: 'SETOP_UNION', all: true, larg: hot, rarg: cold, limitOption: 'LIMIT_OPTION_DEFAULT' } : cold;
+  }
+  const alias = rangeVar.alias ?? { aliasname: rangeVar.relname };
+  return { RangeSubselect: { subquery: { SelectStmt: union }, alias } };
+}
+
+export interface PartialTableColumn {
+  name: string;
+  pgType: string;
+  /** The value on a hot row (the hot side is not pre-aggregated: each row is its own partial). */
+  hotExpr: string;
+  /** The value per cold group, ClickHouse SQL, as text PostgreSQL's COPY reads. */
+  chExpr: string;
+  /** ClickHouse GROUP BY key, for grouping columns. */
+  chKey?: string;
+}
+
+function chText(expr: string, kind: string | undefined): string {
+  // PostgreSQL reads a timestamptz without an offset in the session time zone: say UTC.
+  return kind === 'timestamptz' ? `concat(toString(${expr}), '+00')` : expr;
+}
+
+export function partialColumns(occ: OccurrencePlan): PartialTableColumn[] {
+  const rel = occ.relation;
+  const shape = occ.partial!;
+  const alias = pgIdent(occ.refName);
+  const col = (name: string) => rel.columns.find((c) => c.name === name)!;
+  const out: PartialTableColumn[] = [];
+  if (shape.timeGranularity !== undefined) {
+    const t = col(rel.timeColumn);
+    const g = shape.timeGranularity;
+    const raw = chIdent(t.name);
+    const key =
+      g <= 1n
+        ? raw
+        : `fromUnixTimestamp64Micro(toUnixTimestamp64Micro(${raw}) - (((toUnixTimestamp64Micro(${raw}) % ${g}) + ${g}) % ${g}), 'UTC')`;
+    out.push({ name: t.name, pgType: t.pgType, hotExpr: `${alias}.${pgIdent(t.name)}`, chExpr: chText(key, t.kind), chKey: key });
+  }
+  for (const name of shape.groupColumns) {
+    const c = col(name);
+    out.push({ name, pgType: c.pgType, hotExpr: `${alias}.${pgIdent(name)}`, chExpr: chText(chIdent(name), c.kind), chKey: chIdent(name) });
+  }
+  out.push({ name: ROWS_COLUMN, pgType: 'bigint', hotExpr: '1::int8', chExpr: 'count()' });
+  for (const p of shape.partials) {
+    const c = col(p.column);
+    const ref = `${alias}.${pgIdent(p.column)}`;
+    const ch = chIdent(p.column);
+    switch (p.fn) {
+      case 'count':
+        out.push({ name: p.name, pgType: 'bigint', hotExpr: `(CASE WHEN ${ref} IS NULL THEN 0 ELSE 1 END)::int8`, chExpr: `count(${ch})` });
+        break;
+      case 'sum':
+        out.push({ name: p.name, pgType: 'double precision', hotExpr: `${ref}::float8`, chExpr: `if(count(${ch}) = 0, NULL, sum(toFloat64(${ch})))` });
+        break;
+      case 'min':
+      case 'max': {
+        // PostgreSQL orders NaN above every number: max is NaN if any is, min only if all are.
+        const isFloat = c.kind === 'float8' || c.kind === 'float4';
+        const expr = !isFloat
+          ? `${p.fn}(${ch})`
+          : p.fn === 'max'
+            ? `if(countIf(isNaN(${ch})) > 0, nan, max(${ch}))`
+            : `if(countIf(NOT isNaN(${ch})) > 0, minIf(${ch}, NOT isNaN(${ch})), if(countIf(isNaN(${ch})) > 0, nan, NULL))`;
+        out.push({ name: p.name, pgType: c.pgType, hotExpr: ref, chExpr: chText(expr, c.kind) });
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+/** The temporary table's columns in the order the cold query returns them. */
+export function tempTableColumns(occ: OccurrencePlan): string[] {
+  return occ.mode === 'raw' ? occ.relation.columns.map((c) => c.name) : partialColumns(occ).map((c) => c.name);
+}
+
+/** The DDL of an occurrence's temporary table (dropped with the transaction). */
+export function tempTableSql(occ: OccurrencePlan): string {
+  const name = pgIdent(occ.tempTable);
+  if (occ.mode === 'raw' && occ.relation.mode === 'cold-only') {
+    return `CREATE TEMP TABLE ${name} (${occ.relation.columns.map((c) => `${pgIdent(c.name)} ${c.pgType}`).join(', ')}) ON COMMIT DROP`;
+  }
+  if (occ.mode === 'raw') {
+    return `CREATE TEMP TABLE ${name} ON COMMIT DROP AS SELECT * FROM ${pgQualified(occ.relation.schema, occ.relation.table)} WITH NO DATA`;
+  }
+  const cols = partialColumns(occ).map((c) => `${pgIdent(c.name)} ${c.pgType}`);
+  return `CREATE TEMP TABLE ${name} (${cols.join(', ')}) ON COMMIT DROP`;
+}
+
+/** The occurrence's range of time (before intersecting with the cold tier's share). */
+export function occurrenceRange(occ: OccurrencePlan, values: Instant[]): TimeRange {
+  return occ.timePredicates.map((p) => rangeOf(p, values)).reduce(intersectRanges, FULL_RANGE);
+}
+
+export function coldRange(occ: OccurrencePlan, values: Instant[], watermark: Instant): TimeRange {
+  return intersectRanges(occurrenceRange(occ, values), belowRange(watermark));
+}
+
+export { isEmptyRange };
+
+export interface ColdQuery {
+  sql: string;
+  params: ChParams['values'];
+}
+
+/** The ClickHouse statement fetching an occurrence's cold rows (TabSeparated, COPY-ready). */
+export function coldQuery(occ: OccurrencePlan, values: Instant[], watermark: Instant, visibility: string, database: string): ColdQuery {
+  const rel = occ.relation;
+  // Parameters numbered after the ones the pushed conditions already use.
+  const params = occ.params;
+  const where = [
+    ...occ.timePredicates.map((p) => timePredicateToClickHouse(p, values, rel.timeColumn, params)),
+    timePredicateToClickHouse({ kind: 'cmp', op: '<', bound: 0 }, [watermark], rel.timeColumn, params),
+    ...occ.pushed,
+    visibility,
+  ];
+  const from = chQualified(database, rel.table);
+  if (occ.mode === 'raw') {
+    const cols = rel.columns.map((c) =>
+      occ.rawColumns === 'all' || occ.rawColumns.has(c.name) || c.name === rel.timeColumn ? chText(chIdent(c.name), c.kind) : 'NULL',
+    );
+    return { sql: `SELECT ${cols.join(', ')} FROM ${from} WHERE ${where.join(' AND ')}`, params: params.values };
+  }
+  const cols = partialColumns(occ);
+  const keys = cols.filter((c) => c.chKey !== undefined).map((c) => c.chKey!);
+  const groupBy = keys.length > 0 ? ` GROUP BY ${keys.join(', ')}` : '';
+  // HAVING: an empty cold side contributes no group (an ungrouped count() would give one).
+  return {
+    sql: `SELECT ${cols.map((c) => c.chExpr).join(', ')} FROM ${from} WHERE ${where.join(' AND ')}${groupBy} HAVING count() > 0`,
+    params: params.values,
+  };
+}

@@ -1,0 +1,49 @@
+import { normalizePgType, type PgTypeKind, type TieredTableSpec } from '@strata/core';
+
+/**
+ * What the router and engine know about tiered tables: a plain, immutable value built
+ * from strata.table_registry (engine/catalog-loader.ts reads it). Pure code gets it as
+ * an argument and never queries the catalog itself.
+ */
+export interface TieredColumnInfo {
+  name: string;
+  /** As written in DDL, e.g. `double precision`. */
+  pgType: string;
+  kind: PgTypeKind;
+}
+
+export interface TieredRelation {
+  schema: string;
+  table: string;
+  timeColumn: string;
+  mode: TieredTableSpec['mode'];
+  columns: TieredColumnInfo[];
+}
+
+export interface CatalogSnapshot {
+  tables: TieredRelation[];
+}
+
+export function catalogSnapshot(specs: readonly TieredTableSpec[]): CatalogSnapshot {
+  return {
+    tables: specs
+      // Hot-only tables never have cold rows: PostgreSQL answers them alone.
+      .filter((s) => s.mode !== 'hot-only')
+      .map((s) => ({
+        schema: s.schema,
+        table: s.table,
+        timeColumn: s.timeColumn,
+        mode: s.mode,
+        columns: s.columns.map((c) => {
+          const t = normalizePgType(c.type);
+          return { name: c.name, pgType: t.pgName, kind: t.kind };
+        }),
+      })),
+  };
+}
+
+export function findRelation(snapshot: CatalogSnapshot, schema: string | undefined, table: string): TieredRelation | undefined {
+  // An unqualified name is taken to resolve to the tiered table: Strata's tables live
+  // in schemas on the default search_path (public by default).
+  return snapshot.tables.find((t) => t.table === table && (schema === undefined || schema === t.schema));
+}

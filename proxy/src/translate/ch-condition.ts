@@ -1,0 +1,140 @@
+import type { PgNode } from '../router/sql-parser';
+import { chIdent } from '@strata/core';
+import { numberConst, opName, stringConst } from './ast';
+import { columnKind, columnOf, type ColumnScope } from './column-scope';
+import type { ChParams } from './ch-params';
+
+/**
+ * A WHERE conjunct as ClickHouse SQL that accepts exactly the rows PostgreSQL's would,
+ * or undefined. Only forms whose semantics agree in both engines translate:
+ * comparisons of numbers, equality of text (collation-free), IN lists, IS [NOT] NULL,
+ * AND/OR/NOT (both use three-valued logic), jsonb `->>` equality with a string and
+ * `@>` with an object of strings. Anything else stays for PostgreSQL to evaluate.
+ */
+export function conditionToClickHouse(scope: ColumnScope, n: PgNode, params: ChParams): string | undefined {
+  if (n?.BoolExpr) {
+    const b = n.BoolExpr;
+    const args = (b.args as PgNode[]).map((a) => conditionToClickHouse(scope, a, params));
+    if (args.some((a) => a === undefined)) return undefined;
+    if (b.boolop === 'NOT_EXPR') return `(NOT ${args[0]})`;
+    return '(' + args.join(b.boolop === 'AND_EXPR' ? ' AND ' : ' OR ') + ')';
+  }
+  if (n?.NullTest) {
+    const col = plainColumn(scope, n.NullTest.arg);
+    if (!col) return undefined;
+    return `${chIdent(col)} ${n.NullTest.nulltesttype === 'IS_NULL' ? 'IS NULL' : 'IS NOT NULL'}`;
+  }
+  const e = n?.A_Expr;
+  if (!e) return undefined;
+  if (e.kind === 'AEXPR_IN') {
+    const col = plainColumn(scope, e.lexpr);
+    const items = e.rexpr?.List?.items as PgNode[] | undefined;
+    if (!col || !items || items.length === 0) return undefined;
+    const values = items.map((i) => constantFor(scope, col, i, params));
+    if (values.some((v) => v === undefined)) return undefined;
+    const negated = opName(e) === '<>';
+    return `${chIdent(col)} ${negated ? 'NOT IN' : 'IN'} (${values.join(', ')})`;
+  }
+  if (e.kind === 'AEXPR_LIKE' && opName(e) === '~~') {
+    const col = plainColumn(scope, e.lexpr);
+    const pattern = stringConst(e.rexpr);
+    // `_` and escapes are where the engines' LIKE could differ (bytes vs characters).
+    if (!col || pattern === undefined || !isTextKind(columnKind(scope, col)) || !/^[\x20-\x7e]*$/.test(pattern) || /[_\\]/.test(pattern)) {
+      return undefined;
+    }
+    return `${chIdent(col)} LIKE ${params.add(pattern, 'String')}`;
+  }
+  if (e.kind !== 'AEXPR_OP') return undefined;
+  const op = opName(e);
+  if (op === '@>') return containmentToClickHouse(scope, e, params);
+  if (!op || !['=', '<>', '!=', '<', '<=', '>', '>='].includes(op)) return undefined;
+  const jsonText = jsonFieldText(scope, e.lexpr);
+  if (jsonText && op === '=') {
+    const s = stringConst(e.rexpr);
+    if (s === undefined || !isUnambiguousJsonString(s)) return undefined;
+    return `JSONExtractString(${chIdent(jsonText.column)}, ${params.add(jsonText.key, 'String')}) = ${params.add(s, 'String')}`;
+  }
+  let col = plainColumn(scope, e.lexpr);
+  let other = e.rexpr;
+  let oper = op === '!=' ? '<>' : op;
+  if (!col) {
+    col = plainColumn(scope, e.rexpr);
+    other = e.lexpr;
+    oper = ({ '<': '>', '<=': '>=', '>': '<', '>=': '<=' } as Record<string, string>)[oper] ?? oper;
+  }
+  if (!col) return undefined;
+  const kind = columnKind(scope, col);
+  if (isTextKind(kind) && oper !== '=' && oper !== '<>') return undefined; // ordering depends on collation
+  const value = constantFor(scope, col, other, params);
+  return value === undefined ? undefined : `${chIdent(col)} ${oper} ${value}`;
+}
+
+function isTextKind(kind: string | undefined): boolean {
+  return kind === 'text' || kind === 'varchar';
+}
+
+function plainColumn(scope: ColumnScope, n: PgNode): string | undefined {
+  if (!n?.ColumnRef) return undefined;
+  const col = columnOf(scope, n.ColumnRef);
+  return col !== undefined && col !== scope.relation.timeColumn ? col : undefined;
+}
+
+const NUMERIC_KINDS = new Set(['float8', 'float4', 'int8', 'int4', 'int2']);
+
+/** A constant compared with `col`, as a ClickHouse parameter of the column's type. */
+function constantFor(scope: ColumnScope, col: string, n: PgNode, params: ChParams): string | undefined {
+  const kind = columnKind(scope, col);
+  if (isTextKind(kind)) {
+    const s = stringConst(n);
+    return s === undefined ? undefined : params.add(s, 'String');
+  }
+  if (kind && NUMERIC_KINDS.has(kind)) {
+    const num = numberConst(n);
+    if (num === undefined || !/^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(num)) return undefined;
+    // Integers compare exactly as Int64; fractions only against float columns.
+    if (/^-?\d+$/.test(num)) return Number.isSafeInteger(Number(num)) ? params.add(num, 'Int64') : undefined;
+    return kind === 'float8' || kind === 'float4' ? params.add(num, 'Float64') : undefined;
+  }
+  return undefined;
+}
+
+function jsonFieldText(scope: ColumnScope, n: PgNode): { column: string; key: string } | undefined {
+  const e = n?.A_Expr;
+  if (!e || e.kind !== 'AEXPR_OP' || opName(e) !== '->>') return undefined;
+  const col = plainColumn(scope, e.lexpr);
+  const key = stringConst(e.rexpr);
+  if (!col || key === undefined || columnKind(scope, col) !== 'jsonb') return undefined;
+  return { column: col, key };
+}
+
+/**
+ * `->>` of a non-string JSON value is its JSON text (5, true, null, {...}); ClickHouse's
+ * JSONExtractString gives '' for those. A non-empty string that no such text can equal
+ * compares the same in both.
+ */
+function isUnambiguousJsonString(s: string): boolean {
+  return s !== '' && !/^[-0-9{["]/.test(s) && !['true', 'false', 'null'].includes(s);
+}
+
+function containmentToClickHouse(scope: ColumnScope, e: PgNode, params: ChParams): string | undefined {
+  const col = plainColumn(scope, e.lexpr);
+  const text = stringConst(e.rexpr) ?? stringConst(e.rexpr?.TypeCast?.arg);
+  if (!col || text === undefined || columnKind(scope, col) !== 'jsonb') return undefined;
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) return undefined;
+  const entries = Object.entries(doc as Record<string, unknown>);
+  // Top-level string values: containment is "has this key with this string".
+  if (entries.length === 0 || !entries.every(([, v]) => typeof v === 'string' && v !== '')) return undefined;
+  return (
+    '(' +
+    entries
+      .map(([k, v]) => `JSONExtractString(${chIdent(col)}, ${params.add(k, 'String')}) = ${params.add(v as string, 'String')}`)
+      .join(' AND ') +
+    ')'
+  );
+}

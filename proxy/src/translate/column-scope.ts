@@ -1,0 +1,35 @@
+import type { PgNode } from '../router/sql-parser';
+import type { TieredRelation } from '../router/catalog-snapshot';
+import { strings } from './ast';
+
+/**
+ * Which column of the tiered relation a ColumnRef names, inside one SELECT whose FROM
+ * holds that relation. Unqualified names count only when the relation is the SELECT's
+ * only FROM item (otherwise another item could own the name).
+ */
+export interface ColumnScope {
+  relation: TieredRelation;
+  refName: string;
+  /** True when unqualified column names resolve to this relation. */
+  soleFromItem: boolean;
+}
+
+export function columnOf(scope: ColumnScope, ref: PgNode): string | undefined {
+  const fields = ref?.fields as PgNode[] | undefined;
+  if (!fields || fields.some((f) => f.A_Star)) return undefined;
+  const parts = strings(fields);
+  if (parts.length !== fields.length) return undefined;
+  let col: string;
+  if (parts.length === 1 && scope.soleFromItem) col = parts[0];
+  else if (parts.length === 2 && parts[0] === scope.refName) col = parts[1];
+  else return undefined;
+  return scope.relation.columns.some((c) => c.name === col) ? col : undefined;
+}
+
+export function isTimeColumn(scope: ColumnScope, n: PgNode): boolean {
+  return n?.ColumnRef !== undefined && columnOf(scope, n.ColumnRef) === scope.relation.timeColumn;
+}
+
+export function columnKind(scope: ColumnScope, name: string) {
+  return scope.relation.columns.find((c) => c.name === name)?.kind;
+}

@@ -1,0 +1,131 @@
+// The differential corpus through pgx v5 (Grafana's driver since 12.4), at the
+// connection level so every value stays PostgreSQL's text output:
+//
+//	pgx-corpus DSN < entries.json > outcomes.jsonl
+//
+// stdin: [{"name": …, "statements": [{"sql": …, "params": [..] | null}]}]. A statement
+// with params == null goes over the simple protocol (as Grafana sends panel queries);
+// with params (possibly empty) over the extended protocol with text parameters of
+// unspecified type and text results. One JSON line per entry: the last statement's
+// columns (name, type OID) and rows, or its SQLSTATE.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+type statement struct {
+	SQL    string    `json:"sql"`
+	Params []*string `json:"params"`
+}
+
+type entry struct {
+	Name       string      `json:"name"`
+	Statements []statement `json:"statements"`
+}
+
+type field struct {
+	Name    string `json:"name"`
+	TypeOid uint32 `json:"typeOid"`
+}
+
+type outcome struct {
+	Name    string      `json:"name"`
+	OK      bool        `json:"ok"`
+	Fields  []field     `json:"fields,omitempty"`
+	Rows    [][]*string `json:"rows,omitempty"`
+	Code    string      `json:"code,omitempty"`
+	Message string      `json:"message,omitempty"`
+}
+
+func fromResult(name string, r *pgconn.Result) outcome {
+	o := outcome{Name: name, OK: true, Fields: []field{}, Rows: [][]*string{}}
+	for _, f := range r.FieldDescriptions {
+		o.Fields = append(o.Fields, field{Name: f.Name, TypeOid: f.DataTypeOID})
+	}
+	for _, row := range r.Rows {
+		out := make([]*string, len(row))
+		for i, v := range row {
+			if v != nil {
+				s := string(v)
+				out[i] = &s
+			}
+		}
+		o.Rows = append(o.Rows, out)
+	}
+	return o
+}
+
+func failure(name string, err error) outcome {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return outcome{Name: name, Code: pgErr.Code, Message: pgErr.Message}
+	}
+	return outcome{Name: name, Code: "XX000", Message: err.Error()}
+}
+
+func run(ctx context.Context, conn *pgconn.PgConn, e entry) outcome {
+	var last outcome
+	for _, s := range e.Statements {
+		if s.Params == nil {
+			results, err := conn.Exec(ctx, s.SQL).ReadAll()
+			if err != nil {
+				return failure(e.Name, err)
+			}
+			for _, r := range results {
+				if r.Err != nil {
+					return failure(e.Name, r.Err)
+				}
+			}
+			last = fromResult(e.Name, results[len(results)-1])
+			continue
+		}
+		values := make([][]byte, len(s.Params))
+		for i, p := range s.Params {
+			if p != nil {
+				values[i] = []byte(*p)
+			}
+		}
+		r := conn.ExecParams(ctx, s.SQL, values, nil, nil, []int16{0}).Read()
+		if r.Err != nil {
+			return failure(e.Name, r.Err)
+		}
+		last = fromResult(e.Name, r)
+	}
+	return last
+}
+
+func main() {
+	if len(os.Args) != 2 {
+		fmt.Fprintln(os.Stderr, "usage: pgx-corpus DSN < entries.json")
+		os.Exit(2)
+	}
+	ctx := context.Background()
+	var entries []entry
+	if err := json.NewDecoder(os.Stdin).Decode(&entries); err != nil {
+		fmt.Fprintln(os.Stderr, "reading entries:", err)
+		os.Exit(2)
+	}
+	conn, err := pgconn.Connect(ctx, os.Args[1])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "connect:", err)
+		os.Exit(1)
+	}
+	defer conn.Close(ctx)
+	out := bufio.NewWriter(os.Stdout)
+	defer out.Flush()
+	enc := json.NewEncoder(out)
+	for _, e := range entries {
+		if err := enc.Encode(run(ctx, conn, e)); err != nil {
+			fmt.Fprintln(os.Stderr, "writing:", err)
+			os.Exit(1)
+		}
+	}
+}
