@@ -1,0 +1,206 @@
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { from as copyFrom } from 'pg-copy-streams';
+import pino from 'pino';
+import protobuf from 'protobufjs';
+import { pgIdent, pgQualified } from '@strata/core';
+import { Micros, tableModel, type TableModel } from '@strata/gateway';
+import { GATEWAY_TEST_TOKEN, startGatewayFixture, type GatewayFixture } from '../../test/support/gateway-fixture';
+import { repoPath } from '../../test/support/paths';
+
+/**
+ * bench/ingest: rows/s through the gateway against raw COPY of the same rows into the
+ * same table, in the same run.
+ *   1. /write/metrics (NDJSON bodies) → metrics_events   vs  COPY of those rows into metrics_events
+ *   2. OTLP/HTTP protobuf gauges     → otel_metrics     vs  COPY of the rows they map to
+ * The gateway runs as its own process (gateway/dist/main.js). Request bodies and COPY
+ * text are built before the clock starts (client-side work for
+ * both). The raw COPY sends the rows as one COPY per request-sized chunk over one
+ * connection, the same chunking a client of the gateway uses. Each side runs ROUNDS
+ * times on an emptied table; the best round counts. Last line: one JSON object; `ratio` =
+ * /write/metrics ÷ raw COPY (target ≥ 0.8), `otlp_ratio` likewise for OTLP.
+ *
+ *   make bench-ingest     (BENCH_ROWS=200000, BENCH_BATCH=5000, BENCH_CONCURRENCY=4, BENCH_ROUNDS=3)
+ */
+const ROWS = Number(process.env.BENCH_ROWS ?? 200_000);
+const BATCH = Number(process.env.BENCH_BATCH ?? 5_000);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const T0 = Date.parse('2026-11-25T00:00:00Z');
+
+type Row = Record<string, unknown>;
+
+function metricRows(): Row[] {
+  const rows: Row[] = new Array(ROWS);
+  for (let i = 0; i < ROWS; i++) {
+    rows[i] = { time: new Date(T0 + i * 10).toISOString(), app: `app-${i % 10}`, host: `host-${i % 30}`, labels: { region: i % 2 ? 'eu' : 'us', pod: `p-${i % 7}` }, value: (i % 1000) / 7, level: 'info' };
+  }
+  return rows;
+}
+
+function chunks<T>(xs: T[], n: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
+  return out;
+}
+
+async function timed(fn: () => Promise<void>): Promise<number> {
+  const t = performance.now();
+  await fn();
+  return (performance.now() - t) / 1000;
+}
+
+async function rawCopy(f: GatewayFixture, model: TableModel, batches: Buffer[]): Promise<void> {
+  const sql = `COPY ${pgQualified(model.spec.schema, model.spec.table)} (${model.copyColumns.map(pgIdent).join(', ')}) FROM STDIN`;
+  for (const b of batches) await pipeline(Readable.from([b]), f.pg.query(copyFrom(sql)));
+}
+
+async function sendAll(url: string, bodies: Buffer[], contentType: string): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < bodies.length) {
+      const body = bodies[next++];
+      const res = await fetch(url, { method: 'POST', body, headers: { authorization: `Bearer ${GATEWAY_TEST_TOKEN}`, 'content-type': contentType } });
+      if (res.status >= 300) throw new Error(`gateway answered ${res.status}: ${await res.text()}`);
+      await res.arrayBuffer();
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+}
+
+async function count(f: GatewayFixture, table: string): Promise<number> {
+  return Number((await f.pg.query(`SELECT count(*) AS n FROM ${pgIdent(table)}`)).rows[0].n);
+}
+
+async function compare(f: GatewayFixture, label: string, table: string, run: () => Promise<void>, copyBatches: Buffer[], model: TableModel): Promise<{ gateway: number; raw: number }> {
+  let best = { gateway: 0, raw: 0 };
+  for (let round = 1; round <= ROUNDS; round++) {
+    await f.pg.query(`TRUNCATE ${pgIdent(table)}`);
+    const rawSec = await timed(() => rawCopy(f, model, copyBatches));
+    if (process.env.BENCH_DEBUG) console.log('raw done');
+    if ((await count(f, table)) !== ROWS) throw new Error(`raw COPY stored a different row count`);
+    await f.pg.query(`TRUNCATE ${pgIdent(table)}`);
+    const gwSec = await timed(run);
+    if ((await count(f, table)) !== ROWS) throw new Error(`${label} stored a different row count`);
+    const r = { gateway: ROWS / gwSec, raw: ROWS / rawSec };
+    console.log(`round ${round} ${label.padEnd(14)} ${fmt(r.gateway)} rows/s   raw COPY ${fmt(r.raw)} rows/s   ratio ${(r.gateway / r.raw).toFixed(2)}`);
+    best = { gateway: Math.max(best.gateway, r.gateway), raw: Math.max(best.raw, r.raw) };
+  }
+  return best;
+}
+
+function otlpBodies(): { bodies: Buffer[]; rows: Row[] } {
+  const root = new protobuf.Root().loadSync(['opentelemetry/metrics.proto'].map((p) => repoPath('gateway', 'proto', p)));
+  const Req = root.lookupType('opentelemetry.proto.metrics.v1.ExportMetricsServiceRequest');
+  const resource = { attributes: [{ key: 'service.name', value: { stringValue: 'bench' } }] };
+  const scope = { name: 'bench-meter', version: '1' };
+  const bodies: Buffer[] = [];
+  const rows: Row[] = [];
+  for (let start = 0; start < ROWS; start += BATCH) {
+    const dataPoints = [];
+    for (let i = start; i < Math.min(ROWS, start + BATCH); i++) {
+      const ms = T0 + i * 10;
+      const attrs = { app: `app-${i % 10}`, host: `host-${i % 30}` };
+      dataPoints.push({ timeUnixNano: String(BigInt(ms) * 1_000_000n), asDouble: (i % 1000) / 7, attributes: Object.entries(attrs).map(([key, v]) => ({ key, value: { stringValue: v } })) });
+      rows.push({ time: new Micros(ms * 1000), service: 'bench', metric: 'cpu_usage', kind: 'gauge', unit: '1', value: (i % 1000) / 7, resource: { 'service.name': 'bench' }, scope, labels: attrs });
+    }
+    const msg = Req.fromObject({ resourceMetrics: [{ resource, scopeMetrics: [{ scope, metrics: [{ name: 'cpu_usage', unit: '1', gauge: { dataPoints } }] }] }] });
+    bodies.push(Buffer.from(Req.encode(msg).finish()));
+  }
+  return { bodies, rows };
+}
+
+/**
+ * The gateway under test runs as its own process (gateway/dist/main.js, as deployed), so
+ * the load generator in this process does not share its event loop.
+ */
+async function spawnGateway(f: GatewayFixture): Promise<{ url: string; stop(): Promise<void> }> {
+  const nodeArgs = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, repoPath('gateway', 'dist', 'main.js')], {
+    env: {
+      ...process.env,
+      STRATA_PG_URL: f.db.url,
+      STRATA_CLICKHOUSE_URL: f.ch.url,
+      STRATA_CLICKHOUSE_DATABASE: f.coldDatabase,
+      STRATA_GATEWAY_PORT: '0',
+      STRATA_GATEWAY_GRPC_PORT: '0',
+      STRATA_GATEWAY_TOKENS: GATEWAY_TEST_TOKEN,
+      STRATA_GATEWAY_BATCH_ROWS: process.env.BENCH_FLUSH_ROWS ?? '50000',
+      STRATA_GATEWAY_BATCH_DELAY_MS: '2',
+      STRATA_GATEWAY_FLUSH_CONCURRENCY: process.env.BENCH_FLUSH_CONCURRENCY ?? '1',
+      LOG_LEVEL: 'info',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const port = await new Promise<number>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      const m = /"port":(\d+)/.exec(line);
+      if (m && line.includes('gateway listening')) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`gateway exited with ${code}`)));
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const f = await startGatewayFixture('bench_ingest', { logger: pino({ level: 'warn' }) });
+  // The in-process gateway only provisioned the tables; the measured one is a process of its own.
+  await f.gateway.close();
+  const gw = await spawnGateway(f);
+  try {
+    const metricsModel = tableModel((await f.pg.query(`SELECT schema FROM strata.table_registry WHERE table_name = 'metrics_events'`)).rows[0].schema);
+    const otelModel = tableModel((await f.pg.query(`SELECT schema FROM strata.table_registry WHERE table_name = 'otel_metrics'`)).rows[0].schema);
+
+    const rows = metricRows();
+    const ndjson = chunks(rows, BATCH).map((c) => Buffer.from(c.map((r) => JSON.stringify(r)).join('\n')));
+    const copyMetrics = chunks(rows, BATCH).map((c) => Buffer.from(c.map((r, i) => metricsModel.encodeRow(r, i + 1)).join('')));
+    console.log(`${ROWS} rows, ${BATCH} per request, ${CONCURRENCY} concurrent requests, best of ${ROUNDS}`);
+    const rest = await compare(f, '/write/metrics', 'metrics_events', () => sendAll(`${gw.url}/write/metrics`, ndjson, 'application/x-ndjson'), copyMetrics, metricsModel);
+
+    const prom = await (await fetch(`${gw.url}/metrics`)).text();
+    const flushSum = /strata_gateway_flush_seconds_sum\{store="postgresql",table="metrics_events"\} ([\d.e+-]+)/.exec(prom)?.[1];
+    const flushCount = /strata_gateway_flush_seconds_count\{store="postgresql",table="metrics_events"\} (\d+)/.exec(prom)?.[1];
+    console.log(`gateway COPY time for metrics_events: ${Number(flushSum).toFixed(2)} s in ${flushCount} flushes`);
+    console.log('building OTLP request bodies…');
+    const otlp = otlpBodies();
+    console.log(`${otlp.bodies.length} OTLP bodies`);
+    const copyOtel = chunks(otlp.rows, BATCH).map((c) => Buffer.from(c.map((r, i) => otelModel.encodeRow(r, i + 1)).join('')));
+    const ot = await compare(f, 'OTLP/HTTP', 'otel_metrics', () => sendAll(`${gw.url}/v1/metrics`, otlp.bodies, 'application/x-protobuf'), copyOtel, otelModel);
+
+    console.log(
+      JSON.stringify({
+        rows: ROWS,
+        batch: BATCH,
+        concurrency: CONCURRENCY,
+        write_metrics_rows_per_s: Math.round(rest.gateway),
+        raw_copy_rows_per_s: Math.round(rest.raw),
+        ratio: Number((rest.gateway / rest.raw).toFixed(3)),
+        otlp_rows_per_s: Math.round(ot.gateway),
+        otlp_raw_copy_rows_per_s: Math.round(ot.raw),
+        otlp_ratio: Number((ot.gateway / ot.raw).toFixed(3)),
+      }),
+    );
+  } finally {
+    await gw.stop();
+    await f.close();
+  }
+}
+
+function fmt(n: number): string {
+  return Math.round(n).toLocaleString('en-US').padStart(9);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

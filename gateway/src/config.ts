@@ -1,0 +1,108 @@
+import type { Logger } from 'pino';
+import type { ColdStore, ColdStoreConfig } from '@strata/core';
+import { GatewayConfigError } from './errors';
+import type { SqlBackend } from './protocols/sql-http';
+import type { TieredTableApplier } from './protocols/kube-tiered-tables';
+
+/** What `startGateway` takes. Only main.ts reads the environment to build one. */
+export interface GatewayConfig {
+  /** PostgreSQL (hot tier + catalog). */
+  pgUrl: string;
+  /** The cold tier: a config for core's createColdStore, or a store the caller owns. */
+  cold: ColdStoreConfig | ColdStore;
+  /** ClickHouse database holding the cold tables (core's ColdTarget). Default `strata`. */
+  coldDatabase?: string;
+  host?: string;
+  /** HTTP port; 0 (default) picks a free one. */
+  port?: number;
+  /** gRPC port for OTLP/gRPC and Arrow Flight; 0 (default) picks a free one; null disables gRPC. */
+  grpcPort?: number | null;
+  /**
+   * Accepted bearer tokens. There is no default: without tokens the gateway refuses to
+   * start unless `insecureNoAuth` is set (tests, a laptop).
+   */
+  tokens?: string[];
+  insecureNoAuth?: boolean;
+  /** Largest request body as sent (compressed), bytes. Default 16 MiB. */
+  bodyLimitBytes?: number;
+  /** Largest request body after decompression, bytes. Default 64 MiB. */
+  decompressedLimitBytes?: number;
+  batch?: Partial<BatchConfig>;
+  /** PostgreSQL connections for the writers. Default 4. */
+  pgPoolSize?: number;
+  /** Create the built-in OTLP/Prometheus/Influx tables at start when missing. Default true. */
+  createBuiltinTables?: boolean;
+  /** Runs /v1/sql; default: the statement on PostgreSQL through `pg`. */
+  sql?: SqlBackend;
+  /** Creates the TieredTable resource on /schema/register when running with Kubernetes. */
+  kube?: TieredTableApplier;
+  logger?: Logger;
+}
+
+export interface BatchConfig {
+  /** Flush once this many rows wait for a table. */
+  maxRows: number;
+  /** Flush rows that waited this long, ms. */
+  maxDelayMs: number;
+  /** Refuse (429) new requests while this many rows are unflushed or in flight, per store. */
+  maxPendingRows: number;
+  /** Concurrent flushes per table. */
+  concurrency: number;
+  /** Seconds a 429 asks the client to wait. */
+  retryAfterSeconds: number;
+}
+
+export interface ResolvedGatewayConfig {
+  pgUrl: string;
+  cold: ColdStoreConfig | ColdStore;
+  coldDatabase: string;
+  host: string;
+  port: number;
+  grpcPort: number | null;
+  tokens: string[];
+  insecureNoAuth: boolean;
+  bodyLimitBytes: number;
+  decompressedLimitBytes: number;
+  batch: BatchConfig;
+  pgPoolSize: number;
+  createBuiltinTables: boolean;
+}
+
+export const GATEWAY_DEFAULTS = {
+  coldDatabase: 'strata',
+  host: '127.0.0.1',
+  bodyLimitBytes: 16 * 1024 * 1024,
+  decompressedLimitBytes: 64 * 1024 * 1024,
+  pgPoolSize: 4,
+  // One COPY per table at a time: concurrent COPYs into one table contend in PostgreSQL (measured: 3x the COPY time with 2).
+  batch: { maxRows: 20_000, maxDelayMs: 5, maxPendingRows: 1_000_000, concurrency: 1, retryAfterSeconds: 1 } satisfies BatchConfig,
+} as const;
+
+/** Validated once into a fully defaulted object; the tokens never appear in messages. */
+export function resolveGatewayConfig(config: GatewayConfig): ResolvedGatewayConfig {
+  if (!config.pgUrl) throw new GatewayConfigError('pgUrl is required');
+  const tokens = (config.tokens ?? []).filter((t) => t.length > 0);
+  if (tokens.length === 0 && config.insecureNoAuth !== true) {
+    throw new GatewayConfigError('no bearer token configured (STRATA_GATEWAY_TOKENS); set insecureNoAuth (STRATA_GATEWAY_INSECURE=1) only for tests and local use');
+  }
+  for (const t of tokens) if (t.length < 16) throw new GatewayConfigError('bearer tokens must be at least 16 characters');
+  const batch = { ...GATEWAY_DEFAULTS.batch, ...config.batch };
+  for (const [k, v] of Object.entries(batch)) {
+    if (!Number.isFinite(v) || v < 0) throw new GatewayConfigError(`batch.${k} must be a non-negative number`);
+  }
+  return {
+    pgUrl: config.pgUrl,
+    cold: config.cold,
+    coldDatabase: config.coldDatabase ?? GATEWAY_DEFAULTS.coldDatabase,
+    host: config.host ?? GATEWAY_DEFAULTS.host,
+    port: config.port ?? 0,
+    grpcPort: config.grpcPort === undefined ? 0 : config.grpcPort,
+    tokens,
+    insecureNoAuth: tokens.length === 0,
+    bodyLimitBytes: config.bodyLimitBytes ?? GATEWAY_DEFAULTS.bodyLimitBytes,
+    decompressedLimitBytes: config.decompressedLimitBytes ?? GATEWAY_DEFAULTS.decompressedLimitBytes,
+    batch: { ...batch, concurrency: Math.max(1, Math.floor(batch.concurrency)) },
+    pgPoolSize: config.pgPoolSize ?? GATEWAY_DEFAULTS.pgPoolSize,
+    createBuiltinTables: config.createBuiltinTables ?? true,
+  };
+}

@@ -1,0 +1,66 @@
+import pino from 'pino';
+import type { ColdStoreConfig } from '@strata/core';
+import { startGateway } from './app';
+
+/**
+ * Process entry: configuration from the environment, then startGateway.
+ *   STRATA_PG_URL                      PostgreSQL (required)
+ *   STRATA_CLICKHOUSE_URL (+_USER, _PASSWORD) or STRATA_CLICKHOUSE_PATH (embedded chDB)
+ *   STRATA_CLICKHOUSE_DATABASE         default strata
+ *   STRATA_GATEWAY_HOST / _PORT / _GRPC_PORT   default 127.0.0.1 / 8080 / 4317
+ *   STRATA_GATEWAY_TOKENS              comma-separated bearer tokens (required unless
+ *   STRATA_GATEWAY_INSECURE=1          … which runs without auth: tests and laptops only)
+ *   STRATA_GATEWAY_BODY_LIMIT          bytes, default 16 MiB
+ *   STRATA_GATEWAY_BATCH_ROWS, _BATCH_DELAY_MS, _FLUSH_CONCURRENCY, _MAX_PENDING_ROWS   writer batching
+ */
+function numberEnv(name: string): number | undefined {
+  const v = process.env[name];
+  return v === undefined || v === '' ? undefined : Number(v);
+}
+
+async function main(): Promise<void> {
+  const logger = pino({ level: process.env.LOG_LEVEL ?? 'info' });
+  const env = process.env;
+  const database = env.STRATA_CLICKHOUSE_DATABASE || 'strata';
+  const cold: ColdStoreConfig = env.STRATA_CLICKHOUSE_URL
+    ? { kind: 'http', url: env.STRATA_CLICKHOUSE_URL, username: env.STRATA_CLICKHOUSE_USER, password: env.STRATA_CLICKHOUSE_PASSWORD, database }
+    : { kind: 'embedded', path: env.STRATA_CLICKHOUSE_PATH || '.data/clickhouse', database };
+  const gateway = await startGateway({
+    pgUrl: env.STRATA_PG_URL ?? '',
+    cold,
+    coldDatabase: database,
+    host: env.STRATA_GATEWAY_HOST || '127.0.0.1',
+    port: numberEnv('STRATA_GATEWAY_PORT') ?? 8080,
+    grpcPort: numberEnv('STRATA_GATEWAY_GRPC_PORT') ?? 4317,
+    tokens: (env.STRATA_GATEWAY_TOKENS ?? '').split(',').map((t) => t.trim()).filter(Boolean),
+    insecureNoAuth: env.STRATA_GATEWAY_INSECURE === '1',
+    bodyLimitBytes: numberEnv('STRATA_GATEWAY_BODY_LIMIT'),
+    batch: Object.fromEntries(
+      Object.entries({
+        maxRows: numberEnv('STRATA_GATEWAY_BATCH_ROWS'),
+        maxDelayMs: numberEnv('STRATA_GATEWAY_BATCH_DELAY_MS'),
+        concurrency: numberEnv('STRATA_GATEWAY_FLUSH_CONCURRENCY'),
+        maxPendingRows: numberEnv('STRATA_GATEWAY_MAX_PENDING_ROWS'),
+      }).filter(([, v]) => v !== undefined),
+    ),
+    logger,
+  });
+  const stop = (signal: string) => {
+    logger.info({ signal }, 'stopping: flushing accepted rows');
+    gateway.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'stop failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  // Config errors carry no secrets; print the message for the operator.
+  console.error(`strata gateway: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

@@ -1,0 +1,60 @@
+import { MalformedBodyError } from '../errors';
+import { BUILTIN_TABLES } from '../model/builtin-tables';
+import { logsRows, metricsRows, tracesRows, type IdEncoding, type Obj } from './otlp-map';
+import { protoType } from './proto-root';
+
+/** The three OTLP signals: their messages, gRPC method and table. */
+export const OTLP_SIGNALS = {
+  metrics: {
+    request: 'opentelemetry.proto.metrics.v1.ExportMetricsServiceRequest',
+    response: 'opentelemetry.proto.metrics.v1.ExportMetricsServiceResponse',
+    grpcPath: '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export',
+    table: BUILTIN_TABLES.otelMetrics,
+    rows: (req: Obj, _ids: IdEncoding) => metricsRows(req),
+  },
+  logs: {
+    request: 'opentelemetry.proto.logs.v1.ExportLogsServiceRequest',
+    response: 'opentelemetry.proto.logs.v1.ExportLogsServiceResponse',
+    grpcPath: '/opentelemetry.proto.collector.logs.v1.LogsService/Export',
+    table: BUILTIN_TABLES.otelLogs,
+    rows: (req: Obj, ids: IdEncoding) => logsRows(req, ids),
+  },
+  traces: {
+    request: 'opentelemetry.proto.trace.v1.ExportTraceServiceRequest',
+    response: 'opentelemetry.proto.trace.v1.ExportTraceServiceResponse',
+    grpcPath: '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+    table: BUILTIN_TABLES.otelTraces,
+    rows: (req: Obj, ids: IdEncoding) => tracesRows(req, ids),
+  },
+} as const;
+export type OtlpSignal = keyof typeof OTLP_SIGNALS;
+
+/** Binary OTLP → the OTLP/JSON object shape (int64 as decimal text, bytes as base64). */
+export function decodeOtlpProtobuf(signal: OtlpSignal, body: Buffer): Obj {
+  const type = protoType(OTLP_SIGNALS[signal].request);
+  let msg;
+  try {
+    msg = type.decode(body);
+  } catch (err) {
+    // protobufjs messages name the offset and wire type, never field contents.
+    throw new MalformedBodyError(`malformed OTLP protobuf (${type.name}): ${(err as Error).message}`, { cause: err });
+  }
+  return type.toObject(msg, { longs: String, bytes: String, defaults: false, arrays: false }) as Obj;
+}
+
+export function decodeOtlpJson(body: Buffer): Obj {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw new MalformedBodyError('malformed OTLP/JSON body', { cause: err });
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new MalformedBodyError('OTLP/JSON body must be an object');
+  return parsed as Obj;
+}
+
+/** An empty Export*ServiceResponse: full success. */
+export function otlpSuccessProtobuf(signal: OtlpSignal): Buffer {
+  const type = protoType(OTLP_SIGNALS[signal].response);
+  return Buffer.from(type.encode(type.create({})).finish());
+}
