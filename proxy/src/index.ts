@@ -7,3 +7,4 @@ export * from './router';
 export * from './translate';
 export * from './engine';
 export * as wire from './wire';
+export { startTieredProxy, type TieredProxyOptions, type RunningTieredProxy } from './tiered-proxy';

@@ -1,9 +1,25 @@
 #!/usr/bin/env node
 import pino from 'pino';
+import { createColdStore, type ColdStoreConfig } from '@strata/core';
 import { proxyConfigFromEnv, ProxyConfigError } from './config';
-import { startProxy } from './proxy-server';
+import { startProxy, type RunningProxy } from './proxy-server';
+import { startTieredProxy } from './tiered-proxy';
 
-/** `strata proxy` / `node proxy/dist/main.js`: configuration from the environment, then serve until a signal. */
+/**
+ * `strata proxy` / `node proxy/dist/main.js`: configuration from the environment, then
+ * serve until a signal. Tiered tables are answered across both tiers, so ClickHouse
+ * must be configured (STRATA_CLICKHOUSE_URL [+ _USER, _PASSWORD] or
+ * STRATA_CLICKHOUSE_PATH); STRATA_PROXY_PASSTHROUGH=1 runs a plain PostgreSQL proxy.
+ */
+function coldConfig(env: NodeJS.ProcessEnv): ColdStoreConfig | undefined {
+  const database = env.STRATA_CLICKHOUSE_DATABASE || 'strata';
+  if (env.STRATA_CLICKHOUSE_URL) {
+    return { kind: 'http', url: env.STRATA_CLICKHOUSE_URL, username: env.STRATA_CLICKHOUSE_USER, password: env.STRATA_CLICKHOUSE_PASSWORD, database };
+  }
+  if (env.STRATA_CLICKHOUSE_PATH) return { kind: 'embedded', path: env.STRATA_CLICKHOUSE_PATH, database };
+  return undefined;
+}
+
 async function main(): Promise<void> {
   const logger = pino({ level: process.env.STRATA_LOG_LEVEL ?? 'info' }).child({ component: 'proxy' });
   let config;
@@ -16,9 +32,21 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const proxy = await startProxy(config, { logger });
+  const cold = coldConfig(process.env);
+  let proxy: RunningProxy;
+  if (cold) {
+    const store = createColdStore(cold);
+    const tiered = await startTieredProxy(config, { pgUrl: process.env.STRATA_PG_URL!, cold: store, coldDatabase: cold.database, logger });
+    proxy = { ...tiered, close: () => tiered.close().finally(() => store.close()) };
+  } else if (process.env.STRATA_PROXY_PASSTHROUGH === '1') {
+    proxy = await startProxy(config, { logger });
+  } else {
+    console.error('strata proxy: no ClickHouse configured (STRATA_CLICKHOUSE_URL or STRATA_CLICKHOUSE_PATH); tiered tables cannot be answered without it. STRATA_PROXY_PASSTHROUGH=1 runs a plain PostgreSQL proxy.');
+    process.exit(2);
+  }
   // Tests and scripts read the bound port from this line (STRATA_PROXY_LISTEN may say port 0).
   console.log(JSON.stringify({ listening: `${proxy.host}:${proxy.port}`, metrics: proxy.metricsUrl ?? null }));
+  if (!cold) logger.warn('STRATA_PROXY_PASSTHROUGH=1: no tier routing; reads of tiered tables see the hot tier only');
   const stop = (signal: string) => {
     logger.info({ signal }, 'shutting down: draining sessions');
     proxy.close().then(

@@ -94,7 +94,7 @@ describe('graceful shutdown', () => {
 describe('main.ts', () => {
   it('serves from the environment and stops on SIGTERM', async () => {
     const child = spawn(process.execPath, [repoPath('proxy/dist/main.js')], {
-      env: { ...process.env, STRATA_PG_URL: adminUrl(), STRATA_PROXY_LISTEN: '127.0.0.1:0', STRATA_PROXY_USERS: `${PROXY_USER}:${PROXY_PASSWORD}`, STRATA_LOG_LEVEL: 'warn' },
+      env: { ...process.env, STRATA_PG_URL: adminUrl(), STRATA_PROXY_LISTEN: '127.0.0.1:0', STRATA_PROXY_USERS: `${PROXY_USER}:${PROXY_PASSWORD}`, STRATA_LOG_LEVEL: 'warn', STRATA_PROXY_PASSTHROUGH: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const [line] = (await once(child.stdout!, 'data')) as [Buffer];
@@ -106,6 +106,18 @@ describe('main.ts', () => {
     child.kill('SIGTERM');
     const [code] = (await once(child, 'exit')) as [number];
     expect(code).toBe(0);
+  });
+
+  it('refuses to start without ClickHouse unless told to pass through', async () => {
+    const child = spawn(process.execPath, [repoPath('proxy/dist/main.js')], {
+      env: { PATH: process.env.PATH, STRATA_PG_URL: adminUrl(), STRATA_PROXY_LISTEN: '127.0.0.1:0', STRATA_PROXY_USERS: `${PROXY_USER}:${PROXY_PASSWORD}` },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const [code] = (await once(child, 'exit')) as [number];
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/no ClickHouse configured/);
   });
 
   it('exits 2 with a message when misconfigured', async () => {

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
-import { Session } from 'chdb';
+import type { Session } from 'chdb';
 import { chIdent, chLiteral } from '../ddl/sql';
 import { ColdStoreError, type ColdStore, type CommandOptions, type QueryParams, type TsvInsert } from './cold-store';
 import type { ColdStoreLogger } from './http-cold-store';
@@ -49,7 +49,11 @@ function acquireEngine(path: string): OpenEngine {
   }
   let session: Session;
   try {
-    session = new Session(path, { connectionArgs: [...ENGINE_ARGS] });
+    // Loaded on first use: libchdb is a few hundred MB of address space that processes
+    // talking to a ClickHouse server (the proxy, the gateway) never need.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { Session: ChdbSession } = require('chdb') as typeof import('chdb');
+    session = new ChdbSession(path, { connectionArgs: [...ENGINE_ARGS] });
   } catch (err) {
     throw new ColdStoreError(`cannot open the embedded ClickHouse engine (chDB) on ${path}: ${chdbErrorSummary(err)}`, undefined, {
       cause: err,

@@ -1,0 +1,68 @@
+import type { Logger } from 'pino';
+import { Pool } from 'pg';
+import type { ColdStore } from '@strata/core';
+import type { Router } from './engine/contract';
+import { createTierEngine, loadCatalogSnapshot, type TierEngine } from './engine';
+import { createRouter, loadSqlParser, type CatalogSnapshot } from './router';
+import type { ProxyConfig } from './config';
+import { startProxy, type RunningProxy } from './proxy-server';
+
+/**
+ * The proxy as Strata serves it: the wire server with the tier-aware router and engine
+ * plugged in. The catalog of tiered tables is re-read every `catalogRefreshMs`, so a
+ * table applied after start is routed without a restart.
+ */
+export interface TieredProxyOptions {
+  /** PostgreSQL the engine reads the hot tier and the catalog from. */
+  pgUrl: string;
+  cold: ColdStore;
+  coldDatabase: string;
+  logger: Logger;
+  catalogRefreshMs?: number;
+  /** Connections the engine may hold at once (its own pool, apart from the relay pools). */
+  enginePoolSize?: number;
+}
+
+export interface RunningTieredProxy extends RunningProxy {
+  engine: TierEngine;
+  /** Re-reads the catalog now (tests; `strata up` after applying tables). */
+  refreshCatalog(): Promise<void>;
+}
+
+export async function startTieredProxy(config: ProxyConfig, opts: TieredProxyOptions): Promise<RunningTieredProxy> {
+  await loadSqlParser();
+  const pool = new Pool({ connectionString: opts.pgUrl, max: opts.enginePoolSize ?? 10 });
+  pool.on('error', (err) => opts.logger.warn({ err: err.message }, 'engine pool connection lost'));
+  let snapshot: CatalogSnapshot = await loadCatalogSnapshot(pool);
+  let route: Router = createRouter(snapshot);
+  const refreshCatalog = async () => {
+    snapshot = await loadCatalogSnapshot(pool);
+    route = createRouter(snapshot);
+  };
+  const timer = setInterval(() => {
+    refreshCatalog().catch((err: Error) => opts.logger.warn({ err: err.message }, 'catalog refresh failed; routing on the previous one'));
+  }, opts.catalogRefreshMs ?? 10_000);
+  timer.unref();
+
+  const engine = createTierEngine({ hot: pool, cold: opts.cold, coldDatabase: opts.coldDatabase, catalog: () => snapshot, logger: opts.logger });
+  let proxy: RunningProxy;
+  try {
+    proxy = await startProxy(config, { logger: opts.logger, router: (sql, session) => route(sql, session), engine });
+  } catch (err) {
+    clearInterval(timer);
+    await pool.end();
+    throw err;
+  }
+  return {
+    ...proxy,
+    engine,
+    refreshCatalog,
+    sessions: () => proxy.sessions(),
+    sessionStates: () => proxy.sessionStates(),
+    async close() {
+      clearInterval(timer);
+      await proxy.close();
+      await pool.end().catch(() => undefined);
+    },
+  };
+}

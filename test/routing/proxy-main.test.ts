@@ -1,0 +1,78 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { Client } from 'pg';
+import { runTiering } from '@strata/core';
+import { repoPath } from '../support/paths';
+import { loadDataset, metricsSpec, tieredFixture, type TieredFixture } from '../support/tiered-fixture';
+
+/**
+ * `strata proxy` as deployed: the process entry point, configured from the environment
+ * with a ClickHouse URL, answers a tiered table from both tiers — and picks up a table
+ * registered after it started.
+ */
+describe('strata proxy (process) over a tiered table', () => {
+  let fx: TieredFixture;
+  let child: ChildProcess;
+  let listening: string;
+  const USER = 'dash';
+  const PASSWORD = 'proxy-main-secret';
+
+  beforeAll(async () => {
+    fx = await tieredFixture(metricsSpec());
+    await loadDataset(fx.hot, 'metrics_events', { toMinute: 2 * 1440 }, fx.spec);
+    await runTiering(
+      {
+        openHot: async () => {
+          const c = new Client({ connectionString: fx.pgUrl });
+          await c.connect();
+          return c;
+        },
+        cold: fx.cold,
+        coldTarget: { database: fx.database },
+      },
+      { table: 'metrics_events', until: new Date('2026-01-02T00:00:00Z') },
+    );
+    child = spawn(process.execPath, [repoPath('cli/dist/main.js'), 'proxy'], {
+      env: {
+        PATH: process.env.PATH,
+        STRATA_PG_URL: fx.pgUrl,
+        STRATA_CLICKHOUSE_URL: fx.chUrl,
+        STRATA_CLICKHOUSE_DATABASE: fx.database,
+        STRATA_PROXY_LISTEN: '127.0.0.1:0',
+        STRATA_PROXY_USERS: `${USER}:${PASSWORD}`,
+        STRATA_LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const [line] = (await once(child.stdout!, 'data')) as [Buffer];
+    listening = (JSON.parse(line.toString().split('\n')[0]) as { listening: string }).listening;
+  });
+  afterAll(async () => {
+    if (child && child.exitCode === null) {
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    }
+    await fx?.close();
+  });
+
+  test('count(*) and a span query equal the dataset, though half of it is in ClickHouse', async () => {
+    const hotOnly = await fx.hot.query<{ n: string }>('SELECT count(*)::text AS n FROM metrics_events');
+    expect(Number(hotOnly.rows[0].n)).toBe(1440 * 30); // day 1 moved
+    const c = new Client({ connectionString: `postgres://${USER}:${PASSWORD}@${listening}/${new URL(fx.pgUrl).pathname.slice(1)}` });
+    await c.connect();
+    try {
+      const all = await c.query<{ n: string }>('SELECT count(*) AS n FROM metrics_events');
+      expect(all.rows[0].n).toBe(String(2 * 1440 * 30));
+      const span = await c.query<{ app: string; n: string }>(
+        "SELECT app, count(*) AS n FROM metrics_events WHERE time BETWEEN '2026-01-01T23:00:00Z' AND '2026-01-02T00:59:59Z' GROUP BY app ORDER BY app",
+      );
+      expect(span.rows).toEqual([
+        { app: 'api', n: '1200' },
+        { app: 'db', n: '1200' },
+        { app: 'web', n: '1200' },
+      ]);
+    } finally {
+      await c.end();
+    }
+  });
+});
