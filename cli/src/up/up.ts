@@ -32,6 +32,7 @@ export interface UpOptions {
   host: string;
   proxyPort: number;
   gatewayPort: number;
+  otlpGrpcPort: number;
   log: (line: string) => void;
 }
 

@@ -1,0 +1,116 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { repoPath } from '../support/paths';
+
+/**
+ * The README's first command, run as a user runs it (`scripts/up.sh`, what `make up`
+ * runs) in a temporary data directory: Strata comes up on embedded PostgreSQL and the
+ * embedded ClickHouse engine, psql through the proxy sees rows of both tiers, a write
+ * through the gateway is queryable, and a restart keeps the data and the watermark.
+ */
+jest.setTimeout(300_000);
+
+interface Up {
+  child: ChildProcess;
+  stdout: string;
+  stderr: string;
+  psql: string;
+  gateway: string;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function startUp(dataDir: string, pgPort: number): Promise<Up> {
+  const child = spawn('bash', [repoPath('scripts', 'up.sh'), '--demo-hours', '48', '--pg-port', String(pgPort), '--proxy-port', '0', '--gateway-port', '0', '--otlp-grpc-port', '0'], {
+    env: { ...process.env, STRATA_DATA_DIR: dataDir },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const up: Up = { child, stdout: '', stderr: '', psql: '', gateway: '' };
+  child.stderr!.on('data', (d: Buffer) => (up.stderr += d.toString()));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      up.stdout += d.toString();
+      if (/Ctrl-C stops it/.test(up.stdout)) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`strata up exited (${code}) before it was up:\n${up.stderr}`)));
+  });
+  up.psql = /psql:\s+(.*psql "[^"]+")/.exec(up.stdout)![1];
+  up.gateway = /gateway:\s+(http:\/\/\S+)/.exec(up.stdout)![1];
+  return up;
+}
+
+async function stopUp(up: Up): Promise<number | null> {
+  up.child.kill('SIGINT');
+  return new Promise((resolve) => up.child.once('exit', (code) => resolve(code)));
+}
+
+/** Runs the psql line strata up printed (PGPASSFILE=… psql "…") with a query. */
+function psql(up: Up, sql: string): string {
+  const [, env, conninfo] = /^PGPASSFILE=(\S+) psql "([^"]+)"$/.exec(up.psql)!;
+  const r = spawnSync('psql', [conninfo, '-XAtq', '-v', 'ON_ERROR_STOP=1', '-c', sql], { env: { ...process.env, PGPASSFILE: env }, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`psql failed: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+describe('strata up (the README first command)', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'strata-up-'));
+  let pgPort: number;
+  let up: Up | undefined;
+
+  beforeAll(async () => {
+    pgPort = await freePort();
+  });
+  afterAll(async () => {
+    if (up && up.child.exitCode === null) await stopUp(up);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test('comes up, answers across both tiers, takes a write, and restarts with its data and watermark', async () => {
+    up = await startUp(dataDir, pgPort);
+    const inserted = Number(/metrics_events: inserted (\d+) rows/.exec(up.stderr)![1]);
+    expect(up.stderr).toMatch(/tiered metrics_events: \d+ rows to ClickHouse/);
+
+    // Through the proxy, with psql, as printed.
+    expect(Number(psql(up, 'SELECT count(*) FROM metrics_events'))).toBe(inserted);
+    expect(psql(up, 'EXPLAIN SELECT count(*) FROM metrics_events')).toMatch(/Strata route: split/);
+    const watermark = psql(up, "SELECT watermark FROM strata.tier_state WHERE table_name = 'metrics_events'");
+    expect(Number(psql(up, `SELECT count(*) FROM metrics_events WHERE time < '${watermark}'`))).toBeGreaterThan(0); // the cold tier
+    expect(Number(psql(up, `SELECT count(*) FROM metrics_events WHERE time >= '${watermark}'`))).toBeGreaterThan(0); // the hot tier
+
+    // A write through the gateway, with the token from the data directory.
+    const { gatewayToken } = JSON.parse(readFileSync(join(dataDir, 'credentials.json'), 'utf8')) as { gatewayToken: string };
+    const res = await fetch(`${up.gateway}/write/metrics`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${gatewayToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify([{ time: new Date().toISOString(), app: 'standalone-test', host: 'laptop', value: 42.5, labels: { k: 'v' } }]),
+    });
+    expect(res.status).toBe(200);
+    expect(psql(up, "SELECT value FROM metrics_events WHERE app = 'standalone-test'")).toBe('42.5');
+    const unauthorized = await fetch(`${up.gateway}/write/metrics`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[]' });
+    expect(unauthorized.status).toBe(401);
+
+    expect(await stopUp(up)).toBe(0);
+    const before = inserted + 1;
+
+    up = await startUp(dataDir, pgPort);
+    expect(up.stderr).toMatch(/metrics_events: unchanged/);
+    const after = Number(psql(up, 'SELECT count(*) FROM metrics_events'));
+    expect(after).toBeGreaterThanOrEqual(before); // plus any minutes of demo data since
+    expect(psql(up, "SELECT value FROM metrics_events WHERE app = 'standalone-test'")).toBe('42.5');
+    const watermarkAfter = psql(up, "SELECT watermark FROM strata.tier_state WHERE table_name = 'metrics_events'");
+    expect(new Date(watermarkAfter).getTime()).toBeGreaterThanOrEqual(new Date(watermark).getTime());
+    expect(await stopUp(up)).toBe(0);
+  });
+});
