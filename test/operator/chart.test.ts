@@ -117,7 +117,15 @@ describe('rendered workloads', () => {
       for (const c of pod.containers) {
         expect(c.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
         expect(c.resources.requests).toEqual(expect.objectContaining({ cpu: expect.anything(), memory: expect.anything() }));
-        for (const e of c.env ?? []) if (/PASSWORD|PG_URL|CLICKHOUSE_URL|USER/.test(e.name)) expect(e.valueFrom?.secretKeyRef).toBeDefined();
+        // Credentials come from Secrets: as env from a secretKeyRef, or (…_FILE) as a file of a mounted Secret volume.
+        for (const e of c.env ?? []) {
+          if (!/PASSWORD|PG_URL|CLICKHOUSE_URL|USER|TOKEN/.test(e.name)) continue;
+          if (e.name.endsWith('_FILE')) {
+            const mount = (c as { volumeMounts?: Array<{ name: string; mountPath: string }> }).volumeMounts?.find((m) => String((e as { value?: string }).value).startsWith(m.mountPath));
+            const volume = (pod as { volumes?: Array<{ name: string; secret?: unknown }> }).volumes?.find((v) => v.name === mount?.name);
+            expect(volume?.secret).toBeDefined();
+          } else expect(e.valueFrom?.secretKeyRef).toBeDefined();
+        }
       }
     }
     const services = objects.filter((o) => o.kind === 'Service').map((s) => s.metadata.name).sort();
