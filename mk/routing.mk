@@ -2,7 +2,7 @@
 # corpus, and the cold-read benchmark.
 .PHONY: test-routing diff-corpus bench-cold
 
-CORPUS ?= ../shared/corpus/metrics.sql
+CORPUS ?= test/routing/corpus/files/metrics.sql
 
 test-routing: deps build
 	scripts/run-jest.sh proxy/src/router proxy/src/translate proxy/src/engine test/routing/ test/cold/query-tsv.test.ts

@@ -18,7 +18,7 @@ import type { Outcome } from './corpus/compare';
  * Grafana sends panel queries), and pgx over the extended protocol with the time
  * bounds as bind parameters.
  */
-const CORPUS = process.env.STRATA_CORPUS ?? repoPath('..', 'shared', 'corpus', 'metrics.sql');
+const CORPUS = process.env.STRATA_CORPUS ?? repoPath('test', 'routing', 'corpus', 'files', 'metrics.sql');
 const api = { loadSqlParser, parseStatements, createRouter, createTierEngine, loadCatalogSnapshot };
 const PASSWORD = 'corpus-secret';
 

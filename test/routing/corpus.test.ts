@@ -12,7 +12,7 @@ import { connectClientRunner, connectEngineRunner } from './corpus/runners';
  * the router and the tier-aware engine, what PostgreSQL alone gives on the same rows
  * (names, type OIDs, rows), at both watermarks the corpus names.
  */
-const CORPUS = process.env.STRATA_CORPUS ?? repoPath('..', 'shared', 'corpus', 'metrics.sql');
+const CORPUS = process.env.STRATA_CORPUS ?? repoPath('test', 'routing', 'corpus', 'files', 'metrics.sql');
 const api = { loadSqlParser, parseStatements, createRouter, createTierEngine, loadCatalogSnapshot };
 
 describe('differential corpus through the tier-aware engine', () => {
