@@ -6,6 +6,7 @@ import { createTierEngine, loadCatalogSnapshot, type TierEngine } from './engine
 import { createRouter, loadSqlParser, type CatalogSnapshot } from './router';
 import type { ProxyConfig } from './config';
 import { startProxy, type RunningProxy } from './proxy-server';
+import { Counter } from 'prom-client';
 
 /**
  * The proxy as Strata serves it: the wire server with the tier-aware router and engine
@@ -55,6 +56,7 @@ export async function startTieredProxy(config: ProxyConfig, opts: TieredProxyOpt
     await pool.end();
     throw err;
   }
+  registerEngineMetrics(proxy, engine);
   return {
     ...proxy,
     engine,
@@ -68,4 +70,22 @@ export async function startTieredProxy(config: ProxyConfig, opts: TieredProxyOpt
       await pool.end().catch(() => undefined);
     },
   };
+}
+
+/**
+ * The engine's decisions on the proxy's registry: tiered statements by route (hot,
+ * cold, split across W) and those refused with 0A000. Read from the engine's counters
+ * at scrape time, so the statement path does no metric work.
+ */
+function registerEngineMetrics(proxy: RunningProxy, engine: TierEngine): void {
+  new Counter({
+    name: 'strata_proxy_tiered_statements_total',
+    help: 'Statements on tiered tables answered by the engine, by route (hot, cold, split) or refused (0A000)',
+    labelNames: ['route'] as const,
+    registers: [proxy.metrics.registry],
+    collect() {
+      this.reset();
+      for (const [route, n] of Object.entries(engine.stats)) this.inc({ route }, n);
+    },
+  });
 }

@@ -14,6 +14,7 @@ describe('strata proxy (process) over a tiered table', () => {
   let fx: TieredFixture;
   let child: ChildProcess;
   let listening: string;
+  let metricsUrl: string;
   const USER = 'dash';
   const PASSWORD = 'proxy-main-secret';
 
@@ -39,13 +40,14 @@ describe('strata proxy (process) over a tiered table', () => {
         STRATA_CLICKHOUSE_URL: fx.chUrl,
         STRATA_CLICKHOUSE_DATABASE: fx.database,
         STRATA_PROXY_LISTEN: '127.0.0.1:0',
+        STRATA_PROXY_METRICS_LISTEN: '127.0.0.1:0',
         STRATA_PROXY_USERS: `${USER}:${PASSWORD}`,
         STRATA_LOG_LEVEL: 'warn',
       },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const [line] = (await once(child.stdout!, 'data')) as [Buffer];
-    listening = (JSON.parse(line.toString().split('\n')[0]) as { listening: string }).listening;
+    ({ listening, metrics: metricsUrl } = JSON.parse(line.toString().split('\n')[0]) as { listening: string; metrics: string });
   });
   afterAll(async () => {
     if (child && child.exitCode === null) {
@@ -74,5 +76,7 @@ describe('strata proxy (process) over a tiered table', () => {
     } finally {
       await c.end();
     }
+    const scrape = await (await fetch(metricsUrl)).text();
+    expect(scrape).toMatch(/strata_proxy_tiered_statements_total\{route="split"\} 2/);
   });
 });
