@@ -29,6 +29,12 @@ describe('summarizeReady', () => {
     expect(summarizeReady(c)).toEqual({ type: CONDITION.ready, status: 'False', reason: 'ColdUnavailable', message: 'ColdReady: connection refused' });
   });
 
+  test('an outage is the reason even when the schema step failed because of it', () => {
+    let c = setCondition(undefined, { type: 'SchemaInSync', status: 'False', reason: REASON.applyFailed, message: 'ClickHouse unreachable' }, 1, t0);
+    c = setCondition(c, { type: 'ColdReady', status: 'False', reason: REASON.coldUnavailable, message: 'connection refused' }, 1, t0);
+    expect(summarizeReady(c)).toMatchObject({ status: 'False', reason: 'ColdUnavailable' });
+  });
+
   test('is True when all are True', () => {
     const c = setCondition(undefined, { type: 'HotReady', status: 'True', reason: REASON.hotTableReady, message: '' }, 1, t0);
     expect(summarizeReady(c).status).toBe('True');

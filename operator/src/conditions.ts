@@ -76,7 +76,9 @@ export function rfc3339(d: Date): string {
  * The first False one names the reason, so `kubectl get tt` tells what is wrong.
  */
 export function summarizeReady(conditions: Condition[]): ConditionInput {
-  const order: ConditionType[] = [CONDITION.schemaInSync, CONDITION.hotReady, CONDITION.coldReady, CONDITION.tieringHealthy];
+  // Store availability first: an outage also fails the schema step, and the outage is
+  // the cause a user must see, whichever step happened to notice it first.
+  const order: ConditionType[] = [CONDITION.hotReady, CONDITION.coldReady, CONDITION.schemaInSync, CONDITION.tieringHealthy];
   for (const type of order) {
     const c = getCondition(conditions, type);
     if (c && c.status !== 'True') {
