@@ -104,7 +104,7 @@ async function main(): Promise<void> {
 
     const proxyPort = await freePort();
     const proxy = spawn(process.execPath, [repoPath('proxy/dist/main.js')], {
-      env: { ...process.env, STRATA_PG_URL: adminUrl(), STRATA_PROXY_LISTEN: `127.0.0.1:${proxyPort}`, STRATA_PROXY_USERS: `${USER}:${PASSWORD}`, STRATA_PROXY_POOL_MODE: 'transaction', STRATA_PROXY_POOL_SIZE: '20', STRATA_LOG_LEVEL: 'warn' },
+      env: { ...process.env, STRATA_PG_URL: adminUrl(), STRATA_PROXY_LISTEN: `127.0.0.1:${proxyPort}`, STRATA_PROXY_USERS: `${USER}:${PASSWORD}`, STRATA_PROXY_POOL_MODE: 'transaction', STRATA_PROXY_POOL_SIZE: '20', STRATA_LOG_LEVEL: 'warn', STRATA_CLICKHOUSE_PATH: join(tmpdir(), `strata-bench-proxy-ch-${process.pid}`) },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     children.push(proxy);

@@ -28,7 +28,18 @@ export function readsTieredTable(stmt: PgNode, snapshot: CatalogSnapshot): boole
  */
 export function createRouter(snapshot: CatalogSnapshot): Router {
   const decisions = new Map<string, boolean>();
+  // A statement can only read a tiered table if its text names one, so most of a
+  // client's traffic (OLTP statements with literals, each text new to the cache) is
+  // relayed without a parse. Case-insensitive: unquoted names fold to lower case, and
+  // tiered table names are lower-case identifiers (core's model requires it).
+  const names = snapshot.tables.map((t) => t.table.toLowerCase());
+  const mayName = (sql: string) => {
+    if (names.length === 0) return false;
+    const lower = sql.toLowerCase();
+    return names.some((n) => lower.includes(n)) || lower.includes('u&');
+  };
   return (sql: string, session: SessionContext): Route => {
+    if (!mayName(sql)) return POSTGRES;
     let tiered = decisions.get(sql);
     if (tiered === undefined) {
       try {
