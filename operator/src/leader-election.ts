@@ -92,7 +92,10 @@ export class LeaderElector {
 
   private async tick(): Promise<void> {
     try {
-      const ok = await this.tryAcquireOrRenew();
+      // A request that hangs (a stalled connection, a busy API server) must not keep a
+      // leader believing it leads past its lease: cut it at renewDeadline, and the
+      // catch below steps down, as client-go does, before a standby can take over.
+      const ok = await withTimeout(this.tryAcquireOrRenew(), this.cfg.renewDeadlineMs, 'lease request timed out');
       if (ok) {
         this.lastRenew = Date.now();
         if (!this.leading && !this.stopped) {
@@ -166,4 +169,12 @@ export class LeaderElector {
       throw err;
     }
   }
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
