@@ -1,3 +1,4 @@
+import { freePort } from '../../test/support/ports';
 // make bench-proxy: pgbench -S (simple, extended, prepared; 1 and 16 clients) against
 // PostgreSQL directly, through PgBouncer (transaction pooling, configured here in a temp
 // dir on a random port) and through the Strata proxy (transaction pooling, its own
@@ -6,7 +7,6 @@
 //   STRATA_BENCH_SECONDS (default 8), STRATA_BENCH_SCALE (default 10)
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { adminUrl, createTestDatabase } from '../../test/support/postgres';
@@ -18,15 +18,6 @@ const USER = 'bench';
 const PASSWORD = 'bench-password-not-secret';
 const MODES = ['simple', 'extended', 'prepared'] as const;
 const CLIENTS = [1, 16] as const;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitForPort(port: number, child: ChildProcess, what: string): Promise<void> {
   for (let i = 0; i < 100; i++) {

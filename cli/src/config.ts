@@ -1,4 +1,4 @@
-import type { ColdStoreConfig } from '@strata/core';
+import { coldStoreConfigFromEnv, type ColdStoreConfig } from '@strata/core';
 
 /**
  * CLI connection settings, validated once into a fully defaulted object.
@@ -20,12 +20,11 @@ export interface CliFlags {
 export function resolveConfig(flags: CliFlags, env: NodeJS.ProcessEnv): CliConfig {
   const pgUrl = flags.pg ?? env.STRATA_PG_URL ?? env.DATABASE_URL;
   if (!pgUrl) throw new Error('no PostgreSQL connection: set STRATA_PG_URL (e.g. postgres://user@127.0.0.1:5432/db) or pass --pg');
-  const database = flags.clickhouseDatabase ?? env.STRATA_CLICKHOUSE_DATABASE ?? 'strata';
   const url = flags.clickhouse ?? env.STRATA_CLICKHOUSE_URL;
   const path = flags.clickhousePath ?? env.STRATA_CLICKHOUSE_PATH;
   if (url && path) throw new Error('set either a ClickHouse URL (STRATA_CLICKHOUSE_URL) or an embedded data path (STRATA_CLICKHOUSE_PATH), not both');
-  const cold: ColdStoreConfig = url
-    ? { kind: 'http', url, username: env.STRATA_CLICKHOUSE_USER, password: env.STRATA_CLICKHOUSE_PASSWORD, database }
-    : { kind: 'embedded', path: path ?? '.data/clickhouse', database };
+  // Flags win over the environment; credentials stay environment-only.
+  const database = flags.clickhouseDatabase ?? env.STRATA_CLICKHOUSE_DATABASE;
+  const cold = coldStoreConfigFromEnv({ ...env, STRATA_CLICKHOUSE_URL: url, STRATA_CLICKHOUSE_PATH: path, STRATA_CLICKHOUSE_DATABASE: database }, '.data/clickhouse')!;
   return { pgUrl, cold };
 }

@@ -19,6 +19,7 @@ import {
   type TieredTableSpec,
 } from '@strata/core';
 import { insertDemoRows } from './demo-rows';
+import { connect } from './pg-connect';
 import { up } from './up/up';
 import { UP_SERVICES } from './up/services';
 import { resolveConfig, type CliConfig, type CliFlags } from './config';
@@ -212,15 +213,6 @@ for (const [name, description] of Object.entries(SERVERS)) {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       require(`@strata/${name}/dist/main.js`);
     });
-}
-
-async function connect(url: string): Promise<Client> {
-  const c = new Client({ connectionString: url });
-  // A lost server surfaces as the failing query's error; without a listener pg's
-  // 'error' event on an idle client would kill the process with a stack trace.
-  c.on('error', () => undefined);
-  await c.connect();
-  return c;
 }
 
 function parseTimestamp(s: string): Date {

@@ -1,5 +1,5 @@
 import pino from 'pino';
-import type { ColdStoreConfig } from '@strata/core';
+import { coldStoreConfigFromEnv } from '@strata/core';
 import { startGateway } from './app';
 
 /**
@@ -21,10 +21,8 @@ function numberEnv(name: string): number | undefined {
 async function main(): Promise<void> {
   const logger = pino({ level: process.env.LOG_LEVEL ?? 'info' });
   const env = process.env;
-  const database = env.STRATA_CLICKHOUSE_DATABASE || 'strata';
-  const cold: ColdStoreConfig = env.STRATA_CLICKHOUSE_URL
-    ? { kind: 'http', url: env.STRATA_CLICKHOUSE_URL, username: env.STRATA_CLICKHOUSE_USER, password: env.STRATA_CLICKHOUSE_PASSWORD, database }
-    : { kind: 'embedded', path: env.STRATA_CLICKHOUSE_PATH || '.data/clickhouse', database };
+  const cold = coldStoreConfigFromEnv(env, '.data/clickhouse')!;
+  const database = cold.database;
   const gateway = await startGateway({
     pgUrl: env.STRATA_PG_URL ?? '',
     cold,

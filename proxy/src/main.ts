@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import pino from 'pino';
-import { createColdStore, type ColdStoreConfig } from '@strata/core';
+import { coldStoreConfigFromEnv, createColdStore } from '@strata/core';
 import { proxyConfigFromEnv, ProxyConfigError } from './config';
 import { startProxy, type RunningProxy } from './proxy-server';
 import { startTieredProxy } from './tiered-proxy';
@@ -11,15 +11,6 @@ import { startTieredProxy } from './tiered-proxy';
  * must be configured (STRATA_CLICKHOUSE_URL [+ _USER, _PASSWORD] or
  * STRATA_CLICKHOUSE_PATH); STRATA_PROXY_PASSTHROUGH=1 runs a plain PostgreSQL proxy.
  */
-function coldConfig(env: NodeJS.ProcessEnv): ColdStoreConfig | undefined {
-  const database = env.STRATA_CLICKHOUSE_DATABASE || 'strata';
-  if (env.STRATA_CLICKHOUSE_URL) {
-    return { kind: 'http', url: env.STRATA_CLICKHOUSE_URL, username: env.STRATA_CLICKHOUSE_USER, password: env.STRATA_CLICKHOUSE_PASSWORD, database };
-  }
-  if (env.STRATA_CLICKHOUSE_PATH) return { kind: 'embedded', path: env.STRATA_CLICKHOUSE_PATH, database };
-  return undefined;
-}
-
 async function main(): Promise<void> {
   const logger = pino({ level: process.env.STRATA_LOG_LEVEL ?? 'info' }).child({ component: 'proxy' });
   let config;
@@ -32,7 +23,7 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const cold = coldConfig(process.env);
+  const cold = coldStoreConfigFromEnv(process.env);
   let proxy: RunningProxy;
   if (cold) {
     const store = createColdStore(cold);

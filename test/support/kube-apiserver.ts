@@ -6,7 +6,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
-import { createServer } from 'node:net';
+import { freePort } from './ports';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -25,17 +25,6 @@ export interface KubeApiserver {
   /** Stops only kube-apiserver (etcd keeps the data): the watch-disconnect test. */
   restartApiserver(): Promise<void>;
   stop(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 function openssl(dir: string, args: string[]): void {

@@ -1,9 +1,9 @@
+import { freePort } from './ports';
 // A throwaway PostgreSQL 15 server of our own (Debian's binaries, a temp data
 // directory, a free port), for tests that must stop and start a real server — which
 // the shared cluster on :5432 must never be.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -16,17 +16,6 @@ export interface ScratchCluster {
   stop(mode?: 'immediate' | 'fast'): void;
   start(): void;
   destroy(): void;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 // initdb and the server refuse to run as root; CI runs as root, so run them as postgres.

@@ -1,6 +1,5 @@
 import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Client } from 'pg';
 import {
   applyTable,
   createColdStore,
@@ -12,6 +11,7 @@ import {
   type TieringScheduler,
 } from '@strata/core';
 import { insertDemoRows } from '../demo-rows';
+import { connect } from '../pg-connect';
 import { loadOrCreateCredentials, writePgpass, type Credentials } from './credentials';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres';
 
@@ -63,13 +63,6 @@ export interface RunningStrata {
 }
 
 const COLD_DATABASE = 'strata';
-
-async function connect(url: string): Promise<Client> {
-  const c = new Client({ connectionString: url });
-  c.on('error', () => undefined);
-  await c.connect();
-  return c;
-}
 
 export async function up(options: UpOptions, starters: UpServiceStarter[]): Promise<RunningStrata> {
   const log = options.log;

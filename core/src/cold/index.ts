@@ -30,3 +30,18 @@ export function createColdStore(config: ColdStoreConfig, logger?: ColdStoreLogge
     }
   }
 }
+
+/**
+ * The cold tier as the processes' environment names it: STRATA_CLICKHOUSE_URL (+ _USER,
+ * _PASSWORD) for a server, else STRATA_CLICKHOUSE_PATH (or `defaultPath`) for the
+ * embedded engine; STRATA_CLICKHOUSE_DATABASE, default `strata`. Undefined when neither
+ * is set and there is no default. Credentials come only from here, never from flags.
+ */
+export function coldStoreConfigFromEnv(env: NodeJS.ProcessEnv, defaultPath?: string): ColdStoreConfig | undefined {
+  const database = env.STRATA_CLICKHOUSE_DATABASE || 'strata';
+  if (env.STRATA_CLICKHOUSE_URL) {
+    return { kind: 'http', url: env.STRATA_CLICKHOUSE_URL, username: env.STRATA_CLICKHOUSE_USER, password: env.STRATA_CLICKHOUSE_PASSWORD, database };
+  }
+  const path = env.STRATA_CLICKHOUSE_PATH || defaultPath;
+  return path ? { kind: 'embedded', path, database } : undefined;
+}
