@@ -127,9 +127,9 @@ async function spawnGateway(f: GatewayFixture): Promise<{ url: string; stop(): P
       STRATA_GATEWAY_PORT: '0',
       STRATA_GATEWAY_GRPC_PORT: '0',
       STRATA_GATEWAY_TOKENS: GATEWAY_TEST_TOKEN,
-      STRATA_GATEWAY_BATCH_ROWS: process.env.BENCH_FLUSH_ROWS ?? '50000',
-      STRATA_GATEWAY_BATCH_DELAY_MS: '2',
-      STRATA_GATEWAY_FLUSH_CONCURRENCY: process.env.BENCH_FLUSH_CONCURRENCY ?? '1',
+      // The gateway's own batching defaults unless a run overrides them.
+      ...(process.env.BENCH_FLUSH_ROWS ? { STRATA_GATEWAY_BATCH_ROWS: process.env.BENCH_FLUSH_ROWS } : {}),
+      ...(process.env.BENCH_FLUSH_CONCURRENCY ? { STRATA_GATEWAY_FLUSH_CONCURRENCY: process.env.BENCH_FLUSH_CONCURRENCY } : {}),
       LOG_LEVEL: 'info',
     },
     stdio: ['ignore', 'pipe', 'inherit'],

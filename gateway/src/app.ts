@@ -6,13 +6,13 @@ import { createColdStore, getRegisteredTable, migrate, type ColdStore } from '@s
 import { resolveGatewayConfig, type GatewayConfig, type ResolvedGatewayConfig } from './config';
 import { BadRequestError, GatewayError, MalformedBodyError, UnauthorizedError, UnsupportedMediaTypeError } from './errors';
 import { TokenAuth } from './http/auth';
-import { decodeContent, parseJsonRows } from './http/body';
+import { decodeContent } from './http/body';
 import { BUILTIN_TABLES, builtinTableSpecs } from './model/builtin-tables';
 import { TableCatalog } from './model/table-catalog';
 import { createGatewayMetrics, type GatewayMetrics } from './ops/metrics';
 import { startGrpcServer } from './protocols/grpc-server';
 import { parseLineProtocol, precisionOf } from './protocols/influx-line-protocol';
-import { decodeOtlpJson, decodeOtlpProtobuf, OTLP_SIGNALS, otlpSuccessProtobuf, type OtlpSignal } from './protocols/otlp';
+import { decodeOtlpJson, OTLP_SIGNALS, otlpSuccessProtobuf, writeOtlpProtobuf, type OtlpSignal } from './protocols/otlp';
 import { decodeRemoteWrite } from './protocols/prometheus-remote-write';
 import { SchemaRegistrar } from './protocols/schema-register';
 import { parseSqlRequest, postgresExecutor, sqlExecutorOf, SqlStatementError, toSqlError, type SqlExecutor } from './protocols/sql-http';
@@ -46,8 +46,8 @@ export async function startGateway(config: GatewayConfig): Promise<Gateway> {
   const catalog = new TableCatalog(pool);
   const pgWriter = new BatchingWriter('postgresql', cfg.batch, postgresCopyFlush(pool), metrics, logger);
   const chWriter = new BatchingWriter('clickhouse', cfg.batch, clickhouseInsertFlush(cold, cfg.coldDatabase), metrics, logger);
-  const ingest = new Ingest(catalog, { postgresql: pgWriter, clickhouse: chWriter }, metrics);
   const registrar = new SchemaRegistrar({ pool, cold, coldDatabase: cfg.coldDatabase, catalog, kube: config.kube });
+  const ingest = new Ingest(catalog, { postgresql: pgWriter, clickhouse: chWriter }, metrics, (table, columns) => registrar.addColumns(table, columns));
   const sql: SqlExecutor = config.sql ? sqlExecutorOf(config.sql) : postgresExecutor(pool);
   const auth = new TokenAuth(cfg.tokens);
 
@@ -159,8 +159,7 @@ function buildHttpApp(d: HttpDeps): FastifyInstance {
     ['/write/logs', BUILTIN_TABLES.logsEvents],
   ] as const) {
     app.post(path, async (req) => {
-      const rows = parseJsonRows(await body(req), req.headers['content-type']);
-      const written = await d.ingest.writeRows(path, tableParam(req, fallback), rows);
+      const written = await d.ingest.writeJsonBody(path, tableParam(req, fallback), await body(req), req.headers['content-type']);
       return { rows: written };
     });
   }
@@ -176,8 +175,7 @@ function buildHttpApp(d: HttpDeps): FastifyInstance {
       const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
       const raw = await body(req);
       if (type === 'application/x-protobuf' || type === 'application/protobuf') {
-        const request = decodeOtlpProtobuf(signal, raw);
-        await d.ingest.writeRows(`otlp-http-${signal}`, def.table, def.rows(request, 'base64'));
+        await writeOtlpProtobuf(d.ingest, `otlp-http-${signal}`, signal, raw);
         return reply.type('application/x-protobuf').send(otlpSuccessProtobuf(signal));
       }
       if (type === 'application/json') {

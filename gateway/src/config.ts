@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { ColdStore, ColdStoreConfig } from '@strata/core';
 import { GatewayConfigError } from './errors';
 import type { SqlBackend } from './protocols/sql-http';
-import type { TieredTableApplier } from './protocols/kube-tiered-tables';
+import type { TieredTableApplier } from './kube/tiered-table-applier';
 
 /** What `startGateway` takes. Only main.ts reads the environment to build one. */
 export interface GatewayConfig {
@@ -34,7 +34,10 @@ export interface GatewayConfig {
   createBuiltinTables?: boolean;
   /** Runs /v1/sql; default: the statement on PostgreSQL through `pg`. */
   sql?: SqlBackend;
-  /** Creates the TieredTable resource on /schema/register when running with Kubernetes. */
+  /**
+   * Keeps a TieredTable resource for each table registered (/schema/register) or evolved
+   * (new columns) through the gateway; main.ts builds one when Kubernetes is configured.
+   */
   kube?: TieredTableApplier;
   logger?: Logger;
 }
@@ -74,8 +77,10 @@ export const GATEWAY_DEFAULTS = {
   bodyLimitBytes: 16 * 1024 * 1024,
   decompressedLimitBytes: 64 * 1024 * 1024,
   pgPoolSize: 4,
-  // One COPY per table at a time: concurrent COPYs into one table contend in PostgreSQL (measured: 3x the COPY time with 2).
-  batch: { maxRows: 20_000, maxDelayMs: 5, maxPendingRows: 1_000_000, concurrency: 1, retryAfterSeconds: 1 } satisfies BatchConfig,
+  // Flushes of ≤ 10,000 rows, two in flight per table: PostgreSQL stores one batch while the
+  // gateway encodes the next (make bench-ingest, 2 cores: 0.90 of raw COPY, against 0.71 with
+  // 20,000 rows one at a time). More in flight only adds contention inside PostgreSQL.
+  batch: { maxRows: 10_000, maxDelayMs: 5, maxPendingRows: 1_000_000, concurrency: 2, retryAfterSeconds: 1 } satisfies BatchConfig,
 } as const;
 
 /** Validated once into a fully defaulted object; the tokens never appear in messages. */

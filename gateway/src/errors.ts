@@ -18,6 +18,8 @@ export const GATEWAY_ERROR_CODES = {
   storeUnavailable: 'STORE_UNAVAILABLE',
   storeRejected: 'STORE_REJECTED',
   config: 'CONFIG',
+  kubernetesRejected: 'KUBERNETES_REJECTED',
+  kubernetesUnavailable: 'KUBERNETES_UNAVAILABLE',
 } as const;
 export type GatewayErrorCode = (typeof GATEWAY_ERROR_CODES)[keyof typeof GATEWAY_ERROR_CODES];
 
@@ -123,6 +125,38 @@ export class StoreUnavailableError extends GatewayError {
 export class StoreRejectedError extends GatewayError {
   constructor(store: 'postgresql' | 'clickhouse', reason: string, options?: { cause?: unknown }) {
     super(GATEWAY_ERROR_CODES.storeRejected, 400, `${store} rejected the rows: ${reason}; nothing from this request was written`, options);
+  }
+}
+
+/**
+ * The Kubernetes API server did not take a table's TieredTable. A refusal (RBAC, CRD
+ * missing or older than the spec, validation) is the gateway's setup to fix: 502. No
+ * answer or a 5xx may pass: 503, retry.
+ */
+export class KubernetesError extends GatewayError {
+  constructor(
+    readonly retryable: boolean,
+    readonly what: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      retryable ? GATEWAY_ERROR_CODES.kubernetesUnavailable : GATEWAY_ERROR_CODES.kubernetesRejected,
+      retryable ? 503 : 502,
+      `the Kubernetes API server ${retryable ? 'could not take' : 'refused'} ${what}: ${reason}`,
+      options,
+    );
+    this.name = 'KubernetesError';
+  }
+
+  /** The same failure, reported after the tables already changed. */
+  afterTablesChanged(table: string): KubernetesError {
+    return new KubernetesError(
+      this.retryable,
+      this.what,
+      `${this.reason} (table ${table} was changed in both tiers all the same; registering it again applies the TieredTable)`,
+      { cause: this.cause },
+    );
   }
 }
 

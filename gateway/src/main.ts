@@ -1,6 +1,10 @@
+import { existsSync } from 'node:fs';
 import pino from 'pino';
 import { coldStoreConfigFromEnv } from '@strata/core';
 import { startGateway } from './app';
+import { loadKubeAccess } from './kube/kube-access';
+import { resolveKubeSettings } from './kube/kube-settings';
+import { KubeTieredTableApplier } from './kube/tiered-table-applier';
 
 /**
  * Process entry: configuration from the environment, then startGateway.
@@ -12,6 +16,7 @@ import { startGateway } from './app';
  *   STRATA_GATEWAY_INSECURE=1          … which runs without auth: tests and laptops only)
  *   STRATA_GATEWAY_BODY_LIMIT          bytes, default 16 MiB
  *   STRATA_GATEWAY_BATCH_ROWS, _BATCH_DELAY_MS, _FLUSH_CONCURRENCY, _MAX_PENDING_ROWS   writer batching
+ *   STRATA_GATEWAY_KUBERNETES, _KUBECONFIG, _NAMESPACE   TieredTables for registered tables (kube/kube-settings.ts)
  */
 function numberEnv(name: string): number | undefined {
   const v = process.env[name];
@@ -23,6 +28,10 @@ async function main(): Promise<void> {
   const env = process.env;
   const cold = coldStoreConfigFromEnv(env, '.data/clickhouse')!;
   const database = cold.database;
+  const kubeSettings = resolveKubeSettings(env, existsSync);
+  const kubeAccess = kubeSettings.mode === 'off' ? undefined : await loadKubeAccess(kubeSettings);
+  if (kubeAccess) logger.info({ server: kubeAccess.server, namespace: kubeAccess.namespace, via: kubeSettings.mode }, 'TieredTables kept for registered tables');
+  else logger.info({ why: kubeSettings.mode === 'off' ? kubeSettings.why : undefined }, 'Kubernetes not configured: no TieredTables');
   const gateway = await startGateway({
     pgUrl: env.STRATA_PG_URL ?? '',
     cold,
@@ -41,6 +50,7 @@ async function main(): Promise<void> {
         maxPendingRows: numberEnv('STRATA_GATEWAY_MAX_PENDING_ROWS'),
       }).filter(([, v]) => v !== undefined),
     ),
+    kube: kubeAccess ? new KubeTieredTableApplier(kubeAccess) : undefined,
     logger,
   });
   const stop = (signal: string) => {

@@ -55,8 +55,8 @@ describe('helm template → server-side dry run', () => {
   });
 
   test.each([
-    ['default values', [], 14],
-    ['production values', ['-f', PRODUCTION], 17],
+    ['default values', [], 16],
+    ['production values', ['-f', PRODUCTION], 19],
   ])('%s: every manifest accepted', async (_what, extra, count) => {
     const rendered = await helm(['template', 'strata', CHART, '--namespace', 'strata', '--include-crds', ...(extra as string[])]);
     const objects = docs(rendered);
@@ -97,11 +97,24 @@ describe('helm template → server-side dry run', () => {
       ['create', 'customresourcedefinitions.apiextensions.k8s.io'],
       ['create', 'clusterrolebindings.rbac.authorization.k8s.io'],
     ]) expect([denied.join(' '), await can(...denied)]).toEqual([denied.join(' '), 'no']);
-    // proxy and gateway get no API access at all.
-    for (const sa of ['strata-proxy', 'strata-gateway']) {
-      const r = await kubectlRun(api.kubeconfig, ['auth', 'can-i', '--list', `--as=system:serviceaccount:strata:${sa}`, '-n', 'strata']);
-      expect(r.stdout).not.toMatch(/secrets|tieredtables|leases|cronjobs/);
-    }
+    // The proxy gets no API access at all.
+    const proxy = await kubectlRun(api.kubeconfig, ['auth', 'can-i', '--list', '--as=system:serviceaccount:strata:strata-proxy', '-n', 'strata']);
+    expect(proxy.stdout).not.toMatch(/secrets|tieredtables|leases|cronjobs/);
+    // The gateway keeps TieredTables in its namespace (server-side apply), nothing else.
+    const gatewayCan = async (...args: string[]) =>
+      (await kubectlRun(api.kubeconfig, ['auth', 'can-i', '--as=system:serviceaccount:strata:strata-gateway', ...args])).stdout.trim();
+    for (const allowed of [
+      ['get', 'tieredtables.strata.dev', '-n', 'strata'],
+      ['create', 'tieredtables.strata.dev', '-n', 'strata'],
+      ['patch', 'tieredtables.strata.dev', '-n', 'strata'],
+    ]) expect([allowed.join(' '), await gatewayCan(...allowed)]).toEqual([allowed.join(' '), 'yes']);
+    for (const denied of [
+      ['patch', 'tieredtables.strata.dev', '-n', 'apps'],
+      ['list', 'tieredtables.strata.dev', '-n', 'strata'],
+      ['delete', 'tieredtables.strata.dev', '-n', 'strata'],
+      ['update', 'tieredtables.strata.dev', '--subresource=status', '-n', 'strata'],
+      ['get', 'secrets', '-n', 'strata'],
+    ]) expect([denied.join(' '), await gatewayCan(...denied)]).toEqual([denied.join(' '), 'no']);
   });
 });
 

@@ -333,6 +333,8 @@ async function main() {
   };
 
   const queue = createSerialQueue();
+  /** The session's current database (USE), undefined when unknown. */
+  let currentDatabase;
   const expected = { user: args.user, password: args.password };
 
   async function execute(req, url, body) {
@@ -367,8 +369,16 @@ async function main() {
     // As ClickHouse's server: the header wins over the URL parameter.
     const database = req.headers['x-clickhouse-database'] || sp.get('database') || 'default';
 
+    // Session state a request can change: its settings (URL parameters or a SET
+    // statement) and its database (USE). Restored only when a request could have changed
+    // them — a real server pays nothing per request for this, so neither should the endpoint.
+    const changesSettings = settings.length > 0 || /^\s*SET\b/i.test(sql);
     return queue.run(async () => {
-      await run(`USE ${chIdent(database)}`);
+      if (currentDatabase !== database) {
+        await run(`USE ${chIdent(database)}`);
+        currentDatabase = database;
+      }
+      if (/^\s*USE\b/i.test(sql)) currentDatabase = undefined;
       try {
         if (settings.length > 0) await run(`SET ${settings.join(', ')}`);
         if (insertData) {
@@ -380,8 +390,7 @@ async function main() {
         const bytes = Buffer.from(r.bytes);
         return { format, bytes, stats: { ...r, resultBytes: bytes.length } };
       } finally {
-        await restoreSettings();
-        await run('USE default');
+        if (changesSettings) await restoreSettings();
       }
     });
   }

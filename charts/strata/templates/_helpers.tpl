@@ -51,3 +51,8 @@ imagePullSecrets: {{ toYaml . | nindent 2 }}
 {{- end }}
 securityContext: {{ toYaml .Values.podSecurityContext | nindent 2 }}
 {{- end -}}
+
+{{/* Where the gateway keeps TieredTables: its own setting, else the namespace the operator watches, else the release's. */}}
+{{- define "strata.gatewayTieredTablesNamespace" -}}
+{{- .Values.gateway.tieredTables.namespace | default .Values.operator.watchNamespace | default .Release.Namespace -}}
+{{- end -}}

@@ -29,6 +29,15 @@ describe('withDefaults', () => {
     });
   });
 
+  test('ingest stays absent unless given, and is copied when given', () => {
+    expect(withDefaults(minimal)).not.toHaveProperty('ingest');
+    const input: TieredTableInput = { ...minimal, ingest: { unknownFields: 'addColumns' } };
+    const spec = withDefaults(input);
+    expect(spec.ingest).toEqual({ unknownFields: 'addColumns' });
+    expect(spec.ingest).not.toBe(input.ingest);
+    expect(withDefaults({ ...minimal, ingest: {} }).ingest).toEqual({});
+  });
+
   test('keeps what the user said, including partial sections', () => {
     const spec = withDefaults({
       ...minimal,

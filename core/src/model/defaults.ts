@@ -53,7 +53,7 @@ export function withDefaults(input: TieredTableInput): TieredTableSpec {
   if (coldIn.retention !== undefined) cold.retention = coldIn.retention;
   if (coldIn.cluster !== undefined) cold.cluster = coldIn.cluster;
 
-  return {
+  const spec: TieredTableSpec = {
     table: input.table,
     schema: input.schema ?? TIERED_TABLE_DEFAULTS.schema,
     timeColumn: input.timeColumn,
@@ -68,6 +68,10 @@ export function withDefaults(input: TieredTableInput): TieredTableSpec {
     },
     deletionPolicy: input.deletionPolicy ?? TIERED_TABLE_DEFAULTS.deletionPolicy,
   };
+  // No default written in: an absent policy keeps its meaning (labels if the table has a
+  // labels column) and keeps specs registered before the field existed unchanged.
+  if (input.ingest !== undefined) spec.ingest = input.ingest.unknownFields !== undefined ? { unknownFields: input.ingest.unknownFields } : {};
+  return spec;
 }
 
 function copyRollup(r: RollupSpec): RollupSpec {

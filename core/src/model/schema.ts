@@ -20,7 +20,7 @@
 import { TIERED_TABLE_DEFAULTS } from './defaults';
 import { DURATION_PATTERN } from './duration';
 import { PG_TYPE_PATTERN, TIME_PG_TYPE_PATTERN } from './pg-types';
-import { AGGREGATES, DELETION_POLICIES, PARTITION_BY, TABLE_MODES } from './tiered-table';
+import { AGGREGATES, DELETION_POLICIES, LABELS_COLUMN, PARTITION_BY, TABLE_MODES, UNKNOWN_FIELDS_POLICIES } from './tiered-table';
 
 export interface CelRule {
   rule: string;
@@ -303,6 +303,23 @@ const tieringSchema: OpenApiSchema = {
   },
 };
 
+const ingestSchema: OpenApiSchema = {
+  type: 'object',
+  description: 'How the ingest gateway treats the rows it writes into this table.',
+  additionalProperties: false,
+  properties: {
+    unknownFields: {
+      type: 'string',
+      description:
+        `What a row field that names no column becomes. labels: a key of the jsonb ${LABELS_COLUMN} column (the table needs one). ` +
+        'addColumns: a new column on both tiers, its type taken from the JSON value (number: double precision, string: text, ' +
+        'boolean: boolean, object or array: jsonb); the gateway evolves the table and this TieredTable before writing the row. ' +
+        `reject: the request is refused. Absent: labels when the table has a jsonb ${LABELS_COLUMN} column, else reject.`,
+      enum: UNKNOWN_FIELDS_POLICIES,
+    },
+  },
+};
+
 /** True when column `k` exists, as CEL over the spec (`self`). */
 const celColumnExists = (k: string): string => `self.columns.exists(c, c.name == ${k})`;
 
@@ -353,6 +370,7 @@ export const tieredTableSpecSchema: OpenApiSchema = {
       enum: DELETION_POLICIES,
       default: TIERED_TABLE_DEFAULTS.deletionPolicy,
     },
+    ingest: ingestSchema,
   },
   // Each rule has a twin in validate.ts (semanticErrors), which the CLI runs.
   'x-kubernetes-validations': [
@@ -392,6 +410,13 @@ export const tieredTableSpecSchema: OpenApiSchema = {
       rule: `!has(self.rollups) || size(self.rollups) == 0 || !has(self.mode) || self.mode != 'hot-only'`,
       message: 'rollups are built in ClickHouse: a hot-only table cannot have them',
       fieldPath: '.rollups',
+    },
+    {
+      rule:
+        `!has(self.ingest) || !has(self.ingest.unknownFields) || self.ingest.unknownFields != 'labels' || ` +
+        `self.columns.exists(c, c.name == '${LABELS_COLUMN}' && c.type.lowerAscii() == 'jsonb')`,
+      message: `ingest.unknownFields labels needs a jsonb column named ${LABELS_COLUMN}`,
+      fieldPath: '.ingest.unknownFields',
     },
   ],
 };

@@ -19,6 +19,13 @@ export const PARTITION_BY = ['hour', 'day', 'week', 'month'] as const;
 export type ColdPartitionBy = (typeof PARTITION_BY)[number];
 
 export const AGGREGATES = ['avg', 'min', 'max', 'sum', 'count'] as const;
+
+/** What the ingest gateway does with a row field that names no column. */
+export const UNKNOWN_FIELDS_POLICIES = ['labels', 'addColumns', 'reject'] as const;
+export type UnknownFieldsPolicy = (typeof UNKNOWN_FIELDS_POLICIES)[number];
+
+/** The column that takes unknown fields under the `labels` policy (dynamic schema). */
+export const LABELS_COLUMN = 'labels';
 export type Aggregate = (typeof AGGREGATES)[number];
 
 export interface ColumnSpec {
@@ -58,6 +65,14 @@ export interface RollupSpec {
   retention?: string;
 }
 
+/**
+ * How the ingest gateway treats rows. Absent: unknown fields go into a jsonb `labels`
+ * column when the table has one, else the request is refused.
+ */
+export interface IngestSpec {
+  unknownFields?: UnknownFieldsPolicy;
+}
+
 export interface TieringSpec {
   every: string;
   batchRows: number;
@@ -75,6 +90,7 @@ export interface TieredTableSpec {
   rollups: RollupSpec[];
   tiering: TieringSpec;
   deletionPolicy: DeletionPolicy;
+  ingest?: IngestSpec;
 }
 
 /** What a user writes: everything but table, timeColumn and columns may be left out. */
@@ -89,6 +105,7 @@ export type TieredTableInput = {
   rollups?: RollupSpec[];
   tiering?: Partial<TieringSpec>;
   deletionPolicy?: DeletionPolicy;
+  ingest?: IngestSpec;
 };
 
 /** The Kubernetes-shaped document (`kind: TieredTable`) the CLI and operator read. */

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { parseTieredTableDocuments, TieredTableValidationError, validateResource, validateTieredTable, type FieldError } from './validate';
+import { columnNameProblem, parseTieredTableDocuments, TieredTableValidationError, validateResource, validateTieredTable, type FieldError } from './validate';
 
 /** DESIGN.md's TieredTable example, verbatim but for its prose `status:` sketch. */
 const DESIGN_EXAMPLE = `
@@ -73,6 +73,10 @@ describe('valid specs', () => {
     ['a rollup grouping by nothing', (s) => (s.rollups[0].groupBy = [])],
     ['a cluster with - and .', (s) => (s.cold.cluster = 'prod-eu.1')],
     ['numeric(p,s) aggregated', (s) => (s.columns.push({ name: 'price', type: 'numeric(12,3)' }), (s.rollups[0].aggregates.price = ['sum']))],
+    ['unknown fields into the labels column', (s) => (s.ingest = { unknownFields: 'labels' })],
+    ['unknown fields as new columns, without a labels column', (s) => ((s.columns = s.columns.filter((c: { name: string }) => c.name !== 'labels')), (s.ingest = { unknownFields: 'addColumns' }))],
+    ['unknown fields refused', (s) => (s.ingest = { unknownFields: 'reject' })],
+    ['an empty ingest section', (s) => (s.ingest = {})],
   ])('%s', (_name, mutate) => {
     const s = base();
     mutate(s);
@@ -137,6 +141,9 @@ describe('invalid specs name the field', () => {
     ['columns not a list', (s) => (s.columns = 'time'), 'columns', 'must be a list, got the string "time"'],
     ['hot index on an unknown column', (s) => (s.hot.indexes = [['app'], ['hots']]), 'hot.indexes[1][0]', '"hots" is not a column'],
     ['zero compression age', (s) => (s.hot.compression = { after: '0s' }), 'hot.compression.after', 'must be longer than 0s'],
+    ['unknown unknownFields policy', (s) => (s.ingest = { unknownFields: 'columns' }), 'ingest.unknownFields', '"columns" is not one of: labels, addColumns, reject'],
+    ['labels policy without a labels column', (s) => ((s.columns[3].name = 'tags'), (s.ingest = { unknownFields: 'labels' })), 'ingest.unknownFields', 'has none'],
+    ['labels policy with a text labels column', (s) => ((s.columns[3].type = 'text'), (s.ingest = { unknownFields: 'labels' })), 'ingest.unknownFields', 'jsonb column named labels'],
   ])('%s', (_name, mutate, field, fragment) => {
     const s = base();
     mutate(s);
@@ -161,6 +168,28 @@ describe('invalid specs name the field', () => {
     t.columns[4].type = 'numeric';
     t.cold.orderBy = ['hots'];
     expect(errorsOf(t).map((e) => e.field)).toEqual(['columns[4].type', 'timeColumn', 'cold.orderBy[0]']);
+  });
+});
+
+describe('columnNameProblem', () => {
+  test.each([
+    ['cpu_temp', undefined],
+    ['_x1', undefined],
+    ['CPU', 'not a valid column name'],
+    ['cpu-temp', 'not a valid column name'],
+    ['1st', 'not a valid column name'],
+    ['', 'not a valid column name'],
+    ['a'.repeat(64), 'longer than 63 characters'],
+    ['select', 'reserved PostgreSQL keyword'],
+    ['_strata_x', 'reserved for Strata'],
+  ])('%j', (name, problem) => {
+    const got = columnNameProblem(name);
+    if (problem === undefined) expect(got).toBeUndefined();
+    else expect(got).toContain(problem);
+    // The same verdict as a column of a whole spec.
+    const s = base();
+    s.columns.push({ name, type: 'text' });
+    expect(validateTieredTable(s).ok).toBe(problem === undefined);
   });
 });
 

@@ -17,6 +17,7 @@ import {
   TIERED_TABLE_API_VERSION,
   TIERED_TABLE_GROUP,
   TIERED_TABLE_KIND,
+  LABELS_COLUMN,
   type TieredTableInput,
   type TieredTableResource,
   type TieredTableSpec,
@@ -381,7 +382,24 @@ function semanticErrors(input: TieredTableInput, spec: TieredTableSpec): Semanti
   });
 
   durationMs(['tiering', 'every'], spec.tiering.every);
+
+  if (spec.ingest?.unknownFields === 'labels' && !spec.columns.some((c) => c.name === LABELS_COLUMN && types.get(c.name)?.kind === 'jsonb')) {
+    err(['ingest', 'unknownFields'], `labels keeps unknown fields in a jsonb column named ${LABELS_COLUMN}, and the table has none: add it, or use addColumns or reject`);
+  }
   return errors;
+}
+
+/**
+ * Why `name` cannot be a column name (the rules of columns[].name, checked alone), or
+ * undefined when it can: for callers that invent columns, such as the gateway adding one
+ * per new row field.
+ */
+export function columnNameProblem(name: string): string | undefined {
+  if (name.length > IDENTIFIER_MAX_LENGTH) return `is longer than ${IDENTIFIER_MAX_LENGTH} characters (PostgreSQL's NAMEDATALEN would truncate it)`;
+  if (!new RegExp(IDENTIFIER_PATTERN).test(name)) return 'is not a valid column name: use lower-case letters, digits and _, starting with a letter or _';
+  if (isReservedWord(name)) return 'is a reserved PostgreSQL keyword: every query would have to quote it';
+  if (name.startsWith(RESERVED_COLUMN_PREFIX)) return `starts with ${RESERVED_COLUMN_PREFIX}, which is reserved for Strata's own columns`;
+  return undefined;
 }
 
 const RESERVED = new Set<string>(PG_RESERVED_WORDS);

@@ -60,9 +60,8 @@ export function zstdFrameContentSize(b: Buffer): number | undefined {
  * decides when given; otherwise a body starting with `[` is a JSON array.
  */
 export function parseJsonRows(body: Buffer, contentType: string | undefined): Record<string, unknown>[] {
-  const type = (contentType ?? '').split(';')[0].trim().toLowerCase();
   const text = body.toString('utf8');
-  if (/ndjson|jsonl|jsonlines/.test(type)) return parseNdjson(text);
+  if (isNdjsonContentType(contentType)) return parseNdjson(text);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -74,6 +73,10 @@ export function parseJsonRows(body: Buffer, contentType: string | undefined): Re
   if (Array.isArray(parsed)) return parsed as Record<string, unknown>[];
   if (parsed !== null && typeof parsed === 'object') return [parsed as Record<string, unknown>];
   throw new MalformedBodyError('expected a JSON array of row objects, an object, or NDJSON');
+}
+
+export function isNdjsonContentType(contentType: string | undefined): boolean {
+  return /ndjson|jsonl|jsonlines/.test((contentType ?? '').split(';')[0].trim().toLowerCase());
 }
 
 function parseNdjson(text: string): Record<string, unknown>[] {

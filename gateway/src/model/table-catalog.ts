@@ -31,8 +31,10 @@ export class TableCatalog {
     return model;
   }
 
+  /** The model of a spec this gateway just applied; an unchanged spec keeps its model. */
   put(spec: TieredTableSpec): TableModel {
-    const model = tableModel(spec);
+    const hit = this.cache.get(spec.table);
+    const model = hit && jsonbText(hit.model.spec) === jsonbText(spec) ? hit.model : tableModel(spec);
     this.cache.set(spec.table, { model, at: Date.now() });
     return model;
   }

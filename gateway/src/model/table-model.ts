@@ -1,4 +1,4 @@
-import { tieredColumns, type TieredColumn, type TieredTableSpec } from '@strata/core';
+import { LABELS_COLUMN, tieredColumns, type TieredColumn, type TieredTableSpec, type UnknownFieldsPolicy } from '@strata/core';
 import { WrongTypeError } from '../errors';
 import { jsonbText } from './jsonb-text';
 import { epochNumberToMicros, formatMicros, isPlainRfc3339, parseTimestampText } from './timestamp';
@@ -17,8 +17,18 @@ export class Micros {
   constructor(readonly value: number) {}
 }
 
-/** The column that takes fields the table has no column for (dynamic schema). */
-export const LABELS_COLUMN = 'labels';
+export { LABELS_COLUMN };
+
+/**
+ * Thrown by encodeRow when a table that adds columns for new fields meets one: not a
+ * client error, a signal to Ingest to evolve the table and encode again.
+ */
+export class NewFieldsError extends Error {
+  constructor(readonly table: string) {
+    super(`rows of table ${table} carry fields it has no column for yet`);
+    this.name = 'NewFieldsError';
+  }
+}
 
 /** Value → text; `where` names row and column in an error (a callback keeps the hot path allocation-free). */
 type Encode = (v: unknown, where: Where) => string;
@@ -33,7 +43,13 @@ export interface TableModel {
   /** Column names in the order encodeRow writes them (the cold tier adds `_strata_gen`). */
   readonly copyColumns: readonly string[];
   readonly hasLabels: boolean;
-  /** One row → one line (with `\n`). Throws WrongTypeError naming row and column. */
+  /** What a field that names no column becomes (spec.ingest.unknownFields, or its default). */
+  readonly unknownFields: UnknownFieldsPolicy;
+  hasColumn(name: string): boolean;
+  /**
+   * One row → one line (with `\n`). Throws WrongTypeError naming row and column, or
+   * NewFieldsError for a non-null field without a column under the addColumns policy.
+   */
   encodeRow(row: Record<string, unknown>, rowNo: number): string;
 }
 
@@ -46,8 +62,13 @@ export function tableModel(spec: TieredTableSpec): TableModel {
   const names = columns.map((c) => c.name);
   const byName = new Map(columns.map((c, i) => [c.name, i]));
   const labelsIdx = columns.findIndex((c) => c.name === LABELS_COLUMN && c.pg.kind === 'jsonb');
+  const unknownFields: UnknownFieldsPolicy = spec.ingest?.unknownFields ?? (labelsIdx >= 0 ? 'labels' : 'reject');
   const encoders = columns.map((c) => encoderFor(c, target));
   const suffix = target === 'clickhouse' ? '\t' + DIRECT_WRITE_GENERATION + '\n' : '\n';
+  const rejectReason =
+    labelsIdx >= 0
+      ? `table ${spec.table} takes only its columns: its spec.ingest.unknownFields is reject`
+      : `table ${spec.table} has no ${LABELS_COLUMN} column to keep it; spec.ingest.unknownFields: addColumns would add a column for it`;
   const n = columns.length;
   let whereRow = 0;
   let whereCol = '';
@@ -62,10 +83,11 @@ export function tableModel(spec: TieredTableSpec): TableModel {
     for (const key in row) {
       const i = byName.get(key);
       if (i !== undefined) values[i] = row[key];
-      else {
-        if (labelsIdx < 0) throw new WrongTypeError(`row ${rowNo}: unknown field "${key}" (table ${spec.table} has no ${LABELS_COLUMN} column to keep it)`);
-        (extra ??= {})[key] = row[key];
-      }
+      else if (unknownFields === 'labels') (extra ??= {})[key] = row[key];
+      else if (unknownFields === 'addColumns') {
+        // A null names no type to create a column with, and stores nothing.
+        if (row[key] !== null && row[key] !== undefined) throw new NewFieldsError(spec.table);
+      } else throw new WrongTypeError(`row ${rowNo}: unknown field ${JSON.stringify(key)} (${rejectReason})`);
     }
     if (extra) {
       const given = values[labelsIdx];
@@ -97,12 +119,14 @@ export function tableModel(spec: TieredTableSpec): TableModel {
     columns,
     copyColumns: target === 'clickhouse' ? [...names, '_strata_gen'] : names,
     hasLabels: labelsIdx >= 0,
+    unknownFields,
+    hasColumn: (name) => byName.has(name),
     encodeRow,
   };
 }
 
 const NEEDS_ESCAPE = /[\\\t\n\r]/;
-function escapeCopyText(s: string): string {
+export function escapeCopyText(s: string): string {
   if (!NEEDS_ESCAPE.test(s)) return s;
   return s.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
 }
@@ -233,7 +257,7 @@ function encoderFor(col: TieredColumn, target: WriteTarget): Encode {
  * Shortest round-trip text (JS and PostgreSQL ≥ 12 agree for doubles); ClickHouse spells
  * the non-finite values in lower case.
  */
-function floatText(n: number, target: WriteTarget): string {
+export function floatText(n: number, target: WriteTarget): string {
   if (Number.isFinite(n)) return String(n);
   if (target === 'postgresql') return Number.isNaN(n) ? 'NaN' : n > 0 ? 'Infinity' : '-Infinity';
   return Number.isNaN(n) ? 'nan' : n > 0 ? 'inf' : '-inf';

@@ -4,6 +4,8 @@
  * TSV accept: `YYYY-MM-DD hh:mm:ss.ffffff` (UTC; PostgreSQL gets a `+00` suffix).
  */
 
+import { isLongLike, longNanosToMicros } from './int64';
+
 const ISO = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$/;
 
 /** Years PostgreSQL and ClickHouse's DateTime64 both hold (core refuses the rest too). */
@@ -48,6 +50,10 @@ export function epochNumberToMicros(n: number): number | undefined {
 /** Nanoseconds as protobuf/OTLP give them (Long, bigint, decimal string or number). */
 export function nanosToMicros(v: unknown): number | undefined {
   if (v === undefined || v === null) return undefined;
+  if (isLongLike(v)) {
+    const micros = longNanosToMicros(v);
+    return inRange(micros) ? micros : undefined;
+  }
   // Decimal text (protobufjs longs, OTLP/JSON): drop the last three digits — exact, no BigInt.
   if (typeof v === 'string' && v.length > 3 && v.length <= 19 && DIGITS.test(v)) {
     const micros = Number(v.slice(0, -3));
@@ -63,7 +69,6 @@ export function nanosToMicros(v: unknown): number | undefined {
   return inRange(micros) ? micros : undefined;
 }
 
-const RFC3339_Z = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$/;
 const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 /**
@@ -71,14 +76,49 @@ const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
  * fields are a real date and time in 1900–2299: text PostgreSQL reads exactly as meant.
  */
 export function isPlainRfc3339(text: string): boolean {
-  const m = RFC3339_Z.exec(text);
-  if (!m) return false;
-  const y = +m[1];
-  const mo = +m[2];
-  const d = +m[3];
-  if (y < 1900 || y > 2298 || mo < 1 || mo > 12 || d < 1 || +m[4] > 23 || +m[5] > 59 || +m[6] > 59) return false;
+  // By character position rather than a capturing regex: this runs once per ingested row.
+  // Shape: YYYY-MM-DDThh:mm:ss[.f{1,6}](Z|±hh:mm)
+  const n = text.length;
+  if (n < 20 || text.charCodeAt(4) !== 0x2d || text.charCodeAt(7) !== 0x2d || text.charCodeAt(10) !== 0x54) return false;
+  if (text.charCodeAt(13) !== 0x3a || text.charCodeAt(16) !== 0x3a) return false;
+  const y = digits(text, 0, 4);
+  const mo = digits(text, 5, 2);
+  const d = digits(text, 8, 2);
+  const h = digits(text, 11, 2);
+  const mi = digits(text, 14, 2);
+  const sec = digits(text, 17, 2);
+  if (y < 0 || mo < 0 || d < 0 || h < 0 || mi < 0 || sec < 0) return false;
+  let pos = 19;
+  if (text.charCodeAt(pos) === 0x2e) {
+    let f = 0;
+    while (pos + 1 + f < n && isDigit(text.charCodeAt(pos + 1 + f))) f++;
+    if (f < 1 || f > 6) return false;
+    pos += 1 + f;
+  }
+  const zone = text.charCodeAt(pos);
+  if (zone === 0x5a) {
+    if (pos + 1 !== n) return false;
+  } else if (zone === 0x2b || zone === 0x2d) {
+    if (pos + 6 !== n || text.charCodeAt(pos + 3) !== 0x3a || digits(text, pos + 1, 2) < 0 || digits(text, pos + 4, 2) < 0) return false;
+  } else return false;
+  if (y < 1900 || y > 2298 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || sec > 59) return false;
   const leap = mo === 2 && y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
   return d <= DAYS[mo - 1] + (leap ? 1 : 0);
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
+/** The decimal value of text[start, start+count), or -1 unless all are ASCII digits. */
+function digits(text: string, start: number, count: number): number {
+  let v = 0;
+  for (let i = start; i < start + count; i++) {
+    const c = text.charCodeAt(i);
+    if (!isDigit(c)) return -1;
+    v = v * 10 + (c - 0x30);
+  }
+  return v;
 }
 
 export function inRange(micros: number): boolean {
@@ -89,14 +129,21 @@ const DIGITS = /^\d+$/;
 
 const pad2 = (n: number) => (n < 10 ? '0' : '') + n;
 
-/** `YYYY-MM-DD hh:mm:ss.ffffff` in UTC. */
+/**
+ * `YYYY-MM-DD hh:mm:ss.ffffff` in UTC. The text up to the second is kept from the last
+ * call: a batch's rows mostly share their second, and the calendar part is most of the cost.
+ */
+let lastSecond = Number.NaN;
+let lastSecondText = '';
 export function formatMicros(micros: number): string {
-  const ms = Math.floor(micros / 1000);
-  const d = new Date(ms);
-  const frac = micros - ms * 1000 + (d.getUTCMilliseconds() * 1000);
-  const fracText = String(frac).padStart(6, '0');
-  return (
-    `${String(d.getUTCFullYear()).padStart(4, '0')}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())} ` +
-    `${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}:${pad2(d.getUTCSeconds())}.${fracText}`
-  );
+  const second = Math.floor(micros / 1_000_000);
+  if (second !== lastSecond) {
+    const d = new Date(second * 1000);
+    lastSecondText =
+      `${String(d.getUTCFullYear()).padStart(4, '0')}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())} ` +
+      `${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}:${pad2(d.getUTCSeconds())}`;
+    lastSecond = second;
+  }
+  const frac = micros - second * 1_000_000;
+  return lastSecondText + '.' + String(frac).padStart(6, '0');
 }

@@ -5,7 +5,7 @@ import type { TokenAuth } from '../http/auth';
 import type { GatewayMetrics } from '../ops/metrics';
 import type { Ingest } from '../writers/ingest';
 import { arrowRows, decodeFlightData, encodePutResult, FLIGHT_DO_PUT_PATH, tableOfFlightData, type FlightDataMessage } from './arrow-flight';
-import { decodeOtlpProtobuf, OTLP_SIGNALS, otlpSuccessProtobuf, type OtlpSignal } from './otlp';
+import { OTLP_SIGNALS, otlpSuccessProtobuf, writeOtlpProtobuf, type OtlpSignal } from './otlp';
 
 /**
  * One gRPC server for OTLP/gRPC (the three collector Export services) and Arrow Flight
@@ -61,8 +61,7 @@ export async function startGrpcServer(deps: GrpcDeps, host: string, port: number
         Export: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
           void (async () => {
             if (!authorized(deps, call.metadata)) throw new GatewayError('UNAUTHORIZED', 401, 'missing or invalid bearer token');
-            const req = decodeOtlpProtobuf(signal, call.request);
-            await deps.ingest.writeRows(protocol, def.table, def.rows(req, 'base64'));
+            await writeOtlpProtobuf(deps.ingest, protocol, signal, call.request);
             deps.metrics.requests.inc({ protocol, status: 'OK' });
             callback(null, otlpSuccessProtobuf(signal));
           })().catch((err: unknown) => callback(toServiceError(err, deps, protocol)));

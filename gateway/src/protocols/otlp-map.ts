@@ -1,4 +1,5 @@
 import { Micros } from '../model/table-model';
+import { isLongLike, isZeroLong, longToBigInt, longToSafeNumber } from '../model/int64';
 import { nanosToMicros } from '../model/timestamp';
 
 /**
@@ -32,6 +33,7 @@ export function anyValue(v: unknown): unknown {
 
 /** 64-bit integers stay exact: a number when it is safe, else its decimal text. */
 function intOf(v: unknown): number | string {
+  if (isLongLike(v)) return longToSafeNumber(v) ?? longToBigInt(v).toString();
   const s = String(v);
   const n = Number(s);
   return Number.isSafeInteger(n) ? n : s;
@@ -43,13 +45,13 @@ export function attributes(kvs: unknown): Obj {
   return out;
 }
 
-function resourceOf(r: unknown): { resource: Obj; service: string | null } {
+export function resourceOf(r: unknown): { resource: Obj; service: string | null } {
   const resource = attributes((r as Obj | undefined)?.attributes);
   const service = typeof resource['service.name'] === 'string' ? (resource['service.name'] as string) : null;
   return { resource, service };
 }
 
-function scopeOf(s: unknown): Obj {
+export function scopeOf(s: unknown): Obj {
   const scope = (s ?? {}) as Obj;
   const out: Obj = {};
   if (scope.name) out.name = scope.name;
@@ -66,7 +68,7 @@ function idText(v: unknown, enc: IdEncoding): string | null {
 
 /** A timestamp in unix nanos; 0 or absent means "not set" in OTLP. */
 function time(v: unknown): Micros | null {
-  if (v === undefined || v === null || v === '0' || v === 0) return null;
+  if (v === undefined || v === null || v === '0' || v === 0 || (isLongLike(v) && isZeroLong(v))) return null;
   const micros = nanosToMicros(v);
   return micros === undefined ? null : new Micros(micros);
 }
@@ -102,7 +104,7 @@ export function metricsRows(req: Obj, now: () => Micros = nowMicros): Row[] {
         if (m.gauge || m.sum) {
           const kind = m.gauge ? 'gauge' : 'sum';
           for (const dp of arr(((m.gauge ?? m.sum) as Obj).dataPoints)) {
-            const value = dp.asDouble !== undefined ? Number(dp.asDouble) : dp.asInt !== undefined ? Number(dp.asInt) : null;
+            const value = dp.asDouble !== undefined ? Number(dp.asDouble) : dp.asInt !== undefined ? Number(intOf(dp.asInt)) : null;
             push(kind, dp, value, null, null);
           }
         } else if (m.histogram) {
@@ -190,7 +192,7 @@ export function tracesRows(req: Obj, ids: IdEncoding): Row[] {
           kind: s.kind ?? 0,
           status_code: status.code ?? 0,
           status_message: status.message || null,
-          events: arr(s.events).map((e) => ({ time: e.timeUnixNano ? String(e.timeUnixNano) : null, name: e.name ?? null, attributes: attributes(e.attributes) })),
+          events: arr(s.events).map((e) => ({ time: e.timeUnixNano ? String(intOf(e.timeUnixNano)) : null, name: e.name ?? null, attributes: attributes(e.attributes) })),
           links: arr(s.links).map((l) => ({ trace_id: idText(l.traceId, ids), span_id: idText(l.spanId, ids), attributes: attributes(l.attributes) })),
           resource,
           scope,

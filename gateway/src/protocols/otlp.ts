@@ -1,4 +1,7 @@
 import { MalformedBodyError } from '../errors';
+import { perModel } from '../model/per-model';
+import type { Ingest } from '../writers/ingest';
+import { otlpMetricsTranscoder } from './otlp-metrics-copy';
 import { BUILTIN_TABLES } from '../model/builtin-tables';
 import { logsRows, metricsRows, tracesRows, type IdEncoding, type Obj } from './otlp-map';
 import { protoType } from './proto-root';
@@ -29,7 +32,11 @@ export const OTLP_SIGNALS = {
 } as const;
 export type OtlpSignal = keyof typeof OTLP_SIGNALS;
 
-/** Binary OTLP → the OTLP/JSON object shape (int64 as decimal text, bytes as base64). */
+/**
+ * Binary OTLP → the OTLP/JSON object shape (bytes as base64). 64-bit integers stay
+ * protobufjs Longs (see model/int64.ts): otlp-map reads them exactly, and far faster than
+ * toObject's decimal conversion.
+ */
 export function decodeOtlpProtobuf(signal: OtlpSignal, body: Buffer): Obj {
   const type = protoType(OTLP_SIGNALS[signal].request);
   let msg;
@@ -39,7 +46,7 @@ export function decodeOtlpProtobuf(signal: OtlpSignal, body: Buffer): Obj {
     // protobufjs messages name the offset and wire type, never field contents.
     throw new MalformedBodyError(`malformed OTLP protobuf (${type.name}): ${(err as Error).message}`, { cause: err });
   }
-  return type.toObject(msg, { longs: String, bytes: String, defaults: false, arrays: false }) as Obj;
+  return type.toObject(msg, { bytes: String, defaults: false, arrays: false }) as Obj;
 }
 
 export function decodeOtlpJson(body: Buffer): Obj {
@@ -57,4 +64,17 @@ export function decodeOtlpJson(body: Buffer): Obj {
 export function otlpSuccessProtobuf(signal: OtlpSignal): Buffer {
   const type = protoType(OTLP_SIGNALS[signal].response);
   return Buffer.from(type.encode(type.create({})).finish());
+}
+
+const otlpMetricsTranscoderOf = perModel(otlpMetricsTranscoder);
+
+/** A binary OTLP export into its table: metrics through the hot path when it applies. */
+export function writeOtlpProtobuf(ingest: Ingest, protocol: string, signal: OtlpSignal, body: Buffer): Promise<number> {
+  const def = OTLP_SIGNALS[signal];
+  return ingest.writeBody(
+    protocol,
+    def.table,
+    (table) => (signal === 'metrics' ? otlpMetricsTranscoderOf(table)?.(body) : undefined),
+    () => def.rows(decodeOtlpProtobuf(signal, body), 'base64'),
+  );
 }

@@ -1,18 +1,20 @@
-import type { Client, Pool } from 'pg';
+import type { Client, Pool, PoolClient } from 'pg';
 import {
   applyTable,
   ApplyRefusedError,
   formatFieldError,
-  TIERED_TABLE_API_VERSION,
+  getRegisteredTable,
   TIERED_TABLE_KIND,
   validateTieredTable,
   type ApplyResult,
   type ColdStore,
+  type ColumnSpec,
   type TieredTableSpec,
 } from '@strata/core';
-import { BadRequestError, GatewayError, GATEWAY_ERROR_CODES, StoreUnavailableError } from '../errors';
+import { BadRequestError, GatewayError, GATEWAY_ERROR_CODES, KubernetesError, StoreUnavailableError, UnknownTableError } from '../errors';
+import type { TieredTableApplier, TieredTableRef } from '../kube/tiered-table-applier';
 import type { TableCatalog } from '../model/table-catalog';
-import type { TieredTableApplier } from './kube-tiered-tables';
+import type { TableModel } from '../model/table-model';
 
 /**
  * POST /schema/register: a table description into `strata.table_registry`, creating (or
@@ -59,11 +61,25 @@ export function specInputOf(body: unknown): unknown {
 }
 
 export interface RegisterResult extends ApplyResult {
-  kubernetes: 'applied' | 'not configured';
+  /** The TieredTable kept for the table, or that none is (no Kubernetes configured). */
+  kubernetes: TieredTableRef | 'not configured';
 }
 
+/** Session advisory lock key class for table DDL through the gateway (the tierer's lock is another). */
+const SCHEMA_LOCK = 'strata.gateway.schema';
+
+/**
+ * Every change the gateway makes to a table: a registration (POST /schema/register) or
+ * columns added for new row fields. One at a time in this process (applyTable takes DDL
+ * locks and reads-then-writes the registry), and one at a time per table across gateway
+ * replicas (an advisory lock held around the registry read and the apply).
+ *
+ * With Kubernetes, the TieredTable is first applied as a dry run (RBAC, CRD, CEL), so a
+ * refusal leaves the tables untouched; then the tables change; then the TieredTable is
+ * applied. If that last step fails the tables have changed all the same: the error says
+ * so, and registering the table again (or its next change) applies the TieredTable.
+ */
 export class SchemaRegistrar {
-  /** One registration at a time: applyTable takes DDL locks and reads-then-writes the registry. */
   private tail: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -71,29 +87,74 @@ export class SchemaRegistrar {
   ) {}
 
   register(body: unknown): Promise<RegisterResult> {
-    const run = this.tail.then(() => this.registerNow(body));
+    return this.serial(() => {
+      const v = validateTieredTable(specInputOf(body));
+      if (!v.ok) throw new BadRequestError(`invalid table: ${v.errors.map(formatFieldError).join('; ')}`);
+      return this.withTableLock(v.spec.table, (client) => this.applyEverywhere(client, v.spec));
+    });
+  }
+
+  /**
+   * Adds `columns` (those still missing) to a registered table whose policy is
+   * addColumns, and returns its current model. Concurrent callers adding the same column
+   * all succeed: the registry is re-read under the lock, so later ones find it there.
+   */
+  addColumns(table: string, columns: ColumnSpec[]): Promise<TableModel> {
+    return this.serial(() =>
+      this.withTableLock(table, async (client) => {
+        const registered = await getRegisteredTable(client, table);
+        if (!registered) throw new UnknownTableError(table);
+        const current = registered.spec;
+        const known = new Set(current.columns.map((c) => c.name));
+        const missing = columns.filter((c) => !known.has(c.name));
+        // Nothing to add, or the policy changed meanwhile: the caller encodes again with the current model.
+        if (missing.length === 0 || current.ingest?.unknownFields !== 'addColumns') return this.deps.catalog.put(current);
+        const v = validateTieredTable({ ...current, columns: [...current.columns, ...missing] });
+        if (!v.ok) {
+          throw new BadRequestError(`cannot add ${missing.map((c) => `column ${c.name} (${c.type})`).join(', ')} to table ${table}: ${v.errors.map(formatFieldError).join('; ')}`);
+        }
+        await this.applyEverywhere(client, v.spec);
+        return this.deps.catalog.put(v.spec);
+      }),
+    );
+  }
+
+  /** The tables alone, no TieredTable: the gateway's built-in tables at start. */
+  apply(spec: TieredTableSpec): Promise<ApplyResult> {
+    return this.serial(() => this.withTableLock(spec.table, (client) => this.applyTables(client, spec)));
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(fn);
     this.tail = run.catch(() => undefined);
     return run;
   }
 
-  private async registerNow(body: unknown): Promise<RegisterResult> {
-    const v = validateTieredTable(specInputOf(body));
-    if (!v.ok) throw new BadRequestError(`invalid table: ${v.errors.map(formatFieldError).join('; ')}`);
-    const spec = v.spec;
-    const result = await this.apply(spec);
+  private async applyEverywhere(client: PoolClient, spec: TieredTableSpec): Promise<RegisterResult> {
+    const kube = this.deps.kube;
+    if (kube) await kube.check(spec);
+    const result = await this.applyTables(client, spec);
     this.deps.catalog.put(spec);
-    if (!this.deps.kube) return { ...result, kubernetes: 'not configured' };
-    await this.deps.kube.apply({
-      apiVersion: TIERED_TABLE_API_VERSION,
-      kind: TIERED_TABLE_KIND,
-      metadata: { name: spec.table.replace(/_/g, '-') },
-      spec,
-    });
-    return { ...result, kubernetes: 'applied' };
+    if (!kube) return { ...result, kubernetes: 'not configured' };
+    try {
+      return { ...result, kubernetes: await kube.apply(spec) };
+    } catch (err) {
+      throw err instanceof KubernetesError && result.action !== 'unchanged' ? err.afterTablesChanged(spec.table) : err;
+    }
   }
 
-  async apply(spec: TieredTableSpec): Promise<ApplyResult> {
-    let client;
+  private async applyTables(client: PoolClient, spec: TieredTableSpec): Promise<ApplyResult> {
+    try {
+      // applyTable runs BEGIN/COMMIT on the one connection it is given.
+      return await applyTable({ hot: client as unknown as Client, cold: this.deps.cold, coldTarget: { database: this.deps.coldDatabase } }, spec);
+    } catch (err) {
+      if (err instanceof ApplyRefusedError) throw new GatewayError(GATEWAY_ERROR_CODES.badRequest, 409, err.message);
+      throw err;
+    }
+  }
+
+  private async withTableLock<T>(table: string, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+    let client: PoolClient;
     try {
       client = await this.deps.pool.connect();
     } catch (err) {
@@ -105,11 +166,15 @@ export class SchemaRegistrar {
     };
     client.on('error', onError);
     try {
-      // applyTable runs BEGIN/COMMIT on the one connection it is given.
-      return await applyTable({ hot: client as unknown as Client, cold: this.deps.cold, coldTarget: { database: this.deps.coldDatabase } }, spec);
-    } catch (err) {
-      if (err instanceof ApplyRefusedError) throw new GatewayError(GATEWAY_ERROR_CODES.badRequest, 409, err.message);
-      throw err;
+      await client.query('SELECT pg_advisory_lock(hashtext($1), hashtext($2))', [SCHEMA_LOCK, table]);
+      try {
+        return await fn(client);
+      } finally {
+        // A connection that cannot unlock is discarded, which ends its session and the lock.
+        await client.query('SELECT pg_advisory_unlock(hashtext($1), hashtext($2))', [SCHEMA_LOCK, table]).catch((err: Error) => {
+          broken ??= err;
+        });
+      }
     } finally {
       client.off('error', onError);
       client.release(broken);

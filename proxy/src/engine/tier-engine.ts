@@ -1,8 +1,8 @@
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { PoolClient } from 'pg';
-import { pgIdent, visibleGenerationsSql, type ColdStore } from '@strata/core';
-import type { CatalogSnapshot } from '../router/catalog-snapshot';
+import { pgIdent, visibleGenerationsSql, type ColdStore, type TieredTableSpec } from '@strata/core';
+import { withCurrentSpecs, type CatalogSnapshot } from '../router/catalog-snapshot';
 import { readsTieredTable } from '../router/router';
 import { findTieredRefs } from '../router/tiered-refs';
 import { routeMode, routeSettingOf } from '../router/route-setting';
@@ -130,22 +130,28 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
     }
   }
 
-  async function tierStates(client: HotClient, tables: string[]): Promise<Map<string, TierStateRow>> {
-    const r = await client.query<{ table_name: string; w: string; text: string; committed_gen: string; excluded_gens: string[] }>(
-      `SELECT table_name, extract(epoch FROM watermark)::text AS w, watermark::text AS text, committed_gen::text, excluded_gens::text[]
-         FROM strata.tier_state WHERE table_name = ANY($1)`,
+  /**
+   * W, visibility and the registered spec of each table, in the statement's snapshot. The
+   * spec is read here too because the proxy's catalog is refreshed periodically: a column
+   * added since (by the gateway, the operator, `strata apply`) must be planned for now, or
+   * its cold values would be read as NULL.
+   */
+  async function tierStates(client: HotClient, tables: string[]): Promise<{ states: Map<string, TierStateRow>; specs: TieredTableSpec[] }> {
+    const r = await client.query<{ table_name: string; w: string; text: string; committed_gen: string; excluded_gens: string[]; spec: TieredTableSpec }>(
+      `SELECT s.table_name, extract(epoch FROM s.watermark)::text AS w, s.watermark::text AS text, s.committed_gen::text, s.excluded_gens::text[], r.schema AS spec
+         FROM strata.tier_state s JOIN strata.table_registry r USING (table_name) WHERE s.table_name = ANY($1)`,
       [tables],
     );
-    const out = new Map<string, TierStateRow>();
+    const states = new Map<string, TierStateRow>();
     for (const row of r.rows) {
-      out.set(row.table_name, {
+      states.set(row.table_name, {
         w: instantFromEpochText(row.w),
         text: row.text,
         visibility: visibleGenerationsSql({ committedGen: BigInt(row.committed_gen), excludedGens: row.excluded_gens.map((g) => BigInt(g)) }),
       });
     }
-    for (const t of tables) if (!out.has(t)) throw notSupported(`table "${t}" has no tier state (is it applied?)`);
-    return out;
+    for (const t of tables) if (!states.has(t)) throw notSupported(`table "${t}" has no tier state (is it applied?)`);
+    return { states, specs: r.rows.map((row) => row.spec) };
   }
 
   /** Evaluates the time bounds in PostgreSQL, in this transaction (now() included). */
@@ -172,8 +178,9 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
 
   async function prepare(client: HotClient, query: PgNode, stmt: EngineStatement, session: SessionContext, utc: boolean, paramTypes: number[]): Promise<Prepared> {
     const mode = routeMode(session);
-    const plan = planStatement(query, snapshot(), { utc, includeHot: mode !== 'cold' });
-    const states = await tierStates(client, [...new Set(plan.occurrences.map((o) => o.relation.table))]);
+    const cached = snapshot();
+    const { states, specs } = await tierStates(client, [...new Set(findTieredRefs(query, cached).map((r) => r.relation.table))]);
+    const plan = planStatement(query, withCurrentSpecs(cached, specs), { utc, includeHot: mode !== 'cold' });
     const values = await boundValues(client, plan, stmt, paramTypes);
     let anyCold = false;
     let allCold = true;

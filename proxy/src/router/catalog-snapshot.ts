@@ -42,6 +42,21 @@ export function catalogSnapshot(specs: readonly TieredTableSpec[]): CatalogSnaps
   };
 }
 
+/**
+ * `snapshot` with the given tables' relations rebuilt from their specs as just read (the
+ * rest unchanged). Returns `snapshot` itself when nothing changed.
+ */
+export function withCurrentSpecs(snapshot: CatalogSnapshot, specs: readonly TieredTableSpec[]): CatalogSnapshot {
+  const fresh = catalogSnapshot(specs).tables;
+  const changed = fresh.filter((f) => {
+    const old = snapshot.tables.find((t) => t.table === f.table);
+    return !old || JSON.stringify(old) !== JSON.stringify(f);
+  });
+  if (changed.length === 0) return snapshot;
+  const names = new Set(changed.map((c) => c.table));
+  return { tables: [...snapshot.tables.filter((t) => !names.has(t.table)), ...changed] };
+}
+
 export function findRelation(snapshot: CatalogSnapshot, schema: string | undefined, table: string): TieredRelation | undefined {
   // An unqualified name is taken to resolve to the tiered table: Strata's tables live
   // in schemas on the default search_path (public by default).
