@@ -6,7 +6,7 @@ import { createTierEngine, loadCatalogSnapshot, type TierEngine } from './engine
 import { createRouter, loadSqlParser, type CatalogSnapshot } from './router';
 import type { ProxyConfig } from './config';
 import { startProxy, type RunningProxy } from './proxy-server';
-import { Counter } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 
 /**
  * The proxy as Strata serves it: the wire server with the tier-aware router and engine
@@ -85,7 +85,36 @@ function registerEngineMetrics(proxy: RunningProxy, engine: TierEngine): void {
     registers: [proxy.metrics.registry],
     collect() {
       this.reset();
-      for (const [route, n] of Object.entries(engine.stats)) this.inc({ route }, n);
+      for (const route of ['hot', 'cold', 'split', 'refused'] as const) this.inc({ route }, engine.stats[route]);
+    },
+  });
+  new Counter({
+    name: 'strata_proxy_refusals_total',
+    help: 'Statements refused with SQLSTATE 0A000, by what Strata cannot answer exactly',
+    labelNames: ['construct'] as const,
+    registers: [proxy.metrics.registry],
+    collect() {
+      this.reset();
+      for (const [construct, n] of Object.entries(engine.stats.refusals)) this.inc({ construct }, n);
+    },
+  });
+  new Counter({
+    name: 'strata_proxy_cold_reads_total',
+    help: 'ClickHouse reads for tiered statements: mode "partial" = aggregation pushed down, "raw" = rows aggregated in PostgreSQL',
+    labelNames: ['mode'] as const,
+    registers: [proxy.metrics.registry],
+    collect() {
+      this.reset();
+      for (const mode of ['partial', 'raw'] as const) this.inc({ mode }, engine.stats.coldReads[mode]);
+    },
+  });
+  new Gauge({
+    name: 'strata_proxy_pushdown_ratio',
+    help: 'Share of ClickHouse reads with the aggregation pushed down (partial / all), since start',
+    registers: [proxy.metrics.registry],
+    collect() {
+      const { partial, raw } = engine.stats.coldReads;
+      this.set(partial + raw === 0 ? 0 : partial / (partial + raw));
     },
   });
 }

@@ -1,21 +1,14 @@
 // Tables whose spec says ingest.unknownFields: addColumns get a column for each new row
 // field, on both tiers, before the row is written — checked in PostgreSQL and in the
 // ClickHouse engine themselves, and after a tiering run for the hot-then-cold table.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { Client } from 'pg';
 import pino from 'pino';
-import { getRegisteredTable, runTiering } from '@strata/core';
+import { getRegisteredTable } from '@strata/core';
 import { startGateway } from '@strata/gateway';
-import { GATEWAY_TEST_TOKEN, startGatewayFixture, type GatewayFixture } from '../support/gateway-fixture';
-import { repoPath } from '../support/paths';
+import { GATEWAY_TEST_TOKEN, startGatewayFixture, startProxyFor, tierUntil, type GatewayFixture, type GatewayProxy } from '../support/gateway-fixture';
 
 let f: GatewayFixture;
 /** `strata proxy` (the process, as deployed) over the fixture's stores, started before any column is added. */
-let proxy: ChildProcess;
-let proxyAddress: string;
-const PROXY_USER = 'dash';
-const PROXY_PASSWORD = 'new-columns-secret';
+let proxy: GatewayProxy;
 
 beforeAll(async () => {
   f = await startGatewayFixture('gw_newcols');
@@ -46,29 +39,11 @@ beforeAll(async () => {
     const res = await post('/schema/register', JSON.stringify(spec));
     expect(res.status).toBe(201);
   }
-  proxy = spawn(process.execPath, [repoPath('cli/dist/main.js'), 'proxy'], {
-    env: {
-      PATH: process.env.PATH,
-      STRATA_PG_URL: f.db.url,
-      STRATA_CLICKHOUSE_URL: f.ch.url,
-      STRATA_CLICKHOUSE_DATABASE: f.coldDatabase,
-      STRATA_PROXY_LISTEN: '127.0.0.1:0',
-      STRATA_PROXY_METRICS_LISTEN: '127.0.0.1:0',
-      STRATA_PROXY_USERS: `${PROXY_USER}:${PROXY_PASSWORD}`,
-      // No refresh during the suite: the columns added below must be seen without one.
-      STRATA_PROXY_CATALOG_REFRESH_MS: '3600000',
-      STRATA_LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const [line] = (await once(proxy.stdout!, 'data')) as [Buffer];
-  proxyAddress = (JSON.parse(line.toString().split('\n')[0]) as { listening: string }).listening;
+  // No refresh during the suite: the columns added below must be seen without one.
+  proxy = await startProxyFor(f, { catalogRefreshMs: 3_600_000 });
 });
 afterAll(async () => {
-  if (proxy && proxy.exitCode === null) {
-    proxy.kill('SIGTERM');
-    await once(proxy, 'exit');
-  }
+  await proxy?.stop();
   await f?.close();
 });
 
@@ -129,18 +104,7 @@ describe('hot-then-cold table: new fields become columns in both tiers', () => {
   });
 
   test('after a tiering run the new columns read back from ClickHouse', async () => {
-    const run = await runTiering(
-      {
-        openHot: async () => {
-          const c = new Client({ connectionString: f.db.url });
-          await c.connect();
-          return c;
-        },
-        cold: f.cold,
-        coldTarget: { database: f.coldDatabase },
-      },
-      { table: 'evo_metrics', until: new Date('2026-01-02T00:00:00Z') },
-    );
+    const run = await tierUntil(f, 'evo_metrics', new Date('2026-01-02T00:00:00Z'));
     expect(run.rows).toBe(2);
     const cold = await f.cold.query<{ cpu_temp: number; region: string | null; healthy: boolean | null }>(
       `SELECT cpu_temp, region, healthy FROM ${f.coldDatabase}.evo_metrics ORDER BY time`,
@@ -218,31 +182,25 @@ describe('two gateway replicas on one database', () => {
 
 describe('through the proxy (started before the columns existed)', () => {
   test('the added columns read back from ClickHouse (tiered and cold-only) and PostgreSQL', async () => {
-    const c = new Client({ connectionString: `postgres://${PROXY_USER}:${PROXY_PASSWORD}@${proxyAddress}/${f.db.name}` });
-    await c.connect();
-    try {
-      // Below the watermark the tiering run set: answered by ClickHouse. The proxy's catalog
-      // (refreshed every 10 s) predates the new columns; the engine plans on the registry as
-      // the statement's own snapshot has it, so the values read back at once, not as NULL.
-      const tieredSql = `SELECT cpu_temp, region, healthy FROM evo_metrics WHERE time >= '2026-01-01T00:00:00Z' AND time < '2026-01-02T00:00:00Z' ORDER BY time`;
-      const tiered = await c.query(tieredSql);
-      expect(tiered.rows).toEqual([
-        { cpu_temp: 71, region: 'eu', healthy: true },
-        { cpu_temp: 71.5, region: null, healthy: null },
-      ]);
-      // At or above the watermark: PostgreSQL; a span: both tiers merged.
-      expect(await post('/write/metrics?table=evo_metrics', JSON.stringify([{ time: '2026-01-03T01:00:00Z', app: 'api', value: 3, cpu_temp: 80 }]))).toMatchObject({ status: 200 });
-      const hot = await c.query(`SELECT cpu_temp, region FROM evo_metrics WHERE time >= '2026-01-03T00:00:00Z' AND time < '2026-01-04T00:00:00Z'`);
-      expect(hot.rows).toEqual([{ cpu_temp: 80, region: null }]);
-      const span = await c.query(`SELECT count(cpu_temp) AS n, max(cpu_temp) AS hi FROM evo_metrics WHERE time >= '2026-01-01T00:00:00Z' AND time < '2026-01-04T00:00:00Z'`);
-      expect(span.rows).toEqual([{ n: '3', hi: 80 }]);
-      const logs = await c.query(`SELECT status_code, user_agent FROM evo_logs WHERE service = 'api' AND time >= '2026-01-05T00:00:00Z' AND time < '2026-01-06T00:00:00Z'`);
-      expect(logs.rows).toEqual([{ status_code: 200, user_agent: 'curl/8' }]);
-      const flags = await c.query(`SELECT sum(trace_flags) AS s, count(only_0) AS n FROM evo_logs WHERE service = 'race' AND time >= '2026-01-05T00:00:00Z' AND time < '2026-01-06T00:00:00Z'`);
-      expect(flags.rows).toEqual([{ s: 15, n: '3' }]);
-    } finally {
-      await c.end();
-    }
+    // Below the watermark the tiering run set: answered by ClickHouse. The proxy's catalog
+    // (not refreshed during the suite) predates the new columns; the engine plans on the
+    // registry as the statement's own snapshot has it, so the values read back at once, not as NULL.
+    const tieredSql = `SELECT cpu_temp, region, healthy FROM evo_metrics WHERE time >= '2026-01-01T00:00:00Z' AND time < '2026-01-02T00:00:00Z' ORDER BY time`;
+    const tiered = await proxy.query(tieredSql);
+    expect(tiered.rows).toEqual([
+      { cpu_temp: 71, region: 'eu', healthy: true },
+      { cpu_temp: 71.5, region: null, healthy: null },
+    ]);
+    // At or above the watermark: PostgreSQL; a span: both tiers merged.
+    expect(await post('/write/metrics?table=evo_metrics', JSON.stringify([{ time: '2026-01-03T01:00:00Z', app: 'api', value: 3, cpu_temp: 80 }]))).toMatchObject({ status: 200 });
+    const hot = await proxy.query(`SELECT cpu_temp, region FROM evo_metrics WHERE time >= '2026-01-03T00:00:00Z' AND time < '2026-01-04T00:00:00Z'`);
+    expect(hot.rows).toEqual([{ cpu_temp: 80, region: null }]);
+    const span = await proxy.query(`SELECT count(cpu_temp) AS n, max(cpu_temp) AS hi FROM evo_metrics WHERE time >= '2026-01-01T00:00:00Z' AND time < '2026-01-04T00:00:00Z'`);
+    expect(span.rows).toEqual([{ n: '3', hi: 80 }]);
+    const logs = await proxy.query(`SELECT status_code, user_agent FROM evo_logs WHERE service = 'api' AND time >= '2026-01-05T00:00:00Z' AND time < '2026-01-06T00:00:00Z'`);
+    expect(logs.rows).toEqual([{ status_code: 200, user_agent: 'curl/8' }]);
+    const flags = await proxy.query(`SELECT sum(trace_flags) AS s, count(only_0) AS n FROM evo_logs WHERE service = 'race' AND time >= '2026-01-05T00:00:00Z' AND time < '2026-01-06T00:00:00Z'`);
+    expect(flags.rows).toEqual([{ s: 15, n: '3' }]);
   });
 });
 

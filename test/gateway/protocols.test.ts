@@ -1,16 +1,23 @@
 import { InfluxDB, Point, setLogger } from '@influxdata/influxdb-client';
 import { makeData, makeVector, Table, TimestampMicrosecond, vectorFromArray, Float64, Utf8 } from 'apache-arrow';
 import { pushTimeseries } from 'prometheus-remote-write';
-import { GATEWAY_TEST_TOKEN, startGatewayFixture, type GatewayFixture } from '../support/gateway-fixture';
+import { GATEWAY_TEST_TOKEN, startGatewayFixture, startProxyFor, tierUntil, type GatewayFixture, type GatewayProxy } from '../support/gateway-fixture';
 import { flightDoPut } from '../support/gateway-flight-client';
 
+// Each protocol's real client sends to the gateway; the rows are checked in PostgreSQL,
+// then read back through `strata proxy` (PostgreSQL wire) as a dashboard would.
 let f: GatewayFixture;
+let proxy: GatewayProxy;
 // The client logs refused writes to the console; the tests assert on them instead.
 setLogger({ error: () => undefined, warn: () => undefined });
 beforeAll(async () => {
   f = await startGatewayFixture('gw_protocols');
+  proxy = await startProxyFor(f);
 });
-afterAll(async () => f?.close());
+afterAll(async () => {
+  await proxy?.stop();
+  await f?.close();
+});
 
 describe('Prometheus remote write (prometheus-remote-write client: protobuf + snappy)', () => {
   test('samples land in prom_metrics: __name__ → metric, other labels → labels', async () => {
@@ -29,6 +36,18 @@ describe('Prometheus remote write (prometheus-remote-write client: protobuf + sn
       { metric: 'http_requests_total', value: 12.5, labels: { job: 'api', instance: 'h1:9100' }, ms: t0 + 15_000 },
       { metric: 'up', value: 1, labels: { job: 'api' }, ms: t0 },
     ]);
+    const sent = [
+      { time: new Date(t0), metric: 'http_requests_total', value: 10, labels: { job: 'api', instance: 'h1:9100' } },
+      { time: new Date(t0 + 15_000), metric: 'http_requests_total', value: 12.5, labels: { job: 'api', instance: 'h1:9100' } },
+      { time: new Date(t0), metric: 'up', value: 1, labels: { job: 'api' } },
+    ];
+    const dashboardSql = `SELECT time, metric, value, labels FROM prom_metrics WHERE time >= '2026-11-25T07:00:00Z' AND time < '2026-11-25T08:00:00Z' ORDER BY metric, time`;
+    const routes = await proxy.tieredRoutes();
+    expect((await proxy.query(dashboardSql)).rows).toEqual(sent);
+    // The samples at t0 move to ClickHouse; the same statement is then answered from both tiers.
+    expect((await tierUntil(f, 'prom_metrics', new Date(t0 + 1000))).rows).toBe(2);
+    expect((await proxy.query(dashboardSql)).rows).toEqual(sent);
+    expect(await proxy.tieredRoutes()).toMatchObject({ hot: routes.hot + 1, split: routes.split + 1 });
   });
 
   test('a bad token → 401; a body that is not snappy → 400; nothing written', async () => {
@@ -61,6 +80,25 @@ describe('InfluxDB line protocol (@influxdata/influxdb-client)', () => {
       { measurement: 'cpu', field: 'usage', value: 12.5, value_text: null, labels: { host: 'h 1', region: 'eu,west' }, at_ok: true },
       { measurement: 'mem', field: 'used', value: 0.75, value_text: null, labels: { host: 'h2' }, at_ok: true },
     ]);
+    // Extended protocol (bound parameters), as Grafana's PostgreSQL source and most drivers send it.
+    const dashboard = () =>
+      proxy.query(
+        `SELECT time, measurement, field, value, value_text, labels->>'host' AS host FROM influx_metrics WHERE time >= $1 AND time < $2 AND measurement IN ('cpu', 'mem') ORDER BY measurement, field`,
+        ['2026-11-25T06:00:00Z', '2026-11-25T07:00:00Z'],
+      );
+    const sent = [
+      { time: at, measurement: 'cpu', field: 'cores', value: 8, value_text: null, host: 'h 1' },
+      { time: at, measurement: 'cpu', field: 'note', value: null, value_text: 'fine "really"', host: 'h 1' },
+      { time: at, measurement: 'cpu', field: 'ok', value: 1, value_text: null, host: 'h 1' },
+      { time: at, measurement: 'cpu', field: 'usage', value: 12.5, value_text: null, host: 'h 1' },
+      { time: at, measurement: 'mem', field: 'used', value: 0.75, value_text: null, host: 'h2' },
+    ];
+    expect((await dashboard()).rows).toEqual(sent);
+    // All of them moved to ClickHouse: the same statement is answered by the engine from the cold tier alone.
+    expect((await tierUntil(f, 'influx_metrics', new Date('2026-11-25T07:00:00Z'))).rows).toBe(5);
+    const routes = await proxy.tieredRoutes();
+    expect((await dashboard()).rows).toEqual(sent);
+    expect((await proxy.tieredRoutes()).cold).toBe(routes.cold + 1);
   });
 
   test('the v1 /write endpoint with precision=s', async () => {
@@ -68,6 +106,8 @@ describe('InfluxDB line protocol (@influxdata/influxdb-client)', () => {
     expect(res.status).toBe(204);
     const r = await f.pg.query(`SELECT value, time = to_timestamp(1764050400) AS at_ok FROM influx_metrics WHERE measurement = 'disk'`);
     expect(r.rows).toEqual([{ value: 42, at_ok: true }]);
+    const viaProxy = await proxy.query(`SELECT time, value, labels FROM influx_metrics WHERE measurement = 'disk' AND time >= '2025-11-25T00:00:00Z' AND time < '2025-11-26T00:00:00Z' ORDER BY time`);
+    expect(viaProxy.rows).toEqual([{ time: new Date(1764050400 * 1000), value: 42, labels: { host: 'h3' } }]);
   });
 
   test('malformed line protocol is refused whole (400 naming the line), through the client too', async () => {
@@ -103,6 +143,16 @@ describe('Arrow Flight DoPut (apache-arrow over @grpc/grpc-js)', () => {
       { us: String(micros[0]), host: 'f1', value: 1.5, labels: { a: 1 } },
       { us: String(micros[1]), host: 'f2', value: -0.25, labels: null },
       { us: String(micros[2]), host: null, value: 1e300, labels: { b: [true] } },
+    ]);
+    // node-postgres parses timestamptz to a millisecond Date; the microseconds are read as text.
+    const viaProxy = await proxy.query(
+      `SELECT time, to_char(time AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') AS t, app, host, value, labels FROM metrics_events
+        WHERE app = 'flight' AND time >= '2025-11-25T06:00:00Z' AND time < '2025-11-25T06:01:00Z' ORDER BY time`,
+    );
+    expect(viaProxy.rows).toEqual([
+      { time: new Date('2025-11-25T06:00:00.123Z'), t: '2025-11-25 06:00:00.123456', app: 'flight', host: 'f1', value: 1.5, labels: { a: 1 } },
+      { time: new Date('2025-11-25T06:00:01.000Z'), t: '2025-11-25 06:00:01.000001', app: 'flight', host: 'f2', value: -0.25, labels: null },
+      { time: new Date('2025-11-25T06:00:02.999Z'), t: '2025-11-25 06:00:02.999999', app: 'flight', host: null, value: 1e300, labels: { b: [true] } },
     ]);
   });
 

@@ -1,12 +1,20 @@
 import { gzipSync } from 'node:zlib';
 import { compress as zstdCompress } from '@mongodb-js/zstd';
-import { startGatewayFixture, type GatewayFixture } from '../support/gateway-fixture';
+import { startGatewayFixture, startProxyFor, type GatewayFixture, type GatewayProxy } from '../support/gateway-fixture';
 
+// Plain HTTP to the seed's endpoints; the rows are checked in PostgreSQL / ClickHouse, then
+// read back through `strata proxy` (PostgreSQL wire) as a dashboard would.
 let f: GatewayFixture;
+let proxy: GatewayProxy;
 beforeAll(async () => {
   f = await startGatewayFixture('gw_seed');
+  // A short catalog refresh: the table /schema/register creates is routed soon after.
+  proxy = await startProxyFor(f, { catalogRefreshMs: 200 });
 });
-afterAll(async () => f?.close());
+afterAll(async () => {
+  await proxy?.stop();
+  await f?.close();
+});
 
 async function post(path: string, body: string | Buffer, headers: Record<string, string> = {}) {
   const res = await fetch(f.gateway.url + path, { method: 'POST', body, headers: { ...f.auth, 'content-type': 'application/json', ...headers } });
@@ -32,6 +40,16 @@ describe('POST /write/metrics', () => {
     expect(stored[0]).toMatchObject({ app: 'api', host: 'h1', value: 1.5, labels: { region: 'eu' }, level: 'info', trace_id: null });
     expect((await f.pg.query(`SELECT to_char(time AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') t FROM metrics_events WHERE host = 'h1'`)).rows[0].t).toBe('2026-11-25 10:00:00.123456');
     expect(stored[1]).toMatchObject({ host: 'h2', value: -2, trace_id: 'abc', labels: { pod: 'p-1' } });
+
+    const viaProxy = await proxy.query(
+      `SELECT time, to_char(time AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') AS t, app, host, labels, value, trace_id, level
+         FROM metrics_events WHERE app = $1 AND time >= $2 AND time < $3 ORDER BY time`,
+      ['api', '2026-11-25T10:00:00Z', '2026-11-25T10:01:00Z'],
+    );
+    expect(viaProxy.rows).toEqual([
+      { time: new Date('2026-11-25T10:00:00.123Z'), t: '2026-11-25 10:00:00.123456', app: 'api', host: 'h1', labels: { region: 'eu' }, value: 1.5, trace_id: null, level: 'info' },
+      { time: new Date('2026-11-25T10:00:01Z'), t: '2026-11-25 10:00:01.000000', app: 'api', host: 'h2', labels: { pod: 'p-1' }, value: -2, trace_id: 'abc', level: null },
+    ]);
   });
 
   test('NDJSON, gzip and zstd bodies', async () => {
@@ -91,6 +109,15 @@ describe('POST /write/logs', () => {
       { ts: '2025-11-25 10:00:00.000000', app: 'web', host: 'h2', message: 'second', trace_id: null, labels: '{"k": "v"}' },
       { ts: '2026-11-25 10:00:00.500000', app: 'web', host: 'h1', message: 'hello\tworld\nline2', trace_id: 't1', labels: '{"user": "u1"}' },
     ]);
+
+    // Cold-only: answered by the proxy's engine from ClickHouse.
+    const viaProxy = await proxy.query(
+      `SELECT timestamp, app, host, message, trace_id, labels FROM logs_events WHERE app = 'web' AND timestamp >= '2025-11-01T00:00:00Z' AND timestamp < '2026-12-01T00:00:00Z' ORDER BY timestamp`,
+    );
+    expect(viaProxy.rows).toEqual([
+      { timestamp: new Date(1764064800 * 1000), app: 'web', host: 'h2', message: 'second', trace_id: null, labels: { k: 'v' } },
+      { timestamp: new Date('2026-11-25T10:00:00.5Z'), app: 'web', host: 'h1', message: 'hello\tworld\nline2', trace_id: 't1', labels: { user: 'u1' } },
+    ]);
   });
 
   test('a wrong type in one row refuses the request; nothing reaches ClickHouse', async () => {
@@ -115,6 +142,17 @@ describe('POST /schema/register', () => {
     const w = await post('/write/metrics?table=seed_events', JSON.stringify([{ time: '2026-11-25T10:00:00Z', value: 3.25, host: 'x' }]));
     expect(w.status).toBe(200);
     expect((await f.pg.query(`SELECT value, labels FROM seed_events`)).rows).toEqual([{ value: 3.25, labels: { host: 'x' } }]);
+
+    // Once the proxy's catalog has the new table, the engine (not a plain relay) answers it.
+    const dashboardSql = `SELECT time, value, labels FROM seed_events WHERE time >= '2026-11-25T00:00:00Z' AND time < '2026-11-26T00:00:00Z' ORDER BY time`;
+    const sent = [{ time: new Date('2026-11-25T10:00:00Z'), value: 3.25, labels: { host: 'x' } }];
+    for (let tries = 0; ; tries++) {
+      const before = (await proxy.tieredRoutes()).hot;
+      expect((await proxy.query(dashboardSql)).rows).toEqual(sent);
+      if ((await proxy.tieredRoutes()).hot > before) break;
+      expect(tries).toBeLessThan(50);
+      await new Promise((r) => setTimeout(r, 100));
+    }
   });
 
   test('an invalid schema → 400 naming the field; nothing registered', async () => {

@@ -248,5 +248,9 @@ describe('tier-aware engine', () => {
     const r = await cold.execute({ sql: 'SELECT time, msg FROM app_logs ORDER BY time DESC', params: [], paramTypes: [] }, session());
     expect(r.fields.map((f) => [f.name, f.typeOid])).toEqual([['time', 1184], ['msg', 25]]);
     expect(await rowsOf(r)).toEqual([['2026-01-01 00:00:02.5+00', 'world'], ['2026-01-01 00:00:01+00', 'hello']]);
+    // Described (extended protocol: Parse, Describe) without a PostgreSQL table to describe against.
+    const d = await cold.describe({ sql: 'SELECT msg, count(*) AS n FROM app_logs WHERE time > $1 GROUP BY msg', paramTypes: [] }, session());
+    expect(d.paramTypes).toEqual([1184]);
+    expect(d.fields.map((f) => [f.name, f.typeOid])).toEqual([['msg', 25], ['n', 20]]);
   });
 });

@@ -73,10 +73,29 @@ describe('strata proxy (process) over a tiered table', () => {
         { app: 'db', n: '1200' },
         { app: 'web', n: '1200' },
       ]);
+      // Raw rows from ClickHouse (no aggregate to push down), and a refusal.
+      const raw = await c.query("SELECT app FROM metrics_events WHERE time >= '2026-01-01T00:00:00Z' AND time < '2026-01-01T00:01:00Z' ORDER BY app, host LIMIT 1");
+      expect(raw.rows).toEqual([{ app: 'api' }]);
+      // A registered table without its tier state (an apply that did not finish): refused, named.
+      const state = await fx.hot.query('DELETE FROM strata.tier_state WHERE table_name = $1 RETURNING *', ['metrics_events']);
+      try {
+        await expect(c.query('SELECT count(*) FROM metrics_events')).rejects.toMatchObject({ code: '0A000', message: expect.stringContaining('has no tier state') });
+      } finally {
+        const cols = Object.keys(state.rows[0]);
+        await fx.hot.query(
+          `INSERT INTO strata.tier_state (${cols.join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')})`,
+          cols.map((k) => state.rows[0][k]),
+        );
+      }
     } finally {
       await c.end();
     }
     const scrape = await (await fetch(metricsUrl)).text();
     expect(scrape).toMatch(/strata_proxy_tiered_statements_total\{route="split"\} 2/);
+    expect(scrape).toMatch(/strata_proxy_tiered_statements_total\{route="cold"\} 1/);
+    expect(scrape).toMatch(/strata_proxy_refusals_total\{construct="unapplied-table"\} 1/);
+    expect(scrape).toMatch(/strata_proxy_cold_reads_total\{mode="partial"\} 2/);
+    expect(scrape).toMatch(/strata_proxy_cold_reads_total\{mode="raw"\} 1/);
+    expect(scrape).toMatch(/strata_proxy_pushdown_ratio 0\.66/);
   });
 });

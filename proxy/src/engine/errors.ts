@@ -22,6 +22,23 @@ export function toSqlStateError(err: unknown): unknown {
   return err;
 }
 
-export function notSupported(construct: string, detail?: string): SqlStateError {
-  return new SqlStateError(ENGINE_SQLSTATE.featureNotSupported, `Strata cannot answer this exactly across tiers: ${construct}`, detail);
+/**
+ * What the engine refuses, as a short fixed name: the label of the refusals metric (a
+ * bounded set, so never text from the statement).
+ */
+export type RefusedConstruct = 'unapplied-table' | 'route-setting-in-string' | 'non-select-in-string' | 'type-change';
+
+/** SQLSTATE 0A000 naming what Strata cannot answer exactly. */
+export class RefusedError extends SqlStateError {
+  constructor(
+    readonly construct: RefusedConstruct,
+    what: string,
+    detail?: string,
+  ) {
+    super(ENGINE_SQLSTATE.featureNotSupported, `Strata cannot answer this exactly across tiers: ${what}`, detail);
+  }
+}
+
+export function notSupported(construct: RefusedConstruct, what: string, detail?: string): RefusedError {
+  return new RefusedError(construct, what, detail);
 }

@@ -123,7 +123,13 @@ class ExtendedQuery {
 }
 
 /** Describe without running: parameter types as PostgreSQL infers them, result columns. */
-export async function describeStatement(client: SubmittableClient, text: string, types: number[] = []): Promise<{ paramTypes: number[]; fields: ResultField[] }> {
+/** A statement's parameter types and result columns, as PostgreSQL describes them. */
+export interface Described {
+  paramTypes: number[];
+  fields: ResultField[];
+}
+
+export async function describeStatement(client: SubmittableClient, text: string, types: number[] = []): Promise<Described> {
   const q = new ExtendedQuery(text, types, undefined);
   client.query(q);
   const r = await q.done;

@@ -10,8 +10,8 @@ import { deparseStatement, parseStatements, type ParsedStatement, type PgNode } 
 import { instantFromEpochText, isoInstant, type Instant } from '../translate/instant';
 import type { EngineResult, EngineStatement, QueryEngine, ResultField, SessionContext } from './contract';
 import { SqlStateError } from './contract';
-import { ENGINE_SQLSTATE, notSupported, toSqlStateError } from './errors';
-import { describeStatement, openPortal, runStatement, type PortalRows } from './pg-extended-query';
+import { notSupported, RefusedError, toSqlStateError, type RefusedConstruct } from './errors';
+import { describeStatement, openPortal, runStatement, type Described, type PortalRows } from './pg-extended-query';
 import { coldQuery, coldRange, isEmptyRange, occurrenceRange, planStatement, tempTableColumns, tempTableSql, type StatementPlan } from './plan';
 import { selectOf } from './sql-snippets';
 
@@ -48,9 +48,20 @@ export interface TierEngineOptions {
 
 export type TierRoute = 'hot' | 'cold' | 'split';
 
+export interface EngineStats extends Record<TierRoute | 'refused', number> {
+  /** Refusals by what was refused. */
+  refusals: Partial<Record<RefusedConstruct, number>>;
+  /**
+   * ClickHouse reads by what they return: `partial` = aggregation pushed down (partial
+   * aggregates per group), `raw` = rows for PostgreSQL to aggregate. The pushdown ratio
+   * is partial / (partial + raw).
+   */
+  coldReads: { partial: number; raw: number };
+}
+
 export interface TierEngine extends QueryEngine {
   /** Statements answered per route, and refusals (SQLSTATE 0A000). */
-  readonly stats: Record<TierRoute | 'refused', number>;
+  readonly stats: EngineStats;
 }
 
 /** Session settings that change how PostgreSQL reads or prints values. */
@@ -68,7 +79,7 @@ interface TierStateRow {
 
 export function createTierEngine(opts: TierEngineOptions): TierEngine {
   const snapshot = () => (typeof opts.catalog === 'function' ? opts.catalog() : opts.catalog);
-  const stats: TierEngine['stats'] = { hot: 0, cold: 0, split: 0, refused: 0 };
+  const stats: EngineStats = { hot: 0, cold: 0, split: 0, refused: 0, refusals: {}, coldReads: { partial: 0, raw: 0 } };
 
   interface Transaction {
     client: HotClient;
@@ -150,7 +161,7 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
         visibility: visibleGenerationsSql({ committedGen: BigInt(row.committed_gen), excludedGens: row.excluded_gens.map((g) => BigInt(g)) }),
       });
     }
-    for (const t of tables) if (!states.has(t)) throw notSupported(`table "${t}" has no tier state (is it applied?)`);
+    for (const t of tables) if (!states.has(t)) throw notSupported('unapplied-table', `table "${t}" has no tier state (is it applied?)`);
     return { states, specs: r.rows.map((row) => row.spec) };
   }
 
@@ -200,6 +211,7 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
       const state = p.states.get(occ.relation.table)!;
       if (isEmptyRange(coldRange(occ, p.values, state.w))) continue;
       const q = coldQuery(occ, p.values, state.w, state.visibility, opts.coldDatabase);
+      stats.coldReads[occ.mode]++;
       const started = Date.now();
       // Streamed from ClickHouse into COPY: the proxy holds a chunk at a time, never the result.
       const rows = await opts.cold.queryTsvStream(q.sql, q.params);
@@ -235,6 +247,31 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
     return lines;
   }
 
+  /**
+   * Describes a statement on cold-only tables, which have no PostgreSQL table: each such
+   * table is read from an empty temporary table of its columns instead (dropped at once),
+   * so PostgreSQL itself gives the statement's parameter and result types.
+   */
+  async function describeColdOnly(client: HotClient, query: PgNode, paramTypes: number[]): Promise<Described> {
+    const tree = structuredClone(query);
+    const temps: string[] = [];
+    for (const ref of findTieredRefs(tree, snapshot())) {
+      if (ref.relation.mode !== 'cold-only') continue;
+      const temp = `_strata_describe_${temps.length}`;
+      temps.push(temp);
+      await client.query(`CREATE TEMP TABLE ${pgIdent(temp)} (${ref.relation.columns.map((c) => `${pgIdent(c.name)} ${c.pgType}`).join(', ')})`);
+      ref.rangeVar.alias ??= { aliasname: ref.rangeVar.relname };
+      ref.rangeVar.schemaname = 'pg_temp';
+      ref.rangeVar.relname = temp;
+      delete ref.rangeVar.catalogname;
+    }
+    try {
+      return await describeStatement(client, deparseStatement(tree), paramTypes);
+    } finally {
+      for (const t of temps) await client.query(`DROP TABLE pg_temp.${pgIdent(t)}`);
+    }
+  }
+
   async function answerSelect(
     client: HotClient,
     parsed: ParsedStatement,
@@ -255,9 +292,7 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
     opts.logger?.debug({ route: p.route, occurrences: p.plan.occurrences.map((o) => o.mode) }, 'tiered statement');
     const finalSql = () => deparseStatement(p.plan.stmt);
     if (!described) {
-      for (const occ of p.plan.occurrences) await client.query(tempTableSql(occ));
-      described = await describeStatement(client, finalSql(), stmt.paramTypes);
-      for (const occ of p.plan.occurrences) await client.query(`DROP TABLE pg_temp.${pgIdent(occ.tempTable)}`);
+      described = await describeColdOnly(client, parsed.stmt, stmt.paramTypes);
       // Bounds may be bind parameters whose types only the description tells.
       p = await prepare(client, parsed.stmt, stmt, session, utc, described.paramTypes);
     }
@@ -267,10 +302,7 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
     const mismatch = portal.fields.findIndex((f, i) => f.typeOid !== described!.fields[i]?.typeOid);
     if (mismatch >= 0 || portal.fields.length !== described.fields.length) {
       await portal.close();
-      throw new SqlStateError(
-        ENGINE_SQLSTATE.featureNotSupported,
-        `Strata cannot answer this exactly across tiers: column ${mismatch + 1} would change type`,
-      );
+      throw notSupported('type-change', `column ${mismatch + 1} would change type`);
     }
     return { fields: described.fields, portal };
   }
@@ -323,7 +355,13 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
       const statements = parseStatements(stmt.sql);
       const last = statements[statements.length - 1];
       if (last?.stmt?.ExplainStmt) return { paramTypes: stmt.paramTypes, fields: [QUERY_PLAN_FIELD] };
-      return withTransaction(session, (client) => describeStatement(client, stmt.sql, stmt.paramTypes));
+      return withTransaction(session, (client) => {
+        const snap = snapshot();
+        if (!last || !findTieredRefs(last.stmt, snap).some((r) => r.relation.mode === 'cold-only')) {
+          return describeStatement(client, stmt.sql, stmt.paramTypes);
+        }
+        return describeColdOnly(client, last.stmt, stmt.paramTypes);
+      });
     },
 
     async execute(stmt, session, signal) {
@@ -340,7 +378,7 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
           signal?.throwIfAborted();
           const isLast = i === statements.length - 1;
           if (s.stmt.VariableSetStmt) {
-            if (routeSettingOf(s.stmt) !== undefined) throw notSupported('SET strata.route inside a multi-statement string');
+            if (routeSettingOf(s.stmt) !== undefined) throw notSupported('route-setting-in-string', 'SET strata.route inside a multi-statement string');
             // Applies to the rest of this string only (the transaction is rolled back).
             await client.query(s.text);
             const tz = await client.query<{ tz: string }>("SELECT current_setting('TimeZone') AS tz");
@@ -355,7 +393,7 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
             continue;
           }
           if (!readsTieredTable(s.stmt, snap) && (statements.length > 1 || !s.stmt.SelectStmt)) {
-            throw notSupported('statements other than SELECT and SET in a string with a tiered query');
+            throw notSupported('non-select-in-string', 'statements other than SELECT and SET in a string with a tiered query');
           }
           const answer = await answerSelect(client, s, { ...stmt, sql: s.text }, session, utc);
           if (!isLast) {
@@ -371,7 +409,10 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
         return last!;
       } catch (err) {
         const e = toSqlStateError(err);
-        if (e instanceof SqlStateError && e.sqlState === ENGINE_SQLSTATE.featureNotSupported) stats.refused++;
+        if (e instanceof RefusedError) {
+          stats.refused++;
+          stats.refusals[e.construct] = (stats.refusals[e.construct] ?? 0) + 1;
+        }
         throw e;
       } finally {
         await tx?.end();
