@@ -199,6 +199,8 @@ async function main(): Promise<void> {
         queries: results,
         medianSpeedupVsPostgres: median(results.map((r) => r.speedup)),
         medianOverheadVsClickHouse: median(results.map((r) => r.overhead)),
+        // The ceiling of `ratio` on this machine: the ClickHouse engine alone, running what Strata sends it, vs PostgreSQL.
+        medianClickHouseAloneSpeedupVsPostgres: median(results.map((r) => +(r.postgresMs / Math.max(r.clickhouseMs, 0.1)).toFixed(2))),
         streamRows,
         streamSeconds: +streamSeconds.toFixed(1),
         streamRssBeforeMb: Math.round(rssBefore / 1e6),

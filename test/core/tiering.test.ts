@@ -1,6 +1,6 @@
-import { getTierState, hotChecksum, runTiering, tableStatuses, clickhouseDdl, visibleGenerationsSql } from '@strata/core';
+import { ensurePartitions, getTierState, hotChecksum, runTiering, tableStatuses, clickhouseDdl, visibleGenerationsSql } from '@strata/core';
 import { Client } from 'pg';
-import { createReferenceTable, loadDataset, tieredChecksum, tieredFixture, type TieredFixture } from '../support/tiered-fixture';
+import { createReferenceTable, loadDataset, metricsSpec, tieredChecksum, tieredFixture, type TieredFixture } from '../support/tiered-fixture';
 import { datasetRowCount } from '@strata/core';
 
 /**
@@ -103,5 +103,42 @@ describe('tiering the corpus dataset', () => {
     expect(t[0].partition_key).toBe('toYYYYMMDD(time)');
     expect(t[0].create_table_query).toMatch(/TTL toDateTime\(time\) \+ toIntervalSecond\(315360000\)/);
     expect(clickhouseDdl.GEN_COLUMN).toBe('_strata_gen');
+  });
+});
+
+/**
+ * A late row older than cold.retention: ClickHouse's TTL drops such a row on insert, so
+ * moving it could never verify and W would be stuck behind it forever. The run deletes
+ * it instead, in its own transaction, and moves the rest.
+ */
+describe('rows past the cold retention', () => {
+  let fx: TieredFixture;
+  const DAY = 86_400_000;
+
+  beforeAll(async () => {
+    fx = await tieredFixture(metricsSpec({ cold: { orderBy: ['app', 'host', 'time'], partitionBy: 'day', retention: '30d' } }));
+  });
+  afterAll(async () => fx?.close());
+
+  test('are deleted, not moved; the rest moves and verifies', async () => {
+    const now = Date.now();
+    await ensurePartitions(fx.hot, fx.spec, new Date(now - 45 * DAY), new Date(now));
+    const at = (ms: number) => new Date(ms).toISOString();
+    await fx.hot.query(
+      `INSERT INTO metrics_events (time, app, host, value) VALUES ($1, 'api', 'expired', 1), ($2, 'api', 'kept', 2), ($3, 'api', 'hot', 3)`,
+      [at(now - 40 * DAY), at(now - 3 * DAY), at(now - 60_000)],
+    );
+    const open = async () => {
+      const c = new Client({ connectionString: fx.pgUrl });
+      await c.connect();
+      return c;
+    };
+    const r = await runTiering({ openHot: open, cold: fx.cold, coldTarget: { database: fx.database } }, { table: 'metrics_events' });
+    expect(r).toMatchObject({ rows: 1, expiredRows: 1 });
+    const state = (await getTierState(fx.hot, 'metrics_events'))!;
+    const cold = await fx.cold.query<{ host: string }>(`SELECT host FROM strata_test.metrics_events WHERE ${visibleGenerationsSql(state)}`);
+    expect(cold).toEqual([{ host: 'kept' }]);
+    const hot = await fx.hot.query<{ host: string }>('SELECT host FROM metrics_events');
+    expect(hot.rows).toEqual([{ host: 'hot' }]);
   });
 });

@@ -252,5 +252,14 @@ describe('tier-aware engine', () => {
     const d = await cold.describe({ sql: 'SELECT msg, count(*) AS n FROM app_logs WHERE time > $1 GROUP BY msg', paramTypes: [] }, session());
     expect(d.paramTypes).toEqual([1184]);
     expect(d.fields.map((f) => [f.name, f.typeOid])).toEqual([['msg', 25], ['n', 20]]);
+    // Bind parameters beside time bounds, typed by that description (the time predicate
+    // leaves the statement PostgreSQL runs: its parameters must still bind).
+    for (const [sql, params] of [
+      ['SELECT msg FROM app_logs WHERE msg = $1 AND time >= $2 AND time < $3', ['world', '2026-01-01T00:00:00Z', '2026-01-02T00:00:00Z']],
+      ["SELECT msg FROM app_logs WHERE msg = $1 AND time >= '2026-01-01T00:00:00Z' AND time < '2026-01-02T00:00:00Z'", ['world']],
+    ] as const) {
+      const bound = await cold.execute({ sql, params: [...params], paramTypes: [] }, session());
+      expect(await rowsOf(bound)).toEqual([['world']]);
+    }
   });
 });

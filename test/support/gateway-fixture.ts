@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { createInterface } from 'node:readline';
 import { Client, type QueryResult, type QueryResultRow } from 'pg';
 import pino from 'pino';
 import { createColdStore, runTiering, type ColdStore, type TierRunResult } from '@strata/core';
@@ -131,8 +132,12 @@ export async function startProxyFor(f: GatewayFixture, opts: GatewayProxyOptions
   let client: Client | undefined;
   try {
     // main.ts prints one JSON line once bound; the port is only known from it (port 0).
-    const [line] = (await Promise.race([once(child.stdout!, 'data'), once(child, 'exit').then(() => Promise.reject(new Error(`strata proxy exited with ${child.exitCode} before listening`)))])) as [Buffer];
-    const { listening: address, metrics } = JSON.parse(line.toString().split('\n')[0]) as { listening: string; metrics: string };
+    // The reader keeps draining stdout afterwards, so the proxy's own logs never block it.
+    const line = await new Promise<string>((resolve, reject) => {
+      createInterface({ input: child.stdout! }).once('line', resolve);
+      child.once('exit', (code) => reject(new Error(`strata proxy exited with ${code} before listening`)));
+    });
+    const { listening: address, metrics } = JSON.parse(line) as { listening: string; metrics: string };
     const url = `postgres://${PROXY_USER}:${PROXY_PASSWORD}@${address}/${f.db.name}`;
     const c = new Client({ connectionString: url });
     client = c;

@@ -4,7 +4,7 @@ import { TieringError, TIERING_ERROR_CODES } from './errors';
 test('a run and a failure show up in the exposition text', async () => {
   const m = createTieringMetrics();
   m.recordRun(
-    { table: 'metrics_events', gen: '3', previousWatermark: '-infinity', watermark: '2026-01-05T00:00:00.000Z', rows: 1200, bytes: 4096, durationMs: 1500, droppedPartitions: 2, checksum: 'x' },
+    { table: 'metrics_events', gen: '3', previousWatermark: '-infinity', watermark: '2026-01-05T00:00:00.000Z', rows: 1200, bytes: 4096, durationMs: 1500, droppedPartitions: 2, checksum: 'x', expiredRows: 0 },
     new Date('2026-01-06T00:00:00Z'),
   );
   m.recordFailure('metrics_events', new TieringError(TIERING_ERROR_CODES.coldStore, 'ClickHouse: down'));

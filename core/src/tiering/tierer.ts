@@ -48,6 +48,8 @@ export interface TierRunResult {
   durationMs: number;
   droppedPartitions: number;
   checksum: string;
+  /** Rows below W already past cold.retention: deleted, not moved (ClickHouse's TTL would drop them on arrival). */
+  expiredRows: number;
 }
 
 export interface TiererDeps {
@@ -169,7 +171,7 @@ async function runLocked(deps: TiererDeps, db: Client, spec: TieredTableSpec, op
 
   if (flavor === 'native') await maintainPartitions(db, spec, now, target);
 
-  const moved = spec.mode === 'hot-only' ? await deleteExpired(db, spec, target) : await moveToCold(deps, db, spec, gen, target, hook);
+  const moved = spec.mode === 'hot-only' ? await deleteExpired(db, spec, target) : await moveToCold(deps, db, spec, gen, target, now, hook);
 
   await hook({ step: TIER_STEPS.committed, table: spec.table, gen, rows: moved.rows, watermark: target.toISOString() });
   const dropped = await dropPartitionsBelow(db, spec, flavor, target);
@@ -189,6 +191,7 @@ async function runLocked(deps: TiererDeps, db: Client, spec: TieredTableSpec, op
     durationMs,
     droppedPartitions: dropped,
     checksum: moved.checksum,
+    expiredRows: moved.expired ?? 0,
   };
   await hook({ step: TIER_STEPS.done, table: spec.table, gen, rows: moved.rows, bytes: moved.bytes, watermark: result.watermark });
   return result;
@@ -198,9 +201,19 @@ interface Moved {
   rows: number;
   bytes: number;
   checksum: string;
+  expired?: number;
 }
 
-async function moveToCold(deps: TiererDeps, db: Client, spec: TieredTableSpec, gen: string, target: Date, hook: TierHook): Promise<Moved> {
+/**
+ * Late rows can be older than the cold tier keeps rows at all (cold.retention): its TTL
+ * would drop them on insert, the verification could never match, and W would never pass
+ * them. They are deleted in the run's transaction instead of moved. The hour's margin
+ * covers the run itself: a row must not expire in ClickHouse between this check and its
+ * insert.
+ */
+const EXPIRY_MARGIN_MS = 3_600_000;
+
+async function moveToCold(deps: TiererDeps, db: Client, spec: TieredTableSpec, gen: string, target: Date, now: Date, hook: TierHook): Promise<Moved> {
   const columns = tieredColumns(spec);
   const hash = await xxh32();
   const conv = new CopyBinaryToTsv(
@@ -227,6 +240,12 @@ async function moveToCold(deps: TiererDeps, db: Client, spec: TieredTableSpec, g
   };
 
   await db.query('BEGIN');
+  let expired = 0;
+  if (spec.cold.retention) {
+    const expireBefore = new Date(Math.min(target.getTime(), now.getTime() - parseDuration(spec.cold.retention) + EXPIRY_MARGIN_MS));
+    const r = await db.query(`DELETE FROM ${hotTable(spec)} WHERE ${pgIdent(spec.timeColumn)} < $1::timestamptz`, [expireBefore.toISOString()]);
+    expired = r.rowCount ?? 0;
+  }
   const list = columns.map((c) => pgIdent(c.name)).join(', ');
   const copy = db.query(
     copyTo(
@@ -266,7 +285,7 @@ async function moveToCold(deps: TiererDeps, db: Client, spec: TieredTableSpec, g
   }
 
   await commitRun(db, spec.table, gen, target, conv.checksum.rows, conv.bytesIn);
-  return { rows: conv.checksum.rows, bytes: conv.bytesIn, checksum: formatChecksum(conv.checksum) };
+  return { rows: conv.checksum.rows, bytes: conv.bytesIn, checksum: formatChecksum(conv.checksum), expired };
 }
 
 async function commitRun(db: Client, table: string, gen: string, target: Date, rows: number, bytes: number): Promise<void> {

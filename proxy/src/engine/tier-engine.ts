@@ -223,8 +223,7 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
   }
 
   async function explain(client: HotClient, query: PgNode, stmt: EngineStatement, session: SessionContext, utc: boolean): Promise<string[]> {
-    const coldOnly = findTieredRefs(query, snapshot()).some((r) => r.relation.mode === 'cold-only');
-    const paramTypes = coldOnly ? stmt.paramTypes : (await describeStatement(client, deparseStatement(query), stmt.paramTypes)).paramTypes;
+    const { paramTypes } = await describeFor(client, query, deparseStatement(query), stmt.paramTypes);
     const p = await prepare(client, query, stmt, session, utc, paramTypes);
     const lines: string[] = [`Strata route: ${p.route}`];
     for (const occ of p.plan.occurrences) {
@@ -248,14 +247,21 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
   }
 
   /**
-   * Describes a statement on cold-only tables, which have no PostgreSQL table: each such
-   * table is read from an empty temporary table of its columns instead (dropped at once),
-   * so PostgreSQL itself gives the statement's parameter and result types.
+   * Describes a statement as PostgreSQL does. Cold-only tables have no PostgreSQL table:
+   * each is read from an empty temporary table of its columns instead, as the registry
+   * has them in this snapshot (dropped again), so PostgreSQL itself gives the parameter
+   * and result types.
    */
-  async function describeColdOnly(client: HotClient, query: PgNode, paramTypes: number[]): Promise<Described> {
+  async function describeFor(client: HotClient, query: PgNode, text: string, paramTypes: number[]): Promise<Described> {
+    const cached = snapshot();
+    const coldOnly = findTieredRefs(query, cached).filter((r) => r.relation.mode === 'cold-only');
+    if (coldOnly.length === 0) return describeStatement(client, text, paramTypes);
+    const specs = await client.query<{ spec: TieredTableSpec }>('SELECT schema AS spec FROM strata.table_registry WHERE table_name = ANY($1)', [
+      [...new Set(coldOnly.map((r) => r.relation.table))],
+    ]);
     const tree = structuredClone(query);
     const temps: string[] = [];
-    for (const ref of findTieredRefs(tree, snapshot())) {
+    for (const ref of findTieredRefs(tree, withCurrentSpecs(cached, specs.rows.map((r) => r.spec)))) {
       if (ref.relation.mode !== 'cold-only') continue;
       const temp = `_strata_describe_${temps.length}`;
       temps.push(temp);
@@ -265,11 +271,10 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
       ref.rangeVar.relname = temp;
       delete ref.rangeVar.catalogname;
     }
-    try {
-      return await describeStatement(client, deparseStatement(tree), paramTypes);
-    } finally {
-      for (const t of temps) await client.query(`DROP TABLE pg_temp.${pgIdent(t)}`);
-    }
+    // On failure the transaction is aborted and rolled back, temporary tables with it.
+    const described = await describeStatement(client, deparseStatement(tree), paramTypes);
+    for (const t of temps) await client.query(`DROP TABLE pg_temp.${pgIdent(t)}`);
+    return described;
   }
 
   async function answerSelect(
@@ -279,23 +284,16 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
     session: SessionContext,
     utc: boolean,
   ): Promise<{ fields: ResultField[]; portal: PortalRows }> {
-    // A cold-only table has no PostgreSQL table to describe the statement against: it
-    // is described once its cold rows' temporary table stands in for it.
-    const coldOnly = findTieredRefs(parsed.stmt, snapshot()).some((r) => r.relation.mode === 'cold-only');
-    let described = coldOnly ? undefined : await describeStatement(client, parsed.text, stmt.paramTypes);
-    let p = await prepare(client, parsed.stmt, stmt, session, utc, described?.paramTypes ?? stmt.paramTypes);
-    if (p.route === 'hot' && described) {
+    // Described first: bound parameters (time bounds among them) get their types from it.
+    const described = await describeFor(client, parsed.stmt, parsed.text, stmt.paramTypes);
+    const p = await prepare(client, parsed.stmt, stmt, session, utc, described.paramTypes);
+    if (p.route === 'hot' && !p.plan.occurrences.some((o) => o.relation.mode === 'cold-only')) {
       stats.hot++;
       return { fields: described.fields, portal: await openPortal(client, parsed.text, stmt.params, described.paramTypes, opts.pageRows) };
     }
     stats[p.route]++;
     opts.logger?.debug({ route: p.route, occurrences: p.plan.occurrences.map((o) => o.mode) }, 'tiered statement');
     const finalSql = () => deparseStatement(p.plan.stmt);
-    if (!described) {
-      described = await describeColdOnly(client, parsed.stmt, stmt.paramTypes);
-      // Bounds may be bind parameters whose types only the description tells.
-      p = await prepare(client, parsed.stmt, stmt, session, utc, described.paramTypes);
-    }
     await loadColdRows(client, p);
     const portal = await openPortal(client, finalSql(), stmt.params, described.paramTypes, opts.pageRows);
     // PostgreSQL must have produced the original statement's types; otherwise refuse.
@@ -355,13 +353,9 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
       const statements = parseStatements(stmt.sql);
       const last = statements[statements.length - 1];
       if (last?.stmt?.ExplainStmt) return { paramTypes: stmt.paramTypes, fields: [QUERY_PLAN_FIELD] };
-      return withTransaction(session, (client) => {
-        const snap = snapshot();
-        if (!last || !findTieredRefs(last.stmt, snap).some((r) => r.relation.mode === 'cold-only')) {
-          return describeStatement(client, stmt.sql, stmt.paramTypes);
-        }
-        return describeColdOnly(client, last.stmt, stmt.paramTypes);
-      });
+      return withTransaction(session, (client) =>
+        last ? describeFor(client, last.stmt, stmt.sql, stmt.paramTypes) : describeStatement(client, stmt.sql, stmt.paramTypes),
+      );
     },
 
     async execute(stmt, session, signal) {
