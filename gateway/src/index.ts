@@ -4,7 +4,7 @@ export * from './errors';
 export { BUILTIN_TABLES, builtinTableSpecs } from './model/builtin-tables';
 export { tableModel, Micros, type TableModel } from './model/table-model';
 export { jsonbText } from './model/jsonb-text';
-export { ndjsonTranscoder, type NdjsonTranscoder } from './model/ndjson-copy';
+export { jsonRowsTranscoder, type JsonRowsTranscoder } from './model/json-copy';
 export { parseJsonRows } from './http/body';
 export { otlpMetricsTranscoder } from './protocols/otlp-metrics-copy';
 export { decodeOtlpProtobuf } from './protocols/otlp';

@@ -5,7 +5,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { createTestDatabase } from './postgres';
 
 /**
- * Differential testing of an ingest hot path (gateway/src/model/ndjson-copy.ts,
+ * Differential testing of an ingest hot path (gateway/src/model/json-copy.ts,
  * protocols/otlp-metrics-copy.ts) against the general path, judged by PostgreSQL: every
  * input the hot path accepts is encoded both ways, both COPY texts are stored, and the
  * stored rows, as PostgreSQL prints them, must be identical.

@@ -1,4 +1,4 @@
-import type { EncodedRows } from '../model/ndjson-copy';
+import type { EncodedRows } from '../model/json-copy';
 import { escapeCopyText, floatText, type TableModel } from '../model/table-model';
 import { formatMicros, inRange } from '../model/timestamp';
 import { longNanosToMicros } from '../model/int64';

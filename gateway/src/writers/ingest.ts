@@ -1,7 +1,7 @@
 import type { ColumnSpec } from '@strata/core';
 import { GatewayError, GATEWAY_ERROR_CODES } from '../errors';
 import { isNdjsonContentType, parseJsonRows } from '../http/body';
-import { ndjsonTranscoder, type EncodedRows } from '../model/ndjson-copy';
+import { jsonRowsTranscoder, type EncodedRows } from '../model/json-copy';
 import { perModel } from '../model/per-model';
 import { newColumnsFor } from '../model/new-columns';
 import { NewFieldsError, type TableModel } from '../model/table-model';
@@ -40,7 +40,7 @@ export class Ingest {
   }
 
   /**
-   * A request body that a hot path may encode straight to COPY text (model/ndjson-copy.ts,
+   * A request body that a hot path may encode straight to COPY text (model/json-copy.ts,
    * protocols/otlp-metrics-copy.ts); when it declines, `rows` decodes the body into row
    * objects for the general path (type checks, new columns, every error message).
    */
@@ -56,11 +56,11 @@ export class Ingest {
 
   /** A JSON body of rows (array, object or NDJSON). */
   writeJsonBody(protocol: string, tableName: string, body: Buffer, contentType: string | undefined): Promise<number> {
-    const ndjson = isNdjsonContentType(contentType);
+    const framing = isNdjsonContentType(contentType) ? 'ndjson' : 'json';
     return this.writeBody(
       protocol,
       tableName,
-      (table) => (ndjson ? ndjsonTranscoderOf(table)?.(body) : undefined),
+      (table) => jsonTranscoderOf(table)?.(body, framing),
       () => parseJsonRows(body, contentType),
     );
   }
@@ -90,7 +90,7 @@ export class Ingest {
   }
 }
 
-const ndjsonTranscoderOf = perModel(ndjsonTranscoder);
+const jsonTranscoderOf = perModel(jsonRowsTranscoder);
 
 function encode(table: TableModel, rows: ArrayLike<Record<string, unknown>>): Buffer {
   const lines: string[] = new Array(rows.length);

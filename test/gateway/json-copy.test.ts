@@ -1,9 +1,9 @@
 import { validateTieredTable } from '@strata/core';
-import { ndjsonTranscoder, parseJsonRows, tableModel } from '@strata/gateway';
+import { jsonRowsTranscoder, parseJsonRows, tableModel } from '@strata/gateway';
 import { compareStoredCopies, seededRandom } from '../support/fast-path-diff';
 
 /**
- * The NDJSON → COPY fast path against the general path (parseJsonRows + encodeRow),
+ * The JSON → COPY fast path (NDJSON, arrays, one object) against the general path (parseJsonRows + encodeRow),
  * judged by PostgreSQL (test/support/fast-path-diff.ts: stored rows as PostgreSQL prints
  * them — jsonb canonical text, float8 shortest text, -0 included — must be identical).
  * Bodies come from a seeded generator that mixes the common shape with the cases the
@@ -27,9 +27,9 @@ const spec = (() => {
   return r.spec;
 })();
 const model = tableModel(spec);
-const transcoder = ndjsonTranscoder(model)!;
-const transcode = (text: string) => {
-  const r = transcoder(Buffer.from(text, 'utf8'));
+const transcoder = jsonRowsTranscoder(model)!;
+const transcode = (text: string, framing: 'ndjson' | 'json' = 'ndjson') => {
+  const r = transcoder(Buffer.from(text, 'utf8'), framing);
   return r && { rows: r.rows, data: r.data.toString('utf8') };
 };
 
@@ -62,20 +62,25 @@ function row(r: () => number): string {
   return r() < 0.01 ? line + ' x' : r() < 0.05 ? ` ${line} \r` : line;
 }
 
-describe('NDJSON fast path (gateway/src/model/ndjson-copy.ts)', () => {
-  test('stores exactly what the general path stores, for every body it accepts', async () => {
-    const r = seededRandom(20261126);
+describe('JSON fast path (gateway/src/model/json-copy.ts)', () => {
+  test.each([
+    ['NDJSON', 'ndjson', 'application/x-ndjson'],
+    ['a JSON array or object', 'json', 'application/json'],
+  ] as const)('stores exactly what the general path stores, for every %s body it accepts', async (_what, framing, contentType) => {
+    const r = seededRandom(framing === 'ndjson' ? 20261126 : 20261127);
     const bodies = Array.from({ length: 3000 }, () => {
       const lines = Array.from({ length: 1 + Math.floor(r() * 4) }, () => row(r));
-      return lines.join(r() < 0.1 ? '\n\n' : '\n') + (r() < 0.3 ? '\n' : '');
+      if (framing === 'ndjson') return lines.join(r() < 0.1 ? '\n\n' : '\n') + (r() < 0.3 ? '\n' : '');
+      const body = lines.length === 1 && r() < 0.3 ? lines[0] : `[${lines.join(r() < 0.5 ? ',\n' : ' ,')}]`;
+      return r() < 0.1 ? `\n ${body}\n` : r() < 0.02 ? body + ' ]' : body;
     });
     const result = await compareStoredCopies(
       'time timestamptz, app text, labels jsonb, value float8, at timestamp',
       ['time', 'app', 'labels', 'value', 'at'],
       bodies.map((text) => ({
-        fast: transcode(text)?.data,
+        fast: transcode(text, framing)?.data,
         // The general path must accept what the fast path accepted (else this throws).
-        general: () => parseJsonRows(Buffer.from(text), 'application/x-ndjson').map((row, i) => model.encodeRow(row, i + 1)).join(''),
+        general: () => parseJsonRows(Buffer.from(text), contentType).map((row, i) => model.encodeRow(row, i + 1)).join(''),
       })),
     );
     // Both kinds of body must be common, or the comparison proves little.
@@ -104,7 +109,7 @@ describe('NDJSON fast path (gateway/src/model/ndjson-copy.ts)', () => {
 
   test('leaves invalid UTF-8 to the general path (which reads it as U+FFFD)', () => {
     const body = Buffer.concat([Buffer.from('{"time":"2026-11-25T10:00:00Z","app":"'), Buffer.from([0xff]), Buffer.from('"}')]);
-    expect(transcoder(body)).toBeUndefined();
+    expect(transcoder(body, 'ndjson')).toBeUndefined();
   });
 
   test('takes the common shape, with blank lines and CRLF', () => {
@@ -114,13 +119,20 @@ describe('NDJSON fast path (gateway/src/model/ndjson-copy.ts)', () => {
       data: '2026-11-25T10:00:00Z\tapi\t{"region":"eu"}\t1.5\t\\N\n2026-11-25T10:00:01Z\t\\N\t\\N\t\\N\t\\N\n',
     });
     expect(transcode('')).toEqual({ rows: 0, data: '' });
+    // One JSON document: line feeds are whitespace anywhere, jsonb's included (escaped for COPY).
+    expect(transcode('[\n{"time":"2026-11-25T10:00:00Z",\n"labels":{\n"a":1}}\n]', 'json')).toEqual({
+      rows: 1,
+      data: '2026-11-25T10:00:00Z\t\\N\t{\\n"a":1}\t\\N\t\\N\n',
+    });
+    expect(transcode('[]', 'json')).toEqual({ rows: 0, data: '' });
+    expect(transcode('', 'json')).toBeUndefined();
   });
 
   test('is not offered for tables it cannot serve exactly', () => {
     const cold = validateTieredTable({ ...spec, mode: 'cold-only' });
     const ints = validateTieredTable({ ...spec, columns: [...spec.columns, { name: 'n', type: 'integer' }] });
     if (!cold.ok || !ints.ok) throw new Error('bad spec');
-    expect(ndjsonTranscoder(tableModel(cold.spec))).toBeUndefined();
-    expect(ndjsonTranscoder(tableModel(ints.spec))).toBeUndefined();
+    expect(jsonRowsTranscoder(tableModel(cold.spec))).toBeUndefined();
+    expect(jsonRowsTranscoder(tableModel(ints.spec))).toBeUndefined();
   });
 });

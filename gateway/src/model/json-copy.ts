@@ -4,19 +4,20 @@ import type { TableModel } from './table-model';
 import { isPlainRfc3339 } from './timestamp';
 
 /**
- * The ingest hot path: an NDJSON body's bytes straight to PostgreSQL COPY text, without
- * decoding it to a string or building a JS object per row (JSON.parse, then encodeRow,
- * then GC of it all cost the gateway more CPU per row than PostgreSQL spends storing
- * it — see bench/ingest). Values are copied from the body as byte ranges.
+ * The ingest hot path: a JSON body's bytes (NDJSON, an array of row objects, or one row
+ * object) straight to PostgreSQL COPY text, without decoding it to a string or building
+ * a JS object per row (JSON.parse, then encodeRow, then GC of it all cost the gateway
+ * more CPU per row than PostgreSQL spends storing it — see bench/ingest). Values are
+ * copied from the body as byte ranges.
  *
- * It handles the shape agents send — one flat object per line whose fields are columns,
+ * It handles the shape agents send — flat row objects whose fields are columns,
  * timestamps as RFC 3339 text, numbers, plain strings, a jsonb labels object — and
  * nothing else: on anything else (an unknown field, an escape in a text value, a number
  * whose text PostgreSQL would read differently from JavaScript, malformed JSON, an
- * object spanning lines, invalid UTF-8, a missing required column, …) it returns
+ * NDJSON object spanning lines, invalid UTF-8, a missing required column, …) it returns
  * undefined and the caller takes the general path (parseJsonRows + TableModel.encodeRow),
  * which also words every error. So for every body it accepts, PostgreSQL stores exactly
- * what the general path would have stored; test/gateway/ndjson-copy.test.ts checks that
+ * what the general path would have stored; test/gateway/json-copy.test.ts checks that
  * against PostgreSQL itself.
  *
  * PostgreSQL targets only: raw timestamp and jsonb text is handed to PostgreSQL to read
@@ -29,7 +30,7 @@ export interface EncodedRows {
   rows: number;
 }
 
-export type NdjsonTranscoder = (body: Buffer) => EncodedRows | undefined;
+export type JsonRowsTranscoder = (body: Buffer, framing: JsonFraming) => EncodedRows | undefined;
 
 const KIND = { time: 0, text: 1, float8: 2, jsonb: 3 } as const;
 type Kind = (typeof KIND)[keyof typeof KIND];
@@ -50,7 +51,7 @@ interface Table {
 }
 
 /** The transcoder for a table, or undefined when its columns are not all of the handled kinds. */
-export function ndjsonTranscoder(model: TableModel): NdjsonTranscoder | undefined {
+export function jsonRowsTranscoder(model: TableModel): JsonRowsTranscoder | undefined {
   if (model.target !== 'postgresql') return undefined;
   const kinds: Kind[] = [];
   for (const c of model.columns) {
@@ -64,10 +65,10 @@ export function ndjsonTranscoder(model: TableModel): NdjsonTranscoder | undefine
     (byLength[name.length] ??= []).push([name, i]);
   });
   const table: Table = { kinds, notNull: model.columns.map((c) => Boolean(c.notNull)), byLength };
-  return (body) => {
+  return (body, framing) => {
     if (!isUtf8(body)) return undefined;
     try {
-      return transcode(body, table);
+      return transcode(body, table, framing);
     } catch (e) {
       if (e === BAIL) return undefined;
       throw e;
@@ -116,7 +117,7 @@ class Sink {
     this.ensure(end - start);
     for (let i = start; i < end; i++) this.buf[this.pos++] = src[i];
   }
-  /** COPY text escaping of a jsonb value's bytes: JSON escapes' backslashes, tabs and CRs between tokens. */
+  /** COPY text escaping of a jsonb value's bytes: JSON escapes' backslashes; tabs, CRs and LFs between tokens. */
   copyEscaped(src: Buffer, start: number, end: number): void {
     this.ensure(2 * (end - start));
     const buf = this.buf;
@@ -131,27 +132,79 @@ class Sink {
       } else if (b === 0x0d) {
         buf[this.pos++] = BACKSLASH;
         buf[this.pos++] = 0x72; // r
+      } else if (b === LF) {
+        buf[this.pos++] = BACKSLASH;
+        buf[this.pos++] = 0x6e; // n
       } else buf[this.pos++] = b;
     }
   }
 }
 
-function transcode(body: Buffer, table: Table): EncodedRows {
-  const { kinds, notNull } = table;
-  const n = kinds.length;
-  // Per row: each column's value as a byte range, or NULL_VALUE, or ABSENT.
-  const starts = new Int32Array(n);
-  const ends = new Int32Array(n);
-  const out = new Sink(body.length + 1024);
+/** How the rows are framed: one object per line, or one JSON document (an array of objects, or one object). */
+export type JsonFraming = 'ndjson' | 'json';
+
+function transcode(body: Buffer, table: Table, framing: JsonFraming): EncodedRows {
+  const row = new RowReader(body, table, framing === 'json');
   const len = body.length;
-  let rows = 0;
-  let pos = 0;
-  for (;;) {
+  let pos = skipSpace(body, 0, true);
+  if (framing === 'ndjson') {
+    while (pos < len) {
+      pos = row.read(pos);
+      // Only whitespace may follow the object on its line.
+      pos = skipSpace(body, pos, false);
+      if (pos < len && body[pos] !== LF) bail();
+      pos = skipSpace(body, pos, true);
+    }
+  } else if (body[pos] === 0x7b /* { */) {
+    pos = skipSpace(body, row.read(pos), true);
+  } else {
+    if (body[pos] !== 0x5b /* [ */) bail();
+    pos = skipSpace(body, pos + 1, true);
+    if (body[pos] === 0x5d /* ] */) pos++;
+    else {
+      for (;;) {
+        pos = skipSpace(body, row.read(pos), true);
+        if (body[pos] === 0x5d) {
+          pos++;
+          break;
+        }
+        if (body[pos] !== 0x2c /* , */) bail();
+        pos = skipSpace(body, pos + 1, true);
+      }
+    }
     pos = skipSpace(body, pos, true);
-    if (pos >= len) break;
+  }
+  if (pos < len) bail();
+  return row.result();
+}
+
+/** Reads row objects and writes each as a COPY line. */
+class RowReader {
+  private readonly n: number;
+  /** Per row: each column's value as a byte range, or NULL_VALUE, or ABSENT. */
+  private readonly starts: Int32Array;
+  private readonly ends: Int32Array;
+  private readonly out: Sink;
+  private rows = 0;
+
+  constructor(
+    private readonly body: Buffer,
+    private readonly table: Table,
+    /** Line feeds are whitespace inside objects (one JSON document), not row ends (NDJSON). */
+    private readonly lf: boolean,
+  ) {
+    this.n = table.kinds.length;
+    this.starts = new Int32Array(this.n);
+    this.ends = new Int32Array(this.n);
+    this.out = new Sink(body.length + 1024);
+  }
+
+  /** Reads the object at `pos` (its `{`), writes its line; returns the position after its `}`. */
+  read(pos: number): number {
+    const { body, table, starts, ends, lf } = this;
     if (body[pos] !== 0x7b /* { */) bail();
     starts.fill(ABSENT);
-    pos = skipSpace(body, pos + 1, false);
+    pos = skipSpace(body, pos + 1, lf);
     if (body[pos] === 0x7d /* } */) pos++;
     else {
       for (;;) {
@@ -159,16 +212,16 @@ function transcode(body: Buffer, table: Table): EncodedRows {
         if (body[pos] !== QUOTE) bail();
         const keyEnd = plainStringEnd(body, pos + 1);
         const col = columnAt(table, body, pos + 1, keyEnd);
-        pos = skipSpace(body, keyEnd + 1, false);
+        pos = skipSpace(body, keyEnd + 1, lf);
         if (body[pos] !== 0x3a /* : */) bail();
-        pos = skipSpace(body, pos + 1, false);
+        pos = skipSpace(body, pos + 1, lf);
         // A repeated key: JSON.parse keeps the last; leave that to it.
         if (starts[col] !== ABSENT) bail();
-        pos = readValue(body, pos, kinds[col], starts, ends, col);
-        pos = skipSpace(body, pos, false);
+        pos = readValue(body, pos, table.kinds[col], starts, ends, col, lf);
+        pos = skipSpace(body, pos, lf);
         const c = body[pos];
         if (c === 0x2c /* , */) {
-          pos = skipSpace(body, pos + 1, false);
+          pos = skipSpace(body, pos + 1, lf);
           continue;
         }
         if (c === 0x7d /* } */) {
@@ -178,22 +231,28 @@ function transcode(body: Buffer, table: Table): EncodedRows {
         bail();
       }
     }
-    // Only whitespace may follow the object on its line.
-    pos = skipSpace(body, pos, false);
-    if (pos < len && body[pos] !== LF) bail();
-    for (let i = 0; i < n; i++) {
+    this.write();
+    return pos;
+  }
+
+  private write(): void {
+    const { body, table, starts, ends, out } = this;
+    for (let i = 0; i < this.n; i++) {
       if (i > 0) out.byte(0x09);
       const s = starts[i];
       if (s < 0) {
-        if (notNull[i]) bail();
+        if (table.notNull[i]) bail();
         out.nullValue();
-      } else if (kinds[i] === KIND.jsonb) out.copyEscaped(body, s, ends[i]);
+      } else if (table.kinds[i] === KIND.jsonb) out.copyEscaped(body, s, ends[i]);
       else out.copy(body, s, ends[i]);
     }
     out.byte(LF);
-    rows++;
+    this.rows++;
   }
-  return { data: out.buf.subarray(0, out.pos), rows };
+
+  result(): EncodedRows {
+    return { data: this.out.buf.subarray(0, this.out.pos), rows: this.rows };
+  }
 }
 
 const ABSENT = -1;
@@ -209,7 +268,7 @@ function columnAt(table: Table, body: Buffer, start: number, end: number): numbe
 }
 
 /** Reads one value for a column of `kind` into starts/ends[col]; returns the position after it. */
-function readValue(body: Buffer, pos: number, kind: Kind, starts: Int32Array, ends: Int32Array, col: number): number {
+function readValue(body: Buffer, pos: number, kind: Kind, starts: Int32Array, ends: Int32Array, col: number, lf: boolean): number {
   const c = body[pos];
   if (c === 0x6e /* n */) {
     if (body[pos + 1] !== 0x75 || body[pos + 2] !== 0x6c || body[pos + 3] !== 0x6c) bail();
@@ -233,7 +292,7 @@ function readValue(body: Buffer, pos: number, kind: Kind, starts: Int32Array, en
       return end;
     }
     case KIND.jsonb: {
-      const end = skipJsonValue(body, pos, 0);
+      const end = skipJsonValue(body, pos, 0, lf);
       starts[col] = pos;
       ends[col] = end;
       return end;
@@ -306,33 +365,33 @@ const MAX_DEPTH = 64;
  * jsonb refuses. Numbers must be printed as JavaScript prints them, since the general
  * path stores what JSON.stringify writes (1.0 → 1, 1e400 → null).
  */
-function skipJsonValue(body: Buffer, pos: number, depth: number): number {
+function skipJsonValue(body: Buffer, pos: number, depth: number, lf: boolean): number {
   if (depth > MAX_DEPTH) bail();
   const c = body[pos];
   if (c === QUOTE) return jsonStringEnd(body, pos + 1) + 1;
   if (c === 0x7b /* { */) {
-    pos = skipSpace(body, pos + 1, false);
+    pos = skipSpace(body, pos + 1, lf);
     if (body[pos] === 0x7d) return pos + 1;
     for (;;) {
       if (body[pos] !== QUOTE) bail();
-      pos = skipSpace(body, jsonStringEnd(body, pos + 1) + 1, false);
+      pos = skipSpace(body, jsonStringEnd(body, pos + 1) + 1, lf);
       if (body[pos] !== 0x3a) bail();
-      pos = skipSpace(body, skipJsonValue(body, skipSpace(body, pos + 1, false), depth + 1), false);
+      pos = skipSpace(body, skipJsonValue(body, skipSpace(body, pos + 1, lf), depth + 1, lf), lf);
       const d = body[pos];
       if (d === 0x7d) return pos + 1;
       if (d !== 0x2c) bail();
-      pos = skipSpace(body, pos + 1, false);
+      pos = skipSpace(body, pos + 1, lf);
     }
   }
   if (c === 0x5b /* [ */) {
-    pos = skipSpace(body, pos + 1, false);
+    pos = skipSpace(body, pos + 1, lf);
     if (body[pos] === 0x5d) return pos + 1;
     for (;;) {
-      pos = skipSpace(body, skipJsonValue(body, pos, depth + 1), false);
+      pos = skipSpace(body, skipJsonValue(body, pos, depth + 1, lf), lf);
       const d = body[pos];
       if (d === 0x5d) return pos + 1;
       if (d !== 0x2c) bail();
-      pos = skipSpace(body, pos + 1, false);
+      pos = skipSpace(body, pos + 1, lf);
     }
   }
   for (const literal of LITERALS) if (hasBytes(body, pos, literal)) return pos + literal.length;
