@@ -7,7 +7,7 @@ export interface ProxyConfig {
    * PostgreSQL the proxy connects to with its own credentials. The database is always
    * the one the client names (the URL's path is ignored), one pool per database.
    */
-  backend: { host: string; port: number; user: string; password?: string };
+  backend: { host: string; port: number; user: string; password?: string; tls: BackendTls };
   poolMode: 'session' | 'transaction';
   pool: { size: number; acquireTimeoutMs: number; idleTimeoutMs: number; healthCheckAfterMs: number; connectTimeoutMs: number };
   queryTimeoutMs: number;
@@ -16,6 +16,37 @@ export interface ProxyConfig {
   maxMessageSize: number;
   metrics?: { host: string; port: number };
   shutdownTimeoutMs: number;
+}
+
+/**
+ * TLS to PostgreSQL, from STRATA_PG_URL's `sslmode` and `sslrootcert` as libpq reads them:
+ * `disable` (the default, as node-postgres has it), `prefer` (TLS when the server offers
+ * it, unverified), `require` (TLS or no connection, unverified), `verify-ca` (the
+ * server's certificate must chain to `sslrootcert`), `verify-full` (and name the host).
+ */
+export interface BackendTls {
+  mode: 'disable' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
+  /** PEM of the trusted roots (sslrootcert); the system's when absent. */
+  ca?: string;
+}
+
+const SSL_MODES: readonly BackendTls['mode'][] = ['disable', 'prefer', 'require', 'verify-ca', 'verify-full'];
+
+function backendTlsOf(url: URL): BackendTls {
+  const mode = url.searchParams.get('sslmode') ?? 'disable';
+  if (!(SSL_MODES as readonly string[]).includes(mode)) {
+    throw new ProxyConfigError(`STRATA_PG_URL: sslmode=${mode} is not supported (use one of ${SSL_MODES.join(', ')})`);
+  }
+  const rootCert = url.searchParams.get('sslrootcert');
+  let ca: string | undefined;
+  if (rootCert) {
+    try {
+      ca = readFileSync(rootCert, 'utf8');
+    } catch (err) {
+      throw new ProxyConfigError(`STRATA_PG_URL: cannot read sslrootcert ${rootCert} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  }
+  return { mode: mode as BackendTls['mode'], ca };
 }
 
 export class ProxyConfigError extends Error {
@@ -92,6 +123,7 @@ export function resolveProxyConfig(input: ProxyConfigInput): ProxyConfig {
     port: url.port ? Number(url.port) : 5432,
     user: decodeURIComponent(url.username) || 'postgres',
     password: url.password ? decodeURIComponent(url.password) : undefined,
+    tls: backendTlsOf(url),
   };
 
   const poolMode = input.poolMode ?? 'transaction';

@@ -53,7 +53,7 @@ describe('configuration', () => {
       STRATA_PROXY_POOL_SIZE: '7',
     });
     expect(config.listen).toEqual({ host: '0.0.0.0', port: 7432 });
-    expect(config.backend).toEqual({ host: 'db.internal', port: 5433, user: 'proxy', password: 'pw' });
+    expect(config.backend).toEqual({ host: 'db.internal', port: 5433, user: 'proxy', password: 'pw', tls: { mode: 'disable', ca: undefined } });
     expect([...config.auth.users.keys()]).toEqual(['alice', 'bob']);
     expect(config.poolMode).toBe('session');
     expect(config.pool.size).toBe(7);

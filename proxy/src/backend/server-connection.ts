@@ -1,4 +1,6 @@
-import { connect as netConnect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
+import type { BackendTls } from '../config';
+import { openTransport } from './backend-transport';
 import { ScramClient } from '../frontend/auth/scram-sha-256';
 import { md5Response } from '../frontend/auth/md5';
 import * as wire from '../wire';
@@ -13,6 +15,8 @@ export interface ServerTarget {
   password?: string;
   database: string;
   connectTimeoutMs: number;
+  /** TLS to PostgreSQL (sslmode); none when absent. */
+  tls?: BackendTls;
 }
 
 /** The client session a server is lent to; receives the server's replies in order. */
@@ -91,9 +95,13 @@ export class ServerConnection {
     });
   }
 
-  static connect(target: ServerTarget): Promise<ServerConnection> {
+  static async connect(target: ServerTarget): Promise<ServerConnection> {
+    return ServerConnection.login(await openTransport(target), target);
+  }
+
+  /** Startup and authentication on a connected transport, until the first ReadyForQuery. */
+  private static login(socket: Socket, target: ServerTarget): Promise<ServerConnection> {
     return new Promise((resolve, reject) => {
-      const socket = netConnect({ host: target.host, port: target.port, noDelay: true });
       const server = new ServerConnection(socket, target);
       const reader = new wire.FrameReader(1 << 30);
       let scram: ScramClient | null = null;
@@ -106,11 +114,11 @@ export class ServerConnection {
         reject(error);
       };
       const timer = setTimeout(() => fail(new BackendError('backend_unavailable', '08006', `PostgreSQL did not answer within ${target.connectTimeoutMs} ms`)), target.connectTimeoutMs);
-      socket.once('error', (error) => fail(new BackendError('backend_unavailable', '08006', `could not connect to PostgreSQL (${(error as NodeJS.ErrnoException).code ?? 'error'})`, undefined, { cause: error })));
-      socket.once('close', () => fail(new BackendError('backend_unavailable', '08006', 'PostgreSQL closed the connection during login')));
-      socket.once('connect', () => {
-        socket.write(wire.encodeStartupMessage({ user: target.user, database: target.database, client_encoding: 'UTF8' }));
-      });
+      const onError = (error: Error) => fail(new BackendError('backend_unavailable', '08006', `lost the connection to PostgreSQL during login (${(error as NodeJS.ErrnoException).code ?? 'error'})`, undefined, { cause: error }));
+      const onClose = () => fail(new BackendError('backend_unavailable', '08006', 'PostgreSQL closed the connection during login'));
+      socket.once('error', onError);
+      socket.once('close', onClose);
+      socket.write(wire.encodeStartupMessage({ user: target.user, database: target.database, client_encoding: 'UTF8' }));
       const onData = (chunk: Buffer) => {
         try {
           reader.push(chunk, (type, frame) => {
@@ -145,7 +153,9 @@ export class ServerConnection {
               case wire.Backend.readyForQuery:
                 settled = true;
                 clearTimeout(timer);
-                socket.removeAllListeners();
+                // Only this login's listeners: a TLS socket has its own internal ones.
+                socket.off('error', onError);
+                socket.off('close', onClose);
                 socket.off('data', onData);
                 server.attachSocketHandlers();
                 resolve(server);
@@ -248,12 +258,18 @@ export class ServerConnection {
     });
   }
 
-  /** Asks PostgreSQL to cancel what this server runs, on a separate connection. */
+  /**
+   * Asks PostgreSQL to cancel what this server runs, on a separate connection — over TLS
+   * when sslmode asks for it, so the cancel key is not sent in the clear.
+   */
   cancel(): void {
-    const socket = netConnect({ host: this.target.host, port: this.target.port });
-    socket.on('error', () => socket.destroy());
-    socket.on('connect', () => socket.end(wire.encodeCancelRequest(this.key)));
-    socket.setTimeout(this.target.connectTimeoutMs, () => socket.destroy());
+    openTransport(this.target).then(
+      (socket) => {
+        socket.on('error', () => socket.destroy());
+        socket.end(wire.encodeCancelRequest(this.key));
+      },
+      () => undefined, // best effort, as PostgreSQL's own cancel is
+    );
   }
 
   close(): void {
