@@ -27,10 +27,12 @@ const SERVICE_MONITOR_CRD = JSON.stringify({
 type Doc = { kind: string; metadata: { name: string }; spec?: Record<string, unknown>; rules?: Array<{ apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }> };
 interface PodSpec {
   securityContext: Record<string, unknown>;
+  volumes?: unknown[];
   containers: Array<{
     securityContext: Record<string, unknown>;
     resources: { requests: Record<string, string> };
     env?: Array<{ name: string; valueFrom?: { secretKeyRef?: unknown } }>;
+    volumeMounts?: unknown[];
   }>;
 }
 const docs = (yamlText: string): Doc[] => parseAllDocuments(yamlText).map((d) => d.toJS() as Doc).filter(Boolean);
@@ -66,6 +68,19 @@ describe('helm template → server-side dry run', () => {
     expect(r.code).toBe(0);
     expect(r.stdout.trim().split('\n')).toHaveLength(count as number);
     expect(r.stdout).toContain('customresourcedefinition.apiextensions.k8s.io/tieredtables.strata.dev created (server dry run)');
+  });
+
+  test('connection.postgresCASecret mounts the PostgreSQL CA into every pod that connects to PostgreSQL', async () => {
+    const rendered = await helm(['template', 'strata', CHART, '--namespace', 'strata', '--set', 'connection.postgresCASecret=pg-ca']);
+    const deployments = docs(rendered).filter((d) => d.kind === 'Deployment') as Array<Doc & { spec: { template: { spec: PodSpec } } }>;
+    expect(deployments.map((d) => d.metadata.name).sort()).toEqual(['strata-gateway', 'strata-operator', 'strata-proxy']);
+    for (const d of deployments) {
+      const pod = d.spec.template.spec;
+      expect(pod.volumes).toContainEqual({ name: 'postgres-ca', secret: { secretName: 'pg-ca', items: [{ key: 'ca.crt', path: 'ca.crt' }] } });
+      expect(pod.containers[0].volumeMounts).toContainEqual({ name: 'postgres-ca', mountPath: '/etc/strata/postgres-ca', readOnly: true });
+    }
+    const r = await kubectlRun(api.kubeconfig, ['apply', '--dry-run=server', '-n', 'strata', '-f', '-'], rendered);
+    expect(r.code).toBe(0);
   });
 
   test('the operator ServiceAccount can do what it needs and nothing broader', async () => {

@@ -56,3 +56,17 @@ securityContext: {{ toYaml .Values.podSecurityContext | nindent 2 }}
 {{- define "strata.gatewayTieredTablesNamespace" -}}
 {{- .Values.gateway.tieredTables.namespace | default .Values.operator.watchNamespace | default .Release.Namespace -}}
 {{- end -}}
+
+{{/* The PostgreSQL CA (connection.postgresCASecret, key ca.crt) for sslrootcert in pgUrl: mount, then volume. */}}
+{{- define "strata.postgresCAMount" -}}
+{{- if .Values.connection.postgresCASecret -}}
+- { name: postgres-ca, mountPath: /etc/strata/postgres-ca, readOnly: true }
+{{- end -}}
+{{- end -}}
+
+{{- define "strata.postgresCAVolume" -}}
+{{- if .Values.connection.postgresCASecret -}}
+- name: postgres-ca
+  secret: { secretName: {{ .Values.connection.postgresCASecret | quote }}, items: [{ key: ca.crt, path: ca.crt }] }
+{{- end -}}
+{{- end -}}
