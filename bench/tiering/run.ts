@@ -1,8 +1,7 @@
-import { Client } from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { clickhouseDdl, runTiering, tieredColumns } from '@strata/core';
 import { DATASET_START } from '@strata/core';
-import { loadDataset, metricsSpec, tieredFixture } from '../../test/support/tiered-fixture';
+import { loadDataset, metricsSpec, tieredFixture, tiererDeps } from '../../test/support/tiered-fixture';
 
 /**
  * bench/tiering: rows/s moved by the tierer (PostgreSQL 15 → ClickHouse engine over
@@ -49,15 +48,7 @@ async function main(): Promise<void> {
     // The tierer: delete-returning copy, conversion, checksum, verify, commit, drop.
     t0 = performance.now();
     const result = await runTiering(
-      {
-        openHot: async () => {
-          const c = new Client({ connectionString: fx.pgUrl });
-          await c.connect();
-          return c;
-        },
-        cold: fx.cold,
-        coldTarget: { database: fx.database },
-      },
+      tiererDeps(fx.pgUrl, fx.cold, fx.database),
       { table: 'metrics_events', until: new Date(DATASET_START + MINUTES * 60_000) },
     );
     const tierSec = (performance.now() - t0) / 1000;

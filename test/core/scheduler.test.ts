@@ -1,8 +1,7 @@
-import { Client } from 'pg';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
 import { datasetStream, ensurePartitions, getTierState, listRegisteredTables, startTieringScheduler, type TierRunResult } from '@strata/core';
-import { metricsSpec, tieredFixture, type TieredFixture } from '../support/tiered-fixture';
+import { metricsSpec, tieredFixture, tiererDeps, type TieredFixture } from '../support/tiered-fixture';
 
 /** The in-process scheduler of single-node mode: runs due tables, once per `tiering.every`. */
 describe('tiering scheduler', () => {
@@ -23,15 +22,7 @@ describe('tiering scheduler', () => {
     const results: TierRunResult[] = [];
     const errors: string[] = [];
     const scheduler = startTieringScheduler({
-      deps: {
-        openHot: async () => {
-          const c = new Client({ connectionString: fx.pgUrl });
-          await c.connect();
-          return c;
-        },
-        cold: fx.cold,
-        coldTarget: { database: fx.database },
-      },
+      deps: tiererDeps(fx.pgUrl, fx.cold, fx.database),
       tables: () => listRegisteredTables(fx.hot),
       onResult: (r) => results.push(r),
       onError: (_t, e) => errors.push(e.message),

@@ -16,7 +16,7 @@ import {
 import { withClient as withUrlClient } from '../support/postgres';
 import { startTimescale } from '../support/timescale-endpoint';
 import { embeddedColdStorePath } from '../support/cold-endpoint';
-import { metricsSpec } from '../support/tiered-fixture';
+import { metricsSpec, tiererDeps } from '../support/tiered-fixture';
 
 /**
  * The hypertable path: PostgreSQL + TimescaleDB 2.23 (PGlite served over the wire;
@@ -88,15 +88,7 @@ describe('tiering a TimescaleDB hypertable into embedded ClickHouse', () => {
     expect(compressed.rowCount).toBe(8);
 
     const result = await runTiering(
-      {
-        openHot: async () => {
-          const c = new Client({ connectionString: ts.connectionString });
-          await c.connect();
-          return c;
-        },
-        cold,
-        coldTarget: { database },
-      },
+      tiererDeps(ts.connectionString, cold, database),
       { table: 'metrics_events', until: new Date('2026-01-01T13:37:00Z') },
     );
     expect(result.rows).toBe((13 * 60 + 37) * 30);

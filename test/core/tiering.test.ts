@@ -1,6 +1,5 @@
 import { ensurePartitions, getTierState, hotChecksum, runTiering, tableStatuses, clickhouseDdl, visibleGenerationsSql } from '@strata/core';
-import { Client } from 'pg';
-import { createReferenceTable, loadDataset, metricsSpec, tieredChecksum, tieredFixture, type TieredFixture } from '../support/tiered-fixture';
+import { createReferenceTable, loadDataset, metricsSpec, tieredChecksum, tieredFixture, tiererDeps, type TieredFixture } from '../support/tiered-fixture';
 import { datasetRowCount } from '@strata/core';
 
 /**
@@ -23,7 +22,7 @@ describe('tiering the corpus dataset', () => {
 
   const tier = (until: string) =>
     runTiering(
-      { openHot: async () => { const c = new Client({ connectionString: fx.pgUrl }); await c.connect(); return c; }, cold: fx.cold, coldTarget: { database: fx.database } },
+      tiererDeps(fx.pgUrl, fx.cold, fx.database),
       { table: 'metrics_events', until: new Date(until) },
     );
 
@@ -128,12 +127,7 @@ describe('rows past the cold retention', () => {
       `INSERT INTO metrics_events (time, app, host, value) VALUES ($1, 'api', 'expired', 1), ($2, 'api', 'kept', 2), ($3, 'api', 'hot', 3)`,
       [at(now - 40 * DAY), at(now - 3 * DAY), at(now - 60_000)],
     );
-    const open = async () => {
-      const c = new Client({ connectionString: fx.pgUrl });
-      await c.connect();
-      return c;
-    };
-    const r = await runTiering({ openHot: open, cold: fx.cold, coldTarget: { database: fx.database } }, { table: 'metrics_events' });
+    const r = await runTiering(tiererDeps(fx.pgUrl, fx.cold, fx.database), { table: 'metrics_events' });
     expect(r).toMatchObject({ rows: 1, expiredRows: 1 });
     const state = (await getTierState(fx.hot, 'metrics_events'))!;
     const cold = await fx.cold.query<{ host: string }>(`SELECT host FROM strata_test.metrics_events WHERE ${visibleGenerationsSql(state)}`);

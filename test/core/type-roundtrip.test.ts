@@ -2,6 +2,7 @@ import { Client } from 'pg';
 import { createColdStore, applyTable, runTiering, validateTieredTable, getTierState, visibleGenerationsSql, type ColdStore } from '@strata/core';
 import { createTestDatabase } from '../support/postgres';
 import { startChdbHttpServer } from '../support/cold-endpoint';
+import { tiererDeps } from '../support/tiered-fixture';
 
 /**
  * Every supported column type survives a move exactly: the tierer's own verification
@@ -72,7 +73,7 @@ describe('type round trip PostgreSQL → ClickHouse', () => {
     const reference = await hot.query(`SELECT (extract(epoch FROM ts) * 1000000)::bigint::text AS ts_us, s, vc, f8::text AS f8, f4::text AS f4, i8::text AS i8, i4, i2, b, n::text AS n, d::text AS d, u::text AS u, j::text AS j,
         to_char(local_ts, 'YYYY-MM-DD HH24:MI:SS.US') AS local_ts FROM all_types ORDER BY ts`);
     const r = await runTiering(
-      { openHot: async () => { const c = new Client({ connectionString: db.url }); await c.connect(); return c; }, cold, coldTarget: { database: 'types' } },
+      tiererDeps(db.url, cold, 'types'),
       { table: 'all_types', until: new Date('2027-01-01T00:00:00Z') },
     );
     expect(r.rows).toBe(6);

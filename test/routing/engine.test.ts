@@ -4,7 +4,7 @@ import { createTierEngine, loadCatalogSnapshot, type TierEngine } from '../../pr
 import { createRouter, loadSqlParser } from '../../proxy/src/router';
 import { SqlStateError, type EngineResult, type SessionContext } from '../../proxy/src/engine/contract';
 import { compareOutcomes } from './corpus/compare';
-import { createReferenceTable, loadDataset, metricsSpec, tieredFixture, type TieredFixture } from '../support/tiered-fixture';
+import { createReferenceTable, loadDataset, metricsSpec, tieredFixture, tiererDeps, type TieredFixture } from '../support/tiered-fixture';
 
 /**
  * The engine against real PostgreSQL and the real ClickHouse engine, on two days of the
@@ -38,15 +38,7 @@ describe('tier-aware engine', () => {
 
   const tier = (until: string) =>
     runTiering(
-      {
-        openHot: async () => {
-          const c = new Client({ connectionString: fx.pgUrl });
-          await c.connect();
-          return c;
-        },
-        cold: fx.cold,
-        coldTarget: { database: fx.database },
-      },
+      tiererDeps(fx.pgUrl, fx.cold, fx.database),
       { table: 'metrics_events', until: new Date(until) },
     );
 

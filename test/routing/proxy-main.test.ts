@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { Client } from 'pg';
 import { runTiering } from '@strata/core';
 import { repoPath } from '../support/paths';
-import { loadDataset, metricsSpec, tieredFixture, type TieredFixture } from '../support/tiered-fixture';
+import { loadDataset, metricsSpec, tieredFixture, tiererDeps, type TieredFixture } from '../support/tiered-fixture';
 
 /**
  * `strata proxy` as deployed: the process entry point, configured from the environment
@@ -22,15 +22,7 @@ describe('strata proxy (process) over a tiered table', () => {
     fx = await tieredFixture(metricsSpec());
     await loadDataset(fx.hot, 'metrics_events', { toMinute: 2 * 1440 }, fx.spec);
     await runTiering(
-      {
-        openHot: async () => {
-          const c = new Client({ connectionString: fx.pgUrl });
-          await c.connect();
-          return c;
-        },
-        cold: fx.cold,
-        coldTarget: { database: fx.database },
-      },
+      tiererDeps(fx.pgUrl, fx.cold, fx.database),
       { table: 'metrics_events', until: new Date('2026-01-02T00:00:00Z') },
     );
     child = spawn(process.execPath, [repoPath('cli/dist/main.js'), 'proxy'], {

@@ -8,6 +8,7 @@ import { startGateway, type Gateway, type GatewayConfig } from '@strata/gateway'
 import { createTestDatabase, type TestDatabase } from './postgres';
 import { startChdbHttpServer, type ChdbHttpServer } from './cold-endpoint';
 import { CLI } from './cli';
+import { tiererDeps } from './tiered-fixture';
 
 /**
  * A gateway on its own PostgreSQL database and its own ClickHouse endpoint (chDB's engine
@@ -71,15 +72,7 @@ export async function startGatewayFixture(prefix: string, overrides: Partial<Gat
 /** One tiering run of `table` up to `until` over the fixture's stores: rows below it move to ClickHouse. */
 export function tierUntil(f: GatewayFixture, table: string, until: Date): Promise<TierRunResult> {
   return runTiering(
-    {
-      openHot: async () => {
-        const c = new Client({ connectionString: f.db.url });
-        await c.connect();
-        return c;
-      },
-      cold: f.cold,
-      coldTarget: { database: f.coldDatabase },
-    },
+    tiererDeps(f.db.url, f.cold, f.coldDatabase),
     { table, until },
   );
 }

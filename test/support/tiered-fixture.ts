@@ -15,6 +15,7 @@ import {
   validateTieredTable,
   type Checksum,
   type ColdStore,
+  type TiererDeps,
   type TieredTableSpec,
 } from '@strata/core';
 import { createTestDatabase } from './postgres';
@@ -22,6 +23,19 @@ import { startChdbHttpServer } from './cold-endpoint';
 import { datasetStream, DATASET_START, type DatasetRange, METRICS_EVENTS_COLUMNS_SQL } from '@strata/core';
 
 /** The seed's metrics_events as a TieredTable spec (1h chunks, 1m rollup). */
+/** What runTiering needs over a test's stores: each run opens its own PostgreSQL connection, as the CLI does. */
+export function tiererDeps(pgUrl: string, cold: ColdStore, database: string): TiererDeps {
+  return {
+    openHot: async () => {
+      const c = new Client({ connectionString: pgUrl });
+      await c.connect();
+      return c;
+    },
+    cold,
+    coldTarget: { database },
+  };
+}
+
 export function metricsSpec(overrides: Record<string, unknown> = {}): TieredTableSpec {
   const r = validateTieredTable({
     table: 'metrics_events',

@@ -11,10 +11,11 @@ import {
   type ColumnSpec,
   type TieredTableSpec,
 } from '@strata/core';
-import { BadRequestError, GatewayError, GATEWAY_ERROR_CODES, KubernetesError, StoreUnavailableError, UnknownTableError } from '../errors';
+import { BadRequestError, GatewayError, GATEWAY_ERROR_CODES, KubernetesError, UnknownTableError } from '../errors';
 import type { TieredTableApplier, TieredTableRef } from '../kube/tiered-table-applier';
 import type { TableCatalog } from '../model/table-catalog';
 import type { TableModel } from '../model/table-model';
+import { withPgClient } from '../writers/pg-client';
 
 /**
  * POST /schema/register: a table description into `strata.table_registry`, creating (or
@@ -153,31 +154,15 @@ export class SchemaRegistrar {
     }
   }
 
-  private async withTableLock<T>(table: string, fn: (client: PoolClient) => Promise<T>): Promise<T> {
-    let client: PoolClient;
-    try {
-      client = await this.deps.pool.connect();
-    } catch (err) {
-      throw new StoreUnavailableError('postgresql', { cause: err });
-    }
-    let broken: Error | undefined;
-    const onError = (err: Error) => {
-      broken = err;
-    };
-    client.on('error', onError);
-    try {
+  private withTableLock<T>(table: string, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+    return withPgClient(this.deps.pool, async (client, discard) => {
       await client.query('SELECT pg_advisory_lock(hashtext($1), hashtext($2))', [SCHEMA_LOCK, table]);
       try {
         return await fn(client);
       } finally {
         // A connection that cannot unlock is discarded, which ends its session and the lock.
-        await client.query('SELECT pg_advisory_unlock(hashtext($1), hashtext($2))', [SCHEMA_LOCK, table]).catch((err: Error) => {
-          broken ??= err;
-        });
+        await client.query('SELECT pg_advisory_unlock(hashtext($1), hashtext($2))', [SCHEMA_LOCK, table]).catch(discard);
       }
-    } finally {
-      client.off('error', onError);
-      client.release(broken);
-    }
+    });
   }
 }

@@ -1,11 +1,12 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { pgIdent, pgQualified } from '@strata/core';
 import { StoreRejectedError, StoreUnavailableError } from '../errors';
 import type { TableModel } from '../model/table-model';
 import type { EncodedRequest, FlushBatch } from './batching-writer';
+import { withPgClient } from './pg-client';
 
 /**
  * One batch = one `COPY … FROM STDIN` (text format). A single COPY statement is atomic and,
@@ -13,34 +14,19 @@ import type { EncodedRequest, FlushBatch } from './batching-writer';
  * batch's requests are acknowledged only after their rows are durable.
  */
 export function postgresCopyFlush(pool: Pool): FlushBatch {
-  return async (table: TableModel, requests: readonly EncodedRequest[]) => {
-    let client: PoolClient;
-    try {
-      client = await pool.connect();
-    } catch (err) {
-      throw new StoreUnavailableError('postgresql', { cause: err });
-    }
-    let broken: Error | undefined;
-    // A socket error outside the COPY's own lifetime is emitted on the client; without a
-    // listener it would take the process down. The connection is then discarded.
-    const onError = (err: Error) => {
-      broken = err;
-    };
-    client.on('error', onError);
-    try {
-      const sql = `COPY ${pgQualified(table.spec.schema, table.spec.table)} (${table.copyColumns.map(pgIdent).join(', ')}) FROM STDIN`;
-      const copy = client.query(copyFrom(sql));
-      await pipeline(Readable.from(requests.map((r) => r.data)), copy);
-    } catch (err) {
-      const mapped = classifyPgError(err);
-      if (mapped instanceof StoreUnavailableError) broken = err as Error;
-      throw mapped;
-    } finally {
-      client.off('error', onError);
-      // A connection that failed mid-COPY is discarded rather than reused.
-      client.release(broken);
-    }
-  };
+  return (table: TableModel, requests: readonly EncodedRequest[]) =>
+    withPgClient(pool, async (client, discard) => {
+      try {
+        const sql = `COPY ${pgQualified(table.spec.schema, table.spec.table)} (${table.copyColumns.map(pgIdent).join(', ')}) FROM STDIN`;
+        const copy = client.query(copyFrom(sql));
+        await pipeline(Readable.from(requests.map((r) => r.data)), copy);
+      } catch (err) {
+        const mapped = classifyPgError(err);
+        // A connection that failed mid-COPY is discarded rather than reused.
+        if (mapped instanceof StoreUnavailableError) discard(err as Error);
+        throw mapped;
+      }
+    });
 }
 
 /** Data and schema errors refuse the request (400); everything else is an outage (503). */

@@ -5,7 +5,7 @@ import { datasetStream, METRICS_EVENTS_COLUMNS_SQL, postgresDdl, runTiering } fr
 import type { CatalogSnapshot, Router, TierEngine } from '@strata/proxy';
 import type { ProxyApi } from './proxy-api';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres';
-import { loadDataset, metricsSpec, tieredFixture, type TieredFixture } from '../../support/tiered-fixture';
+import { loadDataset, metricsSpec, tieredFixture, tiererDeps, type TieredFixture } from '../../support/tiered-fixture';
 
 /** The corpus watermarks (shared/corpus/README.md), in the order W can move: forward. */
 export const CORPUS_WATERMARKS = ['2026-01-04T13:37:00Z', '2026-01-05T00:00:00Z'] as const;
@@ -62,15 +62,7 @@ export async function startCorpusBed(api: ProxyApi): Promise<CorpusBed> {
       engine,
       async tierTo(until: string) {
         await runTiering(
-          {
-            openHot: async () => {
-              const c = new Client({ connectionString: fx.pgUrl });
-              await c.connect();
-              return c;
-            },
-            cold: fx.cold,
-            coldTarget: { database: fx.database },
-          },
+          tiererDeps(fx.pgUrl, fx.cold, fx.database),
           { table: fx.spec.table, until: new Date(until) },
         );
       },
