@@ -145,7 +145,7 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
    * W, visibility and the registered spec of each table, in the statement's snapshot. The
    * spec is read here too because the proxy's catalog is refreshed periodically: a column
    * added since (by the gateway, the operator, `strata apply`) must be planned for now, or
-   * its cold values would be read as NULL.
+   * its cold values would be read as NULL. A table without tier state is left out (prepare refuses it).
    */
   async function tierStates(client: HotClient, tables: string[]): Promise<{ states: Map<string, TierStateRow>; specs: TieredTableSpec[] }> {
     const r = await client.query<{ table_name: string; w: string; text: string; committed_gen: string; excluded_gens: string[]; spec: TieredTableSpec }>(
@@ -161,7 +161,6 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
         visibility: visibleGenerationsSql({ committedGen: BigInt(row.committed_gen), excludedGens: row.excluded_gens.map((g) => BigInt(g)) }),
       });
     }
-    for (const t of tables) if (!states.has(t)) throw notSupported('unapplied-table', `table "${t}" has no tier state (is it applied?)`);
     return { states, specs: r.rows.map((row) => row.spec) };
   }
 
@@ -187,11 +186,27 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
     route: TierRoute;
   }
 
-  async function prepare(client: HotClient, query: PgNode, stmt: EngineStatement, session: SessionContext, utc: boolean, paramTypes: number[]): Promise<Prepared> {
-    const mode = routeMode(session);
+  /** The statement's tables as this transaction sees them: their tier states, and the catalog with their current specs. */
+  interface Current {
+    snapshot: CatalogSnapshot;
+    states: Map<string, TierStateRow>;
+  }
+
+  async function readCurrent(client: HotClient, query: PgNode): Promise<Current> {
     const cached = snapshot();
     const { states, specs } = await tierStates(client, [...new Set(findTieredRefs(query, cached).map((r) => r.relation.table))]);
-    const plan = planStatement(query, withCurrentSpecs(cached, specs), { utc, includeHot: mode !== 'cold' });
+    return { snapshot: withCurrentSpecs(cached, specs), states };
+  }
+
+  async function prepare(client: HotClient, query: PgNode, stmt: EngineStatement, session: SessionContext, utc: boolean, paramTypes: number[], current: Current): Promise<Prepared> {
+    const mode = routeMode(session);
+    const { states } = current;
+    const plan = planStatement(query, current.snapshot, { utc, includeHot: mode !== 'cold' });
+    // Refused here, after PostgreSQL described the statement, so its own errors come first.
+    for (const occ of plan.occurrences) {
+      const t = occ.relation.table;
+      if (!states.has(t)) throw notSupported('unapplied-table', `table "${t}" has no tier state (is it applied?)`);
+    }
     const values = await boundValues(client, plan, stmt, paramTypes);
     let anyCold = false;
     let allCold = true;
@@ -223,8 +238,9 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
   }
 
   async function explain(client: HotClient, query: PgNode, stmt: EngineStatement, session: SessionContext, utc: boolean): Promise<string[]> {
-    const { paramTypes } = await describeFor(client, query, deparseStatement(query), stmt.paramTypes);
-    const p = await prepare(client, query, stmt, session, utc, paramTypes);
+    const current = await readCurrent(client, query);
+    const { paramTypes } = await describeFor(client, query, deparseStatement(query), stmt.paramTypes, current.snapshot);
+    const p = await prepare(client, query, stmt, session, utc, paramTypes, current);
     const lines: string[] = [`Strata route: ${p.route}`];
     for (const occ of p.plan.occurrences) {
       const state = p.states.get(occ.relation.table)!;
@@ -250,18 +266,20 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
    * Describes a statement as PostgreSQL does. Cold-only tables have no PostgreSQL table:
    * each is read from an empty temporary table of its columns instead, as the registry
    * has them in this snapshot (dropped again), so PostgreSQL itself gives the parameter
-   * and result types.
+   * and result types. `current`: the catalog already read in this transaction, if any.
    */
-  async function describeFor(client: HotClient, query: PgNode, text: string, paramTypes: number[]): Promise<Described> {
-    const cached = snapshot();
-    const coldOnly = findTieredRefs(query, cached).filter((r) => r.relation.mode === 'cold-only');
+  async function describeFor(client: HotClient, query: PgNode, text: string, paramTypes: number[], current?: CatalogSnapshot): Promise<Described> {
+    const coldOnly = findTieredRefs(query, current ?? snapshot()).filter((r) => r.relation.mode === 'cold-only');
     if (coldOnly.length === 0) return describeStatement(client, text, paramTypes);
-    const specs = await client.query<{ spec: TieredTableSpec }>('SELECT schema AS spec FROM strata.table_registry WHERE table_name = ANY($1)', [
-      [...new Set(coldOnly.map((r) => r.relation.table))],
-    ]);
+    if (!current) {
+      const specs = await client.query<{ spec: TieredTableSpec }>('SELECT schema AS spec FROM strata.table_registry WHERE table_name = ANY($1)', [
+        [...new Set(coldOnly.map((r) => r.relation.table))],
+      ]);
+      current = withCurrentSpecs(snapshot(), specs.rows.map((r) => r.spec));
+    }
     const tree = structuredClone(query);
     const temps: string[] = [];
-    for (const ref of findTieredRefs(tree, withCurrentSpecs(cached, specs.rows.map((r) => r.spec)))) {
+    for (const ref of findTieredRefs(tree, current)) {
       if (ref.relation.mode !== 'cold-only') continue;
       const temp = `_strata_describe_${temps.length}`;
       temps.push(temp);
@@ -285,8 +303,9 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
     utc: boolean,
   ): Promise<{ fields: ResultField[]; portal: PortalRows }> {
     // Described first: bound parameters (time bounds among them) get their types from it.
-    const described = await describeFor(client, parsed.stmt, parsed.text, stmt.paramTypes);
-    const p = await prepare(client, parsed.stmt, stmt, session, utc, described.paramTypes);
+    const current = await readCurrent(client, parsed.stmt);
+    const described = await describeFor(client, parsed.stmt, parsed.text, stmt.paramTypes, current.snapshot);
+    const p = await prepare(client, parsed.stmt, stmt, session, utc, described.paramTypes, current);
     if (p.route === 'hot' && !p.plan.occurrences.some((o) => o.relation.mode === 'cold-only')) {
       stats.hot++;
       return { fields: described.fields, portal: await openPortal(client, parsed.text, stmt.params, described.paramTypes, opts.pageRows) };
