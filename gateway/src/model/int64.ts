@@ -36,8 +36,13 @@ export function longToBigInt(v: LongLike): bigint {
  */
 export function longNanosToMicros(v: LongLike): number {
   if (!v.unsigned && v.high < 0) return Number(longToBigInt(v) / 1000n);
-  const high = v.high >>> 0;
-  return high * 4294967 + Math.floor((high * 296 + (v.low >>> 0)) / 1000);
+  return unsignedNanosToMicros(v.low, v.high);
+}
+
+/** The same from a fixed64's two unsigned halves (the OTLP hot path has no Long object). */
+export function unsignedNanosToMicros(low: number, high: number): number {
+  const h = high >>> 0;
+  return h * 4294967 + Math.floor((h * 296 + (low >>> 0)) / 1000);
 }
 
 export function isZeroLong(v: LongLike): boolean {

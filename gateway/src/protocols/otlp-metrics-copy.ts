@@ -1,7 +1,7 @@
 import type { EncodedRows } from '../model/json-copy';
 import { escapeCopyText, floatText, type TableModel } from '../model/table-model';
 import { formatMicros, inRange } from '../model/timestamp';
-import { longNanosToMicros } from '../model/int64';
+import { unsignedNanosToMicros } from '../model/int64';
 import { resourceOf, scopeOf, type Obj } from './otlp-map';
 import { protoType } from './proto-root';
 import { bail, WIRE, WireBail, WireReader } from './proto-wire';
@@ -217,7 +217,7 @@ function metric(body: Buffer, [start, end]: [number, number], ctx: Context, out:
 /** OTLP's "unset" (0) and out-of-range times are null (undefined here), as otlp-map's time() has them. */
 function micros(low: number, high: number): number | undefined {
   if (low === 0 && high === 0) return undefined;
-  const us = longNanosToMicros({ low, high, unsigned: true });
+  const us = unsignedNanosToMicros(low, high);
   return inRange(us) ? us : undefined;
 }
 
