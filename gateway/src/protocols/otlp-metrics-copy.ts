@@ -104,8 +104,7 @@ function transcode(body: Buffer, slots: Array<Slot | undefined>, now: () => numb
  * protobufjs reads a known field by its declared type whatever the wire type says; a
  * mismatch is left to it. Unknown fields are skipped by their wire type, as it does.
  */
-const RESOURCE_METRICS_WIRES = new Map([[1, WIRE.len], [2, WIRE.len], [3, WIRE.len]]);
-const SCOPE_METRICS_WIRES = RESOURCE_METRICS_WIRES;
+const HEADER_AND_CHILDREN_WIRES = new Map([[1, WIRE.len], [2, WIRE.len], [3, WIRE.len]]);
 const METRIC_WIRES = new Map([[1, WIRE.len], [2, WIRE.len], [3, WIRE.len], [5, WIRE.len], [7, WIRE.len], [12, WIRE.len]]);
 const SUM_WIRES = new Map([[1, WIRE.len], [2, WIRE.varint], [3, WIRE.varint]]);
 const DATA_POINT_WIRES = new Map([[2, WIRE.i64], [3, WIRE.i64], [4, WIRE.i64], [5, WIRE.len], [6, WIRE.i64], [7, WIRE.len], [8, WIRE.varint]]);
@@ -132,20 +131,29 @@ function decodeSmall(typeName: string, body: Buffer, [start, end]: [number, numb
   }
 }
 
-function resourceMetrics(body: Buffer, [start, end]: [number, number], out: Out): void {
+/**
+ * ResourceMetrics and ScopeMetrics share one shape: field 1, a single header message
+ * (the resource, the scope); field 2, the repeated children (scope metrics, metrics).
+ */
+function headerAndChildren(body: Buffer, [start, end]: [number, number]): { header?: [number, number]; children: Array<[number, number]> } {
   const r = new WireReader(body, start, end);
-  let resource: [number, number] | undefined;
-  const scopes: Array<[number, number]> = [];
+  let header: [number, number] | undefined;
+  const children: Array<[number, number]> = [];
   while (!r.done) {
     r.next();
     const { field, wire } = r;
     if (field === 1 && wire === WIRE.len) {
-      if (resource) bail();
-      resource = r.span();
-    } else if (field === 2 && wire === WIRE.len) scopes.push(r.span());
-    else skipChecked(r, field, wire, RESOURCE_METRICS_WIRES);
+      if (header) bail();
+      header = r.span();
+    } else if (field === 2 && wire === WIRE.len) children.push(r.span());
+    else skipChecked(r, field, wire, HEADER_AND_CHILDREN_WIRES);
   }
-  const res = resourceOf(resource ? decodeSmall('opentelemetry.proto.resource.v1.Resource', body, resource) : undefined);
+  return { header, children };
+}
+
+function resourceMetrics(body: Buffer, span: [number, number], out: Out): void {
+  const { header, children } = headerAndChildren(body, span);
+  const res = resourceOf(header ? decodeSmall('opentelemetry.proto.resource.v1.Resource', body, header) : undefined);
   const ctx: Context = {
     service: res.service === null ? NULL : escapeCopyText(res.service),
     resource: escapeCopyText(JSON.stringify(res.resource)),
@@ -154,23 +162,12 @@ function resourceMetrics(body: Buffer, [start, end]: [number, number], out: Out)
     unit: NULL,
     kind: '',
   };
-  for (const s of scopes) scopeMetrics(body, s, ctx, out);
+  for (const s of children) scopeMetrics(body, s, ctx, out);
 }
 
-function scopeMetrics(body: Buffer, [start, end]: [number, number], ctx: Context, out: Out): void {
-  const r = new WireReader(body, start, end);
-  let scope: [number, number] | undefined;
-  const metrics: Array<[number, number]> = [];
-  while (!r.done) {
-    r.next();
-    const { field, wire } = r;
-    if (field === 1 && wire === WIRE.len) {
-      if (scope) bail();
-      scope = r.span();
-    } else if (field === 2 && wire === WIRE.len) metrics.push(r.span());
-    else skipChecked(r, field, wire, SCOPE_METRICS_WIRES);
-  }
-  const scopeObj = scopeOf(scope ? decodeSmall('opentelemetry.proto.common.v1.InstrumentationScope', body, scope) : undefined);
+function scopeMetrics(body: Buffer, span: [number, number], ctx: Context, out: Out): void {
+  const { header, children: metrics } = headerAndChildren(body, span);
+  const scopeObj = scopeOf(header ? decodeSmall('opentelemetry.proto.common.v1.InstrumentationScope', body, header) : undefined);
   ctx.scope = escapeCopyText(JSON.stringify(scopeObj));
   for (const m of metrics) metric(body, m, ctx, out);
 }
