@@ -16,6 +16,11 @@ export interface ProxyConfig {
   maxMessageSize: number;
   metrics?: { host: string; port: number };
   shutdownTimeoutMs: number;
+  /**
+   * How often the tiered proxy re-reads which tables are tiered (a newly registered table
+   * is routed after one refresh; a known table's columns are read per statement).
+   */
+  catalogRefreshMs: number;
 }
 
 /**
@@ -78,6 +83,7 @@ export interface ProxyConfigInput {
   maxMessageSize?: number;
   metricsListen?: string;
   shutdownTimeoutMs?: number;
+  catalogRefreshMs?: number;
 }
 
 function hostPort(value: string, what: string): { host: string; port: number } {
@@ -161,7 +167,14 @@ export function resolveProxyConfig(input: ProxyConfigInput): ProxyConfig {
     maxMessageSize: positive(input.maxMessageSize, 64 * 1024 * 1024, 'max message size'),
     metrics: input.metricsListen ? hostPort(input.metricsListen, 'metrics address') : undefined,
     shutdownTimeoutMs: positive(input.shutdownTimeoutMs, 30000, 'shutdown timeout', true),
+    catalogRefreshMs: catalogRefresh(input.catalogRefreshMs),
   };
+}
+
+function catalogRefresh(value: number | undefined): number {
+  const ms = positive(value, 10000, 'catalog refresh interval');
+  if (ms < 100) throw new ProxyConfigError('catalog refresh interval must be at least 100 ms');
+  return ms;
 }
 
 const int = (value: string | undefined): number | undefined => (value === undefined || value === '' ? undefined : Number(value));
@@ -188,6 +201,7 @@ export function proxyConfigFromEnv(env: NodeJS.ProcessEnv): ProxyConfig {
     tlsRequired: env.STRATA_PROXY_TLS_REQUIRED ? env.STRATA_PROXY_TLS_REQUIRED === 'true' : undefined,
     maxMessageSize: int(env.STRATA_PROXY_MAX_MESSAGE_SIZE),
     metricsListen: env.STRATA_PROXY_METRICS_LISTEN,
+    catalogRefreshMs: int(env.STRATA_PROXY_CATALOG_REFRESH_MS),
   };
   const merged: ProxyConfigInput = { ...file };
   for (const [key, value] of Object.entries(fromEnv)) if (value !== undefined) (merged as Record<string, unknown>)[key] = value;

@@ -23,20 +23,11 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  // How often the catalog of tiered tables is re-read. Statements never depend on it for
-  // a table's columns (the engine reads the registry in each statement's snapshot); it
-  // decides which tables are tiered, so a newly registered table is routed after one refresh.
-  const refreshText = process.env.STRATA_PROXY_CATALOG_REFRESH_MS;
-  const catalogRefreshMs = refreshText === undefined ? undefined : Number(refreshText);
-  if (catalogRefreshMs !== undefined && !(Number.isInteger(catalogRefreshMs) && catalogRefreshMs >= 100)) {
-    console.error(`strata proxy: STRATA_PROXY_CATALOG_REFRESH_MS must be an integer number of milliseconds ≥ 100, got ${JSON.stringify(refreshText)}`);
-    process.exit(2);
-  }
   const cold = coldStoreConfigFromEnv(process.env);
   let proxy: RunningProxy;
   if (cold) {
     const store = createColdStore(cold);
-    const tiered = await startTieredProxy(config, { pgUrl: process.env.STRATA_PG_URL!, cold: store, coldDatabase: cold.database, logger, catalogRefreshMs });
+    const tiered = await startTieredProxy(config, { pgUrl: process.env.STRATA_PG_URL!, cold: store, coldDatabase: cold.database, logger });
     proxy = { ...tiered, close: () => tiered.close().finally(() => store.close()) };
   } else if (process.env.STRATA_PROXY_PASSTHROUGH === '1') {
     proxy = await startProxy(config, { logger });

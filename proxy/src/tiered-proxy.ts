@@ -10,7 +10,7 @@ import { Counter, Gauge } from 'prom-client';
 
 /**
  * The proxy as Strata serves it: the wire server with the tier-aware router and engine
- * plugged in. The catalog of tiered tables is re-read every `catalogRefreshMs`, so a
+ * plugged in. The catalog of tiered tables is re-read every `config.catalogRefreshMs`, so a
  * table applied after start is routed without a restart.
  */
 export interface TieredProxyOptions {
@@ -19,7 +19,6 @@ export interface TieredProxyOptions {
   cold: ColdStore;
   coldDatabase: string;
   logger: Logger;
-  catalogRefreshMs?: number;
   /** Connections the engine may hold at once (its own pool, apart from the relay pools). */
   enginePoolSize?: number;
 }
@@ -44,7 +43,7 @@ export async function startTieredProxy(config: ProxyConfig, opts: TieredProxyOpt
   };
   const timer = setInterval(() => {
     refreshCatalog().catch((err: Error) => opts.logger.warn({ err: err.message }, 'catalog refresh failed; routing on the previous one'));
-  }, opts.catalogRefreshMs ?? 10_000);
+  }, config.catalogRefreshMs);
   timer.unref();
 
   const engine = createTierEngine({ hot: pool, cold: opts.cold, coldDatabase: opts.coldDatabase, catalog: () => snapshot, logger: opts.logger });

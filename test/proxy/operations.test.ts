@@ -42,6 +42,7 @@ describe('configuration', () => {
     expect(() => resolveProxyConfig({ backendUrl: adminUrl(), users: { a: 'b' }, poolMode: 'statement' })).toThrow(/pool mode/);
     expect(() => resolveProxyConfig({ backendUrl: adminUrl(), users: { a: 'b' }, listen: 'nowhere' })).toThrow(/host:port/);
     expect(() => resolveProxyConfig({ backendUrl: adminUrl(), users: { a: 'b' }, tlsRequired: true })).toThrow(/TLS/);
+    expect(() => resolveProxyConfig({ backendUrl: adminUrl(), users: { a: 'b' }, catalogRefreshMs: 50 })).toThrow(/at least 100 ms/);
   });
 
   it('reads the environment', () => {
@@ -51,12 +52,14 @@ describe('configuration', () => {
       STRATA_PROXY_USERS: 'alice:one,bob:two',
       STRATA_PROXY_POOL_MODE: 'session',
       STRATA_PROXY_POOL_SIZE: '7',
+      STRATA_PROXY_CATALOG_REFRESH_MS: '2500',
     });
     expect(config.listen).toEqual({ host: '0.0.0.0', port: 7432 });
     expect(config.backend).toEqual({ host: 'db.internal', port: 5433, user: 'proxy', password: 'pw', tls: { mode: 'disable', ca: undefined } });
     expect([...config.auth.users.keys()]).toEqual(['alice', 'bob']);
     expect(config.poolMode).toBe('session');
     expect(config.pool.size).toBe(7);
+    expect(config.catalogRefreshMs).toBe(2500);
   });
 });
 
