@@ -4,11 +4,12 @@
 import pino from 'pino';
 import { getRegisteredTable } from '@strata/core';
 import { startGateway } from '@strata/gateway';
-import { GATEWAY_TEST_TOKEN, startGatewayFixture, startProxyFor, tierUntil, type GatewayFixture, type GatewayProxy } from '../support/gateway-fixture';
+import { GATEWAY_TEST_TOKEN, startGatewayFixture, startProxyFor, tierUntil, type GatewayFixture } from '../support/gateway-fixture';
+import type { ProxyProcess } from '../support/proxy-process';
 
 let f: GatewayFixture;
 /** `strata proxy` (the process, as deployed) over the fixture's stores, started before any column is added. */
-let proxy: GatewayProxy;
+let proxy: ProxyProcess;
 
 beforeAll(async () => {
   f = await startGatewayFixture('gw_newcols');

@@ -1,4 +1,5 @@
-import { GATEWAY_TEST_TOKEN, startGatewayFixture, startProxyFor, tierUntil, type GatewayFixture, type GatewayProxy } from '../support/gateway-fixture';
+import { GATEWAY_TEST_TOKEN, startGatewayFixture, startProxyFor, tierUntil, type GatewayFixture } from '../support/gateway-fixture';
+import type { ProxyProcess } from '../support/proxy-process';
 import { otelExport, type OtelTransport } from '../support/gateway-otel';
 
 // The OpenTelemetry SDK with its OTLP exporters (HTTP JSON, HTTP protobuf, gRPC) sends
@@ -6,7 +7,7 @@ import { otelExport, type OtelTransport } from '../support/gateway-otel';
 // `strata proxy` (PostgreSQL wire) as a dashboard would.
 
 let f: GatewayFixture;
-let proxy: GatewayProxy;
+let proxy: ProxyProcess;
 beforeAll(async () => {
   f = await startGatewayFixture('gw_otlp');
   proxy = await startProxyFor(f);

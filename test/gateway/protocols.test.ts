@@ -1,13 +1,14 @@
 import { InfluxDB, Point, setLogger } from '@influxdata/influxdb-client';
 import { makeData, makeVector, Table, TimestampMicrosecond, vectorFromArray, Float64, Utf8 } from 'apache-arrow';
 import { pushTimeseries } from 'prometheus-remote-write';
-import { GATEWAY_TEST_TOKEN, startGatewayFixture, startProxyFor, tierUntil, type GatewayFixture, type GatewayProxy } from '../support/gateway-fixture';
+import { GATEWAY_TEST_TOKEN, startGatewayFixture, startProxyFor, tierUntil, type GatewayFixture } from '../support/gateway-fixture';
+import type { ProxyProcess } from '../support/proxy-process';
 import { flightDoPut } from '../support/gateway-flight-client';
 
 // Each protocol's real client sends to the gateway; the rows are checked in PostgreSQL,
 // then read back through `strata proxy` (PostgreSQL wire) as a dashboard would.
 let f: GatewayFixture;
-let proxy: GatewayProxy;
+let proxy: ProxyProcess;
 // The client logs refused writes to the console; the tests assert on them instead.
 setLogger({ error: () => undefined, warn: () => undefined });
 beforeAll(async () => {

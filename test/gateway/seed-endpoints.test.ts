@@ -1,11 +1,12 @@
 import { gzipSync } from 'node:zlib';
 import { compress as zstdCompress } from '@mongodb-js/zstd';
-import { startGatewayFixture, startProxyFor, type GatewayFixture, type GatewayProxy } from '../support/gateway-fixture';
+import { startGatewayFixture, startProxyFor, type GatewayFixture } from '../support/gateway-fixture';
+import type { ProxyProcess } from '../support/proxy-process';
 
 // Plain HTTP to the seed's endpoints; the rows are checked in PostgreSQL / ClickHouse, then
 // read back through `strata proxy` (PostgreSQL wire) as a dashboard would.
 let f: GatewayFixture;
-let proxy: GatewayProxy;
+let proxy: ProxyProcess;
 beforeAll(async () => {
   f = await startGatewayFixture('gw_seed');
   // A short catalog refresh: the table /schema/register creates is routed soon after.

@@ -1,8 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { Client } from 'pg';
 import { runTiering } from '@strata/core';
-import { repoPath } from '../support/paths';
+import { startProxyProcess, type ProxyProcess } from '../support/proxy-process';
 import { loadDataset, metricsSpec, tieredFixture, tiererDeps, type TieredFixture } from '../support/tiered-fixture';
 
 /**
@@ -12,11 +10,7 @@ import { loadDataset, metricsSpec, tieredFixture, tiererDeps, type TieredFixture
  */
 describe('strata proxy (process) over a tiered table', () => {
   let fx: TieredFixture;
-  let child: ChildProcess;
-  let listening: string;
-  let metricsUrl: string;
-  const USER = 'dash';
-  const PASSWORD = 'proxy-main-secret';
+  let proxy: ProxyProcess;
 
   beforeAll(async () => {
     fx = await tieredFixture(metricsSpec());
@@ -25,34 +19,17 @@ describe('strata proxy (process) over a tiered table', () => {
       tiererDeps(fx.pgUrl, fx.cold, fx.database),
       { table: 'metrics_events', until: new Date('2026-01-02T00:00:00Z') },
     );
-    child = spawn(process.execPath, [repoPath('cli/dist/main.js'), 'proxy'], {
-      env: {
-        PATH: process.env.PATH,
-        STRATA_PG_URL: fx.pgUrl,
-        STRATA_CLICKHOUSE_URL: fx.chUrl,
-        STRATA_CLICKHOUSE_DATABASE: fx.database,
-        STRATA_PROXY_LISTEN: '127.0.0.1:0',
-        STRATA_PROXY_METRICS_LISTEN: '127.0.0.1:0',
-        STRATA_PROXY_USERS: `${USER}:${PASSWORD}`,
-        STRATA_LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    const [line] = (await once(child.stdout!, 'data')) as [Buffer];
-    ({ listening, metrics: metricsUrl } = JSON.parse(line.toString().split('\n')[0]) as { listening: string; metrics: string });
+    proxy = await startProxyProcess({ pgUrl: fx.pgUrl, chUrl: fx.chUrl, coldDatabase: fx.database });
   });
   afterAll(async () => {
-    if (child && child.exitCode === null) {
-      child.kill('SIGTERM');
-      await once(child, 'exit');
-    }
+    await proxy?.stop();
     await fx?.close();
   });
 
   test('count(*) and a span query equal the dataset, though half of it is in ClickHouse', async () => {
     const hotOnly = await fx.hot.query<{ n: string }>('SELECT count(*)::text AS n FROM metrics_events');
     expect(Number(hotOnly.rows[0].n)).toBe(1440 * 30); // day 1 moved
-    const c = new Client({ connectionString: `postgres://${USER}:${PASSWORD}@${listening}/${new URL(fx.pgUrl).pathname.slice(1)}` });
+    const c = new Client({ connectionString: proxy.url });
     await c.connect();
     try {
       const all = await c.query<{ n: string }>('SELECT count(*) AS n FROM metrics_events');
@@ -82,7 +59,7 @@ describe('strata proxy (process) over a tiered table', () => {
     } finally {
       await c.end();
     }
-    const scrape = await (await fetch(metricsUrl)).text();
+    const scrape = await (await fetch(proxy.metricsUrl)).text();
     expect(scrape).toMatch(/strata_proxy_tiered_statements_total\{route="split"\} 2/);
     expect(scrape).toMatch(/strata_proxy_tiered_statements_total\{route="cold"\} 1/);
     expect(scrape).toMatch(/strata_proxy_refusals_total\{construct="unapplied-table"\} 1/);

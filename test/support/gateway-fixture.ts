@@ -1,13 +1,10 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { createInterface } from 'node:readline';
-import { Client, type QueryResult, type QueryResultRow } from 'pg';
+import { Client } from 'pg';
 import pino from 'pino';
 import { createColdStore, runTiering, type ColdStore, type TierRunResult } from '@strata/core';
 import { startGateway, type Gateway, type GatewayConfig } from '@strata/gateway';
 import { createTestDatabase, type TestDatabase } from './postgres';
 import { startChdbHttpServer, type ChdbHttpServer } from './cold-endpoint';
-import { CLI } from './cli';
+import { startProxyProcess, type ProxyProcess, type ProxyProcessOptions } from './proxy-process';
 import { tiererDeps } from './tiered-fixture';
 
 /**
@@ -77,82 +74,11 @@ export function tierUntil(f: GatewayFixture, table: string, until: Date): Promis
   );
 }
 
-/** `strata proxy` as deployed (the CLI process, configured from the environment) over a gateway fixture's stores. */
-export interface GatewayProxy {
-  /** host:port the proxy listens on. */
-  address: string;
-  /** postgres:// URL through the proxy, to the fixture's database, with the test user's password. */
-  url: string;
-  /** A statement through the proxy on one `pg` client (real PostgreSQL wire, extended protocol when params are given). */
-  query<R extends QueryResultRow = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<R>>;
-  /** Statements on tiered tables the engine answered, by route (hot, cold, split), from the proxy's /metrics. */
-  tieredRoutes(): Promise<Record<string, number>>;
-  stop(): Promise<void>;
-}
-
-export interface GatewayProxyOptions {
-  /** STRATA_PROXY_CATALOG_REFRESH_MS; the proxy's default when omitted. */
-  catalogRefreshMs?: number;
-}
-
-const PROXY_USER = 'dash';
-const PROXY_PASSWORD = 'gateway-proxy-secret';
-
 /**
- * Opt-in: suites that read back through the PostgreSQL-wire proxy start it after the
- * tables they read exist, so its first catalog load already routes them.
+ * `strata proxy` over a gateway fixture's stores. Opt-in: suites that read back through
+ * the PostgreSQL-wire proxy start it after the tables they read exist, so its first
+ * catalog load already routes them.
  */
-export async function startProxyFor(f: GatewayFixture, opts: GatewayProxyOptions = {}): Promise<GatewayProxy> {
-  const child = spawn(process.execPath, [CLI, 'proxy'], {
-    env: {
-      PATH: process.env.PATH,
-      STRATA_PG_URL: f.db.url,
-      STRATA_CLICKHOUSE_URL: f.ch.url,
-      STRATA_CLICKHOUSE_DATABASE: f.coldDatabase,
-      STRATA_PROXY_LISTEN: '127.0.0.1:0',
-      STRATA_PROXY_METRICS_LISTEN: '127.0.0.1:0',
-      STRATA_PROXY_USERS: `${PROXY_USER}:${PROXY_PASSWORD}`,
-      ...(opts.catalogRefreshMs === undefined ? {} : { STRATA_PROXY_CATALOG_REFRESH_MS: String(opts.catalogRefreshMs) }),
-      STRATA_LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const stopChild = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
-    await once(child, 'exit');
-  };
-  let client: Client | undefined;
-  try {
-    // main.ts prints one JSON line once bound; the port is only known from it (port 0).
-    // The reader keeps draining stdout afterwards, so the proxy's own logs never block it.
-    const line = await new Promise<string>((resolve, reject) => {
-      createInterface({ input: child.stdout! }).once('line', resolve);
-      child.once('exit', (code) => reject(new Error(`strata proxy exited with ${code} before listening`)));
-    });
-    const { listening: address, metrics } = JSON.parse(line) as { listening: string; metrics: string };
-    const url = `postgres://${PROXY_USER}:${PROXY_PASSWORD}@${address}/${f.db.name}`;
-    const c = new Client({ connectionString: url });
-    client = c;
-    await c.connect();
-    return {
-      address,
-      url,
-      query: <R extends QueryResultRow>(sql: string, params?: unknown[]) => c.query<R>(sql, params),
-      async tieredRoutes() {
-        const text = await (await fetch(metrics)).text();
-        const routes: Record<string, number> = {};
-        for (const m of text.matchAll(/^strata_proxy_tiered_statements_total\{route="(\w+)"\} (\d+)$/gm)) routes[m[1]] = Number(m[2]);
-        return routes;
-      },
-      async stop() {
-        await c.end().catch(() => undefined);
-        await stopChild();
-      },
-    };
-  } catch (err) {
-    await client?.end().catch(() => undefined);
-    await stopChild();
-    throw err;
-  }
+export function startProxyFor(f: GatewayFixture, opts: ProxyProcessOptions = {}): Promise<ProxyProcess> {
+  return startProxyProcess({ pgUrl: f.db.url, chUrl: f.ch.url, coldDatabase: f.coldDatabase }, opts);
 }
