@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { TieredColumn } from '@strata/core';
 import type { TableModel } from './table-model';
-import { isPlainRfc3339 } from './timestamp';
+import { isDigit, isPlainRfc3339 } from './timestamp';
 
 /**
  * The ingest hot path: a JSON body's bytes (NDJSON, an array of row objects, or one row
@@ -301,7 +301,6 @@ function readValue(body: Buffer, pos: number, kind: Kind, starts: Int32Array, en
   return bail();
 }
 
-const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
 
 /**
  * The end of a decimal that PostgreSQL's float8in and JavaScript's Number read to the

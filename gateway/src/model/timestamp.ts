@@ -106,7 +106,8 @@ export function isPlainRfc3339(text: string): boolean {
   return d <= DAYS[mo - 1] + (leap ? 1 : 0);
 }
 
-function isDigit(c: number): boolean {
+/** An ASCII digit's character code (callers scan strings and bytes alike). */
+export function isDigit(c: number): boolean {
   return c >= 0x30 && c <= 0x39;
 }
 
