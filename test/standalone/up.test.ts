@@ -1,6 +1,6 @@
 import { freePort } from '../support/ports';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoPath } from '../support/paths';
@@ -54,7 +54,12 @@ function psql(up: Up, sql: string): string {
 }
 
 describe('strata up (the README first command)', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'strata-up-'));
+  // As `make up` in a checkout: the default .data/strata, whose parents do not exist yet,
+  // under an ordinary (0755) directory. As root, PostgreSQL (run as user postgres) must
+  // be able to pass through every level.
+  const checkout = mkdtempSync(join(tmpdir(), 'strata-up-'));
+  chmodSync(checkout, 0o755);
+  const dataDir = join(checkout, '.data', 'strata');
   let pgPort: number;
   let up: Up | undefined;
 
@@ -63,7 +68,7 @@ describe('strata up (the README first command)', () => {
   });
   afterAll(async () => {
     if (up && up.child.exitCode === null) await stopUp(up);
-    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(checkout, { recursive: true, force: true });
   });
 
   test('comes up, answers across both tiers, takes a write, and restarts with its data and watermark', async () => {

