@@ -2,11 +2,14 @@ import { freePort } from '../../test/support/ports';
 // make bench-proxy: pgbench -S (simple, extended, prepared; 1 and 16 clients) against
 // PostgreSQL directly, through PgBouncer (transaction pooling, configured here in a temp
 // dir on a random port) and through the Strata proxy (transaction pooling, its own
-// process), in the same run on the same table. Prints a table, then one JSON line with
-// every figure and `ratio`: the lowest proxy/PgBouncer tps ratio over the cases both ran.
+// process), in the same run on the same table. Every client connects without TLS (PgBouncer
+// and the proxy have no certificate here; PostgreSQL's would make direct pay for TLS).
+// Beside them runs node-relay, a bare Node.js TCP pipe: the floor any Node proxy pays.
+// Prints a table, then one JSON line with every figure, each pooler's CPU time per
+// transaction, and `ratio`: the lowest proxy/PgBouncer tps ratio over the cases both ran.
 //   STRATA_BENCH_SECONDS (default 8), STRATA_BENCH_SCALE (default 10)
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { adminUrl, createTestDatabase } from '../../test/support/postgres';
@@ -32,17 +35,37 @@ async function waitForPort(port: number, child: ChildProcess, what: string): Pro
   throw new Error(`${what} did not start on port ${port}`);
 }
 
+/** CPU seconds (user + system) a process has used so far. */
+function cpuSeconds(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** Busy and total jiffies of the whole machine. */
+function machineJiffies(): { busy: number; total: number } {
+  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const total = cpu.reduce((a, b) => a + b, 0);
+  return { busy: total - cpu[3] - cpu[4], total };
+}
+
 interface Target {
-  name: 'direct' | 'pgbouncer' | 'proxy';
+  name: 'direct' | 'pgbouncer' | 'proxy' | 'node-relay';
   port: number;
   user: string;
   password?: string;
+  /** The pooler's process, whose CPU time per transaction is reported. */
+  pid?: number;
 }
 
 function pgbench(target: Target, db: string, mode: string, clients: number): { tps: number | null; error?: string } {
   const args = ['-h', '127.0.0.1', '-p', String(target.port), '-U', target.user, '-S', '-M', mode, '-c', String(clients), '-j', String(Math.min(clients, 2)), '-T', String(SECONDS), '-n', db];
   try {
-    const out = execFileSync('pgbench', args, { env: { ...process.env, PGPASSWORD: target.password ?? '' }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = execFileSync('pgbench', args, { env: { ...process.env, PGPASSWORD: target.password ?? '', PGSSLMODE: 'disable' }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     const m = /tps = ([\d.]+) \(without initial connection time\)/.exec(out);
     return { tps: m ? Math.round(Number(m[1])) : null };
   } catch (error) {
@@ -101,37 +124,51 @@ async function main(): Promise<void> {
     children.push(proxy);
     await waitForPort(proxyPort, proxy, 'proxy');
 
+    const relayPort = await freePort();
+    const relay = spawn(process.execPath, [join(__dirname, 'node-relay.js'), String(relayPort), admin.hostname, String(pgPort)], { stdio: ['ignore', 'ignore', 'inherit'] });
+    children.push(relay);
+    await waitForPort(relayPort, relay, 'node-relay');
+
     const targets: Target[] = [
       { name: 'direct', port: pgPort, user: admin.username || 'postgres' },
-      { name: 'pgbouncer', port: bouncerPort, user: USER, password: PASSWORD },
-      { name: 'proxy', port: proxyPort, user: USER, password: PASSWORD },
+      { name: 'pgbouncer', port: bouncerPort, user: USER, password: PASSWORD, pid: bouncer.pid },
+      { name: 'proxy', port: proxyPort, user: USER, password: PASSWORD, pid: proxy.pid },
+      { name: 'node-relay', port: relayPort, user: admin.username || 'postgres', pid: relay.pid },
     ];
-    const results: Record<string, Record<string, number | null>> = { direct: {}, pgbouncer: {}, proxy: {} };
+    const results: Record<string, Record<string, number | null>> = { direct: {}, pgbouncer: {}, proxy: {}, 'node-relay': {} };
     const errors: Record<string, string> = {};
+    // Microseconds of the pooler's CPU per transaction, and how busy the machine was.
+    const cpuPerTx: Record<string, Record<string, number | null>> = { pgbouncer: {}, proxy: {}, 'node-relay': {} };
+    const machineBusy: Record<string, Record<string, number>> = { direct: {}, pgbouncer: {}, proxy: {}, 'node-relay': {} };
     for (const mode of MODES) {
       for (const clients of CLIENTS) {
         const key = `${mode}_c${clients}`;
         for (const target of targets) {
+          const cpuBefore = cpuSeconds(target.pid);
+          const machineBefore = machineJiffies();
           const r = pgbench(target, db.name, mode, clients);
+          const machineAfter = machineJiffies();
+          machineBusy[target.name][key] = Math.round(((machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total)) * 100) / 100;
+          if (target.pid) cpuPerTx[target.name][key] = r.tps ? Math.round(((cpuSeconds(target.pid) - cpuBefore) / (r.tps * SECONDS)) * 1e7) / 10 : null;
           results[target.name][key] = r.tps;
           if (r.error) errors[`${target.name}.${key}`] = r.error;
-          console.log(`${key.padEnd(14)} ${target.name.padEnd(10)} ${r.tps ?? 'failed'} tps${r.error ? `  (${r.error})` : ''}`);
+          const cpu = target.pid && cpuPerTx[target.name][key] !== null ? `  ${cpuPerTx[target.name][key]} µs CPU/tx` : '';
+          console.log(`${key.padEnd(14)} ${target.name.padEnd(10)} ${r.tps ?? 'failed'} tps  machine ${Math.round(machineBusy[target.name][key] * 100)}% busy${cpu}${r.error ? `  (${r.error})` : ''}`);
         }
       }
     }
-    const ratios: Record<string, number | null> = {};
-    for (const key of Object.keys(results.proxy)) {
-      const p = results.proxy[key];
-      const b = results.pgbouncer[key];
-      ratios[key] = p && b ? Math.round((p / b) * 100) / 100 : null;
-    }
+    const ratiosOf = (over: Record<string, number | null>, under: Record<string, number | null>) => {
+      const ratios: Record<string, number | null> = {};
+      for (const key of Object.keys(over)) {
+        const o = over[key];
+        const u = under[key];
+        ratios[key] = o && u ? Math.round((o / u) * 100) / 100 : null;
+      }
+      return ratios;
+    };
+    const ratios = ratiosOf(results.proxy, results.pgbouncer);
     const compared = Object.values(ratios).filter((r): r is number => r !== null);
-    const vsDirect: Record<string, number | null> = {};
-    for (const key of Object.keys(results.proxy)) {
-      const p = results.proxy[key];
-      const d = results.direct[key];
-      vsDirect[key] = p && d ? Math.round((p / d) * 100) / 100 : null;
-    }
+    const vsDirect = ratiosOf(results.proxy, results.direct);
     console.log(
       JSON.stringify({
         bench: 'proxy',
@@ -140,6 +177,10 @@ async function main(): Promise<void> {
         tps: results,
         proxyVsPgbouncer: ratios,
         proxyVsDirect: vsDirect,
+        nodeRelayVsPgbouncer: ratiosOf(results['node-relay'], results.pgbouncer),
+        pgbouncerVsDirect: ratiosOf(results.pgbouncer, results.direct),
+        poolerCpuMicrosPerTx: cpuPerTx,
+        machineBusy,
         errors,
         ratio: compared.length ? Math.min(...compared) : null,
       }),

@@ -19,7 +19,7 @@ export interface OperatorConfig {
   /** Connection for tables without spec.connection.secretRef. */
   defaultConnection?: ConnectionSettings;
   tiering:
-    | { mode: 'cronjob'; image: string; serviceAccountName?: string; defaultSecretName?: string }
+    | { mode: 'cronjob'; image: string; serviceAccountName?: string; defaultSecretName?: string; postgresCASecret?: string }
     | { mode: 'in-process' };
   logLevel: string;
   /**
@@ -79,6 +79,7 @@ export function resolveOperatorConfig(env: NodeJS.ProcessEnv): OperatorConfig {
             image: env.STRATA_OPERATOR_TIERING_IMAGE || 'ghcr.io/strata-dev/strata:latest',
             serviceAccountName: env.STRATA_OPERATOR_TIERING_SERVICE_ACCOUNT || undefined,
             defaultSecretName: env.STRATA_OPERATOR_CONNECTION_SECRET || undefined,
+            postgresCASecret: env.STRATA_OPERATOR_POSTGRES_CA_SECRET || undefined,
           },
     logLevel: env.LOG_LEVEL || 'info',
     faultPauseAfterStep: parseFaultPause(env.STRATA_OPERATOR_FAULT_PAUSE_AFTER_STEP),

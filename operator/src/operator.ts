@@ -56,7 +56,7 @@ export async function startOperator(config: OperatorConfig, deps: OperatorDeps =
         ? { mode: 'in-process', scheduler }
         : {
             mode: 'cronjob',
-            cronJob: { image: config.tiering.image, serviceAccountName: config.tiering.serviceAccountName },
+            cronJob: { image: config.tiering.image, serviceAccountName: config.tiering.serviceAccountName, postgresCASecret: config.tiering.postgresCASecret },
             defaultSecretName: config.tiering.defaultSecretName,
           },
     metrics,

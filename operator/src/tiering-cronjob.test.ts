@@ -42,4 +42,14 @@ describe('buildTieringCronJob', () => {
     expect(cronJobDiffers(a, b)).toBe(true);
     expect(cronJobDiffers(a, { ...a, metadata: { ...a.metadata, labels: {} } })).toBe(false);
   });
+
+  test('with a PostgreSQL CA Secret, the Job mounts it where sslrootcert points (as the chart does for the operator); a newly set CA is a difference', () => {
+    const plain = buildTieringCronJob(obj, r.spec, { image: 'strata:1', secretName: 'db' });
+    const cj = buildTieringCronJob(obj, r.spec, { image: 'strata:1', secretName: 'db', postgresCASecret: 'pg-ca' });
+    const pod = (cj.spec.jobTemplate as { spec: { template: { spec: { volumes: unknown[]; containers: Array<{ volumeMounts: unknown[] }> } } } }).spec.template.spec;
+    expect(pod.volumes).toEqual([{ name: 'postgres-ca', secret: { secretName: 'pg-ca', items: [{ key: 'ca.crt', path: 'ca.crt' }] } }]);
+    expect(pod.containers[0].volumeMounts).toEqual([{ name: 'postgres-ca', mountPath: '/etc/strata/postgres-ca', readOnly: true }]);
+    expect(JSON.stringify(plain)).not.toContain('postgres-ca');
+    expect(cronJobDiffers(plain, cj)).toBe(true);
+  });
 });

@@ -14,7 +14,16 @@ export interface CronJobSettings {
   secretName: string;
   serviceAccountName?: string;
   imagePullPolicy?: string;
+  /**
+   * Secret (in the table's namespace) with the PostgreSQL CA as `ca.crt`, mounted where
+   * the chart mounts it for the operator, so a pgUrl with
+   * sslrootcert=/etc/strata/postgres-ca/ca.crt works in the tiering Job too.
+   */
+  postgresCASecret?: string;
 }
+
+/** Where the PostgreSQL CA is mounted, in every Strata pod that has one. */
+export const POSTGRES_CA_DIR = '/etc/strata/postgres-ca';
 
 export interface CronJobObject {
   apiVersion: 'batch/v1';
@@ -83,6 +92,7 @@ export function buildTieringCronJob(obj: TieredTableObject, spec: TieredTableSpe
               restartPolicy: 'Never',
               ...(s.serviceAccountName ? { serviceAccountName: s.serviceAccountName } : {}),
               automountServiceAccountToken: false,
+              ...(s.postgresCASecret ? { volumes: [{ name: 'postgres-ca', secret: { secretName: s.postgresCASecret, items: [{ key: 'ca.crt', path: 'ca.crt' }] } }] } : {}),
               securityContext: { runAsNonRoot: true, runAsUser: 10001, seccompProfile: { type: 'RuntimeDefault' } },
               containers: [
                 {
@@ -90,6 +100,7 @@ export function buildTieringCronJob(obj: TieredTableObject, spec: TieredTableSpe
                   image: s.image,
                   imagePullPolicy: s.imagePullPolicy ?? 'IfNotPresent',
                   args: ['tier', '--table', spec.table],
+                  ...(s.postgresCASecret ? { volumeMounts: [{ name: 'postgres-ca', mountPath: POSTGRES_CA_DIR, readOnly: true }] } : {}),
                   env: [
                     secretEnv('STRATA_PG_URL', SECRET_KEYS.pgUrl, false),
                     secretEnv('STRATA_CLICKHOUSE_URL', SECRET_KEYS.clickhouseUrl, true),
@@ -112,9 +123,10 @@ export function buildTieringCronJob(obj: TieredTableObject, spec: TieredTableSpe
 /** True when the live CronJob's schedule or pod template differs from the desired one. */
 export function cronJobDiffers(live: CronJobObject, desired: CronJobObject): boolean {
   const pick = (c: CronJobObject) => {
-    const job = c.spec.jobTemplate as { spec: { template: { spec: { containers: Array<{ image: string; args: string[]; env: unknown }> } } } };
-    const ctr = job.spec.template.spec.containers[0];
-    return JSON.stringify([c.spec.schedule, ctr?.image, ctr?.args, ctr?.env]);
+    const job = c.spec.jobTemplate as { spec: { template: { spec: { volumes?: unknown; containers: Array<{ image: string; args: string[]; env: unknown; volumeMounts?: unknown }> } } } };
+    const pod = job.spec.template.spec;
+    const ctr = pod.containers[0];
+    return JSON.stringify([c.spec.schedule, ctr?.image, ctr?.args, ctr?.env, ctr?.volumeMounts ?? [], pod.volumes ?? []]);
   };
   return pick(live) !== pick(desired);
 }

@@ -79,6 +79,9 @@ describe('helm template → server-side dry run', () => {
       expect(pod.volumes).toContainEqual({ name: 'postgres-ca', secret: { secretName: 'pg-ca', items: [{ key: 'ca.crt', path: 'ca.crt' }] } });
       expect(pod.containers[0].volumeMounts).toContainEqual({ name: 'postgres-ca', mountPath: '/etc/strata/postgres-ca', readOnly: true });
     }
+    // The operator passes it on to the tiering CronJobs it creates.
+    const operator = deployments.find((d) => d.metadata.name === 'strata-operator')!;
+    expect((operator.spec.template.spec.containers[0] as unknown as { env: unknown[] }).env).toContainEqual({ name: 'STRATA_OPERATOR_POSTGRES_CA_SECRET', value: 'pg-ca' });
     const r = await kubectlRun(api.kubeconfig, ['apply', '--dry-run=server', '-n', 'strata', '-f', '-'], rendered);
     expect(r.code).toBe(0);
   });

@@ -198,12 +198,23 @@ export class ClientSession implements ServerOwner {
     this.inboxAt = 0;
   }
 
+  /** Replies gathered during one server read (see cork()), or null when not gathering. */
+  private gathered: Buffer[] | null = null;
+
+  /**
+   * ServerOwner: the replies of one server read leave in one write. They are gathered
+   * and copied together rather than corked: for a few small messages a copy is cheaper
+   * than the stream's writev path.
+   */
   cork(): void {
-    this.socket.cork();
+    this.gathered ??= [];
   }
 
   uncork(): void {
-    this.socket.uncork();
+    const parts = this.gathered;
+    this.gathered = null;
+    if (!parts || parts.length === 0) return;
+    if (!this.write(parts.length === 1 ? parts[0] : Buffer.concat(parts))) this.server?.pause();
   }
 
   /** The server whose socket is corked while this pump run writes to it. */
@@ -212,7 +223,7 @@ export class ClientSession implements ServerOwner {
   private uncorkServer(): void {
     const server = this.corked;
     this.corked = null;
-    server?.socket.uncork();
+    if (server && !server.release()) this.waitForServerDrain(server);
   }
 
   private resumeInput(): void {
@@ -232,6 +243,10 @@ export class ClientSession implements ServerOwner {
   /** ServerOwner: relayed and local bytes for the client. */
   write(bytes: Buffer): boolean {
     if (this.state === State.closed) return true;
+    if (this.gathered) {
+      this.gathered.push(bytes);
+      return true;
+    }
     const ok = this.socket.write(bytes);
     if (!ok && !this.drainHooked) {
       this.drainHooked = true;
@@ -268,10 +283,15 @@ export class ClientSession implements ServerOwner {
     // code (after an await) a write must leave at once or it could wait forever.
     if (this.pumping && this.corked !== server) {
       this.uncorkServer();
-      server.socket.cork();
+      server.hold();
       this.corked = server;
     }
-    if (!server.send(bytes) && !this.waitingServerDrain) {
+    if (!server.send(bytes)) this.waitForServerDrain(server);
+  }
+
+  /** The server's socket is full: read no more from the client until it drains. */
+  private waitForServerDrain(server: ServerConnection): void {
+    if (!this.waitingServerDrain) {
       this.waitingServerDrain = true;
       this.socket.pause();
       server.socket.once('drain', () => {
@@ -859,6 +879,7 @@ export class ClientSession implements ServerOwner {
 
   close(): void {
     if (this.state === State.closed) return;
+    this.uncork();
     this.socket.end();
     setTimeout(() => this.socket.destroy(), 5000).unref();
     this.cleanup();
