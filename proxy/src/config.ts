@@ -5,13 +5,20 @@ export interface ProxyConfig {
   listen: { host: string; port: number };
   /**
    * PostgreSQL the proxy connects to with its own credentials. The database is always
-   * the one the client names (the URL's path is ignored), one pool per database.
+   * the one the client names, one pool per database (and per delegated user). The URL's
+   * database is where the auth query runs.
    */
-  backend: { host: string; port: number; user: string; password?: string; tls: BackendTls };
+  backend: { host: string; port: number; user: string; password?: string; database: string; tls: BackendTls };
   poolMode: 'session' | 'transaction';
   pool: { size: number; acquireTimeoutMs: number; idleTimeoutMs: number; healthCheckAfterMs: number; connectTimeoutMs: number };
   queryTimeoutMs: number;
-  auth: { method: 'scram-sha-256' | 'md5'; users: Map<string, string> };
+  /**
+   * `query`: delegated auth. A user not in `users` is looked up in PostgreSQL with this
+   * query ($1 = the user name, as the proxy's own user, in the URL's database); its one
+   * value is the role's SCRAM verifier (pg_authid.rolpassword). That user's sessions
+   * then log in to PostgreSQL as themselves, with the keys their SCRAM proof revealed.
+   */
+  auth: { method: 'scram-sha-256' | 'md5'; users: Map<string, string>; query?: string };
   tls?: { cert: string; key: string; required: boolean };
   maxMessageSize: number;
   metrics?: { host: string; port: number };
@@ -77,6 +84,8 @@ export interface ProxyConfigInput {
   /** name → password, or a PostgreSQL SCRAM verifier / md5 hash as stored in pg_authid. */
   users?: Record<string, string>;
   usersFile?: string;
+  /** Delegated auth: see ProxyConfig.auth.query. */
+  authQuery?: string;
   tlsCert?: string;
   tlsKey?: string;
   tlsRequired?: boolean;
@@ -129,6 +138,7 @@ export function resolveProxyConfig(input: ProxyConfigInput): ProxyConfig {
     port: url.port ? Number(url.port) : 5432,
     user: decodeURIComponent(url.username) || 'postgres',
     password: url.password ? decodeURIComponent(url.password) : undefined,
+    database: decodeURIComponent(url.pathname.slice(1)) || decodeURIComponent(url.username) || 'postgres',
     tls: backendTlsOf(url),
   };
 
@@ -139,8 +149,13 @@ export function resolveProxyConfig(input: ProxyConfigInput): ProxyConfig {
 
   const users = new Map(Object.entries(input.users ?? {}));
   if (input.usersFile) for (const [name, secret] of Object.entries(parseUsers(readFileSync(input.usersFile, 'utf8')))) users.set(name, secret);
+  const authQuery = input.authQuery?.trim() || undefined;
+  if (authQuery) {
+    if (method !== 'scram-sha-256') throw new ProxyConfigError('delegated auth (STRATA_PROXY_AUTH_QUERY) needs auth method scram-sha-256');
+    if (!authQuery.includes('$1')) throw new ProxyConfigError('the auth query must take the user name as $1');
+  }
   // No default password: a proxy without users lets nobody in, and says so at start.
-  if (users.size === 0) throw new ProxyConfigError('no users configured (STRATA_PROXY_USERS or STRATA_PROXY_USERS_FILE)');
+  if (users.size === 0 && !authQuery) throw new ProxyConfigError('no users configured (STRATA_PROXY_USERS or STRATA_PROXY_USERS_FILE, or STRATA_PROXY_AUTH_QUERY to delegate to PostgreSQL)');
   for (const [name, secret] of users) {
     if (!name || !secret) throw new ProxyConfigError('every user needs a name and a password');
     if (method === 'md5' && secret.startsWith('SCRAM-SHA-256$')) throw new ProxyConfigError(`user ${name} has a SCRAM verifier, which md5 auth cannot use`);
@@ -162,7 +177,7 @@ export function resolveProxyConfig(input: ProxyConfigInput): ProxyConfig {
       connectTimeoutMs: positive(input.connectTimeoutMs, 10000, 'connect timeout'),
     },
     queryTimeoutMs: positive(input.queryTimeoutMs, 0, 'query timeout', true),
-    auth: { method, users },
+    auth: { method, users, query: authQuery },
     tls,
     maxMessageSize: positive(input.maxMessageSize, 64 * 1024 * 1024, 'max message size'),
     metrics: input.metricsListen ? hostPort(input.metricsListen, 'metrics address') : undefined,
@@ -196,6 +211,7 @@ export function proxyConfigFromEnv(env: NodeJS.ProcessEnv): ProxyConfig {
     authMethod: env.STRATA_PROXY_AUTH,
     users: env.STRATA_PROXY_USERS ? parseUsers(env.STRATA_PROXY_USERS.split(',').join('\n')) : undefined,
     usersFile: env.STRATA_PROXY_USERS_FILE,
+    authQuery: env.STRATA_PROXY_AUTH_QUERY,
     tlsCert: env.STRATA_PROXY_TLS_CERT,
     tlsKey: env.STRATA_PROXY_TLS_KEY,
     tlsRequired: env.STRATA_PROXY_TLS_REQUIRED ? env.STRATA_PROXY_TLS_REQUIRED === 'true' : undefined,

@@ -43,7 +43,7 @@ export function createProxyMetrics(pools: () => PoolSet | null): ProxyMetrics {
       registers: [registry],
       collect() {
         this.reset();
-        for (const [database, pool] of pools()?.entries() ?? []) this.set({ database }, pick(pool.stats()));
+        for (const [database, pool] of pools()?.entries() ?? []) this.inc({ database }, pick(pool.stats()));
       },
     });
   poolGauge('strata_proxy_pool_servers', 'PostgreSQL connections in the pool', (s) => s.total);

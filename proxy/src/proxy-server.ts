@@ -6,6 +6,7 @@ import type { ProxyConfig } from './config';
 import { Pool, PoolSet } from './backend/pool';
 import { StatementNames } from './backend/statement-names';
 import { postgresOnlyRouter, type QueryEngine, type Router } from './engine/contract';
+import { PostgresVerifiers } from './frontend/auth/postgres-verifiers';
 import { UserStore } from './frontend/auth/user-store';
 import { ClientSession } from './frontend/client-session';
 import { SessionRegistry } from './frontend/session-registry';
@@ -37,20 +38,22 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDependencies = 
   let pools: PoolSet | null = null;
   const metrics = createProxyMetrics(() => pools);
   pools = new PoolSet(
-    (database) =>
+    (database, login) =>
       new Pool({
-        target: { ...config.backend, database, connectTimeoutMs: config.pool.connectTimeoutMs },
+        target: { ...config.backend, database, connectTimeoutMs: config.pool.connectTimeoutMs, ...(login ? { user: login.user, password: undefined, scramKeys: login.scramKeys } : {}) },
         size: config.pool.size,
         acquireTimeoutMs: config.pool.acquireTimeoutMs,
         idleTimeoutMs: config.pool.idleTimeoutMs,
         healthCheckAfterMs: config.pool.healthCheckAfterMs,
-        logger: logger.child({ pool: database }),
+        logger: logger.child({ pool: database, ...(login ? { user: login.user } : {}) }),
       }),
   );
   const registry = new SessionRegistry<ClientSession>();
+  const verifiers = config.auth.query ? new PostgresVerifiers(config.auth.query, config.backend, config.pool.connectTimeoutMs) : null;
   const sessionDeps = {
     config,
     users: new UserStore(config.auth.users),
+    verifiers,
     pools,
     router: deps.router ?? postgresOnlyRouter,
     engine: deps.engine ?? null,
@@ -102,6 +105,7 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDependencies = 
         while (registry.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
         for (const session of registry.all()) session.fatal({ severity: 'FATAL', code: '57P01', message: 'terminating connection due to administrator command' });
         await pools!.close();
+        await verifiers?.close();
         await new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()));
         logger.info('proxy stopped');
       })();

@@ -43,19 +43,25 @@ describe('configuration', () => {
     expect(() => resolveProxyConfig({ backendUrl: adminUrl(), users: { a: 'b' }, listen: 'nowhere' })).toThrow(/host:port/);
     expect(() => resolveProxyConfig({ backendUrl: adminUrl(), users: { a: 'b' }, tlsRequired: true })).toThrow(/TLS/);
     expect(() => resolveProxyConfig({ backendUrl: adminUrl(), users: { a: 'b' }, catalogRefreshMs: 50 })).toThrow(/at least 100 ms/);
+    // Delegated auth: no configured users needed, SCRAM only, the user name as $1.
+    expect(resolveProxyConfig({ backendUrl: adminUrl(), authQuery: 'SELECT rolpassword FROM pg_authid WHERE rolname = $1' }).auth.query).toMatch(/\$1/);
+    expect(() => resolveProxyConfig({ backendUrl: adminUrl(), authQuery: 'SELECT rolpassword FROM pg_authid', users: { a: 'b' } })).toThrow(/\$1/);
+    expect(() => resolveProxyConfig({ backendUrl: adminUrl(), authQuery: 'SELECT $1', authMethod: 'md5', users: { a: 'b' } })).toThrow(/scram-sha-256/);
   });
 
   it('reads the environment', () => {
     const config = proxyConfigFromEnv({
-      STRATA_PG_URL: 'postgres://proxy:pw@db.internal:5433/ignored',
+      STRATA_PG_URL: 'postgres://proxy:pw@db.internal:5433/authdb',
       STRATA_PROXY_LISTEN: '0.0.0.0:7432',
       STRATA_PROXY_USERS: 'alice:one,bob:two',
       STRATA_PROXY_POOL_MODE: 'session',
       STRATA_PROXY_POOL_SIZE: '7',
       STRATA_PROXY_CATALOG_REFRESH_MS: '2500',
+      STRATA_PROXY_AUTH_QUERY: 'SELECT strata_auth.verifier($1)',
     });
     expect(config.listen).toEqual({ host: '0.0.0.0', port: 7432 });
-    expect(config.backend).toEqual({ host: 'db.internal', port: 5433, user: 'proxy', password: 'pw', tls: { mode: 'disable', ca: undefined } });
+    expect(config.backend).toEqual({ host: 'db.internal', port: 5433, user: 'proxy', password: 'pw', database: 'authdb', tls: { mode: 'disable', ca: undefined } });
+    expect(config.auth.query).toBe('SELECT strata_auth.verifier($1)');
     expect([...config.auth.users.keys()]).toEqual(['alice', 'bob']);
     expect(config.poolMode).toBe('session');
     expect(config.pool.size).toBe(7);

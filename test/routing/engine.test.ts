@@ -254,4 +254,18 @@ describe('tier-aware engine', () => {
       expect(await rowsOf(bound)).toEqual([['world']]);
     }
   });
+  it('answers a session that is a PostgreSQL role (delegated auth) only for tables that role may read', async () => {
+    const role = `strata_reader_${process.pid}`;
+    await fx.hot.query(`CREATE ROLE ${role} NOLOGIN`);
+    try {
+      const asRole: SessionContext = { ...session(), user: role, role };
+      const sql = `SELECT count(*) FROM metrics_events WHERE time >= '2026-01-01' AND time < '2026-01-03'`;
+      await expect(viaEngine(sql, [], asRole)).rejects.toMatchObject({ sqlState: '42501', message: 'permission denied for table metrics_events' });
+      await fx.hot.query(`GRANT SELECT ON metrics_events TO ${role}`);
+      expect((await viaEngine(sql, [], asRole)).rows).toEqual((await viaEngine(sql)).rows);
+    } finally {
+      await fx.hot.query(`DROP OWNED BY ${role}`);
+      await fx.hot.query(`DROP ROLE ${role}`);
+    }
+  });
 });

@@ -12,6 +12,8 @@ const BIN = '/usr/lib/postgresql/15/bin';
 export interface ScratchCluster {
   url: string;
   port: number;
+  /** The data directory (pg_hba.conf is there). */
+  dataDir: string;
   /** `immediate` is what a crash looks like to clients; `fast` is a clean shutdown. */
   stop(mode?: 'immediate' | 'fast'): void;
   start(): void;
@@ -40,6 +42,7 @@ export async function startScratchCluster(): Promise<ScratchCluster> {
   const cluster: ScratchCluster = {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,
+    dataDir: data,
     start() {
       asPostgres([`${BIN}/pg_ctl`, '-D', data, '-o', opts, '-l', join(dir, 'log'), '-w', 'start']);
     },

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { BackendError } from './backend-errors';
 import { ServerConnection, type ServerTarget } from './server-connection';
+import type { ScramKeys } from '../frontend/auth/scram-sha-256';
 
 export interface PoolOptions {
   target: ServerTarget;
@@ -36,6 +37,11 @@ export class Pool {
   constructor(private readonly options: PoolOptions) {
     this.reaper = setInterval(() => this.reapIdle(), Math.max(100, Math.min(options.idleTimeoutMs / 2, 10000)));
     this.reaper.unref();
+  }
+
+  /** Where and as whom new servers log in. */
+  get target(): ServerTarget {
+    return this.options.target;
   }
 
   stats(): { total: number; idle: number; active: number; waiting: number } {
@@ -163,25 +169,37 @@ export class Pool {
 }
 
 /** One pool per database the clients name, all with the proxy's backend credentials. */
+/** Who a pool's servers log in as, when not the proxy's own user (delegated auth). */
+export interface PoolLogin {
+  user: string;
+  scramKeys: ScramKeys;
+}
+
+/** Pools by database, and by user for delegated logins. */
 export class PoolSet {
-  private readonly pools = new Map<string, Pool>();
+  private readonly pools = new Map<string, { database: string; pool: Pool }>();
 
-  constructor(private readonly make: (database: string) => Pool) {}
+  constructor(private readonly make: (database: string, login?: PoolLogin) => Pool) {}
 
-  get(database: string): Pool {
-    let pool = this.pools.get(database);
-    if (!pool) {
-      pool = this.make(database);
-      this.pools.set(database, pool);
+  get(database: string, login?: PoolLogin): Pool {
+    const key = login ? `${database}\0${login.user}` : database;
+    let entry = this.pools.get(key);
+    if (!entry) {
+      entry = { database, pool: this.make(database, login) };
+      this.pools.set(key, entry);
+    } else if (login) {
+      // The role's password may have changed since: new servers log in with the new keys.
+      entry.pool.target.scramKeys = login.scramKeys;
     }
-    return pool;
+    return entry.pool;
   }
 
-  entries(): IterableIterator<[string, Pool]> {
-    return this.pools.entries();
+  /** Every pool with its database (several share one under delegated auth). */
+  *entries(): IterableIterator<[string, Pool]> {
+    for (const { database, pool } of this.pools.values()) yield [database, pool];
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.pools.values()].map((p) => p.close()));
+    await Promise.all([...this.pools.values()].map((e) => e.pool.close()));
   }
 }

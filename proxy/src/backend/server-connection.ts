@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import type { BackendTls } from '../config';
 import { openTransport } from './backend-transport';
-import { ScramClient } from '../frontend/auth/scram-sha-256';
+import { ScramClient, type ScramKeys } from '../frontend/auth/scram-sha-256';
 import { md5Response } from '../frontend/auth/md5';
 import * as wire from '../wire';
 import { FrameScanner, ScanFlag } from '../wire/frame-scanner';
@@ -13,6 +13,8 @@ export interface ServerTarget {
   port: number;
   user: string;
   password?: string;
+  /** A delegated user's SCRAM keys, in place of a password (SCRAM only). */
+  scramKeys?: ScramKeys;
   database: string;
   connectTimeoutMs: number;
   /** TLS to PostgreSQL (sslmode); none when absent. */
@@ -128,14 +130,16 @@ export class ServerConnection {
                 const auth = wire.decodeAuthentication(frame);
                 if (auth.code === wire.AuthCode.ok) return;
                 if (auth.code === wire.AuthCode.saslFinal && scram && 'data' in auth) return scram.verify(auth.data.toString());
-                if (target.password === undefined) return fail(new BackendError('backend_startup_failed', '28000', 'PostgreSQL asked for a password and none is configured for the proxy'));
-                if (auth.code === wire.AuthCode.cleartext) return void socket.write(wire.encodePasswordMessage(target.password));
-                if (auth.code === wire.AuthCode.md5 && 'salt' in auth) return void socket.write(wire.encodePasswordMessage(md5Response(target.user, target.password, auth.salt)));
+                if (auth.code === wire.AuthCode.saslContinue && scram && 'data' in auth) return void socket.write(wire.encodeSaslResponse(Buffer.from(scram.final(auth.data.toString()))));
+                const secret = target.scramKeys ?? target.password;
+                if (secret === undefined) return fail(new BackendError('backend_startup_failed', '28000', 'PostgreSQL asked for a password and none is configured for the proxy'));
                 if (auth.code === wire.AuthCode.sasl) {
-                  scram = new ScramClient(target.password);
+                  scram = new ScramClient(secret);
                   return void socket.write(wire.encodeSaslInitialResponse({ mechanism: 'SCRAM-SHA-256', data: Buffer.from(scram.first()) }));
                 }
-                if (auth.code === wire.AuthCode.saslContinue && scram && 'data' in auth) return void socket.write(wire.encodeSaslResponse(Buffer.from(scram.final(auth.data.toString()))));
+                if (typeof secret !== 'string') return fail(new BackendError('backend_startup_failed', '28000', `PostgreSQL asked for a non-SCRAM password for user "${target.user}"; a user whose login is delegated to PostgreSQL needs scram-sha-256 in pg_hba.conf`));
+                if (auth.code === wire.AuthCode.cleartext) return void socket.write(wire.encodePasswordMessage(secret));
+                if (auth.code === wire.AuthCode.md5 && 'salt' in auth) return void socket.write(wire.encodePasswordMessage(md5Response(target.user, secret, auth.salt)));
                 return fail(new BackendError('backend_startup_failed', '28000', `unsupported PostgreSQL authentication request ${auth.code}`));
               }
               case wire.Backend.parameterStatus: {

@@ -11,6 +11,11 @@ export interface SessionContext {
   user: string;
   database: string;
   /**
+   * The PostgreSQL role the session is (delegated auth): the engine reads a tiered table
+   * only if that role has SELECT on it, as PostgreSQL checks on the relayed path.
+   */
+  role?: string;
+  /**
    * Settings as PostgreSQL reports them (ParameterStatus: TimeZone, DateStyle,
    * server_version, …) plus Strata's own (`strata.route`: 'auto' | 'hot' | 'cold').
    */

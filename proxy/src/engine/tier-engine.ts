@@ -192,10 +192,27 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
     states: Map<string, TierStateRow>;
   }
 
-  async function readCurrent(client: HotClient, query: PgNode): Promise<Current> {
+  async function readCurrent(client: HotClient, query: PgNode, session: SessionContext): Promise<Current> {
     const cached = snapshot();
-    const { states, specs } = await tierStates(client, [...new Set(findTieredRefs(query, cached).map((r) => r.relation.table))]);
+    const refs = findTieredRefs(query, cached);
+    if (session.role) await checkCanRead(client, session.role, refs.map((r) => r.relation));
+    const { states, specs } = await tierStates(client, [...new Set(refs.map((r) => r.relation.table))]);
     return { snapshot: withCurrentSpecs(cached, specs), states };
+  }
+
+  /**
+   * A session that is a PostgreSQL role (delegated auth) reads a tiered table only if
+   * that role may: cold rows never pass PostgreSQL's own check, so it is made here.
+   */
+  async function checkCanRead(client: HotClient, role: string, relations: Array<{ schema: string; table: string }>): Promise<void> {
+    if (relations.length === 0) return;
+    const names = relations.map((r) => `${pgIdent(r.schema)}.${pgIdent(r.table)}`);
+    const r = await client.query<{ name: string; ok: boolean }>(
+      "SELECT name, has_table_privilege($1, name, 'SELECT') AS ok FROM unnest($2::text[]) AS name",
+      [role, names],
+    );
+    const denied = r.rows.find((row) => !row.ok);
+    if (denied) throw new SqlStateError('42501', `permission denied for table ${relations[names.indexOf(denied.name)].table}`);
   }
 
   async function prepare(client: HotClient, query: PgNode, stmt: EngineStatement, session: SessionContext, utc: boolean, paramTypes: number[], current: Current): Promise<Prepared> {
@@ -238,7 +255,7 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
   }
 
   async function explain(client: HotClient, query: PgNode, stmt: EngineStatement, session: SessionContext, utc: boolean): Promise<string[]> {
-    const current = await readCurrent(client, query);
+    const current = await readCurrent(client, query, session);
     const { paramTypes } = await describeFor(client, query, deparseStatement(query), stmt.paramTypes, current.snapshot);
     const p = await prepare(client, query, stmt, session, utc, paramTypes, current);
     const lines: string[] = [`Strata route: ${p.route}`];
@@ -303,7 +320,7 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
     utc: boolean,
   ): Promise<{ fields: ResultField[]; portal: PortalRows }> {
     // Described first: bound parameters (time bounds among them) get their types from it.
-    const current = await readCurrent(client, parsed.stmt);
+    const current = await readCurrent(client, parsed.stmt, session);
     const described = await describeFor(client, parsed.stmt, parsed.text, stmt.paramTypes, current.snapshot);
     const p = await prepare(client, parsed.stmt, stmt, session, utc, described.paramTypes, current);
     if (p.route === 'hot' && !p.plan.occurrences.some((o) => o.relation.mode === 'cold-only')) {

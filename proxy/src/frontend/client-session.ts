@@ -12,7 +12,8 @@ import type { ProxyMetrics } from '../metrics';
 import * as wire from '../wire';
 import type { ErrorFields } from '../wire/error-response';
 import { md5Matches } from './auth/md5';
-import { ScramServer } from './auth/scram-sha-256';
+import type { PostgresVerifiers, VerifierLookup } from './auth/postgres-verifiers';
+import { ScramServer, type ScramKeys } from './auth/scram-sha-256';
 import type { UserStore } from './auth/user-store';
 import { EngineRunner } from './engine-runner';
 import { setStatements } from './set-statements';
@@ -22,6 +23,8 @@ import { splitStatements } from './split-statements';
 export interface SessionDeps {
   config: ProxyConfig;
   users: UserStore;
+  /** Delegated auth (STRATA_PROXY_AUTH_QUERY): users not configured are looked up here. */
+  verifiers?: PostgresVerifiers | null;
   pools: PoolSet;
   router: Router;
   engine: QueryEngine | null;
@@ -98,6 +101,8 @@ export class ClientSession implements ServerOwner {
   private readonly engine: EngineRunner;
   private draining = false;
   private authStep: ((type: number, frame: Buffer) => void | Promise<void>) | null = null;
+  /** Keys of a user whose login PostgreSQL vouched for (delegated auth). */
+  private delegated: ScramKeys | null = null;
 
   constructor(
     socket: Socket,
@@ -373,10 +378,30 @@ export class ClientSession implements ServerOwner {
   }
 
   private beginScram(): void {
-    const verifier = this.deps.users.scram(this.user);
-    const scram = new ScramServer(verifier ?? this.deps.users.mockScram(this.user));
+    const configured = this.deps.users.scram(this.user);
+    // Delegated auth: the lookup starts now and is awaited when the client's first SCRAM
+    // message needs the salt. Configured users never reach PostgreSQL for this.
+    const lookup = !configured && this.deps.verifiers ? this.deps.verifiers.lookup(this.user) : null;
+    lookup?.catch(() => undefined);
     this.write(wire.encodeAuthenticationSasl(['SCRAM-SHA-256']));
-    this.authStep = (_type, frame) => {
+    this.authStep = async (_type, frame) => {
+      let verifier = configured;
+      let refusal: string | null = configured ? null : 'unknown user';
+      if (lookup) {
+        let found: VerifierLookup;
+        try {
+          found = await lookup;
+        } catch (error) {
+          this.log.warn({ err: (error as Error).message }, 'delegated authentication: the auth query failed');
+          return this.fatal({ severity: 'FATAL', code: '08006', message: 'could not check the password: the proxy cannot query PostgreSQL for it' });
+        }
+        if (this.state === State.closed) return;
+        if ('verifier' in found) [verifier, refusal] = [found.verifier, null];
+        else refusal = found.refused;
+      }
+      // Unknown users run the whole exchange with a made-up verifier and fail at the end,
+      // so a client cannot tell them from wrong passwords (as PostgreSQL does).
+      const scram = new ScramServer(verifier ?? this.deps.users.mockScram(this.user));
       const initial = wire.decodeSaslInitialResponse(frame);
       if (initial.mechanism !== 'SCRAM-SHA-256') return this.authFailed('unsupported SASL mechanism');
       let serverFirst: string;
@@ -391,9 +416,15 @@ export class ClientSession implements ServerOwner {
         try {
           serverFinal = scram.final(wire.decodeSaslResponse(finalFrame).toString('utf8'));
         } catch (error) {
-          return this.authFailed((error as Error).message);
+          return this.authFailed(refusal ?? (error as Error).message);
         }
-        if (!verifier) return this.authFailed('unknown user');
+        if (refusal) return this.authFailed(refusal);
+        if (lookup) {
+          // From here this session is the PostgreSQL role itself: its servers log in as
+          // the user with the keys the proof revealed, and the engine checks its privileges.
+          this.delegated = scram.keys();
+          this.context.role = this.user;
+        }
         this.write(wire.encodeAuthenticationSaslFinal(Buffer.from(serverFinal)));
         return this.completeLogin();
       };
@@ -413,7 +444,7 @@ export class ClientSession implements ServerOwner {
   /** Checks the database with a real server and brings its settings to the client's. */
   private async completeLogin(): Promise<void> {
     this.authStep = null;
-    this.pool = this.deps.pools.get(this.database);
+    this.pool = this.deps.pools.get(this.database, this.delegated ? { user: this.user, scramKeys: this.delegated } : undefined);
     let server: ServerConnection;
     try {
       server = await this.pool.acquire();

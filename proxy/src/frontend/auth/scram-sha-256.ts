@@ -8,12 +8,27 @@ export interface ScramVerifier {
   serverKey: Buffer;
 }
 
+/**
+ * What a SCRAM client needs to log in without the password: ClientKey (which the proxy
+ * learns from a client's proof) and ServerKey (from the stored verifier). Used to log
+ * in to PostgreSQL as a user whose verifier PostgreSQL holds (delegated auth).
+ */
+export interface ScramKeys {
+  clientKey: Buffer;
+  serverKey: Buffer;
+}
+
 const hmac = (key: Buffer, text: string): Buffer => createHmac('sha256', key).update(text).digest();
 const sha256 = (data: Buffer): Buffer => createHash('sha256').update(data).digest();
 
-export function scramVerifier(password: string, salt = randomBytes(16), iterations = 4096): ScramVerifier {
+function saltedKeys(password: string, salt: Buffer, iterations: number): ScramKeys {
   const salted = pbkdf2Sync(password.normalize('NFKC'), salt, iterations, 32, 'sha256');
-  return { iterations, salt, storedKey: sha256(hmac(salted, 'Client Key')), serverKey: hmac(salted, 'Server Key') };
+  return { clientKey: hmac(salted, 'Client Key'), serverKey: hmac(salted, 'Server Key') };
+}
+
+export function scramVerifier(password: string, salt = randomBytes(16), iterations = 4096): ScramVerifier {
+  const { clientKey, serverKey } = saltedKeys(password, salt, iterations);
+  return { iterations, salt, storedKey: sha256(clientKey), serverKey };
 }
 
 /** Parses PostgreSQL's stored form: SCRAM-SHA-256$<iter>:<salt>$<StoredKey>:<ServerKey>. */
@@ -46,8 +61,14 @@ export class ScramServer {
   private serverFirst = '';
   private nonce = '';
   private gs2Header = '';
+  private provenClientKey: Buffer | null = null;
 
   constructor(private readonly verifier: ScramVerifier) {}
+
+  /** After a successful final(): the client's ClientKey and the verifier's ServerKey. */
+  keys(): ScramKeys | null {
+    return this.provenClientKey ? { clientKey: this.provenClientKey, serverKey: this.verifier.serverKey } : null;
+  }
 
   /** client-first-message → server-first-message */
   first(clientFirst: string): string {
@@ -76,17 +97,22 @@ export class ScramServer {
     const clientKey = Buffer.alloc(proof.length);
     for (let i = 0; i < proof.length; i++) clientKey[i] = proof[i] ^ signature[i];
     if (!timingSafeEqual(sha256(clientKey), this.verifier.storedKey)) throw new ScramError('SCRAM proof does not match');
+    this.provenClientKey = clientKey;
     return `v=${hmac(this.verifier.serverKey, authMessage).toString('base64')}`;
   }
 }
 
-/** The client side, used by the proxy to log in to PostgreSQL with its own credentials. */
+/**
+ * The client side, used by the proxy to log in to PostgreSQL: with its own password, or
+ * with a delegated user's keys (the salt and iteration count PostgreSQL sends are then
+ * the ones those keys were made with).
+ */
 export class ScramClient {
   private readonly clientNonce = randomBytes(18).toString('base64');
   private clientFirstBare = '';
   private serverSignature: Buffer | null = null;
 
-  constructor(private readonly password: string) {}
+  constructor(private readonly secret: string | ScramKeys) {}
 
   first(): string {
     this.clientFirstBare = `n=*,r=${this.clientNonce}`;
@@ -97,14 +123,13 @@ export class ScramClient {
     const attrs = attributes(serverFirst);
     const nonce = attrs.get('r') ?? '';
     if (!nonce.startsWith(this.clientNonce)) throw new ScramError('server nonce does not extend the client nonce');
-    const salted = pbkdf2Sync(this.password.normalize('NFKC'), Buffer.from(attrs.get('s') ?? '', 'base64'), Number(attrs.get('i')), 32, 'sha256');
-    const clientKey = hmac(salted, 'Client Key');
+    const { clientKey, serverKey } = typeof this.secret === 'string' ? saltedKeys(this.secret, Buffer.from(attrs.get('s') ?? '', 'base64'), Number(attrs.get('i'))) : this.secret;
     const withoutProof = `c=biws,r=${nonce}`;
     const authMessage = `${this.clientFirstBare},${serverFirst},${withoutProof}`;
     const signature = hmac(sha256(clientKey), authMessage);
     const proof = Buffer.alloc(clientKey.length);
     for (let i = 0; i < proof.length; i++) proof[i] = clientKey[i] ^ signature[i];
-    this.serverSignature = hmac(hmac(salted, 'Server Key'), authMessage);
+    this.serverSignature = hmac(serverKey, authMessage);
     return `${withoutProof},p=${proof.toString('base64')}`;
   }
 
