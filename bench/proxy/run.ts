@@ -7,7 +7,8 @@ import { freePort } from '../../test/support/ports';
 // Beside them runs node-relay, a bare Node.js TCP pipe: the floor any Node proxy pays.
 // Prints a table, then one JSON line with every figure, each pooler's CPU time per
 // transaction, and `ratio`: the lowest proxy/PgBouncer tps ratio over the cases both ran.
-//   STRATA_BENCH_SECONDS (default 8), STRATA_BENCH_SCALE (default 10)
+//   STRATA_BENCH_SECONDS per run (default 5), STRATA_BENCH_ROUNDS (default 3: the figure
+//   is the median), STRATA_BENCH_SCALE (default 10)
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,8 +16,9 @@ import { join } from 'node:path';
 import { adminUrl, createTestDatabase } from '../../test/support/postgres';
 import { repoPath } from '../../test/support/paths';
 
-const SECONDS = Number(process.env.STRATA_BENCH_SECONDS || 8);
+const SECONDS = Number(process.env.STRATA_BENCH_SECONDS || 5);
 const SCALE = Number(process.env.STRATA_BENCH_SCALE || 10);
+const ROUNDS = Number(process.env.STRATA_BENCH_ROUNDS || 3);
 const USER = 'bench';
 const PASSWORD = 'bench-password-not-secret';
 const MODES = ['simple', 'extended', 'prepared'] as const;
@@ -51,6 +53,13 @@ function machineJiffies(): { busy: number; total: number } {
   const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
   const total = cpu.reduce((a, b) => a + b, 0);
   return { busy: total - cpu[3] - cpu[4], total };
+}
+
+function median(values: number[]): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 interface Target {
@@ -140,20 +149,39 @@ async function main(): Promise<void> {
     // Microseconds of the pooler's CPU per transaction, and how busy the machine was.
     const cpuPerTx: Record<string, Record<string, number | null>> = { pgbouncer: {}, proxy: {}, 'node-relay': {} };
     const machineBusy: Record<string, Record<string, number>> = { direct: {}, pgbouncer: {}, proxy: {}, 'node-relay': {} };
+    // Rounds alternate the targets case by case, so a noisy stretch of the machine (a
+    // 2-core VM shares its CPUs) hits all of them; each figure is the median of its rounds.
     for (const mode of MODES) {
       for (const clients of CLIENTS) {
         const key = `${mode}_c${clients}`;
+        const samples = new Map<string, { tps: number[]; cpu: number[]; busy: number[] }>(targets.map((t) => [t.name, { tps: [], cpu: [], busy: [] }]));
+        for (let round = 1; round <= ROUNDS; round++) {
+          for (const target of targets) {
+            if (errors[`${target.name}.${key}`]) continue;
+            const cpuBefore = cpuSeconds(target.pid);
+            const machineBefore = machineJiffies();
+            const r = pgbench(target, db.name, mode, clients);
+            const machineAfter = machineJiffies();
+            const busy = (machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total);
+            const sample = samples.get(target.name)!;
+            if (r.error || !r.tps) {
+              errors[`${target.name}.${key}`] = r.error ?? 'no tps reported';
+              continue;
+            }
+            sample.tps.push(r.tps);
+            sample.busy.push(busy);
+            if (target.pid) sample.cpu.push((cpuSeconds(target.pid) - cpuBefore) / (r.tps * SECONDS));
+          }
+        }
         for (const target of targets) {
-          const cpuBefore = cpuSeconds(target.pid);
-          const machineBefore = machineJiffies();
-          const r = pgbench(target, db.name, mode, clients);
-          const machineAfter = machineJiffies();
-          machineBusy[target.name][key] = Math.round(((machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total)) * 100) / 100;
-          if (target.pid) cpuPerTx[target.name][key] = r.tps ? Math.round(((cpuSeconds(target.pid) - cpuBefore) / (r.tps * SECONDS)) * 1e7) / 10 : null;
-          results[target.name][key] = r.tps;
-          if (r.error) errors[`${target.name}.${key}`] = r.error;
+          const sample = samples.get(target.name)!;
+          const failed = errors[`${target.name}.${key}`];
+          results[target.name][key] = failed ? null : Math.round(median(sample.tps));
+          machineBusy[target.name][key] = Math.round(median(sample.busy) * 100) / 100;
+          if (target.pid) cpuPerTx[target.name][key] = failed ? null : Math.round(median(sample.cpu) * 1e7) / 10;
           const cpu = target.pid && cpuPerTx[target.name][key] !== null ? `  ${cpuPerTx[target.name][key]} µs CPU/tx` : '';
-          console.log(`${key.padEnd(14)} ${target.name.padEnd(10)} ${r.tps ?? 'failed'} tps  machine ${Math.round(machineBusy[target.name][key] * 100)}% busy${cpu}${r.error ? `  (${r.error})` : ''}`);
+          const spread = sample.tps.length > 1 ? ` (${Math.min(...sample.tps)}–${Math.max(...sample.tps)})` : '';
+          console.log(`${key.padEnd(14)} ${target.name.padEnd(10)} ${failed ? 'failed' : `${results[target.name][key]} tps${spread}`}  machine ${Math.round(machineBusy[target.name][key] * 100)}% busy${cpu}${failed ? `  (${failed})` : ''}`);
         }
       }
     }
@@ -173,6 +201,7 @@ async function main(): Promise<void> {
       JSON.stringify({
         bench: 'proxy',
         seconds: SECONDS,
+        rounds: ROUNDS,
         scale: SCALE,
         tps: results,
         proxyVsPgbouncer: ratios,
