@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { startScratchCluster, type ScratchCluster } from '../support/pg-cluster';
 import { startProxyFixture, PROXY_PASSWORD, PROXY_USER, type ProxyFixture } from '../support/proxy-fixture';
-import type { TestDatabase } from '../support/postgres';
+import { withClient, type TestDatabase } from '../support/postgres';
 
 // The recipe proxy/README.md gives: a SECURITY DEFINER function, so the proxy's own user
 // needs no superuser to read verifiers, and superusers cannot log in through the proxy.
@@ -21,14 +21,8 @@ const AUTH_FUNCTION = `
   REVOKE ALL ON FUNCTION strata_auth.verifier(name) FROM PUBLIC;`;
 const AUTH_QUERY = 'SELECT strata_auth.verifier($1)';
 
-async function query(port: number, user: string, password: string, sql: string): Promise<Array<Record<string, unknown>>> {
-  const client = new Client({ host: '127.0.0.1', port, user, password, database: 'postgres' });
-  await client.connect();
-  try {
-    return (await client.query(sql)).rows;
-  } finally {
-    await client.end();
-  }
+function query(port: number, user: string, password: string, sql: string): Promise<Array<Record<string, unknown>>> {
+  return withClient({ host: '127.0.0.1', port, user, password, database: 'postgres' }, async (c) => (await c.query(sql)).rows);
 }
 
 describe('auth delegated to PostgreSQL', () => {

@@ -1,17 +1,12 @@
 // Client authentication and TLS: SCRAM-SHA-256 and md5 against the proxy's own users,
 // TLS from a certificate made at test time, GSSAPI encryption refused, TLS required.
 import { connect } from 'node:net';
-import { Client } from 'pg';
+import type { ClientConfig } from 'pg';
+import { withClient } from '../support/postgres';
 import { startProxyFixture, PROXY_PASSWORD, PROXY_USER, type ProxyFixture } from '../support/proxy-fixture';
 
-async function query(config: ConstructorParameters<typeof Client>[0], sql: string): Promise<unknown[]> {
-  const client = new Client(config);
-  await client.connect();
-  try {
-    return (await client.query(sql)).rows;
-  } finally {
-    await client.end();
-  }
+function query(config: ClientConfig, sql: string): Promise<unknown[]> {
+  return withClient(config, async (c) => (await c.query(sql)).rows);
 }
 
 describe('SCRAM-SHA-256 over TLS', () => {

@@ -1,7 +1,7 @@
 // Helpers for tests against the real local PostgreSQL 15 (scripts/ensure-deps.sh keeps
 // it running with trust auth on 127.0.0.1). Each suite gets its own database.
 import { randomBytes } from 'node:crypto';
-import { Client } from 'pg';
+import { Client, type ClientConfig } from 'pg';
 
 export const DEFAULT_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -54,8 +54,8 @@ export async function createTestDatabase(prefix: string): Promise<TestDatabase> 
 }
 
 /** One short-lived connection for `fn` (PGlite serves one at a time; a restarted server needs a new one). */
-export async function withClient<T>(url: string, fn: (c: Client) => Promise<T>): Promise<T> {
-  const c = new Client({ connectionString: url });
+export async function withClient<T>(target: string | ClientConfig, fn: (c: Client) => Promise<T>): Promise<T> {
+  const c = new Client(typeof target === 'string' ? { connectionString: target } : target);
   await c.connect();
   try {
     return await fn(c);
