@@ -170,9 +170,16 @@ describe('operator replicas, crashes and API server restarts', () => {
 
   test('a leader whose Lease is taken stops and exits instead of acting on', async () => {
     const c = procs.find((p) => p.identity === 'op-c')!;
-    const lease = await kubectlJson<{ spec: Record<string, unknown> }>(cluster.admin, ['get', 'lease', LEASE_NAME, '-n', OPERATOR_NAMESPACE]);
-    const now = new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
-    await kubectl(cluster.admin, ['apply', '-f', '-'], JSON.stringify({ ...lease, spec: { ...lease.spec, holderIdentity: 'intruder', leaseDurationSeconds: 4, renewTime: now, acquireTime: now } }));
+    // The leader renews every few seconds: the take-over is a replace at the Lease's
+    // resourceVersion, tried again when a renewal got in between (409 Conflict).
+    await eventually('the Lease taken over', async () => {
+      const lease = await kubectlJson<{ spec: Record<string, unknown> }>(cluster.admin, ['get', 'lease', LEASE_NAME, '-n', OPERATOR_NAMESPACE]);
+      const now = new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+      const r = await kubectlRun(cluster.admin, ['replace', '-f', '-'], JSON.stringify({ ...lease, spec: { ...lease.spec, holderIdentity: 'intruder', leaseDurationSeconds: 4, renewTime: now, acquireTime: now } }));
+      if (r.code === 0) return true;
+      if (!/Conflict|has been modified/.test(r.stderr)) throw new Error(`kubectl replace failed: ${r.stderr}`);
+      return false;
+    }, 20_000);
     expect(await c.exited).toBe(1);
     expect(c.logs.some((l) => l.msg === 'lost leadership')).toBe(true);
     // The intruder never renews: a fresh replica takes over once the lease has expired.
