@@ -20,3 +20,4 @@ export * from "./tiering/table-checksum";
 export * from './demo/dataset';
 export * from './tiering/metrics';
 export * from './tiering/scheduler';
+export * from './kube/rest-client';

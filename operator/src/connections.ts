@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Client } from 'pg';
 import { createColdStore, type ColdStore, type ColdStoreLogger } from '@strata/core';
 import { OPERATOR_ERROR_CODES, OperatorError, isNotFound } from './errors';
-import type { KubeClient } from './kube/rest-client';
+import type { KubeClient } from '@strata/core';
 import { secretPath, type TieredTableObject } from './kube/resources';
 
 /**

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { Informer } from './kube/informer';
-import type { KubeClient } from './kube/rest-client';
+import type { KubeClient } from '@strata/core';
 import { objectKey, tieredTablesPath, type TieredTableObject } from './kube/resources';
 import { reconcile, type ReconcileHooks } from './reconcile/reconcile';
 import type { ReconcileDeps } from './reconcile/state';

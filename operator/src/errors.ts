@@ -1,3 +1,5 @@
+import { KubeApiError } from '@strata/core';
+
 /** The operator's coded errors. `transient` decides between requeue-with-backoff and waiting for a spec change. */
 export const OPERATOR_ERROR_CODES = {
   kubeApi: 'KUBE_API',
@@ -22,18 +24,8 @@ export class OperatorError extends Error {
   }
 }
 
-/** A non-2xx answer of the Kubernetes API, with its HTTP status and `Status.reason`. */
-export class KubeApiError extends Error {
-  readonly code = OPERATOR_ERROR_CODES.kubeApi;
-  constructor(
-    readonly status: number,
-    readonly reason: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'KubeApiError';
-  }
-}
+// The Kubernetes client and its error live in core, shared with the gateway.
+export { KubeApiError };
 
 export const isNotFound = (err: unknown): boolean => err instanceof KubeApiError && err.status === 404;
 export const isConflict = (err: unknown): boolean => err instanceof KubeApiError && err.status === 409;

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { KubeClient } from './kube/rest-client';
+import type { KubeClient } from '@strata/core';
 import { eventsPath, type TieredTableObject } from './kube/resources';
 
 /** Event reasons, one catalogue: each change the operator makes is announced with one. */

@@ -1,4 +1,4 @@
-import type { KubeClient } from './kube/rest-client';
+import type { KubeClient } from '@strata/core';
 import { tieredTablePath, type TieredTableObject } from './kube/resources';
 
 /** Holds a TieredTable until the operator has applied its deletionPolicy. */

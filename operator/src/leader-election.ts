@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { isConflict, isNotFound, isAlreadyExists } from './errors';
-import type { KubeClient } from './kube/rest-client';
+import type { KubeClient } from '@strata/core';
 import { leasePath, leasesPath, type ObjectMeta } from './kube/resources';
 
 /**

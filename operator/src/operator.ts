@@ -5,7 +5,7 @@ import { Controller } from './controller';
 import { kubeEventRecorder } from './events';
 import { startHttpServer } from './http-server';
 import { loadKubeTransport } from './kube/kubeconfig';
-import { KubeClient, type KubeTransport } from './kube/rest-client';
+import { KubeClient, type KubeTransport } from '@strata/core';
 import { LeaderElector } from './leader-election';
 import { createOperatorMetrics } from './metrics';
 import type { ReconcileHooks } from './reconcile/reconcile';

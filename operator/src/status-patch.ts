@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { TieredTableStatus } from '@strata/core';
 import { isConflict } from './errors';
-import type { KubeClient } from './kube/rest-client';
+import type { KubeClient } from '@strata/core';
 import { tieredTablePath, type TieredTableObject } from './kube/resources';
 
 export const STATUS_PATCH_ATTEMPTS = 5;

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { Informer } from '../../operator/src/kube/informer';
-import { KubeClient } from '../../operator/src/kube/rest-client';
+import { KubeClient } from '@strata/core';
 import { tieredTablePath, tieredTablesPath, type TieredTableObject } from '../../operator/src/kube/resources';
 import { patchStatus } from '../../operator/src/status-patch';
 import { startKubeApiserver, type KubeApiserver } from '../support/kube-apiserver';

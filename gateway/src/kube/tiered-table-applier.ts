@@ -1,7 +1,6 @@
-import { CRD_PLURAL, TIERED_TABLE_API_VERSION, TIERED_TABLE_GROUP, TIERED_TABLE_KIND, TIERED_TABLE_VERSION, type TieredTableResource, type TieredTableSpec } from '@strata/core';
+import { CRD_PLURAL, TIERED_TABLE_API_VERSION, TIERED_TABLE_GROUP, TIERED_TABLE_KIND, TIERED_TABLE_VERSION, KubeApiError, KubeClient, type TieredTableResource, type TieredTableSpec } from '@strata/core';
 import { KubernetesError } from '../errors';
 import type { KubeAccess } from './kube-access';
-import { KubeApiError, kubeRequest } from './kube-request';
 
 /**
  * Keeps a TieredTable resource for every table the gateway registers or evolves, so the
@@ -48,7 +47,12 @@ export function tieredTableResource(spec: TieredTableSpec, namespace: string): T
  * `ingest`) is an error, not a field silently pruned.
  */
 export class KubeTieredTableApplier implements TieredTableApplier {
-  constructor(private readonly access: KubeAccess) {}
+  private readonly client: KubeClient;
+
+  constructor(private readonly access: KubeAccess) {
+    // Registration waits on this answer: 10 s, not the operator's 30.
+    this.client = new KubeClient(access, 10_000);
+  }
 
   check(spec: TieredTableSpec): Promise<TieredTableRef> {
     return this.send(spec, true);
@@ -65,12 +69,14 @@ export class KubeTieredTableApplier implements TieredTableApplier {
     if (dryRun) query.set('dryRun', 'All');
     const path = `/apis/${TIERED_TABLE_GROUP}/${TIERED_TABLE_VERSION}/namespaces/${encodeURIComponent(ref.namespace)}/${CRD_PLURAL}/${encodeURIComponent(ref.name)}?${query}`;
     try {
-      await kubeRequest(this.access, { method: 'PATCH', path, body: resource, contentType: 'application/apply-patch+yaml' });
+      await this.client.patch(path, resource, 'apply');
     } catch (err) {
       const what = `TieredTable ${ref.namespace}/${ref.name}`;
-      // A refusal (RBAC, no CRD, validation) will not go away by retrying; a 5xx or no answer may.
-      const refused = err instanceof KubeApiError && err.status < 500 && err.status !== 429;
-      throw new KubernetesError(!refused, what, (err as Error).message, { cause: err });
+      if (!(err instanceof KubeApiError)) throw new KubernetesError(true, what, (err as Error).message, { cause: err });
+      // A refusal (RBAC, no CRD, validation) will not go away by retrying; a 5xx may.
+      const refused = err.status < 500 && err.status !== 429;
+      const detail = `${err.status}${err.reason ? ` ${err.reason}` : ''}: ${err.statusMessage}`;
+      throw new KubernetesError(!refused, what, detail, { cause: err });
     }
     return ref;
   }

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { KubeApiError } from '../errors';
-import type { KubeClient, WatchEvent, WatchHandle } from './rest-client';
+import type { KubeClient, WatchEvent, WatchHandle } from '@strata/core';
 import { objectKey, type ListResult, type ObjectMeta } from './resources';
 
 /**

@@ -1,5 +1,4 @@
-import type { KubeTransport } from './rest-client';
-import { transportFromKubeConfig } from './rest-client';
+import { transportFromKubeConfig, type KubeTransport } from '@strata/core';
 
 /**
  * Endpoint and credentials through @kubernetes/client-node's KubeConfig: a kubeconfig

@@ -4,7 +4,7 @@ import type { ColdStore, Condition, ConditionType, TieredTableSpec, TieredTableS
 import { setCondition, type Reason } from '../conditions';
 import type { ConnectionSettings, Connections } from '../connections';
 import type { EventRecorder } from '../events';
-import type { KubeClient } from '../kube/rest-client';
+import type { KubeClient } from '@strata/core';
 import type { TieredTableObject } from '../kube/resources';
 import type { OperatorMetrics } from '../metrics';
 import type { CronJobSettings } from '../tiering-cronjob';

@@ -1,12 +1,27 @@
 import { request, type Agent, type RequestOptions } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import type { IncomingMessage } from 'node:http';
-import { KubeApiError } from '../errors';
+
+/** A non-2xx answer of the Kubernetes API, with its HTTP status and `Status.reason`. */
+export class KubeApiError extends Error {
+  readonly code = 'KUBE_API';
+  constructor(
+    readonly status: number,
+    readonly reason: string,
+    message: string,
+    /** The Status object's own message (or the start of a body that is not one). */
+    readonly statusMessage = message,
+  ) {
+    super(message);
+    this.name = 'KubeApiError';
+  }
+}
 
 /**
- * A small typed client for the Kubernetes REST API. @kubernetes/client-node's KubeConfig
- * supplies the endpoint and credentials (kubeconfig files, in-cluster ServiceAccount
- * tokens, exec plugins); requests go out here, so the operator controls patch types,
+ * A small typed client for the Kubernetes REST API, shared by the operator and the
+ * gateway. @kubernetes/client-node's KubeConfig supplies the endpoint and credentials
+ * (kubeconfig files, in-cluster ServiceAccount tokens, exec plugins; see
+ * transportFromKubeConfig); requests go out here, so callers control patch types,
  * optimistic locking (resourceVersion) and watch streams exactly, and sends Lease
  * MicroTimes in the format the API server parses.
  */
@@ -36,7 +51,11 @@ export interface WatchHandle {
 }
 
 export class KubeClient {
-  constructor(private readonly transport: KubeTransport) {}
+  constructor(
+    private readonly transport: KubeTransport,
+    /** How long a request may go unanswered (not a watch). */
+    private readonly timeoutMs = 30_000,
+  ) {}
 
   get<T>(path: string): Promise<T> {
     return this.call<T>('GET', path);
@@ -64,7 +83,7 @@ export class KubeClient {
   async call<T>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const { url, ...opts } = await this.options(method, path, payload ? { 'Content-Type': contentType, 'Content-Length': String(payload.length) } : {});
-    const res = await send(url, { ...opts, timeout: 30_000 }, payload);
+    const res = await send(url, { ...opts, timeout: this.timeoutMs }, payload);
     const text = await readAll(res);
     if ((res.statusCode ?? 0) >= 300) throw apiError(res.statusCode ?? 0, text, method, path);
     return (text ? JSON.parse(text) : {}) as T;
@@ -129,7 +148,7 @@ function apiError(status: number, text: string, method: string, path: string): K
   } catch {
     // not a Status object
   }
-  return new KubeApiError(status, reason, `${method} ${path.split('?')[0]}: ${status} ${reason}: ${message}`);
+  return new KubeApiError(status, reason, `${method} ${path.split('?')[0]}: ${status} ${reason}: ${message}`, message);
 }
 
 /** Uses @kubernetes/client-node's KubeConfig for endpoint and credentials. */
