@@ -168,14 +168,16 @@ export class Pool {
   }
 }
 
-/** One pool per database the clients name, all with the proxy's backend credentials. */
 /** Who a pool's servers log in as, when not the proxy's own user (delegated auth). */
 export interface PoolLogin {
   user: string;
   scramKeys: ScramKeys;
 }
 
-/** Pools by database, and by user for delegated logins. */
+/**
+ * One pool per database the clients name, with the proxy's backend credentials; under
+ * delegated auth, one per database and role, logging in as that role.
+ */
 export class PoolSet {
   private readonly pools = new Map<string, { database: string; pool: Pool }>();
 

@@ -7,6 +7,7 @@ import * as wire from '../wire';
 import { FrameScanner, ScanFlag } from '../wire/frame-scanner';
 import type { ErrorFields } from '../wire/error-response';
 import { BackendError } from './backend-errors';
+import { HeldWrites } from './held-writes';
 
 export interface ServerTarget {
   host: string;
@@ -219,34 +220,23 @@ export class ServerConnection {
     if (this.socket.isPaused()) this.socket.resume();
   }
 
-  /** Bytes held back by hold(), sent by release() as one write. */
-  private held: Buffer[] | null = null;
+  /** Client bytes held back by hold(), sent by release() as one write. */
+  private readonly held = new HeldWrites();
 
   /** Sends client bytes (or holds them, see hold()); false when the socket's buffer is full. */
   send(bytes: Buffer): boolean {
-    if (this.held) {
-      this.held.push(bytes);
-      return true;
-    }
-    return this.socket.write(bytes);
+    return this.held.add(bytes) || this.socket.write(bytes);
   }
 
-  /**
-   * Holds what is sent until release(), so the messages of one client read (Bind,
-   * Execute, Sync…) leave in one plain write. Cheaper than cork(): an uncorked socket
-   * goes through the stream's writev path, which costs more than copying a few small
-   * messages together.
-   */
+  /** Holds what is sent until release(), so the messages of one client read (Bind, Execute, Sync…) leave in one write. */
   hold(): void {
-    this.held ??= [];
+    this.held.hold();
   }
 
   /** Sends what hold() kept; false when the socket's buffer is full. */
   release(): boolean {
-    const parts = this.held;
-    this.held = null;
-    if (!parts || parts.length === 0) return true;
-    return this.socket.write(parts.length === 1 ? parts[0] : Buffer.concat(parts));
+    const bytes = this.held.take();
+    return bytes === null || this.socket.write(bytes);
   }
 
   expectExtended(silent = false, done?: (error: ErrorFields | null) => void): void {

@@ -6,6 +6,7 @@ import type { ProxyConfig } from '../config';
 import type { Pool, PoolSet } from '../backend/pool';
 import { BackendError } from '../backend/backend-errors';
 import type { ServerConnection, ServerOwner } from '../backend/server-connection';
+import { HeldWrites } from '../backend/held-writes';
 import type { StatementNames } from '../backend/statement-names';
 import type { QueryEngine, ResultField, Route, Router, SessionContext } from '../engine/contract';
 import type { ProxyMetrics } from '../metrics';
@@ -203,23 +204,17 @@ export class ClientSession implements ServerOwner {
     this.inboxAt = 0;
   }
 
-  /** Replies gathered during one server read (see cork()), or null when not gathering. */
-  private gathered: Buffer[] | null = null;
+  /** Replies of one server read, held between cork() and uncork(). */
+  private readonly held = new HeldWrites();
 
-  /**
-   * ServerOwner: the replies of one server read leave in one write. They are gathered
-   * and copied together rather than corked: for a few small messages a copy is cheaper
-   * than the stream's writev path.
-   */
+  /** ServerOwner: the replies of one server read leave in one write. */
   cork(): void {
-    this.gathered ??= [];
+    this.held.hold();
   }
 
   uncork(): void {
-    const parts = this.gathered;
-    this.gathered = null;
-    if (!parts || parts.length === 0) return;
-    if (!this.write(parts.length === 1 ? parts[0] : Buffer.concat(parts))) this.server?.pause();
+    const bytes = this.held.take();
+    if (bytes && !this.write(bytes)) this.server?.pause();
   }
 
   /** The server whose socket is corked while this pump run writes to it. */
@@ -247,11 +242,7 @@ export class ClientSession implements ServerOwner {
 
   /** ServerOwner: relayed and local bytes for the client. */
   write(bytes: Buffer): boolean {
-    if (this.state === State.closed) return true;
-    if (this.gathered) {
-      this.gathered.push(bytes);
-      return true;
-    }
+    if (this.state === State.closed || this.held.add(bytes)) return true;
     const ok = this.socket.write(bytes);
     if (!ok && !this.drainHooked) {
       this.drainHooked = true;

@@ -41,14 +41,14 @@ export class PostgresVerifiers {
   }
 
   async lookup(user: string): Promise<VerifierLookup> {
-    let rows: Array<Record<string, unknown>>;
+    let rows: unknown[][];
     try {
-      rows = (await this.pool.query({ text: this.query, values: [user], rowMode: 'array' })).rows as unknown as Array<Record<string, unknown>>;
+      rows = (await this.pool.query<unknown[]>({ text: this.query, values: [user], rowMode: 'array' })).rows;
     } catch (error) {
-      const e = error as { code?: string; message?: string };
-      throw new AuthQueryError(`the auth query failed${e.code ? ` (${e.code})` : ''}`, { cause: error });
+      const code = (error as { code?: string }).code;
+      throw new AuthQueryError(`the auth query failed${code ? ` (${code})` : ''}`, { cause: error });
     }
-    const value = (rows[0] as unknown as unknown[] | undefined)?.[0];
+    const value = rows[0]?.[0];
     if (typeof value !== 'string') return { refused: 'unknown user' };
     const verifier = parseScramVerifier(value);
     return verifier ? { verifier } : { refused: 'no SCRAM verifier' };
