@@ -59,6 +59,8 @@ interface Entry {
   bytes?: Buffer;
   done?: (error: ErrorFields | null) => void;
   error?: ErrorFields | null;
+  /** A silent query's result rows, captured instead of relayed (querySilent). */
+  rows?: Array<Array<string | null>>;
   startedAt: number;
 }
 
@@ -77,6 +79,11 @@ export class ServerConnection {
   readonly prepared = new Set<string>();
   /** Identity of the unnamed statement this server holds, if the proxy knows it. */
   unnamed: string | null = null;
+  /**
+   * Settings this session holds from SET rather than from its login, by lower-case name
+   * (kept by frontend/session-settings.ts): what the next client may have to RESET.
+   */
+  readonly sessionSettings = new Map<string, string>();
   owner: ServerOwner | null = null;
   broken = false;
   status: wire.TransactionStatus = 'I';
@@ -277,6 +284,15 @@ export class ServerConnection {
     });
   }
 
+  /** runSilent for a query whose rows the proxy reads (text format). */
+  querySilent(sql: string): Promise<{ error: ErrorFields | null; rows: Array<Array<string | null>> }> {
+    return new Promise((resolve) => {
+      const rows: Array<Array<string | null>> = [];
+      this.entries.push({ kind: REMOTE_SYNC, silent: true, rows, done: (error) => resolve({ error, rows }), startedAt: 0, error: null });
+      this.send(wire.encodeQuery(sql));
+    });
+  }
+
   /**
    * Asks PostgreSQL to cancel what this server runs, on a separate connection — over TLS
    * when sslmode asks for it, so the cancel key is not sent in the clear.
@@ -317,12 +333,18 @@ export class ServerConnection {
       case wire.Backend.emptyQueryResponse:
       case wire.Backend.portalSuspended:
         return head?.kind === REMOTE_EXT ? forward | ScanFlag.notify : forward;
+      case wire.Backend.dataRow:
+        return head?.rows ? ScanFlag.capture : forward;
       default:
         return forward;
     }
   }
 
   private end(type: number, captured: Buffer | null): void {
+    if (type === wire.Backend.dataRow) {
+      this.entries[0]?.rows?.push(wire.decodeDataRow(captured!).map((value) => (value === null ? null : value.toString('utf8'))));
+      return;
+    }
     if (type === wire.Backend.readyForQuery) {
       this.status = wire.decodeReadyForQuery(captured!);
       // An extended entry still at the head here means the server skipped it after an

@@ -17,7 +17,7 @@ import type { PostgresVerifiers, VerifierLookup } from './auth/postgres-verifier
 import { ScramServer, type ScramKeys } from './auth/scram-sha-256';
 import type { UserStore } from './auth/user-store';
 import { EngineRunner } from './engine-runner';
-import { setStatements } from './set-statements';
+import { SessionSettings } from './session-settings';
 import type { SessionRegistry } from './session-registry';
 import { splitStatements } from './split-statements';
 
@@ -87,8 +87,10 @@ export class ClientSession implements ServerOwner {
   database = '';
   /** What the client has been told (ParameterStatus) plus strata.route: the router's settings. */
   readonly params = new Map<string, string>();
-  /** Settings every server lent to this client must have (startup parameters and SETs PostgreSQL reported). */
+  /** Login-time settings (startup parameters and `options`); `settings` tracks the rest. */
   private readonly desired = new Map<string, string>();
+  /** What every server lent to this client must carry (transaction pooling). */
+  private readonly settings: SessionSettings;
   readonly context: SessionContext;
   private pool: Pool | null = null;
   server: ServerConnection | null = null;
@@ -115,6 +117,7 @@ export class ClientSession implements ServerOwner {
     this.reader = new wire.FrameReader(deps.config.maxMessageSize, true);
     this.context = { user: '', database: '', settings: this.params, inTransaction: false };
     this.engine = new EngineRunner(deps.engine, this, this.log, deps.metrics);
+    this.settings = new SessionSettings(this.desired, deps.config.poolMode === 'transaction', this.log);
     socket.setNoDelay(true);
     this.listen(socket);
     deps.registry.add(this);
@@ -464,20 +467,9 @@ export class ClientSession implements ServerOwner {
     else this.adopt(server);
   }
 
-  /** SETs what this client wants and the server does not have; resolves with PostgreSQL's error, if any. */
-  private async applySettings(server: ServerConnection): Promise<ErrorFields | null> {
-    const changes: Array<[string, string]> = [];
-    for (const [name, value] of this.desired) if (server.params.get(name) !== value) changes.push([name, value]);
-    if (changes.length === 0) return null;
-    const error = await server.runSilent(setStatements(changes));
-    if (error) return error;
-    for (const [name, value] of changes) {
-      // PostgreSQL may report a normalised value (DateStyle 'ISO' → 'ISO, MDY'); keep its.
-      const reported = server.params.get(name) ?? value;
-      server.params.set(name, reported);
-      this.desired.set(name, reported);
-    }
-    return null;
+  /** SETs what this client wants and RESETs what another left; resolves with PostgreSQL's error, if any. */
+  private applySettings(server: ServerConnection): Promise<ErrorFields | null> {
+    return this.settings.apply(server);
   }
 
   // ---- servers -----------------------------------------------------------------------
@@ -512,8 +504,7 @@ export class ClientSession implements ServerOwner {
   }
 
   private settingsMatch(server: ServerConnection): boolean {
-    for (const [name, value] of this.desired) if (server.params.get(name) !== value) return false;
-    return true;
+    return this.settings.matches(server);
   }
 
   private backendErrorFields(error: unknown, severity: 'ERROR' | 'FATAL'): ErrorFields {
@@ -540,6 +531,11 @@ export class ClientSession implements ServerOwner {
   private releaseIfIdle(): void {
     const server = this.server;
     if (!server || !this.transactionMode || this.unsynced || server.pending() > 0 || server.status !== 'I') return;
+    const readBack = this.settings.readBackBeforeRelease(server, () => {
+      this.releaseIfIdle();
+      if (this.draining) this.maybeFinishDrain();
+    });
+    if (readBack) return;
     this.server = null;
     this.pool!.release(server);
   }
@@ -548,7 +544,7 @@ export class ClientSession implements ServerOwner {
 
   serverParameter(name: string, value: string): void {
     this.params.set(name, value);
-    this.desired.set(name, value);
+    this.settings.reported();
   }
 
   ready(status: wire.TransactionStatus, startedAt: number): void {
@@ -637,6 +633,7 @@ export class ClientSession implements ServerOwner {
     const sql = wire.decodeQuery(frame);
     if (this.skipping) return;
     this.noteSetRoute(sql);
+    this.settings.noteSql(sql);
     // The common case, one statement and no ';': no splitting, no arrays.
     if (sql.indexOf(';') < 0 && !(this.transactionMode && DISCARDS_STATEMENTS.test(sql))) {
       if (!HAS_CODE.test(sql) || this.route(sql).target === 'postgres') return this.relay(frame, true);
@@ -704,6 +701,7 @@ export class ClientSession implements ServerOwner {
       identity: `${parse.paramTypes.join(',')}\0${parse.sql}`,
       frame,
     };
+    this.settings.noteParse(statement, parse.sql);
     if (parse.name === '') this.unnamed = statement;
     else {
       if (this.statements.has(parse.name)) {
@@ -767,6 +765,7 @@ export class ClientSession implements ServerOwner {
     const span = wire.bindStatementSpan(frame);
     const name = frame.toString('utf8', span.statementStart, span.statementEnd);
     const statement = this.statementNamed(name);
+    this.settings.noteBind(statement);
     if (statement?.route.target === 'engine' || this.engine.hasPortals()) {
       const portal = frame.toString('utf8', 5, span.portalEnd);
       if (statement?.route.target === 'engine') return this.engine.bind(statement, wire.decodeBind(frame));
@@ -939,6 +938,7 @@ export class ClientSession implements ServerOwner {
         const pool = this.pool;
         server.runSilent('DISCARD ALL').then((error) => {
           this.forgetServerStatements(server);
+          server.sessionSettings.clear();
           if (error) pool.destroy(server);
           else pool.release(server);
         });
