@@ -19,8 +19,6 @@ export interface TieredProxyOptions {
   cold: ColdStore;
   coldDatabase: string;
   logger: Logger;
-  /** Connections the engine may hold at once (its own pool, apart from the relay pools). */
-  enginePoolSize?: number;
 }
 
 export interface RunningTieredProxy extends RunningProxy {
@@ -33,8 +31,10 @@ export interface RunningTieredProxy extends RunningProxy {
 
 export async function startTieredProxy(config: ProxyConfig, opts: TieredProxyOptions): Promise<RunningTieredProxy> {
   await loadSqlParser();
-  const pool = new Pool({ connectionString: opts.pgUrl, max: opts.enginePoolSize ?? 10 });
-  pool.on('error', (err) => opts.logger.warn({ err: err.message }, 'engine pool connection lost'));
+  // One connection, for the catalog only: tiered statements run in each client's own
+  // session, on the server connection lent to it.
+  const pool = new Pool({ connectionString: opts.pgUrl, max: 1 });
+  pool.on('error', (err) => opts.logger.warn({ err: err.message }, 'catalog connection lost'));
   let snapshot: CatalogSnapshot = await loadCatalogSnapshot(pool);
   let route: Router = createRouter(snapshot);
   const refreshCatalog = async () => {
@@ -46,7 +46,7 @@ export async function startTieredProxy(config: ProxyConfig, opts: TieredProxyOpt
   }, config.catalogRefreshMs);
   timer.unref();
 
-  const engine = createTierEngine({ hot: pool, cold: opts.cold, coldDatabase: opts.coldDatabase, catalog: () => snapshot, logger: opts.logger });
+  const engine = createTierEngine({ cold: opts.cold, coldDatabase: opts.coldDatabase, catalog: () => snapshot, logger: opts.logger });
   let proxy: RunningProxy;
   try {
     proxy = await startProxy(config, { logger: opts.logger, router: (sql, session) => route(sql, session), engine });

@@ -35,7 +35,7 @@ describe('differential corpus through the proxy and real drivers', () => {
     proxy = await startProxy(resolveProxyConfig({ listen: '127.0.0.1:0', backendUrl: bed.tiered.pgUrl, users: { postgres: PASSWORD } }), {
       router: bed.router,
       engine: bed.engine,
-      logger: pino({ level: 'silent' }),
+      logger: pino({ level: process.env.STRATA_TEST_LOG ?? 'silent' }),
     });
     url = `postgres://postgres:${PASSWORD}@${proxy.host}:${proxy.port}/${new URL(bed.tiered.pgUrl).pathname.slice(1)}`;
   }, 120_000);

@@ -6,6 +6,7 @@ export const TIERING_ERROR_CODES = {
   hotStore: 'TIER_HOT_STORE',
   coldStore: 'TIER_COLD_STORE',
   notTiered: 'TIER_NOT_TIERED',
+  readersBusy: 'TIER_READERS_BUSY',
 } as const;
 export type TieringErrorCode = (typeof TIERING_ERROR_CODES)[keyof typeof TIERING_ERROR_CODES];
 

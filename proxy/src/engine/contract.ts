@@ -6,6 +6,8 @@
  * type OIDs, text values), and the server encodes them on the wire.
  */
 
+import type { HotSession } from './hot-session';
+
 /** What the router may know about the client's session. */
 export interface SessionContext {
   user: string;
@@ -51,6 +53,11 @@ export interface ResultField {
 /** One statement's answer. Values are PostgreSQL text-format output (NULL as null). */
 export interface EngineResult {
   fields: ResultField[];
+  /**
+   * Reply frames to relay as PostgreSQL sent them, command completion included (COPY …
+   * TO STDOUT); `rows` is then empty and `commandTag` unused.
+   */
+  raw?: AsyncIterable<Buffer>;
   /** Streamed so large cold results keep proxy memory bounded; the server awaits each row. */
   rows: AsyncIterable<Array<string | null>>;
   /** e.g. 'SELECT 42'; the engine counts rows as it streams and fills this at the end. */
@@ -65,10 +72,15 @@ export interface EngineStatement {
   paramTypes: number[];
 }
 
+/**
+ * `hot`: the PostgreSQL session to run in — in the proxy, the server connection lent to
+ * the client (its role, database, settings, transaction). Without one the engine takes a
+ * connection of its own pool, if it was given one (tests, benchmarks).
+ */
 export interface QueryEngine {
   /** For Describe: parameter types and result columns, without running the statement. */
-  describe(stmt: Omit<EngineStatement, 'params'>, session: SessionContext): Promise<{ paramTypes: number[]; fields: ResultField[] }>;
-  execute(stmt: EngineStatement, session: SessionContext, signal?: AbortSignal): Promise<EngineResult>;
+  describe(stmt: Omit<EngineStatement, 'params'>, session: SessionContext, hot?: HotSession): Promise<{ paramTypes: number[]; fields: ResultField[] }>;
+  execute(stmt: EngineStatement, session: SessionContext, signal?: AbortSignal, hot?: HotSession): Promise<EngineResult>;
 }
 
 /**

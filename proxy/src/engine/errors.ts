@@ -26,7 +26,16 @@ export function toSqlStateError(err: unknown): unknown {
  * What the engine refuses, as a short fixed name: the label of the refusals metric (a
  * bounded set, so never text from the statement).
  */
-export type RefusedConstruct = 'unapplied-table' | 'route-setting-in-string' | 'non-select-in-string' | 'type-change';
+export type RefusedConstruct =
+  | 'unapplied-table'
+  | 'route-setting-in-string'
+  | 'non-select-in-string'
+  | 'type-change'
+  | 'read-only-transaction'
+  | 'row-level-security'
+  | 'materialized-view'
+  | 'locking-clause'
+  | 'modify-cold-rows';
 
 /** SQLSTATE 0A000 naming what Strata cannot answer exactly. */
 export class RefusedError extends SqlStateError {

@@ -59,6 +59,11 @@ export interface PlanOptions {
   utc: boolean;
   /** false under `SET strata.route = 'cold'`: the cold tier alone answers. */
   includeHot: boolean;
+  /**
+   * Names of the temporary tables (default `_strata_cold_`). Statements whose tables
+   * outlive them (a cursor) use a prefix of their own so the next statement's do not clash.
+   */
+  tempPrefix?: string;
 }
 
 export function planStatement(stmt: PgNode, snapshot: CatalogSnapshot, opts: PlanOptions): StatementPlan {
@@ -68,7 +73,7 @@ export function planStatement(stmt: PgNode, snapshot: CatalogSnapshot, opts: Pla
   const used = usedColumns(tree, refs.map((r) => r.refName));
   const occurrences: OccurrencePlan[] = [];
   refs.forEach((ref, index) => {
-    const tempTable = `_strata_cold_${index}`;
+    const tempTable = `${opts.tempPrefix ?? '_strata_cold_'}${index}`;
     const params = new ChParams(`p${index}_`);
     const occ: OccurrencePlan = {
       index,

@@ -1,26 +1,21 @@
-import { pipeline } from 'node:stream/promises';
-import { from as copyFrom } from 'pg-copy-streams';
-import type { PoolClient } from 'pg';
-import { pgIdent, visibleGenerationsSql, type ColdStore, type TieredTableSpec } from '@strata/core';
-import { withCurrentSpecs, type CatalogSnapshot } from '../router/catalog-snapshot';
-import { readsTieredTable } from '../router/router';
+import type { Pool } from 'pg';
+import { pgIdent, TIER_READ_LOCK_SHARED_SQL, visibleGenerationsSql, type ColdStore, type TieredTableSpec } from '@strata/core';
+import { withCurrentSpecs, type CatalogSnapshot, type TieredRelation } from '../router/catalog-snapshot';
 import { findTieredRefs } from '../router/tiered-refs';
+import { classifyTiered, type TieredStatement } from '../router/tiered-statement';
 import { routeMode, routeSettingOf } from '../router/route-setting';
 import { deparseStatement, parseStatements, type ParsedStatement, type PgNode } from '../router/sql-parser';
-import { instantFromEpochText, isoInstant, type Instant } from '../translate/instant';
+import { conjuncts } from '../translate/ast';
+import { instantFromEpochText, isoInstant, NEG_INFINITY, type Instant } from '../translate/instant';
+import { FULL_RANGE, belowRange, intersectRanges, rangeOf, timePredicateOf, type TimePredicate } from '../translate/time-predicate';
 import type { EngineResult, EngineStatement, QueryEngine, ResultField, SessionContext } from './contract';
 import { SqlStateError } from './contract';
 import { notSupported, RefusedError, toSqlStateError, type RefusedConstruct } from './errors';
-import { describeStatement, openPortal, runStatement, type Described, type PortalRows } from './pg-extended-query';
+import type { HotSession } from './hot-session';
+import type { Described, PortalRows } from './pg-extended-query';
+import { pgHotSession } from './pg-hot-session';
 import { coldQuery, coldRange, isEmptyRange, occurrenceRange, planStatement, tempTableColumns, tempTableSql, type StatementPlan } from './plan';
 import { selectOf } from './sql-snippets';
-
-/** A hot-side connection: node-postgres PoolClient (query text, submittables, COPY streams). */
-export type HotClient = PoolClient;
-
-export interface HotPool {
-  connect(): Promise<HotClient>;
-}
 
 /** The part of a pino logger the engine uses. Never given SQL, parameters or values. */
 export interface EngineLogger {
@@ -29,19 +24,18 @@ export interface EngineLogger {
 }
 
 export interface TierEngineOptions {
-  hot: HotPool;
   cold: ColdStore;
   /** ClickHouse database holding the cold tables. */
   coldDatabase: string;
   /** The tiered tables: a snapshot, or a getter for the current one. */
   catalog: CatalogSnapshot | (() => CatalogSnapshot);
-  logger?: EngineLogger;
   /**
-   * Run each statement as the client's user (`SET LOCAL ROLE`), so PostgreSQL's
-   * privileges apply as on the client's own session. Needs a pool user that is a
-   * member of those roles. Default false: the pool's user reads.
+   * Connections for callers that bring no session of their own (tests, benchmarks, the
+   * in-process corpus run). The proxy passes none: every statement runs in the client's
+   * session.
    */
-  setRole?: boolean;
+  hot?: Pick<Pool, 'connect'>;
+  logger?: EngineLogger;
   /** Rows fetched from PostgreSQL per page while a result streams. Default 1000. */
   pageRows?: number;
 }
@@ -64,9 +58,6 @@ export interface TierEngine extends QueryEngine {
   readonly stats: EngineStats;
 }
 
-/** Session settings that change how PostgreSQL reads or prints values. */
-const SESSION_SETTINGS = ['TimeZone', 'DateStyle', 'IntervalStyle', 'extra_float_digits', 'search_path', 'bytea_output'];
-
 const UTC_ZONES = /^(utc|uct|gmt|gmt0|zulu|universal|greenwich|etc\/(utc|uct|gmt|gmt0|gmt[+-]0|zulu|universal|greenwich)|utc0|z|[+-]?00(:00)?)$/i;
 
 const QUERY_PLAN_FIELD: ResultField = { name: 'QUERY PLAN', tableOid: 0, columnAttr: 0, typeOid: 25, typeSize: -1, typeModifier: -1 };
@@ -75,104 +66,120 @@ interface TierStateRow {
   w: Instant;
   text: string;
   visibility: string;
+  rowSecurity: boolean;
 }
+
+/**
+ * Where one statement runs: the client's session. Outside a transaction block the engine
+ * opens its own (REPEATABLE READ: W, the committed generation and the hot rows in one
+ * snapshot) and commits it when the statement is done, as autocommit would; inside the
+ * client's block it works in that block, and leaves it aborted if it fails, as
+ * PostgreSQL would.
+ */
+interface Transaction {
+  hot: HotSession;
+  /** The engine opened the block (the client was not in one). */
+  own: boolean;
+  utc: boolean;
+  /** READ COMMITTED in the client's block: a new snapshot per statement (see tier-read-lock.ts). */
+  readCommitted: boolean;
+  /** Temporary tables to drop when the statement is done (inside the client's block). */
+  temps: string[];
+  end(ok: boolean): Promise<void>;
+}
+
+let nextCursorTemps = 1;
 
 export function createTierEngine(opts: TierEngineOptions): TierEngine {
   const snapshot = () => (typeof opts.catalog === 'function' ? opts.catalog() : opts.catalog);
   const stats: EngineStats = { hot: 0, cold: 0, split: 0, refused: 0, refusals: {}, coldReads: { partial: 0, raw: 0 } };
 
-  interface Transaction {
-    client: HotClient;
-    utc: boolean;
-    /** Rolls back (nothing the engine does is kept) and returns the connection. */
-    end(): Promise<void>;
+  /**
+   * The session to run in: the caller's, or a connection of the engine's own pool
+   * (released by `done`), which then takes the session's settings and role for the block.
+   */
+  async function sessionFor(hot: HotSession | undefined, session: SessionContext): Promise<{ hot: HotSession; done: (broken: boolean) => void; settings?: SessionContext }> {
+    if (hot) return { hot, done: () => undefined };
+    if (!opts.hot) throw new SqlStateError('XX000', 'the tier engine was given no PostgreSQL session');
+    const client = await opts.hot.connect();
+    return { hot: pgHotSession(client), done: (broken) => client.release(broken), settings: session };
   }
 
-  async function begin(session: SessionContext): Promise<Transaction> {
-    const client = await opts.hot.connect();
-    let ended = false;
-    const end = async () => {
-      if (ended) return;
-      ended = true;
-      let broken = false;
-      // Temp tables and the SETs of a multi-statement string go with the rollback.
-      await client.query('ROLLBACK').catch(() => {
-        broken = true;
-      });
-      client.release(broken);
+  async function begin(hot: HotSession, settingsOf?: SessionContext): Promise<Transaction> {
+    const status = hot.status();
+    if (status === 'E') throw new SqlStateError('25P02', 'current transaction is aborted, commands ignored until end of transaction block');
+    const own = status === 'I';
+    if (own) await hot.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+    if (own && settingsOf) await applySessionSettings(hot, settingsOf);
+    const tx: Transaction = { hot, own, utc: true, readCommitted: false, temps: [], end: async () => undefined };
+    tx.end = async (ok: boolean) => {
+      if (own) {
+        await hot.query(ok && hot.status() === 'T' ? 'COMMIT' : 'ROLLBACK');
+        return;
+      }
+      if (ok && tx.temps.length > 0) await hot.query(`DROP TABLE ${tx.temps.map((t) => `pg_temp.${pgIdent(t)}`).join(', ')}`);
+      // An error of the engine's own (a refusal, the cold tier failing) ends the client's
+      // block as PostgreSQL's errors do: the client must roll back, never go on as if the
+      // statement had run.
+      if (!ok && hot.status() === 'T') await hot.query('SELECT 1/0').catch(() => undefined);
     };
     try {
-      // One snapshot for W, the hot rows and the committed generation: a row is then
-      // in exactly one of the two tiers, whatever a concurrent tiering run does.
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
-      const names: string[] = [];
-      const values: string[] = [];
-      for (const k of SESSION_SETTINGS) {
-        const v = session.settings.get(k);
-        if (v !== undefined) {
-          names.push(k);
-          values.push(v);
-        }
+      const r = await hot.query("SELECT current_setting('TimeZone'), current_setting('transaction_isolation'), current_setting('transaction_read_only')");
+      const [tz, isolation, readOnly] = r.rows[0];
+      tx.utc = UTC_ZONES.test(tz ?? '');
+      tx.readCommitted = isolation === 'read committed';
+      if (readOnly === 'on') {
+        throw notSupported('read-only-transaction', 'reading the cold tier inside a READ ONLY transaction (cold rows are staged in temporary tables)');
       }
-      if (opts.setRole) {
-        names.push('role');
-        values.push(session.user);
-      }
-      const sets = names.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, true)`);
-      const r = await client.query<{ tz: string }>(
-        `SELECT ${[...sets, "current_setting('TimeZone') AS tz"].join(', ')}`,
-        names.flatMap((n, i) => [n, values[i]]),
-      );
-      return { client, utc: UTC_ZONES.test(r.rows[0].tz), end };
+      return tx;
     } catch (err) {
-      await end();
-      throw toSqlStateError(err);
-    }
-  }
-
-  async function withTransaction<T>(session: SessionContext, work: (client: HotClient, utc: boolean) => Promise<T>): Promise<T> {
-    const tx = await begin(session);
-    try {
-      return await work(tx.client, tx.utc);
-    } catch (err) {
-      throw toSqlStateError(err);
-    } finally {
-      await tx.end();
+      await tx.end(false).catch(() => undefined);
+      throw err;
     }
   }
 
   /**
    * W, visibility and the registered spec of each table, in the statement's snapshot. The
    * spec is read here too because the proxy's catalog is refreshed periodically: a column
-   * added since (by the gateway, the operator, `strata apply`) must be planned for now, or
-   * its cold values would be read as NULL. A table without tier state is left out (prepare refuses it).
+   * added since must be planned for now, or its cold values would be read as NULL.
    */
-  async function tierStates(client: HotClient, tables: string[]): Promise<{ states: Map<string, TierStateRow>; specs: TieredTableSpec[] }> {
-    const r = await client.query<{ table_name: string; w: string; text: string; committed_gen: string; excluded_gens: string[]; spec: TieredTableSpec }>(
-      `SELECT s.table_name, extract(epoch FROM s.watermark)::text AS w, s.watermark::text AS text, s.committed_gen::text, s.excluded_gens::text[], r.schema AS spec
-         FROM strata.tier_state s JOIN strata.table_registry r USING (table_name) WHERE s.table_name = ANY($1)`,
-      [tables],
+  async function tierStates(tx: Transaction, tables: string[]): Promise<{ states: Map<string, TierStateRow>; specs: TieredTableSpec[] }> {
+    const list = `{${tables.map((t) => `"${t}"`).join(',')}}`;
+    // READ COMMITTED: hold tiering commits off until this transaction ends, so the
+    // statements below (cold rows, then the rewritten statement) agree with this W.
+    if (tx.readCommitted) await tx.hot.query(TIER_READ_LOCK_SHARED_SQL, [list]);
+    const r = await tx.hot.query(
+      `SELECT s.table_name, extract(epoch FROM s.watermark)::text, s.watermark::text, s.committed_gen::text, s.excluded_gens::text, r.schema::text,
+              coalesce((SELECT c.relrowsecurity FROM pg_catalog.pg_class c
+                         WHERE c.oid = to_regclass(format('%I.%I', r.schema->>'schema', s.table_name))), false)::text
+         FROM strata.tier_state s JOIN strata.table_registry r USING (table_name) WHERE s.table_name = ANY($1::text[])`,
+      [list],
     );
     const states = new Map<string, TierStateRow>();
-    for (const row of r.rows) {
-      states.set(row.table_name, {
-        w: instantFromEpochText(row.w),
-        text: row.text,
-        visibility: visibleGenerationsSql({ committedGen: BigInt(row.committed_gen), excludedGens: row.excluded_gens.map((g) => BigInt(g)) }),
+    const specs: TieredTableSpec[] = [];
+    for (const [table, w, text, committed, excluded, spec, rls] of r.rows) {
+      const excludedGens = (excluded ?? '{}').replace(/[{}]/g, '').split(',').filter((g) => g !== '');
+      states.set(table!, {
+        w: instantFromEpochText(w!),
+        text: text!,
+        visibility: visibleGenerationsSql({ committedGen: BigInt(committed!), excludedGens: excludedGens.map((g) => BigInt(g)) }),
+        rowSecurity: rls === 'true',
       });
+      specs.push(JSON.parse(spec!) as TieredTableSpec);
     }
-    return { states, specs: r.rows.map((row) => row.spec) };
+    return { states, specs };
   }
 
   /** Evaluates the time bounds in PostgreSQL, in this transaction (now() included). */
-  async function boundValues(client: HotClient, plan: StatementPlan, stmt: EngineStatement, paramTypes: number[]): Promise<Instant[]> {
-    if (plan.bounds.length === 0) return [];
-    const sel = selectOf('SELECT ' + plan.bounds.map(() => 'extract(epoch FROM (NULL)::timestamptz)::text').join(', '));
-    plan.bounds.forEach((b, i) => {
+  async function boundValues(tx: Transaction, bounds: PgNode[], stmt: EngineStatement, paramTypes: number[]): Promise<Instant[]> {
+    if (bounds.length === 0) return [];
+    const sel = selectOf('SELECT ' + bounds.map(() => 'extract(epoch FROM (NULL)::timestamptz)::text').join(', '));
+    bounds.forEach((b, i) => {
       // TypeCast(FuncCall extract(epoch, TypeCast(NULL → timestamptz)) → text)
       sel.targetList[i].ResTarget.val.TypeCast.arg.FuncCall.args[1].TypeCast.arg = structuredClone(b);
     });
-    const r = await runStatement(client, deparseStatement({ SelectStmt: sel }), stmt.params, paramTypes);
+    // Only the parameters the bounds use must be typed; the rest are sent as unknown text.
+    const r = await tx.hot.query(deparseStatement({ SelectStmt: sel }), stmt.params, paramTypes);
     return r.rows[0].map((v) => {
       if (v === null) throw new SqlStateError('22004', 'a time bound of this statement is NULL');
       return instantFromEpochText(v);
@@ -192,39 +199,43 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
     states: Map<string, TierStateRow>;
   }
 
-  async function readCurrent(client: HotClient, query: PgNode, session: SessionContext): Promise<Current> {
+  async function readCurrent(tx: Transaction, query: PgNode, session: SessionContext): Promise<Current> {
     const cached = snapshot();
     const refs = findTieredRefs(query, cached);
-    if (session.role) await checkCanRead(client, session.role, refs.map((r) => r.relation));
-    const { states, specs } = await tierStates(client, [...new Set(refs.map((r) => r.relation.table))]);
+    const coldOnly = refs.filter((r) => r.relation.mode === 'cold-only').map((r) => r.relation);
+    // Tables with a PostgreSQL table are checked by PostgreSQL itself (the statement runs
+    // as the client's role); cold-only tables have none, so their privilege is checked here.
+    if (session.role) await checkCanRead(tx, session.role, coldOnly);
+    const { states, specs } = await tierStates(tx, [...new Set(refs.map((r) => r.relation.table))]);
+    for (const [table, state] of states) {
+      if (state.rowSecurity) {
+        throw notSupported('row-level-security', `table "${table}" has row-level security, which the cold tier cannot apply`);
+      }
+    }
     return { snapshot: withCurrentSpecs(cached, specs), states };
   }
 
-  /**
-   * A session that is a PostgreSQL role (delegated auth) reads a tiered table only if
-   * that role may: cold rows never pass PostgreSQL's own check, so it is made here.
-   */
-  async function checkCanRead(client: HotClient, role: string, relations: Array<{ schema: string; table: string }>): Promise<void> {
+  async function checkCanRead(tx: Transaction, role: string, relations: TieredRelation[]): Promise<void> {
     if (relations.length === 0) return;
     const names = relations.map((r) => `${pgIdent(r.schema)}.${pgIdent(r.table)}`);
-    const r = await client.query<{ name: string; ok: boolean }>(
-      "SELECT name, has_table_privilege($1, name, 'SELECT') AS ok FROM unnest($2::text[]) AS name",
-      [role, names],
+    const r = await tx.hot.query(
+      "SELECT name, has_table_privilege($1, name, 'SELECT')::text FROM unnest($2::text[]) AS name",
+      [role, `{${names.map((n) => `"${n.replace(/"/g, '\\"')}"`).join(',')}}`],
     );
-    const denied = r.rows.find((row) => !row.ok);
-    if (denied) throw new SqlStateError('42501', `permission denied for table ${relations[names.indexOf(denied.name)].table}`);
+    const denied = r.rows.find((row) => row[1] !== 'true');
+    if (denied) throw new SqlStateError('42501', `permission denied for table ${relations[names.indexOf(denied[0]!)].table}`);
   }
 
-  async function prepare(client: HotClient, query: PgNode, stmt: EngineStatement, session: SessionContext, utc: boolean, paramTypes: number[], current: Current): Promise<Prepared> {
+  async function prepare(tx: Transaction, query: PgNode, stmt: EngineStatement, session: SessionContext, paramTypes: number[], current: Current, tempPrefix?: string): Promise<Prepared> {
     const mode = routeMode(session);
     const { states } = current;
-    const plan = planStatement(query, current.snapshot, { utc, includeHot: mode !== 'cold' });
+    const plan = planStatement(query, current.snapshot, { utc: tx.utc, includeHot: mode !== 'cold', tempPrefix });
     // Refused here, after PostgreSQL described the statement, so its own errors come first.
     for (const occ of plan.occurrences) {
       const t = occ.relation.table;
       if (!states.has(t)) throw notSupported('unapplied-table', `table "${t}" has no tier state (is it applied?)`);
     }
-    const values = await boundValues(client, plan, stmt, paramTypes);
+    const values = await boundValues(tx, plan.bounds, stmt, paramTypes);
     let anyCold = false;
     let allCold = true;
     for (const occ of plan.occurrences) {
@@ -237,9 +248,10 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
     return { plan, states, values, route };
   }
 
-  async function loadColdRows(client: HotClient, p: Prepared): Promise<void> {
+  async function loadColdRows(tx: Transaction, p: Prepared, keep = false): Promise<void> {
     for (const occ of p.plan.occurrences) {
-      await client.query(tempTableSql(occ));
+      await tx.hot.query(tempTableSql(occ));
+      if (!keep) tx.temps.push(occ.tempTable);
       const state = p.states.get(occ.relation.table)!;
       if (isEmptyRange(coldRange(occ, p.values, state.w))) continue;
       const q = coldQuery(occ, p.values, state.w, state.visibility, opts.coldDatabase);
@@ -248,16 +260,15 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
       // Streamed from ClickHouse into COPY: the proxy holds a chunk at a time, never the result.
       const rows = await opts.cold.queryTsvStream(q.sql, q.params);
       // Named columns: the hot table's column order can differ from the spec's after evolution.
-      const sink = client.query(copyFrom(`COPY pg_temp.${pgIdent(occ.tempTable)} (${tempTableColumns(occ).map(pgIdent).join(', ')}) FROM STDIN`));
-      await pipeline(rows, sink);
-      opts.logger?.debug({ table: occ.relation.table, mode: occ.mode, rows: sink.rowCount, ms: Date.now() - started }, 'cold rows loaded');
+      const copied = await tx.hot.copyIn(`COPY pg_temp.${pgIdent(occ.tempTable)} (${tempTableColumns(occ).map(pgIdent).join(', ')}) FROM STDIN`, rows);
+      opts.logger?.debug({ table: occ.relation.table, mode: occ.mode, rows: copied, ms: Date.now() - started }, 'cold rows loaded');
     }
   }
 
-  async function explain(client: HotClient, query: PgNode, stmt: EngineStatement, session: SessionContext, utc: boolean): Promise<string[]> {
-    const current = await readCurrent(client, query, session);
-    const { paramTypes } = await describeFor(client, query, deparseStatement(query), stmt.paramTypes, current.snapshot);
-    const p = await prepare(client, query, stmt, session, utc, paramTypes, current);
+  async function explain(tx: Transaction, query: PgNode, stmt: EngineStatement, session: SessionContext): Promise<string[]> {
+    const current = await readCurrent(tx, query, session);
+    const { paramTypes } = await describeFor(tx, query, deparseStatement(query), stmt.paramTypes, current.snapshot);
+    const p = await prepare(tx, query, stmt, session, paramTypes, current);
     const lines: string[] = [`Strata route: ${p.route}`];
     for (const occ of p.plan.occurrences) {
       const state = p.states.get(occ.relation.table)!;
@@ -285,14 +296,16 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
    * has them in this snapshot (dropped again), so PostgreSQL itself gives the parameter
    * and result types. `current`: the catalog already read in this transaction, if any.
    */
-  async function describeFor(client: HotClient, query: PgNode, text: string, paramTypes: number[], current?: CatalogSnapshot): Promise<Described> {
+  async function describeFor(tx: Transaction, query: PgNode, text: string, paramTypes: number[], current?: CatalogSnapshot): Promise<Described> {
     const coldOnly = findTieredRefs(query, current ?? snapshot()).filter((r) => r.relation.mode === 'cold-only');
-    if (coldOnly.length === 0) return describeStatement(client, text, paramTypes);
+    if (coldOnly.length === 0) return tx.hot.describe(text, paramTypes);
     if (!current) {
-      const specs = await client.query<{ spec: TieredTableSpec }>('SELECT schema AS spec FROM strata.table_registry WHERE table_name = ANY($1)', [
-        [...new Set(coldOnly.map((r) => r.relation.table))],
-      ]);
-      current = withCurrentSpecs(snapshot(), specs.rows.map((r) => r.spec));
+      const tables = [...new Set(coldOnly.map((r) => r.relation.table))];
+      const specs = await tx.hot.query('SELECT schema::text FROM strata.table_registry WHERE table_name = ANY($1::text[])', [`{${tables.map((t) => `"${t}"`).join(',')}}`]);
+      current = withCurrentSpecs(
+        snapshot(),
+        specs.rows.map((r) => JSON.parse(r[0]!) as TieredTableSpec),
+      );
     }
     const tree = structuredClone(query);
     const temps: string[] = [];
@@ -300,45 +313,125 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
       if (ref.relation.mode !== 'cold-only') continue;
       const temp = `_strata_describe_${temps.length}`;
       temps.push(temp);
-      await client.query(`CREATE TEMP TABLE ${pgIdent(temp)} (${ref.relation.columns.map((c) => `${pgIdent(c.name)} ${c.pgType}`).join(', ')})`);
+      await tx.hot.query(`CREATE TEMP TABLE ${pgIdent(temp)} (${ref.relation.columns.map((c) => `${pgIdent(c.name)} ${c.pgType}`).join(', ')}) ON COMMIT DROP`);
       ref.rangeVar.alias ??= { aliasname: ref.rangeVar.relname };
       ref.rangeVar.schemaname = 'pg_temp';
       ref.rangeVar.relname = temp;
       delete ref.rangeVar.catalogname;
     }
     // On failure the transaction is aborted and rolled back, temporary tables with it.
-    const described = await describeStatement(client, deparseStatement(tree), paramTypes);
-    for (const t of temps) await client.query(`DROP TABLE pg_temp.${pgIdent(t)}`);
+    const described = await tx.hot.describe(deparseStatement(tree), paramTypes);
+    await tx.hot.query(`DROP TABLE ${temps.map((t) => `pg_temp.${pgIdent(t)}`).join(', ')}`);
     return described;
   }
 
-  async function answerSelect(
-    client: HotClient,
-    parsed: ParsedStatement,
-    stmt: EngineStatement,
-    session: SessionContext,
-    utc: boolean,
-  ): Promise<{ fields: ResultField[]; portal: PortalRows }> {
+  /** Refuses a rewritten query whose columns PostgreSQL types differently from the original's. */
+  function checkSameTypes(original: ResultField[], rewritten: ResultField[]): void {
+    const mismatch = rewritten.findIndex((f, i) => f.typeOid !== original[i]?.typeOid);
+    if (mismatch >= 0 || rewritten.length !== original.length) throw notSupported('type-change', `column ${mismatch + 1} would change type`);
+  }
+
+  function countRoute(route: TierRoute, p: Prepared): void {
+    stats[route]++;
+    opts.logger?.debug({ route, occurrences: p.plan.occurrences.map((o) => o.mode) }, 'tiered statement');
+  }
+
+  async function answerSelect(tx: Transaction, parsed: ParsedStatement, stmt: EngineStatement, session: SessionContext): Promise<{ fields: ResultField[]; portal: PortalRows }> {
     // Described first: bound parameters (time bounds among them) get their types from it.
-    const current = await readCurrent(client, parsed.stmt, session);
-    const described = await describeFor(client, parsed.stmt, parsed.text, stmt.paramTypes, current.snapshot);
-    const p = await prepare(client, parsed.stmt, stmt, session, utc, described.paramTypes, current);
+    const current = await readCurrent(tx, parsed.stmt, session);
+    const described = await describeFor(tx, parsed.stmt, parsed.text, stmt.paramTypes, current.snapshot);
+    const p = await prepare(tx, parsed.stmt, stmt, session, described.paramTypes, current);
+    const locking = (parsed.stmt.SelectStmt?.lockingClause?.length ?? 0) > 0;
     if (p.route === 'hot' && !p.plan.occurrences.some((o) => o.relation.mode === 'cold-only')) {
       stats.hot++;
-      return { fields: described.fields, portal: await openPortal(client, parsed.text, stmt.params, described.paramTypes, opts.pageRows) };
+      return { fields: described.fields, portal: await tx.hot.openPortal(parsed.text, stmt.params, described.paramTypes, opts.pageRows ?? 1000) };
     }
-    stats[p.route]++;
-    opts.logger?.debug({ route: p.route, occurrences: p.plan.occurrences.map((o) => o.mode) }, 'tiered statement');
-    const finalSql = () => deparseStatement(p.plan.stmt);
-    await loadColdRows(client, p);
-    const portal = await openPortal(client, finalSql(), stmt.params, described.paramTypes, opts.pageRows);
-    // PostgreSQL must have produced the original statement's types; otherwise refuse.
-    const mismatch = portal.fields.findIndex((f, i) => f.typeOid !== described!.fields[i]?.typeOid);
-    if (mismatch >= 0 || portal.fields.length !== described.fields.length) {
+    if (locking) throw notSupported('locking-clause', 'FOR UPDATE / FOR SHARE on rows of the cold tier (they cannot be locked)');
+    countRoute(p.route, p);
+    await loadColdRows(tx, p);
+    const portal = await tx.hot.openPortal(deparseStatement(p.plan.stmt), stmt.params, described.paramTypes, opts.pageRows ?? 1000);
+    try {
+      // PostgreSQL must have produced the original statement's types; otherwise refuse.
+      checkSameTypes(described.fields, portal.fields);
+    } catch (err) {
       await portal.close();
-      throw notSupported('type-change', `column ${mismatch + 1} would change type`);
+      throw err;
     }
     return { fields: described.fields, portal };
+  }
+
+  /**
+   * DECLARE, COPY (…) TO STDOUT, CREATE TABLE AS / SELECT INTO / INSERT … SELECT: the
+   * statement runs as written with each read of a tiered table replaced, after the query
+   * it reads through is checked to keep PostgreSQL's column types.
+   */
+  async function answerRewritten(tx: Transaction, parsed: ParsedStatement, tiered: TieredStatement, stmt: EngineStatement, session: SessionContext): Promise<EngineResult> {
+    let tree = parsed.stmt;
+    if (tiered.kind === 'write-from-read' && tree.CreateTableAsStmt?.objtype === 'OBJECT_MATVIEW') {
+      throw notSupported('materialized-view', 'a materialized view over a tiered table (its refresh would read the hot tier only)');
+    }
+    if (tiered.kind === 'declare' && tx.own && !(tree.DeclareCursorStmt.options & CURSOR_OPT_HOLD)) {
+      throw new SqlStateError('25P01', 'DECLARE CURSOR can only be used in transaction blocks');
+    }
+    if (tiered.kind === 'copy-out' && tree.CopyStmt.relation) tree = copyOfQuery(tree.CopyStmt);
+    const current = await readCurrent(tx, tree, session);
+    const described = await describeFor(tx, tree, deparseStatement(tree), stmt.paramTypes, current.snapshot);
+    const keep = tiered.kind === 'declare';
+    // A cursor's tables live until the transaction ends: names of their own.
+    const p = await prepare(tx, tree, stmt, session, described.paramTypes, current, keep ? `_strata_cursor${nextCursorTemps++}_` : undefined);
+    let sql = deparseStatement(tree);
+    if (p.route !== 'hot' || p.plan.occurrences.some((o) => o.relation.mode === 'cold-only')) {
+      countRoute(p.route, p);
+      await loadColdRows(tx, p, keep);
+      const inner = innerQuery(tree);
+      const rewrittenInner = innerQuery(p.plan.stmt);
+      const [before, after] = [await describeFor(tx, inner, deparseStatement(inner), described.paramTypes, current.snapshot), await tx.hot.describe(deparseStatement(rewrittenInner), described.paramTypes)];
+      checkSameTypes(before.fields, after.fields);
+      sql = deparseStatement(p.plan.stmt);
+    } else stats.hot++;
+    if (tiered.kind === 'copy-out') {
+      if (!tx.hot.copyOut) throw notSupported('non-select-in-string', 'COPY … TO STDOUT without a client connection');
+      return { fields: [], rows: emptyRows(), raw: tx.hot.copyOut(sql, stmt.params, described.paramTypes), commandTag: () => '' };
+    }
+    const r = await tx.hot.query(sql, stmt.params, described.paramTypes);
+    return result([], [], r.commandTag);
+  }
+
+  /**
+   * DELETE / UPDATE / TRUNCATE / MERGE: exact when no row they could touch is cold (the
+   * time range the WHERE clause bounds lies wholly at or above W), refused otherwise.
+   */
+  async function answerModify(tx: Transaction, parsed: ParsedStatement, tiered: TieredStatement, stmt: EngineStatement, session: SessionContext): Promise<EngineResult> {
+    const current = await readCurrent(tx, parsed.stmt, session);
+    const described = await tx.hot.describe(parsed.text, stmt.paramTypes);
+    const target = parsed.stmt.DeleteStmt ?? parsed.stmt.UpdateStmt;
+    for (const ref of tiered.refs) {
+      const state = current.states.get(ref.relation.table);
+      if (!state) throw notSupported('unapplied-table', `table "${ref.relation.table}" has no tier state (is it applied?)`);
+      if (state.w === NEG_INFINITY) continue;
+      const direct = target && target.relation === ref.rangeVar;
+      const bounds: PgNode[] = [];
+      const predicates: TimePredicate[] = [];
+      if (direct) {
+        const scope = { relation: ref.relation, refName: ref.refName, soleFromItem: !(target.usingClause?.length || target.fromClause?.length) };
+        for (const c of conjuncts(target.whereClause)) {
+          const tp = timePredicateOf(scope, c, bounds);
+          if (tp) predicates.push(tp);
+        }
+      }
+      const values = await boundValues(tx, bounds, stmt, described.paramTypes);
+      const range = predicates.map((tp) => rangeOf(tp, values)).reduce(intersectRanges, FULL_RANGE);
+      if (!direct || !isEmptyRange(intersectRanges(range, belowRange(state.w)))) {
+        throw notSupported(
+          'modify-cold-rows',
+          `${Object.keys(parsed.stmt)[0].replace(/Stmt$/, '').toUpperCase()} of rows of "${ref.relation.table}" that may be in the cold tier (before ${state.text})`,
+          'Bound the statement by the time column to rows at or after the watermark.',
+        );
+      }
+    }
+    stats.hot++;
+    const r = await tx.hot.query(parsed.text, stmt.params, described.paramTypes);
+    return result([], [], r.commandTag);
   }
 
   function result(fields: ResultField[], rows: Array<Array<string | null>>, tag: string): EngineResult {
@@ -352,16 +445,16 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
   }
 
   /**
-   * Rows read page by page from PostgreSQL as the consumer iterates; the transaction
-   * (and its connection) ends when iteration finishes, fails or is abandoned with
-   * return(). The consumer must iterate: the connection is held until it does.
+   * Rows read page by page from PostgreSQL as the consumer iterates; the transaction ends
+   * when iteration finishes, fails or is abandoned with return(). The consumer must iterate.
    */
-  function streamed(fields: ResultField[], portal: PortalRows, tx: Transaction, signal?: AbortSignal): EngineResult {
+  function streamed(fields: ResultField[], portal: PortalRows, finish: (ok: boolean) => Promise<void>, signal?: AbortSignal): EngineResult {
     let tag = '';
     let count = 0;
     return {
       fields,
       rows: (async function* () {
+        let ok = false;
         try {
           for (;;) {
             signal?.throwIfAborted();
@@ -374,79 +467,179 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
           }
           // PostgreSQL's tag counts the last page only (each Execute is limited): count all.
           tag = portal.commandTag().replace(/^SELECT \d+$/, `SELECT ${count}`);
+          ok = true;
         } finally {
           await portal.close().catch(() => undefined);
-          await tx.end();
+          await finish(ok);
         }
       })(),
       commandTag: () => tag,
     };
   }
 
+  /** Raw frames (COPY TO): the transaction ends once they are all relayed. */
+  function rawStreamed(raw: AsyncIterable<Buffer>, finish: (ok: boolean) => Promise<void>): AsyncIterable<Buffer> {
+    return (async function* () {
+      let ok = false;
+      try {
+        yield* raw;
+        ok = true;
+      } catch (err) {
+        throw toSqlStateError(err);
+      } finally {
+        await finish(ok);
+      }
+    })();
+  }
+
+  function countRefusal(err: unknown): unknown {
+    const e = toSqlStateError(err);
+    if (e instanceof RefusedError) {
+      stats.refused++;
+      stats.refusals[e.construct] = (stats.refusals[e.construct] ?? 0) + 1;
+    }
+    return e;
+  }
+
   return {
     stats,
-    async describe(stmt, session) {
-      const statements = parseStatements(stmt.sql);
-      const last = statements[statements.length - 1];
-      if (last?.stmt?.ExplainStmt) return { paramTypes: stmt.paramTypes, fields: [QUERY_PLAN_FIELD] };
-      return withTransaction(session, (client) =>
-        last ? describeFor(client, last.stmt, stmt.sql, stmt.paramTypes) : describeStatement(client, stmt.sql, stmt.paramTypes),
-      );
+    async describe(stmt, session, given) {
+      const { hot, done, settings } = await sessionFor(given, session);
+      let tx: Transaction | undefined;
+      let ok = false;
+      try {
+        const statements = parseStatements(stmt.sql);
+        const last = statements[statements.length - 1];
+        if (last?.stmt?.ExplainStmt) return { paramTypes: stmt.paramTypes, fields: [QUERY_PLAN_FIELD] };
+        tx = await begin(hot, settings);
+        const described = last ? await describeFor(tx, last.stmt, stmt.sql, stmt.paramTypes) : await hot.describe(stmt.sql, stmt.paramTypes);
+        ok = true;
+        return described;
+      } catch (err) {
+        throw toSqlStateError(err);
+      } finally {
+        // A describe changes nothing: a block of the engine's own is rolled back.
+        if (tx?.own) await hot.query('ROLLBACK').catch(() => undefined);
+        done(false);
+      }
     },
 
-    async execute(stmt, session, signal) {
+    async execute(stmt, session, signal, given) {
       const statements = parseStatements(stmt.sql);
       if (statements.length === 0) return result([], [], '');
       const snap = snapshot();
+      const { hot, done, settings } = await sessionFor(given, session);
       let tx: Transaction | undefined;
+      const finish = async (ok: boolean) => {
+        const t = tx;
+        tx = undefined;
+        let broken = true;
+        try {
+          await t?.end(ok);
+          broken = false;
+        } finally {
+          done(broken);
+        }
+      };
+      let handedOff = false;
       try {
-        tx = await begin(session);
-        const { client } = tx;
-        let utc = tx.utc;
+        tx = await begin(hot, settings);
         let last: EngineResult | undefined;
         for (const [i, s] of statements.entries()) {
           signal?.throwIfAborted();
           const isLast = i === statements.length - 1;
           if (s.stmt.VariableSetStmt) {
             if (routeSettingOf(s.stmt) !== undefined) throw notSupported('route-setting-in-string', 'SET strata.route inside a multi-statement string');
-            // Applies to the rest of this string only (the transaction is rolled back).
-            await client.query(s.text);
-            const tz = await client.query<{ tz: string }>("SELECT current_setting('TimeZone') AS tz");
-            utc = UTC_ZONES.test(tz.rows[0].tz);
+            await hot.query(s.text);
+            const tz = await hot.query("SELECT current_setting('TimeZone')");
+            tx.utc = UTC_ZONES.test(tz.rows[0][0] ?? '');
             last = result([], [], 'SET');
             continue;
           }
-          const explainStmt = s.stmt.ExplainStmt;
-          if (explainStmt && readsTieredTable(s.stmt, snap)) {
-            const lines = await explain(client, explainStmt.query, { ...stmt, sql: s.text }, session, utc);
+          const tiered = classifyTiered(s.stmt, snap);
+          if (tiered?.kind === 'explain') {
+            const lines = await explain(tx, s.stmt.ExplainStmt.query, { ...stmt, sql: s.text }, session);
             last = result([QUERY_PLAN_FIELD], lines.map((l) => [l]), 'EXPLAIN');
             continue;
           }
-          if (!readsTieredTable(s.stmt, snap) && (statements.length > 1 || !s.stmt.SelectStmt)) {
+          if (tiered && tiered.kind !== 'select') {
+            if (!isLast) throw notSupported('non-select-in-string', 'statements other than SELECT and SET before the last one of a string');
+            const answer = tiered.kind === 'modify' ? await answerModify(tx, s, tiered, { ...stmt, sql: s.text }, session) : await answerRewritten(tx, s, tiered, { ...stmt, sql: s.text }, session);
+            if (answer.raw) {
+              handedOff = true;
+              return { ...answer, raw: rawStreamed(answer.raw, finish) };
+            }
+            await finish(true);
+            return answer;
+          }
+          if (!tiered && (statements.length > 1 || !s.stmt.SelectStmt)) {
             throw notSupported('non-select-in-string', 'statements other than SELECT and SET in a string with a tiered query');
           }
-          const answer = await answerSelect(client, s, { ...stmt, sql: s.text }, session, utc);
+          const answer = await answerSelect(tx, s, { ...stmt, sql: s.text }, session);
           if (!isLast) {
             while ((await answer.portal.next()) !== null);
             await answer.portal.close();
             continue;
           }
           // The last statement streams: the transaction ends when its rows are consumed.
-          const owned = tx;
-          tx = undefined;
-          return streamed(answer.fields, answer.portal, owned, signal);
+          handedOff = true;
+          return streamed(answer.fields, answer.portal, finish, signal);
         }
+        await finish(true);
         return last!;
       } catch (err) {
-        const e = toSqlStateError(err);
-        if (e instanceof RefusedError) {
-          stats.refused++;
-          stats.refusals[e.construct] = (stats.refusals[e.construct] ?? 0) + 1;
-        }
-        throw e;
-      } finally {
-        await tx?.end();
+        if (!handedOff) await finish(false).catch(() => undefined);
+        throw countRefusal(err);
       }
     },
   };
+}
+
+/** Settings that change how PostgreSQL reads or prints values (a pooled connection takes the session's). */
+const SESSION_SETTINGS = ['TimeZone', 'DateStyle', 'IntervalStyle', 'extra_float_digits', 'search_path', 'bytea_output'];
+
+/** For the engine's own connections: the session's settings, and its role, for this block only. */
+async function applySessionSettings(hot: HotSession, session: SessionContext): Promise<void> {
+  const pairs: Array<[string, string]> = [];
+  for (const k of SESSION_SETTINGS) {
+    const v = session.settings.get(k);
+    if (v !== undefined) pairs.push([k, v]);
+  }
+  if (session.role) pairs.push(['role', session.role]);
+  if (pairs.length === 0) return;
+  await hot.query(
+    `SELECT ${pairs.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, true)`).join(', ')}`,
+    pairs.flat(),
+  );
+}
+
+/** PostgreSQL's CURSOR_OPT_HOLD (DECLARE … WITH HOLD). */
+const CURSOR_OPT_HOLD = 0x0020;
+
+/** The query a rewritten statement reads through (its result columns must keep their types). */
+function innerQuery(stmt: PgNode): PgNode {
+  if (stmt.DeclareCursorStmt) return stmt.DeclareCursorStmt.query;
+  if (stmt.CopyStmt) return stmt.CopyStmt.query;
+  if (stmt.CreateTableAsStmt) return stmt.CreateTableAsStmt.query;
+  if (stmt.InsertStmt) return stmt.InsertStmt.selectStmt;
+  if (stmt.SelectStmt?.intoClause) {
+    const { intoClause: _into, ...select } = stmt.SelectStmt;
+    return { SelectStmt: select };
+  }
+  return stmt;
+}
+
+/** `COPY t [(cols)] TO STDOUT …` as `COPY (SELECT cols FROM t) TO STDOUT …`. */
+function copyOfQuery(copy: PgNode): PgNode {
+  const columns: string[] = (copy.attlist ?? []).map((a: PgNode) => a.String.sval);
+  const list = columns.length > 0 ? columns.map(pgIdent).join(', ') : '*';
+  const rel = copy.relation;
+  const name = rel.schemaname ? `${pgIdent(rel.schemaname)}.${pgIdent(rel.relname)}` : pgIdent(rel.relname);
+  const { relation: _relation, attlist: _attlist, ...rest } = copy;
+  return { CopyStmt: { ...rest, query: { SelectStmt: selectOf(`SELECT ${list} FROM ${name}`) } } };
+}
+
+async function* emptyRowsGen(): AsyncGenerator<Array<string | null>> {}
+function emptyRows(): AsyncIterable<Array<string | null>> {
+  return emptyRowsGen();
 }

@@ -4,10 +4,18 @@ import type { ProxyMetrics } from '../metrics';
 import * as wire from '../wire';
 import type { ErrorFields } from '../wire/error-response';
 import type { Statement } from './client-session';
+import type { HotSession } from '../engine/hot-session';
 
 /** What the runner needs from its session. */
 export interface EngineHost {
   readonly context: SessionContext;
+  /**
+   * The server connection lent to this client, every earlier reply relayed, opened as a
+   * channel for the engine (the client's session: role, database, settings, transaction).
+   */
+  openSession(): Promise<HotSession>;
+  /** Gives the connection back to the relay (and the pool, when the client is idle). */
+  closeSession(): void;
   localReply(bytes: Buffer): void;
   writeAsync(bytes: Buffer): Promise<void>;
   errorFields(fields: ErrorFields, source: string): Buffer;
@@ -35,6 +43,8 @@ const WRITE_BATCH = 64 * 1024;
 export class EngineRunner {
   private readonly portals = new Map<string, EnginePortal>();
   private abort: AbortController | null = null;
+  /** A portal whose rows are only partly sent (Execute with a row limit): it holds the server until settled. */
+  private suspended: EnginePortal | null = null;
   private readonly writer = new wire.BufferWriter(4096);
 
   constructor(
@@ -54,6 +64,35 @@ export class EngineRunner {
 
   dropPortal(name: string): void {
     this.portals.delete(name);
+  }
+
+  /** True while a suspended portal holds the server (only its Executes may come next). */
+  holdsServer(): boolean {
+    return this.suspended !== null;
+  }
+
+  isSuspended(name: string): boolean {
+    return this.suspended !== null && this.portals.get(name) === this.suspended;
+  }
+
+  /**
+   * Ends a suspended portal's statement before any other message: its rows are dropped
+   * (as PostgreSQL drops an unfinished portal at the end of its transaction) and the
+   * server goes back to the relay.
+   */
+  async settle(): Promise<void> {
+    const portal = this.suspended;
+    if (!portal) return;
+    this.suspended = null;
+    try {
+      await portal.iterator?.return?.();
+    } catch {
+      // the statement's own failure was already reported, or nobody asks any more
+    } finally {
+      portal.result = undefined;
+      portal.iterator = undefined;
+      this.host.closeSession();
+    }
   }
 
   cancel(): void {
@@ -95,7 +134,15 @@ export class EngineRunner {
   }
 
   private async described(statement: Statement): Promise<{ paramTypes: number[]; fields: ResultField[] }> {
-    statement.described ??= await this.require().describe({ sql: statement.sql, paramTypes: statement.paramTypes }, this.host.context);
+    if (!statement.described) {
+      const engine = this.require();
+      const hot = await this.host.openSession();
+      try {
+        statement.described = await engine.describe({ sql: statement.sql, paramTypes: statement.paramTypes }, this.host.context, hot);
+      } finally {
+        this.host.closeSession();
+      }
+    }
     return statement.described;
   }
 
@@ -124,15 +171,25 @@ export class EngineRunner {
   /** Execute on an engine portal; every earlier reply has been sent. */
   async execute(execute: wire.Execute): Promise<void> {
     const portal = this.portals.get(execute.portal)!;
+    let open = portal === this.suspended;
     try {
       if (!portal.result) {
+        const engine = this.require();
+        const hot = await this.host.openSession();
+        open = true;
         this.abort = new AbortController();
-        portal.result = await this.require().execute(
+        portal.result = await engine.execute(
           { sql: portal.statement.sql, params: portal.params, paramTypes: portal.statement.paramTypes },
           this.host.context,
           this.abort.signal,
+          hot,
         );
         portal.iterator = portal.result.rows[Symbol.asyncIterator]();
+      }
+      if (portal.result.raw) {
+        for await (const frame of portal.result.raw) await this.host.writeAsync(frame);
+        portal.result = undefined;
+        return;
       }
       const formats = formatsFor(portal.resultFormats, portal.result.fields.length);
       const done = await this.stream(portal.result.fields, formats, portal.iterator!, execute.maxRows);
@@ -140,21 +197,37 @@ export class EngineRunner {
         await this.host.writeAsync(wire.encodeCommandComplete(portal.result.commandTag()));
         portal.result = undefined;
         portal.iterator = undefined;
-      } else await this.host.writeAsync(wire.PORTAL_SUSPENDED);
+      } else {
+        this.suspended = portal;
+        await this.host.writeAsync(wire.PORTAL_SUSPENDED);
+      }
     } catch (error) {
       portal.result = undefined;
       await this.host.writeAsync(this.errorBytes(error));
       this.host.skipUntilSync();
     } finally {
       this.abort = null;
+      const keep = this.suspended === portal && portal.result !== undefined;
+      if (!keep) {
+        if (this.suspended === portal) this.suspended = null;
+        if (open) this.host.closeSession();
+      }
     }
   }
 
   /** One statement of a simple query; false when it failed (the rest of the string is skipped). */
   async simpleQuery(sql: string): Promise<boolean> {
+    let open = false;
     try {
+      const engine = this.require();
+      const hot = await this.host.openSession();
+      open = true;
       this.abort = new AbortController();
-      const result = await this.require().execute({ sql, params: [], paramTypes: [] }, this.host.context, this.abort.signal);
+      const result = await engine.execute({ sql, params: [], paramTypes: [] }, this.host.context, this.abort.signal, hot);
+      if (result.raw) {
+        for await (const frame of result.raw) await this.host.writeAsync(frame);
+        return true;
+      }
       const formats = formatsFor([], result.fields.length);
       if (result.fields.length) await this.host.writeAsync(wire.encodeRowDescription(result.fields, formats));
       await this.stream(result.fields, formats, result.rows[Symbol.asyncIterator](), 0);
@@ -165,6 +238,7 @@ export class EngineRunner {
       return false;
     } finally {
       this.abort = null;
+      if (open) this.host.closeSession();
     }
   }
 

@@ -22,6 +22,11 @@ export interface TieredRelation {
 
 export interface CatalogSnapshot {
   tables: TieredRelation[];
+  /**
+   * The database holding strata's catalog and the tiered tables. A client of another
+   * database reads its own tables of the same names, untouched. Unset: any (tests).
+   */
+  database?: string;
 }
 
 export function catalogSnapshot(specs: readonly TieredTableSpec[]): CatalogSnapshot {
@@ -54,7 +59,7 @@ export function withCurrentSpecs(snapshot: CatalogSnapshot, specs: readonly Tier
   });
   if (changed.length === 0) return snapshot;
   const names = new Set(changed.map((c) => c.table));
-  return { tables: [...snapshot.tables.filter((t) => !names.has(t.table)), ...changed] };
+  return { ...snapshot, tables: [...snapshot.tables.filter((t) => !names.has(t.table)), ...changed] };
 }
 
 export function findRelation(snapshot: CatalogSnapshot, schema: string | undefined, table: string): TieredRelation | undefined {

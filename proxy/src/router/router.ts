@@ -1,24 +1,18 @@
 import type { Route, Router, SessionContext } from '../engine/contract';
 import type { CatalogSnapshot } from './catalog-snapshot';
 import { parseStatements, SqlParseError, type PgNode } from './sql-parser';
-import { findTieredRefs, hasWrites } from './tiered-refs';
+import { classifyTiered } from './tiered-statement';
 import { routeMode } from './route-setting';
 
 const POSTGRES: Route = { target: 'postgres' };
 const ENGINE: Route = { target: 'engine' };
 
 /**
- * Does this statement read a tiered table in a way the engine answers? Only plain
- * reads: SELECT (not SELECT INTO, not FOR UPDATE, no data-modifying WITH) and EXPLAIN
- * of one. Writes to tiered tables go to PostgreSQL, the hot tier, as they are.
+ * Does the engine answer this statement? Every statement that reads (or modifies) a
+ * tiered table in one of the ways tiered-statement.ts lists, in the catalog's database.
  */
 export function readsTieredTable(stmt: PgNode, snapshot: CatalogSnapshot): boolean {
-  const target = stmt?.ExplainStmt ? stmt.ExplainStmt.query : stmt;
-  const select = target?.SelectStmt;
-  if (!select) return false;
-  if (select.intoClause || (select.lockingClause?.length ?? 0) > 0) return false;
-  if (hasWrites(target)) return false;
-  return findTieredRefs(target, snapshot).length > 0;
+  return classifyTiered(stmt, snapshot) !== undefined;
 }
 
 /**
@@ -39,7 +33,8 @@ export function createRouter(snapshot: CatalogSnapshot): Router {
     return names.some((n) => lower.includes(n)) || lower.includes('u&');
   };
   return (sql: string, session: SessionContext): Route => {
-    if (!mayName(sql)) return POSTGRES;
+    // Tiered tables live in one database: a same-named table elsewhere is an ordinary one.
+    if (!mayName(sql) || (snapshot.database !== undefined && session.database !== snapshot.database)) return POSTGRES;
     let tiered = decisions.get(sql);
     if (tiered === undefined) {
       try {
@@ -52,11 +47,9 @@ export function createRouter(snapshot: CatalogSnapshot): Router {
       if (decisions.size > 4096) decisions.delete(decisions.keys().next().value as string);
     }
     if (!tiered) return POSTGRES;
-    const mode = routeMode(session);
-    if (mode === 'hot') return POSTGRES;
-    if (mode === 'cold') return ENGINE;
-    // Inside a transaction block the client expects its own snapshot and locks:
-    // PostgreSQL answers (rows already moved below W are not seen there).
-    return session.inTransaction ? POSTGRES : ENGINE;
+    // The engine runs in the client's session (its transaction and snapshot), so reads
+    // inside a transaction block see both tiers too; only `strata.route = 'hot'` pins
+    // PostgreSQL alone.
+    return routeMode(session) === 'hot' ? POSTGRES : ENGINE;
   };
 }

@@ -1,0 +1,294 @@
+import type { Readable } from 'node:stream';
+import type { ResultField } from '../engine/contract';
+import type { HotSession, QueryResult, TxStatus } from '../engine/hot-session';
+import type { Described, PortalRows } from '../engine/pg-extended-query';
+import * as wire from '../wire';
+import type { ErrorFields } from '../wire/error-response';
+
+/**
+ * An ErrorResponse from PostgreSQL to one of the engine's own messages. Shaped like
+ * node-postgres's DatabaseError (`code`, `severity`, …) so the engine maps both alike.
+ */
+export class ServerErrorResponse extends Error {
+  readonly code: string;
+  readonly severity: string;
+  readonly detail?: string;
+  readonly hint?: string;
+  constructor(readonly fields: ErrorFields) {
+    super(fields.message);
+    this.name = 'ServerErrorResponse';
+    this.code = fields.code;
+    this.severity = fields.severity;
+    this.detail = fields.detail;
+    this.hint = fields.hint;
+  }
+}
+
+/** What the channel needs of the server connection it speaks on. */
+export interface ChannelServer {
+  send(bytes: Buffer): boolean;
+  /** Resolves once the socket's buffer has room again. */
+  whenWritable(): Promise<void>;
+  status: TxStatus;
+  unnamed: string | null;
+}
+
+/** Where messages PostgreSQL sends unasked go (ParameterStatus, notices, notifications): the client. */
+export interface ChannelListener {
+  parameter(name: string, value: string): void;
+  /** NoticeResponse and NotificationResponse frames, relayed as they are. */
+  asynchronous(frame: Buffer): void;
+}
+
+type Frame = { type: number; frame: Buffer };
+
+/**
+ * The engine's conversation on the server connection lent to the client: the engine's own
+ * extended-protocol messages, their replies decoded here and never relayed. While a
+ * channel is open the connection's replies come here instead of to the relay
+ * (ServerConnection.openChannel), so the engine runs in the client's session: its role,
+ * database, settings, transaction and snapshot.
+ *
+ * Only the unnamed statement and unnamed portal are used (never a simple Query, which
+ * would also end an extended batch), and the server forgets which unnamed statement it
+ * holds so the relay re-sends the client's when needed.
+ */
+export class SessionChannel implements HotSession {
+  private readonly reader = new wire.FrameReader(1 << 30);
+  private readonly frames: Frame[] = [];
+  private waiter: (() => void) | null = null;
+  private lostError: Error | null = null;
+  private readonly writer = new wire.BufferWriter(1024);
+
+  constructor(
+    private readonly server: ChannelServer,
+    private readonly listener: ChannelListener,
+  ) {
+    server.unnamed = null;
+  }
+
+  /** Bytes from PostgreSQL (the connection's socket handler calls this while the channel is open). */
+  push(chunk: Buffer): void {
+    this.reader.push(chunk, (type, frame) => {
+      if (type === wire.Backend.parameterStatus) {
+        const { name, value } = wire.decodeParameterStatus(frame);
+        this.listener.parameter(name, value);
+        return;
+      }
+      if (type === wire.Backend.noticeResponse || type === wire.Backend.notificationResponse) {
+        this.listener.asynchronous(frame);
+        return;
+      }
+      this.frames.push({ type, frame });
+      this.wake();
+    });
+  }
+
+  /** The connection was lost: every wait ends with this error. */
+  lost(error: Error): void {
+    this.lostError = error;
+    this.wake();
+  }
+
+  private wake(): void {
+    const w = this.waiter;
+    this.waiter = null;
+    w?.();
+  }
+
+  private async next(): Promise<Frame> {
+    for (;;) {
+      const f = this.frames.shift();
+      if (f) return f;
+      if (this.lostError) throw this.lostError;
+      await new Promise<void>((resolve) => (this.waiter = resolve));
+    }
+  }
+
+  status(): TxStatus {
+    return this.server.status;
+  }
+
+  private send(...frames: Buffer[]): void {
+    this.server.send(frames.length === 1 ? frames[0] : Buffer.concat(frames));
+  }
+
+  private parse(sql: string, paramTypes: readonly number[]): Buffer {
+    return wire.encodeParse({ name: '', sql, paramTypes: [...paramTypes] }, this.writer);
+  }
+
+  private bind(params: ReadonlyArray<string | null>, portal = ''): Buffer {
+    return wire.encodeBind(
+      { portal, statement: '', paramFormats: [], params: params.map((p) => (p === null ? null : Buffer.from(p))), resultFormats: [] },
+      this.writer,
+    );
+  }
+
+  /** Reads until ReadyForQuery; the first ErrorResponse seen is thrown after it. */
+  private async untilReady(onFrame: (f: Frame) => void = () => undefined, failure: ErrorFields | null = null): Promise<void> {
+    for (;;) {
+      const f = await this.next();
+      if (f.type === wire.Backend.readyForQuery) {
+        this.server.status = wire.decodeReadyForQuery(f.frame);
+        if (failure) throw new ServerErrorResponse(failure);
+        return;
+      }
+      if (f.type === wire.Backend.errorResponse) failure ??= wire.decodeErrorResponse(f.frame);
+      else if (!failure) onFrame(f);
+    }
+  }
+
+  async query(sql: string, params: ReadonlyArray<string | null> = [], paramTypes: readonly number[] = []): Promise<QueryResult> {
+    const result: QueryResult = { fields: [], rows: [], commandTag: '' };
+    this.send(
+      this.parse(sql, paramTypes),
+      this.bind(params),
+      wire.encodeDescribe({ kind: 'P', name: '' }, this.writer),
+      wire.encodeExecute({ portal: '', maxRows: 0 }, this.writer),
+      wire.SYNC,
+    );
+    await this.untilReady((f) => {
+      if (f.type === wire.Backend.rowDescription) result.fields = fieldsOf(f.frame);
+      else if (f.type === wire.Backend.dataRow) result.rows.push(textRow(f.frame));
+      else if (f.type === wire.Backend.commandComplete) result.commandTag = wire.decodeCommandComplete(f.frame);
+    });
+    return result;
+  }
+
+  async describe(sql: string, paramTypes: readonly number[]): Promise<Described> {
+    const described: Described = { paramTypes: [], fields: [] };
+    this.send(this.parse(sql, paramTypes), wire.encodeDescribe({ kind: 'S', name: '' }, this.writer), wire.SYNC);
+    await this.untilReady((f) => {
+      if (f.type === wire.Backend.parameterDescription) described.paramTypes = wire.decodeParameterDescription(f.frame);
+      else if (f.type === wire.Backend.rowDescription) described.fields = fieldsOf(f.frame);
+    });
+    return described;
+  }
+
+  /**
+   * Bind/Execute with a row limit and Flush (no Sync until the end, so the portal lives
+   * between pages even outside a transaction block); Sync when complete or closed.
+   */
+  async openPortal(sql: string, params: ReadonlyArray<string | null>, paramTypes: readonly number[], pageRows: number): Promise<PortalRows> {
+    const execute = wire.encodeExecute({ portal: '', maxRows: pageRows }, new wire.BufferWriter(32));
+    let fields: ResultField[] = [];
+    let tag = '';
+    let complete = false;
+    let synced = false;
+    const readPage = async (): Promise<Array<Array<string | null>>> => {
+      const rows: Array<Array<string | null>> = [];
+      for (;;) {
+        const f = await this.next();
+        switch (f.type) {
+          case wire.Backend.parseComplete:
+          case wire.Backend.bindComplete:
+          case wire.Backend.noData:
+            continue;
+          case wire.Backend.rowDescription:
+            fields = fieldsOf(f.frame);
+            continue;
+          case wire.Backend.dataRow:
+            rows.push(textRow(f.frame));
+            continue;
+          case wire.Backend.portalSuspended:
+            return rows;
+          case wire.Backend.commandComplete:
+          case wire.Backend.emptyQueryResponse:
+            if (f.type === wire.Backend.commandComplete) tag = wire.decodeCommandComplete(f.frame);
+            complete = true;
+            return rows;
+          case wire.Backend.errorResponse: {
+            complete = true;
+            synced = true;
+            this.send(wire.SYNC);
+            await this.untilReady(undefined, wire.decodeErrorResponse(f.frame));
+            return rows; // not reached: untilReady throws
+          }
+          default:
+            continue;
+        }
+      }
+    };
+    this.send(this.parse(sql, paramTypes), this.bind(params), wire.encodeDescribe({ kind: 'P', name: '' }, this.writer), execute, wire.FLUSH);
+    let first: Array<Array<string | null>> | null = await readPage();
+    const close = async (): Promise<void> => {
+      if (synced) return;
+      synced = true;
+      complete = true;
+      this.send(wire.SYNC);
+      await this.untilReady();
+    };
+    return {
+      fields,
+      commandTag: () => tag,
+      close,
+      next: async () => {
+        if (first) {
+          const page = first;
+          first = null;
+          if (page.length > 0 || !complete) return page;
+        }
+        if (complete) return null;
+        this.send(execute, wire.FLUSH);
+        const page = await readPage();
+        return page.length === 0 && complete ? null : page;
+      },
+    };
+  }
+
+  async copyIn(sql: string, source: Readable): Promise<number> {
+    this.send(this.parse(sql, []), this.bind([]), wire.encodeExecute({ portal: '', maxRows: 0 }, this.writer), wire.FLUSH);
+    for (;;) {
+      const f = await this.next();
+      if (f.type === wire.Backend.copyInResponse) break;
+      if (f.type === wire.Backend.errorResponse) {
+        this.send(wire.SYNC);
+        await this.untilReady(undefined, wire.decodeErrorResponse(f.frame));
+      }
+    }
+    try {
+      for await (const chunk of source as AsyncIterable<Buffer>) {
+        // Backpressure: wait for the socket when its buffer is full.
+        if (!this.server.send(wire.encodeCopyData(chunk))) await this.server.whenWritable();
+      }
+      this.send(wire.COPY_DONE, wire.SYNC);
+    } catch (error) {
+      this.send(wire.encodeCopyFail('the cold tier failed while sending rows'), wire.SYNC);
+      await this.untilReady().catch(() => undefined);
+      throw error;
+    }
+    let rows = 0;
+    await this.untilReady((f) => {
+      if (f.type === wire.Backend.commandComplete) rows = Number(/\d+$/.exec(wire.decodeCommandComplete(f.frame))?.[0] ?? 0);
+    });
+    return rows;
+  }
+
+  async *copyOut(sql: string, params: ReadonlyArray<string | null>, paramTypes: readonly number[]): AsyncIterable<Buffer> {
+    this.send(this.parse(sql, paramTypes), this.bind(params), wire.encodeExecute({ portal: '', maxRows: 0 }, this.writer), wire.SYNC);
+    let failure: ErrorFields | null = null;
+    for (;;) {
+      const f = await this.next();
+      if (f.type === wire.Backend.readyForQuery) {
+        this.server.status = wire.decodeReadyForQuery(f.frame);
+        if (failure) throw new ServerErrorResponse(failure);
+        return;
+      }
+      if (f.type === wire.Backend.errorResponse) failure ??= wire.decodeErrorResponse(f.frame);
+      else if (
+        !failure &&
+        (f.type === wire.Backend.copyOutResponse || f.type === wire.Backend.copyData || f.type === wire.Backend.copyDone || f.type === wire.Backend.commandComplete)
+      ) {
+        yield f.frame;
+      }
+    }
+  }
+}
+
+function fieldsOf(frame: Buffer): ResultField[] {
+  return wire.decodeRowDescription(frame).map(({ format: _format, ...field }) => field);
+}
+
+function textRow(frame: Buffer): Array<string | null> {
+  return wire.decodeDataRow(frame).map((v) => (v === null ? null : v.toString('utf8')));
+}

@@ -1,0 +1,57 @@
+import type { CatalogSnapshot } from './catalog-snapshot';
+import type { PgNode } from './sql-parser';
+import { findTieredRefs, hasWrites, type TieredRef } from './tiered-refs';
+
+/**
+ * Every way a statement can read (or delete from) a tiered table, as the engine answers
+ * it. Anything not listed reaches PostgreSQL untouched: writes into tiered tables go to
+ * the hot tier as they are; statements that touch no tiered table are not the engine's.
+ */
+export type TieredStatementKind =
+  /** SELECT without INTO or a data-modifying WITH. */
+  | 'select'
+  /** EXPLAIN of a statement that reads a tiered table: the engine's plan. */
+  | 'explain'
+  /** DECLARE … CURSOR FOR a query reading a tiered table. */
+  | 'declare'
+  /** COPY (query) TO STDOUT, or COPY table TO STDOUT of a tiered table. */
+  | 'copy-out'
+  /** CREATE TABLE AS / SELECT INTO / INSERT … SELECT / CREATE MATERIALIZED VIEW reading one. */
+  | 'write-from-read'
+  /** DELETE / TRUNCATE / UPDATE / MERGE of a tiered table, or a data-modifying WITH reading one. */
+  | 'modify';
+
+export interface TieredStatement {
+  kind: TieredStatementKind;
+  /** The tiered tables the statement reads (or modifies), each place it names one. */
+  refs: TieredRef[];
+}
+
+/** What the router and engine agree a statement is; undefined when it is not the engine's. */
+export function classifyTiered(stmt: PgNode, snapshot: CatalogSnapshot): TieredStatement | undefined {
+  const reads = (node: PgNode) => findTieredRefs(node, snapshot);
+  if (stmt?.SelectStmt) {
+    const kind = hasWrites(stmt) ? 'modify' : stmt.SelectStmt.intoClause ? 'write-from-read' : 'select';
+    return nonEmpty(kind, reads(stmt));
+  }
+  if (stmt?.ExplainStmt) return classifyTiered(stmt.ExplainStmt.query, snapshot) ? nonEmpty('explain', reads(stmt.ExplainStmt.query)) : undefined;
+  if (stmt?.DeclareCursorStmt) return nonEmpty('declare', reads(stmt.DeclareCursorStmt.query));
+  if (stmt?.CopyStmt) {
+    const copy = stmt.CopyStmt;
+    if (copy.is_from) return undefined;
+    return nonEmpty('copy-out', reads(copy.query ?? { RangeVar: copy.relation }));
+  }
+  if (stmt?.CreateTableAsStmt) return nonEmpty('write-from-read', reads(stmt.CreateTableAsStmt.query));
+  if (stmt?.InsertStmt) {
+    // The target is written (hot tier, as it is); only what the SELECT reads matters.
+    const insert = stmt.InsertStmt;
+    return nonEmpty('write-from-read', [...reads(insert.selectStmt ?? null), ...reads(insert.withClause ?? null), ...reads(insert.onConflictClause ?? null)]);
+  }
+  if (stmt?.DeleteStmt || stmt?.UpdateStmt || stmt?.MergeStmt) return nonEmpty('modify', reads(stmt));
+  if (stmt?.TruncateStmt) return nonEmpty('modify', reads({ list: stmt.TruncateStmt.relations }));
+  return undefined;
+}
+
+function nonEmpty(kind: TieredStatementKind, refs: TieredRef[]): TieredStatement | undefined {
+  return refs.length > 0 ? { kind, refs } : undefined;
+}
