@@ -215,6 +215,14 @@ for (const [name, description] of Object.entries(SERVERS)) {
     });
 }
 
+program
+  .command('writer')
+  .description('apply the gateway\'s NATS JetStream ingest buffer to the stores, exactly once (STRATA_GATEWAY_BUFFER, STRATA_PG_URL, STRATA_CLICKHOUSE_* settings)')
+  .action(() => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require('@strata/gateway/dist/writer/main.js');
+  });
+
 function parseTimestamp(s: string): Date {
   const d = new Date(s);
   if (Number.isNaN(d.getTime())) throw new Error(`--until: "${s}" is not an ISO 8601 timestamp`);

@@ -4,6 +4,7 @@ import { Pool } from 'pg';
 import pino, { type Logger } from 'pino';
 import { createColdStore, getRegisteredTable, migrate, type ColdStore } from '@strata/core';
 import { resolveGatewayConfig, type GatewayConfig, type ResolvedGatewayConfig } from './config';
+import { openGatewayBuffer, type GatewayBuffer } from './buffer/gateway-buffer';
 import { BadRequestError, GatewayError, MalformedBodyError, UnauthorizedError, UnsupportedMediaTypeError } from './errors';
 import { TokenAuth } from './http/auth';
 import { decodeContent } from './http/body';
@@ -38,14 +39,16 @@ export async function startGateway(config: GatewayConfig): Promise<Gateway> {
   const cfg = resolveGatewayConfig(config);
   const logger: Logger = config.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info' });
   const metrics = createGatewayMetrics();
+  // Buffered mode: batches are published to JetStream instead of written (buffer/).
+  const buffer = cfg.buffer ? await openGatewayBuffer(cfg.buffer, metrics.registry, logger) : undefined;
   const pool = new Pool({ connectionString: cfg.pgUrl, max: cfg.pgPoolSize + 2, application_name: 'strata-gateway' });
   // An idle client losing its server must not crash the process; the next checkout reconnects.
   pool.on('error', (err) => logger.warn({ err: { name: err.name, code: (err as { code?: unknown }).code } }, 'idle PostgreSQL connection closed'));
   const ownsCold = !isColdStore(cfg.cold);
   const cold: ColdStore = isColdStore(cfg.cold) ? cfg.cold : createColdStore(cfg.cold, logger.child({ component: 'cold' }));
   const catalog = new TableCatalog(pool);
-  const pgWriter = new BatchingWriter('postgresql', cfg.batch, postgresCopyFlush(pool), metrics, logger);
-  const chWriter = new BatchingWriter('clickhouse', cfg.batch, clickhouseInsertFlush(cold, cfg.coldDatabase), metrics, logger);
+  const pgWriter = new BatchingWriter('postgresql', cfg.batch, buffer?.flush ?? postgresCopyFlush(pool), metrics, logger);
+  const chWriter = new BatchingWriter('clickhouse', cfg.batch, buffer?.flush ?? clickhouseInsertFlush(cold, cfg.coldDatabase), metrics, logger);
   const registrar = new SchemaRegistrar({ pool, cold, coldDatabase: cfg.coldDatabase, catalog, kube: config.kube });
   const ingest = new Ingest(catalog, { postgresql: pgWriter, clickhouse: chWriter }, metrics, (table, columns) => registrar.addColumns(table, columns));
   const sql: SqlExecutor = config.sql ? sqlExecutorOf(config.sql) : postgresExecutor(pool);
@@ -60,11 +63,13 @@ export async function startGateway(config: GatewayConfig): Promise<Gateway> {
         if (!(await getRegisteredTable(pool, spec.table))) await registrar.apply(spec);
       }
     }
-    app = buildHttpApp({ cfg, logger, metrics, ingest, registrar, sql, auth, pool, cold });
+    await buffer?.startWriters({ pool, cold, coldDatabase: cfg.coldDatabase });
+    app = buildHttpApp({ cfg, logger, metrics, ingest, registrar, sql, auth, pool, cold, buffer });
     await app.listen({ host: cfg.host, port: cfg.port });
     if (cfg.grpcPort !== null) grpc = await startGrpcServer({ ingest, auth, metrics, logger, maxMessageBytes: cfg.decompressedLimitBytes }, cfg.host, cfg.grpcPort);
   } catch (err) {
     await app?.close().catch(() => undefined);
+    await buffer?.close().catch(() => undefined);
     await pool.end().catch(() => undefined);
     if (ownsCold) await cold.close().catch(() => undefined);
     throw err;
@@ -84,6 +89,7 @@ export async function startGateway(config: GatewayConfig): Promise<Gateway> {
         await httpApp.close();
         if (grpc) await new Promise<void>((resolve) => grpc!.server.tryShutdown(() => resolve()));
         await Promise.all([pgWriter.close(), chWriter.close()]);
+        await buffer?.close();
         await pool.end();
         if (ownsCold) await cold.close();
       })();
@@ -106,6 +112,7 @@ interface HttpDeps {
   auth: TokenAuth;
   pool: Pool;
   cold: ColdStore;
+  buffer?: GatewayBuffer;
 }
 
 function buildHttpApp(d: HttpDeps): FastifyInstance {
@@ -222,8 +229,10 @@ function buildHttpApp(d: HttpDeps): FastifyInstance {
     ]);
     const pending = d.ingest.pending();
     const lagging = pending.postgresql > d.cfg.batch.maxPendingRows || pending.clickhouse > d.cfg.batch.maxPendingRows;
-    const ready = pg === 'ok' && ch === 'ok' && !lagging;
-    return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', postgresql: pg, clickhouse: ch, pendingRows: pending });
+    // Buffered, a store outage is the writers' to wait out: the gateway is ready while JetStream is.
+    const buffer = d.buffer ? await d.buffer.ready() : undefined;
+    const ready = (buffer ? buffer === 'ok' : pg === 'ok' && ch === 'ok') && !lagging;
+    return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', postgresql: pg, clickhouse: ch, ...(buffer ? { buffer } : {}), pendingRows: pending });
   });
   app.get('/metrics', async (_req, reply) => reply.type(d.metrics.registry.contentType).send(await d.metrics.registry.metrics()));
   return app;

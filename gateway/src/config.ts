@@ -3,6 +3,7 @@ import type { ColdStore, ColdStoreConfig } from '@strata/core';
 import { GatewayConfigError } from './errors';
 import type { SqlBackend } from './protocols/sql-http';
 import type { TieredTableApplier } from './kube/tiered-table-applier';
+import { resolveBufferConfig, type BufferConfig, type ResolvedBufferConfig } from './buffer/buffer-config';
 
 /** What `startGateway` takes. Only main.ts reads the environment to build one. */
 export interface GatewayConfig {
@@ -39,6 +40,11 @@ export interface GatewayConfig {
    * (new columns) through the gateway; main.ts builds one when Kubernetes is configured.
    */
   kube?: TieredTableApplier;
+  /**
+   * `ingest.buffer: nats`: requests are acknowledged once stored in a NATS JetStream stream,
+   * and writers apply the stream to the stores (buffer/). Absent: direct mode, the default.
+   */
+  buffer?: BufferConfig;
   logger?: Logger;
 }
 
@@ -69,6 +75,7 @@ export interface ResolvedGatewayConfig {
   batch: BatchConfig;
   pgPoolSize: number;
   createBuiltinTables: boolean;
+  buffer: ResolvedBufferConfig | undefined;
 }
 
 export const GATEWAY_DEFAULTS = {
@@ -109,5 +116,6 @@ export function resolveGatewayConfig(config: GatewayConfig): ResolvedGatewayConf
     batch: { ...batch, concurrency: Math.max(1, Math.floor(batch.concurrency)) },
     pgPoolSize: config.pgPoolSize ?? GATEWAY_DEFAULTS.pgPoolSize,
     createBuiltinTables: config.createBuiltinTables ?? true,
+    buffer: config.buffer ? resolveBufferConfig(config.buffer) : undefined,
   };
 }

@@ -13,3 +13,7 @@ export { parseLineProtocol } from './protocols/influx-line-protocol';
 export { postgresExecutor, queryEngineExecutor, type SqlBackend, type SqlExecutor, type SqlResult, type QueryEngineLike } from './protocols/sql-http';
 export { KubeTieredTableApplier, tieredTableName, FIELD_MANAGER, type TieredTableApplier, type TieredTableRef } from './kube/tiered-table-applier';
 export type { KubeAccess } from './kube/kube-access';
+export { resolveBufferConfig, bufferConfigFromEnv, BUFFER_DEFAULTS, type BufferConfig, type ResolvedBufferConfig } from './buffer/buffer-config';
+export { NatsBuffer, BufferUnavailableError } from './buffer/nats-buffer';
+export { BufferWriter, WRITER_STEPS, type BufferWriterDeps, type WriterStep } from './buffer/buffer-writer';
+export { createBufferMetrics, type BufferMetrics } from './buffer/buffer-metrics';

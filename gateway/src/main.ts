@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import pino from 'pino';
 import { coldStoreConfigFromEnv } from '@strata/core';
 import { startGateway } from './app';
+import { bufferConfigFromEnv } from './buffer/buffer-config';
 import { loadKubeAccess } from './kube/kube-access';
 import { resolveKubeSettings } from './kube/kube-settings';
 import { KubeTieredTableApplier } from './kube/tiered-table-applier';
@@ -17,6 +18,8 @@ import { KubeTieredTableApplier } from './kube/tiered-table-applier';
  *   STRATA_GATEWAY_BODY_LIMIT          bytes, default 16 MiB
  *   STRATA_GATEWAY_BATCH_ROWS, _BATCH_DELAY_MS, _FLUSH_CONCURRENCY, _MAX_PENDING_ROWS   writer batching
  *   STRATA_GATEWAY_KUBERNETES, _KUBECONFIG, _NAMESPACE   TieredTables for registered tables (kube/kube-settings.ts)
+ *   STRATA_GATEWAY_BUFFER=nats://…     buffered ingest through NATS JetStream (buffer/buffer-config.ts: _STREAM,
+ *                                      _REPLICAS, _MAX_BYTES, _MAX_MESSAGES, _MAX_AGE_SECONDS, _WRITERS=0, …)
  */
 function numberEnv(name: string): number | undefined {
   const v = process.env[name];
@@ -51,6 +54,7 @@ async function main(): Promise<void> {
       }).filter(([, v]) => v !== undefined),
     ),
     kube: kubeAccess ? new KubeTieredTableApplier(kubeAccess) : undefined,
+    buffer: bufferConfigFromEnv(env),
     logger,
   });
   const stop = (signal: string) => {

@@ -19,25 +19,36 @@ export function clickhouseInsertFlush(cold: ColdStore, database: string, retries
   return async (table: TableModel, requests: readonly EncodedRequest[]) => {
     const data = requests.length === 1 ? requests[0].data : Buffer.concat(requests.map((r) => r.data));
     const rows = requests.reduce((n, r) => n + r.rows, 0);
-    const dedupToken = randomUUID();
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await cold.insertTsv({
-          table: chQualified(database, table.spec.table),
-          columns: [...table.copyColumns],
-          data,
-          dedupToken,
-          settings: { max_insert_block_size: Math.max(rows, 1048576), min_insert_block_size_rows: 0, min_insert_block_size_bytes: 0 },
-        });
-        return;
-      } catch (err) {
-        const code = err instanceof ColdStoreError ? err.clickhouseCode : undefined;
-        if (code !== undefined && DATA_ERROR_CODES.has(code)) {
-          throw new StoreRejectedError('clickhouse', `ClickHouse error code ${code}`, { cause: err });
-        }
-        if (attempt >= retries) throw new StoreUnavailableError('clickhouse', { cause: err });
-        await sleep(100 * 2 ** attempt);
-      }
-    }
+    await insertClickhouseBatch(cold, { table: chQualified(database, table.spec.table), columns: table.copyColumns, data, rows, dedupToken: randomUUID() }, retries);
   };
+}
+
+/**
+ * One batch as one insert, retried with the same token: a data error is StoreRejectedError
+ * (400, or a dead letter for the buffer's writers), anything else StoreUnavailableError.
+ */
+export async function insertClickhouseBatch(
+  cold: ColdStore,
+  batch: { table: string; columns: readonly string[]; data: Buffer; rows: number; dedupToken: string },
+  retries = 2,
+): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await cold.insertTsv({
+        table: batch.table,
+        columns: [...batch.columns],
+        data: batch.data,
+        dedupToken: batch.dedupToken,
+        settings: { max_insert_block_size: Math.max(batch.rows, 1048576), min_insert_block_size_rows: 0, min_insert_block_size_bytes: 0 },
+      });
+      return;
+    } catch (err) {
+      const code = err instanceof ColdStoreError ? err.clickhouseCode : undefined;
+      if (code !== undefined && DATA_ERROR_CODES.has(code)) {
+        throw new StoreRejectedError('clickhouse', `ClickHouse error code ${code}`, { cause: err });
+      }
+      if (attempt >= retries) throw new StoreUnavailableError('clickhouse', { cause: err });
+      await sleep(100 * 2 ** attempt);
+    }
+  }
 }

@@ -1,0 +1,150 @@
+import { connect } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { WRITER_STEPS } from '@strata/gateway';
+import { runCli } from '../support/cli';
+import { startGatewayFixture, type GatewayFixture } from '../support/gateway-fixture';
+import { startNatsServer, type NatsTestServer } from '../support/nats-server';
+import { bufferEnv, metricValue, startTestWriter, testBufferConfig, waitFor, type TestWriter } from '../support/buffer-fixture';
+
+/**
+ * Exactly once through the buffer: under a steady load of PostgreSQL (/write/metrics) and
+ * ClickHouse (/write/logs) requests, a `strata writer` process is SIGKILLed at each point
+ * of a batch — taken but not written, rows copied inside the open transaction, committed
+ * but not acked, inserted into ClickHouse but not acked — while a second writer keeps
+ * going and receives the dead one's messages when their ack wait runs out. Every
+ * acknowledged row must then be stored exactly once (counted and summed), and nothing
+ * that was not sent.
+ */
+let nats: NatsTestServer;
+let f: GatewayFixture;
+let steady: TestWriter | undefined;
+const streams: string[] = [];
+
+beforeAll(async () => {
+  nats = await startNatsServer();
+  f = await startGatewayFixture('gw_buffer_crash');
+});
+
+afterAll(async () => {
+  await steady?.stop();
+  await f?.close();
+  await nats?.stop(streams);
+});
+
+const HOST = 'crash';
+const PG_ROWS = 100;
+const CH_ROWS = 40;
+
+interface Load {
+  ackedPg: number[];
+  ackedCh: number[];
+  refused: number;
+  stop(): Promise<void>;
+}
+
+/** Requests of unique ids, back to back, until stopped (and never past `maxMs`). */
+function startLoad(maxMs: number): Load {
+  const load: Load = { ackedPg: [], ackedCh: [], refused: 0, stop: async () => undefined };
+  let next = 1;
+  let running = true;
+  const until = Date.now() + maxMs;
+  const worker = async (store: 'pg' | 'ch') => {
+    while (running && Date.now() < until) {
+      const n = store === 'pg' ? PG_ROWS : CH_ROWS;
+      const ids = Array.from({ length: n }, () => next++);
+      const now = Date.now();
+      const rows =
+        store === 'pg'
+          ? ids.map((id) => ({ time: new Date(now - (id % 3600) * 1000).toISOString(), app: 'crash', host: HOST, value: id }))
+          : ids.map((id) => ({ timestamp: new Date(now).toISOString(), app: 'crash', host: HOST, message: String(id) }));
+      const res = await fetch(f.gateway.url + (store === 'pg' ? '/write/metrics' : '/write/logs'), {
+        method: 'POST',
+        body: JSON.stringify(rows),
+        headers: { ...f.auth, 'content-type': 'application/json' },
+      });
+      await res.arrayBuffer();
+      if (res.status === 200) (store === 'pg' ? load.ackedPg : load.ackedCh).push(...ids);
+      else load.refused++;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  const done = Promise.all([worker('pg'), worker('pg'), worker('ch')]);
+  load.stop = async () => {
+    running = false;
+    await done;
+  };
+  return load;
+}
+
+/** Each id stored once, every acknowledged id stored, nothing stored that was not sent. */
+function expectExactlyOnce(stored: number[], acked: number[], sentUpTo: number): void {
+  const seen = new Set<number>();
+  const duplicates: number[] = [];
+  for (const v of stored) {
+    if (seen.has(v)) duplicates.push(v);
+    seen.add(v);
+  }
+  expect(duplicates).toEqual([]);
+  const missing = acked.filter((id) => !seen.has(id));
+  expect(missing).toEqual([]);
+  expect(stored.filter((v) => !(Number.isInteger(v) && v >= 1 && v <= sentUpTo))).toEqual([]);
+  // Checksum: the acknowledged ids' sum, as stored.
+  const ackedSet = new Set(acked);
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  expect(sum(stored.filter((v) => ackedSet.has(v)))).toBe(sum(acked));
+}
+
+test('a writer SIGKILLed at every point of a batch, under load: every acknowledged row lands exactly once', async () => {
+  const cfg = testBufferConfig(nats.url, 'crash', { writers: false, ackWaitSeconds: 2, batchMessages: 8 });
+  streams.push(cfg.stream, cfg.deadLetterStream);
+  await f.restartGateway({ buffer: cfg });
+  const stores = { pgUrl: f.db.url, cold: f.cold, coldDatabase: f.coldDatabase };
+  const load = startLoad(60_000);
+  const kills: string[] = [];
+  try {
+    steady = await startTestWriter(cfg, stores);
+    for (const step of [WRITER_STEPS.fetched, WRITER_STEPS.written, WRITER_STEPS.committed, WRITER_STEPS.inserted]) {
+      const run = runCli(['writer'], {
+        ...bufferEnv(cfg),
+        STRATA_PG_URL: f.db.url,
+        STRATA_CLICKHOUSE_URL: f.ch.url,
+        STRATA_CLICKHOUSE_DATABASE: f.coldDatabase,
+        STRATA_TEST_PAUSE_AT: step,
+        LOG_LEVEL: 'warn',
+      });
+      let timer: NodeJS.Timeout | undefined;
+      const paused = await Promise.race([run.paused.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 20_000)))]);
+      clearTimeout(timer);
+      run.child.kill('SIGKILL');
+      const exit = await run.exited;
+      expect({ step, paused, signal: exit.signal }).toEqual({ step, paused: true, signal: 'SIGKILL' });
+      kills.push(step);
+    }
+  } finally {
+    await load.stop();
+  }
+  expect(kills).toHaveLength(4);
+  expect(load.refused).toBe(0);
+  expect(load.ackedPg.length).toBeGreaterThan(0);
+  expect(load.ackedCh.length).toBeGreaterThan(0);
+
+  // The steady writer applies the rest, the killed one's messages included once their ack wait ran out.
+  const nc = await connect({ servers: nats.url });
+  try {
+    const jsm = await jetstreamManager(nc);
+    await waitFor('the stream to drain', async () => (await jsm.streams.info(cfg.stream)).state.messages === 0, 60_000);
+  } finally {
+    await nc.close();
+  }
+  const sentUpTo = Math.max(...load.ackedPg, ...load.ackedCh);
+  const pgValues = (await f.pg.query<{ value: number }>('SELECT value FROM metrics_events WHERE host = $1', [HOST])).rows.map((r) => r.value);
+  expectExactlyOnce(pgValues, load.ackedPg, sentUpTo);
+  const chValues = (await f.cold.query<{ message: string }>(`SELECT message FROM ${f.coldDatabase}.logs_events WHERE host = '${HOST}'`)).map((r) => Number(r.message));
+  expectExactlyOnce(chValues, load.ackedCh, sentUpTo);
+
+  // The kill after COMMIT left messages the steady writer found already applied.
+  expect(await metricValue(steady!.registry, 'strata_buffer_redeliveries_total')).toBeGreaterThan(0);
+  const applied = await steady!.metrics.applied.get();
+  const duplicates = applied.values.filter((v) => v.labels.outcome === 'duplicate').reduce((n, v) => n + v.value, 0);
+  expect(duplicates).toBeGreaterThan(0);
+}, 120_000);

@@ -1,0 +1,149 @@
+import { connect } from '@nats-io/transport-node';
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { startGatewayFixture, type GatewayFixture } from '../support/gateway-fixture';
+import { startTcpProxy } from '../support/gateway-tcp-proxy';
+import { startNatsServer, type NatsTestServer } from '../support/nats-server';
+import { metricValue, startTestWriter, testBufferConfig, waitFor } from '../support/buffer-fixture';
+
+/**
+ * `ingest.buffer: nats` against the real NATS JetStream server: requests acknowledged once
+ * the stream stored them, writers applying them, a full stream answered with 429, a
+ * PostgreSQL outage waited out, and a batch PostgreSQL refuses set aside as a dead letter.
+ */
+let nats: NatsTestServer;
+let f: GatewayFixture;
+let nc: Awaited<ReturnType<typeof connect>>;
+let jsm: JetStreamManager;
+const streams: string[] = [];
+
+beforeAll(async () => {
+  nats = await startNatsServer();
+  nc = await connect({ servers: nats.url });
+  jsm = await jetstreamManager(nc);
+  f = await startGatewayFixture('gw_buffer');
+});
+
+afterAll(async () => {
+  await f?.close();
+  await nc?.close();
+  await nats?.stop(streams);
+});
+
+function buffer(name: string, more = {}) {
+  const cfg = testBufferConfig(nats.url, name, more);
+  streams.push(cfg.stream, cfg.deadLetterStream);
+  return cfg;
+}
+
+const metricRows = (host: string, from: number, n: number) =>
+  Array.from({ length: n }, (_, i) => ({ time: new Date(Date.now() - i * 1000).toISOString(), app: 'buf', host, value: from + i }));
+
+async function post(path: string, rows: unknown[]): Promise<Response> {
+  return fetch(f.gateway.url + path, { method: 'POST', body: JSON.stringify(rows), headers: { ...f.auth, 'content-type': 'application/json' } });
+}
+
+async function hostRows(host: string): Promise<{ n: number; distinct: number; sum: number }> {
+  const r = await f.pg.query<{ n: number; distinct: number; sum: number }>(
+    'SELECT count(*)::int AS n, count(DISTINCT value)::int AS distinct, coalesce(sum(value), 0)::float8 AS sum FROM metrics_events WHERE host = $1',
+    [host],
+  );
+  return r.rows[0];
+}
+
+test('an accepted request is in the stream, and the in-process writers apply it to PostgreSQL and ClickHouse', async () => {
+  const cfg = buffer('happy');
+  await f.restartGateway({ buffer: cfg });
+  const res = await post('/write/metrics', metricRows('happy', 1, 50));
+  expect(res.status).toBe(200);
+  expect(await res.json()).toEqual({ rows: 50 });
+  const logs = await post('/write/logs', [
+    { timestamp: new Date().toISOString(), app: 'buf', host: 'happy', message: 'one' },
+    { timestamp: new Date().toISOString(), app: 'buf', host: 'happy', message: 'two' },
+  ]);
+  expect(logs.status).toBe(200);
+  await waitFor('rows in PostgreSQL', async () => (await hostRows('happy')).n === 50);
+  expect(await hostRows('happy')).toEqual({ n: 50, distinct: 50, sum: (50 * 51) / 2 });
+  await waitFor('rows in ClickHouse', async () => {
+    const r = await f.cold.query<{ n: string }>(`SELECT count() AS n FROM ${f.coldDatabase}.logs_events WHERE host = 'happy'`);
+    return Number(r[0].n) === 2;
+  });
+  // Work-queue retention: an applied message is gone from the stream.
+  await waitFor('the stream to drain', async () => (await jsm.streams.info(cfg.stream)).state.messages === 0);
+  const text = await (await fetch(f.gateway.url + '/metrics')).text();
+  expect(text).toMatch(/strata_buffer_published_messages_total\{store="postgresql"\} [1-9]/);
+  expect(text).toMatch(/strata_buffer_rows_applied_total\{store="postgresql",table="metrics_events"\} 50/);
+  const ready = await (await fetch(f.gateway.url + '/readyz')).json();
+  expect(ready).toMatchObject({ status: 'ready', buffer: 'ok' });
+});
+
+test("the stream's limit reaches the client as 429 with Retry-After; a writer makes room again", async () => {
+  const cfg = buffer('full', { writers: false, maxMessages: 2 });
+  await f.restartGateway({ buffer: cfg });
+  expect((await post('/write/metrics', metricRows('full', 1, 5))).status).toBe(200);
+  expect((await post('/write/metrics', metricRows('full', 6, 5))).status).toBe(200);
+  const refused = await post('/write/metrics', metricRows('full', 11, 5));
+  expect(refused.status).toBe(429);
+  expect(refused.headers.get('retry-after')).toBe('1');
+  expect(await refused.json()).toMatchObject({ error: 'WRITERS_BUSY' });
+  const w = await startTestWriter(cfg, { pgUrl: f.db.url, cold: f.cold, coldDatabase: f.coldDatabase });
+  try {
+    await waitFor('the writer to apply the backlog', async () => (await hostRows('full')).n === 10);
+    expect((await post('/write/metrics', metricRows('full', 11, 5))).status).toBe(200);
+    await waitFor('the retried request', async () => (await hostRows('full')).n === 15);
+    expect(await hostRows('full')).toEqual({ n: 15, distinct: 15, sum: (15 * 16) / 2 });
+  } finally {
+    await w.stop();
+  }
+});
+
+test('with PostgreSQL unreachable the gateway keeps accepting; lag is measured; the writer catches up exactly once', async () => {
+  const cfg = buffer('outage', { writers: false });
+  await f.restartGateway({ buffer: cfg });
+  const pgPort = Number(new URL(f.db.url).port || 5432);
+  const path = await startTcpProxy('127.0.0.1', pgPort);
+  const w = await startTestWriter(cfg, { pgUrl: path.via(f.db.url), cold: f.cold, coldDatabase: f.coldDatabase });
+  try {
+    path.cut();
+    for (let i = 0; i < 5; i++) expect((await post('/write/metrics', metricRows('outage', i * 20 + 1, 20))).status).toBe(200);
+    await waitFor('the writer to fail against the cut path', async () => (await metricValue(w.registry, 'strata_buffer_apply_failures_total')) > 0);
+    await waitFor('lag to show', async () => (await metricValue(w.registry, 'strata_buffer_lag_messages')) > 0 && (await metricValue(w.registry, 'strata_buffer_lag_seconds')) > 0);
+    expect((await hostRows('outage')).n).toBe(0);
+    path.restore();
+    await waitFor('the writer to catch up', async () => (await hostRows('outage')).n === 100);
+    await waitFor('lag to clear', async () => (await metricValue(w.registry, 'strata_buffer_lag_messages')) === 0);
+    expect(await hostRows('outage')).toEqual({ n: 100, distinct: 100, sum: (100 * 101) / 2 });
+    expect(await metricValue(w.registry, 'strata_buffer_redeliveries_total')).toBeGreaterThan(0);
+  } finally {
+    await w.stop();
+    await path.close();
+  }
+});
+
+test('a batch PostgreSQL refuses goes to the dead-letter stream with its reason and does not hold up the rest', async () => {
+  const cfg = buffer('poison', { writers: false });
+  await f.restartGateway({ buffer: cfg });
+  // Rows the gateway accepts and PostgreSQL refuses: a constraint the gateway does not know.
+  await f.pg.query('ALTER TABLE metrics_events ADD CONSTRAINT buffer_poison CHECK (value < 1000000) NOT VALID');
+  try {
+    expect((await post('/write/metrics', metricRows('poison', 1, 10))).status).toBe(200);
+    expect((await post('/write/metrics', metricRows('poison', 5_000_000, 3))).status).toBe(200);
+    expect((await post('/write/metrics', metricRows('poison', 11, 10))).status).toBe(200);
+    const w = await startTestWriter(cfg, { pgUrl: f.db.url, cold: f.cold, coldDatabase: f.coldDatabase });
+    try {
+      await waitFor('the good rows', async () => (await hostRows('poison')).n === 20);
+      await waitFor('the dead letter', async () => (await jsm.streams.info(cfg.deadLetterStream)).state.messages === 1);
+      expect(await hostRows('poison')).toEqual({ n: 20, distinct: 20, sum: (20 * 21) / 2 });
+      const dead = await jsm.streams.getMessage(cfg.deadLetterStream, { seq: 1 });
+      expect(dead!.subject).toBe(`${cfg.deadLetterPrefix}.postgresql.public.metrics_events`);
+      expect(dead!.header.get('Strata-Dead-Reason')).toMatch(/SQLSTATE 23514/);
+      expect(dead!.header.get('Strata-Rows')).toBe('3');
+      expect(dead!.data.length).toBeGreaterThan(0);
+      expect(await metricValue(w.registry, 'strata_buffer_dead_letters_total')).toBe(1);
+      await waitFor('the stream to drain', async () => (await jsm.streams.info(cfg.stream)).state.messages === 0);
+    } finally {
+      await w.stop();
+    }
+  } finally {
+    await f.pg.query('ALTER TABLE metrics_events DROP CONSTRAINT buffer_poison');
+  }
+});
