@@ -9,18 +9,29 @@ import { pgIdent, pgQualified } from '@strata/core';
 import { Micros, tableModel, type TableModel } from '@strata/gateway';
 import { GATEWAY_TEST_TOKEN, startGatewayFixture, type GatewayFixture } from '../../test/support/gateway-fixture';
 import { repoPath } from '../../test/support/paths';
+import { bufferEnv, testBufferConfig } from '../../test/support/buffer-fixture';
+import { startNatsServer } from '../../test/support/nats-server';
+import { startProxyFor } from '../../test/support/gateway-fixture';
+import type { ProxyProcess } from '../../test/support/proxy-process';
 
 /**
  * bench/ingest: rows/s through the gateway against raw COPY of the same rows into the
  * same table, in the same run.
  *   1. /write/metrics (NDJSON bodies) → metrics_events   vs  COPY of those rows into metrics_events
  *   2. OTLP/HTTP protobuf gauges     → otel_metrics     vs  COPY of the rows they map to
+ *   3. /write/metrics through the NATS JetStream buffer (a second gateway process with
+ *      STRATA_GATEWAY_BUFFER and its in-process writers), timed until every row is in
+ *      PostgreSQL  vs  raw COPY
+ *   4. end-to-end latency, direct and buffered: one-row requests, one at a time, each timed
+ *      from the request until the row is visible through the proxy (`strata proxy`);
+ *      p50/p99 of BENCH_LATENCY_PROBES (default 100)
  * The gateway runs as its own process (gateway/dist/main.js). Request bodies and COPY
  * text are built before the clock starts (client-side work for
  * both). The raw COPY sends the rows as one COPY per request-sized chunk over one
  * connection, the same chunking a client of the gateway uses. Each side runs ROUNDS
  * times on an emptied table; the best round counts. Last line: one JSON object; `ratio` =
- * /write/metrics ÷ raw COPY (target ≥ 0.8), `otlp_ratio` likewise for OTLP.
+ * /write/metrics ÷ raw COPY (target ≥ 0.8), `otlp_ratio` likewise for OTLP, `buffered_ratio`
+ * for the buffered path.
  *
  *   make bench-ingest     (BENCH_ROWS=200000, BENCH_BATCH=5000, BENCH_CONCURRENCY=4, BENCH_ROUNDS=3)
  */
@@ -116,7 +127,7 @@ function otlpBodies(): { bodies: Buffer[]; rows: Row[] } {
  * The gateway under test runs as its own process (gateway/dist/main.js, as deployed), so
  * the load generator in this process does not share its event loop.
  */
-async function spawnGateway(f: GatewayFixture): Promise<{ url: string; stop(): Promise<void> }> {
+async function spawnGateway(f: GatewayFixture, extraEnv: Record<string, string> = {}): Promise<{ url: string; stop(): Promise<void> }> {
   const nodeArgs = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = spawn(process.execPath, [...nodeArgs, repoPath('gateway', 'dist', 'main.js')], {
     env: {
@@ -131,6 +142,7 @@ async function spawnGateway(f: GatewayFixture): Promise<{ url: string; stop(): P
       ...(process.env.BENCH_FLUSH_ROWS ? { STRATA_GATEWAY_BATCH_ROWS: process.env.BENCH_FLUSH_ROWS } : {}),
       ...(process.env.BENCH_FLUSH_CONCURRENCY ? { STRATA_GATEWAY_FLUSH_CONCURRENCY: process.env.BENCH_FLUSH_CONCURRENCY } : {}),
       LOG_LEVEL: 'info',
+      ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -177,6 +189,37 @@ async function main(): Promise<void> {
     const copyOtel = chunks(otlp.rows, BATCH).map((c) => Buffer.from(c.map((r, i) => otelModel.encodeRow(r, i + 1)).join('')));
     const ot = await compare(f, 'OTLP/HTTP', 'otel_metrics', () => sendAll(`${gw.url}/v1/metrics`, otlp.bodies, 'application/x-protobuf'), copyOtel, otelModel);
 
+    // 3. Through the buffer: acknowledged once in JetStream, timed until the writers stored every row.
+    const nats = await startNatsServer();
+    const bufferCfg = testBufferConfig(nats.url, 'bench_ingest', { ackWaitSeconds: 30 });
+    const bgw = await spawnGateway(f, bufferEnv(bufferCfg));
+    let buffered: { gateway: number; raw: number };
+    let latencies: { direct: Percentiles; buffered: Percentiles };
+    let proxy: ProxyProcess | undefined;
+    try {
+      let acceptedSec = 0;
+      buffered = await compare(
+        f,
+        'buffered',
+        'metrics_events',
+        async () => {
+          acceptedSec = await timed(() => sendAll(`${bgw.url}/write/metrics`, ndjson, 'application/x-ndjson'));
+          await untilCount(f, 'metrics_events', ROWS);
+        },
+        copyMetrics,
+        metricsModel,
+      );
+      console.log(`buffered: last round's requests all acknowledged (in JetStream) after ${acceptedSec.toFixed(2)} s`);
+      // 4. Latency from request to row visible through the proxy.
+      proxy = await startProxyFor(f);
+      latencies = { direct: await latency(gw.url, proxy, 'direct'), buffered: await latency(bgw.url, proxy, 'buffered') };
+      for (const [k, v] of Object.entries(latencies)) console.log(`latency ${k.padEnd(8)} p50 ${v.p50.toFixed(1)} ms   p99 ${v.p99.toFixed(1)} ms`);
+    } finally {
+      await proxy?.stop();
+      await bgw.stop();
+      await nats.stop([bufferCfg.stream, bufferCfg.deadLetterStream]);
+    }
+
     console.log(
       JSON.stringify({
         rows: ROWS,
@@ -188,12 +231,62 @@ async function main(): Promise<void> {
         otlp_rows_per_s: Math.round(ot.gateway),
         otlp_raw_copy_rows_per_s: Math.round(ot.raw),
         otlp_ratio: Number((ot.gateway / ot.raw).toFixed(3)),
+        buffered_rows_per_s: Math.round(buffered.gateway),
+        buffered_raw_copy_rows_per_s: Math.round(buffered.raw),
+        buffered_ratio: Number((buffered.gateway / buffered.raw).toFixed(3)),
+        latency_ms: {
+          direct: { p50: round1(latencies.direct.p50), p99: round1(latencies.direct.p99) },
+          buffered: { p50: round1(latencies.buffered.p50), p99: round1(latencies.buffered.p99) },
+        },
       }),
     );
   } finally {
     await gw.stop();
     await f.close();
   }
+}
+
+async function untilCount(f: GatewayFixture, table: string, n: number): Promise<void> {
+  for (let i = 0; i < 30_000; i++) {
+    if ((await count(f, table)) >= n) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`${table} did not reach ${n} rows`);
+}
+
+interface Percentiles {
+  p50: number;
+  p99: number;
+}
+
+/** One-row requests one at a time; each timed until a query through the proxy sees its row. */
+async function latency(url: string, proxy: ProxyProcess, label: string): Promise<Percentiles> {
+  const probes = Number(process.env.BENCH_LATENCY_PROBES ?? 100);
+  const ms: number[] = [];
+  for (let i = 0; i < probes; i++) {
+    const host = `latency-${label}-${i}`;
+    const started = performance.now();
+    const res = await fetch(`${url}/write/metrics`, {
+      method: 'POST',
+      body: JSON.stringify([{ time: new Date().toISOString(), app: 'latency', host, value: i }]),
+      headers: { authorization: `Bearer ${GATEWAY_TEST_TOKEN}`, 'content-type': 'application/json' },
+    });
+    if (res.status !== 200) throw new Error(`gateway answered ${res.status}`);
+    await res.arrayBuffer();
+    for (let polls = 0; ; polls++) {
+      const r = await proxy.query<{ n: string }>(`SELECT count(*) AS n FROM metrics_events WHERE time > now() - interval '1 hour' AND host = $1`, [host]);
+      if (Number(r.rows[0].n) > 0) break;
+      if (polls > 20_000) throw new Error(`row ${host} never became visible`);
+    }
+    ms.push(performance.now() - started);
+  }
+  ms.sort((a, b) => a - b);
+  const at = (q: number) => ms[Math.min(ms.length - 1, Math.ceil(q * ms.length) - 1)];
+  return { p50: at(0.5), p99: at(0.99) };
+}
+
+function round1(n: number): number {
+  return Math.round(n * 10) / 10;
 }
 
 function fmt(n: number): string {
