@@ -49,7 +49,7 @@ export async function startTieredProxy(config: ProxyConfig, opts: TieredProxyOpt
   const engine = createTierEngine({ cold: opts.cold, coldDatabase: opts.coldDatabase, catalog: () => snapshot, logger: opts.logger });
   let proxy: RunningProxy;
   try {
-    proxy = await startProxy(config, { logger: opts.logger, router: (sql, session) => route(sql, session), engine });
+    proxy = await startProxy(config, { logger: opts.logger, router: (sql, session) => route(sql, session), engine, refreshCatalog });
   } catch (err) {
     clearInterval(timer);
     await pool.end();

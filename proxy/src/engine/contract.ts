@@ -28,8 +28,11 @@ export interface SessionContext {
 
 /** Where one statement goes. */
 export type Route =
-  /** Relay to PostgreSQL unchanged (the fast path: bytes are not re-encoded). */
-  | { target: 'postgres' }
+  /**
+   * Relay to PostgreSQL unchanged (the fast path: bytes are not re-encoded).
+   * `catalogChange`: DDL of a view over a tiered table: re-read the catalog once it is done.
+   */
+  | { target: 'postgres'; catalogChange?: boolean }
   /** Answer with the tier-aware engine. */
   | { target: 'engine' };
 

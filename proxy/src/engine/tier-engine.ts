@@ -2,6 +2,7 @@ import type { Pool } from 'pg';
 import { pgIdent, TIER_READ_LOCK_SHARED_SQL, visibleGenerationsSql, type ColdStore, type TieredTableSpec } from '@strata/core';
 import { withCurrentSpecs, type CatalogSnapshot, type TieredRelation } from '../router/catalog-snapshot';
 import { findTieredRefs } from '../router/tiered-refs';
+import { expandViews } from '../router/view-expansion';
 import { classifyTiered, type TieredStatement } from '../router/tiered-statement';
 import { routeMode, routeSettingOf } from '../router/route-setting';
 import { deparseStatement, parseStatements, type ParsedStatement, type PgNode } from '../router/sql-parser';
@@ -199,9 +200,9 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
     states: Map<string, TierStateRow>;
   }
 
-  async function readCurrent(tx: Transaction, query: PgNode, session: SessionContext): Promise<Current> {
+  async function readCurrent(tx: Transaction, query: PgNode, session: SessionContext, known?: TieredStatement): Promise<Current> {
     const cached = snapshot();
-    const refs = findTieredRefs(query, cached);
+    const refs = known?.refs ?? findTieredRefs(query, cached);
     const coldOnly = refs.filter((r) => r.relation.mode === 'cold-only').map((r) => r.relation);
     // Tables with a PostgreSQL table are checked by PostgreSQL itself (the statement runs
     // as the client's role); cold-only tables have none, so their privilege is checked here.
@@ -402,7 +403,7 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
    * time range the WHERE clause bounds lies wholly at or above W), refused otherwise.
    */
   async function answerModify(tx: Transaction, parsed: ParsedStatement, tiered: TieredStatement, stmt: EngineStatement, session: SessionContext): Promise<EngineResult> {
-    const current = await readCurrent(tx, parsed.stmt, session);
+    const current = await readCurrent(tx, parsed.stmt, session, tiered);
     const described = await tx.hot.describe(parsed.text, stmt.paramTypes);
     const target = parsed.stmt.DeleteStmt ?? parsed.stmt.UpdateStmt;
     for (const ref of tiered.refs) {
@@ -512,7 +513,7 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
         const last = statements[statements.length - 1];
         if (last?.stmt?.ExplainStmt) return { paramTypes: stmt.paramTypes, fields: [QUERY_PLAN_FIELD] };
         tx = await begin(hot, settings);
-        const described = last ? await describeFor(tx, last.stmt, stmt.sql, stmt.paramTypes) : await hot.describe(stmt.sql, stmt.paramTypes);
+        const described = last ? await describeFor(tx, expandViews(last.stmt, snapshot()), stmt.sql, stmt.paramTypes) : await hot.describe(stmt.sql, stmt.paramTypes);
         ok = true;
         return described;
       } catch (err) {
@@ -545,8 +546,10 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
       try {
         tx = await begin(hot, settings);
         let last: EngineResult | undefined;
-        for (const [i, s] of statements.entries()) {
+        for (const [i, written] of statements.entries()) {
           signal?.throwIfAborted();
+          // Views over tiered tables read as their definitions (the text stays the client's).
+          const s = { ...written, stmt: expandViews(written.stmt, snap) };
           const isLast = i === statements.length - 1;
           if (s.stmt.VariableSetStmt) {
             if (routeSettingOf(s.stmt) !== undefined) throw notSupported('route-setting-in-string', 'SET strata.route inside a multi-statement string');

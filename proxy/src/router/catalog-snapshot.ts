@@ -20,8 +20,19 @@ export interface TieredRelation {
   columns: TieredColumnInfo[];
 }
 
+/** A plain view that reads a tiered table (directly or through other views). */
+export interface TieredView {
+  schema: string;
+  name: string;
+  /** pg_get_viewdef: a SELECT whose output names are the view's columns. */
+  definition: string;
+  /** Its parse tree, made once on first use. */
+  parsed?: unknown;
+}
+
 export interface CatalogSnapshot {
   tables: TieredRelation[];
+  views?: TieredView[];
   /**
    * The database holding strata's catalog and the tiered tables. A client of another
    * database reads its own tables of the same names, untouched. Unset: any (tests).

@@ -2,9 +2,11 @@ import type { Route, Router, SessionContext } from '../engine/contract';
 import type { CatalogSnapshot } from './catalog-snapshot';
 import { parseStatements, SqlParseError, type PgNode } from './sql-parser';
 import { classifyTiered } from './tiered-statement';
+import { expandViews } from './view-expansion';
 import { routeMode } from './route-setting';
 
 const POSTGRES: Route = { target: 'postgres' };
+const POSTGRES_CATALOG_CHANGE: Route = { target: 'postgres', catalogChange: true };
 const ENGINE: Route = { target: 'engine' };
 
 /**
@@ -12,7 +14,7 @@ const ENGINE: Route = { target: 'engine' };
  * tiered table in one of the ways tiered-statement.ts lists, in the catalog's database.
  */
 export function readsTieredTable(stmt: PgNode, snapshot: CatalogSnapshot): boolean {
-  return classifyTiered(stmt, snapshot) !== undefined;
+  return classifyTiered(expandViews(stmt, snapshot), snapshot) !== undefined;
 }
 
 /**
@@ -21,12 +23,12 @@ export function readsTieredTable(stmt: PgNode, snapshot: CatalogSnapshot): boole
  * to PostgreSQL, which reports the syntax error in its own words.
  */
 export function createRouter(snapshot: CatalogSnapshot): Router {
-  const decisions = new Map<string, boolean>();
+  const decisions = new Map<string, boolean | 'ddl'>();
   // A statement can only read a tiered table if its text names one, so most of a
   // client's traffic (OLTP statements with literals, each text new to the cache) is
   // relayed without a parse. Case-insensitive: unquoted names fold to lower case, and
   // tiered table names are lower-case identifiers (core's model requires it).
-  const names = snapshot.tables.map((t) => t.table.toLowerCase());
+  const names = [...snapshot.tables.map((t) => t.table.toLowerCase()), ...(snapshot.views ?? []).map((v) => v.name.toLowerCase())];
   const mayName = (sql: string) => {
     if (names.length === 0) return false;
     const lower = sql.toLowerCase();
@@ -38,7 +40,8 @@ export function createRouter(snapshot: CatalogSnapshot): Router {
     let tiered = decisions.get(sql);
     if (tiered === undefined) {
       try {
-        tiered = parseStatements(sql).some((s) => readsTieredTable(s.stmt, snapshot));
+        const statements = parseStatements(sql);
+        tiered = statements.some((s) => readsTieredTable(s.stmt, snapshot)) || (statements.some((s) => changesViews(s.stmt)) ? 'ddl' : false);
       } catch (err) {
         if (!(err instanceof SqlParseError)) throw err;
         tiered = false;
@@ -46,10 +49,18 @@ export function createRouter(snapshot: CatalogSnapshot): Router {
       decisions.set(sql, tiered);
       if (decisions.size > 4096) decisions.delete(decisions.keys().next().value as string);
     }
+    if (tiered === 'ddl') return POSTGRES_CATALOG_CHANGE;
     if (!tiered) return POSTGRES;
     // The engine runs in the client's session (its transaction and snapshot), so reads
     // inside a transaction block see both tiers too; only `strata.route = 'hot'` pins
     // PostgreSQL alone.
     return routeMode(session) === 'hot' ? POSTGRES : ENGINE;
   };
+}
+
+/** CREATE / ALTER / DROP of a view: which views read tiered tables may have changed. */
+function changesViews(stmt: PgNode): boolean {
+  if (stmt?.ViewStmt) return true;
+  const kind = stmt?.DropStmt?.removeType ?? stmt?.RenameStmt?.renameType ?? stmt?.AlterTableStmt?.objtype;
+  return kind === 'OBJECT_VIEW';
 }

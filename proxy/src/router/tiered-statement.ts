@@ -47,7 +47,11 @@ export function classifyTiered(stmt: PgNode, snapshot: CatalogSnapshot): TieredS
     const insert = stmt.InsertStmt;
     return nonEmpty('write-from-read', [...reads(insert.selectStmt ?? null), ...reads(insert.withClause ?? null), ...reads(insert.onConflictClause ?? null)]);
   }
-  if (stmt?.DeleteStmt || stmt?.UpdateStmt || stmt?.MergeStmt) return nonEmpty('modify', reads(stmt));
+  const modified = stmt?.DeleteStmt ?? stmt?.UpdateStmt ?? stmt?.MergeStmt;
+  if (modified) {
+    // The target is a bare RangeVar in the tree: wrapped here so its ref keeps the same object.
+    return nonEmpty('modify', [...reads({ RangeVar: modified.relation }), ...reads({ ...modified, relation: undefined })]);
+  }
   if (stmt?.TruncateStmt) return nonEmpty('modify', reads({ list: stmt.TruncateStmt.relations }));
   return undefined;
 }

@@ -1,0 +1,185 @@
+import { Client } from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
+import { resolveProxyConfig } from '../../proxy/src/config';
+import { startTieredProxy, type RunningTieredProxy } from '../../proxy/src/tiered-proxy';
+import { createTierEngine, loadCatalogSnapshot } from '../../proxy/src/engine';
+import { createRouter, loadSqlParser, parseStatements } from '../../proxy/src/router';
+import { createTestDatabase, type TestDatabase } from '../support/postgres';
+import { startCorpusBed, type CorpusBed } from './corpus/corpus-bed';
+
+/**
+ * The engine in the client's own session: every way of reading a tiered table through the
+ * proxy — transaction blocks at each isolation level, views, cursors, COPY, CREATE TABLE
+ * AS, INSERT … SELECT — answers what PostgreSQL holding every row answers; what cannot be
+ * answered exactly is refused with 0A000, never partial.
+ */
+const api = { loadSqlParser, parseStatements, createRouter, createTierEngine, loadCatalogSnapshot };
+const PASSWORD = 'in-session-secret';
+const W = '2026-01-04T13:37:00Z';
+
+describe('tiered reads in the client session', () => {
+  let bed: CorpusBed;
+  let proxy: RunningTieredProxy;
+  let other: TestDatabase;
+  let url: (db?: string) => string;
+  let total: string;
+
+  beforeAll(async () => {
+    bed = await startCorpusBed(api);
+    await bed.tierTo(W);
+    other = await createTestDatabase('strata_in_session_other');
+    const pino = (await import('pino')).default;
+    proxy = await startTieredProxy(resolveProxyConfig({ listen: '127.0.0.1:0', backendUrl: bed.tiered.pgUrl, users: { postgres: PASSWORD } }), {
+      pgUrl: bed.tiered.pgUrl,
+      cold: bed.tiered.cold,
+      coldDatabase: bed.tiered.database,
+      logger: pino({ level: process.env.STRATA_TEST_LOG ?? 'silent' }),
+    });
+    const database = new URL(bed.tiered.pgUrl).pathname.slice(1);
+    url = (db = database) => `postgres://postgres:${PASSWORD}@${proxy.host}:${proxy.port}/${db}`;
+    total = (await one(bed.reference.url, 'SELECT count(*)::text AS n FROM metrics_events')).n;
+  }, 180_000);
+
+  afterAll(async () => {
+    await proxy?.close();
+    await other?.drop();
+    await bed?.close();
+  });
+
+  async function one(connection: string, sql: string): Promise<Record<string, string>> {
+    const c = new Client({ connectionString: connection });
+    await c.connect();
+    try {
+      return (await c.query(sql)).rows[0];
+    } finally {
+      await c.end();
+    }
+  }
+
+  async function withProxy<T>(work: (c: Client) => Promise<T>, db?: string): Promise<T> {
+    const c = new Client({ connectionString: url(db) });
+    await c.connect();
+    try {
+      return await work(c);
+    } finally {
+      await c.end();
+    }
+  }
+
+  const COUNT = 'SELECT count(*)::text AS n FROM metrics_events';
+
+  it('sees both tiers in autocommit and in transaction blocks at every isolation level', async () => {
+    expect(Number(total)).toBeGreaterThan(0);
+    await withProxy(async (c) => {
+      expect((await c.query(COUNT)).rows[0].n).toBe(total);
+      for (const begin of ['BEGIN', 'BEGIN ISOLATION LEVEL READ COMMITTED', 'BEGIN ISOLATION LEVEL REPEATABLE READ', 'BEGIN ISOLATION LEVEL SERIALIZABLE']) {
+        await c.query(begin);
+        expect((await c.query(COUNT)).rows[0].n).toBe(total);
+        expect((await c.query(`${COUNT} WHERE host = 'h1'`)).rows[0].n).toBe((await one(bed.reference.url, `${COUNT} WHERE host = 'h1'`)).n);
+        await c.query('COMMIT');
+      }
+    });
+  });
+
+  it('reads a row the transaction itself inserted, with both tiers', async () => {
+    await withProxy(async (c) => {
+      await c.query('BEGIN');
+      await c.query(`INSERT INTO metrics_events (time, app, host, labels, value) VALUES ('2026-01-01T00:00:00.5Z', 'txn', 'own', '{}', 1)`);
+      expect((await c.query(COUNT)).rows[0].n).toBe(String(Number(total) + 1));
+      await c.query('ROLLBACK');
+      expect((await c.query(COUNT)).rows[0].n).toBe(total);
+    });
+  });
+
+  it('gives a REPEATABLE READ transaction the same rows when a tiering run commits in between', async () => {
+    await withProxy(async (c) => {
+      await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+      const sql = `SELECT count(*)::text AS n, min(time)::text AS lo, max(value)::text AS m FROM metrics_events WHERE time < '2026-01-05'`;
+      const before = (await c.query(sql)).rows[0];
+      await bed.tierTo('2026-01-05T00:00:00Z');
+      const after = (await c.query(sql)).rows[0];
+      await c.query('COMMIT');
+      expect(after).toEqual(before);
+      expect(before).toEqual(await one(bed.reference.url, sql));
+      expect((await c.query(sql)).rows[0]).toEqual(before);
+    });
+  });
+
+  it('reads through plain views (nested too), created through the proxy', async () => {
+    await withProxy(async (c) => {
+      await c.query('CREATE VIEW in_session_v AS SELECT * FROM metrics_events');
+      await c.query(`CREATE VIEW in_session_v2 (h, v) AS SELECT host, value FROM in_session_v WHERE app IS NOT NULL`);
+      try {
+        expect((await c.query('SELECT count(*)::text AS n FROM in_session_v')).rows[0].n).toBe(total);
+        const ref = await one(bed.reference.url, `SELECT count(*)::text AS n, max(value)::text AS m FROM metrics_events WHERE app IS NOT NULL AND host = 'h2'`);
+        expect((await c.query(`SELECT count(*)::text AS n, max(v)::text AS m FROM in_session_v2 WHERE h = 'h2'`)).rows[0]).toEqual(ref);
+        await c.query('BEGIN');
+        expect((await c.query('SELECT count(*)::text AS n FROM in_session_v')).rows[0].n).toBe(total);
+        await c.query('COMMIT');
+      } finally {
+        await c.query('DROP VIEW in_session_v2');
+        await c.query('DROP VIEW in_session_v');
+      }
+    });
+  });
+
+  it('reads through cursors, COPY, CREATE TABLE AS, SELECT INTO and INSERT … SELECT', async () => {
+    await withProxy(async (c) => {
+      await c.query('BEGIN');
+      await c.query(`DECLARE cur CURSOR FOR SELECT host, count(*)::text AS n FROM metrics_events GROUP BY host ORDER BY host`);
+      const fetched = (await c.query('FETCH ALL FROM cur')).rows;
+      await c.query('CLOSE cur');
+      await c.query('COMMIT');
+      const c2 = new Client({ connectionString: bed.reference.url });
+      await c2.connect();
+      try {
+        expect(fetched).toEqual((await c2.query(`SELECT host, count(*)::text AS n FROM metrics_events GROUP BY host ORDER BY host`)).rows);
+      } finally {
+        await c2.end();
+      }
+
+      let copied = '';
+      for await (const chunk of c.query(copyTo('COPY (SELECT count(*) FROM metrics_events) TO STDOUT')) as AsyncIterable<Buffer>) copied += chunk.toString();
+      expect(copied).toBe(`${total}\n`);
+      let lines = 0;
+      for await (const chunk of c.query(copyTo('COPY metrics_events (time, host) TO STDOUT')) as AsyncIterable<Buffer>) lines += chunk.toString().split('\n').length - 1;
+      expect(String(lines)).toBe(total);
+
+      await c.query('CREATE TEMP TABLE in_session_ctas AS SELECT host, count(*) AS n FROM metrics_events GROUP BY host');
+      expect((await c.query('SELECT sum(n)::text AS n FROM in_session_ctas')).rows[0].n).toBe(total);
+      await c.query('SELECT time, value INTO TEMP in_session_into FROM metrics_events');
+      expect((await c.query('SELECT count(*)::text AS n FROM in_session_into')).rows[0].n).toBe(total);
+      await c.query('CREATE TEMP TABLE in_session_ins (time timestamptz, value double precision)');
+      const ins = await c.query('INSERT INTO in_session_ins SELECT time, value FROM metrics_events');
+      expect(String(ins.rowCount)).toBe(total);
+    });
+  });
+
+  it('refuses what it cannot answer exactly, and the failed statement aborts the client block', async () => {
+    await withProxy(async (c) => {
+      await expect(c.query(`DELETE FROM metrics_events WHERE host = 'h1'`)).rejects.toMatchObject({ code: '0A000' });
+      await expect(c.query('CREATE MATERIALIZED VIEW in_session_mv AS SELECT count(*) FROM metrics_events')).rejects.toMatchObject({ code: '0A000' });
+      expect((await c.query(COUNT)).rows[0].n).toBe(total);
+      await c.query('BEGIN');
+      await expect(c.query(`UPDATE metrics_events SET value = 0 WHERE host = 'h1'`)).rejects.toMatchObject({ code: '0A000' });
+      await expect(c.query('SELECT 1')).rejects.toMatchObject({ code: '25P02' });
+      await c.query('ROLLBACK');
+      // Rows at or after W only: exact on the hot tier, as before.
+      const d = await c.query(`DELETE FROM metrics_events WHERE time >= '2030-01-01' AND host = 'nobody'`);
+      expect(d.rowCount).toBe(0);
+    });
+  });
+
+  it('leaves a same-named table of another database alone', async () => {
+    const o = new Client({ connectionString: other.url });
+    await o.connect();
+    try {
+      await o.query('CREATE TABLE metrics_events (time timestamptz, host text)');
+      await o.query(`INSERT INTO metrics_events VALUES (now(), 'only')`);
+    } finally {
+      await o.end();
+    }
+    const otherDb = new URL(other.url).pathname.slice(1);
+    expect(await withProxy(async (c) => (await c.query(COUNT)).rows[0].n, otherDb)).toBe('1');
+  });
+});
