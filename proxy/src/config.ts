@@ -20,7 +20,12 @@ export interface ProxyConfig {
    */
   auth: { method: 'scram-sha-256' | 'md5'; users: Map<string, string>; query?: string };
   tls?: { cert: string; key: string; required: boolean };
+  /** After login; before it, PostgreSQL's own smaller limits (frontend/admission.ts). */
   maxMessageSize: number;
+  /** Open client connections, logged in or not; past it SQLSTATE 53300 (PgBouncer's max_client_conn). */
+  maxClients: number;
+  /** From accept to AuthenticationOk (PostgreSQL's authentication_timeout); then FATAL 57014 and close. */
+  authTimeoutMs: number;
   metrics?: { host: string; port: number };
   shutdownTimeoutMs: number;
   /**
@@ -90,6 +95,8 @@ export interface ProxyConfigInput {
   tlsKey?: string;
   tlsRequired?: boolean;
   maxMessageSize?: number;
+  maxClients?: number;
+  authTimeoutMs?: number;
   metricsListen?: string;
   shutdownTimeoutMs?: number;
   catalogRefreshMs?: number;
@@ -180,6 +187,8 @@ export function resolveProxyConfig(input: ProxyConfigInput): ProxyConfig {
     auth: { method, users, query: authQuery },
     tls,
     maxMessageSize: positive(input.maxMessageSize, 64 * 1024 * 1024, 'max message size'),
+    maxClients: positive(input.maxClients, 1000, 'max clients'),
+    authTimeoutMs: positive(input.authTimeoutMs, 60000, 'authentication timeout'),
     metrics: input.metricsListen ? hostPort(input.metricsListen, 'metrics address') : undefined,
     shutdownTimeoutMs: positive(input.shutdownTimeoutMs, 30000, 'shutdown timeout', true),
     catalogRefreshMs: catalogRefresh(input.catalogRefreshMs),
@@ -216,6 +225,8 @@ export function proxyConfigFromEnv(env: NodeJS.ProcessEnv): ProxyConfig {
     tlsKey: env.STRATA_PROXY_TLS_KEY,
     tlsRequired: env.STRATA_PROXY_TLS_REQUIRED ? env.STRATA_PROXY_TLS_REQUIRED === 'true' : undefined,
     maxMessageSize: int(env.STRATA_PROXY_MAX_MESSAGE_SIZE),
+    maxClients: int(env.STRATA_PROXY_MAX_CLIENTS),
+    authTimeoutMs: int(env.STRATA_PROXY_AUTH_TIMEOUT_MS),
     metricsListen: env.STRATA_PROXY_METRICS_LISTEN,
     catalogRefreshMs: int(env.STRATA_PROXY_CATALOG_REFRESH_MS),
   };

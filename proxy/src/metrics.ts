@@ -13,6 +13,8 @@ export interface ProxyMetrics {
   latency: Histogram;
   errors: Counter<'source' | 'class'>;
   protocolErrors: Counter;
+  /** Clients ended before login by a limit (frontend/admission.ts Refusal). */
+  clientsRefused: Counter<'reason'>;
 }
 
 export function createProxyMetrics(pools: () => PoolSet | null): ProxyMetrics {
@@ -34,6 +36,12 @@ export function createProxyMetrics(pools: () => PoolSet | null): ProxyMetrics {
     }),
     errors: new Counter({ name: 'strata_proxy_errors_total', help: 'Errors sent to clients, by source and SQLSTATE class', labelNames: ['source', 'class'], registers: [registry] }),
     protocolErrors: new Counter({ name: 'strata_proxy_protocol_errors_total', help: 'Client sessions ended for breaking the protocol', registers: [registry] }),
+    clientsRefused: new Counter({
+      name: 'strata_proxy_clients_refused_total',
+      help: 'Client connections ended before login: max_clients (past STRATA_PROXY_MAX_CLIENTS), auth_timeout (no login within STRATA_PROXY_AUTH_TIMEOUT_MS)',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
   };
   const poolGauge = (name: string, help: string, pick: (s: ReturnType<import('./backend/pool').Pool['stats']>) => number) =>
     new Gauge({

@@ -8,6 +8,7 @@ import { StatementNames } from './backend/statement-names';
 import { postgresOnlyRouter, type QueryEngine, type Router } from './engine/contract';
 import { PostgresVerifiers } from './frontend/auth/postgres-verifiers';
 import { UserStore } from './frontend/auth/user-store';
+import { Admission } from './frontend/admission';
 import { ClientSession } from './frontend/client-session';
 import { SessionRegistry } from './frontend/session-registry';
 import { createProxyMetrics, type ProxyMetrics } from './metrics';
@@ -64,8 +65,11 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDependencies = 
     statementNames: new StatementNames(),
   };
 
+  const admission = new Admission(config.maxClients, metrics.clientsRefused);
   const server: Server = createServer({ noDelay: true }, (socket) => {
-    new ClientSession(socket, sessionDeps);
+    const ticket = admission.arrive();
+    if (ticket) new ClientSession(socket, sessionDeps, ticket);
+    else socket.destroy();
   });
   await listen(server, config.listen.host, config.listen.port);
   const address = server.address() as AddressInfo;

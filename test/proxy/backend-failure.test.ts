@@ -3,15 +3,8 @@
 // timeouts, pool wait timeouts, and a pooled connection killed by PostgreSQL.
 import { Client } from 'pg';
 import { adminUrl } from '../support/postgres';
-import { startProxyFixture, type ProxyFixture } from '../support/proxy-fixture';
+import { connectClient, startProxyFixture, type ProxyFixture } from '../support/proxy-fixture';
 import { startForwarder, type Forwarder } from '../support/proxy-tcp-forwarder';
-
-async function connected(url: string): Promise<Client> {
-  const c = new Client({ connectionString: url });
-  c.on('error', () => undefined);
-  await c.connect();
-  return c;
-}
 
 describe('a PostgreSQL that dies and comes back', () => {
   let forwarder: Forwarder;
@@ -28,8 +21,8 @@ describe('a PostgreSQL that dies and comes back', () => {
   });
 
   it('fails the running query, answers errors while down, and recovers', async () => {
-    const busy = await connected(fx.url);
-    const idle = await connected(fx.url);
+    const busy = await connectClient(fx.url);
+    const idle = await connectClient(fx.url);
     const running = busy.query('SELECT pg_sleep(20)');
     await new Promise((r) => setTimeout(r, 300));
     const started = Date.now();
@@ -41,7 +34,7 @@ describe('a PostgreSQL that dies and comes back', () => {
     await expect(idle.query('SELECT 1')).rejects.toMatchObject({ code: '08006' });
     await forwarder.revive();
     expect((await idle.query('SELECT 1 AS back')).rows).toEqual([{ back: 1 }]);
-    const fresh = await connected(fx.url);
+    const fresh = await connectClient(fx.url);
     expect((await fresh.query('SELECT 2 AS back')).rows).toEqual([{ back: 2 }]);
     await Promise.all([idle.end(), fresh.end(), busy.end().catch(() => undefined)]);
   });
@@ -55,7 +48,7 @@ describe('timeouts and killed servers', () => {
   afterAll(() => fx.stop());
 
   it('cancels a statement that runs past the query timeout', async () => {
-    const c = await connected(fx.url);
+    const c = await connectClient(fx.url);
     const started = Date.now();
     await expect(c.query('SELECT pg_sleep(10)')).rejects.toMatchObject({ code: '57014' });
     // The extended protocol too (the timeout runs from Sync).
@@ -66,8 +59,8 @@ describe('timeouts and killed servers', () => {
   });
 
   it('answers 53300 when no server frees up in time, then serves the client', async () => {
-    const holder = await connected(fx.url);
-    const waiter = await connected(fx.url);
+    const holder = await connectClient(fx.url);
+    const waiter = await connectClient(fx.url);
     await holder.query('BEGIN');
     await expect(waiter.query('SELECT 1')).rejects.toMatchObject({ code: '53300' });
     await holder.query('COMMIT');
@@ -76,7 +69,7 @@ describe('timeouts and killed servers', () => {
   });
 
   it('replaces a pooled connection that PostgreSQL terminated', async () => {
-    const c = await connected(fx.url);
+    const c = await connectClient(fx.url);
     await c.query('SELECT 1');
     const admin = new Client({ connectionString: adminUrl() });
     await admin.connect();
@@ -102,7 +95,7 @@ describe('idle timeout and health check', () => {
   }
 
   it('closes idle servers after the idle timeout and health-checks old ones before lending them', async () => {
-    const c = await connected(fx.url);
+    const c = await connectClient(fx.url);
     await c.query('SELECT 1');
     expect(await poolServers()).toBe(1);
     await new Promise((r) => setTimeout(r, 120));

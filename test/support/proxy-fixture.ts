@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { Client } from 'pg';
 import pino from 'pino';
 import { resolveProxyConfig, startProxy, type ProxyConfigInput, type QueryEngine, type Router, type RunningProxy } from '@strata/proxy';
 import { adminUrl, createTestDatabase, type TestDatabase } from './postgres';
@@ -76,4 +77,12 @@ export async function startProxyFixture(options: ProxyFixtureOptions = {}): Prom
       if (certs) rmSync(certs.dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A node-postgres client, connected; its late socket errors (a proxy that closes it) are ignored. */
+export async function connectClient(url: string): Promise<Client> {
+  const client = new Client({ connectionString: url });
+  client.on('error', () => undefined);
+  await client.connect();
+  return client;
 }

@@ -12,6 +12,7 @@ import type { QueryEngine, ResultField, Route, Router, SessionContext } from '..
 import type { ProxyMetrics } from '../metrics';
 import * as wire from '../wire';
 import type { ErrorFields } from '../wire/error-response';
+import { MAX_AUTH_MESSAGE_SIZE, Refusal, type Ticket } from './admission';
 import { md5Matches } from './auth/md5';
 import type { PostgresVerifiers, VerifierLookup } from './auth/postgres-verifiers';
 import { ScramServer, type ScramKeys } from './auth/scram-sha-256';
@@ -110,11 +111,14 @@ export class ClientSession implements ServerOwner {
   constructor(
     socket: Socket,
     private readonly deps: SessionDeps,
+    private readonly ticket: Ticket,
   ) {
     this.socket = socket;
     this.key = deps.registry.newKey();
     this.log = deps.logger.child({ session: this.id });
-    this.reader = new wire.FrameReader(deps.config.maxMessageSize, true);
+    // Raised to the configured maximum once logged in (completeLogin).
+    this.reader = new wire.FrameReader(Math.min(deps.config.maxMessageSize, MAX_AUTH_MESSAGE_SIZE), true);
+    ticket.startAuthTimer(deps.config.authTimeoutMs, () => this.authTimedOut());
     this.context = { user: '', database: '', settings: this.params, inTransaction: false };
     this.engine = new EngineRunner(deps.engine, this, this.log, deps.metrics);
     this.settings = new SessionSettings(this.desired, deps.config.poolMode === 'transaction', this.log);
@@ -348,6 +352,7 @@ export class ClientSession implements ServerOwner {
   }
 
   private startSession(parameters: Map<string, string>): void {
+    if (!this.ticket.admitted) return this.fatal({ severity: 'FATAL', code: '53300', message: 'sorry, too many clients already' });
     this.reader.untyped = false;
     const user = parameters.get('user');
     if (!user) return this.fatal({ severity: 'FATAL', code: '28000', message: 'no PostgreSQL user name specified in startup packet' });
@@ -364,6 +369,14 @@ export class ClientSession implements ServerOwner {
     this.log.info({ user: this.user, database: this.database, tls: this.tls }, 'client connected');
     if (this.deps.config.auth.method === 'md5') this.beginMd5();
     else this.beginScram();
+  }
+
+  /** PostgreSQL's authentication_timeout (its message and code; it closes without telling the client). */
+  private authTimedOut(): void {
+    if (this.state === State.ready || this.state === State.closed) return;
+    this.log.info({ phase: this.state === State.startup ? 'startup' : 'auth' }, 'authentication timed out');
+    this.deps.metrics.clientsRefused.inc({ reason: Refusal.authTimeout });
+    this.fatal({ severity: 'FATAL', code: '57014', message: 'canceling authentication due to timeout' });
   }
 
   private authFailed(reason: string): void {
@@ -450,9 +463,10 @@ export class ClientSession implements ServerOwner {
       return;
     }
     const error = await this.applySettings(server);
-    if (error) {
+    // The auth timeout may have closed the session during the await.
+    if (error || (this.state as State) === State.closed) {
       this.pool.release(server);
-      return this.fatal({ ...error, severity: 'FATAL' });
+      return error ? this.fatal({ ...error, severity: 'FATAL' }) : undefined;
     }
     const out: Buffer[] = [wire.AUTHENTICATION_OK];
     for (const [name, value] of server.params) {
@@ -462,6 +476,8 @@ export class ClientSession implements ServerOwner {
     if (!this.params.has('strata.route')) this.params.set('strata.route', 'auto');
     out.push(wire.encodeBackendKeyData(this.key), wire.readyForQuery('I'));
     this.state = State.ready;
+    this.ticket.loggedIn();
+    this.reader.maxMessageSize = this.deps.config.maxMessageSize;
     this.write(Buffer.concat(out));
     if (this.transactionMode) this.pool.release(server);
     else this.adopt(server);
@@ -924,6 +940,7 @@ export class ClientSession implements ServerOwner {
     if (this.state === State.closed) return;
     this.state = State.closed;
     this.deps.registry.delete(this);
+    this.ticket.leave();
     this.deps.metrics.clients.dec();
     this.engine.cancel();
     this.inbox = [];

@@ -26,10 +26,11 @@ export class FrameReader {
   private partial: Buffer | null = null;
   private partialFilled = 0;
 
-  constructor(
-    readonly maxMessageSize: number,
-    untyped = false,
-  ) {
+  /** May change between pushes (a session raises it after login); applies from the next header read. */
+  maxMessageSize: number;
+
+  constructor(maxMessageSize: number, untyped = false) {
+    this.maxMessageSize = maxMessageSize;
     this.untyped = untyped;
   }
 
