@@ -34,6 +34,73 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: str
       `CREATE SEQUENCE strata.tier_gen_seq`,
     ],
   },
+  {
+    version: 2,
+    name: 'tier state readable by every role',
+    // The proxy's tier engine runs in the client's own session, as the client's role: that
+    // role reads W, the committed generation and the registered columns in its own
+    // snapshot. Nothing here is row data; writes stay with the owner.
+    sql: [
+      `GRANT USAGE ON SCHEMA strata TO PUBLIC`,
+      `GRANT SELECT ON strata.table_registry, strata.tier_state TO PUBLIC`,
+    ],
+  },
+  {
+    version: 3,
+    name: 'cold deletes',
+    // The cold part of a DELETE/TRUNCATE of a tiered table (see cold-deletes.ts). The
+    // client's role records it in its own transaction, so privileges are decided here:
+    // - every role reads tombstones (a reader must filter what it cannot see deleted yet);
+    // - a role may insert one only for a registered table whose hot table it may DELETE
+    //   from (TRUNCATE: it may truncate, predicate '1'), with max_gen no later than the
+    //   committed generation; row-level security checks that as the inserting role
+    //   (a SECURITY DEFINER function could not: there current_user is the owner, and
+    //   session_user is not the role after SET ROLE);
+    // - only the owner (the tierer) marks one applied; nobody else updates or deletes.
+    // The heads row makes concurrent deletes of one table conflict: in READ COMMITTED the
+    // second waits for the first (and then counts without the rows it deleted), in
+    // REPEATABLE READ / SERIALIZABLE it fails with 40001 as PostgreSQL's own concurrent
+    // delete of a row would. The trigger writes it as the owner.
+    sql: [
+      `CREATE TABLE strata.cold_deletes (
+         id          bigserial PRIMARY KEY,
+         table_name  text NOT NULL REFERENCES strata.table_registry (table_name) ON DELETE CASCADE,
+         predicate   text NOT NULL,
+         params      jsonb NOT NULL DEFAULT '{}',
+         max_gen     bigint NOT NULL,
+         deleted_by  text NOT NULL DEFAULT current_user,
+         created_at  timestamptz NOT NULL DEFAULT now(),
+         applied_at  timestamptz
+       )`,
+      `CREATE INDEX cold_deletes_unapplied ON strata.cold_deletes (table_name, id) WHERE applied_at IS NULL`,
+      `CREATE TABLE strata.cold_delete_heads (
+         table_name  text PRIMARY KEY REFERENCES strata.table_registry (table_name) ON DELETE CASCADE,
+         last_id     bigint NOT NULL
+       )`,
+      `CREATE FUNCTION strata.cold_delete_head() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+         SET search_path = pg_catalog, pg_temp AS $$
+       BEGIN
+         INSERT INTO strata.cold_delete_heads (table_name, last_id) VALUES (NEW.table_name, NEW.id)
+           ON CONFLICT (table_name) DO UPDATE SET last_id = EXCLUDED.last_id;
+         RETURN NULL;
+       END $$`,
+      `REVOKE ALL ON FUNCTION strata.cold_delete_head() FROM PUBLIC`,
+      `CREATE TRIGGER cold_delete_head AFTER INSERT ON strata.cold_deletes FOR EACH ROW EXECUTE FUNCTION strata.cold_delete_head()`,
+      `ALTER TABLE strata.cold_deletes ENABLE ROW LEVEL SECURITY`,
+      `CREATE POLICY cold_deletes_read ON strata.cold_deletes FOR SELECT USING (true)`,
+      `CREATE POLICY cold_deletes_record ON strata.cold_deletes FOR INSERT WITH CHECK (
+         applied_at IS NULL AND deleted_by = current_user AND EXISTS (
+           SELECT 1 FROM strata.table_registry r JOIN strata.tier_state s USING (table_name)
+            WHERE r.table_name = cold_deletes.table_name
+              AND cold_deletes.max_gen <= s.committed_gen
+              AND (has_table_privilege(format('%I.%I', r.schema->>'schema', r.table_name), 'DELETE')
+                   OR (cold_deletes.predicate = '1'
+                       AND has_table_privilege(format('%I.%I', r.schema->>'schema', r.table_name), 'TRUNCATE')))))`,
+      `GRANT SELECT ON strata.cold_deletes TO PUBLIC`,
+      `GRANT INSERT (table_name, predicate, params, max_gen) ON strata.cold_deletes TO PUBLIC`,
+      `GRANT USAGE ON SEQUENCE strata.cold_deletes_id_seq TO PUBLIC`,
+    ],
+  },
 ];
 
 export async function migrate(db: Queryable): Promise<number[]> {

@@ -16,6 +16,7 @@ import { chChecksumSql, formatChecksum, parseChChecksum, sameChecksum } from './
 import { TIER_STEPS, type TierHook } from './steps';
 import { TIERING_ERROR_CODES, TieringError } from './errors';
 import { detectHotFlavor, dropPartitionsBelow, maintainPartitions } from './hot-partitions';
+import { applyColdDeletes } from './apply-cold-deletes';
 
 /**
  * The mover. One run takes every PostgreSQL row with time < W' (the window
@@ -151,6 +152,9 @@ async function recordFailure(deps: TiererDeps, table: string, err: unknown): Pro
 async function runLocked(deps: TiererDeps, db: Client, spec: TieredTableSpec, opts: TierRunOptions, hook: TierHook, started: number): Promise<TierRunResult> {
   const now = opts.now ?? new Date();
   const flavor = await detectHotFlavor(db);
+  // Deletes first: the rows they cover are already invisible, and this run's rows (a later
+  // generation) are never theirs.
+  if (spec.mode !== 'hot-only') await applyColdDeletes(db, deps.cold, deps.coldTarget, spec);
 
   // 1. Open the run: a fresh generation; a previous run that died is excluded for good.
   await db.query('BEGIN');
