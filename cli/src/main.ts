@@ -100,7 +100,10 @@ program
         const rate = result.durationMs > 0 ? Math.round((result.rows / result.durationMs) * 1000) : 0;
         console.log(
           `${result.table}: moved ${result.rows} rows (${formatBytes(result.bytes)}) in ${(result.durationMs / 1000).toFixed(1)}s ` +
-            `(${rate} rows/s); watermark ${result.previousWatermark} → ${result.watermark}; dropped ${result.droppedPartitions} partitions`,
+            `(${rate} rows/s); watermark ${result.previousWatermark} → ${result.watermark}; dropped ${result.droppedPartitions} partitions` +
+            (result.quarantinedRows > 0
+              ? `; set aside ${result.quarantinedRows} row${result.quarantinedRows === 1 ? '' : 's'} the cold tier cannot hold (strata.quarantine)`
+              : ''),
         );
       }
     });
@@ -108,16 +111,16 @@ program
 
 program
   .command('status')
-  .description('per table: watermark, rows per tier, lag, last run')
+  .description('per table: watermark, rows per tier, rows set aside in strata.quarantine, lag, last run')
   .option('--json', 'print JSON')
   .action(async (opts: { json?: boolean }) => {
     await withStores(async (hot, cold, cfg) => {
       const rows = await tableStatuses(hot, cold, { database: cfg.cold.database });
       if (opts.json) return console.log(JSON.stringify(rows, null, 2));
-      console.log(['TABLE', 'MODE', 'WATERMARK', 'HOT ROWS', 'COLD ROWS', 'LAG', 'LAST RUN'].join('\t'));
+      console.log(['TABLE', 'MODE', 'WATERMARK', 'HOT ROWS', 'COLD ROWS', 'QUARANTINED', 'LAG', 'LAST RUN'].join('\t'));
       for (const s of rows) {
         const last = s.lastRun.error ? `error: ${s.lastRun.error}` : s.lastRun.finishedAt ? `${s.lastRun.rows ?? 0} rows at ${s.lastRun.finishedAt}` : 'never';
-        console.log([s.table, s.mode, s.watermark, s.rowsHot ?? '-', s.rowsCold ?? '-', s.lagSeconds === null ? '-' : `${s.lagSeconds}s`, last].join('\t'));
+        console.log([s.table, s.mode, s.watermark, s.rowsHot ?? '-', s.rowsCold ?? '-', s.rowsQuarantined ?? '-', s.lagSeconds === null ? '-' : `${s.lagSeconds}s`, last].join('\t'));
       }
     });
   });

@@ -117,4 +117,40 @@ describe('tiering a TimescaleDB hypertable into embedded ClickHouse', () => {
     );
     expect(chCols).toEqual([{ type: 'Nullable(String)' }]);
   });
+
+  test('values the cold tier cannot hold: refused by the hypertable; a hypertable from before the constraint gets it NOT VALID, and runs set its rows aside', async () => {
+    const refused = await withClient((c) =>
+      c.query("INSERT INTO metrics_events (time, app, host, value) VALUES ('1850-01-01 00:00:00+00', 'api', 'old', 1)").then(
+        () => null,
+        (err: { code?: string; message: string }) => err,
+      ),
+    );
+    expect(refused).toMatchObject({ code: '23514' });
+    expect(refused!.message).toMatch(/1900-01-01 00:00:00\+00 <= time < 2255-01-01 00:00:00\+00/);
+
+    // What a hypertable applied by an earlier strata looks like, compressed chunks and all.
+    await withClient(async (c) => {
+      await c.query('ALTER TABLE metrics_events DROP CONSTRAINT metrics_events_time_cold_range');
+      await c.query("INSERT INTO metrics_events (time, app, host, value) VALUES ('1850-01-01 00:00:00+00', 'api', 'old', 1)");
+    });
+    const next = { ...spec, columns: [...spec.columns, { name: 'region', type: 'text' }] };
+    const r = await withClient((hot) => applyTable({ hot, cold, coldTarget: { database } }, next));
+    expect(r.action).toBe('updated');
+    expect(r.changes.join('\n')).toMatch(/time: constraint metrics_events_time_cold_range .* NOT VALID/);
+    const again = await withClient((c) =>
+      c.query("INSERT INTO metrics_events (time, app, host, value) VALUES ('infinity', 'api', 'inf', 1)").then(
+        () => null,
+        (err: { code?: string }) => err,
+      ),
+    );
+    expect(again).toMatchObject({ code: '23514' });
+
+    const before = await withClient((c) => c.query<{ n: string }>('SELECT count(*)::text AS n FROM metrics_events'));
+    const run = await runTiering(tiererDeps(ts.connectionString, cold, database), { table: 'metrics_events', until: new Date('2026-01-01T14:00:00Z') });
+    expect(run.quarantinedRows).toBe(1);
+    const q = await withClient((c) => c.query<{ host: string }>("SELECT row->>'host' AS host FROM strata.quarantine WHERE table_name = 'metrics_events'"));
+    expect(q.rows).toEqual([{ host: 'old' }]);
+    const after = await withClient((c) => c.query<{ n: string }>('SELECT count(*)::text AS n FROM metrics_events'));
+    expect(Number(after.rows[0].n)).toBe(Number(before.rows[0].n) - 1 - run.rows);
+  });
 });

@@ -4,9 +4,12 @@ import { parseDuration } from '../model/duration';
 import type { ColdStore } from '../cold/cold-store';
 import { migrate } from '../catalog/migrations';
 import { getRegisteredTable, upsertRegisteredTable } from '../catalog/catalog';
+import { CREATE_QUARANTINE_TABLE_SQL } from '../catalog/quarantine';
+import type { Queryable } from '../catalog/queryable';
 import { tieredColumns } from '../ddl/column-types';
 import * as ch from '../ddl/clickhouse';
 import * as pg from '../ddl/postgres';
+import * as range from '../ddl/cold-range';
 import { detectHotFlavor, ensurePartitions } from '../tiering/hot-partitions';
 import { planChanges } from './plan-changes';
 
@@ -67,15 +70,24 @@ export async function applyTable(deps: ApplyDeps, spec: TieredTableSpec, now = n
   const chStatements: string[] = [];
   const changes: string[] = [];
   let action: ApplyResult['action'];
+  const checks = usesHot(spec) ? await coldRangeChecksToApply(db, spec, flavor) : { tableExists: false, missing: [], unvalidated: [] };
+  // A new table gets its range constraints with its other DDL, validated (it is empty)
+  // and before TimescaleDB compression, which refuses VALIDATE CONSTRAINT afterwards.
+  const newTableChecks = usesHot(spec) && !checks.tableExists ? checks.missing : [];
+  const laterChecks = usesHot(spec) && checks.tableExists ? checks.missing : [];
 
   if (!registered || !(await tablesExist(deps, spec, target))) {
     action = 'created';
     if (usesHot(spec)) {
       pgStatements.push(pg.createSchemaSql(spec), pg.createTableSql(spec, flavor));
-      if (flavor === 'timescaledb') {
-        pgStatements.push(pg.createHypertableSql(spec));
-        if (spec.hot.compression) pgStatements.push(...pg.compressionSql(spec));
-      } else pgStatements.push(pg.createDefaultPartitionSql(spec), ...pg.TIME_BUCKET_FUNCTIONS_SQL);
+      if (flavor === 'timescaledb') pgStatements.push(pg.createHypertableSql(spec));
+      else pgStatements.push(pg.createDefaultPartitionSql(spec), ...pg.TIME_BUCKET_FUNCTIONS_SQL);
+      if (newTableChecks.length > 0) {
+        pgStatements.push(range.REFUSE_FUNCTION_SQL, ...CREATE_QUARANTINE_TABLE_SQL);
+        for (const c of newTableChecks) pgStatements.push(range.addColdRangeCheckSql(spec, c, { notValid: false }));
+        changes.push(`range constraints on ${newTableChecks.map((c) => c.column).join(', ')}: values the cold tier cannot hold are refused`);
+      }
+      if (flavor === 'timescaledb' && spec.hot.compression) pgStatements.push(...pg.compressionSql(spec));
       pgStatements.push(...pg.createIndexesSql(spec, flavor));
       changes.push(`hot table ${spec.schema}.${spec.table} (${flavor === 'timescaledb' ? 'hypertable' : 'native range partitions'})`);
       if (spec.hot.compression) changes.push(compressionNote(spec, flavor));
@@ -92,7 +104,7 @@ export async function applyTable(deps: ApplyDeps, spec: TieredTableSpec, now = n
       refusals.push('spec.hot.chunkInterval cannot change without TimescaleDB: existing native partitions would overlap new ones');
     }
     if (refusals.length > 0) throw new ApplyRefusedError(spec.table, refusals);
-    if (plan.unchanged) return { table: spec.table, action: 'unchanged', flavor: usesHot(spec) ? flavor : 'none', statements: 0, changes: [] };
+    if (plan.unchanged && checks.missing.length === 0 && checks.unvalidated.length === 0) return { table: spec.table, action: 'unchanged', flavor: usesHot(spec) ? flavor : 'none', statements: 0, changes: [] };
     action = 'updated';
     const cols = new Map(tieredColumns(spec).map((c) => [c.name, c]));
     for (const name of plan.addColumns) {
@@ -117,7 +129,13 @@ export async function applyTable(deps: ApplyDeps, spec: TieredTableSpec, now = n
       chStatements.push(ch.createRollupTableSql(spec, spec.rollups.find((r) => r.name === name)!, target));
       changes.push(`rollup ${name} added (built from rows moved from now on)`);
     }
-    if (changes.length === 0) changes.push('settings');
+    if (changes.length === 0 && !plan.unchanged) changes.push('settings');
+  }
+  if (laterChecks.length > 0) {
+    // NOT VALID: no scan under the ACCESS EXCLUSIVE lock ADD CONSTRAINT takes; new rows
+    // are checked from the commit on, existing ones by VALIDATE below, without blocking writers.
+    pgStatements.push(range.REFUSE_FUNCTION_SQL, ...CREATE_QUARANTINE_TABLE_SQL);
+    for (const c of laterChecks) pgStatements.push(range.addColdRangeCheckSql(spec, c, { notValid: true }));
   }
 
   await db.query('BEGIN');
@@ -136,7 +154,70 @@ export async function applyTable(deps: ApplyDeps, spec: TieredTableSpec, now = n
     const width = parseDuration(spec.hot.chunkInterval);
     await ensurePartitions(db, spec, new Date(now.getTime() - parseDuration(spec.hot.retention) - width), new Date(now.getTime() + parseDuration('24h')));
   }
+  const toValidate = [...checks.unvalidated, ...laterChecks];
+  if (toValidate.length > 0) changes.push(...(await validateColdRangeChecks(db, spec, toValidate, new Set(laterChecks))));
   return { table: spec.table, action, flavor: usesHot(spec) ? flavor : 'none', statements: pgStatements.length + chStatements.length, changes };
+}
+
+/**
+ * The range constraints (ddl/cold-range.ts) this table lacks, and those added NOT VALID
+ * by an earlier apply that still await validation. A table applied before they existed
+ * gets them on its next apply, whatever else changed. TimescaleDB cannot validate a
+ * constraint on a hypertable with compression: there a NOT VALID one stays so (it
+ * still refuses new rows, and tiering runs set old ones aside) and is not retried.
+ */
+async function coldRangeChecksToApply(
+  db: Queryable,
+  spec: TieredTableSpec,
+  flavor: pg.HotFlavor,
+): Promise<{ tableExists: boolean; missing: range.ColdRangeCheck[]; unvalidated: range.ColdRangeCheck[] }> {
+  const exists = await db.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [pg.hotTable(spec)]);
+  const tableExists = exists.rows[0].t !== null;
+  const wanted = range.coldRangeChecks(spec);
+  if (wanted.length === 0 || !tableExists) return { tableExists, missing: wanted, unvalidated: [] };
+  const r = await db.query<{ conname: string; convalidated: boolean }>(
+    `SELECT conname, convalidated FROM pg_constraint WHERE conrelid = to_regclass($1) AND contype = 'c'`,
+    [pg.hotTable(spec)],
+  );
+  const present = new Map(r.rows.map((x) => [x.conname, x.convalidated]));
+  return {
+    tableExists,
+    missing: wanted.filter((c) => !present.has(c.constraint)),
+    unvalidated: flavor === 'native' ? wanted.filter((c) => present.get(c.constraint) === false) : [],
+  };
+}
+
+/** SQLSTATE 0A000: TimescaleDB's answer to VALIDATE CONSTRAINT on a hypertable with compression. */
+const FEATURE_NOT_SUPPORTED = '0A000';
+
+/**
+ * VALIDATE CONSTRAINT, one at a time after the DDL committed: it scans the table under
+ * SHARE UPDATE EXCLUSIVE, so writers go on meanwhile. Rows already outside the range
+ * keep the constraint NOT VALID (it still refuses new ones); the next tiering run sets
+ * them aside in strata.quarantine, and the next apply validates it.
+ */
+async function validateColdRangeChecks(db: Queryable, spec: TieredTableSpec, checks: range.ColdRangeCheck[], added: Set<range.ColdRangeCheck>): Promise<string[]> {
+  const out: string[] = [];
+  for (const c of checks) {
+    const what = `${c.column}: constraint ${c.constraint} (${c.allowed})`;
+    try {
+      await db.query(range.validateColdRangeCheckSql(spec, c));
+      out.push(added.has(c) ? `${what} added` : `${what} validated`);
+    } catch (err) {
+      if ((err as { code?: string }).code === FEATURE_NOT_SUPPORTED) {
+        out.push(`${what} ${added.has(c) ? 'added ' : ''}NOT VALID: ${(err as Error).message}; new rows are refused, tiering runs set any older ones aside in strata.quarantine`);
+        continue;
+      }
+      if ((err as { code?: string }).code !== '23514') throw err;
+      const n = await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${pg.hotTable(spec)} WHERE NOT ${c.holdable}`);
+      const rows = Number(n.rows[0].n);
+      out.push(
+        `${what} ${added.has(c) ? 'added ' : ''}NOT VALID: ${rows} existing row${rows === 1 ? '' : 's'} outside it; ` +
+          'new ones are refused, the next tiering run sets these aside in strata.quarantine, and re-applying validates it',
+      );
+    }
+  }
+  return out;
 }
 
 function compressionNote(spec: TieredTableSpec, flavor: pg.HotFlavor): string {

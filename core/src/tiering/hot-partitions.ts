@@ -10,6 +10,7 @@ import {
 } from '../ddl/postgres';
 import { pgIdent, pgLiteral, pgQualified } from '../ddl/sql';
 import type { Queryable } from '../catalog/queryable';
+import { COLD_TIME_FROM, COLD_TIME_TO } from '../ddl/cold-range';
 
 /**
  * Hot-tier partition management: make native partitions ahead of time, re-home
@@ -23,9 +24,11 @@ export async function detectHotFlavor(db: Queryable): Promise<HotFlavor> {
 }
 
 /**
- * Creates the partitions covering [from, to). Rows already in the default
- * partition for a new partition's range are moved into it in the same
- * transaction (PostgreSQL refuses the partition otherwise).
+ * Creates the partitions covering [from, to) that are missing. Rows already in the
+ * default partition for a new partition's range are moved into it in the same
+ * transaction (PostgreSQL refuses the partition otherwise). A partition whose lock
+ * cannot be had within PARTITION_LOCK_TIMEOUT is left for the next call: its rows
+ * stay readable in the default partition meanwhile.
  * `db` must be a single connection.
  */
 export async function ensurePartitions(db: Queryable, spec: TieredTableSpec, from: Date, to: Date): Promise<number> {
@@ -33,18 +36,42 @@ export async function ensurePartitions(db: Queryable, spec: TieredTableSpec, fro
   let created = 0;
   for (const p of partitionsCovering(spec, from, to)) {
     if (existing.has(p.name)) continue;
-    await createPartitionMovingDefaultRows(db, spec, p);
-    created++;
+    if (await createPartitionMovingDefaultRows(db, spec, p)) created++;
   }
   return created;
 }
 
-async function createPartitionMovingDefaultRows(db: Queryable, spec: TieredTableSpec, p: PartitionRange): Promise<void> {
+/**
+ * How long partition maintenance may wait for the parent table. While it waits, new
+ * inserts queue behind it, so this bounds what maintenance can add to a writer's
+ * latency; past it, maintenance gives way and retries on the next run.
+ */
+const PARTITION_LOCK_TIMEOUT = '2s';
+
+/**
+ * Why the parent, not only the default partition, is locked: an INSERT or COPY routes
+ * each row with the partition bounds it read when it locked the parent. Locking only
+ * the default partition (and ATTACH, which takes SHARE UPDATE EXCLUSIVE on the parent)
+ * lets an insert that already routed a row to the default partition wait there, then
+ * find the default's bounds shrunk under it: "new row for relation …_default violates
+ * partition constraint", a refused writer. With ACCESS EXCLUSIVE on the parent, inserts
+ * in flight finish first and later ones wait, then route with the new bounds. The
+ * check for rows in the default partition runs under the same lock, so no row can land
+ * there between the check and the CREATE.
+ */
+async function createPartitionMovingDefaultRows(db: Queryable, spec: TieredTableSpec, p: PartitionRange): Promise<boolean> {
   const def = pgQualified(spec.schema, defaultPartitionName(spec));
   const time = pgIdent(spec.timeColumn);
   const part = pgQualified(spec.schema, p.name);
   await db.query('BEGIN');
   try {
+    await db.query(`SET LOCAL lock_timeout = ${pgLiteral(PARTITION_LOCK_TIMEOUT)}`);
+    await db.query(`LOCK TABLE ${hotTable(spec)} IN ACCESS EXCLUSIVE MODE`);
+    const exists = await db.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [part]);
+    if (exists.rows[0].t !== null) {
+      await db.query('COMMIT');
+      return false; // made meanwhile by another session (`strata apply`)
+    }
     const moving = await db.query(
       `SELECT 1 FROM ${def} WHERE ${time} >= $1 AND ${time} < $2 LIMIT 1`,
       [p.from.toISOString(), p.to.toISOString()],
@@ -52,7 +79,6 @@ async function createPartitionMovingDefaultRows(db: Queryable, spec: TieredTable
     if (moving.rowCount === 0) {
       await db.query(createPartitionSql(spec, p));
     } else {
-      await db.query(`LOCK TABLE ${def} IN SHARE ROW EXCLUSIVE MODE`);
       await db.query(`CREATE TABLE ${part} (LIKE ${hotTable(spec)} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)`);
       await db.query(
         `WITH moved AS (DELETE FROM ${def} WHERE ${time} >= $1 AND ${time} < $2 RETURNING *) INSERT INTO ${part} SELECT * FROM moved`,
@@ -63,8 +89,11 @@ async function createPartitionMovingDefaultRows(db: Queryable, spec: TieredTable
       );
     }
     await db.query('COMMIT');
+    return true;
   } catch (err) {
     await db.query('ROLLBACK');
+    // 55P03 lock_not_available: long transactions hold the table; the next call tries again.
+    if ((err as { code?: string }).code === '55P03') return false;
     throw err;
   }
 }
@@ -148,10 +177,12 @@ export async function maintainPartitions(
   let created = await ensurePartitions(db, spec, new Date(now.getTime() - width), new Date(now.getTime() + ahead));
   const def = pgQualified(spec.schema, defaultPartitionName(spec));
   const time = pgIdent(spec.timeColumn);
+  // Only values a partition can be made for: ±infinity and years past 2255 (which a
+  // table with a cold tier refuses, see ddl/cold-range.ts) stay in the default partition.
   const parked = await db.query<{ start: Date }>(
     `SELECT DISTINCT to_timestamp(floor(extract(epoch FROM ${time}) / $1) * $1) AS start FROM ${def}
-      WHERE ${time} >= $2 ORDER BY 1 LIMIT 1000`,
-    [width / 1000, watermark ? watermark.toISOString() : '-infinity'],
+      WHERE ${time} >= $2 AND ${time} >= $3 AND ${time} < $4 ORDER BY 1 LIMIT 1000`,
+    [width / 1000, watermark ? watermark.toISOString() : '-infinity', `${COLD_TIME_FROM}+00`, `${COLD_TIME_TO}+00`],
   );
   for (const row of parked.rows) {
     created += await ensurePartitions(db, spec, row.start, new Date(row.start.getTime() + 1));

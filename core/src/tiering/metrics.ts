@@ -32,6 +32,12 @@ export function createTieringMetrics(registry = new Registry()): TieringMetrics 
     labelNames: ['table'] as const,
     registers: [registry],
   });
+  const quarantined = new Counter({
+    name: 'strata_tiering_rows_quarantined_total',
+    help: 'Rows set aside in strata.quarantine instead of moved: a value in them the cold tier cannot hold (alert on any increase)',
+    labelNames: ['table'] as const,
+    registers: [registry],
+  });
   const duration = new Histogram({
     name: 'strata_tiering_run_duration_seconds',
     help: 'Duration of successful tiering runs',
@@ -59,6 +65,7 @@ export function createTieringMetrics(registry = new Registry()): TieringMetrics 
       runs.inc({ table, outcome: 'ok' });
       rows.inc({ table }, result.rows);
       bytes.inc({ table }, result.bytes);
+      quarantined.inc({ table }, result.quarantinedRows);
       duration.observe({ table }, result.durationMs / 1000);
       const w = Date.parse(result.watermark);
       if (Number.isFinite(w)) watermark.set({ table }, w / 1000);

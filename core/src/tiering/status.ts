@@ -1,6 +1,7 @@
 import type { Client } from 'pg';
 import type { ColdStore } from '../cold/cold-store';
 import { getTierState, listRegisteredTables } from '../catalog/catalog';
+import { quarantinedCounts } from '../catalog/quarantine';
 import { rawTableName, type ColdTarget } from '../ddl/clickhouse';
 import { hotTable } from '../ddl/postgres';
 import { chQualified } from '../ddl/sql';
@@ -17,6 +18,8 @@ export interface TableStatus {
   lagSeconds: number | null;
   lastRun: { startedAt: string | null; finishedAt: string | null; rows: number | null; durationMs: number | null; error: string | null };
   totalRowsMoved: number;
+  /** Rows in strata.quarantine for this table (set aside by runs, not yet dealt with); null if this role may not read it. */
+  rowsQuarantined: number | null;
 }
 
 /**
@@ -27,6 +30,7 @@ export async function tableStatuses(hot: Client, cold: ColdStore | undefined, ta
   await hot.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   try {
     const out: TableStatus[] = [];
+    const quarantined = await quarantinedCounts(hot);
     for (const spec of await listRegisteredTables(hot)) {
       const state = await getTierState(hot, spec.table);
       if (!state) continue;
@@ -61,6 +65,7 @@ export async function tableStatuses(hot: Client, cold: ColdStore | undefined, ta
           error: state.lastError,
         },
         totalRowsMoved: state.totalRowsMoved,
+        rowsQuarantined: quarantined ? (quarantined.get(spec.table) ?? 0) : null,
       });
     }
     return out;

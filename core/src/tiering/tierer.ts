@@ -16,7 +16,7 @@ import { chChecksumSql, formatChecksum, parseChChecksum, sameChecksum } from './
 import { TIER_STEPS, type TierHook } from './steps';
 import { TIERING_ERROR_CODES, TieringError } from './errors';
 import { detectHotFlavor, dropPartitionsBelow, maintainPartitions } from './hot-partitions';
-import { applyColdDeletes } from './apply-cold-deletes';
+import { setAsideUnholdableRows } from './quarantine';
 
 /**
  * The mover. One run takes every PostgreSQL row with time < W' (the window
@@ -51,6 +51,8 @@ export interface TierRunResult {
   checksum: string;
   /** Rows below W already past cold.retention: deleted, not moved (ClickHouse's TTL would drop them on arrival). */
   expiredRows: number;
+  /** Rows set aside in strata.quarantine, not moved: a value in them the cold tier cannot hold (see ddl/cold-range.ts). */
+  quarantinedRows: number;
 }
 
 export interface TiererDeps {
@@ -152,9 +154,6 @@ async function recordFailure(deps: TiererDeps, table: string, err: unknown): Pro
 async function runLocked(deps: TiererDeps, db: Client, spec: TieredTableSpec, opts: TierRunOptions, hook: TierHook, started: number): Promise<TierRunResult> {
   const now = opts.now ?? new Date();
   const flavor = await detectHotFlavor(db);
-  // Deletes first: the rows they cover are already invisible, and this run's rows (a later
-  // generation) are never theirs.
-  if (spec.mode !== 'hot-only') await applyColdDeletes(db, deps.cold, deps.coldTarget, spec);
 
   // 1. Open the run: a fresh generation; a previous run that died is excluded for good.
   await db.query('BEGIN');
@@ -173,6 +172,10 @@ async function runLocked(deps: TiererDeps, db: Client, spec: TieredTableSpec, op
   if (previous && target.getTime() < previous.getTime()) target = previous; // W never moves back; this run only sweeps
   await hook({ step: TIER_STEPS.begun, table: spec.table, gen, watermark: target.toISOString() });
 
+  // Before partition maintenance and the move, which could not handle them, and before
+  // the expiry delete: a row dated -infinity or before 1900 is set aside for a person
+  // to see, not deleted as merely old.
+  const quarantined = await setAsideUnholdableRows(db, spec, flavor, gen, target);
   if (flavor === 'native') await maintainPartitions(db, spec, now, target);
 
   const moved = spec.mode === 'hot-only' ? await deleteExpired(db, spec, target) : await moveToCold(deps, db, spec, gen, target, now, hook);
@@ -196,6 +199,7 @@ async function runLocked(deps: TiererDeps, db: Client, spec: TieredTableSpec, op
     droppedPartitions: dropped,
     checksum: moved.checksum,
     expiredRows: moved.expired ?? 0,
+    quarantinedRows: quarantined,
   };
   await hook({ step: TIER_STEPS.done, table: spec.table, gen, rows: moved.rows, bytes: moved.bytes, watermark: result.watermark });
   return result;

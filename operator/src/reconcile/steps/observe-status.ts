@@ -37,8 +37,13 @@ export const observeStatus: ReconcileStep = {
     };
     if (spec.mode === 'cold-only') state.set(CONDITION.tieringHealthy, 'True', REASON.notTiered, 'cold-only: rows are written to ClickHouse directly');
     else if (s.lastRun.error) state.set(CONDITION.tieringHealthy, 'False', REASON.tieringFailed, s.lastRun.error);
-    else if (s.lastRun.finishedAt) state.set(CONDITION.tieringHealthy, 'True', REASON.tieringSucceeded, `last run moved ${s.lastRun.rows ?? 0} rows`);
+    else if (s.lastRun.finishedAt) state.set(CONDITION.tieringHealthy, 'True', REASON.tieringSucceeded, `last run moved ${s.lastRun.rows ?? 0} rows${quarantineNote(s.rowsQuarantined)}`);
     else state.set(CONDITION.tieringHealthy, 'True', REASON.noRunYet, `first run due within ${spec.tiering.every}`);
     return CONTINUE;
   },
 };
+
+/** Rows runs set aside (values the cold tier cannot hold) wait in strata.quarantine for a person: say so where `kubectl get` shows it. */
+function quarantineNote(rows: number | null): string {
+  return rows ? `; ${rows} row${rows === 1 ? '' : 's'} set aside in strata.quarantine (values the cold tier cannot hold)` : '';
+}
