@@ -18,6 +18,8 @@ export interface ProxyDependencies {
   /** Defaults to postgresOnlyRouter until the tier-aware router is plugged in. */
   router?: Router;
   engine?: QueryEngine | null;
+  /** Re-reads which tables and views are tiered (after a client's view DDL). */
+  refreshCatalog?: () => Promise<void>;
 }
 
 export interface RunningProxy {
@@ -58,6 +60,7 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDependencies = 
     pools,
     router: deps.router ?? postgresOnlyRouter,
     engine: deps.engine ?? null,
+    refreshCatalog: deps.refreshCatalog,
     metrics,
     logger,
     secureContext: config.tls ? createSecureContext({ cert: config.tls.cert, key: config.tls.key }) : undefined,

@@ -157,7 +157,7 @@ describe('tiered reads in the client session', () => {
 
   it('refuses what it cannot answer exactly, and the failed statement aborts the client block', async () => {
     await withProxy(async (c) => {
-      await expect(c.query(`DELETE FROM metrics_events WHERE host = 'h1'`)).rejects.toMatchObject({ code: '0A000' });
+      await expect(c.query(`UPDATE metrics_events SET value = 1 WHERE host = 'h1'`)).rejects.toMatchObject({ code: '0A000' });
       await expect(c.query('CREATE MATERIALIZED VIEW in_session_mv AS SELECT count(*) FROM metrics_events')).rejects.toMatchObject({ code: '0A000' });
       expect((await c.query(COUNT)).rows[0].n).toBe(total);
       await c.query('BEGIN');
@@ -167,6 +167,19 @@ describe('tiered reads in the client session', () => {
       // Rows at or after W only: exact on the hot tier, as before.
       const d = await c.query(`DELETE FROM metrics_events WHERE time >= '2030-01-01' AND host = 'nobody'`);
       expect(d.rowCount).toBe(0);
+    });
+  });
+
+  it('deletes from both tiers inside the client transaction, and a rollback keeps every row', async () => {
+    const h1 = (await one(bed.reference.url, `${COUNT} WHERE host = 'h1'`)).n;
+    await withProxy(async (c) => {
+      await c.query('BEGIN');
+      const d = await c.query(`DELETE FROM metrics_events WHERE host = 'h1'`);
+      expect(String(d.rowCount)).toBe(h1);
+      expect((await c.query(`${COUNT} WHERE host = 'h1'`)).rows[0].n).toBe('0');
+      await c.query('ROLLBACK');
+      expect((await c.query(`${COUNT} WHERE host = 'h1'`)).rows[0].n).toBe(h1);
+      expect((await c.query(COUNT)).rows[0].n).toBe(total);
     });
   });
 

@@ -1,7 +1,7 @@
 import pino, { type Logger } from 'pino';
 import { startGateway } from '@strata/gateway';
 import { postgresExecutor, queryEngineExecutor, type SqlExecutor } from '@strata/gateway';
-import { resolveProxyConfig, startTieredProxy, type RunningTieredProxy } from '@strata/proxy';
+import { pgHotSession, resolveProxyConfig, startTieredProxy, type RunningTieredProxy } from '@strata/proxy';
 import { Pool } from 'pg';
 import { join } from 'node:path';
 import { writePgpass } from './credentials';
@@ -57,7 +57,15 @@ function routedSql(pgUrl: string): { executor: SqlExecutor; close(): Promise<voi
   return {
     executor: async (sql, params) => {
       const proxy = proxyForSql;
-      if (proxy && proxy.router(sql, session).target === 'engine') return queryEngineExecutor({ engine: proxy.engine })(sql, params);
+      if (proxy && proxy.router(sql, session).target === 'engine') {
+        // The engine runs in a PostgreSQL session of the caller's: one of this pool's.
+        const client = await pool.connect();
+        try {
+          return await queryEngineExecutor({ engine: proxy.engine, hot: pgHotSession(client) })(sql, params);
+        } finally {
+          client.release();
+        }
+      }
       return direct(sql, params);
     },
     close: () => pool.end(),
@@ -76,6 +84,7 @@ const startGatewayService: UpServiceStarter = async (ctx: UpContext): Promise<Up
     grpcPort: options.otlpGrpcPort,
     tokens: [credentials.gatewayToken],
     sql: sql.executor,
+    buffer: options.buffer ? { url: options.buffer } : undefined,
     logger: logger().child({ component: 'gateway' }),
   });
   return {
@@ -83,6 +92,7 @@ const startGatewayService: UpServiceStarter = async (ctx: UpContext): Promise<Up
     connectInfo: [
       `gateway:  ${gateway.url} (/write/metrics, /write/logs, /schema/register, /v1/metrics|logs|traces, /api/v1/write, /write, /v1/sql)`,
       `          OTLP/gRPC and Arrow Flight on ${gateway.grpcAddress ?? 'disabled'}; bearer token in ${join(ctx.dataDir, 'credentials.json')} (gatewayToken)`,
+      ...(options.buffer ? [`          ingest buffered in NATS JetStream (${new URL(options.buffer.split(',')[0]).host}), applied by writers in this process`] : []),
     ],
     stop: async () => {
       await gateway.close();

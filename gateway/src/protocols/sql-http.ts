@@ -25,10 +25,12 @@ export interface QueryEngineLike {
     stmt: { sql: string; params: Array<string | null>; paramTypes: number[] },
     session: { user: string; database: string; settings: ReadonlyMap<string, string>; inTransaction: boolean },
     signal?: AbortSignal,
+    /** The PostgreSQL session to run in (the proxy's HotSession), opaque here. */
+    hot?: unknown,
   ): Promise<{ fields: Array<{ name: string; typeOid: number }>; rows: AsyncIterable<Array<string | null>>; commandTag(): string }>;
 }
 
-export type SqlBackend = SqlExecutor | { engine: QueryEngineLike; user?: string; database?: string };
+export type SqlBackend = SqlExecutor | { engine: QueryEngineLike; user?: string; database?: string; hot?: unknown };
 
 export function postgresExecutor(pool: Pool): SqlExecutor {
   return async (sql, params) => {
@@ -38,11 +40,13 @@ export function postgresExecutor(pool: Pool): SqlExecutor {
   };
 }
 
-export function queryEngineExecutor(backend: { engine: QueryEngineLike; user?: string; database?: string }): SqlExecutor {
+export function queryEngineExecutor(backend: { engine: QueryEngineLike; user?: string; database?: string; hot?: unknown }): SqlExecutor {
   return async (sql, params) => {
     const result = await backend.engine.execute(
       { sql, params: params.map((p) => (p === null || p === undefined ? null : typeof p === 'object' ? JSON.stringify(p) : String(p))), paramTypes: params.map(() => 0) },
       { user: backend.user ?? 'gateway', database: backend.database ?? 'strata', settings: new Map([['strata.route', 'auto']]), inTransaction: false },
+      undefined,
+      backend.hot,
     );
     const rows: unknown[][] = [];
     for await (const row of result.rows) rows.push(row);

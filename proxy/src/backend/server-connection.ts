@@ -8,6 +8,7 @@ import { FrameScanner, ScanFlag } from '../wire/frame-scanner';
 import type { ErrorFields } from '../wire/error-response';
 import { BackendError } from './backend-errors';
 import { HeldWrites } from './held-writes';
+import { SessionChannel, type ChannelListener } from './session-channel';
 
 export interface ServerTarget {
   host: string;
@@ -186,6 +187,15 @@ export class ServerConnection {
 
   private attachSocketHandlers(): void {
     this.socket.on('data', (chunk: Buffer) => {
+      if (this.channel) {
+        try {
+          this.channel.push(chunk);
+        } catch (error) {
+          this.closedError = new BackendError('backend_lost', '08006', 'PostgreSQL sent an invalid message', undefined, { cause: error });
+          this.socket.destroy();
+        }
+        return;
+      }
       const owner = this.owner;
       owner?.cork();
       try {
@@ -205,6 +215,7 @@ export class ServerConnection {
       const error = this.closedError ?? new BackendError('backend_lost', '08006', 'lost the connection to PostgreSQL');
       const owner = this.owner;
       this.owner = null;
+      this.channel?.lost(error);
       for (const entry of this.entries.splice(0)) entry.done?.(error.fields ?? { severity: 'FATAL', code: error.sqlState, message: error.message });
       for (const resolve of this.drainWaiters.splice(0)) resolve();
       owner?.serverLost(error);
@@ -213,6 +224,46 @@ export class ServerConnection {
   }
 
   onClose?: (server: ServerConnection) => void;
+
+  /** The tier engine's conversation, while it has one open: replies go there instead of the relay. */
+  private channel: SessionChannel | null = null;
+
+  /**
+   * Hands the connection to the tier engine (in the client's session). Call only when no
+   * reply is owed (whenDrained); closeChannel() gives it back to the relay.
+   */
+  openChannel(listener: ChannelListener): SessionChannel {
+    if (this.entries.length > 0 || this.channel) throw new Error('server is busy: cannot open an engine channel');
+    this.release();
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const server = this;
+    this.channel = new SessionChannel(
+      {
+        send: (bytes) => this.socket.write(bytes),
+        whenWritable: () => new Promise<void>((resolve) => (this.socket.writableNeedDrain ? this.socket.once('drain', () => resolve()) : resolve())),
+        get status() {
+          return server.status;
+        },
+        set status(s) {
+          server.status = s;
+        },
+        get unnamed() {
+          return server.unnamed;
+        },
+        set unnamed(u) {
+          server.unnamed = u;
+        },
+      },
+      listener,
+    );
+    if (this.closedError || this.socket.destroyed) this.channel.lost(this.closedError ?? new BackendError('backend_lost', '08006', 'lost the connection to PostgreSQL'));
+    return this.channel;
+  }
+
+  closeChannel(): void {
+    this.channel = null;
+    this.lastUsed = Date.now();
+  }
 
   /** Replies still owed to the client (the server is busy while any remain). */
   pending(): number {

@@ -15,6 +15,7 @@ import { notSupported, RefusedError, toSqlStateError, type RefusedConstruct } fr
 import type { HotSession } from './hot-session';
 import type { Described, PortalRows } from './pg-extended-query';
 import { pgHotSession } from './pg-hot-session';
+import { executeTieredDelete, readColdDeletes, tombstoneFilterSql } from './tiered-delete';
 import { coldQuery, coldRange, isEmptyRange, occurrenceRange, planStatement, tempTableColumns, tempTableSql, type StatementPlan } from './plan';
 import { selectOf } from './sql-snippets';
 
@@ -207,7 +208,14 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
     // Tables with a PostgreSQL table are checked by PostgreSQL itself (the statement runs
     // as the client's role); cold-only tables have none, so their privilege is checked here.
     if (session.role) await checkCanRead(tx, session.role, coldOnly);
-    const { states, specs } = await tierStates(tx, [...new Set(refs.map((r) => r.relation.table))]);
+    const tables = [...new Set(refs.map((r) => r.relation.table))];
+    const { states, specs } = await tierStates(tx, tables);
+    // Cold rows a DELETE / TRUNCATE removed that ClickHouse has not dropped yet (tiered-delete.ts).
+    const deletes = await readColdDeletes(tx.hot, tables);
+    for (const [table, state] of states) {
+      const d = deletes.get(table) ?? [];
+      if (d.length > 0) state.visibility = `${state.visibility} AND ${tombstoneFilterSql(d)}`;
+    }
     for (const [table, state] of states) {
       if (state.rowSecurity) {
         throw notSupported('row-level-security', `table "${table}" has row-level security, which the cold tier cannot apply`);
@@ -403,6 +411,21 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
    * time range the WHERE clause bounds lies wholly at or above W), refused otherwise.
    */
   async function answerModify(tx: Transaction, parsed: ParsedStatement, tiered: TieredStatement, stmt: EngineStatement, session: SessionContext): Promise<EngineResult> {
+    const deleted = parsed.stmt.DeleteStmt?.relation ?? (parsed.stmt.TruncateStmt?.relations?.length === 1 ? parsed.stmt.TruncateStmt.relations[0].RangeVar : undefined);
+    if (deleted && tiered.refs.every((r) => r.rangeVar === deleted)) {
+      const state = (await tierStates(tx, [tiered.refs[0].relation.table])).states.get(tiered.refs[0].relation.table);
+      if (state?.rowSecurity) throw notSupported('row-level-security', `table "${tiered.refs[0].relation.table}" has row-level security, which the cold tier cannot apply`);
+      const r = await executeTieredDelete(tx.hot, parsed.stmt, {
+        relation: tiered.refs[0].relation,
+        cold: opts.cold,
+        coldDatabase: opts.coldDatabase,
+        params: stmt.params,
+        paramTypes: stmt.paramTypes,
+        sql: parsed.text,
+      });
+      stats.split++;
+      return result(r.fields ?? [], r.rows ?? [], r.commandTag);
+    }
     const current = await readCurrent(tx, parsed.stmt, session, tiered);
     const described = await tx.hot.describe(parsed.text, stmt.paramTypes);
     const target = parsed.stmt.DeleteStmt ?? parsed.stmt.UpdateStmt;

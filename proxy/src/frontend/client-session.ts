@@ -9,6 +9,7 @@ import type { ServerConnection, ServerOwner } from '../backend/server-connection
 import { HeldWrites } from '../backend/held-writes';
 import type { StatementNames } from '../backend/statement-names';
 import type { QueryEngine, ResultField, Route, Router, SessionContext } from '../engine/contract';
+import type { HotSession } from '../engine/hot-session';
 import type { ProxyMetrics } from '../metrics';
 import * as wire from '../wire';
 import type { ErrorFields } from '../wire/error-response';
@@ -30,6 +31,8 @@ export interface SessionDeps {
   pools: PoolSet;
   router: Router;
   engine: QueryEngine | null;
+  /** Re-reads the tiered catalog (after this client's view DDL). */
+  refreshCatalog?: () => Promise<void>;
   metrics: ProxyMetrics;
   logger: Logger;
   secureContext?: SecureContext;
@@ -172,6 +175,7 @@ export class ClientSession implements ServerOwner {
 
   private pumpFrames(): void {
     while (this.inboxAt < this.inbox.length && this.state !== State.closed) {
+      if (this.catalogRefresh) return this.awaitCatalogRefresh(this.catalogRefresh);
       const type = this.inbox[this.inboxAt] as number;
       const frame = this.inbox[this.inboxAt + 1] as Buffer;
       if (type === FRAMING_ERROR) {
@@ -209,6 +213,26 @@ export class ClientSession implements ServerOwner {
     this.uncorkServer();
     this.inbox.length = 0;
     this.inboxAt = 0;
+  }
+
+  /** A catalog re-read after this client's view DDL: the next message waits for it. */
+  private catalogRefresh: Promise<void> | null = null;
+  /** View DDL was relayed: re-read the catalog when the client's transaction ends. */
+  private viewsChanged = false;
+
+  private awaitCatalogRefresh(refresh: Promise<void>): void {
+    this.uncorkServer();
+    this.busy = true;
+    this.socket.pause();
+    refresh.then(
+      () => undefined,
+      (error: unknown) => this.log.warn({ err: (error as Error).message }, 'catalog refresh after view DDL failed'),
+    ).finally(() => {
+      if (this.catalogRefresh === refresh) this.catalogRefresh = null;
+      this.busy = false;
+      this.resumeInput();
+      this.pump();
+    });
   }
 
   /** Replies of one server read, held between cork() and uncork(). */
@@ -273,6 +297,43 @@ export class ClientSession implements ServerOwner {
       this.socket.once('drain', done);
       this.socket.once('close', done);
     });
+  }
+
+  /** The tier engine is using the server (openSession … closeSession). */
+  private engineHolds = false;
+
+  /** EngineHost: the server lent to this client, drained and opened as the engine's channel. */
+  async openSession(): Promise<HotSession> {
+    // Held from here: the server must not go back to the pool while the engine waits for it.
+    this.engineHolds = true;
+    let server: ServerConnection;
+    try {
+      server = await this.attach();
+      await server.whenDrained();
+      if (server !== this.server) throw new BackendError('backend_lost', '08006', 'lost the connection to PostgreSQL');
+    } catch (error) {
+      this.engineHolds = false;
+      throw error;
+    }
+    return server.openChannel({
+      parameter: (name, value) => {
+        server.params.set(name, value);
+        this.serverParameter(name, value);
+        this.write(wire.encodeParameterStatus(name, value));
+      },
+      asynchronous: (bytes) => this.write(bytes),
+    });
+  }
+
+  /** EngineHost: the engine is done with the server; the relay has it again. */
+  closeSession(): void {
+    this.engineHolds = false;
+    const server = this.server;
+    if (!server) return;
+    server.closeChannel();
+    this.txStatus = server.status;
+    this.context.inTransaction = server.status !== 'I';
+    this.releaseIfIdle();
   }
 
   /** A reply the proxy makes itself, after every reply already owed. */
@@ -546,7 +607,7 @@ export class ClientSession implements ServerOwner {
 
   private releaseIfIdle(): void {
     const server = this.server;
-    if (!server || !this.transactionMode || this.unsynced || server.pending() > 0 || server.status !== 'I') return;
+    if (!server || !this.transactionMode || this.unsynced || this.engineHolds || server.pending() > 0 || server.status !== 'I') return;
     const readBack = this.settings.readBackBeforeRelease(server, () => {
       this.releaseIfIdle();
       if (this.draining) this.maybeFinishDrain();
@@ -565,6 +626,10 @@ export class ClientSession implements ServerOwner {
 
   ready(status: wire.TransactionStatus, startedAt: number): void {
     this.txStatus = status;
+    if (this.viewsChanged && status === 'I' && this.deps.refreshCatalog) {
+      this.viewsChanged = false;
+      this.catalogRefresh = this.deps.refreshCatalog();
+    }
     this.context.inTransaction = status !== 'I';
     if (startedAt) this.deps.metrics.latency.observe((performance.now() - startedAt) / 1000);
     this.releaseIfIdle();
@@ -585,6 +650,11 @@ export class ClientSession implements ServerOwner {
   // ---- ready: one handler per message ------------------------------------------------
 
   private handleReady(type: number, frame: Buffer): void | Promise<void> {
+    // A portal the engine left suspended holds the server: only its own Executes go on;
+    // anything else ends it first.
+    if (this.engine.holdsServer() && !(type === wire.Frontend.execute && this.engine.isSuspended(wire.decodeExecute(frame).portal))) {
+      return this.engine.settle().then(() => this.handleReady(type, frame));
+    }
     switch (type) {
       case wire.Frontend.query:
         return this.onQuery(frame);
@@ -621,6 +691,7 @@ export class ClientSession implements ServerOwner {
 
   private route(sql: string): Route {
     const route = this.deps.router(sql, this.context);
+    if (route.target === 'postgres' && route.catalogChange) this.viewsChanged = true;
     (route.target === 'postgres' ? this.deps.metrics.postgresQueries : this.deps.metrics.engineQueries).inc();
     return route;
   }
