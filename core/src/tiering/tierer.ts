@@ -6,6 +6,7 @@ import type { TieredTableSpec } from '../model/tiered-table';
 import { parseDuration } from '../model/duration';
 import type { ColdStore } from '../cold/cold-store';
 import { getRegisteredTable, getTierState } from '../catalog/catalog';
+import { TIER_READ_LOCK_TRY_EXCLUSIVE_SQL } from '../catalog/tier-read-lock';
 import { tieredColumns } from '../ddl/column-types';
 import { GEN_COLUMN, insertRollupSql, rawTableName, type ColdTarget } from '../ddl/clickhouse';
 import { hotTable } from '../ddl/postgres';
@@ -16,6 +17,7 @@ import { chChecksumSql, formatChecksum, parseChChecksum, sameChecksum } from './
 import { TIER_STEPS, type TierHook } from './steps';
 import { TIERING_ERROR_CODES, TieringError } from './errors';
 import { detectHotFlavor, dropPartitionsBelow, maintainPartitions } from './hot-partitions';
+import { applyColdDeletes } from './apply-cold-deletes';
 import { setAsideUnholdableRows } from './quarantine';
 
 /**
@@ -154,6 +156,9 @@ async function recordFailure(deps: TiererDeps, table: string, err: unknown): Pro
 async function runLocked(deps: TiererDeps, db: Client, spec: TieredTableSpec, opts: TierRunOptions, hook: TierHook, started: number): Promise<TierRunResult> {
   const now = opts.now ?? new Date();
   const flavor = await detectHotFlavor(db);
+  // Deletes first: the rows they cover are already invisible, and this run's rows (a later
+  // generation) are never theirs.
+  if (spec.mode !== 'hot-only') await applyColdDeletes(db, deps.cold, deps.coldTarget, spec);
 
   // 1. Open the run: a fresh generation; a previous run that died is excluded for good.
   await db.query('BEGIN');
@@ -296,7 +301,30 @@ async function moveToCold(deps: TiererDeps, db: Client, spec: TieredTableSpec, g
   return { rows: conv.checksum.rows, bytes: conv.bytesIn, checksum: formatChecksum(conv.checksum), expired };
 }
 
+/** How long a commit waits for READ COMMITTED readers of the table to finish their transactions. */
+const READ_LOCK_WAIT_MS = 30_000;
+
+/**
+ * Takes the tier read lock exclusively (see catalog/tier-read-lock.ts). Tried, never
+ * queued: a queued exclusive request would make every new reader wait behind it.
+ */
+async function lockOutReaders(db: Client, table: string): Promise<void> {
+  const deadline = Date.now() + READ_LOCK_WAIT_MS;
+  for (let wait = 10; ; wait = Math.min(wait * 2, 500)) {
+    const r = await db.query<{ ok: boolean }>(TIER_READ_LOCK_TRY_EXCLUSIVE_SQL, [table]);
+    if (r.rows[0].ok) return;
+    if (Date.now() > deadline) {
+      throw new TieringError(
+        TIERING_ERROR_CODES.readersBusy,
+        `"${table}": READ COMMITTED transactions reading it through the proxy stayed open for ${READ_LOCK_WAIT_MS / 1000} s; nothing was committed, the next run retries`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, wait));
+  }
+}
+
 async function commitRun(db: Client, table: string, gen: string, target: Date, rows: number, bytes: number): Promise<void> {
+  await lockOutReaders(db, table);
   await db.query(
     `UPDATE strata.tier_state SET watermark = $2, committed_gen = $3, running_gen = NULL,
        last_rows = $4, last_bytes = $5, last_error = NULL, total_rows_moved = total_rows_moved + $4
