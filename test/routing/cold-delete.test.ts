@@ -4,7 +4,9 @@ import { SqlStateError } from '../../proxy/src/engine/contract';
 import type { HotSession } from '../../proxy/src/engine/hot-session';
 import { pgHotSession } from '../../proxy/src/engine/pg-hot-session';
 import { executeTieredDelete, readColdDeletes, tombstoneFilterSql } from '../../proxy/src/engine/tiered-delete';
+import { coldQuery, planStatement } from '../../proxy/src/engine/plan';
 import { catalogSnapshot, type TieredRelation } from '../../proxy/src/router/catalog-snapshot';
+import { instantFromEpochText } from '../../proxy/src/translate/instant';
 import { loadSqlParser, parseStatements } from '../../proxy/src/router/sql-parser';
 import { createReferenceTable, loadDataset, metricsSpec, tieredFixture, tiererDeps, type TieredFixture } from '../support/tiered-fixture';
 
@@ -95,6 +97,26 @@ describe('DELETE and TRUNCATE across tiers', () => {
     expect(sorted(await contents())).toEqual(sorted(await referenceContents()));
   }
 
+  /**
+   * `SELECT … FROM metrics_events WHERE …` (raw rows, no time bounds) answered as the
+   * engine does: the hot table, plus the cold query plan.ts builds with the tombstone
+   * filter ANDed into visibility. Returns its row count.
+   */
+  async function rowsAsEngineReads(sql: string): Promise<number> {
+    const [s] = parseStatements(sql);
+    const plan = planStatement(s.stmt, catalogSnapshot([fx.spec]), { utc: true, includeHot: true });
+    const occ = plan.occurrences[0];
+    expect(occ.mode).toBe('raw');
+    const state = (await getTierState(fx.hot, 'metrics_events'))!;
+    const w = await fx.hot.query<{ w: string }>("SELECT extract(epoch FROM watermark)::text AS w FROM strata.tier_state WHERE table_name = 'metrics_events'");
+    const deletes = (await readColdDeletes(pgHotSession(fx.hot), ['metrics_events'])).get('metrics_events')!;
+    const visibility = `${visibleGenerationsSql(state)} AND ${tombstoneFilterSql(deletes)}`;
+    const q = coldQuery(occ, [], instantFromEpochText(w.rows[0].w), visibility, fx.database);
+    const cold = (await fx.cold.queryTsv(q.sql, q.params)).split('\n').filter((l) => l !== '').length;
+    const hot = await fx.hot.query(sql);
+    return hot.rowCount! + cold;
+  }
+
   async function tombstones(): Promise<{ all: number; unapplied: number }> {
     const r = await fx.hot.query<{ all: string; unapplied: string }>(
       'SELECT count(*) AS all, count(*) FILTER (WHERE applied_at IS NULL) AS unapplied FROM strata.cold_deletes',
@@ -126,6 +148,9 @@ describe('DELETE and TRUNCATE across tiers', () => {
     expect(tag).toBe(await reference(sql));
     expect(tag).toBe('DELETE 8640');
     await expectSameContents();
+    for (const read of ["SELECT time, value FROM metrics_events WHERE host = 'h1'", "SELECT host FROM metrics_events WHERE app = 'web'"]) {
+      expect(await rowsAsEngineReads(read)).toBe((await fx.hot.query(read.replace('metrics_events', 'reference_rows'))).rowCount);
+    }
     expect(await tombstones()).toEqual({ all: 1, unapplied: 1 });
   });
 
@@ -208,6 +233,8 @@ describe('DELETE and TRUNCATE across tiers', () => {
       `SELECT count() AS n FROM ${chQualified(fx.database, 'metrics_events')} WHERE host IN ('h1', 'h2') OR (host = 'h7' AND time < toDateTime64('2026-01-02 06:00:00', 6, 'UTC'))`,
     );
     expect(raw[0].n).toBe('0');
+    const read = "SELECT time FROM metrics_events WHERE host IN ('h1', 'h2', 'h7')";
+    expect(await rowsAsEngineReads(read)).toBe((await fx.hot.query(read.replace('metrics_events', 'reference_rows'))).rowCount);
     // A later run applies nothing again and moves nothing deleted.
     await tier(new Date(DATASET_START + 1.75 * DAY * 60_000).toISOString());
     await expectSameContents();
