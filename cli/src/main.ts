@@ -148,7 +148,8 @@ program
   .option('--gateway-port <n>', 'ingest gateway HTTP port', '8080')
   .option('--otlp-grpc-port <n>', 'OTLP/gRPC and Arrow Flight port', '4317')
   .option('--pg-port <n>', 'embedded PostgreSQL port (when --pg / STRATA_PG_URL is not set)', '6544')
-  .action(async (opts: { dataDir: string; file: string; demo?: boolean; demoHours: string; host: string; proxyPort: string; gatewayPort: string; otlpGrpcPort: string; pgPort: string }) => {
+  .option('--buffer <url>', 'buffer ingest in NATS JetStream (nats://host:port) instead of writing straight to the stores')
+  .action(async (opts: { dataDir: string; file: string; demo?: boolean; demoHours: string; host: string; proxyPort: string; gatewayPort: string; otlpGrpcPort: string; pgPort: string; buffer?: string }) => {
     const log = (line: string) => console.error(`strata: ${line}`);
     const running = await up(
       {
@@ -162,6 +163,7 @@ program
         proxyPort: port(opts.proxyPort, '--proxy-port'),
         gatewayPort: port(opts.gatewayPort, '--gateway-port'),
         otlpGrpcPort: port(opts.otlpGrpcPort, '--otlp-grpc-port'),
+        buffer: opts.buffer,
         log,
       },
       UP_SERVICES,

@@ -1,14 +1,18 @@
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
-import { startGatewayFixture, type GatewayFixture } from '../support/gateway-fixture';
+import pino from 'pino';
+import { createColdStore } from '@strata/core';
+import { startGateway } from '@strata/gateway';
+import { GATEWAY_TEST_TOKEN, startGatewayFixture, type GatewayFixture } from '../support/gateway-fixture';
 import { startTcpProxy } from '../support/gateway-tcp-proxy';
 import { startNatsServer, type NatsTestServer } from '../support/nats-server';
 import { metricValue, startTestWriter, testBufferConfig, waitFor } from '../support/buffer-fixture';
 
 /**
  * `ingest.buffer: nats` against the real NATS JetStream server: requests acknowledged once
- * the stream stored them, writers applying them, a full stream answered with 429, a
- * PostgreSQL outage waited out, and a batch PostgreSQL refuses set aside as a dead letter.
+ * the stream stored them, writers applying them, a full stream answered with 429,
+ * PostgreSQL and ClickHouse outages waited out, a batch PostgreSQL refuses set aside as a
+ * dead letter, and two gateways with two writers evolving one table.
  */
 let nats: NatsTestServer;
 let f: GatewayFixture;
@@ -145,5 +149,79 @@ test('a batch PostgreSQL refuses goes to the dead-letter stream with its reason 
     }
   } finally {
     await f.pg.query('ALTER TABLE metrics_events DROP CONSTRAINT buffer_poison');
+  }
+});
+
+test('with ClickHouse unreachable the gateway keeps accepting logs; the writer inserts them once when it returns', async () => {
+  const cfg = buffer('choutage', { writers: false });
+  await f.restartGateway({ buffer: cfg });
+  const chUrl = new URL(f.ch.url);
+  const path = await startTcpProxy(chUrl.hostname, Number(chUrl.port));
+  const cold = createColdStore({ kind: 'http', url: path.via(f.ch.url), database: f.coldDatabase, maxRetries: 0 });
+  const w = await startTestWriter(cfg, { pgUrl: f.db.url, cold, coldDatabase: f.coldDatabase });
+  const logCount = async () => Number((await f.cold.query<{ n: string }>(`SELECT count() AS n FROM ${f.coldDatabase}.logs_events WHERE host = 'choutage'`))[0].n);
+  try {
+    path.cut();
+    for (let i = 0; i < 4; i++) {
+      const rows = Array.from({ length: 10 }, (_, j) => ({ timestamp: new Date().toISOString(), app: 'buf', host: 'choutage', message: String(i * 10 + j) }));
+      expect((await post('/write/logs', rows)).status).toBe(200);
+    }
+    await waitFor('the writer to fail against the cut path', async () => (await metricValue(w.registry, 'strata_buffer_apply_failures_total')) > 0);
+    expect(await logCount()).toBe(0);
+    path.restore();
+    await waitFor('the writer to catch up', async () => (await logCount()) === 40);
+    await waitFor('the stream to drain', async () => (await jsm.streams.info(cfg.stream)).state.messages === 0);
+    const r = await f.cold.query<{ n: string; d: string }>(`SELECT count() AS n, uniqExact(message) AS d FROM ${f.coldDatabase}.logs_events WHERE host = 'choutage'`);
+    expect(r[0]).toEqual({ n: '40', d: '40' });
+  } finally {
+    await w.stop();
+    await cold.close();
+    await path.close();
+  }
+});
+
+test('two gateways and two writers on one stream: new columns added once, every row applied once', async () => {
+  const cfg = buffer('shared');
+  await f.restartGateway({ buffer: cfg });
+  const second = await startGateway({
+    pgUrl: f.db.url,
+    cold: { kind: 'http', url: f.ch.url, database: f.coldDatabase, maxRetries: 0 },
+    coldDatabase: f.coldDatabase,
+    tokens: [GATEWAY_TEST_TOKEN],
+    logger: pino({ level: 'silent' }),
+    createBuiltinTables: false,
+    buffer: cfg,
+  });
+  try {
+    const spec = {
+      table: 'buf_evo',
+      timeColumn: 'time',
+      columns: [
+        { name: 'time', type: 'timestamptz' },
+        { name: 'n', type: 'double precision' },
+      ],
+      ingest: { unknownFields: 'addColumns' },
+    };
+    const reg = await fetch(f.gateway.url + '/schema/register', { method: 'POST', body: JSON.stringify(spec), headers: { ...f.auth, 'content-type': 'application/json' } });
+    expect(reg.status).toBe(201);
+    // Both gateways, at once, send rows with fields the table does not have yet.
+    const sends = [];
+    for (let i = 0; i < 20; i++) {
+      const url = (i % 2 ? second.url : f.gateway.url) + '/write/metrics?table=buf_evo';
+      const rows = Array.from({ length: 5 }, (_, j) => ({ time: new Date().toISOString(), n: i * 5 + j + 1, zone: `z${i % 3}`, ...(i % 4 === 0 ? { rack: i } : {}) }));
+      sends.push(fetch(url, { method: 'POST', body: JSON.stringify(rows), headers: { ...f.auth, 'content-type': 'application/json' } }).then((r) => r.status));
+    }
+    expect(await Promise.all(sends)).toEqual(Array(20).fill(200));
+    const stored = async () =>
+      (await f.pg.query<{ n: number; d: number; s: number; zones: number; racks: number }>(
+        'SELECT count(*)::int AS n, count(DISTINCT n)::int AS d, sum(n)::float8 AS s, count(zone)::int AS zones, count(rack)::int AS racks FROM buf_evo',
+      )).rows[0];
+    await waitFor('every row', async () => (await stored()).n === 100);
+    expect(await stored()).toEqual({ n: 100, d: 100, s: (100 * 101) / 2, zones: 100, racks: 25 });
+    const cols = await f.pg.query<{ column_name: string }>(`SELECT column_name FROM information_schema.columns WHERE table_name = 'buf_evo' ORDER BY ordinal_position`);
+    expect(cols.rows.map((c) => c.column_name)).toEqual(['time', 'n', 'zone', 'rack']);
+    await waitFor('the stream to drain', async () => (await jsm.streams.info(cfg.stream)).state.messages === 0);
+  } finally {
+    await second.close();
   }
 });

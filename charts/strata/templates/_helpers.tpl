@@ -45,6 +45,22 @@ app.kubernetes.io/component: {{ .component }}
   valueFrom: { secretKeyRef: { name: {{ $s.existingSecret | quote }}, key: {{ $s.keys.clickhouseDatabase | quote }}, optional: true } }
 {{- end -}}
 
+{{/* STRATA_GATEWAY_BUFFER* for the gateway and the writers (gateway.buffer.mode nats). */}}
+{{- define "strata.bufferEnv" -}}
+{{- $b := .root.Values.gateway.buffer -}}
+{{- if $b.natsUrlSecret }}
+- name: STRATA_GATEWAY_BUFFER
+  valueFrom: { secretKeyRef: { name: {{ $b.natsUrlSecret | quote }}, key: url } }
+{{- else }}
+- { name: STRATA_GATEWAY_BUFFER, value: {{ required "gateway.buffer.natsUrl (or natsUrlSecret) is required with gateway.buffer.mode nats" $b.natsUrl | quote }} }
+{{- end }}
+- { name: STRATA_GATEWAY_BUFFER_STREAM, value: {{ $b.stream | quote }} }
+- { name: STRATA_GATEWAY_BUFFER_REPLICAS, value: {{ $b.replicas | quote }} }
+- { name: STRATA_GATEWAY_BUFFER_MAX_BYTES, value: {{ $b.maxBytes | int64 | quote }} }
+- { name: STRATA_GATEWAY_BUFFER_MAX_AGE_SECONDS, value: {{ $b.maxAgeSeconds | int64 | quote }} }
+- { name: STRATA_GATEWAY_BUFFER_WRITERS, value: {{ ternary "1" "0" .writers | quote }} }
+{{- end -}}
+
 {{- define "strata.podDefaults" -}}
 {{- with .Values.imagePullSecrets }}
 imagePullSecrets: {{ toYaml . | nindent 2 }}

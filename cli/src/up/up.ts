@@ -33,6 +33,8 @@ export interface UpOptions {
   proxyPort: number;
   gatewayPort: number;
   otlpGrpcPort: number;
+  /** `nats://…`: the gateway buffers ingest in this NATS JetStream (issue 18); absent: direct writes. */
+  buffer?: string;
   log: (line: string) => void;
 }
 
