@@ -81,6 +81,32 @@ describe('tiered reads in the client session', () => {
     });
   });
 
+  it('reads both tiers in READ ONLY transactions (cold rows as parameters, no temporary tables)', async () => {
+    const grouped = `SELECT host, count(*)::text AS n, max(value)::text AS m FROM metrics_events GROUP BY host ORDER BY host`;
+    const raw = `SELECT time::text AS t, host, value::text AS v FROM metrics_events WHERE time >= '2026-01-02T00:00:00Z' AND time < '2026-01-02T00:03:00Z' ORDER BY time, host, value`;
+    const ref = new Client({ connectionString: bed.reference.url });
+    await ref.connect();
+    try {
+      const [expectGrouped, expectRaw] = [(await ref.query(grouped)).rows, (await ref.query(raw)).rows];
+      expect(expectRaw.length).toBeGreaterThan(0);
+      await withProxy(async (c) => {
+        await c.query('BEGIN READ ONLY');
+        expect((await c.query(COUNT)).rows[0].n).toBe(total);
+        expect((await c.query(grouped)).rows).toEqual(expectGrouped);
+        expect((await c.query(raw)).rows).toEqual(expectRaw);
+        await c.query('COMMIT');
+        await c.query('SET default_transaction_read_only = on');
+        expect((await c.query(COUNT)).rows[0].n).toBe(total);
+        expect((await c.query({ text: `${COUNT} WHERE time < $1`, values: ['2026-01-03T00:00:00Z'] })).rows[0].n).toBe(
+          (await ref.query(`${COUNT} WHERE time < '2026-01-03T00:00:00Z'`)).rows[0].n,
+        );
+        await c.query('RESET default_transaction_read_only');
+      });
+    } finally {
+      await ref.end();
+    }
+  });
+
   it('reads a row the transaction itself inserted, with both tiers', async () => {
     await withProxy(async (c) => {
       await c.query('BEGIN');

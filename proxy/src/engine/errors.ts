@@ -31,7 +31,6 @@ export type RefusedConstruct =
   | 'route-setting-in-string'
   | 'non-select-in-string'
   | 'type-change'
-  | 'read-only-transaction'
   | 'row-level-security'
   | 'materialized-view'
   | 'locking-clause'

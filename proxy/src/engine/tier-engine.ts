@@ -17,7 +17,8 @@ import type { Described, PortalRows } from './pg-extended-query';
 import { pgHotSession } from './pg-hot-session';
 import { executeTieredDelete, readColdDeletes, tombstoneFilterSql } from './tiered-delete';
 import { coldQuery, coldRange, isEmptyRange, occurrenceRange, planStatement, tempTableColumns, tempTableSql, type StatementPlan } from './plan';
-import { selectOf } from './sql-snippets';
+import { replaceNode, selectOf } from './sql-snippets';
+import { inlineTempTable, stagedColumns, tsvToArrayLiterals } from './inline-cold-rows';
 
 /** The part of a pino logger the engine uses. Never given SQL, parameters or values. */
 export interface EngineLogger {
@@ -40,6 +41,8 @@ export interface TierEngineOptions {
   logger?: EngineLogger;
   /** Rows fetched from PostgreSQL per page while a result streams. Default 1000. */
   pageRows?: number;
+  /** READ ONLY blocks: most bytes of cold rows held as parameters per statement (default 64 MiB; past it 54000). */
+  maxInlineColdBytes?: number;
 }
 
 export type TierRoute = 'hot' | 'cold' | 'split';
@@ -85,6 +88,8 @@ interface Transaction {
   utc: boolean;
   /** READ COMMITTED in the client's block: a new snapshot per statement (see tier-read-lock.ts). */
   readCommitted: boolean;
+  /** A READ ONLY block (or a standby): cold rows travel as array parameters, not temporary tables. */
+  readOnly: boolean;
   /** Temporary tables to drop when the statement is done (inside the client's block). */
   temps: string[];
   end(ok: boolean): Promise<void>;
@@ -113,7 +118,7 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
     const own = status === 'I';
     if (own) await hot.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
     if (own && settingsOf) await applySessionSettings(hot, settingsOf);
-    const tx: Transaction = { hot, own, utc: true, readCommitted: false, temps: [], end: async () => undefined };
+    const tx: Transaction = { hot, own, utc: true, readCommitted: false, readOnly: false, temps: [], end: async () => undefined };
     tx.end = async (ok: boolean) => {
       if (own) {
         await hot.query(ok && hot.status() === 'T' ? 'COMMIT' : 'ROLLBACK');
@@ -130,9 +135,7 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
       const [tz, isolation, readOnly] = r.rows[0];
       tx.utc = UTC_ZONES.test(tz ?? '');
       tx.readCommitted = isolation === 'read committed';
-      if (readOnly === 'on') {
-        throw notSupported('read-only-transaction', 'reading the cold tier inside a READ ONLY transaction (cold rows are staged in temporary tables)');
-      }
+      tx.readOnly = readOnly === 'on';
       return tx;
     } catch (err) {
       await tx.end(false).catch(() => undefined);
@@ -257,12 +260,33 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
     return { plan, states, values, route };
   }
 
-  async function loadColdRows(tx: Transaction, p: Prepared, keep = false): Promise<void> {
+  /**
+   * Fills each occurrence's temporary table with its cold rows; in a READ ONLY block the
+   * rows become array parameters numbered after the statement's own `base` ones instead
+   * (inline-cold-rows.ts), returned to be bound after the client's.
+   */
+  async function loadColdRows(tx: Transaction, p: Prepared, keep = false, base = 0): Promise<string[]> {
+    const extra: string[] = [];
     for (const occ of p.plan.occurrences) {
-      await tx.hot.query(tempTableSql(occ));
-      if (!keep) tx.temps.push(occ.tempTable);
+      if (!tx.readOnly) {
+        await tx.hot.query(tempTableSql(occ));
+        if (!keep) tx.temps.push(occ.tempTable);
+      }
       const state = p.states.get(occ.relation.table)!;
-      if (isEmptyRange(coldRange(occ, p.values, state.w))) continue;
+      const empty = isEmptyRange(coldRange(occ, p.values, state.w));
+      if (tx.readOnly) {
+        const columns = await stagedColumns(tx.hot, occ);
+        let arrays = columns.copied.map(() => '{}');
+        if (!empty) {
+          const q = coldQuery(occ, p.values, state.w, state.visibility, opts.coldDatabase);
+          stats.coldReads[occ.mode]++;
+          arrays = (await tsvToArrayLiterals(await opts.cold.queryTsvStream(q.sql, q.params), columns.copied.length, opts.maxInlineColdBytes ?? 64 << 20)).arrays;
+        }
+        inlineTempTable(p.plan.stmt, occ.tempTable, columns, base + extra.length + 1);
+        extra.push(...arrays);
+        continue;
+      }
+      if (empty) continue;
       const q = coldQuery(occ, p.values, state.w, state.visibility, opts.coldDatabase);
       stats.coldReads[occ.mode]++;
       const started = Date.now();
@@ -272,6 +296,14 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
       const copied = await tx.hot.copyIn(`COPY pg_temp.${pgIdent(occ.tempTable)} (${tempTableColumns(occ).map(pgIdent).join(', ')}) FROM STDIN`, rows);
       opts.logger?.debug({ table: occ.relation.table, mode: occ.mode, rows: copied, ms: Date.now() - started }, 'cold rows loaded');
     }
+    return extra;
+  }
+
+  /** The client's parameters (as many as PostgreSQL found) followed by the inlined cold rows. */
+  function boundWith(stmt: EngineStatement, paramTypes: number[], extra: string[]): { params: Array<string | null>; types: number[] } {
+    if (extra.length === 0) return { params: stmt.params, types: paramTypes };
+    const own = Array.from({ length: paramTypes.length }, (_, i) => stmt.params[i] ?? null);
+    return { params: [...own, ...extra], types: [...paramTypes, ...extra.map(() => 0)] };
   }
 
   async function explain(tx: Transaction, query: PgNode, stmt: EngineStatement, session: SessionContext): Promise<string[]> {
@@ -320,6 +352,13 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
     const temps: string[] = [];
     for (const ref of findTieredRefs(tree, current)) {
       if (ref.relation.mode !== 'cold-only') continue;
+      if (tx.readOnly) {
+        // No temporary table in a READ ONLY block: an empty unnest of the same columns.
+        const cols = ref.relation.columns;
+        const sub = selectOf(`SELECT * FROM unnest(${cols.map((c) => `NULL::${c.pgType}[]`).join(', ')}) AS t (${cols.map((c) => pgIdent(c.name)).join(', ')})`);
+        replaceNode(ref.node, { RangeSubselect: { subquery: { SelectStmt: sub }, alias: ref.rangeVar.alias ?? { aliasname: ref.rangeVar.relname } } });
+        continue;
+      }
       const temp = `_strata_describe_${temps.length}`;
       temps.push(temp);
       await tx.hot.query(`CREATE TEMP TABLE ${pgIdent(temp)} (${ref.relation.columns.map((c) => `${pgIdent(c.name)} ${c.pgType}`).join(', ')}) ON COMMIT DROP`);
@@ -330,7 +369,7 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
     }
     // On failure the transaction is aborted and rolled back, temporary tables with it.
     const described = await tx.hot.describe(deparseStatement(tree), paramTypes);
-    await tx.hot.query(`DROP TABLE ${temps.map((t) => `pg_temp.${pgIdent(t)}`).join(', ')}`);
+    if (temps.length > 0) await tx.hot.query(`DROP TABLE ${temps.map((t) => `pg_temp.${pgIdent(t)}`).join(', ')}`);
     return described;
   }
 
@@ -357,8 +396,8 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
     }
     if (locking) throw notSupported('locking-clause', 'FOR UPDATE / FOR SHARE on rows of the cold tier (they cannot be locked)');
     countRoute(p.route, p);
-    await loadColdRows(tx, p);
-    const portal = await tx.hot.openPortal(deparseStatement(p.plan.stmt), stmt.params, described.paramTypes, opts.pageRows ?? 1000);
+    const bound = boundWith(stmt, described.paramTypes, await loadColdRows(tx, p, false, described.paramTypes.length));
+    const portal = await tx.hot.openPortal(deparseStatement(p.plan.stmt), bound.params, bound.types, opts.pageRows ?? 1000);
     try {
       // PostgreSQL must have produced the original statement's types; otherwise refuse.
       checkSameTypes(described.fields, portal.fields);
@@ -389,20 +428,21 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
     // A cursor's tables live until the transaction ends: names of their own.
     const p = await prepare(tx, tree, stmt, session, described.paramTypes, current, keep ? `_strata_cursor${nextCursorTemps++}_` : undefined);
     let sql = deparseStatement(tree);
+    let bound = boundWith(stmt, described.paramTypes, []);
     if (p.route !== 'hot' || p.plan.occurrences.some((o) => o.relation.mode === 'cold-only')) {
       countRoute(p.route, p);
-      await loadColdRows(tx, p, keep);
+      bound = boundWith(stmt, described.paramTypes, await loadColdRows(tx, p, keep, described.paramTypes.length));
       const inner = innerQuery(tree);
       const rewrittenInner = innerQuery(p.plan.stmt);
-      const [before, after] = [await describeFor(tx, inner, deparseStatement(inner), described.paramTypes, current.snapshot), await tx.hot.describe(deparseStatement(rewrittenInner), described.paramTypes)];
+      const [before, after] = [await describeFor(tx, inner, deparseStatement(inner), described.paramTypes, current.snapshot), await tx.hot.describe(deparseStatement(rewrittenInner), bound.types)];
       checkSameTypes(before.fields, after.fields);
       sql = deparseStatement(p.plan.stmt);
     } else stats.hot++;
     if (tiered.kind === 'copy-out') {
       if (!tx.hot.copyOut) throw notSupported('non-select-in-string', 'COPY … TO STDOUT without a client connection');
-      return { fields: [], rows: emptyRows(), raw: tx.hot.copyOut(sql, stmt.params, described.paramTypes), commandTag: () => '' };
+      return { fields: [], rows: emptyRows(), raw: tx.hot.copyOut(sql, bound.params, bound.types), commandTag: () => '' };
     }
-    const r = await tx.hot.query(sql, stmt.params, described.paramTypes);
+    const r = await tx.hot.query(sql, bound.params, bound.types);
     return result([], [], r.commandTag);
   }
 
