@@ -225,3 +225,30 @@ test('two gateways and two writers on one stream: new columns added once, every 
     await second.close();
   }
 });
+
+test('with JetStream unreachable a request is not acknowledged: 503 with Retry-After, and accepted again once it is back', async () => {
+  const natsUrl = new URL(nats.url);
+  const path = await startTcpProxy(natsUrl.hostname, Number(natsUrl.port));
+  const cfg = buffer('natsdown', { url: `nats://127.0.0.1:${path.port}`, publishTimeoutMs: 1000 });
+  await f.restartGateway({ buffer: cfg });
+  try {
+    path.cut();
+    const refused = await post('/write/metrics', metricRows('natsdown', 1, 5));
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('1');
+    expect(((await (await fetch(f.gateway.url + '/readyz')).json()) as { buffer: string }).buffer).toBe('unavailable');
+    path.restore();
+    // The client reconnects on its own (every 500 ms).
+    let status = 0;
+    await waitFor('JetStream to take requests again', async () => {
+      status = (await post('/write/metrics', metricRows('natsdown', 1, 5))).status;
+      return status === 200;
+    });
+    // The refused request was not acknowledged; the client may still have delivered it after reconnecting.
+    await waitFor('the rows', async () => (await hostRows('natsdown')).n >= 5);
+    expect([5, 10]).toContain((await hostRows('natsdown')).n);
+  } finally {
+    await f.restartGateway({});
+    await path.close();
+  }
+});

@@ -27,10 +27,14 @@ const JS_STREAM_NOT_FOUND = 10059;
 /** Room left in a message for its headers (names and columns of a wide table). */
 const HEADER_ROOM = 16 * 1024;
 
-/** The buffer could not store a request: nothing of it is acknowledged; the client retries. */
+/**
+ * JetStream did not confirm a request's batch in time: the request is not acknowledged.
+ * Like a lost answer in direct mode, the batch may still be stored (the client library
+ * sends what it held once it reconnects), so a retry can store its rows twice.
+ */
 export class BufferUnavailableError extends GatewayError {
   constructor(options?: { cause?: unknown }) {
-    super(GATEWAY_ERROR_CODES.storeUnavailable, 503, 'the ingest buffer (NATS JetStream) did not store this request; retry', options);
+    super(GATEWAY_ERROR_CODES.storeUnavailable, 503, 'the ingest buffer (NATS JetStream) did not confirm this request in time; retry', options);
   }
 }
 
