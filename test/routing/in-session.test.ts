@@ -209,6 +209,58 @@ describe('tiered reads in the client session', () => {
     });
   });
 
+  it("answers as the client's own role: PostgreSQL's 42501 wherever PostgreSQL gives it, and refuses tables with row-level security", async () => {
+    const role = `strata_insession_${process.pid}`;
+    const admin = new Client({ connectionString: bed.tiered.pgUrl });
+    await admin.connect();
+    try {
+      await admin.query(`CREATE ROLE ${role}`);
+      await admin.query(`GRANT SELECT (time, host, app) ON metrics_events TO ${role}`);
+      await admin.query('CREATE TABLE in_session_secret (host text)');
+      const asRole = async (c: Client, sql: string, values: unknown[] = []) => {
+        await c.query('BEGIN');
+        await c.query(`SET LOCAL ROLE ${role}`);
+        try {
+          return await c.query(sql, values);
+        } finally {
+          await c.query('ROLLBACK');
+        }
+      };
+      const outcome = (p: Promise<unknown>) => p.then(() => 'ok', (e: { code?: string }) => e.code);
+      const cases = [
+        `SELECT count(*) FROM metrics_events`,
+        `SELECT host, count(*) FROM metrics_events GROUP BY host`,
+        `SELECT max(value) FROM metrics_events`,
+        `SELECT count(*) FROM metrics_events m JOIN in_session_secret s ON s.host = m.host`,
+        `SELECT count(*) FROM metrics_events WHERE host IN (SELECT rolname FROM pg_authid)`,
+      ];
+      await withProxy(async (c) => {
+        const direct = new Client({ connectionString: bed.tiered.pgUrl });
+        await direct.connect();
+        try {
+          for (const sql of cases) {
+            const [viaProxy, viaPostgres] = [await outcome(asRole(c, sql)), await outcome(asRole(direct, sql))];
+            expect([sql, viaProxy]).toEqual([sql, viaPostgres]);
+          }
+          expect(await outcome(asRole(c, 'SELECT value FROM metrics_events WHERE time < $1', ['2026-01-02']))).toBe('42501');
+        } finally {
+          await direct.end();
+        }
+        await admin.query('ALTER TABLE metrics_events ENABLE ROW LEVEL SECURITY');
+        try {
+          await expect(c.query(COUNT)).rejects.toMatchObject({ code: '0A000' });
+        } finally {
+          await admin.query('ALTER TABLE metrics_events DISABLE ROW LEVEL SECURITY');
+        }
+      });
+    } finally {
+      await admin.query('DROP TABLE IF EXISTS in_session_secret');
+      await admin.query(`REVOKE ALL ON metrics_events FROM ${role}`).catch(() => undefined);
+      await admin.query(`DROP ROLE IF EXISTS ${role}`);
+      await admin.end();
+    }
+  });
+
   it('leaves a same-named table of another database alone', async () => {
     const o = new Client({ connectionString: other.url });
     await o.connect();
