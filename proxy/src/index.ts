@@ -1,7 +1,7 @@
 export * from './engine/contract';
 export { startProxy, type RunningProxy, type ProxyDependencies } from './proxy-server';
 export { resolveProxyConfig, proxyConfigFromEnv, ProxyConfigError, type ProxyConfig, type ProxyConfigInput } from './config';
-export { scramVerifier } from './frontend/auth/scram-sha-256';
+export { scramVerifier, ScramClient } from './auth/scram-sha-256';
 // Tier-aware query engine (routing issue): router, translator, engine.
 export * from './router';
 export * from './translate';

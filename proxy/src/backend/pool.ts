@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { BackendError } from './backend-errors';
 import { ServerConnection, type ServerTarget } from './server-connection';
-import type { ScramKeys } from '../frontend/auth/scram-sha-256';
+import type { ScramKeys } from '../auth/scram-sha-256';
 
 export interface PoolOptions {
   target: ServerTarget;

@@ -1,8 +1,8 @@
 import type { Socket } from 'node:net';
 import type { BackendTls } from '../config';
 import { openTransport } from './backend-transport';
-import { ScramClient, type ScramKeys } from '../frontend/auth/scram-sha-256';
-import { md5Response } from '../frontend/auth/md5';
+import { ScramClient, type ScramKeys } from '../auth/scram-sha-256';
+import { md5Response } from '../auth/md5';
 import * as wire from '../wire';
 import { FrameScanner, ScanFlag } from '../wire/frame-scanner';
 import type { ErrorFields } from '../wire/error-response';

@@ -1,7 +1,7 @@
 import type { ConnectionOptions } from 'node:tls';
 import { Pool } from 'pg';
 import type { ProxyConfig } from '../../config';
-import { parseScramVerifier, type ScramVerifier } from './scram-sha-256';
+import { parseScramVerifier, type ScramVerifier } from '../../auth/scram-sha-256';
 
 /** What a lookup found: a SCRAM verifier, or why the user cannot log in this way. */
 export type VerifierLookup = { verifier: ScramVerifier } | { refused: 'unknown user' | 'no SCRAM verifier' };

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { parseScramVerifier, scramVerifier, type ScramVerifier } from './scram-sha-256';
+import { parseScramVerifier, scramVerifier, type ScramVerifier } from '../../auth/scram-sha-256';
 
 /** Configured users, with SCRAM verifiers computed once at start (PBKDF2 is slow on purpose). */
 export class UserStore {

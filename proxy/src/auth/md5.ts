@@ -1,3 +1,5 @@
+// PostgreSQL's md5 password scheme for both ends of the proxy: md5Matches checks a
+// client (frontend/auth), md5Response answers PostgreSQL (backend/server-connection).
 import { createHash, timingSafeEqual } from 'node:crypto';
 
 const md5 = (text: string | Buffer): string => createHash('md5').update(text).digest('hex');

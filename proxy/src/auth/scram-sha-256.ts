@@ -1,3 +1,6 @@
+// SCRAM-SHA-256 (RFC 5802/7677) for both ends of the proxy: ScramServer checks a
+// client logging in to the proxy (frontend/auth), ScramClient logs the proxy in to
+// PostgreSQL (backend/server-connection) and test clients in to the proxy. Pure: no I/O.
 import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** What the server keeps for a SCRAM user (RFC 5802/7677), as in pg_authid. */
