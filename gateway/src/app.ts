@@ -7,7 +7,8 @@ import { resolveGatewayConfig, type GatewayConfig, type ResolvedGatewayConfig } 
 import { openGatewayBuffer, type GatewayBuffer } from './buffer/gateway-buffer';
 import { BadRequestError, GatewayError, MalformedBodyError, UnauthorizedError, UnsupportedMediaTypeError } from './errors';
 import { TokenAuth } from './http/auth';
-import { decodeContent } from './http/body';
+import { decodeContent, isCompressed } from './http/body';
+import { DecompressionSlots } from './http/decompression-slots';
 import { BUILTIN_TABLES, builtinTableSpecs } from './model/builtin-tables';
 import { TableCatalog } from './model/table-catalog';
 import { createGatewayMetrics, type GatewayMetrics } from './ops/metrics';
@@ -23,7 +24,7 @@ import { Ingest } from './writers/ingest';
 import { postgresCopyFlush } from './writers/postgres-copy';
 
 export interface Gateway {
-  /** `http://host:port` of the HTTP endpoints. */
+  /** `http://host:port` (`https://` with TLS) of the HTTP endpoints. */
   url: string;
   port: number;
   /** `host:port` of OTLP/gRPC and Arrow Flight; undefined when gRPC is disabled. */
@@ -53,6 +54,7 @@ export async function startGateway(config: GatewayConfig): Promise<Gateway> {
   const ingest = new Ingest(catalog, { postgresql: pgWriter, clickhouse: chWriter }, metrics, (table, columns) => registrar.addColumns(table, columns));
   const sql: SqlExecutor = config.sql ? sqlExecutorOf(config.sql) : postgresExecutor(pool);
   const auth = new TokenAuth(cfg.tokens);
+  const slots = new DecompressionSlots(cfg.decompression.maxConcurrent, cfg.decompression.waitMs);
 
   let app: FastifyInstance | undefined;
   let grpc: { server: Server; port: number } | undefined;
@@ -64,9 +66,11 @@ export async function startGateway(config: GatewayConfig): Promise<Gateway> {
       }
     }
     await buffer?.startWriters({ pool, cold, coldDatabase: cfg.coldDatabase });
-    app = buildHttpApp({ cfg, logger, metrics, ingest, registrar, sql, auth, pool, cold, buffer });
+    app = buildHttpApp({ cfg, logger, metrics, ingest, registrar, sql, auth, pool, cold, buffer, slots });
     await app.listen({ host: cfg.host, port: cfg.port });
-    if (cfg.grpcPort !== null) grpc = await startGrpcServer({ ingest, auth, metrics, logger, maxMessageBytes: cfg.decompressedLimitBytes }, cfg.host, cfg.grpcPort);
+    if (cfg.grpcPort !== null) {
+      grpc = await startGrpcServer({ ingest, auth, metrics, logger, maxMessageBytes: cfg.decompressedLimitBytes, slots, tls: cfg.tls }, cfg.host, cfg.grpcPort);
+    }
   } catch (err) {
     await app?.close().catch(() => undefined);
     await buffer?.close().catch(() => undefined);
@@ -76,11 +80,12 @@ export async function startGateway(config: GatewayConfig): Promise<Gateway> {
   }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : cfg.port;
-  logger.info({ port, grpcPort: grpc?.port, auth: auth.enabled ? 'bearer' : 'none (insecure)' }, 'gateway listening');
+  logger.info({ port, grpcPort: grpc?.port, auth: auth.enabled ? 'bearer' : 'none (insecure)', tls: cfg.tls !== undefined }, 'gateway listening');
+  if (!cfg.tls && auth.enabled && !isLoopback(cfg.host)) logger.warn({ host: cfg.host }, 'no TLS: bearer tokens travel in clear text (STRATA_GATEWAY_TLS_CERT / _KEY)');
   let closing: Promise<void> | undefined;
   const httpApp = app;
   return {
-    url: `http://${cfg.host}:${port}`,
+    url: `${cfg.tls ? 'https' : 'http'}://${cfg.host}:${port}`,
     port,
     grpcAddress: grpc ? `${cfg.host}:${grpc.port}` : undefined,
     metrics,
@@ -98,6 +103,8 @@ export async function startGateway(config: GatewayConfig): Promise<Gateway> {
   };
 }
 
+const isLoopback = (host: string) => host === '127.0.0.1' || host === 'localhost' || host === '::1';
+
 function isColdStore(c: unknown): c is ColdStore {
   return typeof (c as ColdStore).insertTsv === 'function';
 }
@@ -113,10 +120,13 @@ interface HttpDeps {
   pool: Pool;
   cold: ColdStore;
   buffer?: GatewayBuffer;
+  slots: DecompressionSlots;
 }
 
 function buildHttpApp(d: HttpDeps): FastifyInstance {
-  const app: FastifyInstance = Fastify({
+  // With TLS the listener speaks only TLS: a plaintext request never reaches a route.
+  const app = Fastify({
+    ...(d.cfg.tls ? { https: { cert: d.cfg.tls.cert, key: d.cfg.tls.key } } : {}),
     loggerInstance: d.logger as FastifyBaseLogger,
     bodyLimit: d.cfg.bodyLimitBytes,
     // No per-request access log: URLs can carry credentials in query strings (InfluxDB v1
@@ -151,8 +161,12 @@ function buildHttpApp(d: HttpDeps): FastifyInstance {
     void reply.status(status).send({ error: code, message, ...sqlState });
   });
 
-  const body = (req: FastifyRequest): Promise<Buffer> =>
-    decodeContent((req.body as Buffer | undefined) ?? Buffer.alloc(0), req.headers['content-encoding'], d.cfg.decompressedLimitBytes);
+  const body = (req: FastifyRequest): Promise<Buffer> => {
+    const raw = (req.body as Buffer | undefined) ?? Buffer.alloc(0);
+    const encoding = req.headers['content-encoding'];
+    if (!isCompressed(encoding) || raw.length === 0) return decodeContent(raw, encoding, d.cfg.decompressedLimitBytes);
+    return d.slots.run(() => decodeContent(raw, encoding, d.cfg.decompressedLimitBytes));
+  };
   const tableParam = (req: FastifyRequest, fallback: string): string => {
     const t = (req.query as Record<string, unknown>).table;
     if (t === undefined) return fallback;
@@ -198,6 +212,8 @@ function buildHttpApp(d: HttpDeps): FastifyInstance {
 
   app.post('/api/v1/write', async (req, reply) => {
     // Remote write bodies are snappy-compressed whatever Content-Encoding says (spec 1.0).
+    // The block's declared length is checked against the limit before anything is
+    // allocated, and snappyjs decodes synchronously: one body at a time, no slot needed.
     const rows = decodeRemoteWrite((req.body as Buffer | undefined) ?? Buffer.alloc(0), d.cfg.decompressedLimitBytes);
     await d.ingest.writeRows('prometheus-remote-write', tableParam(req, BUILTIN_TABLES.promMetrics), rows);
     return reply.status(204).send();

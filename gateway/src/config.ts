@@ -26,8 +26,15 @@ export interface GatewayConfig {
   insecureNoAuth?: boolean;
   /** Largest request body as sent (compressed), bytes. Default 16 MiB. */
   bodyLimitBytes?: number;
-  /** Largest request body after decompression, bytes. Default 64 MiB. */
+  /** Largest request body after decompression, bytes (HTTP bodies and gRPC messages). Default 64 MiB. */
   decompressedLimitBytes?: number;
+  /** Compressed bodies decompressing at once, and how long one waits for its turn. */
+  decompression?: Partial<DecompressionConfig>;
+  /**
+   * TLS for the HTTP and gRPC listeners (PEM text): with it both serve TLS only, so bearer
+   * tokens never travel in clear text. main.ts reads STRATA_GATEWAY_TLS_CERT / _KEY files.
+   */
+  tls?: { cert: string | Buffer; key: string | Buffer };
   batch?: Partial<BatchConfig>;
   /** PostgreSQL connections for the writers. Default 4. */
   pgPoolSize?: number;
@@ -61,6 +68,13 @@ export interface BatchConfig {
   retryAfterSeconds: number;
 }
 
+export interface DecompressionConfig {
+  /** Bodies (HTTP) and messages (gRPC) decompressing at once, over all clients. */
+  maxConcurrent: number;
+  /** How long a compressed body waits for a free slot before 503 (gRPC UNAVAILABLE), ms. */
+  waitMs: number;
+}
+
 export interface ResolvedGatewayConfig {
   pgUrl: string;
   cold: ColdStoreConfig | ColdStore;
@@ -72,6 +86,8 @@ export interface ResolvedGatewayConfig {
   insecureNoAuth: boolean;
   bodyLimitBytes: number;
   decompressedLimitBytes: number;
+  decompression: DecompressionConfig;
+  tls?: { cert: string | Buffer; key: string | Buffer };
   batch: BatchConfig;
   pgPoolSize: number;
   createBuiltinTables: boolean;
@@ -83,6 +99,8 @@ export const GATEWAY_DEFAULTS = {
   host: '127.0.0.1',
   bodyLimitBytes: 16 * 1024 * 1024,
   decompressedLimitBytes: 64 * 1024 * 1024,
+  // Four bodies of 64 MiB: at most 256 MiB that compression multiplied, held at once.
+  decompression: { maxConcurrent: 4, waitMs: 2000 } satisfies DecompressionConfig,
   pgPoolSize: 4,
   // Flushes of ≤ 10,000 rows, two in flight per table: PostgreSQL stores one batch while the
   // gateway encodes the next (make bench-ingest, 2 cores: 0.90 of raw COPY, against 0.71 with
@@ -102,6 +120,13 @@ export function resolveGatewayConfig(config: GatewayConfig): ResolvedGatewayConf
   for (const [k, v] of Object.entries(batch)) {
     if (!Number.isFinite(v) || v < 0) throw new GatewayConfigError(`batch.${k} must be a non-negative number`);
   }
+  const decompression = { ...GATEWAY_DEFAULTS.decompression, ...config.decompression };
+  if (!Number.isInteger(decompression.maxConcurrent) || decompression.maxConcurrent < 1) throw new GatewayConfigError('decompression.maxConcurrent must be a positive integer');
+  if (!Number.isFinite(decompression.waitMs) || decompression.waitMs < 0) throw new GatewayConfigError('decompression.waitMs must be a non-negative number');
+  for (const [k, v] of Object.entries({ bodyLimitBytes: config.bodyLimitBytes, decompressedLimitBytes: config.decompressedLimitBytes })) {
+    if (v !== undefined && !(Number.isInteger(v) && v > 0)) throw new GatewayConfigError(`${k} must be a positive integer`);
+  }
+  if (config.tls && (!config.tls.cert || !config.tls.key)) throw new GatewayConfigError('TLS needs both a certificate and a key');
   return {
     pgUrl: config.pgUrl,
     cold: config.cold,
@@ -113,6 +138,8 @@ export function resolveGatewayConfig(config: GatewayConfig): ResolvedGatewayConf
     insecureNoAuth: tokens.length === 0,
     bodyLimitBytes: config.bodyLimitBytes ?? GATEWAY_DEFAULTS.bodyLimitBytes,
     decompressedLimitBytes: config.decompressedLimitBytes ?? GATEWAY_DEFAULTS.decompressedLimitBytes,
+    decompression,
+    tls: config.tls,
     batch: { ...batch, concurrency: Math.max(1, Math.floor(batch.concurrency)) },
     pgPoolSize: config.pgPoolSize ?? GATEWAY_DEFAULTS.pgPoolSize,
     createBuiltinTables: config.createBuiltinTables ?? true,

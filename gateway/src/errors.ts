@@ -15,6 +15,7 @@ export const GATEWAY_ERROR_CODES = {
   unsupportedEncoding: 'UNSUPPORTED_ENCODING',
   unsupportedMediaType: 'UNSUPPORTED_MEDIA_TYPE',
   backpressure: 'WRITERS_BUSY',
+  decompressionBusy: 'DECOMPRESSION_BUSY',
   storeUnavailable: 'STORE_UNAVAILABLE',
   storeRejected: 'STORE_REJECTED',
   config: 'CONFIG',
@@ -94,7 +95,7 @@ export class PayloadTooLargeError extends GatewayError {
 
 export class UnsupportedEncodingError extends GatewayError {
   constructor(encoding: string) {
-    super(GATEWAY_ERROR_CODES.unsupportedEncoding, 415, `Content-Encoding "${encoding}" is not supported (identity, gzip, zstd)`);
+    super(GATEWAY_ERROR_CODES.unsupportedEncoding, 415, `Content-Encoding "${encoding}" is not supported (identity, gzip, deflate, zstd)`);
   }
 }
 
@@ -108,6 +109,13 @@ export class UnsupportedMediaTypeError extends GatewayError {
 export class BackpressureError extends GatewayError {
   constructor(readonly retryAfterSeconds: number) {
     super(GATEWAY_ERROR_CODES.backpressure, 429, 'the writers are behind; retry later');
+  }
+}
+
+/** Every decompression slot stayed taken while the body waited: the client should retry later (503). */
+export class DecompressionBusyError extends GatewayError {
+  constructor(slots: number) {
+    super(GATEWAY_ERROR_CODES.decompressionBusy, 503, `all ${slots} decompression slots are busy; retry later`);
   }
 }
 

@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { GatewayError, GRPC_STATUS, MalformedBodyError, PayloadTooLargeError } from '../errors';
 import type { TokenAuth } from '../http/auth';
+import type { DecompressionSlots } from '../http/decompression-slots';
 import type { GatewayMetrics } from '../ops/metrics';
 import type { Ingest } from '../writers/ingest';
 import { arrowRows, decodeFlightData, encodePutResult, FLIGHT_DO_PUT_PATH, tableOfFlightData, type FlightDataMessage } from './arrow-flight';
@@ -20,7 +21,11 @@ export interface GrpcDeps {
   auth: TokenAuth;
   metrics: GatewayMetrics;
   logger: Logger;
+  /** Largest message, compressed as received and after grpc-js decompressed it. */
   maxMessageBytes: number;
+  slots: DecompressionSlots;
+  /** PEM certificate and key: the server then speaks TLS only. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
 }
 
 const raw = (b: Buffer) => b;
@@ -47,9 +52,85 @@ function toServiceError(err: unknown, deps: GrpcDeps, protocol: string): grpc.Se
   return Object.assign(new Error(details), { code, details, metadata });
 }
 
+/** How long a call holding a decompression slot may take to deliver its message. */
+const SLOT_RECEIVE_TIMEOUT_MS = 10_000;
+
+/**
+ * grpc-js inflates a gzip/deflate message as it arrives, before any handler runs, stopping
+ * at grpc.max_receive_message_length (RESOURCE_EXHAUSTED). It reads a call's body only
+ * once startRead is called, so holding that back until a decompression slot is free bounds
+ * how many compressed messages inflate at once, over gRPC and HTTP together. The slot goes
+ * back when the message (or the half-close) arrives, or the call ends; a call that has
+ * not delivered its message within SLOT_RECEIVE_TIMEOUT_MS is ended so a trickling client
+ * cannot keep a slot. Identity calls pass straight through.
+ */
+function decompressionGate(slots: DecompressionSlots): grpc.ServerInterceptor {
+  return (_method, call) => {
+    // grpc-encoding is removed from the metadata handlers see; the base call keeps it. An
+    // unknown shape (another grpc-js) gates every call rather than none.
+    const encoding = (call as unknown as { incomingEncoding?: unknown }).incomingEncoding;
+    if (encoding === 'identity') return new grpc.ServerInterceptingCall(call);
+    return new SlotGatedCall(call, slots);
+  };
+}
+
+class SlotGatedCall extends grpc.ServerInterceptingCall {
+  private release: (() => void) | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private done = false;
+  private started = false;
+
+  constructor(
+    next: grpc.ServerInterceptingCallInterface,
+    private readonly slots: DecompressionSlots,
+  ) {
+    const free = () => this.free();
+    super(next, {
+      start: (nextStart) =>
+        nextStart({
+          onReceiveMessage: (message, nextMessage) => {
+            free();
+            nextMessage(message);
+          },
+          onReceiveHalfClose: (nextHalfClose) => {
+            free();
+            nextHalfClose();
+          },
+          onCancel: free,
+        }),
+      sendStatus: (status, nextStatus) => {
+        free();
+        nextStatus(status);
+      },
+    });
+  }
+
+  override startRead(): void {
+    if (this.started) return super.startRead();
+    this.started = true;
+    this.slots.acquire().then(
+      (release) => {
+        if (this.done) return release();
+        this.release = release;
+        this.timer = setTimeout(() => this.sendStatus({ code: grpc.status.RESOURCE_EXHAUSTED, details: 'message not received in time' }), SLOT_RECEIVE_TIMEOUT_MS);
+        super.startRead();
+      },
+      (err: Error) => this.sendStatus({ code: grpc.status.UNAVAILABLE, details: err.message }),
+    );
+  }
+
+  private free(): void {
+    this.done = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.release?.();
+    this.release = undefined;
+  }
+}
+
 export async function startGrpcServer(deps: GrpcDeps, host: string, port: number): Promise<{ server: grpc.Server; port: number }> {
   const server = new grpc.Server({
     'grpc.max_receive_message_length': deps.maxMessageBytes,
+    interceptors: [decompressionGate(deps.slots)],
   });
 
   for (const signal of Object.keys(OTLP_SIGNALS) as OtlpSignal[]) {
@@ -115,7 +196,10 @@ export async function startGrpcServer(deps: GrpcDeps, host: string, port: number
   );
 
   const bound = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+    const credentials = deps.tls
+      ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: Buffer.from(deps.tls.cert), private_key: Buffer.from(deps.tls.key) }], false)
+      : grpc.ServerCredentials.createInsecure();
+    server.bindAsync(`${host}:${port}`, credentials, (err, p) => (err ? reject(err) : resolve(p)));
   });
   return { server, port: bound };
 }
