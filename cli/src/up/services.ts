@@ -3,6 +3,7 @@ import { startGateway } from '@strata/gateway';
 import { postgresExecutor, queryEngineExecutor, type SqlExecutor } from '@strata/gateway';
 import { pgHotSession, resolveProxyConfig, startTieredProxy, type RunningTieredProxy } from '@strata/proxy';
 import { Pool } from 'pg';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writePgpass } from './credentials';
 import { ensureSelfSignedCert } from './tls';
@@ -72,6 +73,8 @@ function routedSql(pgUrl: string): { executor: SqlExecutor; close(): Promise<voi
   };
 }
 
+const pemFiles = (files: { cert: string; key: string }) => ({ cert: readFileSync(files.cert), key: readFileSync(files.key) });
+
 const startGatewayService: UpServiceStarter = async (ctx: UpContext): Promise<UpService> => {
   const { options, credentials } = ctx;
   const sql = routedSql(ctx.pgUrl);
@@ -83,6 +86,9 @@ const startGatewayService: UpServiceStarter = async (ctx: UpContext): Promise<Up
     port: options.gatewayPort,
     grpcPort: options.otlpGrpcPort,
     tokens: [credentials.gatewayToken],
+    // Off loopback the bearer token would cross the network: TLS only, with the proxy's
+    // self-signed certificate. On loopback plain HTTP, as the proxy allows plain there.
+    tls: isLoopback(options.host) ? undefined : pemFiles(ensureSelfSignedCert(ctx.dataDir)),
     sql: sql.executor,
     buffer: options.buffer ? { url: options.buffer } : undefined,
     logger: logger().child({ component: 'gateway' }),
@@ -92,6 +98,7 @@ const startGatewayService: UpServiceStarter = async (ctx: UpContext): Promise<Up
     connectInfo: [
       `gateway:  ${gateway.url} (/write/metrics, /write/logs, /schema/register, /v1/metrics|logs|traces, /api/v1/write, /write, /v1/sql)`,
       `          OTLP/gRPC and Arrow Flight on ${gateway.grpcAddress ?? 'disabled'}; bearer token in ${join(ctx.dataDir, 'credentials.json')} (gatewayToken)`,
+      ...(isLoopback(options.host) ? [] : [`          TLS only (HTTP and gRPC), self-signed: trust ${ensureSelfSignedCert(ctx.dataDir).cert} (curl --cacert, OTLP exporters' certificate setting)`]),
       ...(options.buffer ? [`          ingest buffered in NATS JetStream (${new URL(options.buffer.split(',')[0]).host}), applied by writers in this process`] : []),
     ],
     stop: async () => {
