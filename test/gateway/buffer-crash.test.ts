@@ -1,6 +1,8 @@
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { WRITER_STEPS } from '@strata/gateway';
+import { createColdStore } from '@strata/core';
+import { startAnswerDropper } from '../support/answer-dropping-proxy';
 import { runCli } from '../support/cli';
 import { startGatewayFixture, type GatewayFixture } from '../support/gateway-fixture';
 import { startNatsServer, type NatsTestServer } from '../support/nats-server';
@@ -13,7 +15,8 @@ import { bufferEnv, metricValue, startTestWriter, testBufferConfig, waitFor, typ
  * but not acked, inserted into ClickHouse but not acked — while a second writer keeps
  * going and receives the dead one's messages when their ack wait runs out. Every
  * acknowledged row must then be stored exactly once (counted and summed), and nothing
- * that was not sent.
+ * that was not sent. And the window no protocol closes — the store committed, the answer
+ * was lost on the way back — lands nothing twice either.
  */
 let nats: NatsTestServer;
 let f: GatewayFixture;
@@ -148,3 +151,45 @@ test('a writer SIGKILLed at every point of a batch, under load: every acknowledg
   const duplicates = applied.values.filter((v) => v.labels.outcome === 'duplicate').reduce((n, v) => n + v.value, 0);
   expect(duplicates).toBeGreaterThan(0);
 }, 120_000);
+
+test('the answer to a PostgreSQL COMMIT or a ClickHouse INSERT lost on the way back: the batch is not applied again', async () => {
+  const cfg = testBufferConfig(nats.url, 'lost', { writers: false, ackWaitSeconds: 2 });
+  streams.push(cfg.stream, cfg.deadLetterStream);
+  await f.restartGateway({ buffer: cfg });
+  const ch = new URL(f.ch.url);
+  const pgDrop = await startAnswerDropper('postgres', '127.0.0.1', Number(new URL(f.db.url).port || 5432));
+  const chDrop = await startAnswerDropper('clickhouse-http', ch.hostname, Number(ch.port));
+  const cold = createColdStore({ kind: 'http', url: chDrop.via(f.ch.url), database: f.coldDatabase, maxRetries: 0 });
+  const w = await startTestWriter(cfg, { pgUrl: pgDrop.via(f.db.url), cold, coldDatabase: f.coldDatabase });
+  try {
+    pgDrop.arm();
+    chDrop.arm();
+    const send = (path: string, rows: unknown[]) =>
+      fetch(f.gateway.url + path, { method: 'POST', body: JSON.stringify(rows), headers: { ...f.auth, 'content-type': 'application/json' } }).then((r) => r.status);
+    for (let i = 0; i < 3; i++) {
+      expect(await send('/write/metrics', Array.from({ length: 10 }, (_, j) => ({ time: new Date().toISOString(), app: 'lost', host: 'lost', value: i * 10 + j + 1 })))).toBe(200);
+      expect(await send('/write/logs', Array.from({ length: 10 }, (_, j) => ({ timestamp: new Date().toISOString(), app: 'lost', host: 'lost', message: String(i * 10 + j + 1) })))).toBe(200);
+    }
+    const nc = await connect({ servers: nats.url });
+    try {
+      const jsm = await jetstreamManager(nc);
+      await waitFor('the stream to drain', async () => (await jsm.streams.info(cfg.stream)).state.messages === 0, 30_000);
+    } finally {
+      await nc.close();
+    }
+    expect({ pg: pgDrop.dropped, ch: chDrop.dropped }).toEqual({ pg: 1, ch: 1 });
+    const pgValues = (await f.pg.query<{ value: number }>("SELECT value FROM metrics_events WHERE host = 'lost'")).rows.map((r) => r.value);
+    const ids = Array.from({ length: 30 }, (_, i) => i + 1);
+    expectExactlyOnce(pgValues, ids, 30);
+    const chValues = (await f.cold.query<{ message: string }>(`SELECT message FROM ${f.coldDatabase}.logs_events WHERE host = 'lost'`)).map((r) => Number(r.message));
+    expectExactlyOnce(chValues, ids, 30);
+    // PostgreSQL: the batch came back and the ledger skipped it.
+    const applied = await w.metrics.applied.get();
+    expect(applied.values.filter((v) => v.labels.outcome === 'duplicate').reduce((n, v) => n + v.value, 0)).toBeGreaterThan(0);
+  } finally {
+    await w.stop();
+    await cold.close();
+    await pgDrop.close();
+    await chDrop.close();
+  }
+});

@@ -63,6 +63,8 @@ export interface BufferWriterDeps {
 interface Delivered {
   m: JsMsg;
   msg: IngestMessage;
+  /** Other deliveries of the same message in this batch. */
+  also: JsMsg[];
 }
 
 const SWEEP_EVERY_MS = 60_000;
@@ -136,11 +138,14 @@ export class BufferWriter {
         msg = parseIngestMessage(m.headers?.get('Nats-Msg-Id') || undefined, (name) => m.headers?.get(name) || undefined, m.data);
       } catch (err) {
         if (!(err instanceof MalformedIngestMessageError)) throw err;
-        await this.deadLetter(m, undefined, `malformed message: ${err.message}`);
+        await this.deadLetter({ m, msg: undefined, also: [] }, `malformed message: ${err.message}`);
         continue;
       }
       if (m.redelivered) this.d.metrics.redeliveries.inc({ store: msg.store });
-      (msg.store === 'postgresql' ? pg : ch).push({ m, msg });
+      // A message redelivered while this writer still held it arrives twice: apply it once, ack both.
+      const same = (msg.store === 'postgresql' ? pg : ch).find((d) => d.msg.id === msg.id);
+      if (same) same.also.push(m);
+      else (msg.store === 'postgresql' ? pg : ch).push({ m, msg, also: [] });
     }
     await this.d.onStep?.(WRITER_STEPS.fetched);
     await Promise.all([this.applyPostgres(pg), this.applyClickhouse(ch)]);
@@ -157,7 +162,7 @@ export class BufferWriter {
         if (items.length > 1) {
           for (const item of items) await this.applyPostgres([item]);
         } else {
-          await this.deadLetter(items[0].m, items[0].msg, rejectionReason(err));
+          await this.deadLetter(items[0], rejectionReason(err));
         }
         return;
       }
@@ -166,8 +171,9 @@ export class BufferWriter {
     }
     this.d.metrics.applySeconds.observe({ store: 'postgresql' }, Number(process.hrtime.bigint() - started) / 1e9);
     await this.d.onStep?.(WRITER_STEPS.committed);
-    for (const { m, msg } of items) {
-      m.ack();
+    for (const d of items) {
+      ackAll(d);
+      const { msg } = d;
       const applied = fresh.has(msg.id);
       this.d.metrics.applied.inc({ store: 'postgresql', outcome: applied ? 'applied' : 'duplicate' });
       if (applied) this.d.metrics.rowsApplied.inc({ store: 'postgresql', table: msg.table }, msg.rows);
@@ -207,18 +213,18 @@ export class BufferWriter {
 
   private async applyClickhouse(items: Delivered[]): Promise<void> {
     for (const item of items) {
-      const { m, msg } = item;
+      const { msg } = item;
       const started = process.hrtime.bigint();
       try {
         await insertClickhouseBatch(this.d.cold, { table: chQualified(this.d.coldDatabase, msg.table), columns: msg.columns, data: msg.data, rows: msg.rows, dedupToken: msg.id }, 1);
       } catch (err) {
-        if (err instanceof StoreRejectedError) await this.deadLetter(m, msg, rejectionReason(err));
+        if (err instanceof StoreRejectedError) await this.deadLetter(item, rejectionReason(err));
         else await this.giveBack('clickhouse', [item], err);
         continue;
       }
       this.d.metrics.applySeconds.observe({ store: 'clickhouse' }, Number(process.hrtime.bigint() - started) / 1e9);
       await this.d.onStep?.(WRITER_STEPS.inserted);
-      m.ack();
+      ackAll(item);
       // ClickHouse does not say whether the token dropped the insert: counted as applied.
       this.d.metrics.applied.inc({ store: 'clickhouse', outcome: 'applied' });
       this.d.metrics.rowsApplied.inc({ store: 'clickhouse', table: msg.table }, msg.rows);
@@ -230,7 +236,7 @@ export class BufferWriter {
     const delay = this.d.retryDelayMs ?? 1000;
     this.d.metrics.applyFailures.inc({ store });
     this.d.logger.warn({ store, messages: items.length, err: errorSummary(err) }, 'store unavailable: batch redelivered later');
-    for (const { m } of items) m.nak(delay);
+    for (const d of items) for (const m of [d.m, ...d.also]) m.nak(delay);
     await sleep(delay);
   }
 
@@ -239,7 +245,8 @@ export class BufferWriter {
    * then acked. Published with the message's id, so a writer dying between the two
    * publishes it once (JetStream's duplicate window).
    */
-  private async deadLetter(m: JsMsg, msg: IngestMessage | undefined, reason: string): Promise<void> {
+  private async deadLetter(d: Delivered | (Omit<Delivered, 'msg'> & { msg: undefined }), reason: string): Promise<void> {
+    const { m, msg } = d;
     const h = natsHeaders();
     if (m.headers) for (const [k, v] of m.headers) if (k !== 'Nats-Msg-Id') for (const value of v) h.append(k, value);
     h.set(INGEST_HEADERS.reason, reason.replace(/[\r\n]+/g, ' ').slice(0, 1024));
@@ -248,10 +255,10 @@ export class BufferWriter {
     try {
       await this.d.buffer.js.publish(subject, m.data, { headers: h, msgID: msg?.id ?? `${this.cfg.stream}-${m.seq}` });
     } catch (err) {
-      await this.giveBack(msg?.store ?? 'postgresql', [{ m, msg: msg! }], err);
+      await this.giveBack(msg?.store ?? 'postgresql', [d as Delivered], err);
       return;
     }
-    m.ack();
+    ackAll(d);
     this.d.metrics.deadLetters.inc({ store: msg?.store ?? 'unknown', table: msg?.table ?? 'unknown' });
     this.d.logger.warn({ store: msg?.store, table: msg?.table, subject, seq: m.seq }, 'batch refused by its store: moved to the dead-letter stream');
   }
@@ -282,6 +289,11 @@ export class BufferWriter {
     await this.loop;
     for (const m of this.queue.splice(0)) m.nak();
   }
+}
+
+function ackAll(d: { m: JsMsg; also: JsMsg[] }): void {
+  d.m.ack();
+  for (const m of d.also) m.ack();
 }
 
 /** The store's own words (a SQLSTATE and message, a ClickHouse code): kept with the dead letter, never logged. */
