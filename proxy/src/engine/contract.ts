@@ -6,52 +6,14 @@
  * type OIDs, text values), and the server encodes them on the wire.
  */
 
+import type { ResultField, Router, SessionContext } from '../query-types';
 import type { HotSession } from './hot-session';
 
-/** What the router may know about the client's session. */
-export interface SessionContext {
-  user: string;
-  database: string;
-  /**
-   * The PostgreSQL role the session is (delegated auth): the engine reads a tiered table
-   * only if that role has SELECT on it, as PostgreSQL checks on the relayed path.
-   */
-  role?: string;
-  /**
-   * Settings as PostgreSQL reports them (ParameterStatus: TimeZone, DateStyle,
-   * server_version, …) plus Strata's own (`strata.route`: 'auto' | 'hot' | 'cold').
-   */
-  settings: ReadonlyMap<string, string>;
-  /** True inside an explicit transaction block: reads then stay on PostgreSQL unless forced. */
-  inTransaction: boolean;
-}
-
-/** Where one statement goes. */
-export type Route =
-  /**
-   * Relay to PostgreSQL unchanged (the fast path: bytes are not re-encoded).
-   * `catalogChange`: DDL of a view over a tiered table: re-read the catalog once it is done.
-   */
-  | { target: 'postgres'; catalogChange?: boolean }
-  /** Answer with the tier-aware engine. */
-  | { target: 'engine' };
-
-/** Pure: no I/O. Called for every statement text (simple query string or Parse). */
-export type Router = (sql: string, session: SessionContext) => Route;
+// The types the router and the wire share with the engine live in the bottom layer.
+export type { ResultField, Route, Router, SessionContext } from '../query-types';
 
 /** Until the routing issue lands, everything goes to PostgreSQL. */
 export const postgresOnlyRouter: Router = () => ({ target: 'postgres' });
-
-/** A result column as PostgreSQL's RowDescription would describe it. */
-export interface ResultField {
-  name: string;
-  /** 0 when the column is not a plain table column. */
-  tableOid: number;
-  columnAttr: number;
-  typeOid: number;
-  typeSize: number;
-  typeModifier: number;
-}
 
 /** One statement's answer. Values are PostgreSQL text-format output (NULL as null). */
 export interface EngineResult {

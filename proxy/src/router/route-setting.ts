@@ -1,4 +1,4 @@
-import type { SessionContext } from '../engine/contract';
+import type { SessionContext } from '../query-types';
 import type { PgNode } from './sql-parser';
 
 /** `SET strata.route = …`: where a session's reads of tiered tables go. */

@@ -1,5 +1,5 @@
 import { validateTieredTable } from '@strata/core';
-import type { SessionContext } from '../engine/contract';
+import type { SessionContext } from '../query-types';
 import { catalogSnapshot } from './catalog-snapshot';
 import { createRouter } from './router';
 import { routeSettingOf } from './route-setting';

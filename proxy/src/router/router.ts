@@ -1,4 +1,4 @@
-import type { Route, Router, SessionContext } from '../engine/contract';
+import type { Route, Router, SessionContext } from '../query-types';
 import type { CatalogSnapshot } from './catalog-snapshot';
 import { parseStatements, SqlParseError, type PgNode } from './sql-parser';
 import { classifyTiered } from './tiered-statement';

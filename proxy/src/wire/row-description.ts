@@ -1,7 +1,7 @@
 import { BufferWriter } from './buffer-writer';
 import { Backend } from './message-codes';
 import { MessageReader } from './message-reader';
-import type { ResultField } from '../engine/contract';
+import type { ResultField } from '../query-types';
 
 /** RowDescription: one entry per column, with the format code the rows will use. */
 export function encodeRowDescription(fields: readonly ResultField[], formats: readonly number[], writer = new BufferWriter()): Buffer {
