@@ -59,7 +59,7 @@ export async function startGateway(config: GatewayConfig): Promise<Gateway> {
   let app: FastifyInstance | undefined;
   let grpc: { server: Server; port: number } | undefined;
   try {
-    await migrate(pool);
+    await migrateOrCheck(pool, logger);
     if (cfg.createBuiltinTables) {
       for (const spec of builtinTableSpecs()) {
         if (!(await getRegisteredTable(pool, spec.table))) await registrar.apply(spec);
@@ -101,6 +101,22 @@ export async function startGateway(config: GatewayConfig): Promise<Gateway> {
       return closing;
     },
   };
+}
+
+/**
+ * The catalog's migrations are DDL. A least-privilege gateway role (docs/security.md) may
+ * not run any and relies on `strata apply` or the operator, running as the owner, having
+ * migrated; refused for lack of privilege (42501), the gateway goes on when it can read
+ * the catalog.
+ */
+async function migrateOrCheck(pool: Pool, logger: Logger): Promise<void> {
+  try {
+    await migrate(pool);
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== '42501') throw err;
+    await pool.query('SELECT 1 FROM strata.table_registry LIMIT 0');
+    logger.info('catalog migrations left to the owner: this role may not run DDL');
+  }
 }
 
 const isLoopback = (host: string) => host === '127.0.0.1' || host === 'localhost' || host === '::1';
