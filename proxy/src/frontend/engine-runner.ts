@@ -3,7 +3,7 @@ import { SqlStateError, type EngineResult, type QueryEngine, type ResultField, t
 import type { ProxyMetrics } from '../metrics';
 import * as wire from '../wire';
 import type { ErrorFields } from '../wire/error-response';
-import type { Statement } from './client-session';
+import type { Statement } from './message-dispatch';
 import type { HotSession } from '../engine/hot-session';
 
 /** What the runner needs from its session. */

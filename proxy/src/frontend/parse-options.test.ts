@@ -1,4 +1,4 @@
-import { parseOptions } from './client-session';
+import { parseOptions } from './startup';
 
 describe('parseOptions', () => {
   it.each([
