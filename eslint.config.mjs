@@ -22,6 +22,21 @@ const nodeCommonJsGlobals = {
   URL: 'readonly',
 };
 
+// The import graph's boundaries (STYLE.md, Layout): the pure layers cannot reach I/O.
+// Sockets, servers and database clients are loaded by the entry points and the I/O
+// layers only (proxy frontend/backend/engine, core cold/catalog/tiering).
+const ioModules = [
+  ...['net', 'tls', 'http', 'https', 'http2', 'dgram', 'child_process'].flatMap((name) => [name, `node:${name}`]),
+  'pg',
+  'pg-copy-streams',
+  '@clickhouse/client',
+  'chdb',
+].map((name) => ({ name, message: 'This layer does no I/O: it takes what it needs as arguments.' }));
+const proxyIoLayers = {
+  regex: String.raw`(^|/)(backend|frontend|engine)(/|$)|(^|/)(proxy-server|tiered-proxy|main|metrics|config)$`,
+  message: 'router/, translate/ and auth/ are pure: they import the bottom layer (query-types.ts), never the I/O layers.',
+};
+
 export default defineConfig(
   // Compiled output and dependencies; *.js is generated except the test helpers kept as JS.
   globalIgnores(['**/node_modules/', '**/dist/', '.build/', '**/*.js', '!test/support/*.js']),
@@ -48,6 +63,60 @@ export default defineConfig(
   },
   {
     rules: { 'no-console': 'error' },
+  },
+  {
+    // Pure statement → route, PostgreSQL AST → ClickHouse SQL, password math.
+    files: ['proxy/src/router/**/*.ts', 'proxy/src/translate/**/*.ts', 'proxy/src/auth/**/*.ts', 'proxy/src/query-types.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            ...ioModules,
+            {
+              name: '@strata/core',
+              allowTypeImports: true,
+              message: "The root of @strata/core also loads its ClickHouse and PostgreSQL clients: import '@strata/core/model' or '@strata/core/ddl'.",
+            },
+          ],
+          patterns: [proxyIoLayers],
+        },
+      ],
+    },
+  },
+  {
+    // Framing and one message per file: no sockets, nothing from outside wire/ but the
+    // bottom layer's types.
+    files: ['proxy/src/wire/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: ioModules,
+          patterns: [
+            { regex: String.raw`^\.\./(?!query-types$)`, message: 'wire/ imports nothing outside wire/ except ../query-types.' },
+            { regex: '^@strata/', message: 'wire/ imports nothing outside wire/ except ../query-types.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // core is the bottom of the repository: the apps import it, never the other way.
+    files: ['core/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: String.raw`^@strata/(proxy|gateway|operator|cli)(/|$)|^(\.\./)+(proxy|gateway|operator|cli)(/|$)`,
+              message: 'core imports nothing from the apps (proxy, gateway, operator, cli).',
+            },
+          ],
+        },
+      ],
+    },
   },
   {
     files: ['**/main.ts', 'test/**', 'bench/**', 'scripts/**', 'test/support/*.js'],

@@ -1,4 +1,4 @@
-import { normalizePgType, type PgTypeKind, type TieredTableSpec } from '@strata/core';
+import { normalizePgType, type PgTypeKind, type TieredTableSpec } from '@strata/core/model';
 
 /**
  * What the router and engine know about tiered tables: a plain, immutable value built

@@ -1,4 +1,4 @@
-import { validateTieredTable } from '@strata/core';
+import { validateTieredTable } from '@strata/core/model';
 import type { SessionContext } from '../query-types';
 import { catalogSnapshot } from './catalog-snapshot';
 import { createRouter } from './router';
