@@ -81,3 +81,26 @@ function evaluate(name: string, args: string[], range: GrafanaTimeRange, timesca
       throw new Error(`unknown macro "${name}"`);
   }
 }
+
+/** A dashboard variable's current value: one value, or several for multi-value / include-All variables. */
+export type GrafanaVariableValue = string | { multi: string[] };
+
+/**
+ * Grafana's template variable interpolation for its SQL datasources (the frontend's
+ * templateSrv.replace with SqlDatasource.interpolateVariable), which runs before the
+ * backend expands macros: `$name`, `${name}` and `[[name]]` become a single value with
+ * its quotes doubled and no quotes around it (the panel writes `'$name'`), or, for a
+ * multi-value variable, each value quoted and joined with commas (`IN ($name)`).
+ * Names starting with `__` are Grafana's own (`$__timeFilter`, …): left alone, as
+ * Grafana does for names it has no variable for.
+ */
+export function interpolateGrafanaVariables(sql: string, variables: Record<string, GrafanaVariableValue>): string {
+  const VARIABLE = /\$(\w+)|\[\[(\w+)\]\]|\$\{(\w+)\}/g;
+  return sql.replace(VARIABLE, (whole, a?: string, b?: string, c?: string) => {
+    const name = (a ?? b ?? c)!;
+    const value = variables[name];
+    if (value === undefined) return whole;
+    if (typeof value === 'string') return value.replace(/'/g, "''");
+    return value.multi.map((v) => `'${v.replace(/'/g, "''")}'`).join(',');
+  });
+}

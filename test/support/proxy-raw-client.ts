@@ -4,8 +4,8 @@ import { connect, type Socket } from 'node:net';
 import { ScramClient, wire } from '@strata/proxy';
 import { PROXY_PASSWORD, PROXY_USER } from './proxy-fixture';
 
-/** Connects, authenticates, and resolves after the first ReadyForQuery. */
-export function rawLogin(port: number, database: string, user = PROXY_USER, password = PROXY_PASSWORD): Promise<Socket> {
+/** Connects, authenticates, and resolves after the first ReadyForQuery; `parameters` go into the StartupMessage beside user and database. */
+export function rawLogin(port: number, database: string, user = PROXY_USER, password = PROXY_PASSWORD, parameters: Record<string, string> = {}): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1');
     const reader = new wire.FrameReader(1 << 24);
@@ -35,6 +35,6 @@ export function rawLogin(port: number, database: string, user = PROXY_USER, pass
     };
     socket.on('data', onData);
     socket.once('error', reject);
-    socket.once('connect', () => socket.write(wire.encodeStartupMessage({ user, database })));
+    socket.once('connect', () => socket.write(wire.encodeStartupMessage({ user, database, ...parameters })));
   });
 }

@@ -286,9 +286,9 @@ describe('parseTieredTableDocuments', () => {
 describe('examples/tieredtables.yaml', () => {
   const docs = parseTieredTableDocuments(readFileSync(resolve(__dirname, '../../../examples/tieredtables.yaml'), 'utf8'));
 
-  test('holds the seed tables, and both validate', () => {
-    expect(docs.map((d) => d.metadata.name)).toEqual(['metrics-events', 'logs-events']);
-    const [metrics, logs] = docs.map((d) => validateResource(d));
+  test('holds the seed tables, and each validates', () => {
+    expect(docs.map((d) => d.metadata.name)).toEqual(['metrics-events', 'logs-events', 'observability-events']);
+    const [metrics, logs, observability] = docs.map((d) => validateResource(d));
     expect(metrics).toMatchObject({
       table: 'metrics_events',
       mode: 'hot-then-cold',
@@ -300,5 +300,7 @@ describe('examples/tieredtables.yaml', () => {
     expect(metrics.rollups).toEqual([{ name: '1m', interval: '1m', groupBy: ['app', 'host'], aggregates: { value: ['avg', 'min', 'max', 'sum', 'count'] } }]);
     expect(logs).toMatchObject({ table: 'logs_events', mode: 'cold-only', timeColumn: 'timestamp', cold: { orderBy: ['timestamp', 'app'], partitionBy: 'day' } });
     expect(logs.columns.map((c) => c.name)).toEqual(['timestamp', 'app', 'host', 'trace_id', 'message', 'labels']);
+    expect(observability).toMatchObject({ table: 'observability_events', mode: 'hot-then-cold', timeColumn: 'event_time', cold: { orderBy: ['node', 'event_time'] } });
+    expect(observability.columns.map((c) => c.name)).toEqual(['event_time', 'node', 'source_type', 'message', 'raw']);
   });
 });

@@ -1,23 +1,27 @@
 import { Client, Pool } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { pipeline } from 'node:stream/promises';
-import { datasetStream, METRICS_EVENTS_COLUMNS_SQL, postgresDdl, runTiering } from '@strata/core';
+import { applyTable, datasetStream, DATASET_START, ensurePartitions, FULL_MINUTES, METRICS_EVENTS_COLUMNS_SQL, postgresDdl, runTiering, type TieredTableSpec } from '@strata/core';
 import type { CatalogSnapshot, Router, TierEngine } from '@strata/proxy';
 import type { ProxyApi } from './proxy-api';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres';
 import { loadDataset, metricsSpec, tieredFixture, tiererDeps, type TieredFixture } from '../../support/tiered-fixture';
+import { loadObservability, OBSERVABILITY_COLUMNS_SQL, observabilitySpec } from './observability-dataset';
 
 /** The corpus watermarks (shared/corpus/README.md), in the order W can move: forward. */
 export const CORPUS_WATERMARKS = ['2026-01-04T13:37:00Z', '2026-01-05T00:00:00Z'] as const;
 
 /**
- * The differential test bed: a reference database where nothing is tiered and a
- * tiered metrics_events (PostgreSQL + ClickHouse engine behind its HTTP endpoint),
- * both holding the corpus dataset; the router and engine over the tiered one.
+ * The differential test bed: a reference database where nothing is tiered and tiered
+ * metrics_events and observability_events (PostgreSQL + ClickHouse engine behind its
+ * HTTP endpoint), both holding the corpus datasets; the router and engine over the
+ * tiered ones.
  */
 export interface CorpusBed {
   reference: TestDatabase;
   tiered: TieredFixture;
+  /** The second tiered table (examples/tieredtables.yaml's observability-events). */
+  observability: TieredTableSpec;
   pool: Pool;
   snapshot: CatalogSnapshot;
   router: Router;
@@ -35,7 +39,10 @@ async function loadReference(url: string): Promise<void> {
     // The reference has no TimescaleDB either: the same time_bucket Strata installs.
     for (const s of postgresDdl.TIME_BUCKET_FUNCTIONS_SQL) await c.query(s);
     await pipeline(datasetStream(), c.query(copyFrom('COPY metrics_events (time, app, host, labels, value, trace_id, level) FROM STDIN')));
+    await c.query(`CREATE TABLE observability_events (${OBSERVABILITY_COLUMNS_SQL})`);
+    await loadObservability(c);
     await c.query('ANALYZE metrics_events');
+    await c.query('ANALYZE observability_events');
   } finally {
     await c.end();
   }
@@ -48,23 +55,30 @@ export async function startCorpusBed(api: ProxyApi): Promise<CorpusBed> {
   try {
     tiered = await tieredFixture(metricsSpec());
     const fx = tiered;
-    await Promise.all([loadReference(reference.url), loadDataset(fx.hot, 'metrics_events', {}, fx.spec)]);
+    const observability = observabilitySpec();
+    await applyTable({ hot: fx.hot, cold: fx.cold, coldTarget: { database: fx.database } }, observability, new Date(DATASET_START));
+    await ensurePartitions(fx.hot, observability, new Date(DATASET_START), new Date(DATASET_START + FULL_MINUTES * 60_000));
+    await Promise.all([loadReference(reference.url), (async () => {
+      await loadDataset(fx.hot, 'metrics_events', {}, fx.spec);
+      await loadObservability(fx.hot);
+    })()]);
     await fx.hot.query('ANALYZE metrics_events');
+    await fx.hot.query('ANALYZE observability_events');
     const snapshot = await api.loadCatalogSnapshot(fx.hot);
     const pool = new Pool({ connectionString: fx.pgUrl, max: 4 });
     const engine = api.createTierEngine({ hot: pool, cold: fx.cold, coldDatabase: fx.database, catalog: snapshot });
     return {
       reference,
       tiered: fx,
+      observability,
       pool,
       snapshot,
       router: api.createRouter(snapshot),
       engine,
       async tierTo(until: string) {
-        await runTiering(
-          tiererDeps(fx.pgUrl, fx.cold, fx.database),
-          { table: fx.spec.table, until: new Date(until) },
-        );
+        for (const table of [fx.spec.table, observability.table]) {
+          await runTiering(tiererDeps(fx.pgUrl, fx.cold, fx.database), { table, until: new Date(until) });
+        }
       },
       async close() {
         await pool.end().catch(() => undefined);
