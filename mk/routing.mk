@@ -7,9 +7,12 @@ CORPUS ?= test/routing/corpus/files/metrics.sql
 test-routing: deps build
 	scripts/run-jest.sh proxy/src/router proxy/src/translate proxy/src/engine test/routing/ test/cold/query-tsv.test.ts
 
-# make diff-corpus CORPUS=<file> [DIFF_ARGS='--via-proxy postgres://…' or '--watermark TS']
+# make diff-corpus CORPUS=<file> [MODE=autocommit|txn|txn-rr|view|cursor|all] [DRIVER=psycopg2|jdbc|all]
+#   [DIFF_ARGS='--via-proxy postgres://…' or '--watermark TS']
+# MODE and DRIVER take comma-separated lists; every mode but autocommit, and the
+# drivers, go through a proxy (the in-process one unless DIFF_ARGS names one).
 diff-corpus: deps build
-	node .build/test/routing/diff-corpus-main.js --corpus $(CORPUS) $(DIFF_ARGS)
+	node .build/test/routing/diff-corpus-main.js --corpus $(CORPUS) $(if $(MODE),--mode $(MODE)) $(if $(DRIVER),--driver $(DRIVER)) $(DIFF_ARGS)
 
 bench-cold: deps build
 	node .build/bench/cold/run.js $(BENCH_COLD_ARGS)

@@ -5,6 +5,7 @@ import { createTierEngine, loadCatalogSnapshot } from '../../proxy/src/engine';
 import { createRouter, loadSqlParser, parseStatements } from '../../proxy/src/router';
 import { repoPath } from '../support/paths';
 import { CORPUS_WATERMARKS, startCorpusBed, type CorpusBed } from './corpus/corpus-bed';
+import { startCorpusProxy } from './corpus/corpus-proxy';
 import { readCorpus } from './corpus/corpus-file';
 import { diffCorpus, precomputedRunner, scoreLine } from './corpus/diff-corpus';
 import { PGX_CORPUS_BINARY, runPgxCorpus } from './corpus/pgx-runner';
@@ -20,7 +21,6 @@ import type { Outcome } from './corpus/compare';
  */
 const CORPUS = process.env.STRATA_CORPUS ?? repoPath('test', 'routing', 'corpus', 'files', 'metrics.sql');
 const api = { loadSqlParser, parseStatements, createRouter, createTierEngine, loadCatalogSnapshot };
-const PASSWORD = 'corpus-secret';
 
 describe('differential corpus through the proxy and real drivers', () => {
   let bed: CorpusBed;
@@ -32,12 +32,7 @@ describe('differential corpus through the proxy and real drivers', () => {
     if (!existsSync(PGX_CORPUS_BINARY)) throw new Error(`${PGX_CORPUS_BINARY} is missing: run make deps (scripts/deps/routing.sh)`);
     bed = await startCorpusBed(api);
     const pino = (await import('pino')).default;
-    proxy = await startProxy(resolveProxyConfig({ listen: '127.0.0.1:0', backendUrl: bed.tiered.pgUrl, users: { postgres: PASSWORD } }), {
-      router: bed.router,
-      engine: bed.engine,
-      logger: pino({ level: process.env.STRATA_TEST_LOG ?? 'silent' }),
-    });
-    url = `postgres://postgres:${PASSWORD}@${proxy.host}:${proxy.port}/${new URL(bed.tiered.pgUrl).pathname.slice(1)}`;
+    ({ proxy, url } = await startCorpusProxy(bed, { startProxy, resolveProxyConfig }, pino({ level: process.env.STRATA_TEST_LOG ?? 'silent' })));
   }, 120_000);
 
   afterAll(async () => {

@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Outcome } from './compare';
 import type { CorpusEntry } from './corpus-file';
+import { runCorpusProgram } from './corpus-program';
 import type { ProxyApi } from './proxy-api';
 
 /** The pgx v5 corpus client scripts/deps/routing.sh builds. */
@@ -41,25 +41,7 @@ function statementsOf(e: CorpusEntry, mode: PgxMode, api: Pick<ProxyApi, 'parseS
 }
 
 /** Runs every entry through pgx on one connection; outcomes by entry name. */
-export async function runPgxCorpus(dsn: string, entries: CorpusEntry[], mode: PgxMode, api: Pick<ProxyApi, 'parseStatements'>): Promise<Map<string, Outcome>> {
+export function runPgxCorpus(dsn: string, entries: CorpusEntry[], mode: PgxMode, api: Pick<ProxyApi, 'parseStatements'>): Promise<Map<string, Outcome>> {
   const input = JSON.stringify(entries.map((e) => ({ name: e.name, statements: statementsOf(e, mode, api) })));
-  const child = spawn(PGX_CORPUS_BINARY, [dsn], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-  const exited = new Promise<number | null>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', resolve);
-  });
-  child.stdin.end(input);
-  const code = await exited;
-  if (code !== 0) throw new Error(`pgx-corpus exited with ${code}: ${stderr.slice(0, 2000)}`);
-  const out = new Map<string, Outcome>();
-  for (const line of stdout.split('\n')) {
-    if (!line) continue;
-    const o = JSON.parse(line) as { name: string; ok: boolean; fields?: Array<{ name: string; typeOid: number }>; rows?: Array<Array<string | null>>; code?: string; message?: string };
-    out.set(o.name, o.ok ? { ok: true, fields: o.fields ?? [], rows: o.rows ?? [] } : { ok: false, code: o.code ?? 'XX000', message: o.message ?? '' });
-  }
-  return out;
+  return runCorpusProgram(PGX_CORPUS_BINARY, [dsn], input);
 }

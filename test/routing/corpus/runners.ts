@@ -9,9 +9,10 @@ export interface CorpusRunner {
   close(): Promise<void>;
 }
 
-const rawText = { getTypeParser: () => (v: string) => v };
+/** node-postgres types option: every value as PostgreSQL's text output. */
+export const RAW_TEXT = { getTypeParser: () => (v: string) => v };
 
-function errorOutcome(err: unknown): Outcome {
+export function errorOutcome(err: unknown): Outcome {
   const e = err as { code?: string; sqlState?: string; message?: string };
   // SqlStateError (the engine) carries sqlState; node-pg's DatabaseError carries code.
   if (typeof e.sqlState === 'string') return { ok: false, code: e.sqlState, message: e.message ?? '' };
@@ -23,23 +24,22 @@ function errorOutcome(err: unknown): Outcome {
  * queries: the reference database directly, or a Strata proxy URL.
  */
 export async function connectClientRunner(url: string): Promise<CorpusRunner> {
-  const client = new Client({ connectionString: url, types: rawText });
+  const client = new Client({ connectionString: url, types: RAW_TEXT });
   await client.connect();
   return {
-    async run(sql) {
-      try {
-        const r = await client.query({ text: sql, rowMode: 'array' });
-        const last = Array.isArray(r) ? r[r.length - 1] : r;
-        return {
-          ok: true,
-          fields: last.fields.map((f: { name: string; dataTypeID: number }) => ({ name: f.name, typeOid: f.dataTypeID })),
-          rows: last.rows as Array<Array<string | null>>,
-        };
-      } catch (err) {
-        return errorOutcome(err);
-      }
-    },
+    run: (sql) => simpleQuery(client, sql).catch(errorOutcome),
     close: () => client.end(),
+  };
+}
+
+/** One simple Query message (maybe several statements): the last statement's outcome; throws the server's error. */
+export async function simpleQuery(client: Client, sql: string): Promise<Outcome> {
+  const r = await client.query({ text: sql, rowMode: 'array' });
+  const last = Array.isArray(r) ? r[r.length - 1] : r;
+  return {
+    ok: true,
+    fields: (last.fields ?? []).map((f: { name: string; dataTypeID: number }) => ({ name: f.name, typeOid: f.dataTypeID })),
+    rows: (last.rows ?? []) as Array<Array<string | null>>,
   };
 }
 
@@ -50,7 +50,7 @@ export async function connectClientRunner(url: string): Promise<CorpusRunner> {
  * through QueryEngine.execute.
  */
 export async function connectEngineRunner(url: string, router: Router, engine: QueryEngine, api: Pick<ProxyApi, 'parseStatements'>): Promise<CorpusRunner> {
-  const client = new Client({ connectionString: url, types: rawText });
+  const client = new Client({ connectionString: url, types: RAW_TEXT });
   await client.connect();
   const settings = new Map<string, string>();
   const refreshSettings = async () => {
@@ -62,7 +62,9 @@ export async function connectEngineRunner(url: string, router: Router, engine: Q
     settings.set('IntervalStyle', r.rows[0].is);
   };
   await refreshSettings();
-  const session: SessionContext = { user: 'postgres', database: 'corpus', settings, inTransaction: false };
+  // The router leaves a same-named table of another database alone: the session's must be the catalog's.
+  const database = (await client.query<{ db: string }>('SELECT current_database() AS db')).rows[0].db;
+  const session: SessionContext = { user: 'postgres', database, settings, inTransaction: false };
   return {
     async run(sql) {
       let last: Outcome = { ok: true, fields: [], rows: [] };
