@@ -30,6 +30,8 @@ const TRANSPORT = [
   'networkPolicy.egress.to[0].to[0].ipBlock.cidr=10.20.0.0/16',
   'networkPolicy.egress.to[0].ports[0].port=5432',
   'networkPolicy.egress.to[0].ports[1].port=8443',
+  'gateway.connectionSecret=strata-gateway-db',
+  'proxy.connectionSecret=strata-proxy-db',
 ];
 
 test('default values: no NetworkPolicy, the gateway without TLS', async () => {
@@ -94,6 +96,14 @@ describe('gateway.tlsSecret and networkPolicy', () => {
     ]);
     expect(policy('operator').ingress).toEqual([{ ports: [{ port: 'http', protocol: 'TCP' }], from: monitoring }]);
     for (const c of ['gateway', 'operator']) expect(policy(c).egress).toEqual([dns, stores]);
+  });
+
+  test('gateway.connectionSecret and proxy.connectionSecret give each its own database credentials; the operator keeps the shared one', () => {
+    const secretOf = (name: string, variable: string) =>
+      find(objs, 'Deployment', name).spec.template.spec.containers[0].env.find((e: { name: string }) => e.name === variable).valueFrom.secretKeyRef.name;
+    for (const v of ['STRATA_PG_URL', 'STRATA_CLICKHOUSE_USER', 'STRATA_CLICKHOUSE_PASSWORD']) {
+      expect([v, secretOf('strata-gateway', v), secretOf('strata-proxy', v), secretOf('strata-operator', v)]).toEqual([v, 'strata-gateway-db', 'strata-proxy-db', 'strata-connection']);
+    }
   });
 
   test('an empty metricsFrom does not open the gateway port that gatewayFrom restricts', async () => {

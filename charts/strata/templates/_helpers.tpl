@@ -32,17 +32,23 @@ app.kubernetes.io/component: {{ .component }}
 
 {{/* Connection settings from the Secret: references only, never values. */}}
 {{- define "strata.connectionEnv" -}}
-{{- $s := .Values.connection -}}
+{{- include "strata.connectionEnvFrom" (dict "root" . "secret" .Values.connection.existingSecret) }}
+{{- end -}}
+
+{{/* The connection variables from a given Secret with connection.keys' keys: a component's own (gateway.connectionSecret, proxy.connectionSecret) for its own database roles (docs/security.md). */}}
+{{- define "strata.connectionEnvFrom" -}}
+{{- $k := .root.Values.connection.keys -}}
+{{- $name := .secret | quote -}}
 - name: STRATA_PG_URL
-  valueFrom: { secretKeyRef: { name: {{ $s.existingSecret | quote }}, key: {{ $s.keys.pgUrl | quote }} } }
+  valueFrom: { secretKeyRef: { name: {{ $name }}, key: {{ $k.pgUrl | quote }} } }
 - name: STRATA_CLICKHOUSE_URL
-  valueFrom: { secretKeyRef: { name: {{ $s.existingSecret | quote }}, key: {{ $s.keys.clickhouseUrl | quote }}, optional: true } }
+  valueFrom: { secretKeyRef: { name: {{ $name }}, key: {{ $k.clickhouseUrl | quote }}, optional: true } }
 - name: STRATA_CLICKHOUSE_USER
-  valueFrom: { secretKeyRef: { name: {{ $s.existingSecret | quote }}, key: {{ $s.keys.clickhouseUser | quote }}, optional: true } }
+  valueFrom: { secretKeyRef: { name: {{ $name }}, key: {{ $k.clickhouseUser | quote }}, optional: true } }
 - name: STRATA_CLICKHOUSE_PASSWORD
-  valueFrom: { secretKeyRef: { name: {{ $s.existingSecret | quote }}, key: {{ $s.keys.clickhousePassword | quote }}, optional: true } }
+  valueFrom: { secretKeyRef: { name: {{ $name }}, key: {{ $k.clickhousePassword | quote }}, optional: true } }
 - name: STRATA_CLICKHOUSE_DATABASE
-  valueFrom: { secretKeyRef: { name: {{ $s.existingSecret | quote }}, key: {{ $s.keys.clickhouseDatabase | quote }}, optional: true } }
+  valueFrom: { secretKeyRef: { name: {{ $name }}, key: {{ $k.clickhouseDatabase | quote }}, optional: true } }
 {{- end -}}
 
 {{/* STRATA_GATEWAY_BUFFER* for the gateway and the writers (gateway.buffer.mode nats). */}}
