@@ -3,7 +3,7 @@ import type { ScramKeys } from '../../auth/scram-sha-256';
 import type { ProxyConfig } from '../../config';
 import type { ErrorFields } from '../../wire/error-response';
 import { Md5Login } from './md5-login';
-import type { PostgresVerifiers } from './postgres-verifiers';
+import type { VerifierSource } from './postgres-verifiers';
 import { ScramLogin } from './scram-sha-256-login';
 import type { UserStore } from './user-store';
 
@@ -36,7 +36,7 @@ export interface LoginDeps {
   method: ProxyConfig['auth']['method'];
   users: UserStore;
   /** Delegated auth (STRATA_PROXY_AUTH_QUERY): users not configured are looked up here. */
-  verifiers?: PostgresVerifiers | null;
+  verifiers?: VerifierSource | null;
   log: Logger;
 }
 

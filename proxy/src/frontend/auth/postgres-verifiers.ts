@@ -6,6 +6,11 @@ import { parseScramVerifier, type ScramVerifier } from '../../auth/scram-sha-256
 /** What a lookup found: a SCRAM verifier, or why the user cannot log in this way. */
 export type VerifierLookup = { verifier: ScramVerifier } | { refused: 'unknown user' | 'no SCRAM verifier' };
 
+/** Where delegated auth finds a user's verifier (PostgresVerifiers; tests give their own). */
+export interface VerifierSource {
+  lookup(user: string): Promise<VerifierLookup>;
+}
+
 /** The auth query failed (PostgreSQL unreachable, the query wrong): the client gets 08006, not 28P01. */
 export class AuthQueryError extends Error {
   readonly code = 'auth_query_failed';
@@ -16,7 +21,7 @@ export class AuthQueryError extends Error {
  * query, as the proxy's own user in the URL's database. A small pool of its own, so a
  * burst of logins does not take connections from the relay pools.
  */
-export class PostgresVerifiers {
+export class PostgresVerifiers implements VerifierSource {
   private readonly pool: Pool;
 
   constructor(

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { ScramServer, type ScramVerifier } from '../../auth/scram-sha-256';
 import * as wire from '../../wire';
 import type { LoginMethod, LoginStep } from './login-method';
-import type { PostgresVerifiers, VerifierLookup } from './postgres-verifiers';
+import type { VerifierLookup, VerifierSource } from './postgres-verifiers';
 import type { UserStore } from './user-store';
 
 /**
@@ -22,7 +22,7 @@ export class ScramLogin implements LoginMethod {
   constructor(
     private readonly user: string,
     private readonly users: UserStore,
-    verifiers: PostgresVerifiers | null,
+    verifiers: VerifierSource | null,
     private readonly log: Logger,
   ) {
     this.configured = users.scram(user);
