@@ -247,5 +247,7 @@ describe('what is not a bomb still passes', () => {
 test('through every bomb above (about 60 bodies of 4 GiB each), the process never held more than the limits allow', () => {
   process.stdout.write(`gateway RSS at start ${(startRss / MiB).toFixed(0)} MiB, highest peak ${(highestPeak / MiB).toFixed(0)} MiB\n`);
   expect(highestPeak).toBeGreaterThan(0);
-  expect(highestPeak - startRss).toBeLessThan(SLOTS * 3 * LIMIT + 64 * MiB);
+  // Slots × limit, their zlib chunks and the compressed bodies, plus the heap V8 grows
+  // anyway under this load (measured: 129 MiB over the start); one unbounded body is 4 GiB.
+  expect(highestPeak - startRss).toBeLessThan(SLOTS * 4 * LIMIT + 64 * MiB);
 });
