@@ -16,6 +16,7 @@ import { startGrpcServer } from './protocols/grpc-server';
 import { parseLineProtocol, precisionOf } from './protocols/influx-line-protocol';
 import { decodeOtlpJson, OTLP_SIGNALS, otlpSuccessProtobuf, writeOtlpProtobuf, type OtlpSignal } from './protocols/otlp';
 import { decodeRemoteWrite } from './protocols/prometheus-remote-write';
+import { clickhouseAuthorization, registerClickHouseHttp } from './protocols/clickhouse-http';
 import { SchemaRegistrar } from './protocols/schema-register';
 import { parseSqlRequest, postgresExecutor, sqlExecutorOf, SqlStatementError, toSqlError, type SqlExecutor } from './protocols/sql-http';
 import { BatchingWriter } from './writers/batching-writer';
@@ -34,7 +35,8 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-const OPEN_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+// `/ping` is ClickHouse's liveness probe, unauthenticated there too.
+const OPEN_PATHS = new Set(['/healthz', '/readyz', '/metrics', '/ping']);
 
 export async function startGateway(config: GatewayConfig): Promise<Gateway> {
   const cfg = resolveGatewayConfig(config);
@@ -154,7 +156,7 @@ function buildHttpApp(d: HttpDeps): FastifyInstance {
 
   app.addHook('onRequest', async (req, reply) => {
     if (OPEN_PATHS.has(req.routeOptions.url ?? '')) return;
-    if (!d.auth.check(req.headers.authorization)) {
+    if (!d.auth.check(req.headers.authorization ?? clickhouseAuthorization(req.headers, req.query))) {
       reply.header('WWW-Authenticate', 'Bearer');
       throw new UnauthorizedError();
     }
@@ -243,6 +245,9 @@ function buildHttpApp(d: HttpDeps): FastifyInstance {
       return reply.status(204).send();
     });
   }
+
+  // ClickHouse's HTTP insert protocol (Vector's clickhouse sink, ClickHouse clients).
+  registerClickHouseHttp(app, { ingest: d.ingest, body, databases: [d.cfg.coldDatabase] });
 
   app.post('/v1/sql', async (req) => {
     const { sql, params } = parseSqlRequest(parseJson(await body(req)));
