@@ -24,8 +24,6 @@ import { SessionSettings } from './session-settings';
 import type { SessionRegistry } from './session-registry';
 import { acceptTls, readStartup } from './startup';
 
-export type { Statement } from './message-dispatch';
-
 export interface SessionDeps {
   config: ProxyConfig;
   users: UserStore;
