@@ -44,6 +44,9 @@ describe('differential corpus in every way of reading, through the proxy', () =>
     // The view is the client's own: created through the proxy, as a user would.
     await withClient(bed.reference.url, (c) => c.query(CREATE_CORPUS_VIEW_SQL));
     await withClient(url, (c) => c.query(CREATE_CORPUS_VIEW_SQL));
+    // The proxy re-reads the catalog after view DDL without waiting for it; the readers
+    // are other sessions, so wait for the new catalog here.
+    await bed.refreshCatalog();
   }, 120_000);
 
   afterAll(async () => {

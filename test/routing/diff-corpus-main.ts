@@ -98,6 +98,9 @@ async function main(): Promise<number> {
         // The view is the client's: created through the proxy, as a user would.
         await withClient(bed.reference.url, (c) => c.query(CREATE_CORPUS_VIEW_SQL));
         await withClient(proxyUrl!, (c) => c.query(CREATE_CORPUS_VIEW_SQL));
+        // The proxy re-reads its catalog after view DDL without waiting for it; the
+        // readers are other sessions. (A proxy of its own re-reads it periodically.)
+        await bed.refreshCatalog();
       }
       const runs: CorpusRun[] = [
         ...args.modes.map((mode): CorpusRun => ({

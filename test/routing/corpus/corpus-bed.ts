@@ -23,9 +23,16 @@ export interface CorpusBed {
   /** The second tiered table (examples/tieredtables.yaml's observability-events). */
   observability: TieredTableSpec;
   pool: Pool;
-  snapshot: CatalogSnapshot;
+  /** The catalog as last read. */
+  readonly snapshot: CatalogSnapshot;
+  /** Routes on the current catalog. */
   router: Router;
   engine: TierEngine;
+  /**
+   * Re-reads the catalog, as the proxy does after view DDL and periodically: a view
+   * created over a tiered table is read through the engine from then on.
+   */
+  refreshCatalog(): Promise<void>;
   /** Moves rows below `until` to the cold tier (W only moves forward). */
   tierTo(until: string): Promise<void>;
   close(): Promise<void>;
@@ -64,17 +71,24 @@ export async function startCorpusBed(api: ProxyApi): Promise<CorpusBed> {
     })()]);
     await fx.hot.query('ANALYZE metrics_events');
     await fx.hot.query('ANALYZE observability_events');
-    const snapshot = await api.loadCatalogSnapshot(fx.hot);
+    let snapshot = await api.loadCatalogSnapshot(fx.hot);
+    let route = api.createRouter(snapshot);
     const pool = new Pool({ connectionString: fx.pgUrl, max: 4 });
-    const engine = api.createTierEngine({ hot: pool, cold: fx.cold, coldDatabase: fx.database, catalog: snapshot });
+    const engine = api.createTierEngine({ hot: pool, cold: fx.cold, coldDatabase: fx.database, catalog: () => snapshot });
     return {
       reference,
       tiered: fx,
       observability,
       pool,
-      snapshot,
-      router: api.createRouter(snapshot),
+      get snapshot() {
+        return snapshot;
+      },
+      router: (sql, session) => route(sql, session),
       engine,
+      async refreshCatalog() {
+        snapshot = await api.loadCatalogSnapshot(fx.hot);
+        route = api.createRouter(snapshot);
+      },
       async tierTo(until: string) {
         for (const table of [fx.spec.table, observability.table]) {
           await runTiering(tiererDeps(fx.pgUrl, fx.cold, fx.database), { table, until: new Date(until) });

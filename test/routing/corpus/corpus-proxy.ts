@@ -15,6 +15,7 @@ export async function startCorpusProxy(
   logger?: Logger,
 ): Promise<{ proxy: RunningProxy; url: string }> {
   const config = api.resolveProxyConfig({ listen: '127.0.0.1:0', backendUrl: bed.tiered.pgUrl, users: { postgres: PASSWORD } });
-  const proxy = await api.startProxy(config, { router: bed.router, engine: bed.engine, logger });
+  // refreshCatalog: view DDL through the proxy re-reads the catalog, as in strata proxy.
+  const proxy = await api.startProxy(config, { router: bed.router, engine: bed.engine, logger, refreshCatalog: () => bed.refreshCatalog() });
   return { proxy, url: `postgres://postgres:${PASSWORD}@${proxy.host}:${proxy.port}${new URL(bed.tiered.pgUrl).pathname}` };
 }
