@@ -1,5 +1,5 @@
 import type { PgNode } from '../router/sql-parser';
-import { chIdent } from '@strata/core';
+import { chIdent } from '@strata/core/ddl';
 import { numberConst, opName, stringConst } from './ast';
 import { columnKind, columnOf, type ColumnScope } from './column-scope';
 import type { ChParams } from './ch-params';

@@ -1,5 +1,5 @@
 import type { PgNode } from '../router/sql-parser';
-import { chIdent } from '@strata/core';
+import { chIdent } from '@strata/core/ddl';
 import { funcName, isNode, opName } from './ast';
 import { isTimeColumn, type ColumnScope } from './column-scope';
 import { CH_MAX_US, CH_MIN_US, NEG_INFINITY, POS_INFINITY, chDateTime64, type Instant } from './instant';
