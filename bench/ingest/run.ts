@@ -11,6 +11,7 @@ import { GATEWAY_TEST_TOKEN, startGatewayFixture, type GatewayFixture } from '..
 import { repoPath } from '../../test/support/paths';
 import { bufferEnv, testBufferConfig } from '../../test/support/buffer-fixture';
 import { startNatsServer } from '../../test/support/nats-server';
+import { runCli } from '../../test/support/cli';
 import { startProxyFor } from '../../test/support/gateway-fixture';
 import type { ProxyProcess } from '../../test/support/proxy-process';
 
@@ -21,7 +22,8 @@ import type { ProxyProcess } from '../../test/support/proxy-process';
  *   2. OTLP/HTTP protobuf gauges     → otel_metrics     vs  COPY of the rows they map to
  *   3. /write/metrics through the NATS JetStream buffer (a second gateway process with
  *      STRATA_GATEWAY_BUFFER and its in-process writers), timed until every row is in
- *      PostgreSQL  vs  raw COPY
+ *      PostgreSQL  vs  raw COPY (BENCH_BUFFER_WRITERS=process: the writers as one `strata
+ *      writer` process instead)
  *   4. end-to-end latency, direct and buffered: one-row requests, one at a time, each timed
  *      from the request until the row is visible through the proxy (`strata proxy`);
  *      p50/p99 of BENCH_LATENCY_PROBES (default 100)
@@ -192,7 +194,11 @@ async function main(): Promise<void> {
     // 3. Through the buffer: acknowledged once in JetStream, timed until the writers stored every row.
     const nats = await startNatsServer();
     const bufferCfg = testBufferConfig(nats.url, 'bench_ingest', { ackWaitSeconds: 30 });
-    const bgw = await spawnGateway(f, bufferEnv(bufferCfg));
+    const separateWriter = process.env.BENCH_BUFFER_WRITERS === 'process';
+    const bgw = await spawnGateway(f, { ...bufferEnv(bufferCfg), ...(separateWriter ? { STRATA_GATEWAY_BUFFER_WRITERS: '0' } : {}) });
+    const writer = separateWriter
+      ? runCli(['writer'], { ...bufferEnv(bufferCfg), STRATA_PG_URL: f.db.url, STRATA_CLICKHOUSE_URL: f.ch.url, STRATA_CLICKHOUSE_DATABASE: f.coldDatabase, LOG_LEVEL: 'warn' })
+      : undefined;
     let buffered: { gateway: number; raw: number };
     let latencies: { direct: Percentiles; buffered: Percentiles };
     let proxy: ProxyProcess | undefined;
@@ -216,6 +222,8 @@ async function main(): Promise<void> {
       for (const [k, v] of Object.entries(latencies)) console.log(`latency ${k.padEnd(8)} p50 ${v.p50.toFixed(1)} ms   p99 ${v.p99.toFixed(1)} ms`);
     } finally {
       await proxy?.stop();
+      writer?.child.kill('SIGTERM');
+      await writer?.exited;
       await bgw.stop();
       await nats.stop([bufferCfg.stream, bufferCfg.deadLetterStream]);
     }

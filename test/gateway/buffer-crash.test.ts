@@ -6,6 +6,7 @@ import { startAnswerDropper } from '../support/answer-dropping-proxy';
 import { runCli } from '../support/cli';
 import { startGatewayFixture, type GatewayFixture } from '../support/gateway-fixture';
 import { startNatsServer, type NatsTestServer } from '../support/nats-server';
+import { freePort } from '../support/ports';
 import { bufferEnv, metricValue, startTestWriter, testBufferConfig, waitFor, type TestWriter } from '../support/buffer-fixture';
 
 /**
@@ -130,6 +131,25 @@ test('a writer SIGKILLed at every point of a batch, under load: every acknowledg
   expect(load.refused).toBe(0);
   expect(load.ackedPg.length).toBeGreaterThan(0);
   expect(load.ackedCh.length).toBeGreaterThan(0);
+
+  // A writer process as deployed: its own /metrics, and SIGTERM finishes the batch in hand and exits 0.
+  const metricsPort = await freePort();
+  const deployed = runCli(['writer'], {
+    ...bufferEnv(cfg),
+    STRATA_PG_URL: f.db.url,
+    STRATA_CLICKHOUSE_URL: f.ch.url,
+    STRATA_CLICKHOUSE_DATABASE: f.coldDatabase,
+    STRATA_WRITER_METRICS_PORT: String(metricsPort),
+    LOG_LEVEL: 'warn',
+  });
+  let scraped = '';
+  await waitFor('the writer process to serve /metrics', async () => {
+    scraped = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((r) => r.text(), () => '');
+    return scraped.includes('strata_buffer_lag_messages');
+  });
+  expect(scraped).toMatch(/strata_buffer_redeliveries_total/);
+  deployed.child.kill('SIGTERM');
+  expect((await deployed.exited).code).toBe(0);
 
   // The steady writer applies the rest, the killed one's messages included once their ack wait ran out.
   const nc = await connect({ servers: nats.url });

@@ -29,7 +29,10 @@ export interface TestWriter {
   stop(): Promise<void>;
 }
 
-/** A writer in the test process, on its own pool (a URL through a TCP forwarder cuts only its path). */
+/**
+ * A writer in the test process, on its own pool (a URL through a TCP forwarder cuts only
+ * its path), with two batches in flight so the suites also cover concurrent transactions.
+ */
 export async function startTestWriter(
   cfg: BufferConfig,
   stores: { pgUrl: string; cold: ColdStore; coldDatabase: string },
@@ -41,7 +44,7 @@ export async function startTestWriter(
   const pool = new Pool({ connectionString: stores.pgUrl, max: 2 });
   pool.on('error', () => undefined);
   const buffer = await NatsBuffer.connect(resolveBufferConfig(cfg), logger, 'test-writer');
-  const writer = await BufferWriter.start({ buffer, pool, cold: stores.cold, coldDatabase: stores.coldDatabase, metrics, logger, retryDelayMs: 300, lagIntervalMs: 200, ...more });
+  const writer = await BufferWriter.start({ buffer, pool, cold: stores.cold, coldDatabase: stores.coldDatabase, metrics, logger, retryDelayMs: 300, lagIntervalMs: 200, concurrency: 2, ...more });
   return {
     writer,
     buffer,

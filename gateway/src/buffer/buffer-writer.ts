@@ -58,6 +58,11 @@ export interface BufferWriterDeps {
   retryDelayMs?: number;
   /** How often lag is measured, ms. Default 2000. */
   lagIntervalMs?: number;
+  /**
+   * Batches one writer applies at once. Default 1: two COPYs into one table at once were
+   * slower than one after the other (gateway/README.md, bench-ingest).
+   */
+  concurrency?: number;
 }
 
 interface Delivered {
@@ -71,7 +76,8 @@ const SWEEP_EVERY_MS = 60_000;
 
 export class BufferWriter {
   private readonly queue: JsMsg[] = [];
-  private wake: (() => void) | undefined;
+  /** Apply loops waiting for messages. */
+  private idle: (() => void)[] = [];
   private stopped = false;
   private messages: ConsumerMessages | undefined;
   private loop: Promise<void> | undefined;
@@ -100,21 +106,20 @@ export class BufferWriter {
     void (async () => {
       for await (const m of messages) {
         this.queue.push(m);
-        this.wake?.();
+        this.idle.shift()?.();
       }
     })().catch((err: unknown) => this.d.logger.error({ err: errorSummary(err) }, 'buffer consumer stopped'));
     // consume() keeps pulling while this writer is busy: messages waiting here are kept
     // from redelivery until their turn.
     this.timers.push(setInterval(() => this.queue.forEach((m) => m.working()), (this.cfg.ackWaitSeconds * 1000) / 3));
     this.timers.push(setInterval(() => void this.measureLag(), this.d.lagIntervalMs ?? 2000));
-    this.loop = this.applyLoop();
+    this.loop = Promise.all(Array.from({ length: this.d.concurrency ?? 1 }, () => this.applyLoop())).then(() => undefined);
   }
 
   private async applyLoop(): Promise<void> {
     while (!this.stopped) {
       if (this.queue.length === 0) {
-        await new Promise<void>((resolve) => (this.wake = resolve));
-        this.wake = undefined;
+        await new Promise<void>((resolve) => this.idle.push(resolve));
         continue;
       }
       const taken = this.queue.splice(0, this.cfg.batchMessages);
@@ -285,7 +290,7 @@ export class BufferWriter {
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
     await this.messages?.close().catch(() => undefined);
-    this.wake?.();
+    for (const wake of this.idle.splice(0)) wake();
     await this.loop;
     for (const m of this.queue.splice(0)) m.nak();
   }

@@ -12,7 +12,8 @@ import { NatsBuffer } from '../buffer/nats-buffer';
  * `strata writer`: applies the ingest buffer to the stores, apart from the gateways.
  *   STRATA_GATEWAY_BUFFER=nats://…     the stream to apply (and its _STREAM, _CONSUMER, … settings)
  *   STRATA_PG_URL, STRATA_CLICKHOUSE_URL (+_USER, _PASSWORD) or _PATH, _DATABASE   the stores
- *   STRATA_WRITER_METRICS_PORT         serve Prometheus /metrics here (default: none)
+ *   STRATA_WRITER_METRICS_PORT         serve Prometheus /metrics here (default: none), on
+ *   STRATA_WRITER_HOST                 this address (default 127.0.0.1)
  *   STRATA_WRITER_RETRY_MS             delay before an unreachable store sees a batch again (1000)
  * For the fault tests, STRATA_TEST_PAUSE_AT=fetched|written|committed|inserted stops the first batch
  * there for STRATA_TEST_PAUSE_MS (default: for ever), so a test can kill the process at
