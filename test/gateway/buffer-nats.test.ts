@@ -252,3 +252,16 @@ test('with JetStream unreachable a request is not acknowledged: 503 with Retry-A
     await path.close();
   }
 });
+
+test('a request larger than one NATS message is stored as several and lands whole', async () => {
+  const cfg = buffer('big');
+  await f.restartGateway({ buffer: cfg, batch: { maxRows: 100_000 } });
+  const rows = metricRows('big', 1, 20_000).map((r) => ({ ...r, app: 'x'.repeat(200) }));
+  const res = await post('/write/metrics', rows);
+  expect(res.status).toBe(200);
+  const published = await metricValue(f.gateway.metrics.registry, 'strata_buffer_published_messages_total');
+  // ~4.5 MB of COPY text against the server's 1 MiB max_payload.
+  expect(published).toBeGreaterThanOrEqual(4);
+  await waitFor('every row', async () => (await hostRows('big')).n === 20_000);
+  expect(await hostRows('big')).toEqual({ n: 20_000, distinct: 20_000, sum: (20_000 * 20_001) / 2 });
+});
