@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { ScramKeys } from '../auth/scram-sha-256';
 import type { ProxyConfig } from '../config';
 import type { PoolSet } from '../backend/pool';
-import { BackendError } from '../backend/backend-errors';
+import type { BackendError } from '../backend/backend-errors';
 import type { ServerConnection, ServerOwner } from '../backend/server-connection';
 import { HeldWrites } from '../backend/held-writes';
 import type { StatementNames } from '../backend/statement-names';
@@ -115,11 +115,6 @@ export class ClientSession implements ServerOwner, EngineHost, DispatchHost, Lin
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (error) => this.log.debug({ err: (error as NodeJS.ErrnoException).code }, 'client socket error'));
     socket.on('close', () => this.cleanup());
-  }
-
-  /** The server lent to this client, if any. */
-  get server(): ServerConnection | null {
-    return this.link.server;
   }
 
   get closed(): boolean {
@@ -415,17 +410,7 @@ export class ClientSession implements ServerOwner, EngineHost, DispatchHost, Lin
 
   /** The server lent to this client, drained and opened as the engine's channel. */
   async openSession(): Promise<HotSession> {
-    // Held from here: the server must not go back to the pool while the engine waits for it.
-    this.link.engineHolds = true;
-    let server: ServerConnection;
-    try {
-      server = await this.link.attach();
-      await server.whenDrained();
-      if (server !== this.link.server) throw new BackendError('backend_lost', '08006', 'lost the connection to PostgreSQL');
-    } catch (error) {
-      this.link.engineHolds = false;
-      throw error;
-    }
+    const server = await this.link.lendToEngine();
     return server.openChannel({
       parameter: (name, value) => {
         server.params.set(name, value);
@@ -438,8 +423,7 @@ export class ClientSession implements ServerOwner, EngineHost, DispatchHost, Lin
 
   /** The engine is done with the server; the relay has it again. */
   closeSession(): void {
-    this.link.engineHolds = false;
-    const server = this.link.server;
+    const server = this.link.backFromEngine();
     if (!server) return;
     server.closeChannel();
     this.noteStatus(server.status);

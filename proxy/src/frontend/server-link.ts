@@ -28,7 +28,7 @@ export class ServerLink {
   /** Extended messages sent since the last Sync: the server must stay with this client. */
   unsynced = false;
   /** The tier engine is using the server (EngineHost openSession … closeSession). */
-  engineHolds = false;
+  private engineHolds = false;
   /** The server's socket is full: the client's is paused until it drains. */
   waitingDrain = false;
   /** True during the synchronous part of the session's pump run. */
@@ -71,6 +71,27 @@ export class ServerLink {
       this.adopt(server);
       return server;
     });
+  }
+
+  /** The server, every earlier reply relayed, for the engine: held until backFromEngine(). */
+  async lendToEngine(): Promise<ServerConnection> {
+    // Held from here: the server must not go back to the pool while the engine waits for it.
+    this.engineHolds = true;
+    try {
+      const server = await this.attach();
+      await server.whenDrained();
+      if (server !== this.server) throw new BackendError('backend_lost', '08006', 'lost the connection to PostgreSQL');
+      return server;
+    } catch (error) {
+      this.engineHolds = false;
+      throw error;
+    }
+  }
+
+  /** The engine is done with the server (null when it was lost meanwhile). */
+  backFromEngine(): ServerConnection | null {
+    this.engineHolds = false;
+    return this.server;
   }
 
   whenDrained(): Promise<void> {
