@@ -105,6 +105,7 @@ spec:
     expect(tables).toEqual([
       { name: 'metrics_events', engine: 'MergeTree' },
       { name: 'metrics_events__rollup_1m', engine: 'MergeTree' },
+      { name: 'metrics_events_visible', engine: 'View' }, // what direct ClickHouse readers read
     ]);
     const reg = await getRegisteredTable(hot, 'metrics_events');
     expect(reg?.spec.cold.retention).toBe('90d');

@@ -11,6 +11,7 @@ import * as ch from '../ddl/clickhouse';
 import * as pg from '../ddl/postgres';
 import * as range from '../ddl/cold-range';
 import { detectHotFlavor, ensurePartitions } from '../tiering/hot-partitions';
+import { refreshVisibleView, visibleViewName } from '../tiering/visible-view';
 import { planChanges } from './plan-changes';
 
 /**
@@ -104,7 +105,11 @@ export async function applyTable(deps: ApplyDeps, spec: TieredTableSpec, now = n
       refusals.push('spec.hot.chunkInterval cannot change without TimescaleDB: existing native partitions would overlap new ones');
     }
     if (refusals.length > 0) throw new ApplyRefusedError(spec.table, refusals);
-    if (plan.unchanged && checks.missing.length === 0 && checks.unvalidated.length === 0) return { table: spec.table, action: 'unchanged', flavor: usesHot(spec) ? flavor : 'none', statements: 0, changes: [] };
+    if (plan.unchanged && checks.missing.length === 0 && checks.unvalidated.length === 0) {
+      // Tables applied before <table>_visible existed get it here too.
+      if (usesCold(spec)) await refreshVisibleView(db, deps.cold!, target, spec);
+      return { table: spec.table, action: 'unchanged', flavor: usesHot(spec) ? flavor : 'none', statements: 0, changes: [] };
+    }
     action = 'updated';
     const cols = new Map(tieredColumns(spec).map((c) => [c.name, c]));
     for (const name of plan.addColumns) {
@@ -148,6 +153,8 @@ export async function applyTable(deps: ApplyDeps, spec: TieredTableSpec, now = n
     await db.query('ROLLBACK').catch(() => undefined);
     throw err;
   }
+  // The view direct ClickHouse readers use (its columns follow the table's).
+  if (usesCold(spec)) await refreshVisibleView(db, deps.cold!, target, spec);
   if (usesHot(spec) && flavor === 'native') {
     // Partitions for the hot window and a day ahead; older data lands in the default
     // partition until a tiering run re-homes or moves it.
@@ -246,6 +253,7 @@ export async function deleteTable(deps: ApplyDeps, spec: TieredTableSpec): Promi
   const target = { ...deps.coldTarget, cluster: spec.cold.cluster };
   if (spec.deletionPolicy === 'Delete') {
     if (usesCold(spec) && deps.cold) {
+      await deps.cold.command(ch.dropTableSql(target.database, visibleViewName(spec), target), undefined, { idempotent: true });
       for (const r of spec.rollups) await deps.cold.command(ch.dropTableSql(target.database, ch.rollupTableName(spec, r), target), undefined, { idempotent: true });
       await deps.cold.command(ch.dropTableSql(target.database, ch.rawTableName(spec), target), undefined, { idempotent: true });
     }

@@ -19,6 +19,7 @@ import { TIERING_ERROR_CODES, TieringError } from './errors';
 import { detectHotFlavor, dropPartitionsBelow, maintainPartitions } from './hot-partitions';
 import { applyColdDeletes } from './apply-cold-deletes';
 import { setAsideUnholdableRows } from './quarantine';
+import { purgeDeadGenerations, refreshVisibleView } from './visible-view';
 
 /**
  * The mover. One run takes every PostgreSQL row with time < W' (the window
@@ -188,6 +189,12 @@ async function runLocked(deps: TiererDeps, db: Client, spec: TieredTableSpec, op
   await hook({ step: TIER_STEPS.committed, table: spec.table, gen, rows: moved.rows, watermark: target.toISOString() });
   const dropped = await dropPartitionsBelow(db, spec, flavor, target);
   await hook({ step: TIER_STEPS.dropped, table: spec.table, gen, detail: `${dropped} partitions` });
+  if (spec.mode === 'hot-then-cold') {
+    // After the commit: the view shows this generation from now on (before, it lags,
+    // which is safe); rows of dead generations leave the raw table in the background.
+    await refreshVisibleView(db, deps.cold, deps.coldTarget, spec);
+    await purgeDeadGenerations(deps.cold, deps.coldTarget, spec, (await getTierState(db, spec.table))!);
+  }
   const durationMs = Date.now() - started;
   await db.query(
     'UPDATE strata.tier_state SET last_duration_ms = $2, last_finished_at = now() WHERE table_name = $1',

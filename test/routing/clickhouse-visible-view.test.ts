@@ -1,0 +1,103 @@
+import { Client } from 'pg';
+import pino from 'pino';
+import { DATASET_START, ensurePartitions, FULL_MINUTES, runTiering, TIER_STEPS } from '@strata/core';
+import { resolveProxyConfig } from '../../proxy/src/config';
+import { startTieredProxy, type RunningTieredProxy } from '../../proxy/src/tiered-proxy';
+import { tieredFixture, tiererDeps, type TieredFixture } from '../support/tiered-fixture';
+import { loadObservability, observabilityLines, observabilitySpec } from './corpus/observability-dataset';
+
+/**
+ * Safe direct ClickHouse reads (issue 17, item 4): `<table>_visible` shows exactly the
+ * committed cold rows — not those of a run that died after copying — and the seed's
+ * Grafana ClickHouse query over it answers what the proxy answers for the same cold
+ * range. Dead generations' rows leave the raw table in the background.
+ *
+ * `$__from`/`$__to` are Grafana's global variables, epoch milliseconds by default; ClickHouse
+ * compares a DateTime64 with an integer as seconds, so the seed's query as written matches
+ * nothing in any ClickHouse (measured below). A panel writes `${__from:date:seconds}` (or
+ * the plugin's `$__fromTime`, `toDateTime(<seconds>)`): both are tested.
+ */
+const TABLE = 'observability_events';
+const PASSWORD = 'visible-view-secret';
+const W1 = '2026-01-04T13:37:00Z';
+const W2 = '2026-01-05T00:00:00Z';
+/** The seed's query (SEED.md 4.2) over the observability table's view and time column. */
+const SEED_CH_QUERY = 'SELECT node, count() AS total FROM observability_events_visible WHERE event_time >= $__from AND event_time <= $__to GROUP BY node ORDER BY total DESC LIMIT 5';
+
+const rowsBelow = (w: string) => observabilityLines().filter((l) => l.slice(0, l.indexOf('\t')) < new Date(w).toISOString()).length;
+
+describe('the committed-generation view for direct ClickHouse readers', () => {
+  let fx: TieredFixture;
+  let proxy: RunningTieredProxy;
+  const view = () => `${fx.database}.${TABLE}_visible`;
+  const count = async (from: string) => Number((await fx.cold.query<{ n: string }>(`SELECT count() AS n FROM ${from}`))[0].n);
+
+  beforeAll(async () => {
+    const spec = observabilitySpec();
+    fx = await tieredFixture(spec);
+    await ensurePartitions(fx.hot, spec, new Date(DATASET_START), new Date(DATASET_START + FULL_MINUTES * 60_000));
+    await loadObservability(fx.hot);
+    proxy = await startTieredProxy(resolveProxyConfig({ listen: '127.0.0.1:0', backendUrl: fx.pgUrl, users: { grafana: PASSWORD } }), {
+      pgUrl: fx.pgUrl,
+      cold: fx.cold,
+      coldDatabase: fx.database,
+      logger: pino({ level: process.env.STRATA_TEST_LOG ?? 'silent' }),
+    });
+  }, 180_000);
+
+  afterAll(async () => {
+    await proxy?.close();
+    await fx?.close();
+  });
+
+  it('exists from apply on (empty), and shows a committed run once it commits', async () => {
+    expect(await count(view())).toBe(0);
+    await runTiering(tiererDeps(fx.pgUrl, fx.cold, fx.database), { table: TABLE, until: new Date(W1) });
+    expect(await count(view())).toBe(rowsBelow(W1));
+    const columns = await fx.cold.query<{ name: string }>(`SELECT name FROM system.columns WHERE database = {db:String} AND table = {t:String} ORDER BY position`, { db: fx.database, t: `${TABLE}_visible` });
+    expect(columns.map((c) => c.name)).toEqual(['event_time', 'node', 'source_type', 'message', 'raw']);
+  });
+
+  it("hides a run that died after copying, then converges the raw table after the next run", async () => {
+    const died = await runTiering(tiererDeps(fx.pgUrl, fx.cold, fx.database), {
+      table: TABLE,
+      until: new Date(W2),
+      onStep: (p) => {
+        if (p.step === TIER_STEPS.verified) throw new Error('killed after copying');
+      },
+    }).catch((e: Error) => e);
+    expect(died).toBeInstanceOf(Error);
+    const raw = await count(`${fx.database}.${TABLE}`);
+    expect(raw).toBe(rowsBelow(W2)); // W1's rows and the dead run's copy of [W1, W2)
+    expect(await count(view())).toBe(rowsBelow(W1));
+
+    await runTiering(tiererDeps(fx.pgUrl, fx.cold, fx.database), { table: TABLE, until: new Date(W2) });
+    expect(await count(view())).toBe(rowsBelow(W2));
+    const deadline = Date.now() + 30_000;
+    while ((await count(`${fx.database}.${TABLE}`)) !== rowsBelow(W2) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    expect(await count(`${fx.database}.${TABLE}`)).toBe(rowsBelow(W2));
+  });
+
+  it("answers the seed's Grafana ClickHouse query as the proxy answers for the same cold range", async () => {
+    const from = Date.parse('2026-01-03T06:00:00Z');
+    const to = Date.parse('2026-01-04T18:00:00Z');
+    const run = (f: string, t: string) => fx.cold.query<{ node: string | null; total: string }>(SEED_CH_QUERY.replace('$__from', f).replace('$__to', t));
+    const c = new Client({ connectionString: `postgres://grafana:${PASSWORD}@${proxy.host}:${proxy.port}/${new URL(fx.pgUrl).pathname.slice(1)}` });
+    await c.connect();
+    try {
+      const viaProxy = await c.query<{ node: string | null; total: string }>(
+        `SELECT node, count(*)::text AS total FROM ${TABLE} WHERE event_time >= to_timestamp(${from / 1000}) AND event_time <= to_timestamp(${to / 1000}) GROUP BY node ORDER BY count(*) DESC, node LIMIT 5`,
+      );
+      const key = (r: { node: string | null; total: string }) => `${r.node ?? 'NULL'}=${r.total}`;
+      const expected = viaProxy.rows.map(key).sort();
+      expect(expected.length).toBe(5); // four nodes and the events without one
+      // ${__from:date:seconds} / ${__to:date:seconds}, and the plugin's $__fromTime / $__toTime.
+      expect((await run(String(from / 1000), String(to / 1000))).map(key).sort()).toEqual(expected);
+      expect((await run(`toDateTime(${from / 1000})`, `toDateTime(${to / 1000})`)).map(key).sort()).toEqual(expected);
+      // $__from / $__to as Grafana interpolates them by default (milliseconds): read as seconds, nothing matches.
+      expect(await run(String(from), String(to))).toEqual([]);
+    } finally {
+      await c.end();
+    }
+  });
+});
