@@ -7,6 +7,7 @@ export * as postgresDdl from './ddl/postgres';
 export * from './catalog/catalog';
 export * from './catalog/migrations';
 export * from './catalog/tier-read-lock';
+export * from './catalog/tier-state-read';
 export * from './catalog/cold-deletes';
 export type { Queryable } from './catalog/queryable';
 export * from './provision/apply';

@@ -3,6 +3,7 @@ import {
   coldDeleteFromRow,
   coldDeletesFilterSql,
   pgQualified,
+  pgTextArrayLiteral,
   renderColdDeletePredicate,
   visibleGenerationsSql,
   ColdDeleteError,
@@ -32,7 +33,7 @@ import {
 import { SqlStateError, type ResultField } from './contract';
 import { notSupported, toSqlStateError } from './errors';
 import type { HotSession } from './hot-session';
-import { selectOf } from './sql-snippets';
+import { evaluateTimeBounds } from './time-bounds';
 
 /**
  * DELETE and TRUNCATE of a tiered table, in the client's own transaction.
@@ -198,7 +199,7 @@ interface DeleteState {
  * PostgreSQL's 42501 rather than a refusal; PostgreSQL checks it again on the statement.
  */
 async function readState(hot: HotSession, rel: TieredRelation, privilege: 'DELETE' | 'TRUNCATE'): Promise<DeleteState> {
-  await hot.query(TIER_READ_LOCK_SHARED_SQL, [pgTextArray([rel.table])]);
+  await hot.query(TIER_READ_LOCK_SHARED_SQL, [pgTextArrayLiteral([rel.table])]);
   const r = await hot.query(
     `SELECT extract(epoch FROM s.watermark)::text, s.committed_gen::text, array_to_string(s.excluded_gens, ','),
             coalesce((SELECT c.relrowsecurity FROM pg_catalog.pg_class c WHERE c.oid = to_regclass($2)), false)::text,
@@ -217,20 +218,6 @@ async function readState(hot: HotSession, rel: TieredRelation, privilege: 'DELET
 async function recordColdDelete(hot: HotSession, table: string, predicate: string, params: ChParams['values'], maxGen: bigint): Promise<string> {
   const r = await hot.query(RECORD_COLD_DELETE_SQL, [table, predicate, JSON.stringify(params), maxGen.toString()]);
   return r.rows[0][0]!;
-}
-
-/** The statement's time bounds as PostgreSQL evaluates them in this transaction. */
-export async function evaluateTimeBounds(hot: HotSession, bounds: PgNode[], params: ReadonlyArray<string | null>, paramTypes: readonly number[]): Promise<Instant[]> {
-  if (bounds.length === 0) return [];
-  const sel = selectOf('SELECT ' + bounds.map(() => 'extract(epoch FROM (NULL)::timestamptz)::text').join(', '));
-  bounds.forEach((b, i) => {
-    sel.targetList[i].ResTarget.val.TypeCast.arg.FuncCall.args[1].TypeCast.arg = structuredClone(b);
-  });
-  const r = await hot.query(deparseStatement({ SelectStmt: sel }), params, paramTypes);
-  return r.rows[0].map((v) => {
-    if (v === null) throw new SqlStateError('22004', 'a time bound of this statement is NULL');
-    return instantFromEpochText(v);
-  });
 }
 
 const NUMERIC_KINDS = new Set(['float8', 'float4', 'int8', 'int4', 'int2']);
@@ -283,11 +270,6 @@ function withParamValues(scope: ColumnScope, n: PgNode, params: ReadonlyArray<st
   return tree;
 }
 
-/** `{"a","b"}`: a text[] parameter value. */
-function pgTextArray(items: readonly string[]): string {
-  return '{' + items.map((s) => '"' + s.replace(/[\\"]/g, '\\$&') + '"').join(',') + '}';
-}
-
 /**
  * Unapplied tombstones of `tables` as this session's snapshot sees them, per table (every
  * table given has an entry). Read next to the tier state, in the same transaction.
@@ -297,7 +279,7 @@ function pgTextArray(items: readonly string[]): string {
 export async function readColdDeletes(hot: HotSession, tables: readonly string[]): Promise<Map<string, ColdDelete[]>> {
   const out = new Map<string, ColdDelete[]>(tables.map((t) => [t, []]));
   if (tables.length === 0) return out;
-  const r = await hot.query(UNAPPLIED_COLD_DELETES_SQL, [pgTextArray(tables)]);
+  const r = await hot.query(UNAPPLIED_COLD_DELETES_SQL, [pgTextArrayLiteral(tables)]);
   for (const row of r.rows) {
     const d = coldDeleteFromRow(row);
     try {

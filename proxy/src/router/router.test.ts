@@ -50,11 +50,17 @@ describe('createRouter', () => {
     ['EXPLAIN of a tiered read', 'EXPLAIN SELECT count(*) FROM metrics_events', 'engine'],
     ['EXPLAIN of anything else', 'EXPLAIN SELECT 1', 'postgres'],
     ['insert', "INSERT INTO metrics_events (time, host) VALUES (now(), 'h')", 'postgres'],
-    ['insert from tiered select', 'INSERT INTO copy SELECT * FROM metrics_events', 'postgres'],
-    ['delete', "DELETE FROM metrics_events WHERE host = 'h'", 'postgres'],
-    ['data-modifying CTE', 'WITH d AS (DELETE FROM metrics_events RETURNING *) SELECT * FROM d', 'postgres'],
-    ['locking read', 'SELECT * FROM metrics_events FOR UPDATE', 'postgres'],
-    ['SELECT INTO', 'SELECT * INTO snapshot FROM metrics_events', 'postgres'],
+    ['insert from tiered select', 'INSERT INTO copy SELECT * FROM metrics_events', 'engine'],
+    ['insert into a tiered table', "INSERT INTO metrics_events (time, host) VALUES (now(), 'h')", 'postgres'],
+    ['delete', "DELETE FROM metrics_events WHERE host = 'h'", 'engine'],
+    ['truncate', 'TRUNCATE metrics_events', 'engine'],
+    ['update', "UPDATE metrics_events SET value = 0 WHERE host = 'h'", 'engine'],
+    ['data-modifying CTE', 'WITH d AS (DELETE FROM metrics_events RETURNING *) SELECT * FROM d', 'engine'],
+    ['locking read', 'SELECT * FROM metrics_events FOR UPDATE', 'engine'],
+    ['SELECT INTO', 'SELECT * INTO snapshot FROM metrics_events', 'engine'],
+    ['cursor', 'DECLARE c CURSOR FOR SELECT * FROM metrics_events', 'engine'],
+    ['COPY out', 'COPY metrics_events TO STDOUT', 'engine'],
+    ['COPY in (a write, hot tier)', 'COPY metrics_events FROM STDIN', 'postgres'],
     ['DDL', 'CREATE INDEX ON metrics_events (host)', 'postgres'],
     ['SET', "SET TIME ZONE 'UTC'", 'postgres'],
     ['multi-statement with a tiered read', "SET TIMEZONE TO 'UTC'; SELECT count(*) FROM metrics_events", 'engine'],
@@ -67,10 +73,10 @@ describe('createRouter', () => {
     expect(router(sql, session())).toEqual({ target });
   });
 
-  it('keeps reads in a transaction block on PostgreSQL unless strata.route forces cold', () => {
+  it('answers reads in a transaction block with the engine (it runs in the client session) unless strata.route pins hot', () => {
     const sql = 'SELECT count(*) FROM metrics_events';
-    expect(router(sql, session({ inTransaction: true }))).toEqual({ target: 'postgres' });
-    expect(router(sql, session({ inTransaction: true }, { 'strata.route': 'cold' }))).toEqual({ target: 'engine' });
+    expect(router(sql, session({ inTransaction: true }))).toEqual({ target: 'engine' });
+    expect(router(sql, session({ inTransaction: true }, { 'strata.route': 'hot' }))).toEqual({ target: 'postgres' });
   });
 
   it('honours strata.route', () => {

@@ -31,8 +31,8 @@ export interface TieredStatement {
 export function classifyTiered(stmt: PgNode, snapshot: CatalogSnapshot): TieredStatement | undefined {
   const reads = (node: PgNode) => findTieredRefs(node, snapshot);
   if (stmt?.SelectStmt) {
-    const kind = hasWrites(stmt) ? 'modify' : stmt.SelectStmt.intoClause ? 'write-from-read' : 'select';
-    return nonEmpty(kind, reads(stmt));
+    if (hasWrites(stmt)) return nonEmpty('modify', [...modifiedTargets(stmt, snapshot), ...reads(stmt)]);
+    return nonEmpty(stmt.SelectStmt.intoClause ? 'write-from-read' : 'select', reads(stmt));
   }
   if (stmt?.ExplainStmt) return classifyTiered(stmt.ExplainStmt.query, snapshot) ? nonEmpty('explain', reads(stmt.ExplainStmt.query)) : undefined;
   if (stmt?.DeclareCursorStmt) return nonEmpty('declare', reads(stmt.DeclareCursorStmt.query));
@@ -45,6 +45,8 @@ export function classifyTiered(stmt: PgNode, snapshot: CatalogSnapshot): TieredS
   if (stmt?.InsertStmt) {
     // The target is written (hot tier, as it is); only what the SELECT reads matters.
     const insert = stmt.InsertStmt;
+    const modified = modifiedTargets(insert.withClause ?? null, snapshot);
+    if (modified.length > 0) return { kind: 'modify', refs: [...modified, ...reads(insert.selectStmt ?? null)] };
     return nonEmpty('write-from-read', [...reads(insert.selectStmt ?? null), ...reads(insert.withClause ?? null), ...reads(insert.onConflictClause ?? null)]);
   }
   const modified = stmt?.DeleteStmt ?? stmt?.UpdateStmt ?? stmt?.MergeStmt;
@@ -54,6 +56,27 @@ export function classifyTiered(stmt: PgNode, snapshot: CatalogSnapshot): TieredS
   }
   if (stmt?.TruncateStmt) return nonEmpty('modify', reads({ list: stmt.TruncateStmt.relations }));
   return undefined;
+}
+
+/**
+ * Tiered tables a data-modifying WITH (or any nested DELETE / UPDATE / MERGE) writes: their
+ * targets are bare RangeVars, which findTieredRefs does not see. Such a statement is a
+ * modification of the table, never a plain read or a relayed write.
+ */
+function modifiedTargets(node: PgNode, snapshot: CatalogSnapshot): TieredRef[] {
+  const out: TieredRef[] = [];
+  const visit = (n: PgNode): void => {
+    if (n === null || typeof n !== 'object') return;
+    if (Array.isArray(n)) return n.forEach(visit);
+    for (const [k, v] of Object.entries(n)) {
+      if ((k === 'DeleteStmt' || k === 'UpdateStmt' || k === 'MergeStmt') && (v as PgNode)?.relation) {
+        out.push(...findTieredRefs({ RangeVar: (v as PgNode).relation }, snapshot));
+      }
+      visit(v);
+    }
+  };
+  visit(node);
+  return out;
 }
 
 function nonEmpty(kind: TieredStatementKind, refs: TieredRef[]): TieredStatement | undefined {

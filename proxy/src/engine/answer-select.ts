@@ -1,0 +1,78 @@
+import { deparseStatement, type ParsedStatement, type PgNode } from '../router/sql-parser';
+import { isoInstant } from '../translate/instant';
+import type { EngineStatement, ResultField, SessionContext } from './contract';
+import { boundWith, countRoute, loadColdRows, prepareStatement } from './cold-rows';
+import type { EngineContext } from './engine-context';
+import { notSupported } from './errors';
+import type { PortalRows } from './pg-extended-query';
+import { coldQuery, coldRange, isEmptyRange } from './plan';
+import { describeStatement, readStatementTables } from './statement-tables';
+import type { Transaction } from './transaction';
+
+/** Refuses a rewritten query whose columns PostgreSQL types differently from the original's. */
+export function checkSameTypes(original: ResultField[], rewritten: ResultField[]): void {
+  const mismatch = rewritten.findIndex((f, i) => f.typeOid !== original[i]?.typeOid);
+  if (mismatch >= 0 || rewritten.length !== original.length) throw notSupported('type-change', `column ${mismatch + 1} would change type`);
+}
+
+/**
+ * A SELECT: described first (bound parameters, time bounds among them, get their types
+ * from it), then run as written when it reads no cold row, else rewritten over both
+ * tiers; its rows stay in PostgreSQL's portal until the consumer reads them.
+ */
+export async function answerSelect(
+  ctx: EngineContext,
+  tx: Transaction,
+  parsed: ParsedStatement,
+  stmt: EngineStatement,
+  session: SessionContext,
+): Promise<{ fields: ResultField[]; portal: PortalRows }> {
+  const pageRows = ctx.opts.pageRows ?? 1000;
+  const tables = await readStatementTables(ctx, tx, parsed.stmt, session);
+  const described = await describeStatement(ctx, tx, parsed.stmt, parsed.text, stmt.paramTypes, tables.snapshot);
+  const p = await prepareStatement(tx, parsed.stmt, stmt, session, described.paramTypes, tables);
+  if (p.route === 'hot' && !p.plan.occurrences.some((o) => o.relation.mode === 'cold-only')) {
+    ctx.stats.hot++;
+    return { fields: described.fields, portal: await tx.hot.openPortal(parsed.text, stmt.params, described.paramTypes, pageRows) };
+  }
+  if ((parsed.stmt.SelectStmt?.lockingClause?.length ?? 0) > 0) {
+    throw notSupported('locking-clause', 'FOR UPDATE / FOR SHARE on rows of the cold tier (they cannot be locked)');
+  }
+  countRoute(ctx, p);
+  const bound = boundWith(stmt, described.paramTypes, await loadColdRows(ctx, tx, p, false, described.paramTypes.length));
+  const portal = await tx.hot.openPortal(deparseStatement(p.plan.stmt), bound.params, bound.types, pageRows);
+  try {
+    // PostgreSQL must have produced the original statement's types; otherwise refuse.
+    checkSameTypes(described.fields, portal.fields);
+  } catch (err) {
+    await portal.close();
+    throw err;
+  }
+  return { fields: described.fields, portal };
+}
+
+/** EXPLAIN of a tiered statement: the route, W, and the SQL each tier is sent. */
+export async function explainStatement(ctx: EngineContext, tx: Transaction, query: PgNode, stmt: EngineStatement, session: SessionContext): Promise<string[]> {
+  const tables = await readStatementTables(ctx, tx, query, session);
+  const { paramTypes } = await describeStatement(ctx, tx, query, deparseStatement(query), stmt.paramTypes, tables.snapshot);
+  const p = await prepareStatement(tx, query, stmt, session, paramTypes, tables);
+  const lines: string[] = [`Strata route: ${p.route}`];
+  for (const occ of p.plan.occurrences) {
+    const state = p.states.get(occ.relation.table)!;
+    const range = coldRange(occ, p.values, state.w);
+    lines.push(
+      `Tiered table ${occ.relation.schema}.${occ.relation.table} AS ${occ.refName}: watermark W = ${isoInstant(state.w)}; ` +
+        `${occ.mode === 'partial' ? 'partial aggregates' : 'raw rows'} from the cold tier`,
+    );
+    if (isEmptyRange(range)) {
+      lines.push('  ClickHouse: (not queried: no cold rows in range)');
+      continue;
+    }
+    const q = coldQuery(occ, p.values, state.w, state.visibility, ctx.opts.coldDatabase);
+    lines.push(`  ClickHouse: ${q.sql}`);
+    const params = Object.entries(q.params).map(([k, v]) => `${k} = ${JSON.stringify(v)}`);
+    if (params.length > 0) lines.push(`  ClickHouse parameters: ${params.join(', ')}`);
+  }
+  lines.push(`PostgreSQL: ${p.route === 'hot' ? deparseStatement(query) : deparseStatement(p.plan.stmt)}`);
+  return lines;
+}

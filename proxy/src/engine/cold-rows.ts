@@ -1,0 +1,108 @@
+import { pgIdent } from '@strata/core';
+import type { PgNode } from '../router/sql-parser';
+import { routeMode } from '../router/route-setting';
+import type { Instant } from '../translate/instant';
+import type { EngineStatement, SessionContext } from './contract';
+import type { EngineContext, TierRoute } from './engine-context';
+import { notSupported } from './errors';
+import { inlineTempTable, stagedColumns, tsvToArrayLiterals } from './inline-cold-rows';
+import { coldQuery, coldRange, isEmptyRange, occurrenceRange, planStatement, tempTableColumns, tempTableSql, type StatementPlan } from './plan';
+import type { StatementTables, TierStateRow } from './statement-tables';
+import { evaluateTimeBounds } from './time-bounds';
+import type { Transaction } from './transaction';
+
+/** A statement planned against this snapshot's tier states: its bounds evaluated, its route decided. */
+export interface Prepared {
+  plan: StatementPlan;
+  states: Map<string, TierStateRow>;
+  values: Instant[];
+  route: TierRoute;
+}
+
+/**
+ * Plans the statement (plan.ts), evaluates its time bounds in PostgreSQL and decides the
+ * route: `hot` when no occurrence's range reaches below W, `cold` when every one lies
+ * below it, `split` otherwise (`strata.route = 'cold'` forces cold).
+ */
+export async function prepareStatement(
+  tx: Transaction,
+  query: PgNode,
+  stmt: EngineStatement,
+  session: SessionContext,
+  paramTypes: number[],
+  tables: StatementTables,
+  tempPrefix?: string,
+): Promise<Prepared> {
+  const mode = routeMode(session);
+  const { states } = tables;
+  const plan = planStatement(query, tables.snapshot, { utc: tx.utc, includeHot: mode !== 'cold', tempPrefix });
+  // Refused here, after PostgreSQL described the statement, so its own errors come first.
+  for (const occ of plan.occurrences) {
+    const t = occ.relation.table;
+    if (!states.has(t)) throw notSupported('unapplied-table', `table "${t}" has no tier state (is it applied?)`);
+  }
+  const values = await evaluateTimeBounds(tx.hot, plan.bounds, stmt.params, paramTypes);
+  let anyCold = false;
+  let allCold = true;
+  for (const occ of plan.occurrences) {
+    const w = states.get(occ.relation.table)!.w;
+    if (!isEmptyRange(coldRange(occ, values, w))) anyCold = true;
+    const r = occurrenceRange(occ, values);
+    if (!(r.hi < w || (r.hi === w && !r.hiInclusive))) allCold = false;
+  }
+  const route: TierRoute = mode === 'cold' ? 'cold' : !anyCold ? 'hot' : allCold ? 'cold' : 'split';
+  return { plan, states, values, route };
+}
+
+/**
+ * Fills each occurrence's temporary table with its cold rows, streamed from ClickHouse
+ * into COPY (the proxy holds a chunk at a time). In a READ ONLY block the rows become
+ * array parameters numbered after the statement's own `base` ones instead
+ * (inline-cold-rows.ts), returned to be bound after the client's. `keep`: the tables
+ * outlive the statement (a cursor's), until the transaction ends.
+ */
+export async function loadColdRows(ctx: EngineContext, tx: Transaction, p: Prepared, keep = false, base = 0): Promise<string[]> {
+  const { opts, stats } = ctx;
+  const extra: string[] = [];
+  for (const occ of p.plan.occurrences) {
+    if (!tx.readOnly) {
+      await tx.hot.query(tempTableSql(occ));
+      if (!keep) tx.temps.push(occ.tempTable);
+    }
+    const state = p.states.get(occ.relation.table)!;
+    const empty = isEmptyRange(coldRange(occ, p.values, state.w));
+    if (tx.readOnly) {
+      const columns = await stagedColumns(tx.hot, occ);
+      let arrays = columns.copied.map(() => '{}');
+      if (!empty) {
+        const q = coldQuery(occ, p.values, state.w, state.visibility, opts.coldDatabase);
+        stats.coldReads[occ.mode]++;
+        arrays = (await tsvToArrayLiterals(await opts.cold.queryTsvStream(q.sql, q.params), columns.copied.length, opts.maxInlineColdBytes ?? 64 << 20)).arrays;
+      }
+      inlineTempTable(p.plan.stmt, occ.tempTable, columns, base + extra.length + 1);
+      extra.push(...arrays);
+      continue;
+    }
+    if (empty) continue;
+    const q = coldQuery(occ, p.values, state.w, state.visibility, opts.coldDatabase);
+    stats.coldReads[occ.mode]++;
+    const started = Date.now();
+    const rows = await opts.cold.queryTsvStream(q.sql, q.params);
+    // Named columns: the hot table's column order can differ from the spec's after evolution.
+    const copied = await tx.hot.copyIn(`COPY pg_temp.${pgIdent(occ.tempTable)} (${tempTableColumns(occ).map(pgIdent).join(', ')}) FROM STDIN`, rows);
+    opts.logger?.debug({ table: occ.relation.table, mode: occ.mode, rows: copied, ms: Date.now() - started }, 'cold rows loaded');
+  }
+  return extra;
+}
+
+/** The client's parameters (as many as PostgreSQL found) followed by the inlined cold rows. */
+export function boundWith(stmt: EngineStatement, paramTypes: number[], extra: string[]): { params: Array<string | null>; types: number[] } {
+  if (extra.length === 0) return { params: stmt.params, types: paramTypes };
+  const own = Array.from({ length: paramTypes.length }, (_, i) => stmt.params[i] ?? null);
+  return { params: [...own, ...extra], types: [...paramTypes, ...extra.map(() => 0)] };
+}
+
+export function countRoute(ctx: EngineContext, p: Prepared): void {
+  ctx.stats[p.route]++;
+  ctx.opts.logger?.debug({ route: p.route, occurrences: p.plan.occurrences.map((o) => o.mode) }, 'tiered statement');
+}

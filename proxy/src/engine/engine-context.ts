@@ -1,0 +1,57 @@
+import type { Pool } from 'pg';
+import type { ColdStore } from '@strata/core';
+import type { CatalogSnapshot } from '../router/catalog-snapshot';
+import type { RefusedConstruct } from './errors';
+
+/** The part of a pino logger the engine uses. Never given SQL, parameters or values. */
+export interface EngineLogger {
+  debug(obj: Record<string, unknown>, msg: string): void;
+  warn(obj: Record<string, unknown>, msg: string): void;
+}
+
+export interface TierEngineOptions {
+  cold: ColdStore;
+  /** ClickHouse database holding the cold tables. */
+  coldDatabase: string;
+  /** The tiered tables: a snapshot, or a getter for the current one. */
+  catalog: CatalogSnapshot | (() => CatalogSnapshot);
+  /**
+   * Connections for callers that bring no session of their own (tests, benchmarks, the
+   * in-process corpus run). The proxy passes none: every statement runs in the client's
+   * session.
+   */
+  hot?: Pick<Pool, 'connect'>;
+  logger?: EngineLogger;
+  /** Rows fetched from PostgreSQL per page while a result streams. Default 1000. */
+  pageRows?: number;
+  /** READ ONLY blocks: most bytes of cold rows held as parameters per statement (default 64 MiB; past it 54000). */
+  maxInlineColdBytes?: number;
+}
+
+export type TierRoute = 'hot' | 'cold' | 'split';
+
+export interface EngineStats extends Record<TierRoute | 'refused', number> {
+  /** Refusals by what was refused. */
+  refusals: Partial<Record<RefusedConstruct, number>>;
+  /**
+   * ClickHouse reads by what they return: `partial` = aggregation pushed down (partial
+   * aggregates per group), `raw` = rows for PostgreSQL to aggregate. The pushdown ratio
+   * is partial / (partial + raw).
+   */
+  coldReads: { partial: number; raw: number };
+}
+
+/** What every step of the engine shares: its options, its counters and the current catalog. */
+export interface EngineContext {
+  readonly opts: TierEngineOptions;
+  readonly stats: EngineStats;
+  snapshot(): CatalogSnapshot;
+}
+
+export function engineContext(opts: TierEngineOptions): EngineContext {
+  return {
+    opts,
+    stats: { hot: 0, cold: 0, split: 0, refused: 0, refusals: {}, coldReads: { partial: 0, raw: 0 } },
+    snapshot: () => (typeof opts.catalog === 'function' ? opts.catalog() : opts.catalog),
+  };
+}

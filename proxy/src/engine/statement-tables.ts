@@ -1,0 +1,128 @@
+import {
+  pgIdent,
+  pgTextArrayLiteral,
+  READ_TIER_STATE_SQL,
+  TIER_READ_LOCK_SHARED_SQL,
+  tierStateFromRow,
+  visibleGenerationsSql,
+  type TieredTableSpec,
+} from '@strata/core';
+import { withCurrentSpecs, type CatalogSnapshot, type TieredRelation } from '../router/catalog-snapshot';
+import { deparseStatement, type PgNode } from '../router/sql-parser';
+import { findTieredRefs } from '../router/tiered-refs';
+import type { TieredStatement } from '../router/tiered-statement';
+import { instantFromEpochText, type Instant } from '../translate/instant';
+import type { SessionContext } from './contract';
+import { SqlStateError } from './contract';
+import type { EngineContext } from './engine-context';
+import { notSupported } from './errors';
+import type { Described } from './pg-extended-query';
+import { replaceNode, selectOf } from './sql-snippets';
+import { readColdDeletes, tombstoneFilterSql } from './tiered-delete';
+import type { Transaction } from './transaction';
+
+/** A tiered table as this statement's snapshot has it. */
+export interface TierStateRow {
+  w: Instant;
+  /** W as PostgreSQL prints it in the session (for messages). */
+  text: string;
+  /** ClickHouse condition: rows of visible generations that no pending delete removed. */
+  visibility: string;
+  rowSecurity: boolean;
+}
+
+/** The statement's tables as this transaction sees them: their tier states, and the catalog with their current specs. */
+export interface StatementTables {
+  snapshot: CatalogSnapshot;
+  states: Map<string, TierStateRow>;
+}
+
+/** W, visibility and the registered spec of each table, in the statement's snapshot (core's READ_TIER_STATE_SQL). */
+export async function readTierStates(tx: Transaction, tables: string[]): Promise<{ states: Map<string, TierStateRow>; specs: TieredTableSpec[] }> {
+  const list = pgTextArrayLiteral(tables);
+  // READ COMMITTED: hold tiering commits off until this transaction ends, so the
+  // statements below (cold rows, then the rewritten statement) agree with this W.
+  if (tx.readCommitted) await tx.hot.query(TIER_READ_LOCK_SHARED_SQL, [list]);
+  const r = await tx.hot.query(READ_TIER_STATE_SQL, [list]);
+  const states = new Map<string, TierStateRow>();
+  const specs: TieredTableSpec[] = [];
+  for (const row of r.rows) {
+    const s = tierStateFromRow(row);
+    states.set(s.table, { w: instantFromEpochText(s.watermarkEpoch), text: s.watermarkText, visibility: visibleGenerationsSql(s), rowSecurity: s.rowSecurity });
+    specs.push(s.spec);
+  }
+  return { states, specs };
+}
+
+/**
+ * The tiered tables `query` reads (or `known`'s), as this transaction sees them: tier
+ * states with pending cold deletes folded into visibility, current specs. Refuses tables
+ * with row-level security, and cold-only tables the session's role may not read.
+ */
+export async function readStatementTables(ctx: EngineContext, tx: Transaction, query: PgNode, session: SessionContext, known?: TieredStatement): Promise<StatementTables> {
+  const cached = ctx.snapshot();
+  const refs = known?.refs ?? findTieredRefs(query, cached);
+  // Tables with a PostgreSQL table are checked by PostgreSQL itself (the statement runs
+  // as the client's role); cold-only tables have none, so their privilege is checked here.
+  if (session.role) await checkCanRead(tx, session.role, refs.filter((r) => r.relation.mode === 'cold-only').map((r) => r.relation));
+  const tables = [...new Set(refs.map((r) => r.relation.table))];
+  const { states, specs } = await readTierStates(tx, tables);
+  // Cold rows a DELETE / TRUNCATE removed that ClickHouse has not dropped yet (tiered-delete.ts).
+  const deletes = await readColdDeletes(tx.hot, tables);
+  for (const [table, state] of states) {
+    if (state.rowSecurity) throw notSupported('row-level-security', `table "${table}" has row-level security, which the cold tier cannot apply`);
+    const d = deletes.get(table) ?? [];
+    if (d.length > 0) state.visibility = `${state.visibility} AND ${tombstoneFilterSql(d)}`;
+  }
+  return { snapshot: withCurrentSpecs(cached, specs), states };
+}
+
+async function checkCanRead(tx: Transaction, role: string, relations: TieredRelation[]): Promise<void> {
+  if (relations.length === 0) return;
+  const names = relations.map((r) => `${pgIdent(r.schema)}.${pgIdent(r.table)}`);
+  const r = await tx.hot.query("SELECT name, has_table_privilege($1, name, 'SELECT')::text FROM unnest($2::text[]) AS name", [role, pgTextArrayLiteral(names)]);
+  const denied = r.rows.find((row) => row[1] !== 'true');
+  if (denied) throw new SqlStateError('42501', `permission denied for table ${relations[names.indexOf(denied[0]!)].table}`);
+}
+
+/**
+ * Describes a statement as PostgreSQL does. Cold-only tables have no PostgreSQL table:
+ * each is read from an empty stand-in with its columns as the registry has them in this
+ * snapshot (a temporary table, dropped again; an empty unnest in a READ ONLY block), so
+ * PostgreSQL itself gives the parameter and result types. `current`: the catalog already
+ * read in this transaction, if any.
+ */
+export async function describeStatement(ctx: EngineContext, tx: Transaction, query: PgNode, text: string, paramTypes: number[], current?: CatalogSnapshot): Promise<Described> {
+  const coldOnly = findTieredRefs(query, current ?? ctx.snapshot()).filter((r) => r.relation.mode === 'cold-only');
+  if (coldOnly.length === 0) return tx.hot.describe(text, paramTypes);
+  if (!current) {
+    const tables = [...new Set(coldOnly.map((r) => r.relation.table))];
+    const specs = await tx.hot.query('SELECT schema::text FROM strata.table_registry WHERE table_name = ANY($1::text[])', [pgTextArrayLiteral(tables)]);
+    current = withCurrentSpecs(
+      ctx.snapshot(),
+      specs.rows.map((r) => JSON.parse(r[0]!) as TieredTableSpec),
+    );
+  }
+  const tree = structuredClone(query);
+  const temps: string[] = [];
+  for (const ref of findTieredRefs(tree, current)) {
+    if (ref.relation.mode !== 'cold-only') continue;
+    const cols = ref.relation.columns;
+    if (tx.readOnly) {
+      const sub = selectOf(`SELECT * FROM unnest(${cols.map((c) => `NULL::${c.pgType}[]`).join(', ')}) AS t (${cols.map((c) => pgIdent(c.name)).join(', ')})`);
+      replaceNode(ref.node, { RangeSubselect: { subquery: { SelectStmt: sub }, alias: ref.rangeVar.alias ?? { aliasname: ref.rangeVar.relname } } });
+      continue;
+    }
+    const temp = `_strata_describe_${temps.length}`;
+    temps.push(temp);
+    await tx.hot.query(`CREATE TEMP TABLE ${pgIdent(temp)} (${cols.map((c) => `${pgIdent(c.name)} ${c.pgType}`).join(', ')}) ON COMMIT DROP`);
+    ref.rangeVar.alias ??= { aliasname: ref.rangeVar.relname };
+    ref.rangeVar.schemaname = 'pg_temp';
+    ref.rangeVar.relname = temp;
+    delete ref.rangeVar.catalogname;
+  }
+  // On failure the transaction is aborted and rolled back, temporary tables with it.
+  const described = await tx.hot.describe(deparseStatement(tree), paramTypes);
+  if (temps.length > 0) await tx.hot.query(`DROP TABLE ${temps.map((t) => `pg_temp.${pgIdent(t)}`).join(', ')}`);
+  return described;
+}

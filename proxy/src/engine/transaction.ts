@@ -1,0 +1,107 @@
+import { pgIdent } from '@strata/core';
+import type { SessionContext } from './contract';
+import { SqlStateError } from './contract';
+import type { EngineContext } from './engine-context';
+import type { HotSession } from './hot-session';
+import { pgHotSession } from './pg-hot-session';
+
+/**
+ * Where one statement runs: the client's session. Outside a transaction block the engine
+ * opens its own (REPEATABLE READ: W, the committed generation and the hot rows in one
+ * snapshot) and commits it when the statement is done, as autocommit would; inside the
+ * client's block it works in that block, and leaves it aborted if it fails, as
+ * PostgreSQL would.
+ */
+export interface Transaction {
+  hot: HotSession;
+  /** The engine opened the block (the client was not in one). */
+  own: boolean;
+  /** The session's TimeZone is UTC (calendar buckets are then UTC-aligned). */
+  utc: boolean;
+  /** READ COMMITTED in the client's block: a new snapshot per statement (see core's tier-read-lock.ts). */
+  readCommitted: boolean;
+  /** A READ ONLY block (or a standby): cold rows travel as array parameters, not temporary tables. */
+  readOnly: boolean;
+  /** Temporary tables to drop when the statement is done (inside the client's block). */
+  temps: string[];
+  end(ok: boolean): Promise<void>;
+}
+
+export const UTC_ZONES = /^(utc|uct|gmt|gmt0|zulu|universal|greenwich|etc\/(utc|uct|gmt|gmt0|gmt[+-]0|zulu|universal|greenwich)|utc0|z|[+-]?00(:00)?)$/i;
+
+/**
+ * The session to run in: the caller's, or a connection of the engine's own pool
+ * (released by `done`), which then takes the session's settings and role for the block.
+ */
+export async function sessionFor(
+  ctx: EngineContext,
+  hot: HotSession | undefined,
+  session: SessionContext,
+): Promise<{ hot: HotSession; done: (broken: boolean) => Promise<void>; settings?: SessionContext }> {
+  if (hot) return { hot, done: async () => undefined };
+  if (!ctx.opts.hot) throw new SqlStateError('XX000', 'the tier engine was given no PostgreSQL session');
+  const client = await ctx.opts.hot.connect();
+  const hotSession = pgHotSession(client);
+  return {
+    hot: hotSession,
+    // A SET in a multi-statement string lasts for the client's session; a pooled
+    // connection is no one's session, so the next caller must not inherit it.
+    done: async (broken) => {
+      if (!broken) await client.query('RESET ALL').catch(() => (broken = true));
+      hotSession.detach();
+      client.release(broken);
+    },
+    settings: session,
+  };
+}
+
+/**
+ * The statement's transaction: the client's block, or (outside one) a block of the
+ * engine's own at `isolation` — REPEATABLE READ for reads (one snapshot, no lock), READ
+ * COMMITTED for a lone DELETE / TRUNCATE (which then takes the tier read lock).
+ */
+export async function begin(hot: HotSession, settingsOf?: SessionContext, isolation: 'REPEATABLE READ' | 'READ COMMITTED' = 'REPEATABLE READ'): Promise<Transaction> {
+  const status = hot.status();
+  if (status === 'E') throw new SqlStateError('25P02', 'current transaction is aborted, commands ignored until end of transaction block');
+  const own = status === 'I';
+  if (own) await hot.query(`BEGIN ISOLATION LEVEL ${isolation}`);
+  if (own && settingsOf) await applySessionSettings(hot, settingsOf);
+  const tx: Transaction = { hot, own, utc: true, readCommitted: false, readOnly: false, temps: [], end: async () => undefined };
+  tx.end = async (ok: boolean) => {
+    if (own) {
+      await hot.query(ok && hot.status() === 'T' ? 'COMMIT' : 'ROLLBACK');
+      return;
+    }
+    if (ok && tx.temps.length > 0) await hot.query(`DROP TABLE ${tx.temps.map((t) => `pg_temp.${pgIdent(t)}`).join(', ')}`);
+    // An error of the engine's own (a refusal, the cold tier failing) ends the client's
+    // block as PostgreSQL's errors do: the client must roll back, never go on as if the
+    // statement had run.
+    if (!ok && hot.status() === 'T') await hot.query('SELECT 1/0').catch(() => undefined);
+  };
+  try {
+    const r = await hot.query("SELECT current_setting('TimeZone'), current_setting('transaction_isolation'), current_setting('transaction_read_only')");
+    const [tz, isolation, readOnly] = r.rows[0];
+    tx.utc = UTC_ZONES.test(tz ?? '');
+    tx.readCommitted = isolation === 'read committed';
+    tx.readOnly = readOnly === 'on';
+    return tx;
+  } catch (err) {
+    await tx.end(false).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Settings that change how PostgreSQL reads or prints values (a pooled connection takes the session's). */
+const SESSION_SETTINGS = ['TimeZone', 'DateStyle', 'IntervalStyle', 'extra_float_digits', 'search_path', 'bytea_output'];
+
+/** For the engine's own connections: the session's settings, and its role, for this block only. */
+async function applySessionSettings(hot: HotSession, session: SessionContext): Promise<void> {
+  const pairs: Array<[string, string]> = [];
+  for (const k of SESSION_SETTINGS) {
+    const v = session.settings.get(k);
+    if (v !== undefined) pairs.push([k, v]);
+  }
+  if (session.role) pairs.push(['role', session.role]);
+  if (pairs.length === 0) return;
+  await hot.query(`SELECT ${pairs.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, true)`).join(', ')}`, pairs.flat());
+}
