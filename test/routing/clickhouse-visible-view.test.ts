@@ -1,10 +1,7 @@
 import { Client } from 'pg';
-import pino from 'pino';
-import { DATASET_START, ensurePartitions, FULL_MINUTES, runTiering, TIER_STEPS } from '@strata/core';
-import { resolveProxyConfig } from '../../proxy/src/config';
-import { startTieredProxy, type RunningTieredProxy } from '../../proxy/src/tiered-proxy';
-import { tieredFixture, tiererDeps, type TieredFixture } from '../support/tiered-fixture';
-import { loadObservability, observabilityLines, observabilitySpec } from './corpus/observability-dataset';
+import { runTiering, TIER_STEPS } from '@strata/core';
+import { tiererDeps, type TieredFixture } from '../support/tiered-fixture';
+import { observabilityLines, startObservabilityBed, type ObservabilityBed } from './corpus/observability-dataset';
 
 /**
  * Safe direct ClickHouse reads (issue 17, item 4): `<table>_visible` shows exactly the
@@ -27,27 +24,18 @@ const SEED_CH_QUERY = 'SELECT node, count() AS total FROM observability_events_v
 const rowsBelow = (w: string) => observabilityLines().filter((l) => l.slice(0, l.indexOf('\t')) < new Date(w).toISOString()).length;
 
 describe('the committed-generation view for direct ClickHouse readers', () => {
+  let bed: ObservabilityBed;
   let fx: TieredFixture;
-  let proxy: RunningTieredProxy;
   const view = () => `${fx.database}.${TABLE}_visible`;
   const count = async (from: string) => Number((await fx.cold.query<{ n: string }>(`SELECT count() AS n FROM ${from}`))[0].n);
 
   beforeAll(async () => {
-    const spec = observabilitySpec();
-    fx = await tieredFixture(spec);
-    await ensurePartitions(fx.hot, spec, new Date(DATASET_START), new Date(DATASET_START + FULL_MINUTES * 60_000));
-    await loadObservability(fx.hot);
-    proxy = await startTieredProxy(resolveProxyConfig({ listen: '127.0.0.1:0', backendUrl: fx.pgUrl, users: { grafana: PASSWORD } }), {
-      pgUrl: fx.pgUrl,
-      cold: fx.cold,
-      coldDatabase: fx.database,
-      logger: pino({ level: process.env.STRATA_TEST_LOG ?? 'silent' }),
-    });
+    bed = await startObservabilityBed('grafana', PASSWORD);
+    fx = bed.fx;
   }, 180_000);
 
   afterAll(async () => {
-    await proxy?.close();
-    await fx?.close();
+    await bed?.close();
   });
 
   it('exists from apply on (empty), and shows a committed run once it commits', async () => {
@@ -82,7 +70,7 @@ describe('the committed-generation view for direct ClickHouse readers', () => {
     const from = Date.parse('2026-01-03T06:00:00Z');
     const to = Date.parse('2026-01-04T18:00:00Z');
     const run = (f: string, t: string) => fx.cold.query<{ node: string | null; total: string }>(SEED_CH_QUERY.replace('$__from', f).replace('$__to', t));
-    const c = new Client({ connectionString: `postgres://grafana:${PASSWORD}@${proxy.host}:${proxy.port}/${new URL(fx.pgUrl).pathname.slice(1)}` });
+    const c = new Client({ connectionString: bed.url });
     await c.connect();
     try {
       const viaProxy = await c.query<{ node: string | null; total: string }>(

@@ -1,13 +1,11 @@
 import type { Socket } from 'node:net';
 import { Client } from 'pg';
-import pino from 'pino';
-import { DATASET_START, ensurePartitions, FULL_MINUTES, runTiering } from '@strata/core';
+import { runTiering } from '@strata/core';
 import { wire } from '@strata/proxy';
-import { resolveProxyConfig } from '../../proxy/src/config';
-import { startTieredProxy, type RunningTieredProxy } from '../../proxy/src/tiered-proxy';
+import type { RunningTieredProxy } from '../../proxy/src/tiered-proxy';
 import { rawLogin } from '../support/proxy-raw-client';
-import { tieredFixture, tiererDeps, type TieredFixture } from '../support/tiered-fixture';
-import { loadObservability, observabilitySpec } from './corpus/observability-dataset';
+import { tiererDeps, type TieredFixture } from '../support/tiered-fixture';
+import { startObservabilityBed, type ObservabilityBed } from './corpus/observability-dataset';
 
 /**
  * Vector's `postgres` sink (issue 17, item 2) pointed at the proxy, byte for byte: the
@@ -99,10 +97,11 @@ function journaldEvent(at: string, node: string | null, message: string): Record
 }
 
 describe("Vector's postgres sink through the proxy", () => {
+  let bed: ObservabilityBed;
   let fx: TieredFixture;
   let proxy: RunningTieredProxy;
   let database: string;
-  const url = () => `postgres://vector:${PASSWORD}@${proxy.host}:${proxy.port}/${database}`;
+  const url = () => bed.url;
 
   async function query(sql: string): Promise<Array<Record<string, string>>> {
     const c = new Client({ connectionString: url() });
@@ -115,23 +114,12 @@ describe("Vector's postgres sink through the proxy", () => {
   }
 
   beforeAll(async () => {
-    const spec = observabilitySpec();
-    fx = await tieredFixture(spec);
-    await ensurePartitions(fx.hot, spec, new Date(DATASET_START), new Date(DATASET_START + FULL_MINUTES * 60_000));
-    await loadObservability(fx.hot);
-    await runTiering(tiererDeps(fx.pgUrl, fx.cold, fx.database), { table: TABLE, until: new Date(W) });
-    database = new URL(fx.pgUrl).pathname.slice(1);
-    proxy = await startTieredProxy(resolveProxyConfig({ listen: '127.0.0.1:0', backendUrl: fx.pgUrl, users: { vector: PASSWORD } }), {
-      pgUrl: fx.pgUrl,
-      cold: fx.cold,
-      coldDatabase: fx.database,
-      logger: pino({ level: process.env.STRATA_TEST_LOG ?? 'silent' }),
-    });
+    bed = await startObservabilityBed('vector', PASSWORD, { tierTo: W });
+    ({ fx, proxy, database } = bed);
   }, 180_000);
 
   afterAll(async () => {
-    await proxy?.close();
-    await fx?.close();
+    await bed?.close();
   });
 
   it('takes the statements sqlx sends for the sink, batch after batch, on one connection', async () => {
