@@ -1,8 +1,9 @@
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { Pool } from 'pg';
 import pino from 'pino';
 import { createColdStore } from '@strata/core';
-import { startGateway } from '@strata/gateway';
+import { claimIds, ensureAppliedLedger, startGateway, sweepAppliedLedger } from '@strata/gateway';
 import { GATEWAY_TEST_TOKEN, startGatewayFixture, type GatewayFixture } from '../support/gateway-fixture';
 import { startTcpProxy } from '../support/gateway-tcp-proxy';
 import { startNatsServer, type NatsTestServer } from '../support/nats-server';
@@ -264,4 +265,35 @@ test('a request larger than one NATS message is stored as several and lands whol
   expect(published).toBeGreaterThanOrEqual(4);
   await waitFor('every row', async () => (await hostRows('big')).n === 20_000);
   expect(await hostRows('big')).toEqual({ n: 20_000, distinct: 20_000, sum: (20_000 * 20_001) / 2 });
+});
+
+test('the applied-id ledger keeps what JetStream could still redeliver and sweeps the rest', async () => {
+  const pool = new Pool({ connectionString: f.db.url, max: 1 });
+  try {
+    await ensureAppliedLedger(pool);
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      const fresh = await claimIds(client, 'SWEEP', [
+        { id: 'b', seq: 2 },
+        { id: 'a', seq: 1 },
+        { id: 'c', seq: 3 },
+      ]);
+      expect([...fresh].sort()).toEqual(['a', 'b', 'c']);
+      expect([...(await claimIds(client, 'SWEEP', [{ id: 'a', seq: 1 }, { id: 'd', seq: 4 }]))]).toEqual(['d']);
+      await client.query('COMMIT');
+    } finally {
+      client.release();
+    }
+    // Below the ack floor, but younger than the grace period: kept.
+    expect(await sweepAppliedLedger(pool, 'SWEEP', 2, 3600)).toBe(0);
+    await pool.query("UPDATE strata.ingest_applied SET applied_at = now() - interval '2 hours' WHERE stream = 'SWEEP'");
+    // Another stream's ack floor says nothing about this one; this one's floor at 2 frees a and b only.
+    expect(await sweepAppliedLedger(pool, 'OTHER', 10, 3600)).toBe(0);
+    expect(await sweepAppliedLedger(pool, 'SWEEP', 2, 3600)).toBe(2);
+    const left = await pool.query<{ msg_id: string }>("SELECT msg_id FROM strata.ingest_applied WHERE stream = 'SWEEP' ORDER BY msg_id");
+    expect(left.rows.map((r) => r.msg_id)).toEqual(['c', 'd']);
+  } finally {
+    await pool.end();
+  }
 });
