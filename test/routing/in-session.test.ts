@@ -142,6 +142,11 @@ describe('tiered reads in the client session', () => {
         await c.query('BEGIN');
         expect((await c.query('SELECT count(*)::text AS n FROM in_session_v')).rows[0].n).toBe(total);
         await c.query('COMMIT');
+        // A whole-table view reads as its table: the outer time filter bounds the cold read.
+        const plan = (await c.query(`EXPLAIN SELECT count(*) FROM in_session_v WHERE time >= '2026-01-06T00:00:00Z'`)).rows.map((r) => r['QUERY PLAN']);
+        expect(plan[0]).toBe('Strata route: hot');
+        const day = `SELECT count(*)::text AS n FROM metrics_events WHERE time >= '2026-01-02' AND time < '2026-01-03'`;
+        expect((await c.query(day.replace('metrics_events', 'in_session_v'))).rows[0].n).toBe((await one(bed.reference.url, day)).n);
       } finally {
         await c.query('DROP VIEW in_session_v2');
         await c.query('DROP VIEW in_session_v');
