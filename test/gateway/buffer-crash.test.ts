@@ -5,6 +5,7 @@ import { createColdStore } from '@strata/core';
 import { startAnswerDropper } from '../support/answer-dropping-proxy';
 import { runCli } from '../support/cli';
 import { startGatewayFixture, type GatewayFixture } from '../support/gateway-fixture';
+import { startTcpProxy, type TcpProxy } from '../support/gateway-tcp-proxy';
 import { startNatsServer, type NatsTestServer } from '../support/nats-server';
 import { freePort } from '../support/ports';
 import { bufferEnv, metricValue, startTestWriter, testBufferConfig, waitFor, type TestWriter } from '../support/buffer-fixture';
@@ -14,7 +15,8 @@ import { bufferEnv, metricValue, startTestWriter, testBufferConfig, waitFor, typ
  * ClickHouse (/write/logs) requests, a `strata writer` process is SIGKILLed at each point
  * of a batch — taken but not written, rows copied inside the open transaction, committed
  * but not acked, inserted into ClickHouse but not acked — while a second writer keeps
- * going and receives the dead one's messages when their ack wait runs out. Every
+ * going (its PostgreSQL path cut while one of them dies) and receives the dead one's
+ * messages when their ack wait runs out. Every
  * acknowledged row must then be stored exactly once (counted and summed), and nothing
  * that was not sent. And the window no protocol closes — the store committed, the answer
  * was lost on the way back — lands nothing twice either.
@@ -22,6 +24,7 @@ import { bufferEnv, metricValue, startTestWriter, testBufferConfig, waitFor, typ
 let nats: NatsTestServer;
 let f: GatewayFixture;
 let steady: TestWriter | undefined;
+let steadyPath: TcpProxy | undefined;
 const streams: string[] = [];
 
 beforeAll(async () => {
@@ -31,6 +34,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await steady?.stop();
+  await steadyPath?.close();
   await f?.close();
   await nats?.stop(streams);
 });
@@ -102,11 +106,12 @@ test('a writer SIGKILLed at every point of a batch, under load: every acknowledg
   const cfg = testBufferConfig(nats.url, 'crash', { writers: false, ackWaitSeconds: 2, batchMessages: 8 });
   streams.push(cfg.stream, cfg.deadLetterStream);
   await f.restartGateway({ buffer: cfg });
-  const stores = { pgUrl: f.db.url, cold: f.cold, coldDatabase: f.coldDatabase };
+  // The steady writer reaches PostgreSQL through a path the test cuts for one of the kills.
+  steadyPath = await startTcpProxy('127.0.0.1', Number(new URL(f.db.url).port || 5432));
   const load = startLoad(60_000);
   const kills: string[] = [];
   try {
-    steady = await startTestWriter(cfg, stores);
+    steady = await startTestWriter(cfg, { pgUrl: steadyPath.via(f.db.url), cold: f.cold, coldDatabase: f.coldDatabase });
     for (const step of [WRITER_STEPS.fetched, WRITER_STEPS.written, WRITER_STEPS.committed, WRITER_STEPS.inserted]) {
       const run = runCli(['writer'], {
         ...bufferEnv(cfg),
@@ -116,18 +121,26 @@ test('a writer SIGKILLed at every point of a batch, under load: every acknowledg
         STRATA_TEST_PAUSE_AT: step,
         LOG_LEVEL: 'warn',
       });
+      // Killed after COMMIT while the other writer cannot reach PostgreSQL: the batch comes back during the outage.
+      if (step === WRITER_STEPS.committed) steadyPath.cut();
       let timer: NodeJS.Timeout | undefined;
       const paused = await Promise.race([run.paused.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 20_000)))]);
       clearTimeout(timer);
       run.child.kill('SIGKILL');
       const exit = await run.exited;
       expect({ step, paused, signal: exit.signal }).toEqual({ step, paused: true, signal: 'SIGKILL' });
+      if (step === WRITER_STEPS.committed) {
+        await new Promise((r) => setTimeout(r, 3000));
+        steadyPath.restore();
+      }
       kills.push(step);
     }
   } finally {
+    steadyPath?.restore();
     await load.stop();
   }
   expect(kills).toHaveLength(4);
+  expect(await metricValue(steady!.registry, 'strata_buffer_apply_failures_total')).toBeGreaterThan(0);
   expect(load.refused).toBe(0);
   expect(load.ackedPg.length).toBeGreaterThan(0);
   expect(load.ackedCh.length).toBeGreaterThan(0);
