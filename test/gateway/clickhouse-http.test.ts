@@ -190,10 +190,12 @@ describe("Vector's clickhouse sink requests", () => {
     expect(await cold(`host = 'vec-bad'`)).toEqual([]);
   });
 
-  test('the statement at the head of the body, and JSONCompactEachRowWithNames', async () => {
+  test('the statement at the head of the body, JSONCompactEachRowWithNames, and an array of objects', async () => {
     const body = 'INSERT INTO metrics_events FORMAT JSONCompactEachRowWithNames\n["time","app","host","value"]\n["2026-11-25T17:00:00Z","ch-body","h1",7]\n';
     expect((await raw('/', { method: 'POST', body })).status).toBe(200);
-    expect((await hot(`app = 'ch-body'`)).map((r) => [r.host, r.value])).toEqual([['h1', 7]]);
+    const array = JSON.stringify([{ time: '2026-11-25T17:00:01Z', app: 'ch-body', host: 'h2', value: 8 }, { time: '2026-11-25T17:00:02Z', app: 'ch-body', host: 'h3', value: 9 }]);
+    expect((await raw('/?query=' + encodeURIComponent('INSERT INTO metrics_events FORMAT JSONEachRow'), { method: 'POST', body: '\n ' + array })).status).toBe(200); // JSONEachRow takes an array too
+    expect((await hot(`app = 'ch-body'`)).map((r) => [r.host, r.value])).toEqual([['h1', 7], ['h2', 8], ['h3', 9]]);
   });
 
   test('settings the gateway does not implement are refused, not ignored', async () => {

@@ -278,14 +278,16 @@ function checkSettings(settings: Map<string, string>): { skipUnknown: boolean } 
 /** URL parameters that are not settings (ClickHouse's HTTP handler reads them itself). */
 const NOT_SETTINGS = new Set(['query', 'database', 'default_format', 'query_id', 'session_id', 'session_timeout', 'session_check', 'user', 'password', 'quota_key', 'role', 'compress', 'decompress', 'buffer_size', 'wait_end_of_query', 'stacktrace']);
 
+/** JSONEachRow takes one object per line, and an array of objects too: the content type that frames it. */
+function jsonEachRowType(data: Buffer): string {
+  let i = 0;
+  while (i < data.length && (data[i] === 0x20 || data[i] === 0x09 || data[i] === 0x0a || data[i] === 0x0d)) i++;
+  return data[i] === 0x5b ? 'application/json' : 'application/x-ndjson';
+}
+
 function rowsOf(kind: FormatKind, data: Buffer, table: TableModel, listed: string[] | undefined): Array<Record<string, unknown>> {
-  const text = data.toString('utf8');
-  if (kind === 'jsonEachRow') {
-    // JSONEachRow takes one object per line, and an array of objects too.
-    const trimmed = text.trimStart();
-    return parseJsonRows(data, trimmed.startsWith('[') ? 'application/json' : 'application/x-ndjson');
-  }
-  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  if (kind === 'jsonEachRow') return parseJsonRows(data, jsonEachRowType(data));
+  const lines = data.toString('utf8').split('\n').filter((l) => l.trim() !== '');
   const parsed = lines.map((line, i) => {
     let v: unknown;
     try {
@@ -418,11 +420,17 @@ export function registerClickHouseHttp(app: FastifyInstance, d: ClickHouseHttpDe
       for (const c of statement.columns ?? []) {
         if (!columnNames.has(c)) throw new ClickHouseRequestError(CH.INCORRECT_DATA, 400, `No such column ${c} in table ${statement.table}`, GATEWAY_ERROR_CODES.wrongType);
       }
-      let rows = rowsOf(statement.format, data, table, statement.columns);
       const listed = statement.columns ? new Set(statement.columns) : undefined;
-      if (skipUnknown) rows = dropUnknown(rows, listed ?? columnNames);
-      else if (listed) unknownFieldCheck(rows, listed, statement.formatName);
-      const written = await d.ingest.writeRows('clickhouse-http', statement.table, rows);
+      let written: number;
+      if (statement.format === 'jsonEachRow' && !skipUnknown && !listed) {
+        // Plain JSONEachRow is /write/*'s body: the same path, its COPY-text hot path included.
+        written = await d.ingest.writeJsonBody('clickhouse-http', statement.table, data, jsonEachRowType(data));
+      } else {
+        let rows = rowsOf(statement.format, data, table, statement.columns);
+        if (skipUnknown) rows = dropUnknown(rows, listed ?? columnNames);
+        else if (listed) unknownFieldCheck(rows, listed, statement.formatName);
+        written = await d.ingest.writeRows('clickhouse-http', statement.table, rows);
+      }
       const n = String(written);
       const bytes = String(data.length);
       reply.header(
