@@ -5,7 +5,7 @@ import pino, { type Logger } from 'pino';
 import { createColdStore, getRegisteredTable, migrate, type ColdStore } from '@strata/core';
 import { resolveGatewayConfig, type GatewayConfig, type ResolvedGatewayConfig } from './config';
 import { openGatewayBuffer, type GatewayBuffer } from './buffer/gateway-buffer';
-import { BadRequestError, GatewayError, MalformedBodyError, UnauthorizedError, UnsupportedMediaTypeError } from './errors';
+import { BadRequestError, ForbiddenError, GatewayError, MalformedBodyError, SqlApiDisabledError, SqlStatementError, UnauthorizedError, UnsupportedMediaTypeError } from './errors';
 import { TokenAuth } from './http/auth';
 import { decodeContent, isCompressed } from './http/body';
 import { DecompressionSlots } from './http/decompression-slots';
@@ -18,7 +18,7 @@ import { decodeOtlpJson, OTLP_SIGNALS, otlpSuccessProtobuf, writeOtlpProtobuf, t
 import { decodeRemoteWrite } from './protocols/prometheus-remote-write';
 import { clickhouseAuthorization, registerClickHouseHttp } from './protocols/clickhouse-http';
 import { SchemaRegistrar } from './protocols/schema-register';
-import { parseSqlRequest, postgresExecutor, sqlExecutorOf, SqlStatementError, toSqlError, type SqlExecutor } from './protocols/sql-http';
+import { openSqlApi, parseSqlRequest, type SqlApi } from './protocols/sql-http';
 import { BatchingWriter } from './writers/batching-writer';
 import { clickhouseInsertFlush } from './writers/clickhouse-insert';
 import { Ingest } from './writers/ingest';
@@ -37,6 +37,7 @@ export interface Gateway {
 
 // `/ping` is ClickHouse's liveness probe, unauthenticated there too.
 const OPEN_PATHS = new Set(['/healthz', '/readyz', '/metrics', '/ping']);
+const SQL_PATH = '/v1/sql';
 
 export async function startGateway(config: GatewayConfig): Promise<Gateway> {
   const cfg = resolveGatewayConfig(config);
@@ -54,7 +55,8 @@ export async function startGateway(config: GatewayConfig): Promise<Gateway> {
   const chWriter = new BatchingWriter('clickhouse', cfg.batch, buffer?.flush ?? clickhouseInsertFlush(cold, cfg.coldDatabase), metrics, logger);
   const registrar = new SchemaRegistrar({ pool, cold, coldDatabase: cfg.coldDatabase, catalog, kube: config.kube });
   const ingest = new Ingest(catalog, { postgresql: pgWriter, clickhouse: chWriter }, metrics, (table, columns) => registrar.addColumns(table, columns));
-  const sql: SqlExecutor = config.sql ? sqlExecutorOf(config.sql) : postgresExecutor(pool);
+  const sqlAuth = cfg.sqlApi ? new TokenAuth(cfg.sqlApi.tokens) : undefined;
+  let sql: SqlApi | undefined;
   const auth = new TokenAuth(cfg.tokens);
   const slots = new DecompressionSlots(cfg.decompression.maxConcurrent, cfg.decompression.waitMs);
 
@@ -68,7 +70,8 @@ export async function startGateway(config: GatewayConfig): Promise<Gateway> {
       }
     }
     await buffer?.startWriters({ pool, cold, coldDatabase: cfg.coldDatabase });
-    app = buildHttpApp({ cfg, logger, metrics, ingest, registrar, sql, auth, pool, cold, buffer, slots });
+    if (cfg.sqlApi) sql = await openSqlApi(cfg.sqlApi, logger);
+    app = buildHttpApp({ cfg, logger, metrics, ingest, registrar, sql, sqlAuth, auth, pool, cold, buffer, slots });
     await app.listen({ host: cfg.host, port: cfg.port });
     if (cfg.grpcPort !== null) {
       grpc = await startGrpcServer({ ingest, auth, metrics, logger, maxMessageBytes: cfg.decompressedLimitBytes, slots, tls: cfg.tls }, cfg.host, cfg.grpcPort);
@@ -76,13 +79,14 @@ export async function startGateway(config: GatewayConfig): Promise<Gateway> {
   } catch (err) {
     await app?.close().catch(() => undefined);
     await buffer?.close().catch(() => undefined);
+    await sql?.close().catch(() => undefined);
     await pool.end().catch(() => undefined);
     if (ownsCold) await cold.close().catch(() => undefined);
     throw err;
   }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : cfg.port;
-  logger.info({ port, grpcPort: grpc?.port, auth: auth.enabled ? 'bearer' : 'none (insecure)', tls: cfg.tls !== undefined }, 'gateway listening');
+  logger.info({ port, grpcPort: grpc?.port, auth: auth.enabled ? 'bearer' : 'none (insecure)', tls: cfg.tls !== undefined, sqlApi: sql ? (cfg.sqlApi?.engine ? 'both tiers' : 'hot tier only') : 'off' }, 'gateway listening');
   if (!cfg.tls && auth.enabled && !isLoopback(cfg.host)) logger.warn({ host: cfg.host }, 'no TLS: bearer tokens travel in clear text (STRATA_GATEWAY_TLS_CERT / _KEY)');
   let closing: Promise<void> | undefined;
   const httpApp = app;
@@ -97,6 +101,7 @@ export async function startGateway(config: GatewayConfig): Promise<Gateway> {
         if (grpc) await new Promise<void>((resolve) => grpc!.server.tryShutdown(() => resolve()));
         await Promise.all([pgWriter.close(), chWriter.close()]);
         await buffer?.close();
+        await sql?.close();
         await pool.end();
         if (ownsCold) await cold.close();
       })();
@@ -133,7 +138,9 @@ interface HttpDeps {
   metrics: GatewayMetrics;
   ingest: Ingest;
   registrar: SchemaRegistrar;
-  sql: SqlExecutor;
+  /** Undefined: /v1/sql is off. */
+  sql?: SqlApi;
+  sqlAuth?: TokenAuth;
   auth: TokenAuth;
   pool: Pool;
   cold: ColdStore;
@@ -155,8 +162,12 @@ function buildHttpApp(d: HttpDeps): FastifyInstance {
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
   app.addHook('onRequest', async (req, reply) => {
-    if (OPEN_PATHS.has(req.routeOptions.url ?? '')) return;
-    if (!d.auth.check(req.headers.authorization ?? clickhouseAuthorization(req.headers, req.query))) {
+    const route = req.routeOptions.url ?? '';
+    // /v1/sql checks its own token scope, in its handler.
+    if (OPEN_PATHS.has(route) || route === SQL_PATH) return;
+    const authorization = req.headers.authorization ?? clickhouseAuthorization(req.headers, req.query);
+    if (!d.auth.check(authorization)) {
+      if (d.sqlAuth?.check(authorization)) throw new ForbiddenError('a SQL token may only query /v1/sql; ingest needs an ingest token');
       reply.header('WWW-Authenticate', 'Bearer');
       throw new UnauthorizedError();
     }
@@ -249,13 +260,16 @@ function buildHttpApp(d: HttpDeps): FastifyInstance {
   // ClickHouse's HTTP insert protocol (Vector's clickhouse sink, ClickHouse clients).
   registerClickHouseHttp(app, { ingest: d.ingest, body, databases: [d.cfg.coldDatabase] });
 
-  app.post('/v1/sql', async (req) => {
-    const { sql, params } = parseSqlRequest(parseJson(await body(req)));
-    try {
-      return await d.sql(sql, params);
-    } catch (err) {
-      throw toSqlError(err) ?? err;
+  app.post(SQL_PATH, async (req, reply) => {
+    if (!d.sql || !d.sqlAuth) throw new SqlApiDisabledError();
+    const authorization = req.headers.authorization;
+    if (!d.sqlAuth.check(authorization)) {
+      if (d.auth.enabled && d.auth.check(authorization)) throw new ForbiddenError('an ingest token may not query: /v1/sql needs a SQL token (STRATA_GATEWAY_SQL_TOKENS)');
+      reply.header('WWW-Authenticate', 'Bearer');
+      throw new UnauthorizedError();
     }
+    const { sql, params } = parseSqlRequest(parseJson(await body(req)));
+    return d.sql.run(sql, params);
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { ColdStore, ColdStoreConfig } from '@strata/core';
 import { GatewayConfigError } from './errors';
-import type { SqlBackend } from './protocols/sql-http';
+import { resolveSqlApiConfig, type ResolvedSqlApiConfig, type SqlApiConfig } from './protocols/sql-http';
 import type { TieredTableApplier } from './kube/tiered-table-applier';
 import { resolveBufferConfig, type BufferConfig, type ResolvedBufferConfig } from './buffer/buffer-config';
 
@@ -40,8 +40,11 @@ export interface GatewayConfig {
   pgPoolSize?: number;
   /** Create the built-in OTLP/Prometheus/Influx tables at start when missing. Default true. */
   createBuiltinTables?: boolean;
-  /** Runs /v1/sql; default: the statement on PostgreSQL through `pg`. */
-  sql?: SqlBackend;
+  /**
+   * /v1/sql: off without it. Its own tokens (never the ingest tokens), its own PostgreSQL
+   * role that only reads, and the tier engine to read both tiers (protocols/sql-http.ts).
+   */
+  sqlApi?: SqlApiConfig;
   /**
    * Keeps a TieredTable resource for each table registered (/schema/register) or evolved
    * (new columns) through the gateway; main.ts builds one when Kubernetes is configured.
@@ -92,6 +95,7 @@ export interface ResolvedGatewayConfig {
   pgPoolSize: number;
   createBuiltinTables: boolean;
   buffer: ResolvedBufferConfig | undefined;
+  sqlApi: ResolvedSqlApiConfig | undefined;
 }
 
 export const GATEWAY_DEFAULTS = {
@@ -144,5 +148,6 @@ export function resolveGatewayConfig(config: GatewayConfig): ResolvedGatewayConf
     pgPoolSize: config.pgPoolSize ?? GATEWAY_DEFAULTS.pgPoolSize,
     createBuiltinTables: config.createBuiltinTables ?? true,
     buffer: config.buffer ? resolveBufferConfig(config.buffer) : undefined,
+    sqlApi: config.sqlApi ? resolveSqlApiConfig(config.sqlApi, tokens) : undefined,
   };
 }

@@ -11,6 +11,10 @@ export const GATEWAY_ERROR_CODES = {
   wrongType: 'WRONG_TYPE',
   unknownTable: 'UNKNOWN_TABLE',
   unauthorized: 'UNAUTHORIZED',
+  forbidden: 'FORBIDDEN',
+  sqlApiDisabled: 'SQL_API_DISABLED',
+  sqlRefused: 'SQL_REFUSED',
+  sqlError: 'SQL_ERROR',
   payloadTooLarge: 'PAYLOAD_TOO_LARGE',
   unsupportedEncoding: 'UNSUPPORTED_ENCODING',
   unsupportedMediaType: 'UNSUPPORTED_MEDIA_TYPE',
@@ -84,6 +88,41 @@ export class UnknownTableError extends GatewayError {
 export class UnauthorizedError extends GatewayError {
   constructor(message = 'missing or invalid bearer token') {
     super(GATEWAY_ERROR_CODES.unauthorized, 401, message);
+  }
+}
+
+/** A valid token of the other scope: an ingest token on /v1/sql, a SQL token on an ingest endpoint. */
+export class ForbiddenError extends GatewayError {
+  constructor(message: string) {
+    super(GATEWAY_ERROR_CODES.forbidden, 403, message);
+  }
+}
+
+/** /v1/sql without SQL API settings (GatewayConfig.sqlApi): off, whoever asks. */
+export class SqlApiDisabledError extends GatewayError {
+  constructor() {
+    super(GATEWAY_ERROR_CODES.sqlApiDisabled, 404, '/v1/sql is off on this gateway (it needs STRATA_GATEWAY_SQL_TOKENS and STRATA_GATEWAY_SQL_PG_URL)');
+  }
+}
+
+/** A /v1/sql text that is not one reading statement: refused before it reaches PostgreSQL. */
+export class SqlRefusedError extends GatewayError {
+  constructor(reason: string) {
+    super(GATEWAY_ERROR_CODES.sqlRefused, 400, reason);
+  }
+}
+
+/**
+ * A /v1/sql statement PostgreSQL (or the tier engine) refused, with its SQLSTATE and
+ * message (which name objects, not row values). 403 for privilege (42501) and read-only
+ * (25006) refusals, 400 for the rest.
+ */
+export class SqlStatementError extends GatewayError {
+  constructor(
+    readonly sqlState: string,
+    message: string,
+  ) {
+    super(GATEWAY_ERROR_CODES.sqlError, sqlState === '42501' || sqlState === '25006' ? 403 : 400, message);
   }
 }
 

@@ -1,11 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
-import pino from 'pino';
-import { coldStoreConfigFromEnv } from '@strata/core';
+import pino, { type Logger } from 'pino';
+import { Pool } from 'pg';
+import { coldStoreConfigFromEnv, createColdStore, type ColdStore } from '@strata/core';
+import { createRouter, createTierEngine, loadCatalogSnapshot, loadSqlParser, pgHotSession, type CatalogSnapshot } from '@strata/proxy';
 import { startGateway } from './app';
 import { bufferConfigFromEnv } from './buffer/buffer-config';
 import { loadKubeAccess } from './kube/kube-access';
 import { resolveKubeSettings } from './kube/kube-settings';
 import { KubeTieredTableApplier } from './kube/tiered-table-applier';
+import type { SqlApiConfig } from './protocols/sql-http';
 
 /**
  * Process entry: configuration from the environment, then startGateway.
@@ -24,10 +27,68 @@ import { KubeTieredTableApplier } from './kube/tiered-table-applier';
  *   STRATA_GATEWAY_KUBERNETES, _KUBECONFIG, _NAMESPACE   TieredTables for registered tables (kube/kube-settings.ts)
  *   STRATA_GATEWAY_BUFFER=nats://…     buffered ingest through NATS JetStream (buffer/buffer-config.ts: _STREAM,
  *                                      _REPLICAS, _MAX_BYTES, _MAX_MESSAGES, _MAX_AGE_SECONDS, _WRITERS=0, …)
+ *   STRATA_GATEWAY_SQL_TOKENS          comma-separated tokens for /v1/sql (off without them; never ingest tokens)
+ *   STRATA_GATEWAY_SQL_PG_URL          PostgreSQL as the role /v1/sql statements run as: one that only reads
+ *   STRATA_GATEWAY_SQL_STATEMENT_TIMEOUT_MS, _SQL_POOL_SIZE, _SQL_CATALOG_REFRESH_MS   default 30000, 4, 10000
  */
 function numberEnv(name: string): number | undefined {
   const v = process.env[name];
   return v === undefined || v === '' ? undefined : Number(v);
+}
+
+/**
+ * /v1/sql reads both tiers through the proxy's router and tier engine, built here in the
+ * gateway's process (the only gateway file that imports the proxy): each statement runs
+ * in the SQL role's own transaction, as the proxy runs it in its client's session.
+ */
+async function sqlApiFromEnv(env: NodeJS.ProcessEnv, cold: ColdStore, coldDatabase: string, logger: Logger): Promise<{ config: SqlApiConfig; close(): Promise<void> } | undefined> {
+  const tokens = (env.STRATA_GATEWAY_SQL_TOKENS ?? '').split(',').map((t) => t.trim()).filter(Boolean);
+  const pgUrl = env.STRATA_GATEWAY_SQL_PG_URL ?? '';
+  if (tokens.length === 0 && !pgUrl) return undefined;
+  if (tokens.length === 0 || !pgUrl) throw new Error('/v1/sql needs both STRATA_GATEWAY_SQL_TOKENS and STRATA_GATEWAY_SQL_PG_URL (a PostgreSQL role that only reads)');
+  await loadSqlParser();
+  const catalogPool = new Pool({ connectionString: pgUrl, max: 1, application_name: 'strata-gateway-sql-catalog' });
+  catalogPool.on('error', (err) => logger.warn({ err: { name: err.name } }, 'SQL API catalog connection closed'));
+  let snapshot: CatalogSnapshot;
+  try {
+    snapshot = await loadCatalogSnapshot(catalogPool);
+  } catch (err) {
+    await catalogPool.end().catch(() => undefined);
+    throw err;
+  }
+  let route = createRouter(snapshot);
+  const timer = setInterval(() => {
+    loadCatalogSnapshot(catalogPool).then(
+      (next) => {
+        snapshot = next;
+        route = createRouter(next);
+      },
+      (err: Error) => logger.warn({ err: { name: err.name, code: (err as { code?: unknown }).code } }, 'SQL API catalog refresh failed; routing on the previous one'),
+    );
+  }, numberEnv('STRATA_GATEWAY_SQL_CATALOG_REFRESH_MS') ?? 10_000);
+  timer.unref();
+  const engine = createTierEngine({ cold, coldDatabase, catalog: () => snapshot, logger: logger.child({ component: 'sql-engine' }) });
+  const session = { user: 'strata-gateway-sql', database: new URL(pgUrl).pathname.slice(1), settings: new Map([['strata.route', 'auto']]), inTransaction: true };
+  return {
+    config: {
+      tokens,
+      pgUrl,
+      statementTimeoutMs: numberEnv('STRATA_GATEWAY_SQL_STATEMENT_TIMEOUT_MS'),
+      poolSize: numberEnv('STRATA_GATEWAY_SQL_POOL_SIZE'),
+      engine: {
+        engine,
+        route: (sql) => route(sql, session).target,
+        hotSession: (client) => {
+          const hot = pgHotSession(client, true);
+          return { session: hot, done: () => hot.detach() };
+        },
+      },
+    },
+    close: async () => {
+      clearInterval(timer);
+      await catalogPool.end();
+    },
+  };
 }
 
 async function main(): Promise<void> {
@@ -42,9 +103,13 @@ async function main(): Promise<void> {
   const tlsCert = env.STRATA_GATEWAY_TLS_CERT;
   const tlsKey = env.STRATA_GATEWAY_TLS_KEY;
   if (!!tlsCert !== !!tlsKey) throw new Error('TLS needs both STRATA_GATEWAY_TLS_CERT and STRATA_GATEWAY_TLS_KEY');
+  // With /v1/sql on, the writers and the tier engine share one cold store (one chDB engine per process).
+  const sqlOn = !!(env.STRATA_GATEWAY_SQL_TOKENS || env.STRATA_GATEWAY_SQL_PG_URL);
+  const coldStore = sqlOn ? createColdStore(cold, logger.child({ component: 'cold' })) : undefined;
+  const sql = coldStore ? await sqlApiFromEnv(env, coldStore, database, logger) : undefined;
   const gateway = await startGateway({
     pgUrl: env.STRATA_PG_URL ?? '',
-    cold,
+    cold: coldStore ?? cold,
     coldDatabase: database,
     host: env.STRATA_GATEWAY_HOST || '127.0.0.1',
     port: numberEnv('STRATA_GATEWAY_PORT') ?? 8080,
@@ -67,11 +132,18 @@ async function main(): Promise<void> {
     ),
     kube: kubeAccess ? new KubeTieredTableApplier(kubeAccess) : undefined,
     buffer: bufferConfigFromEnv(env),
+    sqlApi: sql?.config,
     logger,
   });
   const stop = (signal: string) => {
     logger.info({ signal }, 'stopping: flushing accepted rows');
-    gateway.close().then(
+    gateway
+      .close()
+      .then(async () => {
+        await sql?.close();
+        await coldStore?.close();
+      })
+      .then(
       () => process.exit(0),
       (err: unknown) => {
         logger.error({ err }, 'stop failed');

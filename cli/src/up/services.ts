@@ -1,8 +1,6 @@
 import pino, { type Logger } from 'pino';
 import { startGateway } from '@strata/gateway';
-import { postgresExecutor, queryEngineExecutor, type SqlExecutor } from '@strata/gateway';
-import { pgHotSession, resolveProxyConfig, startTieredProxy, type RunningTieredProxy } from '@strata/proxy';
-import { Pool } from 'pg';
+import { resolveProxyConfig, startTieredProxy } from '@strata/proxy';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writePgpass } from './credentials';
@@ -11,16 +9,15 @@ import type { UpContext, UpService, UpServiceStarter } from './up';
 
 /**
  * The endpoints `strata up` serves once the stores are ready, in start order: the
- * proxy (queries), then the gateway (writes; its /v1/sql goes through the proxy's
- * router and engine). Both share the process's one embedded ClickHouse engine.
+ * proxy (queries), then the gateway (writes). Both share the process's one embedded
+ * ClickHouse engine. The gateway's /v1/sql stays off here: it needs a PostgreSQL role
+ * that only reads, and `strata up` has the superuser; queries go through the proxy.
  */
 function logger(): Logger {
   return pino({ level: process.env.STRATA_LOG_LEVEL ?? 'warn' }, pino.destination(2));
 }
 
 const isLoopback = (host: string) => host === '127.0.0.1' || host === 'localhost' || host === '::1';
-
-let proxyForSql: RunningTieredProxy | undefined;
 
 const startProxyService: UpServiceStarter = async (ctx: UpContext): Promise<UpService> => {
   const { options, credentials } = ctx;
@@ -35,7 +32,6 @@ const startProxyService: UpServiceStarter = async (ctx: UpContext): Promise<UpSe
     tlsRequired: !isLoopback(options.host),
   });
   const proxy = await startTieredProxy(config, { pgUrl: ctx.pgUrl, cold: ctx.cold, coldDatabase: ctx.coldDatabase, logger: logger().child({ component: 'proxy' }) });
-  proxyForSql = proxy;
   const pgpass = writePgpass(ctx.dataDir, options.host, proxy.port, credentials.proxyUser, credentials.proxyPassword);
   return {
     name: 'proxy',
@@ -44,40 +40,15 @@ const startProxyService: UpServiceStarter = async (ctx: UpContext): Promise<UpSe
       `Grafana:  PostgreSQL datasource, host ${options.host}:${proxy.port}, database strata, user ${credentials.proxyUser}, TLS mode require, password in ${join(ctx.dataDir, 'credentials.json')}`,
     ],
     stop: async () => {
-      proxyForSql = undefined;
       await proxy.close();
     },
   };
 };
 
-/** /v1/sql: statements reading tiered tables through the engine, the rest on PostgreSQL. */
-function routedSql(pgUrl: string): { executor: SqlExecutor; close(): Promise<void> } {
-  const pool = new Pool({ connectionString: pgUrl, max: 4 });
-  const direct = postgresExecutor(pool);
-  const session = { user: 'gateway', database: 'strata', settings: new Map([['strata.route', 'auto']]), inTransaction: false };
-  return {
-    executor: async (sql, params) => {
-      const proxy = proxyForSql;
-      if (proxy && proxy.router(sql, session).target === 'engine') {
-        // The engine runs in a PostgreSQL session of the caller's: one of this pool's.
-        const client = await pool.connect();
-        try {
-          return await queryEngineExecutor({ engine: proxy.engine, hot: pgHotSession(client) })(sql, params);
-        } finally {
-          client.release();
-        }
-      }
-      return direct(sql, params);
-    },
-    close: () => pool.end(),
-  };
-}
-
 const pemFiles = (files: { cert: string; key: string }) => ({ cert: readFileSync(files.cert), key: readFileSync(files.key) });
 
 const startGatewayService: UpServiceStarter = async (ctx: UpContext): Promise<UpService> => {
   const { options, credentials } = ctx;
-  const sql = routedSql(ctx.pgUrl);
   const gateway = await startGateway({
     pgUrl: ctx.pgUrl,
     cold: ctx.cold,
@@ -89,21 +60,19 @@ const startGatewayService: UpServiceStarter = async (ctx: UpContext): Promise<Up
     // Off loopback the bearer token would cross the network: TLS only, with the proxy's
     // self-signed certificate. On loopback plain HTTP, as the proxy allows plain there.
     tls: isLoopback(options.host) ? undefined : pemFiles(ensureSelfSignedCert(ctx.dataDir)),
-    sql: sql.executor,
     buffer: options.buffer ? { url: options.buffer } : undefined,
     logger: logger().child({ component: 'gateway' }),
   });
   return {
     name: 'gateway',
     connectInfo: [
-      `gateway:  ${gateway.url} (/write/metrics, /write/logs, /schema/register, /v1/metrics|logs|traces, /api/v1/write, /write, /v1/sql)`,
+      `gateway:  ${gateway.url} (/write/metrics, /write/logs, /schema/register, /v1/metrics|logs|traces, /api/v1/write, /write)`,
       `          OTLP/gRPC and Arrow Flight on ${gateway.grpcAddress ?? 'disabled'}; bearer token in ${join(ctx.dataDir, 'credentials.json')} (gatewayToken)`,
       ...(isLoopback(options.host) ? [] : [`          TLS only (HTTP and gRPC), self-signed: trust ${ensureSelfSignedCert(ctx.dataDir).cert} (curl --cacert, OTLP exporters' certificate setting)`]),
       ...(options.buffer ? [`          ingest buffered in NATS JetStream (${new URL(options.buffer.split(',')[0]).host}), applied by writers in this process`] : []),
     ],
     stop: async () => {
       await gateway.close();
-      await sql.close();
     },
   };
 };
