@@ -107,6 +107,25 @@ describe('tiered reads in the client session', () => {
     }
   });
 
+  it('reads only the first rows of each tier for ORDER BY … LIMIT (top-N)', async () => {
+    const cases = [
+      `SELECT time::text AS t, host, value::text AS v FROM metrics_events WHERE time < '2026-01-03' ORDER BY time DESC, host, value LIMIT 7 OFFSET 2`,
+      `SELECT time::text AS t, host, value::text AS v FROM metrics_events ORDER BY time, host, value LIMIT 5`,
+      `SELECT time::text AS t, value::text AS v FROM metrics_events WHERE host = 'h2' AND time < '2026-01-04' ORDER BY time DESC NULLS LAST, value LIMIT 3`,
+    ];
+    await withProxy(async (c) => {
+      for (const sql of cases) {
+        const plan = (await c.query(`EXPLAIN ${sql}`)).rows.map((r) => r['QUERY PLAN']).join('\n');
+        expect(plan).toMatch(/top-N/);
+        expect(plan).toMatch(/ClickHouse: .* ORDER BY .* LIMIT \d+/);
+        expect((await c.query(sql)).rows).toEqual((await new Promise<Record<string, string>[]>((resolve, reject) => {
+          const ref = new Client({ connectionString: bed.reference.url });
+          ref.connect().then(() => ref.query(sql)).then((r) => resolve(r.rows), reject).finally(() => ref.end());
+        })));
+      }
+    });
+  });
+
   it('reads a row the transaction itself inserted, with both tiers', async () => {
     await withProxy(async (c) => {
       await c.query('BEGIN');

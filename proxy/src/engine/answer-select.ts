@@ -62,7 +62,7 @@ export async function explainStatement(ctx: EngineContext, tx: Transaction, quer
     const range = coldRange(occ, p.values, state.w);
     lines.push(
       `Tiered table ${occ.relation.schema}.${occ.relation.table} AS ${occ.refName}: watermark W = ${isoInstant(state.w)}; ` +
-        `${occ.mode === 'partial' ? 'partial aggregates' : 'raw rows'} from the cold tier`,
+        `${occ.mode === 'partial' ? 'partial aggregates' : occ.topN ? `the first ${occ.topN.rows} raw rows (top-N)` : 'raw rows'} from the cold tier`,
     );
     if (isEmptyRange(range)) {
       lines.push('  ClickHouse: (not queried: no cold rows in range)');

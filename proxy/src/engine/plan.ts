@@ -20,6 +20,7 @@ import {
 } from '../translate/time-predicate';
 import { NotPartial, ROWS_COLUMN, rewriteForPartials, type PartialShape } from './partial-aggregate';
 import { replaceNode, selectOf } from './sql-snippets';
+import { topNOf, type TopN } from './top-n';
 
 /**
  * How one statement over tiered tables is answered. Each place it reads a tiered
@@ -44,6 +45,8 @@ export interface OccurrencePlan {
   partial?: PartialShape;
   /** Raw mode: the columns the statement can read (others are fetched as NULL). */
   rawColumns: Set<string> | 'all';
+  /** Raw mode: only the first rows in the statement's order are needed (top-n.ts). */
+  topN?: TopN;
 }
 
 export interface StatementPlan {
@@ -115,6 +118,7 @@ export function planStatement(stmt: PgNode, snapshot: CatalogSnapshot, opts: Pla
       } catch (err) {
         if (!(err instanceof NotPartial)) throw err;
       }
+      if (unpushed.length === 0) occ.topN = topNOf(sel, scope);
     }
     replaceNode(rangeVarNode, derivedTable(occ, structuredClone(ref.rangeVar), undefined, opts));
   });
@@ -278,7 +282,8 @@ export function coldQuery(occ: OccurrencePlan, values: Instant[], watermark: Ins
     const cols = rel.columns.map((c) =>
       occ.rawColumns === 'all' || occ.rawColumns.has(c.name) || c.name === rel.timeColumn ? chText(chIdent(c.name), c.kind) : 'NULL',
     );
-    return { sql: `SELECT ${cols.join(', ')} FROM ${from} WHERE ${where.join(' AND ')}`, params: params.values };
+    const topN = occ.topN ? ` ORDER BY ${occ.topN.orderBy} LIMIT ${occ.topN.rows} WITH TIES` : '';
+    return { sql: `SELECT ${cols.join(', ')} FROM ${from} WHERE ${where.join(' AND ')}${topN}`, params: params.values };
   }
   const cols = partialColumns(occ);
   const keys = cols.filter((c) => c.chKey !== undefined).map((c) => c.chKey!);

@@ -1,0 +1,88 @@
+import { chIdent } from '@strata/core';
+import type { PgNode } from '../router/sql-parser';
+import { columnOf, type ColumnScope } from '../translate/column-scope';
+
+/**
+ * Top-N: `SELECT … FROM t WHERE … ORDER BY <columns> LIMIT n [OFFSET m]` needs at most
+ * n + m rows of each tier, so the cold query asks ClickHouse for its first n + m in the
+ * same order and PostgreSQL merges them with the hot rows, ordering and cutting as the
+ * statement says. "The latest 100 rows" then reads 100 cold rows, not the whole range.
+ *
+ * Only when the cut is exact: the SELECT reads the table alone; every WHERE condition
+ * reached ClickHouse (else a row PostgreSQL would drop could take a place); no grouping,
+ * aggregate, DISTINCT, window or set operation; ClickHouse orders by the leading sort
+ * keys that are plain columns it orders as PostgreSQL does (timestamps and integers —
+ * not text, whose collation may differ, nor floats, whose NaN sorts differently), with
+ * PostgreSQL's NULL placement spelled out, and cuts `WITH TIES` so every row tied on
+ * those keys stays for PostgreSQL to order; LIMIT and OFFSET are integer literals.
+ */
+export interface TopN {
+  /** ClickHouse ORDER BY list. */
+  orderBy: string;
+  /** n + m. */
+  rows: bigint;
+}
+
+const ORDERED_ALIKE = new Set(['timestamptz', 'timestamp', 'int8', 'int4', 'int2', 'date', 'bool']);
+
+export function topNOf(sel: PgNode, scope: ColumnScope): TopN | undefined {
+  if (sel.op !== 'SETOP_NONE' || sel.fromClause?.length !== 1) return undefined;
+  if (sel.groupClause?.length || sel.havingClause || sel.distinctClause || sel.windowClause?.length || sel.lockingClause?.length) return undefined;
+  if (sel.limitOption !== 'LIMIT_OPTION_COUNT' || !sel.sortClause?.length) return undefined;
+  const limit = intLiteral(sel.limitCount);
+  const offset = sel.limitOffset === undefined ? 0n : intLiteral(sel.limitOffset);
+  if (limit === undefined || offset === undefined) return undefined;
+  if (readsAggregateOrWindow(sel.targetList)) return undefined;
+  const keys: string[] = [];
+  for (const item of sel.sortClause as PgNode[]) {
+    const by = item.SortBy;
+    const col = by?.node?.ColumnRef && !by.useOp ? columnOf(scope, by.node.ColumnRef) : undefined;
+    const kind = scope.relation.columns.find((c) => c.name === col)?.kind;
+    // The keys ClickHouse can order by are a prefix; WITH TIES keeps every row tied on
+    // it at the cut, so PostgreSQL's full order (text collation included) decides among them.
+    if (!col || !kind || !ORDERED_ALIKE.has(kind)) break;
+    const desc = by.sortby_dir === 'SORTBY_DESC';
+    // PostgreSQL: NULLS LAST ascending, NULLS FIRST descending, unless said otherwise.
+    const nullsFirst = by.sortby_nulls === 'SORTBY_NULLS_FIRST' || (by.sortby_nulls !== 'SORTBY_NULLS_LAST' && desc);
+    keys.push(`${chIdent(col)} ${desc ? 'DESC' : 'ASC'} NULLS ${nullsFirst ? 'FIRST' : 'LAST'}`);
+  }
+  if (keys.length === 0) return undefined;
+  return { orderBy: keys.join(', '), rows: limit + offset };
+}
+
+function intLiteral(n: PgNode): bigint | undefined {
+  const c = n?.A_Const;
+  if (c?.ival !== undefined) return BigInt(c.ival.ival ?? 0);
+  return undefined;
+}
+
+function readsAggregateOrWindow(node: PgNode): boolean {
+  let found = false;
+  const visit = (n: PgNode): void => {
+    if (found || n === null || typeof n !== 'object') return;
+    if (Array.isArray(n)) return n.forEach(visit);
+    if (n.FuncCall && (n.FuncCall.over || n.FuncCall.agg_star || n.FuncCall.agg_distinct || AGGREGATES.has(lastName(n.FuncCall.funcname)))) {
+      found = true;
+      return;
+    }
+    if (n.SubLink) {
+      found = true;
+      return;
+    }
+    for (const v of Object.values(n)) visit(v);
+  };
+  visit(node);
+  return found;
+}
+
+function lastName(names: PgNode[] | undefined): string {
+  const last = names?.[names.length - 1];
+  return String(last?.String?.sval ?? '').toLowerCase();
+}
+
+/** Aggregates a target list could name without GROUP BY (one row: no top-N). */
+const AGGREGATES = new Set([
+  'count', 'sum', 'avg', 'min', 'max', 'stddev', 'stddev_pop', 'stddev_samp', 'variance', 'var_pop', 'var_samp',
+  'percentile_cont', 'percentile_disc', 'mode', 'array_agg', 'string_agg', 'json_agg', 'jsonb_agg', 'bool_and', 'bool_or', 'every',
+  'bit_and', 'bit_or', 'json_object_agg', 'jsonb_object_agg', 'corr', 'covar_pop', 'covar_samp', 'regr_slope', 'xmlagg',
+]);
