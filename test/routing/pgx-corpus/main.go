@@ -45,20 +45,26 @@ type outcome struct {
 	Message string      `json:"message,omitempty"`
 }
 
-func fromResult(name string, r *pgconn.Result) outcome {
+// readResult reads one result. Not pgconn's ResultReader.Read: it keeps the field
+// descriptions only when a row arrives, so an empty result would lose its columns.
+func readResult(name string, rr *pgconn.ResultReader) outcome {
 	o := outcome{Name: name, OK: true, Fields: []field{}, Rows: [][]*string{}}
-	for _, f := range r.FieldDescriptions {
+	for _, f := range rr.FieldDescriptions() {
 		o.Fields = append(o.Fields, field{Name: f.Name, TypeOid: f.DataTypeOID})
 	}
-	for _, row := range r.Rows {
-		out := make([]*string, len(row))
-		for i, v := range row {
+	for rr.NextRow() {
+		values := rr.Values()
+		out := make([]*string, len(values))
+		for i, v := range values {
 			if v != nil {
 				s := string(v)
 				out[i] = &s
 			}
 		}
 		o.Rows = append(o.Rows, out)
+	}
+	if _, err := rr.Close(); err != nil {
+		return failure(name, err)
 	}
 	return o
 }
@@ -75,16 +81,20 @@ func run(ctx context.Context, conn *pgconn.PgConn, e entry) outcome {
 	var last outcome
 	for _, s := range e.Statements {
 		if s.Params == nil {
-			results, err := conn.Exec(ctx, s.SQL).ReadAll()
-			if err != nil {
-				return failure(e.Name, err)
-			}
-			for _, r := range results {
-				if r.Err != nil {
-					return failure(e.Name, r.Err)
+			mrr := conn.Exec(ctx, s.SQL)
+			failed := false
+			for mrr.NextResult() {
+				if o := readResult(e.Name, mrr.ResultReader()); !failed {
+					last = o
+					failed = !o.OK
 				}
 			}
-			last = fromResult(e.Name, results[len(results)-1])
+			if err := mrr.Close(); err != nil {
+				return failure(e.Name, err)
+			}
+			if failed {
+				return last
+			}
 			continue
 		}
 		values := make([][]byte, len(s.Params))
@@ -93,11 +103,10 @@ func run(ctx context.Context, conn *pgconn.PgConn, e entry) outcome {
 				values[i] = []byte(*p)
 			}
 		}
-		r := conn.ExecParams(ctx, s.SQL, values, nil, nil, []int16{0}).Read()
-		if r.Err != nil {
-			return failure(e.Name, r.Err)
+		last = readResult(e.Name, conn.ExecParams(ctx, s.SQL, values, nil, nil, []int16{0}))
+		if !last.OK {
+			return last
 		}
-		last = fromResult(e.Name, r)
 	}
 	return last
 }
