@@ -35,6 +35,12 @@ describe('summarizeReady', () => {
     expect(summarizeReady(c)).toMatchObject({ status: 'False', reason: 'ColdUnavailable' });
   });
 
+  test('a table owned by another TieredTable is the reason, whatever the stores say', () => {
+    let c = setCondition(undefined, { type: 'HotReady', status: 'False', reason: REASON.hotUnavailable, message: 'down' }, 1, t0);
+    c = setCondition(c, { type: 'SchemaInSync', status: 'False', reason: REASON.tableOwnedElsewhere, message: 'table t is owned by TieredTable a/t' }, 1, t0);
+    expect(summarizeReady(c)).toEqual({ type: CONDITION.ready, status: 'False', reason: 'TableOwnedElsewhere', message: 'SchemaInSync: table t is owned by TieredTable a/t' });
+  });
+
   test('is True when all are True', () => {
     const c = setCondition(undefined, { type: 'HotReady', status: 'True', reason: REASON.hotTableReady, message: '' }, 1, t0);
     expect(summarizeReady(c).status).toBe('True');

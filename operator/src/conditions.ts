@@ -22,6 +22,7 @@ export const REASON = {
   coldTableReady: 'ColdTableReady',
   notUsed: 'NotUsed',
   changeRefused: 'ChangeRefused',
+  tableOwnedElsewhere: 'TableOwnedElsewhere',
   inSync: 'InSync',
   applyFailed: 'ApplyFailed',
   tieringSucceeded: 'TieringSucceeded',
@@ -78,6 +79,10 @@ export function rfc3339(d: Date): string {
 export function summarizeReady(conditions: Condition[]): ConditionInput {
   // Store availability first: an outage also fails the schema step, and the outage is
   // the cause a user must see, whichever step happened to notice it first.
+  // A table owned by another TieredTable is refused before the stores are looked at:
+  // that, not a store's state, is what the user must fix.
+  const owned = conditions.find((c) => c.reason === REASON.tableOwnedElsewhere);
+  if (owned) return { type: CONDITION.ready, status: 'False', reason: REASON.tableOwnedElsewhere, message: `${owned.type}: ${owned.message}` };
   const order: ConditionType[] = [CONDITION.hotReady, CONDITION.coldReady, CONDITION.schemaInSync, CONDITION.tieringHealthy];
   for (const type of order) {
     const c = getCondition(conditions, type);

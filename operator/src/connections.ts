@@ -7,8 +7,8 @@ import { secretPath, type TieredTableObject } from './kube/resources';
 
 /**
  * Where a TieredTable's tiers live. From the Secret named by `spec.connection.secretRef`
- * (in the table's namespace), else the operator's own settings (its environment, which
- * the chart fills from a Secret). Secret keys: pgUrl, clickhouseUrl, clickhouseUser,
+ * (in the table's namespace), else — in the release's namespace only — the operator's own
+ * settings (its environment, which the chart fills from a Secret). Secret keys: pgUrl, clickhouseUrl, clickhouseUser,
  * clickhousePassword, clickhouseDatabase — the same names the CronJob maps to STRATA_* env.
  */
 export interface ConnectionSettings {
@@ -32,13 +32,28 @@ interface SecretObject {
   data?: Record<string, string>;
 }
 
+/**
+ * `defaults` serve only TieredTables in `defaultsNamespace` (the release's): the
+ * operator's own connection is the owner role of its database, and a namespace that
+ * may create TieredTables must not get tables made there with it by leaving out
+ * spec.connection. Elsewhere a Secret in the table's own namespace is required.
+ */
 export async function resolveConnection(
   kube: KubeClient,
   obj: TieredTableObject,
   defaults: ConnectionSettings | undefined,
+  defaultsNamespace: string,
 ): Promise<ConnectionSettings> {
   const ref = obj.spec.connection?.secretRef?.name;
   if (!ref) {
+    const namespace = obj.metadata.namespace ?? 'default';
+    if (namespace !== defaultsNamespace) {
+      throw new OperatorError(
+        OPERATOR_ERROR_CODES.connection,
+        `spec.connection.secretRef is required in namespace ${namespace}: the operator's own connection serves only TieredTables in namespace ${defaultsNamespace}`,
+        false,
+      );
+    }
     if (!defaults) {
       throw new OperatorError(
         OPERATOR_ERROR_CODES.connection,

@@ -8,6 +8,7 @@ export const EVENT_REASON = {
   updated: 'Updated',
   invalidSpec: 'InvalidSpec',
   changeRefused: 'ChangeRefused',
+  tableOwnedElsewhere: 'TableOwnedElsewhere',
   hotUnavailable: 'HotUnavailable',
   coldUnavailable: 'ColdUnavailable',
   connectionConfig: 'ConnectionConfigError',

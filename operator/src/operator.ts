@@ -51,6 +51,7 @@ export async function startOperator(config: OperatorConfig, deps: OperatorDeps =
     events: kubeEventRecorder(kube, config.identity, log),
     connections,
     defaultConnection: config.defaultConnection,
+    operatorNamespace: config.namespace,
     tiering:
       config.tiering.mode === 'in-process'
         ? { mode: 'in-process', scheduler }

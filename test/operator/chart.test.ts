@@ -57,8 +57,8 @@ describe('helm template → server-side dry run', () => {
   });
 
   test.each([
-    ['default values', [], 16],
-    ['production values', ['-f', PRODUCTION], 19],
+    ['default values', [], 18],
+    ['production values', ['-f', PRODUCTION], 21],
   ])('%s: every manifest accepted', async (_what, extra, count) => {
     const rendered = await helm(['template', 'strata', CHART, '--namespace', 'strata', '--include-crds', ...(extra as string[])]);
     const objects = docs(rendered);
@@ -95,14 +95,17 @@ describe('helm template → server-side dry run', () => {
       ['watch', 'tieredtables.strata.dev', '-A'],
       ['patch', 'tieredtables.strata.dev', '-n', 'apps'],
       ['update', 'tieredtables.strata.dev', '--subresource=status', '-n', 'apps'],
-      ['get', 'secrets', '-n', 'apps'],
+      ['get', 'secrets', '-n', 'strata'],
       ['create', 'cronjobs.batch', '-n', 'apps'],
       ['create', 'events', '-n', 'apps'],
       ['patch', 'events', '-n', 'apps'],
       ['update', 'leases.coordination.k8s.io/strata-operator', '-n', 'strata'],
     ]) expect([allowed.join(' '), await can(...allowed)]).toEqual([allowed.join(' '), 'yes']);
     for (const denied of [
-      ['list', 'secrets', '-n', 'apps'],
+      // Secrets only in operator.secretNamespaces (default: the release's), never cluster-wide.
+      ['get', 'secrets', '-n', 'apps'],
+      ['get', 'secrets', '-A'],
+      ['list', 'secrets', '-n', 'strata'],
       ['watch', 'secrets', '-A'],
       ['delete', 'tieredtables.strata.dev', '-n', 'apps'],
       ['update', 'tieredtables.strata.dev', '-n', 'apps'],
@@ -133,6 +136,24 @@ describe('helm template → server-side dry run', () => {
       ['update', 'tieredtables.strata.dev', '--subresource=status', '-n', 'strata'],
       ['get', 'secrets', '-n', 'strata'],
     ]) expect([denied.join(' '), await gatewayCan(...denied)]).toEqual([denied.join(' '), 'no']);
+  });
+});
+
+describe('operator Secret access', () => {
+  const secretRules = (rendered: string) =>
+    docs(rendered)
+      .filter((d) => (d.kind === 'Role' || d.kind === 'ClusterRole') && d.rules?.some((r) => r.resources.includes('secrets')))
+      .map((d) => ({ kind: d.kind, namespace: (d.metadata as { namespace?: string }).namespace, rules: d.rules!.filter((r) => r.resources.includes('secrets')) }));
+
+  test('no cluster-wide rule on Secrets in any rendering; a Role per granted namespace', async () => {
+    const base = ['template', 'strata', CHART, '--namespace', 'strata'];
+    expect(secretRules(await helm(base))).toEqual([{ kind: 'Role', namespace: 'strata', rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['get'] }] }]);
+    expect(secretRules(await helm([...base, '-f', PRODUCTION])).every((r) => r.kind === 'Role')).toBe(true);
+    expect(secretRules(await helm([...base, '--set', 'operator.watchNamespace=apps'])).map((r) => r.namespace)).toEqual(['apps']);
+    const granted = secretRules(await helm([...base, '--set', 'operator.secretNamespaces={team-a,team-b}', '--set', 'operator.secretNames={tiering-conn}']));
+    expect(granted).toEqual(
+      ['team-a', 'team-b'].map((namespace) => ({ kind: 'Role', namespace, rules: [{ apiGroups: [''], resources: ['secrets'], resourceNames: ['tiering-conn'], verbs: ['get'] }] })),
+    );
   });
 });
 

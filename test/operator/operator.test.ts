@@ -6,7 +6,7 @@ import { createColdStore, type ColdStore } from '@strata/core';
 import { startChdbHttpServer, type ChdbHttpServer } from '../support/cold-endpoint';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
 import { eventually, kubectl, kubectlJson, kubectlRun } from '../support/operator-kubectl';
-import { operatorTestEnv, secretManifest, startOperatorCluster, type OperatorCluster } from '../support/operator-cluster';
+import { OPERATOR_NAMESPACE, operatorTestEnv, secretManifest, startOperatorCluster, type OperatorCluster } from '../support/operator-cluster';
 import { startOperatorProcess, type OperatorProcess } from '../support/operator-process';
 import { startSwitchableProxy, type SwitchableProxy } from '../support/operator-net';
 import { cond, tieredTable, type TtObject } from './manifests';
@@ -216,25 +216,38 @@ describe('operator on a real kube-apiserver', () => {
     await waitTt('Ready again', 'metrics', (o) => cond(o, 'Ready')?.status === 'True' && cond(o, 'HotReady')?.status === 'True');
   });
 
-  test("cold-only and hot-only tables without spec.connection use the operator's own settings", async () => {
-    await apply(tieredTable({ name: 'logs', namespace: NS, table: 'logs', mode: 'cold-only', secret: null, deletionPolicy: 'Delete' }));
-    await apply(tieredTable({ name: 'sessions', namespace: NS, table: 'sessions', mode: 'hot-only', secret: null, deletionPolicy: 'Delete' }));
-    const logs = await waitTt('logs Ready', 'logs', (o) => cond(o, 'Ready')?.status === 'True');
+  test("cold-only and hot-only tables without spec.connection use the operator's own settings, in its own namespace only", async () => {
+    const HOME = OPERATOR_NAMESPACE;
+    const getHome = (name: string, what: string, pred: (o: TtObject) => boolean) =>
+      eventually(what, async () => {
+        const o = await kubectlJson<TtObject>(cluster.admin, ['get', 'tt', name, '-n', HOME]);
+        return pred(o) ? o : undefined;
+      }, 60_000);
+    await apply(tieredTable({ name: 'logs', namespace: HOME, table: 'logs', mode: 'cold-only', secret: null, deletionPolicy: 'Delete' }));
+    await apply(tieredTable({ name: 'sessions', namespace: HOME, table: 'sessions', mode: 'hot-only', secret: null, deletionPolicy: 'Delete' }));
+    const logs = await getHome('logs', 'logs Ready', (o) => cond(o, 'Ready')?.status === 'True');
     expect(cond(logs, 'HotReady')).toMatchObject({ status: 'True', reason: 'NotUsed' });
     expect(cond(logs, 'TieringHealthy')).toMatchObject({ status: 'True', reason: 'NotTiered' });
-    await waitTt('sessions Ready', 'sessions', (o) => cond(o, 'Ready')?.status === 'True');
+    await getHome('sessions', 'sessions Ready', (o) => cond(o, 'Ready')?.status === 'True');
     // hot-only runs delete rows past hot.retention instead of moving them.
     await pg.query(`INSERT INTO sessions SELECT now() - interval '30 hours' - make_interval(secs => g), 'api', 'h', 1 FROM generate_series(1, 10) g`);
     await pg.query(`INSERT INTO sessions SELECT now() - make_interval(secs => g), 'api', 'h', 1 FROM generate_series(1, 5) g`);
-    const sessions = await waitTt('expired rows deleted', 'sessions', (o) => o.status?.rowsHot === 5 && cond(o, 'TieringHealthy')?.reason === 'TieringSucceeded');
+    const sessions = await getHome('sessions', 'expired rows deleted', (o) => o.status?.rowsHot === 5 && cond(o, 'TieringHealthy')?.reason === 'TieringSucceeded');
     expect(cond(sessions, 'ColdReady')).toMatchObject({ status: 'True', reason: 'NotUsed' });
     expect(await chTables()).toContain('logs');
     expect(await chTables()).not.toContain('sessions');
     expect((await pg.query("SELECT to_regclass('logs') AS t")).rows[0].t).toBeNull();
     expect((await pg.query("SELECT to_regclass('sessions')::text AS t")).rows[0].t).toBe('sessions');
-    await kubectl(cluster.admin, ['delete', 'tt', 'logs', 'sessions', '-n', NS, '--wait=true', '--timeout=60s']);
+    await kubectl(cluster.admin, ['delete', 'tt', 'logs', 'sessions', '-n', HOME, '--wait=true', '--timeout=60s']);
     expect(await chTables()).not.toContain('logs');
     expect((await pg.query("SELECT to_regclass('sessions') AS t")).rows[0].t).toBeNull();
+
+    // Outside the release namespace a TieredTable must name its own Secret.
+    await apply(tieredTable({ name: 'no-secret', namespace: NS, table: 'no_secret', secret: null, deletionPolicy: 'Delete' }));
+    const refused = await waitTt('no-secret refused', 'no-secret', (o) => cond(o, 'Ready')?.reason === 'ConnectionConfigError');
+    expect(cond(refused, 'Ready')!.message).toContain(`spec.connection.secretRef is required in namespace ${NS}`);
+    expect((await pg.query("SELECT to_regclass('no_secret') AS t")).rows[0].t).toBeNull();
+    await kubectl(cluster.admin, ['delete', 'tt', 'no-secret', '-n', NS, '--wait=true', '--timeout=30s']);
   });
 
   test('a Secret that does not exist yet: Ready=False ConnectionConfigError, then Ready once it is created', async () => {

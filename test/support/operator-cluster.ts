@@ -2,6 +2,7 @@
 // the Helm chart applied, plus a kubeconfig carrying a token of the chart's operator
 // ServiceAccount, so the operator under test has exactly the chart's RBAC.
 import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
 import { startKubeApiserver, writeKubeconfig, type KubeApiserver } from './kube-apiserver';
 import { helm, kubectl } from './operator-kubectl';
 import { repoPath } from './paths';
@@ -26,8 +27,14 @@ export async function startOperatorCluster(namespaces: string[]): Promise<Operat
     await kubectl(admin, ['apply', '-f', repoPath('crds', 'tieredtables.strata.dev.yaml')]);
     await kubectl(admin, ['wait', '--for=condition=Established', '--timeout=60s', 'crd/tieredtables.strata.dev']);
     for (const ns of [OPERATOR_NAMESPACE, ...namespaces]) await kubectl(admin, ['create', 'namespace', ns]);
-    const rendered = await helm(['template', 'strata', repoPath('charts', 'strata'), '--namespace', OPERATOR_NAMESPACE]);
-    await kubectl(admin, ['apply', '-n', OPERATOR_NAMESPACE, '-f', '-'], rendered);
+    // The operator may read connection Secrets in the test's namespaces (a Role in each).
+    const secretNamespaces = `{${[OPERATOR_NAMESPACE, ...namespaces].join(',')}}`;
+    const rendered = await helm(['template', 'strata', repoPath('charts', 'strata'), '--namespace', OPERATOR_NAMESPACE, '--set', `operator.secretNamespaces=${secretNamespaces}`]);
+    // `apply -n` refuses objects of another namespace: those go on their own.
+    const docs = parseAllDocuments(rendered).map((d) => d.toJS() as { metadata?: { namespace?: string } } | null).filter((d) => d !== null);
+    const elsewhere = docs.filter((d) => d.metadata?.namespace && d.metadata.namespace !== OPERATOR_NAMESPACE);
+    await kubectl(admin, ['apply', '-n', OPERATOR_NAMESPACE, '-f', '-'], docs.filter((d) => !elsewhere.includes(d)).map((d) => JSON.stringify(d)).join('\n---\n'));
+    if (elsewhere.length) await kubectl(admin, ['apply', '-f', '-'], elsewhere.map((d) => JSON.stringify(d)).join('\n---\n'));
     const token = (await kubectl(admin, ['create', 'token', OPERATOR_SERVICE_ACCOUNT, '-n', OPERATOR_NAMESPACE, '--duration=2h'])).trim();
     const operator = join(api.dir, 'operator.kubeconfig');
     writeKubeconfig(operator, api.server, api.caPem, { token });

@@ -101,6 +101,22 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: str
       `GRANT USAGE ON SEQUENCE strata.cold_deletes_id_seq TO PUBLIC`,
     ],
   },
+  {
+    version: 4,
+    name: 'table owners',
+    // Which TieredTable (namespace, name, uid) manages each table, so the operator can
+    // refuse a second TieredTable (another namespace, or a re-created one with another
+    // uid) naming a table it does not own. NULL: registered by `strata apply` or before
+    // this migration; the first TieredTable to reconcile it records itself. All or none.
+    sql: [
+      `ALTER TABLE strata.table_registry
+         ADD COLUMN owner_namespace text,
+         ADD COLUMN owner_name text,
+         ADD COLUMN owner_uid text,
+         ADD CONSTRAINT table_registry_owner_whole CHECK (
+           (owner_namespace IS NULL) = (owner_name IS NULL) AND (owner_name IS NULL) = (owner_uid IS NULL))`,
+    ],
+  },
 ];
 
 export async function migrate(db: Queryable): Promise<number[]> {

@@ -1,10 +1,13 @@
-import { deleteTable, getRegisteredTable, validateTieredTable, type Condition, type TieredTableStatus } from '@strata/core';
+import { deleteTable, migrate, validateTieredTable, type Condition, type TieredTableSpec, type TieredTableStatus } from '@strata/core';
 import { CONDITION, REASON, setCondition, summarizeReady } from '../conditions';
-import { DEFAULT_CLICKHOUSE_DATABASE, resolveConnection } from '../connections';
+import { DEFAULT_CLICKHOUSE_DATABASE, resolveConnection, type ConnectionSettings } from '../connections';
+import { OperatorError } from '../errors';
 import { EVENT_REASON } from '../events';
 import { FINALIZER, hasFinalizer, setFinalizer } from '../finalizer';
 import type { TieredTableObject } from '../kube/resources';
 import { patchStatus } from '../status-patch';
+import { describeOwner, lockTableName, ownerOf, readOwnership } from '../table-owner';
+import { claimTable } from './steps/claim-table';
 import { connectCatalog } from './steps/connect-catalog';
 import { observeStatus } from './steps/observe-status';
 import { provisionTables } from './steps/provision-tables';
@@ -17,7 +20,7 @@ import { ReconcileState, type ReconcileDeps, type ReconcileStep } from './state'
  * shape). Every step only adds facts to the state; status is written once, at the end,
  * through patchStatus, whatever step stopped the run.
  */
-export const RECONCILE_STEPS: readonly ReconcileStep[] = [validateSpec, connectCatalog, provisionTables, tieringSchedule, observeStatus];
+export const RECONCILE_STEPS: readonly ReconcileStep[] = [validateSpec, connectCatalog, claimTable, provisionTables, tieringSchedule, observeStatus];
 
 export type ReconcileOutcome = { result: 'success' | 'invalid' } | { result: 'requeue'; error: Error };
 
@@ -102,9 +105,11 @@ async function announceTransitions(deps: ReconcileDeps, obj: TieredTableObject, 
 
 /**
  * deletionPolicy: Retain keeps both tiers' tables and data (only the catalog entry goes,
- * so the table can be adopted again); Delete drops both tiers. Then the schedule goes
- * and the finalizer is removed. An invalid spec or a table that was never provisioned
- * has nothing to clean up.
+ * so the table can be adopted again); Delete drops both tiers. Only a table this
+ * TieredTable owns is touched: one refused as owned elsewhere, one still unowned and one
+ * never provisioned are left as they are. Then the schedule goes and the finalizer is
+ * removed. An invalid spec, or connection settings that can never be used (no Secret
+ * named outside the release namespace), had nothing provisioned to clean up.
  */
 async function finalize(deps: ReconcileDeps, obj: TieredTableObject, key: string): Promise<ReconcileOutcome> {
   if (!hasFinalizer(obj)) return { result: 'success' };
@@ -114,21 +119,11 @@ async function finalize(deps: ReconcileDeps, obj: TieredTableObject, key: string
   if (v.ok) {
     state.spec = v.spec;
     try {
-      const settings = await resolveConnection(deps.kube, obj, deps.defaultConnection);
-      const hot = await deps.connections.openHot(settings);
-      try {
-        const registered = await getRegisteredTable(hot, v.spec.table).catch(() => null);
-        if (registered) {
-          await deleteTable({ hot, cold: deps.connections.coldStore(settings), coldTarget: { database: settings.clickhouse?.database ?? DEFAULT_CLICKHOUSE_DATABASE } }, v.spec);
-          if (v.spec.deletionPolicy === 'Delete') {
-            await deps.events.record(obj, 'Normal', EVENT_REASON.tablesDropped, `deletionPolicy Delete: dropped ${v.spec.table} in both tiers`);
-          } else {
-            await deps.events.record(obj, 'Normal', EVENT_REASON.tablesRetained, `deletionPolicy Retain: kept ${v.spec.table} and its data in both tiers`);
-          }
-        }
-      } finally {
-        await hot.end().catch(() => undefined);
-      }
+      const settings = await resolveConnection(deps.kube, obj, deps.defaultConnection, deps.operatorNamespace).catch((err: unknown) => {
+        if (err instanceof OperatorError && !err.transient) return undefined;
+        throw err;
+      });
+      if (settings) await finalizeTables(deps, obj, v.spec, settings);
     } catch (err) {
       // The finalizer stays until the data can be handled as the policy says.
       const message = `cannot apply deletionPolicy ${v.spec.deletionPolicy}: ${(err as Error).message}`;
@@ -143,4 +138,29 @@ async function finalize(deps: ReconcileDeps, obj: TieredTableObject, key: string
   await setFinalizer(deps.kube, obj, false);
   deps.log.info({ key, finalizer: FINALIZER, policy: v.ok ? v.spec.deletionPolicy : 'invalid spec' }, 'finalized');
   return { result: 'success' };
+}
+
+async function finalizeTables(deps: ReconcileDeps, obj: TieredTableObject, spec: TieredTableSpec, settings: ConnectionSettings): Promise<void> {
+  const hot = await deps.connections.openHot(settings);
+  try {
+    // A catalog that was never migrated has no tables of this TieredTable either.
+    const migrated = await hot.query("SELECT to_regclass('strata.table_registry') IS NOT NULL AS ok");
+    if (!migrated.rows[0].ok) return;
+    await migrate(hot);
+    await lockTableName(hot, spec.table);
+    const ownership = await readOwnership(hot, spec.table, ownerOf(obj));
+    if (ownership.kind === 'elsewhere') {
+      await deps.events.record(obj, 'Normal', EVENT_REASON.tablesRetained, `${spec.table} belongs to ${describeOwner(ownership.owner)}: left untouched`);
+      return;
+    }
+    if (ownership.kind !== 'mine') return;
+    await deleteTable({ hot, cold: deps.connections.coldStore(settings), coldTarget: { database: settings.clickhouse?.database ?? DEFAULT_CLICKHOUSE_DATABASE } }, spec);
+    if (spec.deletionPolicy === 'Delete') {
+      await deps.events.record(obj, 'Normal', EVENT_REASON.tablesDropped, `deletionPolicy Delete: dropped ${spec.table} in both tiers`);
+    } else {
+      await deps.events.record(obj, 'Normal', EVENT_REASON.tablesRetained, `deletionPolicy Retain: kept ${spec.table} and its data in both tiers`);
+    }
+  } finally {
+    await hot.end().catch(() => undefined);
+  }
 }

@@ -16,8 +16,10 @@ export interface ReconcileDeps {
   log: Logger;
   events: EventRecorder;
   connections: Connections;
-  /** The operator's own connection settings, for tables without spec.connection. */
+  /** The operator's own connection settings, for tables without spec.connection in operatorNamespace. */
   defaultConnection?: ConnectionSettings;
+  /** The release's namespace: the only one whose TieredTables may use defaultConnection. */
+  operatorNamespace: string;
   tiering: TieringModeDeps;
   metrics: OperatorMetrics;
   now: () => Date;

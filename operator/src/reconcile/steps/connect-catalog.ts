@@ -15,7 +15,7 @@ export const connectCatalog: ReconcileStep = {
   async run(deps, state) {
     const spec = state.spec!;
     try {
-      state.settings = await resolveConnection(deps.kube, state.obj, deps.defaultConnection);
+      state.settings = await resolveConnection(deps.kube, state.obj, deps.defaultConnection, deps.operatorNamespace);
     } catch (err) {
       const e = err as OperatorError;
       state.set(CONDITION.hotReady, 'False', REASON.connectionConfig, e.message);

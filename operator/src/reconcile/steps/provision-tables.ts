@@ -2,6 +2,7 @@ import { applyTable, ApplyRefusedError, clickhouseDdl, postgresDdl } from '@stra
 import { CONDITION, REASON } from '../../conditions';
 import { DEFAULT_CLICKHOUSE_DATABASE } from '../../connections';
 import { EVENT_REASON } from '../../events';
+import { ownerOf, recordOwner } from '../../table-owner';
 import { CONTINUE, type ReconcileStep } from '../state';
 
 /**
@@ -34,6 +35,11 @@ export const provisionTables: ReconcileStep = {
       else state.set(CONDITION.hotReady, 'False', REASON.hotUnavailable, `PostgreSQL: ${(err as Error).message}`);
       state.set(CONDITION.schemaInSync, 'False', REASON.applyFailed, (err as Error).message);
       return { next: false, transient: true, error: err as Error };
+    }
+
+    // Under claimTable's lock: the table is registered now, unowned or already ours.
+    if (!(await recordOwner(state.hot!, spec.table, ownerOf(state.obj)))) {
+      throw new Error(`table ${spec.table}: owner not recorded (registry row changed under the lock)`);
     }
 
     if (spec.mode === 'cold-only') state.set(CONDITION.hotReady, 'True', REASON.notUsed, 'cold-only: rows are written to ClickHouse directly');
