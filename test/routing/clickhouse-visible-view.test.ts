@@ -1,5 +1,8 @@
 import { Client } from 'pg';
+import { readFileSync } from 'node:fs';
 import { runTiering, TIER_STEPS } from '@strata/core';
+import { expandGrafanaClickHouseMacros } from '../support/grafana-macros';
+import { repoPath } from '../support/paths';
 import { tiererDeps, type TieredFixture } from '../support/tiered-fixture';
 import { observabilityLines, startObservabilityBed, type ObservabilityBed } from './corpus/observability-dataset';
 
@@ -11,8 +14,9 @@ import { observabilityLines, startObservabilityBed, type ObservabilityBed } from
  *
  * `$__from`/`$__to` are Grafana's global variables, epoch milliseconds by default; ClickHouse
  * compares a DateTime64 with an integer as seconds, so the seed's query as written matches
- * nothing in any ClickHouse (measured below). A panel writes `${__from:date:seconds}` (or
- * the plugin's `$__fromTime`, `toDateTime(<seconds>)`): both are tested.
+ * nothing in any ClickHouse (measured below). The example dashboard
+ * (examples/grafana/strata-clickhouse-dashboard.json) uses the plugin's `$__fromTime` /
+ * `$__toTime` (`toDateTime(<seconds>)`); `${__from:date:seconds}` works too.
  */
 const TABLE = 'observability_events';
 const PASSWORD = 'visible-view-secret';
@@ -20,6 +24,12 @@ const W1 = '2026-01-04T13:37:00Z';
 const W2 = '2026-01-05T00:00:00Z';
 /** The seed's query (SEED.md 4.2) over the observability table's view and time column. */
 const SEED_CH_QUERY = 'SELECT node, count() AS total FROM observability_events_visible WHERE event_time >= $__from AND event_time <= $__to GROUP BY node ORDER BY total DESC LIMIT 5';
+
+/** The example ClickHouse dashboard's panel: the seed's query with the plugin's time macros. */
+function clickhousePanelSql(): string {
+  const dashboard = JSON.parse(readFileSync(repoPath('examples', 'grafana', 'strata-clickhouse-dashboard.json'), 'utf8')) as { panels: Array<{ targets: Array<{ rawSql: string }> }> };
+  return dashboard.panels[0].targets[0].rawSql;
+}
 
 const rowsBelow = (w: string) => observabilityLines().filter((l) => l.slice(0, l.indexOf('\t')) < new Date(w).toISOString()).length;
 
@@ -67,23 +77,26 @@ describe('the committed-generation view for direct ClickHouse readers', () => {
   });
 
   it("answers the seed's Grafana ClickHouse query as the proxy answers for the same cold range", async () => {
-    const from = Date.parse('2026-01-03T06:00:00Z');
-    const to = Date.parse('2026-01-04T18:00:00Z');
-    const run = (f: string, t: string) => fx.cold.query<{ node: string | null; total: string }>(SEED_CH_QUERY.replace('$__from', f).replace('$__to', t));
+    const range = { from: new Date('2026-01-03T06:00:00Z'), to: new Date('2026-01-04T18:00:00Z') };
+    const [from, to] = [range.from.getTime() / 1000, range.to.getTime() / 1000];
     const c = new Client({ connectionString: bed.url });
     await c.connect();
     try {
       const viaProxy = await c.query<{ node: string | null; total: string }>(
-        `SELECT node, count(*)::text AS total FROM ${TABLE} WHERE event_time >= to_timestamp(${from / 1000}) AND event_time <= to_timestamp(${to / 1000}) GROUP BY node ORDER BY count(*) DESC, node LIMIT 5`,
+        `SELECT node, count(*)::text AS total FROM ${TABLE} WHERE event_time >= to_timestamp(${from}) AND event_time <= to_timestamp(${to}) GROUP BY node ORDER BY count(*) DESC, node LIMIT 5`,
       );
       const key = (r: { node: string | null; total: string }) => `${r.node ?? 'NULL'}=${r.total}`;
       const expected = viaProxy.rows.map(key).sort();
       expect(expected.length).toBe(5); // four nodes and the events without one
-      // ${__from:date:seconds} / ${__to:date:seconds}, and the plugin's $__fromTime / $__toTime.
-      expect((await run(String(from / 1000), String(to / 1000))).map(key).sort()).toEqual(expected);
-      expect((await run(`toDateTime(${from / 1000})`, `toDateTime(${to / 1000})`)).map(key).sort()).toEqual(expected);
-      // $__from / $__to as Grafana interpolates them by default (milliseconds): read as seconds, nothing matches.
-      expect(await run(String(from), String(to))).toEqual([]);
+      const direct = (sql: string) => fx.cold.query<{ node: string | null; total: string }>(sql).then((rows) => rows.map(key).sort());
+      // The example dashboard's panel, as the ClickHouse datasource expands $__fromTime / $__toTime.
+      const panel = expandGrafanaClickHouseMacros(clickhousePanelSql(), range);
+      expect(panel).toContain(`event_time >= toDateTime(${from}) AND event_time <= toDateTime(${to})`);
+      expect(await direct(panel)).toEqual(expected);
+      // ${__from:date:seconds} / ${__to:date:seconds} give the same.
+      expect(await direct(SEED_CH_QUERY.replace('$__from', String(from)).replace('$__to', String(to)))).toEqual(expected);
+      // The seed's $__from / $__to as Grafana interpolates them (milliseconds): read as seconds, nothing matches.
+      expect(await direct(expandGrafanaClickHouseMacros(SEED_CH_QUERY, range))).toEqual([]);
     } finally {
       await c.end();
     }

@@ -104,3 +104,23 @@ export function interpolateGrafanaVariables(sql: string, variables: Record<strin
     return value.multi.map((v) => `'${v.replace(/'/g, "''")}'`).join(',');
   });
 }
+
+/**
+ * Grafana's ClickHouse datasource macros (grafana/clickhouse-datasource pkg/macros):
+ * `$__fromTime`/`$__toTime` → `toDateTime(<unix seconds>)`, `$__fromTime_ms`/`$__toTime_ms`
+ * → `fromUnixTimestamp64Milli(<ms>)`, `$__timeFilter(c)` → `c >= toDateTime(s) AND c <= toDateTime(s)`.
+ * Grafana's own globals `$__from`/`$__to` (epoch milliseconds) are interpolated before.
+ */
+export function expandGrafanaClickHouseMacros(sql: string, range: GrafanaTimeRange): string {
+  const s = (d: Date) => `toDateTime(${Math.floor(d.getTime() / 1000)})`;
+  const ms = (d: Date) => `fromUnixTimestamp64Milli(${d.getTime()})`;
+  return sql
+    .replace(/\$__timeFilter_ms\(([^)]*)\)/g, (_w, c: string) => `${c.trim()} >= ${ms(range.from)} AND ${c.trim()} <= ${ms(range.to)}`)
+    .replace(/\$__timeFilter\(([^)]*)\)/g, (_w, c: string) => `${c.trim()} >= ${s(range.from)} AND ${c.trim()} <= ${s(range.to)}`)
+    .replace(/\$__fromTime_ms\b/g, ms(range.from))
+    .replace(/\$__toTime_ms\b/g, ms(range.to))
+    .replace(/\$__fromTime\b/g, s(range.from))
+    .replace(/\$__toTime\b/g, s(range.to))
+    .replace(/\$__from\b/g, String(range.from.getTime()))
+    .replace(/\$__to\b/g, String(range.to.getTime()));
+}
