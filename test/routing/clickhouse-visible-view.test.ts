@@ -4,7 +4,8 @@ import { runTiering, TIER_STEPS } from '@strata/core';
 import { expandGrafanaClickHouseMacros } from '../support/grafana-macros';
 import { repoPath } from '../support/paths';
 import { tiererDeps, type TieredFixture } from '../support/tiered-fixture';
-import { observabilityLines, startObservabilityBed, type ObservabilityBed } from './corpus/observability-dataset';
+import { observabilityLines } from './corpus/observability-dataset';
+import { startObservabilityBed, type ObservabilityBed } from './observability-bed';
 
 /**
  * Safe direct ClickHouse reads (issue 17, item 4): `<table>_visible` shows exactly the

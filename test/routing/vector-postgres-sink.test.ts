@@ -5,7 +5,7 @@ import { wire } from '@strata/proxy';
 import type { RunningTieredProxy } from '../../proxy/src/tiered-proxy';
 import { rawLogin } from '../support/proxy-raw-client';
 import { tiererDeps, type TieredFixture } from '../support/tiered-fixture';
-import { startObservabilityBed, type ObservabilityBed } from './corpus/observability-dataset';
+import { startObservabilityBed, type ObservabilityBed } from './observability-bed';
 
 /**
  * Vector's `postgres` sink (issue 17, item 2) pointed at the proxy, byte for byte: the

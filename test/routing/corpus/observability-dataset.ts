@@ -3,12 +3,8 @@ import { Readable } from 'node:stream';
 import { Client } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { pipeline } from 'node:stream/promises';
-import pino from 'pino';
-import { DATASET_START, ensurePartitions, FULL_MINUTES, parseTieredTableDocuments, runTiering, validateResource, type TieredTableSpec } from '@strata/core';
-import { resolveProxyConfig } from '../../../proxy/src/config';
-import { startTieredProxy, type RunningTieredProxy } from '../../../proxy/src/tiered-proxy';
+import { DATASET_START, FULL_MINUTES, parseTieredTableDocuments, validateResource, type TieredTableSpec } from '@strata/core';
 import { repoPath } from '../../support/paths';
-import { tieredFixture, tiererDeps, type TieredFixture } from '../../support/tiered-fixture';
 
 /**
  * observability_events as the examples ship it (examples/tieredtables.yaml), with a cold
@@ -75,46 +71,4 @@ export function observabilityStream(): Readable {
 /** COPYs the dataset into `relation` (observability_events or a reference copy). */
 export async function loadObservability(c: Client, relation = 'observability_events'): Promise<void> {
   await pipeline(observabilityStream(), c.query(copyFrom(`COPY ${relation} (${OBSERVABILITY_COLUMNS.join(', ')}) FROM STDIN`)));
-}
-
-/** observability_events alone, holding the dataset, behind the real tiered proxy. */
-export interface ObservabilityBed {
-  fx: TieredFixture;
-  proxy: RunningTieredProxy;
-  /** The PostgreSQL database name (the proxy serves the same one). */
-  database: string;
-  /** postgres:// URL through the proxy as `user`. */
-  url: string;
-  close(): Promise<void>;
-}
-
-/** `tierTo`: a first tiering run before the proxy starts. */
-export async function startObservabilityBed(user: string, password: string, opts: { tierTo?: string } = {}): Promise<ObservabilityBed> {
-  const spec = observabilitySpec();
-  const fx = await tieredFixture(spec);
-  try {
-    await ensurePartitions(fx.hot, spec, new Date(DATASET_START), new Date(DATASET_START + FULL_MINUTES * 60_000));
-    await loadObservability(fx.hot);
-    if (opts.tierTo) await runTiering(tiererDeps(fx.pgUrl, fx.cold, fx.database), { table: spec.table, until: new Date(opts.tierTo) });
-    const proxy = await startTieredProxy(resolveProxyConfig({ listen: '127.0.0.1:0', backendUrl: fx.pgUrl, users: { [user]: password } }), {
-      pgUrl: fx.pgUrl,
-      cold: fx.cold,
-      coldDatabase: fx.database,
-      logger: pino({ level: process.env.STRATA_TEST_LOG ?? 'silent' }),
-    });
-    const database = new URL(fx.pgUrl).pathname.slice(1);
-    return {
-      fx,
-      proxy,
-      database,
-      url: `postgres://${user}:${encodeURIComponent(password)}@${proxy.host}:${proxy.port}/${database}`,
-      async close() {
-        await proxy.close();
-        await fx.close();
-      },
-    };
-  } catch (err) {
-    await fx.close().catch(() => undefined);
-    throw err;
-  }
 }
