@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { createTieringGauges, type TieringGauges } from './tiering-metrics';
 
 /** The operator's Prometheus metrics, on a registry of its own (no global state). */
 export interface OperatorMetrics {
@@ -10,6 +11,8 @@ export interface OperatorMetrics {
   watchRestarts: Counter<'reason'>;
   tieringRuns: Counter<'result'>;
   tieringRows: Counter;
+  /** Per-table tiering state from the catalog, in both tiering modes. */
+  tables: TieringGauges;
 }
 
 export function createOperatorMetrics(): OperatorMetrics {
@@ -31,5 +34,6 @@ export function createOperatorMetrics(): OperatorMetrics {
     watchRestarts: new Counter({ name: 'strata_operator_watch_restarts_total', help: 'Watch reconnects by reason (timeout, disconnect, gone, error).', labelNames: ['reason'], registers }),
     tieringRuns: new Counter({ name: 'strata_operator_tiering_runs_total', help: 'In-process tiering runs by result.', labelNames: ['result'], registers }),
     tieringRows: new Counter({ name: 'strata_operator_tiering_rows_total', help: 'Rows moved by in-process tiering runs.', registers }),
+    tables: createTieringGauges(registry),
   };
 }

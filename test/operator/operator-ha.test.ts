@@ -134,6 +134,17 @@ describe('operator replicas, crashes and API server restarts', () => {
     expect(tiered.status).toMatchObject({ rowsHot: 0, rowsCold: 200, lagSeconds: 0 });
     expect(tiered.status!.lastTiering!.durationMs).toBeGreaterThan(0);
     expect(cond(tiered, 'TieringHealthy')).toMatchObject({ status: 'True', reason: 'TieringSucceeded' });
+    // CronJob mode: the run's pod is gone, the leader's /metrics has the table's tiering
+    // state from the catalog (what docs/operations.md tells to alert on).
+    const leader = procs.filter((p) => p.identity === 'op-b').pop()!;
+    const labels = { namespace: NS, table: 'cpu' };
+    expect(await leader.metric('strata_tiering_watermark_seconds', labels)).toBe(Date.parse(tiered.status!.watermark!) / 1000);
+    expect(await leader.metric('strata_tiering_lag_seconds', labels)).toBe(0);
+    expect(await leader.metric('strata_tiering_last_success_timestamp_seconds', labels)).toBe(Date.parse(tiered.status!.lastTiering!.finishedAt!) / 1000);
+    expect(await leader.metric('strata_tiering_last_run_failed', labels)).toBe(0);
+    expect(await leader.metric('strata_tiering_rows_moved_total', labels)).toBe(200);
+    expect(await leader.metric('strata_tiering_table_rows', { ...labels, tier: 'cold' })).toBe(200);
+    expect(await leader.metric('strata_tiering_table_rows', { ...labels, tier: 'hot' })).toBe(0);
     // Settled: resyncs (every 2 s) find nothing to change and write nothing.
     const rv = (await kubectlJson<{ metadata: { resourceVersion: string } }>(cluster.admin, ['get', 'tt', 'cpu', '-n', NS])).metadata.resourceVersion;
     await new Promise((r) => setTimeout(r, 5000));

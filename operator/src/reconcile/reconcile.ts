@@ -123,7 +123,8 @@ async function finalize(deps: ReconcileDeps, obj: TieredTableObject, key: string
         if (err instanceof OperatorError && !err.transient) return undefined;
         throw err;
       });
-      if (settings) await finalizeTables(deps, obj, v.spec, settings);
+      // Its series end with the table it owned (not with a refused TieredTable naming it).
+      if (settings && (await finalizeTables(deps, obj, v.spec, settings))) deps.metrics.tables.forget({ namespace: obj.metadata.namespace ?? 'default', table: v.spec.table });
     } catch (err) {
       // The finalizer stays until the data can be handled as the policy says.
       const message = `cannot apply deletionPolicy ${v.spec.deletionPolicy}: ${(err as Error).message}`;
@@ -140,26 +141,28 @@ async function finalize(deps: ReconcileDeps, obj: TieredTableObject, key: string
   return { result: 'success' };
 }
 
-async function finalizeTables(deps: ReconcileDeps, obj: TieredTableObject, spec: TieredTableSpec, settings: ConnectionSettings): Promise<void> {
+/** Applies deletionPolicy to the table if this TieredTable owns it; returns whether it did. */
+async function finalizeTables(deps: ReconcileDeps, obj: TieredTableObject, spec: TieredTableSpec, settings: ConnectionSettings): Promise<boolean> {
   const hot = await deps.connections.openHot(settings);
   try {
     // A catalog that was never migrated has no tables of this TieredTable either.
     const migrated = await hot.query("SELECT to_regclass('strata.table_registry') IS NOT NULL AS ok");
-    if (!migrated.rows[0].ok) return;
+    if (!migrated.rows[0].ok) return false;
     await migrate(hot);
     await lockTableName(hot, spec.table);
     const ownership = await readOwnership(hot, spec.table, ownerOf(obj));
     if (ownership.kind === 'elsewhere') {
       await deps.events.record(obj, 'Normal', EVENT_REASON.tablesRetained, `${spec.table} belongs to ${describeOwner(ownership.owner)}: left untouched`);
-      return;
+      return false;
     }
-    if (ownership.kind !== 'mine') return;
+    if (ownership.kind !== 'mine') return false;
     await deleteTable({ hot, cold: deps.connections.coldStore(settings), coldTarget: { database: settings.clickhouse?.database ?? DEFAULT_CLICKHOUSE_DATABASE } }, spec);
     if (spec.deletionPolicy === 'Delete') {
       await deps.events.record(obj, 'Normal', EVENT_REASON.tablesDropped, `deletionPolicy Delete: dropped ${spec.table} in both tiers`);
     } else {
       await deps.events.record(obj, 'Normal', EVENT_REASON.tablesRetained, `deletionPolicy Retain: kept ${spec.table} and its data in both tiers`);
     }
+    return true;
   } finally {
     await hot.end().catch(() => undefined);
   }

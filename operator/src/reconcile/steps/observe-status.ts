@@ -7,6 +7,7 @@ import { CONTINUE, type ReconcileStep } from '../state';
  * Step 7. Reads what the tiers hold now (core's tableStatuses: one REPEATABLE READ
  * snapshot of the catalog, visible cold rows only): watermark, rows per tier, lag and
  * the last tiering run, whoever ran it (CronJob, in-process scheduler, `strata tier`).
+ * The same facts become the operator's per-table tiering metrics (tiering-metrics.ts).
  */
 export const observeStatus: ReconcileStep = {
   name: 'status',
@@ -16,6 +17,7 @@ export const observeStatus: ReconcileStep = {
     const all = await tableStatuses(state.hot!, state.cold, { database }, deps.now());
     const s = all.find((t) => t.table === spec.table);
     if (!s) return CONTINUE;
+    deps.metrics.tables.observe({ namespace: state.obj.metadata.namespace ?? 'default', table: spec.table }, s);
     const watermark = Date.parse(s.watermark);
     const finite = Number.isFinite(watermark);
     state.observed = {
