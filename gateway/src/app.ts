@@ -258,7 +258,7 @@ function buildHttpApp(d: HttpDeps): FastifyInstance {
   }
 
   // ClickHouse's HTTP insert protocol (Vector's clickhouse sink, ClickHouse clients).
-  registerClickHouseHttp(app, { ingest: d.ingest, body, databases: [d.cfg.coldDatabase] });
+  registerClickHouseHttp(app, { ingest: d.ingest, body, databases: [d.cfg.coldDatabase], retryAfterSeconds: d.cfg.batch.retryAfterSeconds });
 
   app.post(SQL_PATH, async (req, reply) => {
     if (!d.sql || !d.sqlAuth) throw new SqlApiDisabledError();

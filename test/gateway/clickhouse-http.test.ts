@@ -1,7 +1,9 @@
 import { gzipSync } from 'node:zlib';
 import { compress as zstdCompress } from '@mongodb-js/zstd';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
+import pino from 'pino';
 import { GATEWAY_TEST_TOKEN, startGatewayFixture, startProxyFor, type GatewayFixture } from '../support/gateway-fixture';
+import { startTcpProxy, type TcpProxy } from '../support/gateway-tcp-proxy';
 import type { ProxyProcess } from '../support/proxy-process';
 
 /**
@@ -202,5 +204,51 @@ describe("Vector's clickhouse sink requests", () => {
     const res = await raw('/?input_format_csv_delimiter=%3B&query=' + encodeURIComponent('INSERT INTO metrics_events FORMAT JSONEachRow'), { method: 'POST', body: '{}' });
     expect(res.status).toBe(400);
     expect(res.text).toMatch(/^Code: 48\. .*input_format_csv_delimiter/);
+  });
+});
+
+describe('the same acknowledgement rules as the other protocols', () => {
+  let g: GatewayFixture;
+  let chPath: TcpProxy;
+  beforeAll(async () => {
+    g = await startGatewayFixture('gw_clickhouse_rules');
+    chPath = await startTcpProxy('127.0.0.1', g.ch.port);
+    await g.restartGateway({
+      cold: { kind: 'http', url: chPath.via(g.ch.url), database: g.coldDatabase, maxRetries: 0, requestTimeoutMs: 2000 },
+      batch: { maxDelayMs: 300, maxRows: 10_000, maxPendingRows: 10, retryAfterSeconds: 2 },
+      logger: pino({ level: 'silent' }),
+    });
+  });
+  afterAll(async () => {
+    await g?.close();
+    await chPath?.close();
+  });
+  const insert = (table: string, rows: object[]) =>
+    fetch(g.gateway.url + '/?query=' + encodeURIComponent(`INSERT INTO ${table} FORMAT JSONEachRow`), {
+      method: 'POST',
+      body: rows.map((r) => JSON.stringify(r)).join('\n'),
+      headers: { 'X-ClickHouse-Key': GATEWAY_TEST_TOKEN },
+    }).then(async (res) => ({ status: res.status, text: await res.text(), retryAfter: res.headers.get('retry-after') }));
+  const metrics = (app: string, n: number) => Array.from({ length: n }, (_, i) => ({ time: `2026-11-25T19:00:${String(i).padStart(2, '0')}Z`, app, host: 'h', value: i }));
+
+  test('writers behind: 429 with Retry-After (code 202, which Vector retries); the held request still commits', async () => {
+    const first = insert('metrics_events', metrics('chbp-1', 8));
+    await new Promise((r) => setTimeout(r, 50));
+    const second = await insert('metrics_events', metrics('chbp-2', 5));
+    expect(second).toMatchObject({ status: 429, retryAfter: '2' });
+    expect(second.text).toMatch(/^Code: 202\. DB::Exception: .*\(TOO_MANY_SIMULTANEOUS_QUERIES\)/);
+    expect((await first).status).toBe(200);
+    expect((await g.pg.query(`SELECT app, count(*)::int AS n FROM metrics_events WHERE app LIKE 'chbp-%' GROUP BY app`)).rows).toEqual([{ app: 'chbp-1', n: 8 }]);
+  });
+
+  test('ClickHouse unreachable for a cold-only table: 503 (code 210) and nothing written; after it returns, the insert succeeds', async () => {
+    const logs = (app: string) => [{ timestamp: '2026-11-25T19:30:00Z', app, message: 'm' }];
+    chPath.cut();
+    const during = await insert('logs_events', logs('chout-during'));
+    expect(during).toMatchObject({ status: 503, retryAfter: '2' });
+    expect(during.text).toMatch(/^Code: 210\. DB::Exception: clickhouse is unavailable; nothing from this request was written\. \(NETWORK_ERROR\)/);
+    chPath.restore();
+    expect((await insert('logs_events', logs('chout-after'))).status).toBe(200);
+    expect(await g.cold.query(`SELECT app FROM ${g.coldDatabase}.logs_events WHERE app LIKE 'chout-%' ORDER BY app`)).toEqual([{ app: 'chout-after' }]);
   });
 });

@@ -34,6 +34,8 @@ export interface ClickHouseHttpDeps {
   body(req: FastifyRequest): Promise<Buffer>;
   /** Names a client may qualify a table with, besides `default` (the gateway's cold database). */
   databases: readonly string[];
+  /** Retry-After on 429 and 503, as the other protocols send it. */
+  retryAfterSeconds: number;
 }
 
 /** ClickHouse error codes (src/Common/ErrorCodes.cpp) for what the gateway answers. */
@@ -343,7 +345,7 @@ export function clickhouseAuthorization(headers: Record<string, unknown>, query:
   return undefined;
 }
 
-function sendError(req: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply {
+function sendError(req: FastifyRequest, reply: FastifyReply, err: unknown, retryAfterSeconds: number): FastifyReply {
   let status = 500;
   let ch: ClickHouseCode = CH.STD_EXCEPTION;
   let message = 'internal error';
@@ -356,6 +358,7 @@ function sendError(req: FastifyRequest, reply: FastifyReply, err: unknown): Fast
     ch = BY_GATEWAY_CODE[err.code] ?? CH.STD_EXCEPTION;
     message = err.message;
   }
+  if (status === 429 || status === 503) reply.header('Retry-After', String(retryAfterSeconds));
   if (status >= 500) {
     const e = err as { name?: string; code?: unknown };
     req.log.error({ req: req.id, route: '/', err: { name: e?.name, code: e?.code } }, 'request failed');
@@ -439,7 +442,7 @@ export function registerClickHouseHttp(app: FastifyInstance, d: ClickHouseHttpDe
       );
       return reply.type('text/plain; charset=UTF-8').send('');
     } catch (err) {
-      return sendError(req, reply, err);
+      return sendError(req, reply, err, d.retryAfterSeconds);
     }
   };
   app.get('/', handle);
