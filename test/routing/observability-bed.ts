@@ -16,15 +16,15 @@ export interface ObservabilityBed {
   close(): Promise<void>;
 }
 
-/** `tierTo`: a first tiering run before the proxy starts. */
-export async function startObservabilityBed(user: string, password: string, opts: { tierTo?: string } = {}): Promise<ObservabilityBed> {
+/** `tierTo`: a first tiering run before the proxy starts; `poolSize`: the proxy's servers per pool. */
+export async function startObservabilityBed(user: string, password: string, opts: { tierTo?: string; poolSize?: number } = {}): Promise<ObservabilityBed> {
   const spec = observabilitySpec();
   const fx = await tieredFixture(spec);
   try {
     await ensurePartitions(fx.hot, spec, new Date(DATASET_START), new Date(DATASET_START + FULL_MINUTES * 60_000));
     await loadObservability(fx.hot);
     if (opts.tierTo) await runTiering(tiererDeps(fx.pgUrl, fx.cold, fx.database), { table: spec.table, until: new Date(opts.tierTo) });
-    const proxy = await startTieredProxy(resolveProxyConfig({ listen: '127.0.0.1:0', backendUrl: fx.pgUrl, users: { [user]: password } }), {
+    const proxy = await startTieredProxy(resolveProxyConfig({ listen: '127.0.0.1:0', backendUrl: fx.pgUrl, users: { [user]: password }, poolSize: opts.poolSize }), {
       pgUrl: fx.pgUrl,
       cold: fx.cold,
       coldDatabase: fx.database,

@@ -114,7 +114,8 @@ describe("Vector's postgres sink through the proxy", () => {
   }
 
   beforeAll(async () => {
-    bed = await startObservabilityBed('vector', PASSWORD, { tierTo: W });
+    // Two servers for Vector's five connections: its same-named statements meet on shared servers.
+    bed = await startObservabilityBed('vector', PASSWORD, { tierTo: W, poolSize: 2 });
     ({ fx, proxy, database } = bed);
   }, 180_000);
 
@@ -175,6 +176,28 @@ describe("Vector's postgres sink through the proxy", () => {
     await runTiering(tiererDeps(fx.pgUrl, fx.cold, fx.database), { table: TABLE, until: new Date('2026-01-05T00:00:00Z') });
     expect(Number((await query(`SELECT count(*) AS n FROM ${TABLE}`))[0].n)).toBe(before + 6);
     expect(await query(`SELECT message FROM ${TABLE} WHERE event_time < '${W}' AND node = 'vector-node'`)).toEqual([{ message: 'late: below the watermark' }]);
+  });
+
+  it("takes Vector's pool: five connections preparing the same statement names at once, batch after batch", async () => {
+    // Vector's default pool_size is 5; each sqlx connection names its statements sqlx_s_1, sqlx_s_2, … on its own.
+    const before = Number((await query(`SELECT count(*) AS n FROM ${TABLE} WHERE node LIKE 'pool-%'`))[0].n);
+    expect(before).toBe(0);
+    await Promise.all(
+      [0, 1, 2, 3, 4].map(async (k) => {
+        const socket = await rawLogin(proxy.port, database, 'vector', PASSWORD, SQLX_STARTUP);
+        try {
+          expect(await exchange(socket, prepare('sqlx_s_1', INSERT, [JSONB]))).toEqual([{ type: '1' }, { type: 't', params: [JSONB] }, { type: 'n' }, { type: 'Z', status: 'I' }]);
+          for (let b = 0; b < 6; b++) {
+            const events = [0, 1, 2].map((i) => journaldEvent(`2026-01-06T12:${String(b * 3 + i).padStart(2, '0')}:0${k}Z`, `pool-${k}`, `batch ${b} event ${i}`));
+            expect(await exchange(socket, execute('sqlx_s_1', [jsonbBinary(events)]))).toEqual([{ type: '2' }, { type: 'C', tag: 'INSERT 0 3' }, { type: '3' }, { type: 'Z', status: 'I' }]);
+          }
+        } finally {
+          socket.end(wire.TERMINATE);
+        }
+      }),
+    );
+    const perNode = await query(`SELECT node, count(*) AS n FROM ${TABLE} WHERE node LIKE 'pool-%' GROUP BY node ORDER BY node`);
+    expect(perNode).toEqual([0, 1, 2, 3, 4].map((k) => ({ node: `pool-${k}`, n: '18' })));
   });
 
   it('takes the same statement from a driver: node-postgres with a named prepared statement', async () => {
