@@ -66,7 +66,7 @@ const startGatewayService: UpServiceStarter = async (ctx: UpContext): Promise<Up
   return {
     name: 'gateway',
     connectInfo: [
-      `gateway:  ${gateway.url} (/write/metrics, /write/logs, /schema/register, /v1/metrics|logs|traces, /api/v1/write, /write)`,
+      `gateway:  ${gateway.url} (/write/metrics, /write/logs, /schema/register, /v1/metrics|logs|traces, /api/v1/write, /write; ClickHouse HTTP inserts at /)`,
       `          OTLP/gRPC and Arrow Flight on ${gateway.grpcAddress ?? 'disabled'}; bearer token in ${join(ctx.dataDir, 'credentials.json')} (gatewayToken)`,
       ...(isLoopback(options.host) ? [] : [`          TLS only (HTTP and gRPC), self-signed: trust ${ensureSelfSignedCert(ctx.dataDir).cert} (curl --cacert, OTLP exporters' certificate setting)`]),
       ...(options.buffer ? [`          ingest buffered in NATS JetStream (${new URL(options.buffer.split(',')[0]).host}), applied by writers in this process`] : []),
