@@ -1,6 +1,8 @@
 import { freePort } from '../support/ports';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { Client } from 'pg';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoPath } from '../support/paths';
@@ -105,6 +107,43 @@ describe('strata up (the README first command)', () => {
     expect(psql(up, "SELECT value FROM metrics_events WHERE app = 'standalone-test'")).toBe('42.5');
     const watermarkAfter = psql(up, "SELECT watermark FROM strata.tier_state WHERE table_name = 'metrics_events'");
     expect(new Date(watermarkAfter).getTime()).toBeGreaterThanOrEqual(new Date(watermark).getTime());
+    expect(await stopUp(up)).toBe(0);
+  });
+
+  test("the README's recipe for the seed's pipeline: Vector's two sinks and the Grafana panel against what strata up printed", async () => {
+    up = await startUp(dataDir, pgPort);
+    const { proxyPassword, gatewayToken } = JSON.parse(readFileSync(join(dataDir, 'credentials.json'), 'utf8')) as { proxyPassword: string; gatewayToken: string };
+    const [, , conninfo] = /^PGPASSFILE=(\S+) psql "([^"]+)"$/.exec(up.psql)!;
+    const port = Number(/port=(\d+)/.exec(conninfo)![1]);
+    const at = new Date(Date.now() - 60_000).toISOString();
+    const journald = { host: 'readme-node', message: 'sshd started', source_type: 'journald', timestamp: at, _SYSTEMD_UNIT: 'sshd.service' };
+
+    // Vector's postgres sink, endpoint postgresql://strata:$STRATA_PROXY_PASSWORD@127.0.0.1:<proxy>/strata?sslmode=require:
+    // its prepared insert (sslmode=require encrypts without checking the self-signed certificate).
+    const pg = new Client({ host: '127.0.0.1', port, user: 'strata', password: proxyPassword, database: 'strata', ssl: { rejectUnauthorized: false } });
+    await pg.connect();
+    try {
+      const row = { event_time: at, node: journald.host, source_type: 'journald', message: journald.message, raw: { ...journald, source: 'journald' } };
+      const insert = 'INSERT INTO observability_events SELECT * FROM jsonb_populate_recordset(NULL::observability_events, $1)';
+      expect((await pg.query({ name: 'sqlx_s_1', text: insert, values: [JSON.stringify([row])] })).rowCount).toBe(1);
+    } finally {
+      await pg.end();
+    }
+    // Vector's clickhouse sink, endpoint $STRATA_GATEWAY_URL, database default, table logs_events, gzip, Basic auth.
+    const query = new URLSearchParams({ query: 'INSERT INTO {database:Identifier}.{table:Identifier} FORMAT JSONEachRow', param_database: 'default', param_table: 'logs_events' });
+    const res = await fetch(`${up.gateway}/?input_format_import_nested_json=1&${query.toString()}`, {
+      method: 'POST',
+      headers: { authorization: 'Basic ' + Buffer.from(`default:${gatewayToken}`).toString('base64'), 'content-type': 'application/x-ndjson', 'content-encoding': 'gzip' },
+      body: gzipSync(JSON.stringify(journald) + '\n'),
+    });
+    expect(res.status).toBe(200);
+
+    // Grafana's PostgreSQL panel (the seed's query, variables and $__timeFilter expanded) and the logs, through the proxy.
+    const from = new Date(Date.now() - 3_600_000).toISOString();
+    const to = new Date(Date.now() + 60_000).toISOString();
+    const panel = `SELECT time_bucket('1 minute', event_time) AS ts, COUNT(*) FROM observability_events WHERE node = 'readme-node' AND raw->>'source' = 'journald' AND event_time BETWEEN '${from}' AND '${to}' GROUP BY ts ORDER BY ts;`;
+    expect(psql(up, panel)).toMatch(/^\S+ \S+\|1$/);
+    expect(psql(up, "SELECT message FROM logs_events WHERE host = 'readme-node'")).toBe('sshd started');
     expect(await stopUp(up)).toBe(0);
   });
 });
