@@ -154,8 +154,14 @@ describe("Vector's clickhouse sink requests", () => {
   const journald = (i: number, host: string) =>
     JSON.stringify({ timestamp: `2026-11-25T16:00:0${i}.123456789Z`, host, message: `journald line ${i}`, source_type: 'journald', _SYSTEMD_UNIT: 'sshd.service', structured: { level: 'info' } });
 
-  test('the healthcheck (GET /?query=SELECT 1)', async () => {
-    expect(await raw('/?query=SELECT%201')).toMatchObject({ status: 200, text: '1\n' });
+  test('the healthcheck (GET /?query=SELECT 1); the query id echoed when it is a plain token', async () => {
+    const ok = await raw('/?query=SELECT%201&query_id=vector-hc-1');
+    expect(ok).toMatchObject({ status: 200, text: '1\n' });
+    expect(ok.headers.get('x-clickhouse-query-id')).toBe('vector-hc-1');
+    const odd = await raw('/?query=SELECT%201&query_id=' + encodeURIComponent('a\r\nSet-Cookie: x=1'));
+    expect(odd.status).toBe(200);
+    expect(odd.headers.get('set-cookie')).toBeNull();
+    expect(odd.headers.get('x-clickhouse-query-id')).not.toContain('Set-Cookie');
   });
 
   test('a gzip batch into the seed logs table (cold-only); unknown journald fields kept in labels', async () => {

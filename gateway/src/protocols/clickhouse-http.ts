@@ -380,8 +380,9 @@ export function registerClickHouseHttp(app: FastifyInstance, d: ClickHouseHttpDe
   const handle = async (req: FastifyRequest, reply: FastifyReply) => {
     const q = req.query as Record<string, string | string[] | undefined>;
     const one = (k: string) => (Array.isArray(q[k]) ? (q[k] as string[])[0] : (q[k] as string | undefined));
-    const queryId = one('query_id') ?? req.id;
-    reply.header('X-ClickHouse-Query-Id', queryId);
+    // Echoed as ClickHouse does; a client's id that is no plain token is replaced (it goes into a header).
+    const given = one('query_id');
+    reply.header('X-ClickHouse-Query-Id', given !== undefined && /^[\w.:-]{1,128}$/.test(given) ? given : req.id);
     try {
       const urlQuery = one('query');
       if (req.method === 'GET') {
