@@ -33,6 +33,12 @@ export interface ProxyConfig {
    * is routed after one refresh; a known table's columns are read per statement).
    */
   catalogRefreshMs: number;
+  /**
+   * What one tiered statement may stage from the cold tier: raw rows finished in
+   * PostgreSQL (rows, bytes of text), and bytes held as parameters in a READ ONLY
+   * transaction. Past any, SQLSTATE 54000 naming the limit.
+   */
+  coldLimits: { rawRows: number; rawBytes: number; inlineBytes: number };
 }
 
 /**
@@ -100,6 +106,9 @@ export interface ProxyConfigInput {
   metricsListen?: string;
   shutdownTimeoutMs?: number;
   catalogRefreshMs?: number;
+  maxRawColdRows?: number;
+  maxRawColdBytes?: number;
+  maxInlineColdBytes?: number;
 }
 
 function hostPort(value: string, what: string): { host: string; port: number } {
@@ -192,6 +201,11 @@ export function resolveProxyConfig(input: ProxyConfigInput): ProxyConfig {
     metrics: input.metricsListen ? hostPort(input.metricsListen, 'metrics address') : undefined,
     shutdownTimeoutMs: positive(input.shutdownTimeoutMs, 30000, 'shutdown timeout', true),
     catalogRefreshMs: catalogRefresh(input.catalogRefreshMs),
+    coldLimits: {
+      rawRows: positive(input.maxRawColdRows, 20_000_000, 'max raw cold rows'),
+      rawBytes: positive(input.maxRawColdBytes, 4 * 1024 ** 3, 'max raw cold bytes'),
+      inlineBytes: positive(input.maxInlineColdBytes, 64 * 1024 ** 2, 'max inline cold bytes'),
+    },
   };
 }
 
@@ -229,6 +243,9 @@ export function proxyConfigFromEnv(env: NodeJS.ProcessEnv): ProxyConfig {
     authTimeoutMs: int(env.STRATA_PROXY_AUTH_TIMEOUT_MS),
     metricsListen: env.STRATA_PROXY_METRICS_LISTEN,
     catalogRefreshMs: int(env.STRATA_PROXY_CATALOG_REFRESH_MS),
+    maxRawColdRows: int(env.STRATA_PROXY_MAX_RAW_COLD_ROWS),
+    maxRawColdBytes: int(env.STRATA_PROXY_MAX_RAW_COLD_BYTES),
+    maxInlineColdBytes: int(env.STRATA_PROXY_MAX_INLINE_COLD_BYTES),
   };
   const merged: ProxyConfigInput = { ...file };
   for (const [key, value] of Object.entries(fromEnv)) if (value !== undefined) (merged as Record<string, unknown>)[key] = value;

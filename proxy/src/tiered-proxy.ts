@@ -46,7 +46,15 @@ export async function startTieredProxy(config: ProxyConfig, opts: TieredProxyOpt
   }, config.catalogRefreshMs);
   timer.unref();
 
-  const engine = createTierEngine({ cold: opts.cold, coldDatabase: opts.coldDatabase, catalog: () => snapshot, logger: opts.logger });
+  const engine = createTierEngine({
+    cold: opts.cold,
+    coldDatabase: opts.coldDatabase,
+    catalog: () => snapshot,
+    logger: opts.logger,
+    maxRawColdRows: config.coldLimits.rawRows,
+    maxRawColdBytes: config.coldLimits.rawBytes,
+    maxInlineColdBytes: config.coldLimits.inlineBytes,
+  });
   let proxy: RunningProxy;
   try {
     proxy = await startProxy(config, { logger: opts.logger, router: (sql, session) => route(sql, session), engine, refreshCatalog });

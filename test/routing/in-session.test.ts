@@ -285,6 +285,29 @@ describe('tiered reads in the client session', () => {
     }
   });
 
+  it('bounds what a statement stages from the cold tier: 54000 naming the limit, never a full disk', async () => {
+    const pino = (await import('pino')).default;
+    const bounded = await startTieredProxy(
+      resolveProxyConfig({ listen: '127.0.0.1:0', backendUrl: bed.tiered.pgUrl, users: { postgres: PASSWORD }, maxRawColdRows: 1000, maxInlineColdBytes: 4096 }),
+      { pgUrl: bed.tiered.pgUrl, cold: bed.tiered.cold, coldDatabase: bed.tiered.database, logger: pino({ level: 'silent' }) },
+    );
+    const c = new Client({ connectionString: `postgres://postgres:${PASSWORD}@${bounded.host}:${bounded.port}/${new URL(bed.tiered.pgUrl).pathname.slice(1)}` });
+    await c.connect();
+    try {
+      const raw = 'SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY value) FROM metrics_events';
+      await expect(c.query(raw)).rejects.toMatchObject({ code: '54000', message: expect.stringMatching(/1000 rows/) });
+      // Partial aggregates and top-N stay within any bound; the session is unharmed.
+      expect((await c.query(COUNT)).rows[0].n).toBe(total);
+      expect((await c.query('SELECT time FROM metrics_events ORDER BY time LIMIT 3')).rows).toHaveLength(3);
+      await c.query('BEGIN READ ONLY');
+      await expect(c.query('SELECT time, host, value FROM metrics_events WHERE time < $1', ['2026-01-03'])).rejects.toMatchObject({ code: '54000' });
+      await c.query('ROLLBACK');
+    } finally {
+      await c.end();
+      await bounded.close();
+    }
+  });
+
   it('leaves a same-named table of another database alone', async () => {
     const o = new Client({ connectionString: other.url });
     await o.connect();

@@ -1,8 +1,9 @@
+import { Transform } from 'node:stream';
 import { pgIdent } from '@strata/core';
 import type { PgNode } from '../router/sql-parser';
 import { routeMode } from '../router/route-setting';
 import type { Instant } from '../translate/instant';
-import type { EngineStatement, SessionContext } from './contract';
+import { SqlStateError, type EngineStatement, type SessionContext } from './contract';
 import type { EngineContext, TierRoute } from './engine-context';
 import { notSupported } from './errors';
 import { inlineTempTable, stagedColumns, tsvToArrayLiterals } from './inline-cold-rows';
@@ -87,12 +88,43 @@ export async function loadColdRows(ctx: EngineContext, tx: Transaction, p: Prepa
     const q = coldQuery(occ, p.values, state.w, state.visibility, opts.coldDatabase);
     stats.coldReads[occ.mode]++;
     const started = Date.now();
-    const rows = await opts.cold.queryTsvStream(q.sql, q.params);
+    const stream = await opts.cold.queryTsvStream(q.sql, q.params);
+    const rows = occ.mode === 'raw' && !occ.topN ? stream.pipe(rawRowBound(ctx, occ.relation.table)) : stream;
     // Named columns: the hot table's column order can differ from the spec's after evolution.
     const copied = await tx.hot.copyIn(`COPY pg_temp.${pgIdent(occ.tempTable)} (${tempTableColumns(occ).map(pgIdent).join(', ')}) FROM STDIN`, rows);
     opts.logger?.debug({ table: occ.relation.table, mode: occ.mode, rows: copied, ms: Date.now() - started }, 'cold rows loaded');
   }
   return extra;
+}
+
+/**
+ * Counts raw cold rows on their way into PostgreSQL and stops them, with 54000, past the
+ * engine's bounds: the fallback that finishes raw rows in PostgreSQL must not fill its disk.
+ */
+function rawRowBound(ctx: EngineContext, table: string): Transform {
+  const maxRows = ctx.opts.maxRawColdRows ?? 20_000_000;
+  const maxBytes = ctx.opts.maxRawColdBytes ?? 4 * 1024 ** 3;
+  let rows = 0;
+  let bytes = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      bytes += chunk.length;
+      for (let at = chunk.indexOf(10); at >= 0; at = chunk.indexOf(10, at + 1)) rows++;
+      if (rows > maxRows || bytes > maxBytes) {
+        const what = rows > maxRows ? `${maxRows} rows` : `${Math.round(maxBytes / 1024 ** 2)} MiB`;
+        done(
+          new SqlStateError(
+            '54000',
+            `this statement needs more than ${what} of raw cold rows of "${table}" finished in PostgreSQL (the engine's limit)`,
+            undefined,
+            'Narrow the time range, aggregate by a bucket the cold tier can pre-aggregate, or add ORDER BY … LIMIT; the limits are STRATA_PROXY_MAX_RAW_COLD_ROWS and STRATA_PROXY_MAX_RAW_COLD_BYTES.',
+          ),
+        );
+        return;
+      }
+      done(null, chunk);
+    },
+  });
 }
 
 /** The client's parameters (as many as PostgreSQL found) followed by the inlined cold rows. */

@@ -26,6 +26,13 @@ export interface TierEngineOptions {
   pageRows?: number;
   /** READ ONLY blocks: most bytes of cold rows held as parameters per statement (default 64 MiB; past it 54000). */
   maxInlineColdBytes?: number;
+  /**
+   * Raw cold rows one statement may stage in PostgreSQL (the last-resort plan: rows
+   * finished there); past either bound the statement gets 54000 naming it, never a full
+   * disk. Defaults: 20 million rows, 4 GiB of text.
+   */
+  maxRawColdRows?: number;
+  maxRawColdBytes?: number;
 }
 
 export type TierRoute = 'hot' | 'cold' | 'split';
