@@ -1,4 +1,12 @@
 import { Client } from 'pg';
+
+/** The slice of node-postgres's connection a submittable drives. */
+interface PgConnection {
+  parse(m: { name: string; text: string; types: number[] }): void;
+  bind(m: { portal: string; statement: string; values: unknown[] }): void;
+  execute(m: { portal: string; rows: number }): void;
+  sync(): void;
+}
 import { to as copyTo } from 'pg-copy-streams';
 import { resolveProxyConfig } from '../../proxy/src/config';
 import { startTieredProxy, type RunningTieredProxy } from '../../proxy/src/tiered-proxy';
@@ -123,6 +131,51 @@ describe('tiered reads in the client session', () => {
           ref.connect().then(() => ref.query(sql)).then((r) => resolve(r.rows), reject).finally(() => ref.end());
         })));
       }
+    });
+  });
+
+  it('reads an extended-protocol portal a few rows at a time across Syncs inside a transaction, with statements in between', async () => {
+    /** One extended round as a node-postgres submittable: the given messages, then Sync; rows and how the portal ended. */
+    const round = (c: Client, send: (cn: PgConnection) => void) =>
+      new Promise<{ rows: string[][]; end: string }>((resolve, reject) => {
+        const out = { rows: [] as string[][], end: '' };
+        let failed: unknown;
+        c.query({
+          submit: (cn: PgConnection) => {
+            send(cn);
+            cn.sync();
+          },
+          handleRowDescription: () => undefined,
+          handleDataRow: (m: { fields: string[] }) => out.rows.push(m.fields),
+          handlePortalSuspended: () => (out.end = 'suspended'),
+          handleCommandComplete: (m: { text: string }) => (out.end = m.text),
+          handleEmptyQuery: () => undefined,
+          handleError: (e: unknown) => (failed = e),
+          handleReadyForQuery: () => (failed ? reject(failed) : resolve(out)),
+        } as never);
+      });
+    const sql = `SELECT time::text, host, value::text FROM metrics_events WHERE time < '2026-01-01T00:02:00Z' ORDER BY time, host, value`;
+    const expected = (await new Promise<string[][]>((resolve, reject) => {
+      const ref = new Client({ connectionString: bed.reference.url });
+      ref.connect().then(() => ref.query({ text: sql, rowMode: 'array' })).then((r) => resolve(r.rows), reject).finally(() => ref.end());
+    }));
+    expect(expected.length).toBeGreaterThan(8);
+    await withProxy(async (c) => {
+      await c.query('BEGIN');
+      const first = await round(c, (cn) => {
+        cn.parse({ name: '', text: sql, types: [] });
+        cn.bind({ portal: 'p1', statement: '', values: [] });
+        cn.execute({ portal: 'p1', rows: 4 });
+      });
+      expect(first).toEqual({ rows: expected.slice(0, 4), end: 'suspended' });
+      // Another statement on the same session while the portal waits.
+      expect((await c.query(COUNT)).rows[0].n).toBe(total);
+      const second = await round(c, (cn) => cn.execute({ portal: 'p1', rows: 4 }));
+      expect(second).toEqual({ rows: expected.slice(4, 8), end: 'suspended' });
+      const rest = await round(c, (cn) => cn.execute({ portal: 'p1', rows: 0 }));
+      expect(rest.rows).toEqual(expected.slice(8));
+      expect(rest.end).toMatch(/^SELECT \d+$/);
+      await c.query('COMMIT');
     });
   });
 

@@ -235,9 +235,11 @@ export class ServerConnection {
   openChannel(listener: ChannelListener): SessionChannel {
     if (this.entries.length > 0 || this.channel) throw new Error('server is busy: cannot open an engine channel');
     this.release();
+    // One channel per connection, reopened for each use: a portal the engine keeps open
+    // inside the client's transaction block reads its next page through the same one.
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const server = this;
-    this.channel = new SessionChannel(
+    this.engineChannel ??= new SessionChannel(
       {
         send: (bytes) => this.socket.write(bytes),
         whenWritable: () => new Promise<void>((resolve) => (this.socket.writableNeedDrain ? this.socket.once('drain', () => resolve()) : resolve())),
@@ -256,9 +258,13 @@ export class ServerConnection {
       },
       listener,
     );
+    this.channel = this.engineChannel;
+    this.channel.reopen(listener);
     if (this.closedError || this.socket.destroyed) this.channel.lost(this.closedError ?? new BackendError('backend_lost', '08006', 'lost the connection to PostgreSQL'));
     return this.channel;
   }
+
+  private engineChannel: SessionChannel | null = null;
 
   closeChannel(): void {
     this.channel = null;

@@ -62,9 +62,14 @@ export class SessionChannel implements HotSession {
 
   constructor(
     private readonly server: ChannelServer,
-    private readonly listener: ChannelListener,
-  ) {
-    server.unnamed = null;
+    private listener: ChannelListener,
+  ) {}
+
+  /** Each use: the session now lent the connection hears what PostgreSQL sends unasked. */
+  reopen(listener: ChannelListener): void {
+    this.listener = listener;
+    // The engine replaces the unnamed statement: the relay must re-send the client's.
+    this.server.unnamed = null;
   }
 
   /** Bytes from PostgreSQL (the connection's socket handler calls this while the channel is open). */
@@ -166,24 +171,26 @@ export class SessionChannel implements HotSession {
   }
 
   /**
-   * Bind/Execute with a row limit and Flush (no Sync until the end, so the portal lives
-   * between pages even outside a transaction block); Sync when complete or closed.
+   * Bind/Execute with a row limit. Unnamed: Flush between pages (no Sync until the end,
+   * so the portal lives between pages even outside a transaction block), and the caller
+   * keeps the channel open meanwhile. Named (inside the client's transaction block, where
+   * a portal outlives Sync): each page ends with Sync, so the connection can go back to
+   * the relay between pages and the client's other statements run in between.
    */
-  async openPortal(sql: string, params: ReadonlyArray<string | null>, paramTypes: readonly number[], pageRows: number): Promise<PortalRows> {
-    const execute = wire.encodeExecute({ portal: '', maxRows: pageRows }, new wire.BufferWriter(32));
+  async openPortal(sql: string, params: ReadonlyArray<string | null>, paramTypes: readonly number[], pageRows: number, name?: string): Promise<PortalRows> {
+    const portalName = name ?? '';
+    const execute = wire.encodeExecute({ portal: portalName, maxRows: pageRows }, new wire.BufferWriter(64));
+    const endOfPage = name ? wire.SYNC : wire.FLUSH;
     let fields: ResultField[] = [];
     let tag = '';
     let complete = false;
     let synced = false;
     const readPage = async (): Promise<Array<Array<string | null>>> => {
       const rows: Array<Array<string | null>> = [];
+      let ended = false;
       for (;;) {
         const f = await this.next();
         switch (f.type) {
-          case wire.Backend.parseComplete:
-          case wire.Backend.bindComplete:
-          case wire.Backend.noData:
-            continue;
           case wire.Backend.rowDescription:
             fields = fieldsOf(f.frame);
             continue;
@@ -191,17 +198,23 @@ export class SessionChannel implements HotSession {
             rows.push(textRow(f.frame));
             continue;
           case wire.Backend.portalSuspended:
-            return rows;
           case wire.Backend.commandComplete:
           case wire.Backend.emptyQueryResponse:
             if (f.type === wire.Backend.commandComplete) tag = wire.decodeCommandComplete(f.frame);
-            complete = true;
-            return rows;
+            if (f.type !== wire.Backend.portalSuspended) complete = true;
+            if (!name) return rows;
+            ended = true;
+            continue;
+          case wire.Backend.readyForQuery:
+            this.server.status = wire.decodeReadyForQuery(f.frame);
+            if (ended) return rows;
+            continue;
           case wire.Backend.errorResponse: {
             complete = true;
             synced = true;
-            this.send(wire.SYNC);
-            await this.untilReady(undefined, wire.decodeErrorResponse(f.frame));
+            const failure = wire.decodeErrorResponse(f.frame);
+            if (!name) this.send(wire.SYNC);
+            await this.untilReady(undefined, failure);
             return rows; // not reached: untilReady throws
           }
           default:
@@ -209,11 +222,18 @@ export class SessionChannel implements HotSession {
         }
       }
     };
-    this.send(this.parse(sql, paramTypes), this.bind(params), wire.encodeDescribe({ kind: 'P', name: '' }, this.writer), execute, wire.FLUSH);
+    this.send(this.parse(sql, paramTypes), this.bind(params, portalName), wire.encodeDescribe({ kind: 'P', name: portalName }, this.writer), execute, endOfPage);
     let first: Array<Array<string | null>> | null = await readPage();
     const close = async (): Promise<void> => {
       if (synced) return;
       synced = true;
+      if (name) {
+        // A finished portal lives on until closed, and keeps its tables in use.
+        complete = true;
+        this.send(wire.encodeClose({ kind: 'P', name }, this.writer), wire.SYNC);
+        await this.untilReady();
+        return;
+      }
       complete = true;
       this.send(wire.SYNC);
       await this.untilReady();
@@ -229,7 +249,7 @@ export class SessionChannel implements HotSession {
           if (page.length > 0 || !complete) return page;
         }
         if (complete) return null;
-        this.send(execute, wire.FLUSH);
+        this.send(execute, endOfPage);
         const page = await readPage();
         return page.length === 0 && complete ? null : page;
       },

@@ -9,6 +9,8 @@ import { coldQuery, coldRange, isEmptyRange } from './plan';
 import { describeStatement, readStatementTables } from './statement-tables';
 import type { Transaction } from './transaction';
 
+let nextPortal = 1;
+
 /** Refuses a rewritten query whose columns PostgreSQL types differently from the original's. */
 export function checkSameTypes(original: ResultField[], rewritten: ResultField[]): void {
   const mismatch = rewritten.findIndex((f, i) => f.typeOid !== original[i]?.typeOid);
@@ -28,19 +30,22 @@ export async function answerSelect(
   session: SessionContext,
 ): Promise<{ fields: ResultField[]; portal: PortalRows }> {
   const pageRows = ctx.opts.pageRows ?? 1000;
+  // Inside the client's block the result's portal is named: it outlives Sync, so the
+  // client may read it in pieces with other statements in between (as with PostgreSQL).
+  const name = tx.own ? undefined : `_strata_portal_${nextPortal++}`;
   const tables = await readStatementTables(ctx, tx, parsed.stmt, session);
   const described = await describeStatement(ctx, tx, parsed.stmt, parsed.text, stmt.paramTypes, tables.snapshot);
   const p = await prepareStatement(tx, parsed.stmt, stmt, session, described.paramTypes, tables);
   if (p.route === 'hot' && !p.plan.occurrences.some((o) => o.relation.mode === 'cold-only')) {
     ctx.stats.hot++;
-    return { fields: described.fields, portal: await tx.hot.openPortal(parsed.text, stmt.params, described.paramTypes, pageRows) };
+    return { fields: described.fields, portal: await tx.hot.openPortal(parsed.text, stmt.params, described.paramTypes, pageRows, name) };
   }
   if ((parsed.stmt.SelectStmt?.lockingClause?.length ?? 0) > 0) {
     throw notSupported('locking-clause', 'FOR UPDATE / FOR SHARE on rows of the cold tier (they cannot be locked)');
   }
   countRoute(ctx, p);
   const bound = boundWith(stmt, described.paramTypes, await loadColdRows(ctx, tx, p, false, described.paramTypes.length));
-  const portal = await tx.hot.openPortal(deparseStatement(p.plan.stmt), bound.params, bound.types, pageRows);
+  const portal = await tx.hot.openPortal(deparseStatement(p.plan.stmt), bound.params, bound.types, pageRows, name);
   try {
     // PostgreSQL must have produced the original statement's types; otherwise refuse.
     checkSameTypes(described.fields, portal.fields);

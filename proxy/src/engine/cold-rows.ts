@@ -12,6 +12,8 @@ import type { StatementTables, TierStateRow } from './statement-tables';
 import { evaluateTimeBounds } from './time-bounds';
 import type { Transaction } from './transaction';
 
+let nextStatementTemps = 1;
+
 /** A statement planned against this snapshot's tier states: its bounds evaluated, its route decided. */
 export interface Prepared {
   plan: StatementPlan;
@@ -36,7 +38,10 @@ export async function prepareStatement(
 ): Promise<Prepared> {
   const mode = routeMode(session);
   const { states } = tables;
-  const plan = planStatement(query, tables.snapshot, { utc: tx.utc, includeHot: mode !== 'cold', tempPrefix });
+  // Inside the client's block an earlier statement's tables may still be there (a cursor,
+  // a portal read in pieces): names of this statement's own.
+  const prefix = tempPrefix ?? (tx.own ? undefined : `_strata_cold_s${nextStatementTemps++}_`);
+  const plan = planStatement(query, tables.snapshot, { utc: tx.utc, includeHot: mode !== 'cold', tempPrefix: prefix });
   // Refused here, after PostgreSQL described the statement, so its own errors come first.
   for (const occ of plan.occurrences) {
     const t = occ.relation.table;

@@ -27,6 +27,13 @@ export interface EngineResult {
   rows: AsyncIterable<Array<string | null>>;
   /** e.g. 'SELECT 42'; the engine counts rows as it streams and fills this at the end. */
   commandTag(): string;
+  /**
+   * The unread rows need the session's server held for them (a block of the engine's own,
+   * outside the client's): the client's next other message ends them. False inside the
+   * client's block, where the rows wait in a named portal and the server serves the
+   * client's other statements meanwhile.
+   */
+  holdsSession?: boolean;
 }
 
 export interface EngineStatement {

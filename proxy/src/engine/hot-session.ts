@@ -27,8 +27,12 @@ export interface HotSession {
   /** One statement with text parameters, all rows (small results: catalog reads, bounds). */
   query(sql: string, params?: ReadonlyArray<string | null>, paramTypes?: readonly number[]): Promise<QueryResult>;
   describe(sql: string, paramTypes: readonly number[]): Promise<Described>;
-  /** A running statement read a page at a time (rows in text format). */
-  openPortal(sql: string, params: ReadonlyArray<string | null>, paramTypes: readonly number[], pageRows: number): Promise<PortalRows>;
+  /**
+   * A running statement read a page at a time (rows in text format). `name`: a named
+   * portal inside the client's transaction block, which survives between pages while
+   * the connection serves the client's other statements.
+   */
+  openPortal(sql: string, params: ReadonlyArray<string | null>, paramTypes: readonly number[], pageRows: number, name?: string): Promise<PortalRows>;
   /** COPY … FROM STDIN fed from `source`; resolves with the rows copied. */
   copyIn(sql: string, source: Readable): Promise<number>;
   /**

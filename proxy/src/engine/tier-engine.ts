@@ -77,7 +77,9 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
         tx = undefined;
         let broken = true;
         try {
-          await t?.end(ok);
+          await t?.end(ok).catch((err: unknown) => {
+            throw toSqlStateError(err);
+          });
           broken = false;
         } finally {
           await done(broken);
@@ -131,7 +133,7 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
           }
           // The last statement streams: the transaction ends when its rows are consumed.
           handedOff = true;
-          return streamedResult(answer.fields, answer.portal, finish, signal);
+          return { ...streamedResult(answer.fields, answer.portal, finish, signal), holdsSession: tx.own };
         }
         await finish(true);
         return last!;

@@ -185,6 +185,10 @@ export class EngineRunner {
           hot,
         );
         portal.iterator = portal.result.rows[Symbol.asyncIterator]();
+      } else if (!open) {
+        // Rows waiting in a named portal of the client's block: the server again, for the next page.
+        await this.host.openSession();
+        open = true;
       }
       if (portal.result.raw) {
         for await (const frame of portal.result.raw) await this.host.writeAsync(frame);
@@ -198,7 +202,7 @@ export class EngineRunner {
         portal.result = undefined;
         portal.iterator = undefined;
       } else {
-        this.suspended = portal;
+        if (portal.result.holdsSession !== false) this.suspended = portal;
         await this.host.writeAsync(wire.PORTAL_SUSPENDED);
       }
     } catch (error) {
