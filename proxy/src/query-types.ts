@@ -4,6 +4,8 @@
  * (eslint.config.mjs keeps router/, translate/ and wire/ off the I/O modules).
  */
 
+import type { RoutedPlan } from './router/routed-plan';
+
 /** What the router may know about the client's session. */
 export interface SessionContext {
   user: string;
@@ -29,8 +31,8 @@ export type Route =
    * `catalogChange`: DDL of a view over a tiered table: re-read the catalog once it is done.
    */
   | { target: 'postgres'; catalogChange?: boolean }
-  /** Answer with the tier-aware engine. */
-  | { target: 'engine' };
+  /** Answer with the tier-aware engine; `plan`: the statements as the router parsed and classified them. */
+  | { target: 'engine'; plan?: RoutedPlan };
 
 /** Pure: no I/O. Called for every statement text (simple query string or Parse). */
 export type Router = (sql: string, session: SessionContext) => Route;

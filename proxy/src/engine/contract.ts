@@ -8,6 +8,7 @@
 
 import type { ResultField, Router, SessionContext } from '../query-types';
 import type { HotSession } from './hot-session';
+import type { RoutedPlan } from '../router/routed-plan';
 
 // The types the router and the wire share with the engine live in the bottom layer.
 export type { ResultField, Route, Router, SessionContext } from '../query-types';
@@ -42,6 +43,8 @@ export interface EngineStatement {
   params: Array<string | null>;
   /** Parameter type OIDs from Parse (0 = unspecified). */
   paramTypes: number[];
+  /** The statements as the router parsed and classified them (else the engine does it). */
+  plan?: RoutedPlan;
 }
 
 /**

@@ -1,7 +1,5 @@
-import { classifyTiered } from '../router/tiered-statement';
+import { routedPlan } from '../router/routed-plan';
 import { routeSettingOf } from '../router/route-setting';
-import { parseStatements } from '../router/sql-parser';
-import { expandViews } from '../router/view-expansion';
 import { answerModify } from './answer-modify';
 import { answerRewritten } from './answer-rewritten';
 import { answerSelect, explainStatement } from './answer-select';
@@ -50,13 +48,11 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
       const { hot, done, settings } = await sessionFor(ctx, given, session);
       let tx: Transaction | undefined;
       try {
-        const statements = parseStatements(stmt.sql);
+        const statements = stmt.plan?.statements ?? routedPlan(stmt.sql, ctx.snapshot()).statements;
         const last = statements[statements.length - 1];
-        if (last?.stmt?.ExplainStmt) return { paramTypes: stmt.paramTypes, fields: [QUERY_PLAN_FIELD] };
+        if (last?.tree?.ExplainStmt) return { paramTypes: stmt.paramTypes, fields: [QUERY_PLAN_FIELD] };
         tx = await begin(hot, settings);
-        return last
-          ? await describeStatement(ctx, tx, expandViews(last.stmt, ctx.snapshot()), stmt.sql, stmt.paramTypes)
-          : await hot.describe(stmt.sql, stmt.paramTypes);
+        return last ? await describeStatement(ctx, tx, last.tree, stmt.sql, stmt.paramTypes) : await hot.describe(stmt.sql, stmt.paramTypes);
       } catch (err) {
         throw toSqlStateError(err);
       } finally {
@@ -67,9 +63,9 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
     },
 
     async execute(stmt, session, signal, given) {
-      const statements = parseStatements(stmt.sql);
-      if (statements.length === 0) return fixedResult([], [], '');
       const snap = ctx.snapshot();
+      const statements = stmt.plan?.statements ?? routedPlan(stmt.sql, snap).statements;
+      if (statements.length === 0) return fixedResult([], [], '');
       const { hot, done, settings } = await sessionFor(ctx, given, session);
       let tx: Transaction | undefined;
       const finish = async (ok: boolean) => {
@@ -89,14 +85,14 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
       try {
         // A lone DELETE / TRUNCATE in autocommit runs READ COMMITTED, as PostgreSQL's own
         // would: concurrent deletes of a table then wait for each other instead of failing.
-        const lone = statements.length === 1 ? classifyTiered(expandViews(statements[0].stmt, snap), snap) : undefined;
+        const lone = statements.length === 1 ? statements[0].tiered : undefined;
         tx = await begin(hot, settings, lone?.kind === 'modify' ? 'READ COMMITTED' : 'REPEATABLE READ');
         let last: EngineResult | undefined;
-        for (const [i, written] of statements.entries()) {
+        for (const [i, routed] of statements.entries()) {
           signal?.throwIfAborted();
-          // Views over tiered tables read as their definitions (the text stays the client's).
-          const s = { ...written, stmt: expandViews(written.stmt, snap) };
-          const sub = { ...stmt, sql: s.text };
+          // The tree has views over tiered tables expanded; the text stays the client's.
+          const s = { stmt: routed.tree, text: routed.text };
+          const sub = { ...stmt, sql: s.text, plan: undefined };
           const isLast = i === statements.length - 1;
           if (s.stmt.VariableSetStmt) {
             if (routeSettingOf(s.stmt) !== undefined) throw notSupported('route-setting-in-string', 'SET strata.route inside a multi-statement string');
@@ -106,7 +102,7 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
             last = fixedResult([], [], 'SET');
             continue;
           }
-          const tiered = classifyTiered(s.stmt, snap);
+          const { tiered } = routed;
           if (tiered?.kind === 'explain') {
             const lines = await explainStatement(ctx, tx, s.stmt.ExplainStmt.query, sub, session);
             last = fixedResult([QUERY_PLAN_FIELD], lines.map((l) => [l]), 'EXPLAIN');

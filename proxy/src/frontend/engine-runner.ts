@@ -5,6 +5,7 @@ import * as wire from '../wire';
 import type { ErrorFields } from '../wire/error-response';
 import type { Statement } from './message-dispatch';
 import type { HotSession } from '../engine/hot-session';
+import type { RoutedPlan } from '../router/routed-plan';
 
 /** What the runner needs from its session. */
 export interface EngineHost {
@@ -138,7 +139,7 @@ export class EngineRunner {
       const engine = this.require();
       const hot = await this.host.openSession();
       try {
-        statement.described = await engine.describe({ sql: statement.sql, paramTypes: statement.paramTypes }, this.host.context, hot);
+        statement.described = await engine.describe({ sql: statement.sql, paramTypes: statement.paramTypes, plan: planOf(statement) }, this.host.context, hot);
       } finally {
         this.host.closeSession();
       }
@@ -179,7 +180,7 @@ export class EngineRunner {
         open = true;
         this.abort = new AbortController();
         portal.result = await engine.execute(
-          { sql: portal.statement.sql, params: portal.params, paramTypes: portal.statement.paramTypes },
+          { sql: portal.statement.sql, params: portal.params, paramTypes: portal.statement.paramTypes, plan: planOf(portal.statement) },
           this.host.context,
           this.abort.signal,
           hot,
@@ -220,14 +221,14 @@ export class EngineRunner {
   }
 
   /** One statement of a simple query; false when it failed (the rest of the string is skipped). */
-  async simpleQuery(sql: string): Promise<boolean> {
+  async simpleQuery(sql: string, plan?: RoutedPlan): Promise<boolean> {
     let open = false;
     try {
       const engine = this.require();
       const hot = await this.host.openSession();
       open = true;
       this.abort = new AbortController();
-      const result = await engine.execute({ sql, params: [], paramTypes: [] }, this.host.context, this.abort.signal, hot);
+      const result = await engine.execute({ sql, params: [], paramTypes: [], plan }, this.host.context, this.abort.signal, hot);
       if (result.raw) {
         for await (const frame of result.raw) await this.host.writeAsync(frame);
         return true;
@@ -272,6 +273,11 @@ export class EngineRunner {
     if (batch.length) await this.host.writeAsync(Buffer.concat(batch));
     return false;
   }
+}
+
+/** The statements as the router parsed them when it sent this one to the engine. */
+function planOf(statement: Statement): RoutedPlan | undefined {
+  return statement.route.target === 'engine' ? statement.route.plan : undefined;
 }
 
 /** Bind's result formats: none = all text, one = for every column, else one per column. */

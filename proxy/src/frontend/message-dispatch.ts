@@ -165,8 +165,9 @@ export class MessageDispatch {
     this.settings.noteSql(sql);
     // The common case, one statement and no ';': no splitting, no arrays.
     if (sql.indexOf(';') < 0 && !(this.transactionMode && DISCARDS_STATEMENTS.test(sql))) {
-      if (!HAS_CODE.test(sql) || this.route(sql).target === 'postgres') return this.relay(frame, true);
-      return this.runMixedQuery([sql], [{ target: 'engine' }]);
+      const route = HAS_CODE.test(sql) ? this.route(sql) : undefined;
+      if (!route || route.target === 'postgres') return this.relay(frame, true);
+      return this.runMixedQuery([sql], [route]);
     }
     const statements = splitStatements(sql);
     const routes = statements.map((s) => this.route(s));
@@ -183,9 +184,10 @@ export class MessageDispatch {
   /** A simple query with engine statements: each statement in turn, stopping at the first error. */
   private async runMixedQuery(statements: string[], routes: Route[]): Promise<void> {
     for (let i = 0; i < statements.length; i++) {
-      if (routes[i].target === 'engine') {
+      const route = routes[i];
+      if (route.target === 'engine') {
         await this.link.whenDrained();
-        const ok = await this.engine.simpleQuery(statements[i]);
+        const ok = await this.engine.simpleQuery(statements[i], route.plan);
         if (!ok) break;
         continue;
       }

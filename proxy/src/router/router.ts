@@ -1,13 +1,13 @@
 import type { Route, Router, SessionContext } from '../query-types';
 import type { CatalogSnapshot } from './catalog-snapshot';
-import { parseStatements, SqlParseError, type PgNode } from './sql-parser';
+import { SqlParseError, type PgNode } from './sql-parser';
+import { routedPlan, type RoutedPlan } from './routed-plan';
 import { classifyTiered } from './tiered-statement';
 import { expandViews } from './view-expansion';
 import { routeMode } from './route-setting';
 
 const POSTGRES: Route = { target: 'postgres' };
 const POSTGRES_CATALOG_CHANGE: Route = { target: 'postgres', catalogChange: true };
-const ENGINE: Route = { target: 'engine' };
 
 /**
  * Does the engine answer this statement? Every statement that reads (or modifies) a
@@ -23,7 +23,7 @@ export function readsTieredTable(stmt: PgNode, snapshot: CatalogSnapshot): boole
  * to PostgreSQL, which reports the syntax error in its own words.
  */
 export function createRouter(snapshot: CatalogSnapshot): Router {
-  const decisions = new Map<string, boolean | 'ddl'>();
+  const decisions = new Map<string, RoutedPlan | false | 'ddl'>();
   // A statement can only read a tiered table if its text names one, so most of a
   // client's traffic (OLTP statements with literals, each text new to the cache) is
   // relayed without a parse. Case-insensitive: unquoted names fold to lower case, and
@@ -40,8 +40,8 @@ export function createRouter(snapshot: CatalogSnapshot): Router {
     let tiered = decisions.get(sql);
     if (tiered === undefined) {
       try {
-        const statements = parseStatements(sql);
-        tiered = statements.some((s) => readsTieredTable(s.stmt, snapshot)) || (statements.some((s) => changesViews(s.stmt)) ? 'ddl' : false);
+        const plan = routedPlan(sql, snapshot);
+        tiered = plan.statements.some((s) => s.tiered) ? plan : plan.statements.some((s) => changesViews(s.tree)) ? 'ddl' : false;
       } catch (err) {
         if (!(err instanceof SqlParseError)) throw err;
         tiered = false;
@@ -54,7 +54,7 @@ export function createRouter(snapshot: CatalogSnapshot): Router {
     // The engine runs in the client's session (its transaction and snapshot), so reads
     // inside a transaction block see both tiers too; only `strata.route = 'hot'` pins
     // PostgreSQL alone.
-    return routeMode(session) === 'hot' ? POSTGRES : ENGINE;
+    return routeMode(session) === 'hot' ? POSTGRES : { target: 'engine', plan: tiered };
   };
 }
 
