@@ -10,6 +10,7 @@ import type { Instant } from '../translate/instant';
 import {
   FULL_RANGE,
   belowRange,
+  hasSlack,
   intersectRanges,
   isEmptyRange,
   rangeOf,
@@ -96,9 +97,11 @@ export function planStatement(stmt: PgNode, snapshot: CatalogSnapshot, opts: Pla
       const scope: ColumnScope = { relation: ref.relation, refName: ref.refName, soleFromItem: sel.fromClause.length === 1 };
       const unpushed: PgNode[] = [];
       for (const c of conjuncts(sel.whereClause)) {
-        const tp = timePredicateOf(scope, c, bounds);
+        const tp = timePredicateOf(scope, c, bounds, opts.utc);
         if (tp) {
           occ.timePredicates.push(tp);
+          // An approximate bound only narrows the cold rows: PostgreSQL still applies it.
+          if (hasSlack(tp)) unpushed.push(c);
           continue;
         }
         const ch = conditionToClickHouse(scope, c, params);

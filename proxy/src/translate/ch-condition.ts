@@ -7,9 +7,17 @@ import type { ChParams } from './ch-params';
 /**
  * A WHERE conjunct as ClickHouse SQL that accepts exactly the rows PostgreSQL's would,
  * or undefined. Only forms whose semantics agree in both engines translate:
- * comparisons of numbers, equality of text (collation-free), IN lists, IS [NOT] NULL,
- * AND/OR/NOT (both use three-valued logic), jsonb `->>` equality with a string and
- * `@>` with an object of strings. Anything else stays for PostgreSQL to evaluate.
+ * comparisons of numbers, equality of text (collation-free), IN lists, BETWEEN of
+ * numbers, IS [NOT] NULL, AND/OR/NOT (both use three-valued logic), jsonb `->>`
+ * equality with a string and `@>` with an object of strings. Anything else stays for
+ * PostgreSQL to evaluate.
+ *
+ * Floats: PostgreSQL orders NaN above every number and equal to itself (float8.c,
+ * "NaN = NaN, NaN > non-NaN"); ClickHouse follows IEEE 754, where every comparison
+ * with NaN is false except `!=`. Constants here are always numbers, so only `>` and
+ * `>=` differ, and they say `OR isNaN(x)`. ClickHouse's IN looks values up by their
+ * bits, so -0 IN (0) is false there and true in PostgreSQL: a float IN list is a
+ * disjunction of `=`, which compares -0 and 0 as equal in both.
  */
 export function conditionToClickHouse(scope: ColumnScope, n: PgNode, params: ChParams): string | undefined {
   if (n?.BoolExpr) {
@@ -33,7 +41,24 @@ export function conditionToClickHouse(scope: ColumnScope, n: PgNode, params: ChP
     const values = items.map((i) => constantFor(scope, col, i, params));
     if (values.some((v) => v === undefined)) return undefined;
     const negated = opName(e) === '<>';
+    if (isFloatKind(columnKind(scope, col))) {
+      const any = '(' + values.map((v) => `${chIdent(col)} = ${v}`).join(' OR ') + ')';
+      return negated ? `(NOT ${any})` : any;
+    }
     return `${chIdent(col)} ${negated ? 'NOT IN' : 'IN'} (${values.join(', ')})`;
+  }
+  if (e.kind === 'AEXPR_BETWEEN' || e.kind === 'AEXPR_NOT_BETWEEN') {
+    // x BETWEEN a AND b is x >= a AND x <= b (SYMMETRIC, which may swap them, is not translated).
+    const col = plainColumn(scope, e.lexpr);
+    const [lo, hi] = (e.rexpr?.List?.items ?? []) as PgNode[];
+    const kind = col ? columnKind(scope, col) : undefined;
+    if (!col || !kind || !NUMERIC_KINDS.has(kind) || lo === undefined || hi === undefined) return undefined;
+    const a = constantFor(scope, col, lo, params);
+    const b = constantFor(scope, col, hi, params);
+    if (a === undefined || b === undefined) return undefined;
+    return e.kind === 'AEXPR_BETWEEN'
+      ? `(${comparison(col, kind, '>=', a)} AND ${comparison(col, kind, '<=', b)})`
+      : `(${comparison(col, kind, '<', a)} OR ${comparison(col, kind, '>', b)})`;
   }
   if (e.kind === 'AEXPR_LIKE' && opName(e) === '~~') {
     const col = plainColumn(scope, e.lexpr);
@@ -66,11 +91,21 @@ export function conditionToClickHouse(scope: ColumnScope, n: PgNode, params: ChP
   const kind = columnKind(scope, col);
   if (isTextKind(kind) && oper !== '=' && oper !== '<>') return undefined; // ordering depends on collation
   const value = constantFor(scope, col, other, params);
-  return value === undefined ? undefined : `${chIdent(col)} ${oper} ${value}`;
+  return value === undefined ? undefined : comparison(col, kind, oper, value);
+}
+
+/** `col oper value` for a number `value`, with PostgreSQL's NaN ordering for float columns. */
+function comparison(col: string, kind: string | undefined, oper: string, value: string): string {
+  const plain = `${chIdent(col)} ${oper} ${value}`;
+  return isFloatKind(kind) && (oper === '>' || oper === '>=') ? `(${plain} OR isNaN(${chIdent(col)}))` : plain;
 }
 
 function isTextKind(kind: string | undefined): boolean {
   return kind === 'text' || kind === 'varchar';
+}
+
+function isFloatKind(kind: string | undefined): boolean {
+  return kind === 'float8' || kind === 'float4';
 }
 
 function plainColumn(scope: ColumnScope, n: PgNode): string | undefined {
@@ -93,7 +128,7 @@ function constantFor(scope: ColumnScope, col: string, n: PgNode, params: ChParam
     if (num === undefined || !/^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(num)) return undefined;
     // Integers compare exactly as Int64; fractions only against float columns.
     if (/^-?\d+$/.test(num)) return Number.isSafeInteger(Number(num)) ? params.add(num, 'Int64') : undefined;
-    return kind === 'float8' || kind === 'float4' ? params.add(num, 'Float64') : undefined;
+    return isFloatKind(kind) ? params.add(num, 'Float64') : undefined;
   }
   return undefined;
 }

@@ -1,6 +1,6 @@
 import type { PgNode } from '../router/sql-parser';
 import { funcName, numberConst, opName, stringConst } from './ast';
-import { isTimeColumn, type ColumnScope } from './column-scope';
+import { columnKind, isTimeColumn, type ColumnScope } from './column-scope';
 
 /**
  * How finely the cold tier must keep the time column so that PostgreSQL, evaluating
@@ -81,7 +81,11 @@ function bucketGranularity(scope: ColumnScope, n: PgNode, utc: boolean): bigint 
     const w = fixedIntervalUs(stringConst(args[0]) ?? stringConst(args[0]?.TypeCast?.arg) ?? '');
     const origin = originUs(args[2], utc);
     if (w === undefined || origin === undefined) return undefined;
-    return gcd(w, ((origin % w) + w) % w) || w;
+    const g = gcd(w, ((origin % w) + w) % w) || w;
+    // A timestamptz origin bins a `timestamp` column as instants, the column read in the
+    // session zone: its wall-clock boundaries sit on whole seconds, not on g.
+    const asInstants = !utc && args[2]?.TypeCast?.typeName?.names?.at(-1)?.String?.sval === 'timestamptz';
+    return asInstants && columnKind(scope, scope.relation.timeColumn) === 'timestamp' ? gcd(g, SECOND) : g;
   }
   if (name === 'floor' && args.length === 1) {
     // floor(extract(epoch from t) / N): constant on N-second buckets from the epoch.

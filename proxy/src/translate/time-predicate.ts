@@ -1,7 +1,7 @@
 import type { PgNode } from '../router/sql-parser';
 import { chIdent } from '@strata/core/ddl';
 import { funcName, isNode, opName } from './ast';
-import { isTimeColumn, type ColumnScope } from './column-scope';
+import { columnKind, isTimeColumn, type ColumnScope } from './column-scope';
 import { CH_MAX_US, CH_MIN_US, NEG_INFINITY, POS_INFINITY, chDateTime64, type Instant } from './instant';
 import type { ChParams } from './ch-params';
 
@@ -14,7 +14,26 @@ import type { ChParams } from './ch-params';
  * zone, so '2026-01-04', now() and $1 mean exactly what they mean to PostgreSQL.
  */
 export type CmpOp = '<' | '<=' | '>' | '>=' | '=';
-export type TimePredicate = { kind: 'cmp'; op: CmpOp; bound: number } | { kind: 'and' | 'or'; args: TimePredicate[] };
+/**
+ * `slack`: the bound is only near the real one (see SLACK_US); the predicate then
+ * stands for a wider range, and PostgreSQL must evaluate the condition itself.
+ */
+export type TimePredicate = { kind: 'cmp'; op: CmpOp; bound: number; slack?: boolean } | { kind: 'and' | 'or'; args: TimePredicate[] };
+
+/**
+ * A `timestamp` (without time zone) time column holds wall-clock readings, and the cold
+ * tier stores them as if they were UTC instants (the tierer runs in UTC). Its bounds are
+ * evaluated as wall-clock readings too: `timezone('UTC', (bound)::timestamp)`, the
+ * reading's µs as if in UTC. That is exact for bounds PostgreSQL compares as
+ * timestamps (literals, timestamp and date values). A timestamptz bound (now(),
+ * TIMESTAMPTZ '…', a bind parameter sent as timestamptz) is compared by PostgreSQL as
+ * an instant, the column converted in the session zone, which is not monotonic across
+ * a DST gap: no single wall-clock bound is exact outside UTC. Such a bound's reading
+ * is within SLACK_US of every wall-clock time on the right side of it (zone offsets
+ * lie within -16 h .. +16 h), so the cold tier returns that wider range and PostgreSQL
+ * decides on the rows.
+ */
+export const SLACK_US: Instant = 2n * 86_400n * 1_000_000n;
 
 const FLIP: Record<CmpOp, CmpOp> = { '<': '>', '<=': '>=', '>': '<', '>=': '<=', '=': '=' };
 
@@ -44,18 +63,34 @@ export function isConstantExpr(n: PgNode): boolean {
  * The conjunct as a time predicate, pushing its bound expressions to `bounds`; undefined
  * when it is not purely a condition on the time column against constants.
  */
-export function timePredicateOf(scope: ColumnScope, n: PgNode, bounds: PgNode[]): TimePredicate | undefined {
+/**
+ * `utc`: the session's TimeZone is UTC (a `timestamp` column's bounds are then exact,
+ * whatever their type).
+ */
+export function timePredicateOf(scope: ColumnScope, n: PgNode, bounds: PgNode[], utc = true): TimePredicate | undefined {
   const mark = bounds.length;
-  const p = build(scope, n, bounds);
+  const wallClock = columnKind(scope, scope.relation.timeColumn) === 'timestamp';
+  const bound = (b: PgNode, op: CmpOp): TimePredicate => {
+    bounds.push(wallClock ? wallClockReading(b) : b);
+    return wallClock && !utc && !isWallClockValue(b) ? { kind: 'cmp', op, bound: bounds.length - 1, slack: true } : { kind: 'cmp', op, bound: bounds.length - 1 };
+  };
+  const p = build(scope, n, bound);
   if (!p) bounds.length = mark;
   return p;
 }
 
-function build(scope: ColumnScope, n: PgNode, bounds: PgNode[]): TimePredicate | undefined {
+/** True when some bound of `p` is approximate: PostgreSQL must evaluate the condition. */
+export function hasSlack(p: TimePredicate): boolean {
+  return p.kind === 'cmp' ? p.slack === true : p.args.some(hasSlack);
+}
+
+type BoundOf = (b: PgNode, op: CmpOp) => TimePredicate;
+
+function build(scope: ColumnScope, n: PgNode, bound: BoundOf): TimePredicate | undefined {
   if (n?.BoolExpr && (n.BoolExpr.boolop === 'AND_EXPR' || n.BoolExpr.boolop === 'OR_EXPR')) {
     const args: TimePredicate[] = [];
     for (const a of n.BoolExpr.args as PgNode[]) {
-      const p = build(scope, a, bounds);
+      const p = build(scope, a, bound);
       if (!p) return undefined;
       args.push(p);
     }
@@ -66,27 +101,58 @@ function build(scope: ColumnScope, n: PgNode, bounds: PgNode[]): TimePredicate |
   if (e.kind === 'AEXPR_BETWEEN' && isTimeColumn(scope, e.lexpr)) {
     const [lo, hi] = (e.rexpr?.List?.items ?? []) as PgNode[];
     if (!isConstantExpr(lo) || !isConstantExpr(hi)) return undefined;
-    bounds.push(lo, hi);
-    return {
-      kind: 'and',
-      args: [
-        { kind: 'cmp', op: '>=', bound: bounds.length - 2 },
-        { kind: 'cmp', op: '<=', bound: bounds.length - 1 },
-      ],
-    };
+    return { kind: 'and', args: [bound(lo, '>='), bound(hi, '<=')] };
   }
   if (e.kind !== 'AEXPR_OP') return undefined;
   const op = opName(e) as CmpOp;
   if (!(op in FLIP)) return undefined;
-  if (isTimeColumn(scope, e.lexpr) && isConstantExpr(e.rexpr)) {
-    bounds.push(e.rexpr);
-    return { kind: 'cmp', op, bound: bounds.length - 1 };
-  }
-  if (isTimeColumn(scope, e.rexpr) && isConstantExpr(e.lexpr)) {
-    bounds.push(e.lexpr);
-    return { kind: 'cmp', op: FLIP[op], bound: bounds.length - 1 };
-  }
+  if (isTimeColumn(scope, e.lexpr) && isConstantExpr(e.rexpr)) return bound(e.rexpr, op);
+  if (isTimeColumn(scope, e.rexpr) && isConstantExpr(e.lexpr)) return bound(e.lexpr, FLIP[op]);
   return undefined;
+}
+
+const sval = (s: string): PgNode => ({ String: { sval: s } });
+
+/** `timezone('UTC', (b)::timestamp)`: the wall-clock reading of `b` as a UTC instant. */
+function wallClockReading(b: PgNode): PgNode {
+  return {
+    FuncCall: {
+      funcname: [sval('pg_catalog'), sval('timezone')],
+      args: [
+        { A_Const: { sval: { sval: 'UTC' } } },
+        { TypeCast: { arg: structuredClone(b), typeName: { names: [sval('pg_catalog'), sval('timestamp')], typemod: -1 } } },
+      ],
+      funcformat: 'COERCE_EXPLICIT_CALL',
+    },
+  };
+}
+
+/** The type a TypeCast names, e.g. 'timestamp', 'timestamptz', 'date', 'interval'. */
+function castType(n: PgNode): string | undefined {
+  const names = (n?.TypeCast?.typeName?.names ?? []) as PgNode[];
+  return names.length > 0 ? names[names.length - 1]?.String?.sval : undefined;
+}
+
+/**
+ * A bound PostgreSQL compares with a `timestamp` column as a timestamp: an untyped
+ * literal (it takes the column's type), a timestamp or date value, LOCALTIMESTAMP,
+ * CURRENT_DATE, such a value ± an interval or days. Anything else (now(), $1, …) may be
+ * a timestamptz.
+ */
+function isWallClockValue(n: PgNode): boolean {
+  if (n?.A_Const) return n.A_Const.sval !== undefined;
+  return isTypedWallClock(n);
+}
+
+function isTypedWallClock(n: PgNode): boolean {
+  if (n?.TypeCast) return castType(n) === 'timestamp' || castType(n) === 'date';
+  if (n?.SQLValueFunction) return ['SVFOP_LOCALTIMESTAMP', 'SVFOP_LOCALTIMESTAMP_N', 'SVFOP_CURRENT_DATE'].includes(n.SQLValueFunction.op);
+  if (n?.FuncCall) return funcName(n.FuncCall) === 'make_timestamp';
+  const e = n?.A_Expr;
+  if (e?.kind === 'AEXPR_OP' && (opName(e) === '+' || opName(e) === '-') && e.lexpr !== undefined) {
+    return isTypedWallClock(e.lexpr) && (e.rexpr?.A_Const !== undefined || castType(e.rexpr) === 'interval');
+  }
+  return false;
 }
 
 /** A set of instants [lo, hi] with open/closed ends; empty when lo > hi. */
@@ -126,6 +192,7 @@ export function rangeOf(p: TimePredicate, values: Instant[]): TimeRange {
       return p.args.map((a) => rangeOf(a, values)).reduce(hull, { ...FULL_RANGE, lo: POS_INFINITY, hi: NEG_INFINITY });
     case 'cmp': {
       const b = values[p.bound];
+      if (p.slack) return slackRange(p.op, b);
       switch (p.op) {
         case '<':
           return { lo: NEG_INFINITY, loInclusive: true, hi: b, hiInclusive: false };
@@ -140,6 +207,13 @@ export function rangeOf(p: TimePredicate, values: Instant[]): TimeRange {
       }
     }
   }
+}
+
+/** The wall-clock times a comparison with an approximate bound `b` may accept. */
+function slackRange(op: CmpOp, b: Instant): TimeRange {
+  const lo = op === '<' || op === '<=' ? NEG_INFINITY : b - SLACK_US;
+  const hi = op === '>' || op === '>=' ? POS_INFINITY : b + SLACK_US;
+  return { lo: lo < NEG_INFINITY ? NEG_INFINITY : lo, loInclusive: true, hi: hi > POS_INFINITY ? POS_INFINITY : hi, hiInclusive: true };
 }
 
 /** `time < W` as a range. */
@@ -159,6 +233,14 @@ export function timePredicateToClickHouse(p: TimePredicate, values: Instant[], c
       return '(' + p.args.map((a) => timePredicateToClickHouse(a, values, column, params)).join(p.kind === 'and' ? ' AND ' : ' OR ') + ')';
     case 'cmp': {
       const b = values[p.bound];
+      if (p.slack) {
+        const r = slackRange(p.op, b);
+        if (r.lo > CH_MAX_US || r.hi < CH_MIN_US) return '0';
+        const parts: string[] = [];
+        if (r.lo >= CH_MIN_US) parts.push(`${chIdent(column)} >= ${params.add(chDateTime64(r.lo), "DateTime64(6, 'UTC')")}`);
+        if (r.hi <= CH_MAX_US) parts.push(`${chIdent(column)} <= ${params.add(chDateTime64(r.hi), "DateTime64(6, 'UTC')")}`);
+        return parts.length > 0 ? `(${parts.join(' AND ')})` : '1';
+      }
       if (b < CH_MIN_US) return p.op === '>' || p.op === '>=' ? '1' : '0';
       if (b > CH_MAX_US) return p.op === '<' || p.op === '<=' ? '1' : '0';
       return `${chIdent(column)} ${p.op} ${params.add(chDateTime64(b), "DateTime64(6, 'UTC')")}`;

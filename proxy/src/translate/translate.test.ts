@@ -1,4 +1,4 @@
-import { loadSqlParser, parseStatements, type PgNode } from '../router/sql-parser';
+import { deparseStatement, loadSqlParser, parseStatements, type PgNode } from '../router/sql-parser';
 import type { TieredRelation } from '../router/catalog-snapshot';
 import { conjuncts } from './ast';
 import { ChParams } from './ch-params';
@@ -6,7 +6,7 @@ import { conditionToClickHouse } from './ch-condition';
 import type { ColumnScope } from './column-scope';
 import { chDateTime64, instantFromEpochText, isoInstant, NEG_INFINITY, POS_INFINITY } from './instant';
 import { fixedIntervalUs, timeGranularity } from './time-granularity';
-import { intersectRanges, isEmptyRange, belowRange, rangeOf, timePredicateOf, timePredicateToClickHouse } from './time-predicate';
+import { SLACK_US, hasSlack, intersectRanges, isEmptyRange, belowRange, rangeOf, timePredicateOf, timePredicateToClickHouse } from './time-predicate';
 
 const relation: TieredRelation = {
   schema: 'public',
@@ -41,8 +41,24 @@ describe('conditionToClickHouse: only exact translations', () => {
     ["'h1' = host", '`host` = {p0:String}', { p0: 'h1' }],
     ["app IN ('api', 'db')", '`app` IN ({p0:String}, {p1:String})', { p0: 'api', p1: 'db' }],
     ["app NOT IN ('api')", '`app` NOT IN ({p0:String})', { p0: 'api' }],
-    ['value >= 50', '`value` >= {p0:Int64}', { p0: '50' }],
+    // PostgreSQL orders NaN above every number; ClickHouse's comparisons with NaN are false.
+    ['value >= 50', '(`value` >= {p0:Int64} OR isNaN(`value`))', { p0: '50' }],
+    ['50 < value', '(`value` > {p0:Int64} OR isNaN(`value`))', { p0: '50' }],
     ['value < 10.5', '`value` < {p0:Float64}', { p0: '10.5' }],
+    ['value <= -0.0', '`value` <= {p0:Float64}', { p0: '-0.0' }],
+    ['value <> 1.5', '`value` <> {p0:Float64}', { p0: '1.5' }], // NaN <> 1.5 in both
+    ['NOT (value > 1)', '(NOT (`value` > {p0:Int64} OR isNaN(`value`)))'],
+    ['n > 5', '`n` > {p0:Int64}'], // integers have no NaN
+    // ClickHouse's IN matches float bits (-0 IN (0) is false); `=` says -0 = 0 as PostgreSQL does.
+    ['value IN (0, 7.5)', '(`value` = {p0:Int64} OR `value` = {p1:Float64})', { p0: '0', p1: '7.5' }],
+    ['value NOT IN (0)', '(NOT (`value` = {p0:Int64}))'],
+    ['n IN (1, 2)', '`n` IN ({p0:Int64}, {p1:Int64})'],
+    ['value BETWEEN -1 AND 2.5', '((`value` >= {p0:Int64} OR isNaN(`value`)) AND `value` <= {p1:Float64})', { p0: '-1', p1: '2.5' }],
+    ['value NOT BETWEEN -1 AND 2', '(`value` < {p0:Int64} OR (`value` > {p1:Int64} OR isNaN(`value`)))'],
+    ['n BETWEEN 1 AND 3', '(`n` >= {p0:Int64} AND `n` <= {p1:Int64})'],
+    ['value BETWEEN SYMMETRIC 2 AND 1', undefined],
+    ["value > 'NaN'", undefined], // only number literals are pushed
+    ["host BETWEEN 'a' AND 'b'", undefined],
     ['n < 10.5', undefined], // int4 vs numeric: PostgreSQL compares exactly, not as floats
     ['host IS NULL', '`host` IS NULL'],
     ['value IS NOT NULL', '`value` IS NOT NULL'],
@@ -123,6 +139,62 @@ describe('time predicates', () => {
     expect(timePredicateToClickHouse({ kind: 'cmp', op: '>=', bound: 0 }, [us('1800-01-01T00:00:00Z')], 'time', params)).toBe('1');
     expect(timePredicateToClickHouse({ kind: 'cmp', op: '<', bound: 0 }, [NEG_INFINITY], 'time', params)).toBe('0');
     expect(params.values).toEqual({});
+  });
+});
+
+describe('time predicates on a timestamp (without time zone) column', () => {
+  const local: ColumnScope = {
+    relation: { ...relation, table: 'local_events', columns: [{ name: 'time', pgType: 'timestamp without time zone', kind: 'timestamp' }, ...relation.columns.slice(1)] },
+    refName: 'm',
+    soleFromItem: true,
+  };
+  const deparseBound = (b: PgNode) => deparseStatement({ SelectStmt: { targetList: [{ ResTarget: { val: b } }], limitOption: 'LIMIT_OPTION_DEFAULT', op: 'SETOP_NONE' } });
+
+  it('evaluates bounds as wall-clock readings, not as instants in the session zone', () => {
+    const bounds: PgNode[] = [];
+    const p = timePredicateOf(local, where("time >= '2026-03-08 02:30'"), bounds, false);
+    expect(p).toEqual({ kind: 'cmp', op: '>=', bound: 0 });
+    expect(deparseBound(bounds[0])).toBe("SELECT '2026-03-08 02:30'::timestamp AT TIME ZONE 'UTC'");
+    // A timestamptz time column keeps its bound as written.
+    const tz: PgNode[] = [];
+    timePredicateOf(scope, where("time >= '2026-03-08 02:30'"), tz, false);
+    expect(deparseBound(tz[0])).toBe("SELECT '2026-03-08 02:30'");
+  });
+
+  const cases: Array<[string, boolean, boolean]> = [
+    ["time >= '2026-03-08'", false, false],
+    ["time BETWEEN TIMESTAMP '2026-03-08 01:00' AND DATE '2026-03-09'", false, false],
+    ["time < TIMESTAMP '2026-03-08' + interval '1 day'", false, false],
+    ['time >= LOCALTIMESTAMP', false, false],
+    ["time >= now() - interval '1 hour'", false, true],
+    ["time >= TIMESTAMPTZ '2026-03-08 07:00+00'", false, true],
+    ['time >= $1', false, true], // a parameter may be sent as timestamptz
+    ["(time < '2026-03-01' OR time >= now())", false, true],
+    ["time >= now() - interval '1 hour'", true, false], // in UTC an instant's reading is exact
+  ];
+  it.each(cases)('%s (utc=%s): approximate %s', (cond, utc, slack) => {
+    const p = timePredicateOf(local, where(cond), [], utc)!;
+    expect(hasSlack(p)).toBe(slack);
+  });
+
+  it('widens an approximate bound by SLACK_US on its open side, for ClickHouse and for routing', () => {
+    const b = us('2026-03-08T07:00:00Z');
+    const ge = { kind: 'cmp', op: '>=', bound: 0, slack: true } as const;
+    expect(rangeOf(ge, [b])).toEqual({ lo: b - SLACK_US, loInclusive: true, hi: POS_INFINITY, hiInclusive: true });
+    expect(rangeOf({ ...ge, op: '<' }, [b])).toEqual({ lo: NEG_INFINITY, loInclusive: true, hi: b + SLACK_US, hiInclusive: true });
+    const params = new ChParams('b');
+    expect(timePredicateToClickHouse({ ...ge, op: '=' }, [b], 'time', params)).toBe("(`time` >= {b0:DateTime64(6, 'UTC')} AND `time` <= {b1:DateTime64(6, 'UTC')})");
+    expect(params.values).toEqual({ b0: '2026-03-06 07:00:00.000000', b1: '2026-03-10 07:00:00.000000' });
+    expect(timePredicateToClickHouse({ ...ge, op: '>' }, [POS_INFINITY], 'time', new ChParams('c'))).toBe('0');
+    expect(timePredicateToClickHouse({ ...ge, op: '<=' }, [POS_INFINITY], 'time', new ChParams('c'))).toBe('1');
+  });
+
+  it('bins a timestamp column by whole seconds when a timestamptz origin puts it in a non-UTC zone', () => {
+    const exprs = targets("date_bin('1 hour', time, TIMESTAMPTZ '2000-01-01 00:00+00')");
+    expect(timeGranularity(local, exprs, false)).toBe(1_000_000n);
+    expect(timeGranularity(local, exprs, true)).toBe(3_600_000_000n);
+    expect(timeGranularity(local, targets("date_bin('1 hour', time, '2000-01-01')"), false)).toBe(0n); // origin's zone unknown: exact instants
+    expect(timeGranularity(local, targets("date_bin('1 hour', time, TIMESTAMP '2000-01-01 00:00+00')"), false)).toBe(3_600_000_000n);
   });
 });
 
