@@ -78,6 +78,20 @@ describe('planStatement: partial aggregates where exact, raw rows otherwise', ()
     expect(p.bounds).toHaveLength(2);
   });
 
+  it('leaves a timestamp column\'s approximate bound for PostgreSQL to apply on exact instants', () => {
+    const local = validateTieredTable({ table: 'local_events', timeColumn: 'time', columns: [{ name: 'time', type: 'timestamp' }, { name: 'v', type: 'double precision' }], cold: { orderBy: ['time'] } });
+    if (!local.ok) throw new Error(JSON.stringify(local.errors));
+    const sql = "SELECT date_trunc('hour', time), sum(v) FROM local_events WHERE time >= now() - interval '1 day' GROUP BY 1";
+    const planIn = (utc: boolean) => planStatement(parseStatements(sql)[0].stmt, catalogSnapshot([local.spec]), { utc, includeHot: true });
+    const ny = planIn(false);
+    expect(ny.occurrences[0].mode).toBe('partial');
+    expect(ny.occurrences[0].partial!.timeGranularity).toBe(0n);
+    expect(deparseStatement(ny.stmt)).toMatch(/\) AS local_events\s+WHERE\s+"time" >= \(now\(\) - '1 day'::interval\)/);
+    const utc = planIn(true);
+    expect(utc.occurrences[0].partial!.timeGranularity).toBe(3600n * S);
+    expect(deparseStatement(utc.stmt)).not.toMatch(/\) AS local_events\s+WHERE/);
+  });
+
   it('sends ClickHouse no literal values: every bound and constant is a parameter', () => {
     const p = plan(
       `SELECT host, count(*) FROM metrics_events WHERE time BETWEEN '2026-01-04T12:00:00Z' AND '2026-01-05T12:00:00Z' AND app IN ('api', 'db') AND labels->>'env' = 'prod' GROUP BY host`,
