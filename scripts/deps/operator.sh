@@ -3,6 +3,7 @@
 # Go modules) and helm, cached under ${STRATA_CACHE:-$HOME/.cache/strata}/bin.
 # Idempotent: when every binary is present this only stats four files.
 set -euo pipefail
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 
 K8S_VERSION="${STRATA_K8S_VERSION:-v1.34.4}"
 HELM_VERSION="${STRATA_HELM_VERSION:-v3.21.4}"
@@ -26,38 +27,11 @@ if [ "$need_k8s" = 1 ]; then
   work="$CACHE/build/k8s-$K8S_VERSION"
   mkdir -p "$work"
   cd "$work"
-  # k8s.io/kubernetes requires its staging modules at v0.0.0 and replaces them with
-  # ./staging/...; a consumer must replace every one with the matching v0.x release.
-  staging_version="v0.${K8S_VERSION#v1.}"
-  if [ ! -f go.mod ]; then
-    go mod init strata.local/k8s-testbed >/dev/null 2>&1
-    gomod="$(go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/.*"GoMod": "\(.*\)",*/\1/p')"
-    {
-      echo "require k8s.io/kubernetes $K8S_VERSION"
-      grep -oE '^\s*k8s\.io/[a-z0-9-]+ => \./staging' "$gomod" | awk '{print $1}' | sort -u |
-        while read -r m; do echo "replace $m => $m $staging_version"; done
-    } >> go.mod
-    cat > tools.go <<'GO'
-//go:build tools
-
-package tools
-
-import (
-	_ "go.etcd.io/etcd/server/v3/etcdmain"
-	_ "k8s.io/kubernetes/cmd/kube-apiserver/app"
-	_ "k8s.io/kubectl/pkg/cmd"
-)
-GO
-    go mod tidy >/dev/null 2>&1 || go get "k8s.io/kubernetes@$K8S_VERSION" >/dev/null
-  fi
+  # shellcheck source=../k8s/wrapper-module.sh
+  . "$REPO/scripts/k8s/wrapper-module.sh"
+  k8s_wrapper_module "$K8S_VERSION" strata.local/k8s-testbed go.etcd.io/etcd/server/v3/etcdmain k8s.io/kubernetes/cmd/kube-apiserver/app k8s.io/kubectl/pkg/cmd
   export CGO_ENABLED=0
-  # The version a release build stamps in: the API server derives its compatibility
-  # version (feature gates, served APIs) from it, and kubectl reports it.
-  minor="${K8S_VERSION#v1.}"; minor="${minor%%.*}"
-  ldflags=""
-  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    ldflags="$ldflags -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
-  done
+  ldflags="$(k8s_ldflags "$K8S_VERSION")"
   [ -x "$BIN/kube-apiserver" ] || { go build -ldflags "$ldflags" -o "$BIN/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver; echo "operator deps: built kube-apiserver $K8S_VERSION"; }
   [ -x "$BIN/kubectl" ] || { go build -ldflags "$ldflags" -o "$BIN/kubectl" k8s.io/kubernetes/cmd/kubectl; echo "operator deps: built kubectl $K8S_VERSION"; }
   [ -x "$BIN/etcd" ] || { go build -o "$BIN/etcd" go.etcd.io/etcd/server/v3; echo "operator deps: built etcd"; }

@@ -1,0 +1,13 @@
+# Strata on a real single-node cluster (issue 15, items 2–3): scripts/k8s/node.sh starts
+# etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kube-proxy and a kubelet
+# on Debian's containerd (binaries built by scripts/k8s/deps.sh, cached in
+# $${STRATA_CACHE:-~/.cache/strata}/bin), `make image`'s image is imported, and
+# test/operator/k8s-node.test.ts runs helm install and the end-to-end steps, printing
+# each. Needs root; changes the host's network while it runs (a bridge, iptables rules of
+# kube-proxy and the kubelet, mounts), all undone by `node.sh down`. Not part of
+# `make test` yet (see docs/kubernetes-node.md).
+.PHONY: test-k8s
+
+test-k8s: deps build image
+	scripts/k8s/deps.sh
+	STRATA_TEST_K8S=1 scripts/run-jest.sh test/operator/k8s-node.test.ts
