@@ -262,6 +262,7 @@ describe('tiered reads in the client session', () => {
     await withProxy(async (c) => {
       await expect(c.query(`UPDATE metrics_events SET value = 1 WHERE host = 'h1'`)).rejects.toMatchObject({ code: '0A000' });
       await expect(c.query('CREATE MATERIALIZED VIEW in_session_mv AS SELECT count(*) FROM metrics_events')).rejects.toMatchObject({ code: '0A000' });
+      await expect(c.query('PREPARE in_session_p(timestamptz) AS SELECT count(*) FROM metrics_events WHERE time > $1')).rejects.toMatchObject({ code: '0A000' });
       expect((await c.query(COUNT)).rows[0].n).toBe(total);
       await c.query('BEGIN');
       await expect(c.query(`UPDATE metrics_events SET value = 0 WHERE host = 'h1'`)).rejects.toMatchObject({ code: '0A000' });

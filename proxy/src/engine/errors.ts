@@ -34,7 +34,8 @@ export type RefusedConstruct =
   | 'row-level-security'
   | 'materialized-view'
   | 'locking-clause'
-  | 'modify-cold-rows';
+  | 'modify-cold-rows'
+  | 'sql-prepare';
 
 /** SQLSTATE 0A000 naming what Strata cannot answer exactly. */
 export class RefusedError extends SqlStateError {

@@ -108,6 +108,13 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
             last = fixedResult([QUERY_PLAN_FIELD], lines.map((l) => [l]), 'EXPLAIN');
             continue;
           }
+          if (tiered?.kind === 'prepare') {
+            throw notSupported(
+              'sql-prepare',
+              'SQL-level PREPARE of a statement on a tiered table (its EXECUTE would read the hot tier only)',
+              "Prepare it with the extended protocol (the driver's prepared statements), which the proxy answers across both tiers.",
+            );
+          }
           if (tiered && tiered.kind !== 'select') {
             if (!isLast) throw notSupported('non-select-in-string', 'statements other than SELECT and SET before the last one of a string');
             const answer = tiered.kind === 'modify' ? await answerModify(ctx, tx, s, tiered, sub, session) : await answerRewritten(ctx, tx, s, tiered, sub, session);

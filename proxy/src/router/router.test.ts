@@ -59,6 +59,8 @@ describe('createRouter', () => {
     ['locking read', 'SELECT * FROM metrics_events FOR UPDATE', 'engine'],
     ['SELECT INTO', 'SELECT * INTO snapshot FROM metrics_events', 'engine'],
     ['cursor', 'DECLARE c CURSOR FOR SELECT * FROM metrics_events', 'engine'],
+    ['SQL-level PREPARE (refused there)', 'PREPARE p AS SELECT * FROM metrics_events', 'engine'],
+    ['SQL-level PREPARE of something else', 'PREPARE p AS SELECT 1', 'postgres'],
     ['COPY out', 'COPY metrics_events TO STDOUT', 'engine'],
     ['COPY in (a write, hot tier)', 'COPY metrics_events FROM STDIN', 'postgres'],
     ['DDL', 'CREATE INDEX ON metrics_events (host)', 'postgres'],

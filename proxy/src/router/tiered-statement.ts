@@ -19,7 +19,9 @@ export type TieredStatementKind =
   /** CREATE TABLE AS / SELECT INTO / INSERT … SELECT / CREATE MATERIALIZED VIEW reading one. */
   | 'write-from-read'
   /** DELETE / TRUNCATE / UPDATE / MERGE of a tiered table, or a data-modifying WITH reading one. */
-  | 'modify';
+  | 'modify'
+  /** SQL-level PREPARE of a statement on a tiered table (refused: EXECUTE would read the hot tier only). */
+  | 'prepare';
 
 export interface TieredStatement {
   kind: TieredStatementKind;
@@ -36,6 +38,7 @@ export function classifyTiered(stmt: PgNode, snapshot: CatalogSnapshot): TieredS
   }
   if (stmt?.ExplainStmt) return classifyTiered(stmt.ExplainStmt.query, snapshot) ? nonEmpty('explain', reads(stmt.ExplainStmt.query)) : undefined;
   if (stmt?.DeclareCursorStmt) return nonEmpty('declare', reads(stmt.DeclareCursorStmt.query));
+  if (stmt?.PrepareStmt) return classifyTiered(stmt.PrepareStmt.query, snapshot) ? nonEmpty('prepare', reads(stmt.PrepareStmt.query)) : undefined;
   if (stmt?.CopyStmt) {
     const copy = stmt.CopyStmt;
     if (copy.is_from) return undefined;
