@@ -179,6 +179,25 @@ describe('tiered reads in the client session', () => {
     });
   });
 
+  it('answers SQL-level PREPARE / EXECUTE / DEALLOCATE across both tiers, in and out of transactions', async () => {
+    const counted = (since: string) => one(bed.reference.url, `SELECT count(*)::text AS n FROM metrics_events WHERE time > '${since}' AND host = 'h1'`);
+    await withProxy(async (c) => {
+      await c.query(`PREPARE in_session_p(timestamptz, text) AS SELECT count(*)::text AS n FROM metrics_events WHERE time > $1 AND host = $2`);
+      expect((await c.query(`EXECUTE in_session_p('2026-01-02', 'h1')`)).rows[0].n).toBe((await counted('2026-01-02')).n);
+      await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+      expect((await c.query(`EXECUTE in_session_p('2026-01-01T12:00:00Z', 'h' || '1')`)).rows[0].n).toBe((await counted('2026-01-01T12:00:00Z')).n);
+      await c.query('COMMIT');
+      await expect(c.query(`EXECUTE in_session_p('2026-01-02')`)).rejects.toMatchObject({ code: '42601' });
+      await expect(c.query(`PREPARE in_session_p AS SELECT 1 FROM metrics_events`)).rejects.toMatchObject({ code: '42P05' });
+      // Statements on other tables are PostgreSQL's own, as before.
+      await c.query('PREPARE in_session_plain AS SELECT 41 + 1 AS x');
+      expect((await c.query('EXECUTE in_session_plain')).rows[0].x).toBe(42);
+      await c.query('DEALLOCATE in_session_plain');
+      await c.query('DEALLOCATE in_session_p');
+      await expect(c.query(`EXECUTE in_session_p('2026-01-02', 'h1')`)).rejects.toMatchObject({ code: '26000' });
+    });
+  });
+
   it('reads a row the transaction itself inserted, with both tiers', async () => {
     await withProxy(async (c) => {
       await c.query('BEGIN');
@@ -262,7 +281,6 @@ describe('tiered reads in the client session', () => {
     await withProxy(async (c) => {
       await expect(c.query(`UPDATE metrics_events SET value = 1 WHERE host = 'h1'`)).rejects.toMatchObject({ code: '0A000' });
       await expect(c.query('CREATE MATERIALIZED VIEW in_session_mv AS SELECT count(*) FROM metrics_events')).rejects.toMatchObject({ code: '0A000' });
-      await expect(c.query('PREPARE in_session_p(timestamptz) AS SELECT count(*) FROM metrics_events WHERE time > $1')).rejects.toMatchObject({ code: '0A000' });
       expect((await c.query(COUNT)).rows[0].n).toBe(total);
       await c.query('BEGIN');
       await expect(c.query(`UPDATE metrics_events SET value = 0 WHERE host = 'h1'`)).rejects.toMatchObject({ code: '0A000' });

@@ -10,6 +10,7 @@ import type { EngineRunner } from './engine-runner';
 import { backendErrorFields, forgetStatements, type ServerLink } from './server-link';
 import type { SessionSettings } from './session-settings';
 import { splitStatements } from './split-statements';
+import { PreparedStatementError, SqlPreparedStatements } from './sql-prepared';
 
 /** A prepared statement as the client named it. */
 export interface Statement {
@@ -63,6 +64,8 @@ export class MessageDispatch {
   /** View DDL was relayed: re-read the catalog when the client's transaction ends. */
   viewsChanged = false;
   private readonly statements = new Map<string, Statement>();
+  /** SQL-level prepared statements on tiered tables, kept by the proxy (sql-prepared.ts). */
+  private readonly sqlPrepared = new SqlPreparedStatements();
   private unnamed: Statement | null = null;
   private readonly transactionMode: boolean;
 
@@ -163,10 +166,19 @@ export class MessageDispatch {
     if (this.skipping) return;
     this.noteSetRoute(sql);
     this.settings.noteSql(sql);
+    if (this.sqlPrepared.size > 0) {
+      const answer = this.sqlPreparedAnswer(() => this.sqlPrepared.intercept(sql));
+      if (answer !== null) return answer === 'answered' ? undefined : answer;
+    }
     // The common case, one statement and no ';': no splitting, no arrays.
     if (sql.indexOf(';') < 0 && !(this.transactionMode && DISCARDS_STATEMENTS.test(sql))) {
       const route = HAS_CODE.test(sql) ? this.route(sql) : undefined;
       if (!route || route.target === 'postgres') return this.relay(frame, true);
+      const prepared = this.sqlPreparedAnswer(() => {
+        const tag = this.sqlPrepared.prepare(route.plan);
+        return tag ? { tag } : undefined;
+      });
+      if (prepared !== null) return prepared === 'answered' ? undefined : prepared;
       return this.runMixedQuery([sql], [route]);
     }
     const statements = splitStatements(sql);
@@ -179,6 +191,30 @@ export class MessageDispatch {
       });
     }
     return this.runMixedQuery(statements, routes);
+  }
+
+  /**
+   * SQL-level PREPARE / EXECUTE / DEALLOCATE the session keeps (sql-prepared.ts): a
+   * command tag or error answered here, or the statement EXECUTE stands for, run by the
+   * engine. null: not one of those.
+   */
+  private sqlPreparedAnswer(decide: () => { run: string } | { tag: string } | undefined): Promise<void> | 'answered' | null {
+    let answer: { run: string } | { tag: string } | undefined;
+    try {
+      answer = decide();
+    } catch (error) {
+      if (!(error instanceof PreparedStatementError)) throw error;
+      const bytes = this.host.errorFields({ severity: 'ERROR', code: error.sqlState, message: error.message, detail: error.detail }, 'proxy');
+      this.host.localReply(Buffer.concat([bytes, wire.readyForQuery(this.link.server?.status ?? this.host.txStatus)]));
+      return 'answered';
+    }
+    if (!answer) return null;
+    if ('tag' in answer) {
+      this.host.localReply(Buffer.concat([wire.encodeCommandComplete(answer.tag), wire.readyForQuery(this.link.server?.status ?? this.host.txStatus)]));
+      return 'answered';
+    }
+    const route = this.route(answer.run);
+    return this.runMixedQuery([answer.run], [route]);
   }
 
   /** A simple query with engine statements: each statement in turn, stopping at the first error. */
