@@ -15,8 +15,10 @@ build:
 lint:
 	npx eslint .
 
+# Then Strata on a real node (mk/k8s.mk: make image, a kubelet, helm install, end to end).
 test: deps build lint
 	scripts/run-jest.sh
+	$(MAKE) test-k8s
 
 test-core: deps build
 	scripts/run-jest.sh core/ test/core/ test/cold/

@@ -4,8 +4,8 @@
 # $${STRATA_CACHE:-~/.cache/strata}/bin), `make image`'s image is imported, and
 # test/operator/k8s-node.test.ts runs helm install and the end-to-end steps, printing
 # each. Needs root; changes the host's network while it runs (a bridge, iptables rules of
-# kube-proxy and the kubelet, mounts), all undone by `node.sh down`. Not part of
-# `make test` yet (see docs/kubernetes-node.md).
+# kube-proxy and the kubelet, mounts), all undone by `node.sh down`. The last step of
+# `make test` (docs/kubernetes-node.md has cold and warm timings).
 .PHONY: test-k8s
 
 test-k8s: deps build image
