@@ -143,5 +143,8 @@ install_tools
 base_image
 build
 smoke
+# Earlier builds' leftovers (each source change leaves a ~1.3 GB build stage): images
+# without a name made before this build. This build's chain, cached layers included, stays.
+"${PODMAN[@]}" image prune -f --filter "until=$start" >/dev/null || true
 size=$("${PODMAN[@]}" image inspect --format '{{.Size}}' "$IMAGE")
 step "$IMAGE: $((size / 1024 / 1024)) MiB, built in $(($(date +%s) - start)) s"
