@@ -129,8 +129,11 @@ export class SessionChannel implements HotSession {
     );
   }
 
-  /** Reads until ReadyForQuery; the first ErrorResponse seen is thrown after it. */
-  private async untilReady(onFrame: (f: Frame) => void = () => undefined, failure: ErrorFields | null = null): Promise<void> {
+  /**
+   * The replies up to ReadyForQuery (its status noted); after an ErrorResponse the rest
+   * are skipped, and the error is thrown once ReadyForQuery has come.
+   */
+  private async *repliesUntilReady(failure: ErrorFields | null = null): AsyncGenerator<Frame> {
     for (;;) {
       const f = await this.next();
       if (f.type === wire.Backend.readyForQuery) {
@@ -139,8 +142,13 @@ export class SessionChannel implements HotSession {
         return;
       }
       if (f.type === wire.Backend.errorResponse) failure ??= wire.decodeErrorResponse(f.frame);
-      else if (!failure) onFrame(f);
+      else if (!failure) yield f;
     }
+  }
+
+  /** Reads until ReadyForQuery; the first ErrorResponse seen is thrown after it. */
+  private async untilReady(onFrame: (f: Frame) => void = () => undefined, failure: ErrorFields | null = null): Promise<void> {
+    for await (const f of this.repliesUntilReady(failure)) onFrame(f);
   }
 
   async query(sql: string, params: ReadonlyArray<string | null> = [], paramTypes: readonly number[] = []): Promise<QueryResult> {
@@ -286,24 +294,12 @@ export class SessionChannel implements HotSession {
 
   async *copyOut(sql: string, params: ReadonlyArray<string | null>, paramTypes: readonly number[]): AsyncIterable<Buffer> {
     this.send(this.parse(sql, paramTypes), this.bind(params), wire.encodeExecute({ portal: '', maxRows: 0 }, this.writer), wire.SYNC);
-    let failure: ErrorFields | null = null;
-    for (;;) {
-      const f = await this.next();
-      if (f.type === wire.Backend.readyForQuery) {
-        this.server.status = wire.decodeReadyForQuery(f.frame);
-        if (failure) throw new ServerErrorResponse(failure);
-        return;
-      }
-      if (f.type === wire.Backend.errorResponse) failure ??= wire.decodeErrorResponse(f.frame);
-      else if (
-        !failure &&
-        (f.type === wire.Backend.copyOutResponse || f.type === wire.Backend.copyData || f.type === wire.Backend.copyDone || f.type === wire.Backend.commandComplete)
-      ) {
-        yield f.frame;
-      }
-    }
+    for await (const f of this.repliesUntilReady()) if (COPY_OUT_REPLIES.has(f.type)) yield f.frame;
   }
 }
+
+/** What a client of COPY … TO STDOUT is sent (ParseComplete and BindComplete are the engine's). */
+const COPY_OUT_REPLIES = new Set<number>([wire.Backend.copyOutResponse, wire.Backend.copyData, wire.Backend.copyDone, wire.Backend.commandComplete]);
 
 function fieldsOf(frame: Buffer): ResultField[] {
   return wire.decodeRowDescription(frame).map(({ format: _format, ...field }) => field);

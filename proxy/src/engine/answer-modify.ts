@@ -30,8 +30,12 @@ export async function answerModify(
   const deleted = parsed.stmt.DeleteStmt?.relation ?? (truncated?.length === 1 ? truncated[0].RangeVar : undefined);
   if (deleted && tiered.refs.every((r) => r.rangeVar === deleted)) {
     const relation = tiered.refs[0].relation;
-    const state = (await readTierStates(tx, [relation.table])).states.get(relation.table);
-    if (state?.rowSecurity) throw notSupported('row-level-security', `table "${relation.table}" has row-level security, which the cold tier cannot apply`);
+    // DELETE refuses row-level security itself (tiered-delete.ts reads it with the tier
+    // state); TRUNCATE is refused here, stricter than PostgreSQL, which ignores the policies.
+    if (truncated) {
+      const state = (await readTierStates(tx, [relation.table])).states.get(relation.table);
+      if (state?.rowSecurity) throw notSupported('row-level-security', `table "${relation.table}" has row-level security, which the cold tier cannot apply`);
+    }
     const r = await executeTieredDelete(tx.hot, parsed.stmt, {
       relation,
       cold: ctx.opts.cold,
