@@ -6,6 +6,7 @@ import type { EngineContext } from './engine-context';
 import { notSupported } from './errors';
 import type { PortalRows } from './pg-extended-query';
 import { coldQuery, coldRange, isEmptyRange } from './plan';
+import { statementPlanClass } from './plan-class';
 import { describeStatement, readStatementTables } from './statement-tables';
 import type { Transaction } from './transaction';
 
@@ -61,7 +62,7 @@ export async function explainStatement(ctx: EngineContext, tx: Transaction, quer
   const tables = await readStatementTables(ctx, tx, query, session);
   const { paramTypes } = await describeStatement(ctx, tx, query, deparseStatement(query), stmt.paramTypes, tables.snapshot);
   const p = await prepareStatement(tx, query, stmt, session, paramTypes, tables);
-  const lines: string[] = [`Strata route: ${p.route}`];
+  const lines: string[] = [`Strata route: ${p.route}`, `Strata plan class: ${statementPlanClass(p)}`];
   for (const occ of p.plan.occurrences) {
     const state = p.states.get(occ.relation.table)!;
     const range = coldRange(occ, p.values, state.w);

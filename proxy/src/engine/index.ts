@@ -4,3 +4,4 @@ export { describeStatement, runStatement } from './pg-extended-query';
 export { planStatement, coldQuery, type StatementPlan, type OccurrencePlan } from './plan';
 export type { HotSession, TxStatus, QueryResult } from './hot-session';
 export { pgHotSession } from './pg-hot-session';
+export { PLAN_CLASSES, planClassOf, type PlanClass } from './plan-class';
