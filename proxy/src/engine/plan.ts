@@ -94,7 +94,7 @@ export function planStatement(stmt: PgNode, snapshot: CatalogSnapshot, opts: Pla
     let rangeVarNode: PgNode = ref.node;
     const sel = ref.select;
     if (sel) {
-      const scope: ColumnScope = { relation: ref.relation, refName: ref.refName, soleFromItem: sel.fromClause.length === 1 };
+      const scope: ColumnScope = { relation: ref.relation, refName: ref.refName, soleFromItem: sel.fromClause.length === 1, textFolding: snapshot.textFolding };
       const unpushed: PgNode[] = [];
       for (const c of conjuncts(sel.whereClause)) {
         const tp = timePredicateOf(scope, c, bounds, opts.utc);

@@ -1,4 +1,5 @@
 import { normalizePgType, type PgTypeKind, type TieredTableSpec } from '@strata/core/model';
+import type { TextFolding } from '../translate/text-folding';
 
 /**
  * What the router and engine know about tiered tables: a plain, immutable value built
@@ -38,6 +39,8 @@ export interface CatalogSnapshot {
    * database reads its own tables of the same names, untouched. Unset: any (tests).
    */
   database?: string;
+  /** That database's case folding (engine/text-folding-probe.ts); unset: case-insensitive conditions stay in PostgreSQL. */
+  textFolding?: TextFolding;
 }
 
 export function catalogSnapshot(specs: readonly TieredTableSpec[]): CatalogSnapshot {

@@ -1,16 +1,18 @@
 import type { PgNode } from '../router/sql-parser';
 import { chIdent } from '@strata/core/ddl';
 import { numberConst, opName, stringConst } from './ast';
-import { columnKind, columnOf, type ColumnScope } from './column-scope';
+import { columnKind, columnOf, isTextKind, type ColumnScope } from './column-scope';
 import type { ChParams } from './ch-params';
+import { textMatchToClickHouse } from './ch-text-match';
 
 /**
  * A WHERE conjunct as ClickHouse SQL that accepts exactly the rows PostgreSQL's would,
  * or undefined. Only forms whose semantics agree in both engines translate:
  * comparisons of numbers, equality of text (collation-free), IN lists, BETWEEN of
  * numbers, IS [NOT] NULL, AND/OR/NOT (both use three-valued logic), jsonb `->>`
- * equality with a string and `@>` with an object of strings. Anything else stays for
- * PostgreSQL to evaluate.
+ * equality with a string and `@>` with an object of strings, and the log-search forms of
+ * ch-text-match.ts (LIKE, ILIKE, regular expressions, position, lower/upper). Anything
+ * else stays for PostgreSQL to evaluate.
  *
  * Floats: PostgreSQL orders NaN above every number and equal to itself (float8.c,
  * "NaN = NaN, NaN > non-NaN"); ClickHouse follows IEEE 754, where every comparison
@@ -32,6 +34,8 @@ export function conditionToClickHouse(scope: ColumnScope, n: PgNode, params: ChP
     if (!col) return undefined;
     return `${chIdent(col)} ${n.NullTest.nulltesttype === 'IS_NULL' ? 'IS NULL' : 'IS NOT NULL'}`;
   }
+  const text = textMatchToClickHouse(scope, n, params);
+  if (text !== undefined) return text;
   const e = n?.A_Expr;
   if (!e) return undefined;
   if (e.kind === 'AEXPR_IN') {
@@ -59,15 +63,6 @@ export function conditionToClickHouse(scope: ColumnScope, n: PgNode, params: ChP
     return e.kind === 'AEXPR_BETWEEN'
       ? `(${comparison(col, kind, '>=', a)} AND ${comparison(col, kind, '<=', b)})`
       : `(${comparison(col, kind, '<', a)} OR ${comparison(col, kind, '>', b)})`;
-  }
-  if (e.kind === 'AEXPR_LIKE' && opName(e) === '~~') {
-    const col = plainColumn(scope, e.lexpr);
-    const pattern = stringConst(e.rexpr);
-    // `_` and escapes are where the engines' LIKE could differ (bytes vs characters).
-    if (!col || pattern === undefined || !isTextKind(columnKind(scope, col)) || !/^[\x20-\x7e]*$/.test(pattern) || /[_\\]/.test(pattern)) {
-      return undefined;
-    }
-    return `${chIdent(col)} LIKE ${params.add(pattern, 'String')}`;
   }
   if (e.kind !== 'AEXPR_OP') return undefined;
   const op = opName(e);
@@ -98,10 +93,6 @@ export function conditionToClickHouse(scope: ColumnScope, n: PgNode, params: ChP
 function comparison(col: string, kind: string | undefined, oper: string, value: string): string {
   const plain = `${chIdent(col)} ${oper} ${value}`;
   return isFloatKind(kind) && (oper === '>' || oper === '>=') ? `(${plain} OR isNaN(${chIdent(col)}))` : plain;
-}
-
-function isTextKind(kind: string | undefined): boolean {
-  return kind === 'text' || kind === 'varchar';
 }
 
 function isFloatKind(kind: string | undefined): boolean {

@@ -1,6 +1,7 @@
 import type { PgNode } from '../router/sql-parser';
 import type { TieredRelation } from '../router/catalog-snapshot';
 import { strings } from './ast';
+import type { TextFolding } from './text-folding';
 
 /**
  * Which column of the tiered relation a ColumnRef names, inside one SELECT whose FROM
@@ -12,6 +13,8 @@ export interface ColumnScope {
   refName: string;
   /** True when unqualified column names resolve to this relation. */
   soleFromItem: boolean;
+  /** The database's case folding, when probed; case-insensitive conditions stay in PostgreSQL without it. */
+  textFolding?: TextFolding;
 }
 
 export function columnOf(scope: ColumnScope, ref: PgNode): string | undefined {
@@ -32,4 +35,8 @@ export function isTimeColumn(scope: ColumnScope, n: PgNode): boolean {
 
 export function columnKind(scope: ColumnScope, name: string) {
   return scope.relation.columns.find((c) => c.name === name)?.kind;
+}
+
+export function isTextKind(kind: string | undefined): boolean {
+  return kind === 'text' || kind === 'varchar';
 }

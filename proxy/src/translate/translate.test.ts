@@ -67,8 +67,8 @@ describe('conditionToClickHouse: only exact translations', () => {
     ["labels @> '{\"env\":\"prod\"}'", '(JSONExtractString(`labels`, {p0:String}) = {p1:String})', { p0: 'env', p1: 'prod' }],
     ["labels @> '{\"n\":5}'", undefined],
     ["host LIKE 'h1%'", '`host` LIKE {p0:String}', { p0: 'h1%' }],
-    ["host LIKE 'h_'", undefined], // `_` is a character in PostgreSQL, maybe a byte elsewhere
-    ["host ILIKE 'H1%'", undefined], // case folding follows the locale
+    ["host LIKE 'h_'", '`host` LIKE {p0:String}', { p0: 'h_' }], // one character in both (ClickHouse counts code points)
+    ["host ILIKE 'H1%'", undefined], // case folding follows the locale: pushed only when probed (ch-text-match.test.ts)
     ["host < 'h5'", undefined], // text ordering follows the collation
     ["(host = 'a' OR host = 'b') AND NOT (app = 'db')", '((`host` = {p0:String} OR `host` = {p1:String}) AND (NOT `app` = {p2:String}))'],
     ["other.host = 'a'", undefined], // not this table's column

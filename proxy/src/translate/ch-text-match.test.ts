@@ -1,0 +1,96 @@
+import { loadSqlParser, parseStatements, type PgNode } from '../router/sql-parser';
+import type { TieredRelation } from '../router/catalog-snapshot';
+import { ChParams } from './ch-params';
+import { conditionToClickHouse } from './ch-condition';
+import type { ColumnScope } from './column-scope';
+import type { TextFolding } from './text-folding';
+
+const relation: TieredRelation = {
+  schema: 'public',
+  table: 'logs',
+  timeColumn: 'time',
+  mode: 'cold-only',
+  columns: [
+    { name: 'time', pgType: 'timestamp with time zone', kind: 'timestamptz' },
+    { name: 'msg', pgType: 'text', kind: 'text' },
+    { name: 'n', pgType: 'integer', kind: 'int4' },
+  ],
+};
+/** What the probe measures on glibc's C.UTF-8 (engine/text-folding-probe.ts). */
+const GLIBC: TextFolding = { lowerToAscii: [['İ', 'i'], ['K', 'k']], upperToAscii: [['ı', 'I'], ['ſ', 'S']] };
+const probed: ColumnScope = { relation, refName: 'l', soleFromItem: true, textFolding: GLIBC };
+const unprobed: ColumnScope = { relation, refName: 'l', soleFromItem: true };
+const asciiOnly: ColumnScope = { ...probed, textFolding: { lowerToAscii: [], upperToAscii: [] } };
+
+beforeAll(() => loadSqlParser());
+
+function where(sqlWhere: string): PgNode {
+  return parseStatements(`SELECT 1 FROM logs l WHERE ${sqlWhere}`)[0].stmt.SelectStmt.whereClause;
+}
+
+function translate(scope: ColumnScope, cond: string): { sql: string | undefined; params: Record<string, unknown> } {
+  const p = new ChParams('p');
+  return { sql: conditionToClickHouse(scope, where(cond), p), params: p.values };
+}
+
+const LOWER = 'lower(translateUTF8(`msg`, {p0:String}, {p1:String}))';
+
+describe('log-search conditions pushed to ClickHouse', () => {
+  const cases: Array<[string, string | undefined, Record<string, unknown>?]> = [
+    // Case-sensitive LIKE: any pattern; escapes rewritten to ClickHouse's three.
+    ["msg LIKE '%err_r%'", '`msg` LIKE {p0:String}', { p0: '%err_r%' }],
+    ["msg NOT LIKE 'a\\b%'", '`msg` NOT LIKE {p0:String}', { p0: 'ab%' }],
+    ["msg LIKE '100#%' ESCAPE '#'", '`msg` LIKE {p0:String}', { p0: '100\\%' }],
+    ["msg ~~ 'é_'", '`msg` LIKE {p0:String}', { p0: 'é_' }],
+    ["msg LIKE 'x\\'", undefined], // PostgreSQL raises the error
+    ['msg LIKE n::text', undefined],
+    // ILIKE: ASCII-lowered with the database's extra foldings translated first.
+    ["msg ILIKE '%Error%'", `${LOWER} LIKE {p2:String}`, { p0: 'İK', p1: 'ik', p2: '%error%' }],
+    ["msg NOT ILIKE 'A\\_%'", `${LOWER} NOT LIKE {p2:String}`, { p2: 'a\\_%' }],
+    ["msg ~~* 'x'", `${LOWER} LIKE {p2:String}`],
+    ["msg !~~* 'x'", `${LOWER} NOT LIKE {p2:String}`],
+    ["msg ILIKE '%straße%'", undefined], // non-ASCII pattern: folds differ
+    ["msg ILIKE 'a' ESCAPE 'A'", undefined], // lowering would change the escape
+    // lower()/upper() compared with ASCII.
+    ["lower(msg) = 'get'", `${LOWER} = {p2:String}`, { p2: 'get' }],
+    ["'GET' <> upper(msg)", 'upper(translateUTF8(`msg`, {p0:String}, {p1:String})) <> {p2:String}', { p0: 'ıſ', p1: 'IS', p2: 'GET' }],
+    ["upper(msg) LIKE 'ERR%'", 'upper(translateUTF8(`msg`, {p0:String}, {p1:String})) LIKE {p2:String}'],
+    ["lower(msg) LIKE '%x%'", `${LOWER} LIKE {p2:String}`],
+    ["lower(msg) = 'ä'", undefined],
+    ['lower(msg) = msg', undefined],
+    ["lower(upper(msg)) = 'a'", undefined],
+    // Regular expressions in the portable subset.
+    ["msg ~ '^GET /api/[a-z]+'", 'match(`msg`, {p0:String})', { p0: '^GET /api/[a-z]+' }],
+    ["msg !~ 'timeout|refused'", '(NOT match(`msg`, {p0:String}))'],
+    ["msg ~* 'Error [A-F]'", 'match(lower(`msg`), {p0:String})', { p0: 'error [a-f]' }],
+    ["msg !~* 'x'", '(NOT match(lower(`msg`), {p0:String}))'],
+    ["msg ~ '\\d+'", undefined],
+    ["msg ~ 'a{2}'", undefined],
+    // position / strpos / starts_with.
+    ["position('err' in msg) > 0", 'positionUTF8(`msg`, {p0:String}) > {p1:Int64}', { p0: 'err', p1: '0' }],
+    ["strpos(msg, 'é') = 2", 'positionUTF8(`msg`, {p0:String}) = {p1:Int64}'],
+    ["0 = position('x' in msg)", 'positionUTF8(`msg`, {p0:String}) = {p1:Int64}'],
+    ["1 <= strpos(lower(msg), 'x')", `positionUTF8(${LOWER}, {p2:String}) >= {p3:Int64}`],
+    ["position('x' in msg) > 0.5", undefined],
+    ["starts_with(msg, 'GET ')", 'startsWith(`msg`, {p0:String})', { p0: 'GET ' }],
+    ["msg ^@ 'GET'", 'startsWith(`msg`, {p0:String})'],
+    ["NOT starts_with(lower(msg), 'get')", `(NOT startsWith(${LOWER}, {p2:String}))`],
+    ["time::text LIKE '2026%'", undefined],
+  ];
+  it.each(cases)('%s', (...row) => {
+    const [cond, expected, params] = row as [string, string | undefined, Record<string, unknown> | undefined];
+    const { sql, params: values } = translate(probed, cond);
+    expect(sql).toBe(expected);
+    if (params) expect(values).toMatchObject(params);
+  });
+
+  it('keeps case-insensitive conditions in PostgreSQL when the database was not probed', () => {
+    for (const c of ["msg ILIKE 'a%'", "lower(msg) = 'a'", "msg ~* 'a'", "starts_with(upper(msg), 'A')"]) expect(translate(unprobed, c).sql).toBeUndefined();
+    expect(translate(unprobed, "msg LIKE 'a_'").sql).toBe('`msg` LIKE {p0:String}');
+    expect(translate(unprobed, "msg ~ 'a'").sql).toBe('match(`msg`, {p0:String})');
+  });
+
+  it('uses plain lower()/upper() where the database folds nothing non-ASCII into ASCII (LC_CTYPE C)', () => {
+    expect(translate(asciiOnly, "msg ILIKE 'A%'").sql).toBe('lower(`msg`) LIKE {p0:String}');
+  });
+});
