@@ -6,6 +6,7 @@ import type { EngineContext } from './engine-context';
 import { notSupported } from './errors';
 import type { PortalRows } from './pg-extended-query';
 import { coldQuery, coldRange, isEmptyRange } from './plan';
+import { rollupReadText } from './rollup-plan';
 import { statementPlanClass } from './plan-class';
 import { describeStatement, readStatementTables } from './statement-tables';
 import type { Transaction } from './transaction';
@@ -68,7 +69,7 @@ export async function explainStatement(ctx: EngineContext, tx: Transaction, quer
     const range = coldRange(occ, p.values, state.w);
     lines.push(
       `Tiered table ${occ.relation.schema}.${occ.relation.table} AS ${occ.refName}: watermark W = ${isoInstant(state.w)}; ` +
-        `${occ.mode === 'partial' ? 'partial aggregates' : occ.topN ? `the first ${occ.topN.rows} raw rows (top-N)` : 'raw rows'} from the cold tier`,
+        `${occ.rollupRead ? rollupReadText(occ.rollupRead) : occ.mode === 'partial' ? 'partial aggregates' : occ.topN ? `the first ${occ.topN.rows} raw rows (top-N)` : 'raw rows'} from the cold tier`,
     );
     if (isEmptyRange(range)) {
       lines.push('  ClickHouse: (not queried: no cold rows in range)');

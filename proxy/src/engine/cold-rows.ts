@@ -8,6 +8,7 @@ import type { EngineContext, TierRoute } from './engine-context';
 import { notSupported } from './errors';
 import { inlineTempTable, stagedColumns, tsvToArrayLiterals } from './inline-cold-rows';
 import { coldQuery, coldRange, isEmptyRange, occurrenceRange, planStatement, tempTableColumns, tempTableSql, type StatementPlan } from './plan';
+import { chooseRollupReads } from './rollup-reads';
 import type { StatementTables, TierStateRow } from './statement-tables';
 import { evaluateTimeBounds } from './time-bounds';
 import type { Transaction } from './transaction';
@@ -48,6 +49,7 @@ export async function prepareStatement(
     if (!states.has(t)) throw notSupported('unapplied-table', `table "${t}" has no tier state (is it applied?)`);
   }
   const values = await evaluateTimeBounds(tx.hot, plan.bounds, stmt.params, paramTypes);
+  await chooseRollupReads(tx.hot, plan, states, values);
   let anyCold = false;
   let allCold = true;
   for (const occ of plan.occurrences) {

@@ -2,10 +2,10 @@ import { chIdent, chQualified, pgIdent, pgQualified } from '@strata/core';
 import type { CatalogSnapshot, TieredRelation } from '../router/catalog-snapshot';
 import type { PgNode } from '../router/sql-parser';
 import { findTieredRefs } from '../router/tiered-refs';
-import { andOf, conjuncts, visit } from '../translate/ast';
+import { andOf, columnRefs, conjuncts, visit } from '../translate/ast';
 import { ChParams } from '../translate/ch-params';
 import { conditionToClickHouse } from '../translate/ch-condition';
-import type { ColumnScope } from '../translate/column-scope';
+import { columnOf, type ColumnScope } from '../translate/column-scope';
 import type { Instant } from '../translate/instant';
 import {
   FULL_RANGE,
@@ -20,6 +20,7 @@ import {
   type TimeRange,
 } from '../translate/time-predicate';
 import { NotPartial, ROWS_COLUMN, rewriteForPartials, type PartialShape } from './partial-aggregate';
+import { rollupCandidate, rollupColdQuery, type RollupCandidate, type RollupRead } from './rollup-plan';
 import { replaceNode, selectOf } from './sql-snippets';
 import { topNOf, type TopN } from './top-n';
 
@@ -48,6 +49,12 @@ export interface OccurrencePlan {
   rawColumns: Set<string> | 'all';
   /** Raw mode: only the first rows in the statement's order are needed (top-n.ts). */
   topN?: TopN;
+  /** Columns the pushed conditions read. */
+  pushedColumns: Set<string>;
+  /** Partial mode: a rollup whose rows can stand for raw partials (rollup-plan.ts). */
+  rollup?: RollupCandidate;
+  /** Set once the bounds are known: the whole buckets the rollup is read for. */
+  rollupRead?: RollupRead;
 }
 
 export interface StatementPlan {
@@ -89,6 +96,7 @@ export function planStatement(stmt: PgNode, snapshot: CatalogSnapshot, opts: Pla
       params,
       mode: 'raw',
       rawColumns: used,
+      pushedColumns: new Set(),
     };
     occurrences.push(occ);
     let rangeVarNode: PgNode = ref.node;
@@ -105,8 +113,10 @@ export function planStatement(stmt: PgNode, snapshot: CatalogSnapshot, opts: Pla
           continue;
         }
         const ch = conditionToClickHouse(scope, c, params);
-        if (ch !== undefined) occ.pushed.push(ch);
-        else unpushed.push(c);
+        if (ch !== undefined) {
+          occ.pushed.push(ch);
+          for (const ref of columnRefs(c)) occ.pushedColumns.add(columnOf(scope, ref) ?? '');
+        } else unpushed.push(c);
       }
       const hotWhere = sel.whereClause ? structuredClone(sel.whereClause) : undefined;
       const originalRangeVar = structuredClone(ref.rangeVar);
@@ -114,6 +124,7 @@ export function planStatement(stmt: PgNode, snapshot: CatalogSnapshot, opts: Pla
         const shape = rewriteForPartials(sel, scope, unpushed, opts.utc);
         occ.mode = 'partial';
         occ.partial = shape;
+        occ.rollup = rollupCandidate(occ);
         sel.whereClause = andOf(unpushed.map((u) => structuredClone(u)));
         rangeVarNode = sel.fromClause[0];
         replaceNode(rangeVarNode, derivedTable(occ, originalRangeVar, hotWhere, opts));
@@ -181,9 +192,14 @@ export interface PartialTableColumn {
   chKey?: string;
 }
 
-function chText(expr: string, kind: string | undefined): string {
+export function chText(expr: string, kind: string | undefined): string {
   // PostgreSQL reads a timestamptz without an offset in the session time zone: say UTC.
   return kind === 'timestamptz' ? `concat(toString(${expr}), '+00')` : expr;
+}
+
+/** ClickHouse: a DateTime64 column floored to g µs from the epoch (g ≤ 1: itself). */
+export function flooredTime(raw: string, g: bigint): string {
+  return g <= 1n ? raw : `fromUnixTimestamp64Micro(toUnixTimestamp64Micro(${raw}) - (((toUnixTimestamp64Micro(${raw}) % ${g}) + ${g}) % ${g}), 'UTC')`;
 }
 
 export function partialColumns(occ: OccurrencePlan): PartialTableColumn[] {
@@ -194,12 +210,7 @@ export function partialColumns(occ: OccurrencePlan): PartialTableColumn[] {
   const out: PartialTableColumn[] = [];
   if (shape.timeGranularity !== undefined) {
     const t = col(rel.timeColumn);
-    const g = shape.timeGranularity;
-    const raw = chIdent(t.name);
-    const key =
-      g <= 1n
-        ? raw
-        : `fromUnixTimestamp64Micro(toUnixTimestamp64Micro(${raw}) - (((toUnixTimestamp64Micro(${raw}) % ${g}) + ${g}) % ${g}), 'UTC')`;
+    const key = flooredTime(chIdent(t.name), shape.timeGranularity);
     out.push({ name: t.name, pgType: t.pgType, hotExpr: `${alias}.${pgIdent(t.name)}`, chExpr: chText(key, t.kind), chKey: key });
   }
   for (const name of shape.groupColumns) {
@@ -289,6 +300,7 @@ export function coldQuery(occ: OccurrencePlan, values: Instant[], watermark: Ins
     return { sql: `SELECT ${cols.join(', ')} FROM ${from} WHERE ${where.join(' AND ')}${topN}`, params: params.values };
   }
   const cols = partialColumns(occ);
+  if (occ.rollupRead) return rollupColdQuery(occ, occ.rollupRead, cols, { from, where, database });
   const keys = cols.filter((c) => c.chKey !== undefined).map((c) => c.chKey!);
   const groupBy = keys.length > 0 ? ` GROUP BY ${keys.join(', ')}` : '';
   // HAVING: an empty cold side contributes no group (an ungrouped count() would give one).

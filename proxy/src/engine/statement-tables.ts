@@ -28,6 +28,8 @@ export interface TierStateRow {
   text: string;
   /** ClickHouse condition: rows of visible generations that no pending delete removed. */
   visibility: string;
+  /** The committed generations alone (visibility without cold deletes), for rollup rows. */
+  generations: string;
   rowSecurity: boolean;
 }
 
@@ -48,7 +50,8 @@ export async function readTierStates(tx: Transaction, tables: string[]): Promise
   const specs: TieredTableSpec[] = [];
   for (const row of r.rows) {
     const s = tierStateFromRow(row);
-    states.set(s.table, { w: instantFromEpochText(s.watermarkEpoch), text: s.watermarkText, visibility: visibleGenerationsSql(s), rowSecurity: s.rowSecurity });
+    const generations = visibleGenerationsSql(s);
+    states.set(s.table, { w: instantFromEpochText(s.watermarkEpoch), text: s.watermarkText, visibility: generations, generations, rowSecurity: s.rowSecurity });
     specs.push(s.spec);
   }
   return { states, specs };

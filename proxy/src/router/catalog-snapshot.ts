@@ -1,4 +1,4 @@
-import { normalizePgType, type PgTypeKind, type TieredTableSpec } from '@strata/core/model';
+import { normalizePgType, type PgTypeKind, type RollupSpec, type TieredTableSpec } from '@strata/core/model';
 import type { TextFolding } from '../translate/text-folding';
 
 /**
@@ -19,6 +19,10 @@ export interface TieredRelation {
   timeColumn: string;
   mode: TieredTableSpec['mode'];
   columns: TieredColumnInfo[];
+  /** The spec's rollups (engine/rollup-plan.ts serves bucketed aggregates from them). */
+  rollups?: RollupSpec[];
+  /** spec.cold.retention: raw cold rows older than this may be gone. */
+  coldRetention?: string;
 }
 
 /** A plain view that reads a tiered table (directly or through other views). */
@@ -57,6 +61,8 @@ export function catalogSnapshot(specs: readonly TieredTableSpec[]): CatalogSnaps
           const t = normalizePgType(c.type);
           return { name: c.name, pgType: t.pgName, kind: t.kind };
         }),
+        ...(s.rollups.length > 0 ? { rollups: s.rollups } : {}),
+        ...(s.cold.retention ? { coldRetention: s.cold.retention } : {}),
       })),
   };
 }

@@ -1,0 +1,234 @@
+import { chIdent, chQualified, clickhouseDdl, parseDuration, type RollupSpec } from '@strata/core';
+import type { ChParams } from '../translate/ch-params';
+import { chDateTime64, isoInstant, type Instant } from '../translate/instant';
+import type { TimePredicate, TimeRange } from '../translate/time-predicate';
+import { ROWS_COLUMN } from './partial-aggregate';
+// plan.ts imports this module too; these are only called once both are loaded.
+import { chText, flooredTime, type ColdQuery, type OccurrencePlan, type PartialTableColumn } from './plan';
+
+/**
+ * Rollups as a pre-computed source of the partial rows partial-aggregate.ts asks the
+ * cold tier for. A rollup row (bucket, groupBy…, count/sum/min/max partials, _rows,
+ * generation) is the partial of the raw rows of one tiering run in one bucket, so for an
+ * occurrence whose partial shape it covers, its rows may stand for raw rows wherever the
+ * rollup provably holds every raw row's contribution, and PostgreSQL combines them with
+ * the hot rows and the remaining raw partials exactly as before. Covered means:
+ *   - the time column is only used at a granularity g the rollup's interval I divides
+ *     (both floor from the Unix epoch), so a rollup bucket lies inside one g-bucket;
+ *   - every other column the query evaluates (GROUP BY, WHERE, HAVING, set-valued
+ *     aggregates) is among the rollup's groupBy, and every partial (count, sum, min,
+ *     max of a column) is among its aggregates. min/max of a float column also needs
+ *     the column's sum: ClickHouse's min/max skip NaN while PostgreSQL orders NaN above
+ *     every number, so buckets whose sum is NaN are read from raw rows instead;
+ *   - sum is only a partial for float8 (its rollup sum is a Float64, as the partial path's
+ *     is); integer sums and avg of integers stay on raw rows (numeric results);
+ *   - the time conditions are plain bounds (no OR, no approximate bound);
+ *   - per statement (rollup-reads.ts): the bucket range [from, to) is whole buckets inside
+ *     the cold range, within both retentions (TTL may drop rollup buckets and raw rows),
+ *     and the session has not `SET strata.rollups = off`.
+ * Cold deletes: a tombstone removes raw rows of generations ≤ its max_gen and is never
+ * applied to rollup rows, so rollup rows of those generations are never read: they are
+ * read raw (with the pending tombstones filtered, as every raw read), applied or not.
+ * Generations: a rollup is built by the same tiering run that writes the raw rows,
+ * before that run commits, so every committed generation at or above the lowest one
+ * present in the rollup's range has its rollup rows; raw rows of older generations
+ * (moved before the rollup existed) are read raw. Rollup rows are filtered by the same
+ * committed generations as raw rows.
+ */
+
+export interface RollupCandidate {
+  spec: RollupSpec;
+  /** ClickHouse table name (in the cold database). */
+  table: string;
+  intervalUs: bigint;
+  retentionUs?: bigint;
+}
+
+/** The whole rollup buckets [from, to) this statement reads from the rollup. */
+export interface RollupRead {
+  candidate: RollupCandidate;
+  from: Instant;
+  to: Instant;
+  /**
+   * The highest max_gen of the table's cold deletes, applied or not: rollup rows of
+   * generations up to it may hold rows a DELETE removed, so those generations are read raw.
+   */
+  deletedUpTo?: bigint;
+  /** The statement's committed generations (rollup rows carry the generation of the run that built them). */
+  generations: string;
+}
+
+const SECOND = 1_000_000n;
+const FLOAT_KINDS = new Set(['float8', 'float4']);
+
+function durationUs(text: string): bigint | undefined {
+  const ms = parseDuration(text);
+  return Number.isInteger(ms) && ms > 0 ? BigInt(ms) * 1000n : undefined;
+}
+
+/** Plain bounds only: a conjunction of exact comparisons (its range is exactly the rows it accepts). */
+function plainBounds(p: TimePredicate): boolean {
+  return p.kind === 'and' ? p.args.every(plainBounds) : p.kind === 'cmp' && !p.slack;
+}
+
+function serves(occ: OccurrencePlan, r: RollupSpec, intervalUs: bigint): boolean {
+  const shape = occ.partial!;
+  // Aggregates ClickHouse computes whole over every row (whole-aggregate.ts) need raw rows.
+  if (((shape as { wholes?: readonly unknown[] }).wholes ?? []).length > 0) return false;
+  const g = shape.timeGranularity;
+  if (g !== undefined && (g === 0n || g % intervalUs !== 0n)) return false;
+  const group = new Set(r.groupBy);
+  if (!shape.groupColumns.every((c) => group.has(c))) return false;
+  if (![...occ.pushedColumns].every((c) => group.has(c))) return false;
+  const kept = (col: string) => clickhouseDdl.partialsFor(r.aggregates[col] ?? []) as string[];
+  return shape.partials.every((p) => {
+    const kind = occ.relation.columns.find((c) => c.name === p.column)?.kind;
+    const has = kept(p.column);
+    if (!has.includes(p.fn)) return false;
+    if (p.fn === 'sum') return kind === 'float8' || kind === 'float4';
+    if ((p.fn === 'min' || p.fn === 'max') && FLOAT_KINDS.has(kind ?? '')) return has.includes('sum');
+    return true;
+  });
+}
+
+/**
+ * The coarsest rollup of the occurrence's table that serves its partial shape, if any
+ * (plan time: the bounds are not known yet).
+ */
+export function rollupCandidate(occ: OccurrencePlan): RollupCandidate | undefined {
+  const rel = occ.relation;
+  // Cold-only tables are written to ClickHouse directly, not by tiering runs that build rollups.
+  if (!rel.rollups || rel.mode === 'cold-only' || occ.mode !== 'partial') return undefined;
+  if (!occ.timePredicates.every(plainBounds)) return undefined;
+  let best: RollupCandidate | undefined;
+  for (const r of rel.rollups) {
+    const us = durationUs(r.interval);
+    if (us === undefined || us % SECOND !== 0n || !serves(occ, r, us)) continue;
+    if (best && best.intervalUs >= us) continue;
+    const retention = r.retention ?? rel.coldRetention;
+    best = { spec: r, table: `${rel.table}__rollup_${r.name}`, intervalUs: us, retentionUs: retention ? durationUs(retention) : undefined };
+  }
+  return best;
+}
+
+/** Margin below a retention's edge: ClickHouse's clock and TTL merges are not the proxy's. */
+const RETENTION_MARGIN_US = 3600n * SECOND;
+
+function ceilTo(t: Instant, i: bigint): Instant {
+  const r = ((t % i) + i) % i;
+  return r === 0n ? t : t - r + i;
+}
+
+function floorTo(t: Instant, i: bigint): Instant {
+  return t - (((t % i) + i) % i);
+}
+
+/**
+ * The whole buckets of `cold` (the occurrence's cold range) the rollup is read for, or
+ * undefined. `nowUs`: the proxy's clock, for retention; `coldRetention`: the raw rows'.
+ */
+export function rollupRange(c: RollupCandidate, cold: TimeRange, nowUs: Instant, coldRetentionUs: bigint | undefined): { from: Instant; to: Instant } | undefined {
+  const i = c.intervalUs;
+  let from = ceilTo(cold.lo, i);
+  if (!cold.loInclusive && from === cold.lo) from += i;
+  const to = floorTo(cold.hi, i);
+  // Buckets before 1970 round the wrong way in toStartOfInterval.
+  if (from < 0n) from = 0n;
+  for (const keep of [c.retentionUs, coldRetentionUs]) {
+    if (keep !== undefined) from = from > ceilTo(nowUs - keep + RETENTION_MARGIN_US, i) ? from : ceilTo(nowUs - keep + RETENTION_MARGIN_US, i);
+  }
+  return from < to ? { from, to } : undefined;
+}
+
+export interface ColdParts {
+  /** The raw table, qualified. */
+  from: string;
+  /** The raw cold read's conditions (time predicates, below W, pushed, visibility with pending deletes). */
+  where: string[];
+  database: string;
+}
+
+/**
+ * The partial rows of a rollup-served occurrence, in partialColumns' order and text:
+ * raw partials outside [from, to), raw partials inside it of generations older than the
+ * rollup's (and of buckets whose float min/max the rollup cannot give), and the rollup's
+ * rows for the rest. PostgreSQL sums them as it sums any partial rows.
+ */
+export function rollupColdQuery(occ: OccurrencePlan, read: RollupRead, cols: PartialTableColumn[], parts: ColdParts): ColdQuery {
+  const rel = occ.relation;
+  const shape = occ.partial!;
+  const params: ChParams = occ.params;
+  const c = read.candidate;
+  const rollup = chQualified(parts.database, c.table);
+  const bucket = chIdent(clickhouseDdl.ROLLUP_BUCKET_COLUMN);
+  const gen = chIdent(clickhouseDdl.GEN_COLUMN);
+  const time = chIdent(rel.timeColumn);
+  const dt = "DateTime64(6, 'UTC')";
+  const from = params.add(chDateTime64(read.from), dt);
+  const to = params.add(chDateTime64(read.to), dt);
+  const inBuckets = `${bucket} >= ${from} AND ${bucket} < ${to}`;
+  // The oldest generation with rollup rows in range: from it on, every run built its rollup.
+  const lowest = `(SELECT ifNull(minOrNull(${gen}), 18446744073709551615) FROM ${rollup} WHERE ${inBuckets})`;
+  const firstGen = read.deletedUpTo === undefined ? lowest : `greatest(${lowest}, toUInt64(${read.deletedUpTo + 1n}))`;
+  const floatMinMax = [...new Set(shape.partials.filter((p) => (p.fn === 'min' || p.fn === 'max') && FLOAT_KINDS.has(kindOf(occ, p.column))).map((p) => p.column))];
+  const dirty =
+    floatMinMax.length > 0
+      ? `(SELECT DISTINCT ${bucket} FROM ${rollup} WHERE ${inBuckets} AND (${floatMinMax.map((col) => `isNaN(${chIdent(`${col}__sum`)})`).join(' OR ')}))`
+      : undefined;
+  const keys = cols.filter((x) => x.chKey !== undefined).map((x) => x.chKey!);
+  const groupBy = keys.length > 0 ? ` GROUP BY ${keys.join(', ')}` : '';
+  const rawSelect = (extra: string) =>
+    `SELECT ${cols.map((x) => x.chExpr).join(', ')} FROM ${parts.from} WHERE ${[...parts.where, extra].join(' AND ')}${groupBy} HAVING count() > 0`;
+  const outside = rawSelect(`(${time} < ${from} OR ${time} >= ${to})`);
+  const olderOrDirty = dirty ? `(${gen} < ${firstGen} OR toStartOfInterval(${time}, INTERVAL ${c.intervalUs / SECOND} SECOND) IN ${dirty})` : `${gen} < ${firstGen}`;
+  const inside = rawSelect(`${time} >= ${from} AND ${time} < ${to} AND ${olderOrDirty}`);
+
+  const rollupCols = rollupColumns(occ, cols);
+  // Pending deletes reach only generations ≤ deletedUpTo, which are not read from the rollup.
+  const rollupWhere = [inBuckets, ...occ.pushed, read.generations, `${gen} >= ${firstGen}`, ...(dirty ? [`${bucket} NOT IN ${dirty}`] : [])];
+  const rollupKeys = rollupCols.filter((x) => x.key !== undefined).map((x) => x.key!);
+  const fromRollup =
+    `SELECT ${rollupCols.map((x) => x.expr).join(', ')} FROM ${rollup} WHERE ${rollupWhere.join(' AND ')}` +
+    `${rollupKeys.length > 0 ? ` GROUP BY ${rollupKeys.join(', ')}` : ''} HAVING count() > 0`;
+  return { sql: `${outside} UNION ALL ${inside} UNION ALL ${fromRollup}`, params: params.values };
+}
+
+function kindOf(occ: OccurrencePlan, column: string): string {
+  return occ.relation.columns.find((c) => c.name === column)?.kind ?? '';
+}
+
+/** The rollup's expression for each partial column (same names, order and text as the raw ones). */
+function rollupColumns(occ: OccurrencePlan, cols: PartialTableColumn[]): Array<{ expr: string; key?: string }> {
+  const rel = occ.relation;
+  const shape = occ.partial!;
+  const bucket = chIdent(clickhouseDdl.ROLLUP_BUCKET_COLUMN);
+  return cols.map((col) => {
+    if (col.name === rel.timeColumn && shape.timeGranularity !== undefined) {
+      // The raw key floors the time column to g; the rollup's bucket floors into the same g-bucket.
+      const key = flooredTime(bucket, shape.timeGranularity);
+      return { expr: chText(key, kindOf(occ, rel.timeColumn)), key };
+    }
+    if (col.name === ROWS_COLUMN) return { expr: `sum(${chIdent(clickhouseDdl.ROLLUP_ROWS_COLUMN)})` };
+    const p = shape.partials.find((x) => x.name === col.name);
+    if (!p) return { expr: col.chExpr, key: col.chKey }; // a groupBy column, same name in the rollup
+    const stored = chIdent(`${p.column}__${p.fn}`);
+    switch (p.fn) {
+      case 'count':
+        return { expr: `sum(${stored})` };
+      case 'sum':
+        return { expr: `sumOrNull(${stored})` };
+      default:
+        // Float buckets holding NaN are read raw (see `dirty`): plain min/max agree with PostgreSQL's here.
+        return { expr: chText(`${p.fn}(${stored})`, kindOf(occ, p.column)) };
+    }
+  });
+}
+
+/** EXPLAIN's words for a rollup read. */
+export function rollupReadText(read: RollupRead): string {
+  const deleted = read.deletedUpTo === undefined ? '' : `, generations ≤ ${read.deletedUpTo} (reached by cold deletes) read raw`;
+  return (
+    `partial aggregates from rollup ${read.candidate.spec.name} (${read.candidate.table}, interval ${read.candidate.spec.interval}) ` +
+    `for the buckets from ${isoInstant(read.from)} to ${isoInstant(read.to)}, raw rows elsewhere${deleted},`
+  );
+}

@@ -1,0 +1,194 @@
+import { Client, Pool } from 'pg';
+import { datasetStream, postgresDdl, runTiering, METRICS_EVENTS_COLUMNS_SQL } from '@strata/core';
+import { from as copyFrom } from 'pg-copy-streams';
+import { pipeline } from 'node:stream/promises';
+import { resolveProxyConfig } from '../../proxy/src/config';
+import { startProxy, type RunningProxy } from '../../proxy/src/proxy-server';
+import { createTierEngine, loadCatalogSnapshot, type TierEngine } from '../../proxy/src/engine';
+import { createRouter, loadSqlParser } from '../../proxy/src/router';
+import { createTestDatabase, type TestDatabase } from '../support/postgres';
+import { loadDataset, metricsSpec, tieredFixture, tiererDeps, type TieredFixture } from '../support/tiered-fixture';
+import { compareOutcomes, type Outcome } from './corpus/compare';
+import { errorOutcome, RAW_TEXT, simpleQuery } from './corpus/runners';
+
+/**
+ * Rollup-served aggregates through the real proxy (engine/rollup-plan.ts), each answer
+ * compared with PostgreSQL holding every row, and EXPLAIN telling whether the rollup
+ * was read. Three days of the corpus dataset plus rows between whole minutes, NULL
+ * hosts and values, NaN and ±Infinity; two tiering runs (two generations) move the
+ * first two days; the 1m rollup (app, host) and a 1h rollup (app; sum and count only).
+ */
+const PASSWORD = 'rollup-secret';
+const W1 = '2026-01-02T00:00:00Z';
+const W2 = '2026-01-03T00:00:00Z';
+
+const SPEC = metricsSpec({
+  rollups: [
+    { name: '1m', interval: '1m', groupBy: ['app', 'host'], aggregates: { value: ['avg', 'min', 'max', 'sum', 'count'] } },
+    { name: '1h', interval: '1h', groupBy: ['app'], aggregates: { value: ['sum', 'count'] } },
+  ],
+});
+
+/** Rows off the minute grid, NULL hosts and values, NaN and ±Infinity (in their own buckets), in both tiers. */
+const EXTRA_ROWS = `INSERT INTO metrics_events (time, app, host, value, level) VALUES
+  ('2026-01-01 10:02:31.5+00', 'api', NULL, 5.5, 'info'),
+  ('2026-01-01 10:02:45+00', 'api', NULL, NULL, 'info'),
+  ('2026-01-01 11:15:07+00', 'web', 'h1', 'NaN', 'info'),
+  ('2026-01-01 12:20:00+00', 'db', 'h2', 'Infinity', 'info'),
+  ('2026-01-01 12:20:30+00', 'db', 'h2', '-Infinity', 'info'),
+  ('2026-01-01 13:40:10+00', 'db', 'h3', 'NaN', 'info'),
+  ('2026-01-01 13:40:11+00', 'db', 'h3', 'Infinity', 'info'),
+  ('2026-01-01 13:40:12+00', 'db', 'h3', '-Infinity', 'info'),
+  ('2026-01-02 20:07:09.999+00', 'web', NULL, 1e10, 'warn'),
+  ('2026-01-03 05:05:05+00', 'api', NULL, 2.25, 'warn')`;
+
+const RANGE = `time >= '2026-01-01 10:02:30+00' AND time < '2026-01-02 20:07:10+00'`;
+const SPANNING = `time >= '2026-01-02 12:00:17+00' AND time <= '2026-01-03 06:00:00+00'`;
+const AGGS = 'avg(value) AS avg, min(value) AS min, max(value) AS max, sum(value) AS sum, count(*) AS n, count(value) AS nv';
+
+jest.setTimeout(60_000);
+
+describe('rollups serve bucketed aggregates through the proxy', () => {
+  let fx: TieredFixture;
+  let reference: TestDatabase;
+  let pool: Pool;
+  let engine: TierEngine;
+  let proxy: RunningProxy;
+  let viaProxy: Client;
+  let direct: Client;
+
+  async function loadReference(c: Client): Promise<void> {
+    await c.query(`CREATE TABLE metrics_events (${METRICS_EVENTS_COLUMNS_SQL})`);
+    for (const s of postgresDdl.TIME_BUCKET_FUNCTIONS_SQL) await c.query(s);
+    await pipeline(datasetStream({ toMinute: 3 * 1440 }), c.query(copyFrom('COPY metrics_events (time, app, host, labels, value, trace_id, level) FROM STDIN')));
+  }
+
+  beforeAll(async () => {
+    await loadSqlParser();
+    fx = await tieredFixture(SPEC);
+    reference = await createTestDatabase('strata_rollup_ref');
+    direct = new Client({ connectionString: reference.url, types: RAW_TEXT });
+    await direct.connect();
+    await loadReference(direct);
+    await loadDataset(fx.hot, 'metrics_events', { toMinute: 3 * 1440 }, fx.spec);
+    await direct.query(EXTRA_ROWS);
+    await fx.hot.query(EXTRA_ROWS);
+    for (const until of [W1, W2]) await runTiering(tiererDeps(fx.pgUrl, fx.cold, fx.database), { table: 'metrics_events', until: new Date(until) });
+    const snapshot = await loadCatalogSnapshot(fx.hot);
+    pool = new Pool({ connectionString: fx.pgUrl, max: 2 });
+    engine = createTierEngine({ hot: pool, cold: fx.cold, coldDatabase: fx.database, catalog: () => snapshot });
+    const route = createRouter(snapshot);
+    const config = resolveProxyConfig({ listen: '127.0.0.1:0', backendUrl: fx.pgUrl, users: { postgres: PASSWORD } });
+    proxy = await startProxy(config, { router: (sql, session) => route(sql, session), engine });
+    viaProxy = new Client({ connectionString: `postgres://postgres:${PASSWORD}@${proxy.host}:${proxy.port}${new URL(fx.pgUrl).pathname}`, types: RAW_TEXT });
+    await viaProxy.connect();
+  }, 180_000);
+
+  afterAll(async () => {
+    await viaProxy?.end().catch(() => undefined);
+    await direct?.end().catch(() => undefined);
+    await proxy?.close();
+    await pool?.end();
+    await fx?.close();
+    await reference?.drop();
+  });
+
+  const run = (c: Client, sql: string): Promise<Outcome> => simpleQuery(c, sql).catch(errorOutcome);
+
+  async function explain(sql: string): Promise<string> {
+    const r = await viaProxy.query({ text: `EXPLAIN ${sql}`, rowMode: 'array' });
+    return (r.rows as string[][]).map((row) => row[0]).join('\n');
+  }
+
+  /** The proxy's answer equals PostgreSQL's; returns the rollup EXPLAIN names, if any. */
+  async function check(sql: string): Promise<string | undefined> {
+    const expected = await run(direct, sql);
+    const actual = await run(viaProxy, sql);
+    expect(expected.ok).toBe(true);
+    expect(compareOutcomes(expected, actual, /ORDER BY/i.test(sql))).toBeUndefined();
+    const plan = await explain(sql);
+    const m = /from rollup (\w+) \(/.exec(plan);
+    if (m) expect(plan).toMatch('Strata plan class: rollup');
+    return m?.[1];
+  }
+
+  describe('in UTC', () => {
+    it.each([
+      ['5 minutes', `SELECT time_bucket('5 minutes', time) AS t, app, host, ${AGGS} FROM metrics_events WHERE ${RANGE} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`, '1m'],
+      ['1 hour', `SELECT time_bucket('1 hour', time) AS t, app, host, ${AGGS} FROM metrics_events WHERE ${RANGE} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`, '1m'],
+      ['date_trunc hour, NULL hosts grouped', `SELECT date_trunc('hour', time) AS t, host, ${AGGS} FROM metrics_events WHERE ${RANGE} GROUP BY 1, 2 ORDER BY 1, 2 NULLS FIRST`, '1m'],
+      ["Grafana's $__timeGroup", `SELECT floor(extract(epoch from time)/300)*300 AS "time", avg(value) FROM metrics_events WHERE time BETWEEN '2026-01-01T06:00:00Z' AND '2026-01-01T18:00:00Z' GROUP BY 1 ORDER BY 1`, '1m'],
+      ['spanning W', `SELECT time_bucket('1 hour', time) AS t, app, ${AGGS} FROM metrics_events WHERE ${SPANNING} GROUP BY 1, 2 ORDER BY 1, 2`, '1m'],
+      ['a covered WHERE', `SELECT time_bucket('15 minutes', time) AS t, ${AGGS} FROM metrics_events WHERE ${RANGE} AND host IN ('h1', 'h3') AND app <> 'web' GROUP BY 1 ORDER BY 1`, '1m'],
+      ['no time grouping', `SELECT app, host, ${AGGS} FROM metrics_events WHERE ${RANGE} GROUP BY 1, 2 ORDER BY 1, 2`, '1m'],
+      ['the coarser rollup when it covers', `SELECT time_bucket('1 day', time) AS t, app, sum(value), count(*), avg(value) FROM metrics_events WHERE ${RANGE} GROUP BY 1, 2 ORDER BY 1, 2`, '1h'],
+      ['HAVING and ORDER BY an aggregate', `SELECT host, max(value) AS m FROM metrics_events WHERE ${RANGE} GROUP BY host HAVING count(*) > 100 ORDER BY m DESC, host`, '1m'],
+    ])('%s: served by the rollup', async (_name, sql, rollup) => {
+      expect(await check(sql)).toBe(rollup);
+    });
+
+    it.each([
+      ['90-second buckets', `SELECT time_bucket('90 seconds', time) AS t, avg(value) FROM metrics_events WHERE ${RANGE} GROUP BY 1 ORDER BY 1`],
+      ['30-second buckets', `SELECT time_bucket('30 seconds', time) AS t, avg(value) FROM metrics_events WHERE ${RANGE} GROUP BY 1 ORDER BY 1`],
+      ['a WHERE on a column the rollup does not keep', `SELECT time_bucket('1 hour', time) AS t, ${AGGS} FROM metrics_events WHERE ${RANGE} AND level = 'error' GROUP BY 1 ORDER BY 1`],
+      ['a GROUP BY column the rollup does not keep', `SELECT time_bucket('1 hour', time) AS t, level, count(*) FROM metrics_events WHERE ${RANGE} GROUP BY 1, 2 ORDER BY 1, 2`],
+      ['an OR of time ranges', `SELECT time_bucket('1 hour', time) AS t, count(*) FROM metrics_events WHERE time < '2026-01-01 05:00+00' OR time >= '2026-01-01 20:00+00' GROUP BY 1 ORDER BY 1`],
+      ['less than one whole bucket', `SELECT count(*), sum(value) FROM metrics_events WHERE time >= '2026-01-01 10:02:10+00' AND time < '2026-01-01 10:02:50+00'`],
+    ])('%s: not served, same answer', async (_name, sql) => {
+      expect(await check(sql)).toBeUndefined();
+    });
+
+    it('SET strata.rollups = off reads raw cold rows, same answer; RESET serves again', async () => {
+      const sql = `SELECT time_bucket('1 hour', time) AS t, app, ${AGGS} FROM metrics_events WHERE ${RANGE} GROUP BY 1, 2 ORDER BY 1, 2`;
+      await viaProxy.query('SET strata.rollups = off');
+      try {
+        expect(await check(sql)).toBeUndefined();
+        expect(await explain(sql)).toMatch('Strata plan class: partials');
+      } finally {
+        await viaProxy.query('RESET strata.rollups');
+      }
+      expect(await check(sql)).toBe('1m');
+    });
+  });
+
+  describe.each(['America/New_York', 'Asia/Kolkata'])('in %s', (zone) => {
+    beforeAll(async () => {
+      await direct.query(`SET TimeZone = '${zone}'`);
+      await viaProxy.query(`SET TimeZone = '${zone}'`);
+    });
+    afterAll(async () => {
+      await direct.query('RESET TimeZone');
+      await viaProxy.query('RESET TimeZone');
+    });
+
+    it('time_bucket by hour and by day (UTC-aligned): served', async () => {
+      expect(await check(`SELECT time_bucket('1 hour', time) AS t, app, ${AGGS} FROM metrics_events WHERE ${RANGE} GROUP BY 1, 2 ORDER BY 1, 2`)).toBe('1m');
+      expect(await check(`SELECT time_bucket('1 day', time) AS t, app, ${AGGS} FROM metrics_events WHERE ${SPANNING} GROUP BY 1, 2 ORDER BY 1, 2`)).toBe('1m');
+    });
+
+    it("date_trunc by hour and by day (the session's calendar): the same answer as PostgreSQL", async () => {
+      await check(`SELECT date_trunc('hour', time) AS t, host, ${AGGS} FROM metrics_events WHERE ${RANGE} GROUP BY 1, 2 ORDER BY 1, 2 NULLS LAST`);
+      await check(`SELECT date_trunc('day', time) AS t, app, ${AGGS} FROM metrics_events WHERE time >= '2026-01-01 07:00' AND time < '2026-01-03 02:00' GROUP BY 1, 2 ORDER BY 1, 2`);
+    });
+  });
+
+  it('a cold delete: generations it reaches are read raw (pending and applied), later ones from the rollup', async () => {
+    const sql = `SELECT time_bucket('1 hour', time) AS t, app, host, ${AGGS} FROM metrics_events WHERE ${RANGE} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`;
+    const del = `DELETE FROM metrics_events WHERE host = 'h4' AND time >= '2026-01-01 11:30:20+00' AND time < '2026-01-02 03:00+00'`;
+    await direct.query(del);
+    await viaProxy.query(del);
+    // Pending: the tombstone reaches both generations, so no rollup row is read.
+    let plan = await explain(sql);
+    expect(plan).toMatch(/generations ≤ \d+ \(reached by cold deletes\) read raw/);
+    expect(await check(sql)).toBe('1m');
+    // Applied by the next tiering run (which also moves day three: generation 3).
+    await runTiering(tiererDeps(fx.pgUrl, fx.cold, fx.database), { table: 'metrics_events', until: new Date('2026-01-03T12:00:00Z') });
+    const applied = await fx.hot.query("SELECT count(*)::int AS n FROM strata.cold_deletes WHERE applied_at IS NOT NULL");
+    expect(applied.rows[0].n).toBe(1);
+    expect(await check(sql)).toBe('1m');
+    const late = `SELECT time_bucket('1 hour', time) AS t, app, ${AGGS} FROM metrics_events WHERE time >= '2026-01-02 18:00+00' AND time < '2026-01-03 12:00+00' GROUP BY 1, 2 ORDER BY 1, 2`;
+    expect(await check(late)).toBe('1m');
+    plan = await explain(late);
+    expect(plan).toMatch('metrics_events__rollup_1m');
+  });
+});
