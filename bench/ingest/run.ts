@@ -3,6 +3,8 @@ import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
+import { connect } from '@nats-io/transport-node';
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import pino from 'pino';
 import protobuf from 'protobufjs';
 import { pgIdent, pgQualified } from '@strata/core';
@@ -14,6 +16,8 @@ import { startNatsServer } from '../../test/support/nats-server';
 import { runCli } from '../../test/support/cli';
 import { startProxyFor } from '../../test/support/gateway-fixture';
 import type { ProxyProcess } from '../../test/support/proxy-process';
+import { cpuSeconds, pidsNamed } from './process-cpu';
+import { httpPoster } from './http-post';
 
 /**
  * bench/ingest: rows/s through the gateway against raw COPY of the same rows into the
@@ -35,6 +39,11 @@ import type { ProxyProcess } from '../../test/support/proxy-process';
  * /write/metrics ÷ raw COPY (target ≥ 0.8), `otlp_ratio` likewise for OTLP, `buffered_ratio`
  * for the buffered path.
  *
+ * BENCH_CPU=1 also prints the CPU seconds each process used per round (process-cpu.ts).
+ * BENCH_ONLY=buffered (or any of rest,otlp,buffered,latency, comma-separated) runs only those
+ * parts; the JSON line then leaves the others out. Each comparison also reports the median
+ * of its rounds' own ratios (`*median_ratio`), steadier than best-of on a busy machine.
+ *
  *   make bench-ingest     (BENCH_ROWS=200000, BENCH_BATCH=5000, BENCH_CONCURRENCY=4, BENCH_ROUNDS=3)
  */
 const ROWS = Number(process.env.BENCH_ROWS ?? 200_000);
@@ -42,6 +51,9 @@ const BATCH = Number(process.env.BENCH_BATCH ?? 5_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const T0 = Date.parse('2026-11-25T00:00:00Z');
+const PARTS = ['rest', 'otlp', 'buffered', 'latency'] as const;
+const ONLY = new Set((process.env.BENCH_ONLY ?? PARTS.join(',')).split(',').map((p) => p.trim()));
+for (const p of ONLY) if (!(PARTS as readonly string[]).includes(p)) throw new Error(`BENCH_ONLY: unknown part ${p} (${PARTS.join(', ')})`);
 
 type Row = Record<string, unknown>;
 
@@ -70,14 +82,23 @@ async function rawCopy(f: GatewayFixture, model: TableModel, batches: Buffer[]):
   for (const b of batches) await pipeline(Readable.from([b]), f.pg.query(copyFrom(sql)));
 }
 
+/** BENCH_CLIENT=fetch sends with undici's fetch, as the bench did before http-post.ts. */
+const poster = httpPoster(CONCURRENCY);
+
 async function sendAll(url: string, bodies: Buffer[], contentType: string): Promise<void> {
   let next = 0;
+  const headers = { authorization: `Bearer ${GATEWAY_TEST_TOKEN}`, 'content-type': contentType };
   const worker = async () => {
     while (next < bodies.length) {
       const body = bodies[next++];
-      const res = await fetch(url, { method: 'POST', body, headers: { authorization: `Bearer ${GATEWAY_TEST_TOKEN}`, 'content-type': contentType } });
-      if (res.status >= 300) throw new Error(`gateway answered ${res.status}: ${await res.text()}`);
-      await res.arrayBuffer();
+      if (process.env.BENCH_CLIENT === 'fetch') {
+        const res = await fetch(url, { method: 'POST', body, headers });
+        if (res.status >= 300) throw new Error(`gateway answered ${res.status}: ${await res.text()}`);
+        await res.arrayBuffer();
+        continue;
+      }
+      const res = await poster.post(url, body, headers);
+      if (res.status >= 300) throw new Error(`gateway answered ${res.status}: ${res.text}`);
     }
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
@@ -87,21 +108,73 @@ async function count(f: GatewayFixture, table: string): Promise<number> {
   return Number((await f.pg.query(`SELECT count(*) AS n FROM ${pgIdent(table)}`)).rows[0].n);
 }
 
-async function compare(f: GatewayFixture, label: string, table: string, run: () => Promise<void>, copyBatches: Buffer[], model: TableModel): Promise<{ gateway: number; raw: number }> {
+interface Compared {
+  gateway: number;
+  raw: number;
+  /** Median of the rounds' own ratios. */
+  medianRatio: number;
+}
+
+/**
+ * CPU seconds per process group while `fn` runs: the gateway process, the NATS server(s),
+ * this database's PostgreSQL backends (the bench's own connection — the raw COPY, and the
+ * row-count polls — apart as `bench_pg`), and this process.
+ */
+async function cpuDuring(f: GatewayFixture, gatewayPid: number, fn: () => Promise<void>): Promise<Record<string, number>> {
+  const backends = async () => {
+    const r = await f.pg.query<{ pid: number; own: boolean }>('SELECT pid, pid = pg_backend_pid() AS own FROM pg_stat_activity WHERE datname = current_database()');
+    return { own: r.rows.filter((b) => b.own).map((b) => b.pid), others: r.rows.filter((b) => !b.own).map((b) => b.pid) };
+  };
+  const nats = pidsNamed('nats-server');
+  const before = await backends();
+  const per = (pids: number[]) => new Map(pids.map((p) => [p, cpuSeconds([p])]));
+  const start = { gateway: cpuSeconds([gatewayPid]), nats: cpuSeconds(nats), pg: per(before.others), own: cpuSeconds(before.own), bench: process.cpuUsage() };
+  await fn();
+  const after = await backends();
+  // A backend that connected during the run started from zero.
+  const pgSeconds = after.others.reduce((n, p) => n + cpuSeconds([p]) - (start.pg.get(p) ?? 0), 0);
+  const bench = process.cpuUsage(start.bench);
+  return {
+    gateway: cpuSeconds([gatewayPid]) - start.gateway,
+    nats: cpuSeconds(nats) - start.nats,
+    pg: pgSeconds,
+    bench_pg: cpuSeconds(after.own) - start.own,
+    bench: (bench.user + bench.system) / 1e6,
+  };
+}
+
+function cpuLine(cpu: Record<string, number>): string {
+  return Object.entries(cpu)
+    .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+    .join(', ');
+}
+
+async function compare(f: GatewayFixture, label: string, table: string, run: () => Promise<void>, copyBatches: Buffer[], model: TableModel, gatewayPid: number): Promise<Compared> {
   let best = { gateway: 0, raw: 0 };
+  const ratios: number[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
     await f.pg.query(`TRUNCATE ${pgIdent(table)}`);
-    const rawSec = await timed(() => rawCopy(f, model, copyBatches));
+    let rawSec = 0;
+    const rawCpu = await cpuDuring(f, gatewayPid, async () => {
+      rawSec = await timed(() => rawCopy(f, model, copyBatches));
+    });
     if (process.env.BENCH_DEBUG) console.log('raw done');
     if ((await count(f, table)) !== ROWS) throw new Error(`raw COPY stored a different row count`);
     await f.pg.query(`TRUNCATE ${pgIdent(table)}`);
-    const gwSec = await timed(run);
+    let gwSec = 0;
+    const gwCpu = await cpuDuring(f, gatewayPid, async () => {
+      gwSec = await timed(run);
+    });
     if ((await count(f, table)) !== ROWS) throw new Error(`${label} stored a different row count`);
     const r = { gateway: ROWS / gwSec, raw: ROWS / rawSec };
     console.log(`round ${round} ${label.padEnd(14)} ${fmt(r.gateway)} rows/s   raw COPY ${fmt(r.raw)} rows/s   ratio ${(r.gateway / r.raw).toFixed(2)}`);
+    if (process.env.BENCH_CPU) console.log(`  CPU s  raw COPY (${rawSec.toFixed(2)} s): ${cpuLine(rawCpu)}   ${label} (${gwSec.toFixed(2)} s): ${cpuLine(gwCpu)}`);
     best = { gateway: Math.max(best.gateway, r.gateway), raw: Math.max(best.raw, r.raw) };
+    ratios.push(r.gateway / r.raw);
   }
-  return best;
+  ratios.sort((a, b) => a - b);
+  const mid = ratios.length >> 1;
+  return { ...best, medianRatio: ratios.length % 2 ? ratios[mid] : (ratios[mid - 1] + ratios[mid]) / 2 };
 }
 
 function otlpBodies(): { bodies: Buffer[]; rows: Row[] } {
@@ -129,7 +202,7 @@ function otlpBodies(): { bodies: Buffer[]; rows: Row[] } {
  * The gateway under test runs as its own process (gateway/dist/main.js, as deployed), so
  * the load generator in this process does not share its event loop.
  */
-async function spawnGateway(f: GatewayFixture, extraEnv: Record<string, string> = {}): Promise<{ url: string; stop(): Promise<void> }> {
+async function spawnGateway(f: GatewayFixture, extraEnv: Record<string, string> = {}): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
   const nodeArgs = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = spawn(process.execPath, [...nodeArgs, repoPath('gateway', 'dist', 'main.js')], {
     env: {
@@ -159,6 +232,7 @@ async function spawnGateway(f: GatewayFixture, extraEnv: Record<string, string> 
   });
   return {
     url: `http://127.0.0.1:${port}`,
+    pid: child.pid!,
     async stop() {
       child.kill('SIGTERM');
       await exited;
@@ -179,79 +253,102 @@ async function main(): Promise<void> {
     const ndjson = chunks(rows, BATCH).map((c) => Buffer.from(c.map((r) => JSON.stringify(r)).join('\n')));
     const copyMetrics = chunks(rows, BATCH).map((c) => Buffer.from(c.map((r, i) => metricsModel.encodeRow(r, i + 1)).join('')));
     console.log(`${ROWS} rows, ${BATCH} per request, ${CONCURRENCY} concurrent requests, best of ${ROUNDS}`);
-    const rest = await compare(f, '/write/metrics', 'metrics_events', () => sendAll(`${gw.url}/write/metrics`, ndjson, 'application/x-ndjson'), copyMetrics, metricsModel);
-
-    const prom = await (await fetch(`${gw.url}/metrics`)).text();
-    const flushSum = /strata_gateway_flush_seconds_sum\{store="postgresql",table="metrics_events"\} ([\d.e+-]+)/.exec(prom)?.[1];
-    const flushCount = /strata_gateway_flush_seconds_count\{store="postgresql",table="metrics_events"\} (\d+)/.exec(prom)?.[1];
-    console.log(`gateway COPY time for metrics_events: ${Number(flushSum).toFixed(2)} s in ${flushCount} flushes`);
-    console.log('building OTLP request bodies…');
-    const otlp = otlpBodies();
-    console.log(`${otlp.bodies.length} OTLP bodies`);
-    const copyOtel = chunks(otlp.rows, BATCH).map((c) => Buffer.from(c.map((r, i) => otelModel.encodeRow(r, i + 1)).join('')));
-    const ot = await compare(f, 'OTLP/HTTP', 'otel_metrics', () => sendAll(`${gw.url}/v1/metrics`, otlp.bodies, 'application/x-protobuf'), copyOtel, otelModel);
-
-    // 3. Through the buffer: acknowledged once in JetStream, timed until the writers stored every row.
-    const nats = await startNatsServer();
-    const bufferCfg = testBufferConfig(nats.url, 'bench_ingest', { ackWaitSeconds: 30 });
-    const separateWriter = process.env.BENCH_BUFFER_WRITERS === 'process';
-    const bgw = await spawnGateway(f, { ...bufferEnv(bufferCfg), ...(separateWriter ? { STRATA_GATEWAY_BUFFER_WRITERS: '0' } : {}) });
-    const writer = separateWriter
-      ? runCli(['writer'], { ...bufferEnv(bufferCfg), STRATA_PG_URL: f.db.url, STRATA_CLICKHOUSE_URL: f.ch.url, STRATA_CLICKHOUSE_DATABASE: f.coldDatabase, LOG_LEVEL: 'warn' })
-      : undefined;
-    let buffered: { gateway: number; raw: number };
-    let latencies: { direct: Percentiles; buffered: Percentiles };
-    let proxy: ProxyProcess | undefined;
-    try {
-      let acceptedSec = 0;
-      buffered = await compare(
-        f,
-        'buffered',
-        'metrics_events',
-        async () => {
-          acceptedSec = await timed(() => sendAll(`${bgw.url}/write/metrics`, ndjson, 'application/x-ndjson'));
-          await untilCount(f, 'metrics_events', ROWS);
-        },
-        copyMetrics,
-        metricsModel,
-      );
-      console.log(`buffered: last round's requests all acknowledged (in JetStream) after ${acceptedSec.toFixed(2)} s`);
-      // 4. Latency from request to row visible through the proxy.
-      proxy = await startProxyFor(f);
-      latencies = { direct: await latency(gw.url, proxy, 'direct'), buffered: await latency(bgw.url, proxy, 'buffered') };
-      for (const [k, v] of Object.entries(latencies)) console.log(`latency ${k.padEnd(8)} p50 ${v.p50.toFixed(1)} ms   p99 ${v.p99.toFixed(1)} ms`);
-    } finally {
-      await proxy?.stop();
-      writer?.child.kill('SIGTERM');
-      await writer?.exited;
-      await bgw.stop();
-      await nats.stop([bufferCfg.stream, bufferCfg.deadLetterStream]);
+    const result: Record<string, unknown> = { rows: ROWS, batch: BATCH, concurrency: CONCURRENCY };
+    if (ONLY.has('rest')) {
+      const rest = await compare(f, '/write/metrics', 'metrics_events', () => sendAll(`${gw.url}/write/metrics`, ndjson, 'application/x-ndjson'), copyMetrics, metricsModel, gw.pid);
+      const prom = await (await fetch(`${gw.url}/metrics`)).text();
+      const flush = histogramTotal(prom, 'strata_gateway_flush_seconds', '{store="postgresql",table="metrics_events"}');
+      console.log(`gateway COPY time for metrics_events: ${flush.sum.toFixed(2)} s in ${flush.count} flushes`);
+      Object.assign(result, resultFields('', 'write_metrics_rows_per_s', rest));
+    }
+    if (ONLY.has('otlp')) {
+      console.log('building OTLP request bodies…');
+      const otlp = otlpBodies();
+      console.log(`${otlp.bodies.length} OTLP bodies`);
+      const copyOtel = chunks(otlp.rows, BATCH).map((c) => Buffer.from(c.map((r, i) => otelModel.encodeRow(r, i + 1)).join('')));
+      const ot = await compare(f, 'OTLP/HTTP', 'otel_metrics', () => sendAll(`${gw.url}/v1/metrics`, otlp.bodies, 'application/x-protobuf'), copyOtel, otelModel, gw.pid);
+      Object.assign(result, resultFields('otlp_', 'otlp_rows_per_s', ot));
     }
 
-    console.log(
-      JSON.stringify({
-        rows: ROWS,
-        batch: BATCH,
-        concurrency: CONCURRENCY,
-        write_metrics_rows_per_s: Math.round(rest.gateway),
-        raw_copy_rows_per_s: Math.round(rest.raw),
-        ratio: Number((rest.gateway / rest.raw).toFixed(3)),
-        otlp_rows_per_s: Math.round(ot.gateway),
-        otlp_raw_copy_rows_per_s: Math.round(ot.raw),
-        otlp_ratio: Number((ot.gateway / ot.raw).toFixed(3)),
-        buffered_rows_per_s: Math.round(buffered.gateway),
-        buffered_raw_copy_rows_per_s: Math.round(buffered.raw),
-        buffered_ratio: Number((buffered.gateway / buffered.raw).toFixed(3)),
-        latency_ms: {
-          direct: { p50: round1(latencies.direct.p50), p99: round1(latencies.direct.p99) },
-          buffered: { p50: round1(latencies.buffered.p50), p99: round1(latencies.buffered.p99) },
-        },
-      }),
-    );
+    if (ONLY.has('buffered') || ONLY.has('latency')) {
+      // 3. Through the buffer: acknowledged once in JetStream, timed until the writers stored every row.
+      const nats = await startNatsServer();
+      const bufferCfg = testBufferConfig(nats.url, 'bench_ingest', { ackWaitSeconds: 30 });
+      const separateWriter = process.env.BENCH_BUFFER_WRITERS === 'process';
+      const bgw = await spawnGateway(f, { ...bufferEnv(bufferCfg), ...(separateWriter ? { STRATA_GATEWAY_BUFFER_WRITERS: '0' } : {}) });
+      const writer = separateWriter
+        ? runCli(['writer'], { ...bufferEnv(bufferCfg), STRATA_PG_URL: f.db.url, STRATA_CLICKHOUSE_URL: f.ch.url, STRATA_CLICKHOUSE_DATABASE: f.coldDatabase, LOG_LEVEL: 'warn' })
+        : undefined;
+      let proxy: ProxyProcess | undefined;
+      const nc = await connect({ servers: nats.url });
+      const jsm = await jetstreamManager(nc);
+      try {
+        if (ONLY.has('buffered')) {
+          let acceptedSec = 0;
+          const buffered = await compare(
+            f,
+            'buffered',
+            'metrics_events',
+            async () => {
+              acceptedSec = await timed(() => sendAll(`${bgw.url}/write/metrics`, ndjson, 'application/x-ndjson'));
+              if (process.env.BENCH_BUFFERED_PROBE === 'count') await untilCount(f, 'metrics_events', ROWS);
+              else await untilDrained(jsm, bufferCfg.stream);
+            },
+            copyMetrics,
+            metricsModel,
+            bgw.pid,
+          );
+          console.log(`buffered: last round's requests all acknowledged (in JetStream) after ${acceptedSec.toFixed(2)} s`);
+          if (!separateWriter) {
+            // Where the buffered rounds spent their time, from the gateway's own metrics (all rounds).
+            const prom = await (await fetch(`${bgw.url}/metrics`)).text();
+            const publish = histogramTotal(prom, 'strata_gateway_flush_seconds', '{store="postgresql",table="metrics_events"}');
+            const apply = histogramTotal(prom, 'strata_buffer_apply_seconds', '{store="postgresql"}');
+            console.log(`buffered: JetStream publishes ${publish.sum.toFixed(2)} s in ${publish.count} batches; writer transactions ${apply.sum.toFixed(2)} s in ${apply.count}`);
+          }
+          Object.assign(result, resultFields('buffered_', 'buffered_rows_per_s', buffered));
+        }
+        if (ONLY.has('latency')) {
+          // 4. Latency from request to row visible through the proxy.
+          proxy = await startProxyFor(f);
+          const latencies = { direct: await latency(gw.url, proxy, 'direct'), buffered: await latency(bgw.url, proxy, 'buffered') };
+          for (const [k, v] of Object.entries(latencies)) console.log(`latency ${k.padEnd(8)} p50 ${v.p50.toFixed(1)} ms   p99 ${v.p99.toFixed(1)} ms`);
+          result.latency_ms = {
+            direct: { p50: round1(latencies.direct.p50), p99: round1(latencies.direct.p99) },
+            buffered: { p50: round1(latencies.buffered.p50), p99: round1(latencies.buffered.p99) },
+          };
+        }
+      } finally {
+        await proxy?.stop();
+        await nc.close();
+        writer?.child.kill('SIGTERM');
+        await writer?.exited;
+        await bgw.stop();
+        await nats.stop([bufferCfg.stream, bufferCfg.deadLetterStream]);
+      }
+    }
+
+    console.log(JSON.stringify(result));
   } finally {
+    poster.close();
     await gw.stop();
     await f.close();
   }
+}
+
+/**
+ * Every request was acknowledged, so every batch is in the work-queue stream; the writers
+ * ack a message only after its rows committed, and an acked message leaves the stream. So
+ * an empty stream means every row is in PostgreSQL (compare() then counts them). Asking
+ * JetStream keeps the wait off PostgreSQL: the count(*) probe (BENCH_BUFFERED_PROBE=count)
+ * scanned the growing table every 10 ms on the cores the writers' COPY needs.
+ */
+async function untilDrained(jsm: JetStreamManager, stream: string): Promise<void> {
+  for (let i = 0; i < 30_000; i++) {
+    if ((await jsm.streams.info(stream)).state.messages === 0) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`stream ${stream} did not drain`);
 }
 
 async function untilCount(f: GatewayFixture, table: string, n: number): Promise<void> {
@@ -291,6 +388,25 @@ async function latency(url: string, proxy: ProxyProcess, label: string): Promise
   ms.sort((a, b) => a - b);
   const at = (q: number) => ms[Math.min(ms.length - 1, Math.ceil(q * ms.length) - 1)];
   return { p50: at(0.5), p99: at(0.99) };
+}
+
+/** A comparison's fields in the JSON line: `<prefix>ratio` is best ÷ best, as before; `<prefix>median_ratio` the rounds' median. */
+function resultFields(prefix: string, rowsName: string, c: Compared): Record<string, number> {
+  return {
+    [rowsName]: Math.round(c.gateway),
+    [`${prefix}raw_copy_rows_per_s`]: Math.round(c.raw),
+    [`${prefix}ratio`]: Number((c.gateway / c.raw).toFixed(3)),
+    [`${prefix}median_ratio`]: Number(c.medianRatio.toFixed(3)),
+  };
+}
+
+/** A Prometheus histogram's _sum and _count for one label set, from the text exposition. */
+function histogramTotal(prom: string, name: string, labels: string): { sum: number; count: number } {
+  const value = (suffix: string) => {
+    const line = prom.split('\n').find((l) => l.startsWith(`${name}_${suffix}${labels} `));
+    return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : NaN;
+  };
+  return { sum: value('sum'), count: value('count') };
 }
 
 function round1(n: number): number {
