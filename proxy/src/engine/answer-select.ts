@@ -1,3 +1,4 @@
+import { chIdent } from '@strata/core';
 import { deparseStatement, type ParsedStatement, type PgNode } from '../router/sql-parser';
 import { isoInstant } from '../translate/instant';
 import type { EngineStatement, ResultField, SessionContext } from './contract';
@@ -10,6 +11,7 @@ import { rollupReadText } from './rollup-plan';
 import { statementPlanClass } from './plan-class';
 import { describeStatement, readStatementTables } from './statement-tables';
 import type { Transaction } from './transaction';
+import { SCRATCH_DATABASE } from './whole-pushdown';
 
 let nextPortal = 1;
 
@@ -69,13 +71,14 @@ export async function explainStatement(ctx: EngineContext, tx: Transaction, quer
     const range = coldRange(occ, p.values, state.w);
     lines.push(
       `Tiered table ${occ.relation.schema}.${occ.relation.table} AS ${occ.refName}: watermark W = ${isoInstant(state.w)}; ` +
-        `${occ.rollupRead ? rollupReadText(occ.rollupRead) : occ.mode === 'partial' ? 'partial aggregates' : occ.topN ? `the first ${occ.topN.rows} raw rows (top-N)` : 'raw rows'} from the cold tier`,
+        `${occ.shipHot ? 'whole aggregates per group, over cold rows and the hot rows of the range shipped to ClickHouse,' : occ.rollupRead ? rollupReadText(occ.rollupRead) : occ.mode === 'partial' ? 'partial aggregates' : occ.topN ? `the first ${occ.topN.rows} raw rows (top-N)` : 'raw rows'} from the cold tier`,
     );
     if (isEmptyRange(range)) {
       lines.push('  ClickHouse: (not queried: no cold rows in range)');
       continue;
     }
-    const q = coldQuery(occ, p.values, state.w, state.visibility, ctx.opts.coldDatabase);
+    const shipped = occ.shipHot && p.includeHot && occ.relation.mode !== 'cold-only' ? `${chIdent(SCRATCH_DATABASE)}.<the statement's hot rows>` : undefined;
+    const q = coldQuery(occ, p.values, state.w, state.visibility, ctx.opts.coldDatabase, shipped);
     lines.push(`  ClickHouse: ${q.sql}`);
     const params = Object.entries(q.params).map(([k, v]) => `${k} = ${JSON.stringify(v)}`);
     if (params.length > 0) lines.push(`  ClickHouse parameters: ${params.join(', ')}`);

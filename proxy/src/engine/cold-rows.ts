@@ -7,11 +7,12 @@ import { SqlStateError, type EngineStatement, type SessionContext } from './cont
 import type { EngineContext, TierRoute } from './engine-context';
 import { notSupported } from './errors';
 import { inlineTempTable, stagedColumns, tsvToArrayLiterals } from './inline-cold-rows';
-import { coldQuery, coldRange, isEmptyRange, occurrenceRange, planStatement, tempTableColumns, tempTableSql, type StatementPlan } from './plan';
+import { coldQuery, coldRange, isEmptyRange, occurrenceRange, planStatement, tempTableColumns, tempTableSql, type OccurrencePlan, type StatementPlan } from './plan';
 import { chooseRollupReads } from './rollup-reads';
 import type { StatementTables, TierStateRow } from './statement-tables';
 import { evaluateTimeBounds } from './time-bounds';
 import type { Transaction } from './transaction';
+import { shipHotRows, shipWholeOk, type Shipment } from './whole-pushdown';
 
 let nextStatementTemps = 1;
 
@@ -21,6 +22,11 @@ export interface Prepared {
   states: Map<string, TierStateRow>;
   values: Instant[];
   route: TierRoute;
+  /** The hot tier is read (not `strata.route = 'cold'`). */
+  includeHot: boolean;
+  /** The client's parameters and their types (the hot rows shipped for whole aggregates are read with them). */
+  params: ReadonlyArray<string | null>;
+  paramTypes: number[];
 }
 
 /**
@@ -42,13 +48,20 @@ export async function prepareStatement(
   // Inside the client's block an earlier statement's tables may still be there (a cursor,
   // a portal read in pieces): names of this statement's own.
   const prefix = tempPrefix ?? (tx.own ? undefined : `_strata_cold_s${nextStatementTemps++}_`);
-  const plan = planStatement(query, tables.snapshot, { utc: tx.utc, includeHot: mode !== 'cold', tempPrefix: prefix });
+  const planOpts = { utc: tx.utc, includeHot: mode !== 'cold', tempPrefix: prefix };
+  let plan = planStatement(query, tables.snapshot, { ...planOpts, whole: true });
   // Refused here, after PostgreSQL described the statement, so its own errors come first.
   for (const occ of plan.occurrences) {
     const t = occ.relation.table;
     if (!states.has(t)) throw notSupported('unapplied-table', `table "${t}" has no tier state (is it applied?)`);
   }
-  const values = await evaluateTimeBounds(tx.hot, plan.bounds, stmt.params, paramTypes);
+  let values = await evaluateTimeBounds(tx.hot, plan.bounds, stmt.params, paramTypes);
+  // Whole aggregates move the hot rows to ClickHouse: only when they are the small side.
+  const now = BigInt(Date.now()) * 1000n;
+  if (plan.occurrences.some((o) => o.shipHot && !shipWholeOk(occurrenceRange(o, values), states.get(o.relation.table)!.w, now))) {
+    plan = planStatement(query, tables.snapshot, planOpts);
+    values = await evaluateTimeBounds(tx.hot, plan.bounds, stmt.params, paramTypes);
+  }
   await chooseRollupReads(tx.hot, plan, states, values);
   let anyCold = false;
   let allCold = true;
@@ -59,7 +72,7 @@ export async function prepareStatement(
     if (!(r.hi < w || (r.hi === w && !r.hiInclusive))) allCold = false;
   }
   const route: TierRoute = mode === 'cold' ? 'cold' : !anyCold ? 'hot' : allCold ? 'cold' : 'split';
-  return { plan, states, values, route };
+  return { plan, states, values, route, includeHot: mode !== 'cold', params: stmt.params, paramTypes };
 }
 
 /**
@@ -82,26 +95,43 @@ export async function loadColdRows(ctx: EngineContext, tx: Transaction, p: Prepa
     if (tx.readOnly) {
       const columns = await stagedColumns(tx.hot, occ);
       let arrays = columns.copied.map(() => '{}');
-      if (!empty) {
-        const q = coldQuery(occ, p.values, state.w, state.visibility, opts.coldDatabase);
-        stats.coldReads[occ.mode]++;
-        arrays = (await tsvToArrayLiterals(await opts.cold.queryTsvStream(q.sql, q.params), columns.copied.length, opts.maxInlineColdBytes ?? 64 << 20)).arrays;
+      if (!empty || occ.shipHot) {
+        const shipment = await shipmentFor(ctx, tx, p, occ);
+        try {
+          const q = coldQuery(occ, p.values, state.w, state.visibility, opts.coldDatabase, shipment?.table);
+          stats.coldReads[occ.mode]++;
+          arrays = (await tsvToArrayLiterals(await opts.cold.queryTsvStream(q.sql, q.params), columns.copied.length, opts.maxInlineColdBytes ?? 64 << 20)).arrays;
+        } finally {
+          await shipment?.drop();
+        }
       }
       inlineTempTable(p.plan.stmt, occ.tempTable, columns, base + extra.length + 1);
       extra.push(...arrays);
       continue;
     }
-    if (empty) continue;
-    const q = coldQuery(occ, p.values, state.w, state.visibility, opts.coldDatabase);
-    stats.coldReads[occ.mode]++;
-    const started = Date.now();
-    const stream = await opts.cold.queryTsvStream(q.sql, q.params);
-    const rows = occ.mode === 'raw' && !occ.topN ? stream.pipe(rawRowBound(ctx, occ.relation.table)) : stream;
-    // Named columns: the hot table's column order can differ from the spec's after evolution.
-    const copied = await tx.hot.copyIn(`COPY pg_temp.${pgIdent(occ.tempTable)} (${tempTableColumns(occ).map(pgIdent).join(', ')}) FROM STDIN`, rows);
-    opts.logger?.debug({ table: occ.relation.table, mode: occ.mode, rows: copied, ms: Date.now() - started }, 'cold rows loaded');
+    // Whole aggregates: PostgreSQL reads no hot row, so ClickHouse runs even with no cold range.
+    if (empty && !occ.shipHot) continue;
+    const shipment = await shipmentFor(ctx, tx, p, occ);
+    try {
+      const q = coldQuery(occ, p.values, state.w, state.visibility, opts.coldDatabase, shipment?.table);
+      stats.coldReads[occ.mode]++;
+      const started = Date.now();
+      const stream = await opts.cold.queryTsvStream(q.sql, q.params);
+      const rows = occ.mode === 'raw' && !occ.topN ? stream.pipe(rawRowBound(ctx, occ.relation.table)) : stream;
+      // Named columns: the hot table's column order can differ from the spec's after evolution.
+      const copied = await tx.hot.copyIn(`COPY pg_temp.${pgIdent(occ.tempTable)} (${tempTableColumns(occ).map(pgIdent).join(', ')}) FROM STDIN`, rows);
+      opts.logger?.debug({ table: occ.relation.table, mode: occ.mode, rows: copied, shippedHotRows: shipment?.rows, ms: Date.now() - started }, 'cold rows loaded');
+    } finally {
+      await shipment?.drop();
+    }
   }
   return extra;
+}
+
+/** The occurrence's hot rows shipped to ClickHouse when its whole aggregates need them (whole-pushdown.ts). */
+async function shipmentFor(ctx: EngineContext, tx: Transaction, p: Prepared, occ: OccurrencePlan): Promise<Shipment | undefined> {
+  if (!occ.shipHot || !p.includeHot || occ.relation.mode === 'cold-only') return undefined;
+  return shipHotRows(tx.hot, ctx.opts.cold, occ, p.params, p.paramTypes);
 }
 
 /**

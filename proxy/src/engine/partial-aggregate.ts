@@ -3,7 +3,10 @@ import type { PgNode } from '../router/sql-parser';
 import { columnRefs, funcName, visit } from '../translate/ast';
 import { columnKind, columnOf, type ColumnScope } from '../translate/column-scope';
 import { timeGranularity } from '../translate/time-granularity';
+import { integerAggregate, type IntegerPartialFn } from './integer-partials';
 import { exprOf, replaceNode } from './sql-snippets';
+import { groupsExactly, wholeAggregateOf, wholeReplacementSql, type WholeColumn } from './whole-aggregate';
+import { shippable } from './whole-pushdown';
 
 /**
  * Partial aggregation across tiers, exact by construction. For a grouped SELECT over
@@ -16,11 +19,17 @@ import { exprOf, replaceNode } from './sql-snippets';
  * GROUP BY key, FILTER, HAVING and ORDER BY is still PostgreSQL's, with PostgreSQL's
  * types, NULL rules and time zone. Aggregates that depend only on the set of values
  * (DISTINCT aggregates, bool_and/or, min/max of text) keep their column in the
- * grouping and run unchanged. Anything else (percentiles, stddev, windows, …) makes
- * the SELECT ineligible and the engine falls back to raw rows.
+ * grouping and run unchanged. Sums, averages and variances of integer columns have
+ * exact integer partials (integer-partials.ts). SELECT DISTINCT (and GROUP BY without
+ * aggregates) is the same grouping with no aggregate: DISTINCT again over hot ∪ distinct
+ * cold tuples is the same set. With `whole`, aggregates that do not merge (percentiles,
+ * float stddev/variance, count(DISTINCT x)) are computed by ClickHouse over every row of
+ * the group, hot rows shipped to it (whole-aggregate.ts) — only when ClickHouse's groups
+ * are exactly the statement's. Anything else (windows, …) makes the SELECT ineligible and
+ * the engine falls back to raw rows.
  */
 
-export type PartialFn = 'count' | 'sum' | 'min' | 'max';
+export type PartialFn = 'count' | 'sum' | 'min' | 'max' | IntegerPartialFn;
 
 export interface PartialColumn {
   name: string;
@@ -34,6 +43,8 @@ export interface PartialShape {
   /** µs the time column is floored to; 0n: exact instants; undefined: not grouped by time. */
   timeGranularity: bigint | undefined;
   partials: PartialColumn[];
+  /** Aggregates ClickHouse computes whole per group (the hot rows shipped to it); empty: plain partials. */
+  wholes: WholeColumn[];
 }
 
 export const ROWS_COLUMN = '_strata_n';
@@ -70,21 +81,35 @@ function isAggregateCall(f: PgNode): boolean {
  * (leaving `sel` untouched) when it is not eligible. `unpushed`: the WHERE conjuncts
  * that stay for PostgreSQL to evaluate over the combined rows.
  */
-export function rewriteForPartials(sel: PgNode, scope: ColumnScope, unpushed: PgNode[], utc: boolean): PartialShape {
-  const work = structuredClone(sel);
-  const shape = rewrite(work, scope, structuredClone(unpushed), utc);
-  for (const k of Object.keys(sel)) delete sel[k];
-  Object.assign(sel, work);
-  return shape;
+export function rewriteForPartials(sel: PgNode, scope: ColumnScope, unpushed: PgNode[], utc: boolean, whole = false): PartialShape {
+  // Whole aggregates first when allowed; without them the same SELECT may still have partials.
+  for (const allowWhole of whole ? [true, false] : [false]) {
+    const work = structuredClone(sel);
+    try {
+      const shape = rewrite(work, scope, structuredClone(unpushed), utc, allowWhole);
+      for (const k of Object.keys(sel)) delete sel[k];
+      Object.assign(sel, work);
+      return shape;
+    } catch (err) {
+      if (!(err instanceof NotPartial) || !allowWhole) throw err;
+    }
+  }
+  throw new NotPartial();
 }
 
-function rewrite(sel: PgNode, scope: ColumnScope, unpushed: PgNode[], utc: boolean): PartialShape {
+/** `SELECT DISTINCT …` (not DISTINCT ON): the parser's distinctClause is one empty node. */
+function isPlainDistinct(sel: PgNode): boolean {
+  const d = sel.distinctClause as PgNode[] | undefined;
+  return d?.length === 1 && (d[0] === null || Object.keys(d[0]).length === 0);
+}
+
+function rewrite(sel: PgNode, scope: ColumnScope, unpushed: PgNode[], utc: boolean, allowWhole: boolean): PartialShape {
   if ((sel.fromClause ?? []).length !== 1 || (sel.op && sel.op !== 'SETOP_NONE') || sel.windowClause || sel.lockingClause) throw new NotPartial();
   let hasAggregate = false;
   visit([sel.targetList, sel.havingClause, sel.sortClause], (n) => {
     if (n.FuncCall && isAggregateCall(n.FuncCall)) hasAggregate = true;
   });
-  if (!hasAggregate && !(sel.groupClause?.length > 0)) throw new NotPartial();
+  if (!hasAggregate && !(sel.groupClause?.length > 0) && !isPlainDistinct(sel)) throw new NotPartial();
   visit([sel.targetList, sel.whereClause, sel.havingClause, sel.sortClause, sel.groupClause, sel.distinctClause], (n) => {
     if (n.SubLink || n.GroupingSet || n.RangeFunction) throw new NotPartial();
     if (n.FuncCall?.over) throw new NotPartial();
@@ -102,6 +127,7 @@ function rewrite(sel: PgNode, scope: ColumnScope, unpushed: PgNode[], utc: boole
     }
     return pgIdent(p.name);
   };
+  const wholes: WholeColumn[] = [];
 
   // Names PostgreSQL gives unnamed targets from the function called; keep them when
   // the call is rewritten into another shape (a subquery's columns are referenced by name).
@@ -124,6 +150,13 @@ function rewrite(sel: PgNode, scope: ColumnScope, unpushed: PgNode[], utc: boole
       });
       const args = (f.args ?? []) as PgNode[];
       const filter = f.agg_filter;
+      const whole = allowWhole ? wholeAggregateOf(f, name, scope) : undefined;
+      if (whole) {
+        let w = wholes.find((x) => x.fn === whole.fn && x.column === whole.column && x.fraction === whole.fraction);
+        if (!w) wholes.push((w = { ...whole, name: `_strata_whole_${wholes.length}` }));
+        replaceNode(n, exprOf(wholeReplacementSql(w, pgIdent(w.name))));
+        return false;
+      }
       // Set-valued: the same answer from distinct values, so the columns join the grouping.
       if (f.agg_distinct || name === 'bool_and' || name === 'bool_or' || name === 'every') {
         if (f.agg_within_group) throw new NotPartial();
@@ -132,8 +165,11 @@ function rewrite(sel: PgNode, scope: ColumnScope, unpushed: PgNode[], utc: boole
       if (f.agg_within_group || f.agg_order) throw new NotPartial();
       const col = args.length === 1 && args[0].ColumnRef ? columnOf(scope, args[0].ColumnRef) : undefined;
       const kind = col ? columnKind(scope, col) : undefined;
+      const integer = col && kind ? integerAggregate(name, kind, (fn) => partialFor(fn, col)) : undefined;
       let replacement: PgNode;
-      if (name === 'count' && f.agg_star) {
+      if (integer) {
+        replacement = integer;
+      } else if (name === 'count' && f.agg_star) {
         replacement = exprOf(`coalesce(sum(${pgIdent(ROWS_COLUMN)}), 0)::int8`);
       } else if (name === 'count' && args.length === 1) {
         if (col) replacement = exprOf(`coalesce(sum(${partialFor('count', col)}), 0)::int8`);
@@ -179,9 +215,17 @@ function rewrite(sel: PgNode, scope: ColumnScope, unpushed: PgNode[], utc: boole
     if (c && c !== scope.relation.timeColumn) groupColumns.add(c);
   }
   for (const p of partials) if (p.column === scope.relation.timeColumn && p.fn !== 'min' && p.fn !== 'max') throw new NotPartial();
+  const granularity = timeGranularity(scope, evaluated, utc);
+  if (wholes.length > 0) {
+    // ClickHouse forms the statement's groups itself, from columns it can be shipped.
+    const read = [...groupColumns, ...partials.map((p) => p.column), ...wholes.map((w) => w.column)];
+    if (granularity !== undefined) read.push(scope.relation.timeColumn);
+    if (!groupsExactly(sel, scope, [...groupColumns], granularity, utc) || !read.every((c) => shippable(columnKind(scope, c)))) throw new NotPartial();
+  }
   return {
     groupColumns: [...groupColumns],
-    timeGranularity: timeGranularity(scope, evaluated, utc),
+    timeGranularity: granularity,
     partials,
+    wholes,
   };
 }

@@ -18,6 +18,7 @@ export type PlanClass = (typeof PLAN_CLASSES)[number];
  * rollups) add their case here.
  */
 export function planClassOf(occ: OccurrencePlan): Exclude<PlanClass, 'hot'> {
+  if (occ.shipHot) return 'whole';
   if (occ.rollupRead) return 'rollup';
   if (occ.mode === 'partial') return 'partials';
   if (occ.topN) return 'top-n';

@@ -19,10 +19,13 @@ import {
   type TimePredicate,
   type TimeRange,
 } from '../translate/time-predicate';
+import { integerPartialColumn } from './integer-partials';
 import { NotPartial, ROWS_COLUMN, rewriteForPartials, type PartialShape } from './partial-aggregate';
 import { rollupCandidate, rollupColdQuery, type RollupCandidate, type RollupRead } from './rollup-plan';
 import { replaceNode, selectOf } from './sql-snippets';
 import { topNOf, type TopN } from './top-n';
+import { wholeChExpr, wholePgType } from './whole-aggregate';
+import { wholeColdQuery } from './whole-pushdown';
 
 /**
  * How one statement over tiered tables is answered. Each place it reads a tiered
@@ -49,6 +52,12 @@ export interface OccurrencePlan {
   rawColumns: Set<string> | 'all';
   /** Raw mode: only the first rows in the statement's order are needed (top-n.ts). */
   topN?: TopN;
+  /**
+   * Partial mode with whole aggregates (partial.wholes): ClickHouse computes every group
+   * over its cold rows and the hot rows, read with the statement's own WHERE and shipped
+   * to it (whole-pushdown.ts); PostgreSQL reads no hot row itself.
+   */
+  shipHot?: { where: PgNode | undefined };
   /** Columns the pushed conditions read. */
   pushedColumns: Set<string>;
   /** Partial mode: a rollup whose rows can stand for raw partials (rollup-plan.ts). */
@@ -75,6 +84,8 @@ export interface PlanOptions {
    * outlive them (a cursor) use a prefix of their own so the next statement's do not clash.
    */
   tempPrefix?: string;
+  /** Plan whole aggregates with the hot rows shipped to ClickHouse (whole-aggregate.ts); default no. */
+  whole?: boolean;
 }
 
 export function planStatement(stmt: PgNode, snapshot: CatalogSnapshot, opts: PlanOptions): StatementPlan {
@@ -121,10 +132,13 @@ export function planStatement(stmt: PgNode, snapshot: CatalogSnapshot, opts: Pla
       const hotWhere = sel.whereClause ? structuredClone(sel.whereClause) : undefined;
       const originalRangeVar = structuredClone(ref.rangeVar);
       try {
-        const shape = rewriteForPartials(sel, scope, unpushed, opts.utc);
+        // Whole aggregates need every WHERE condition in ClickHouse (cold rows are not re-checked).
+        const shape = rewriteForPartials(sel, scope, unpushed, opts.utc, opts.whole === true && unpushed.length === 0);
         occ.mode = 'partial';
         occ.partial = shape;
-        occ.rollup = rollupCandidate(occ);
+        // A rollup keeps partials only: whole aggregates read every row.
+        if (shape.wholes.length > 0) occ.shipHot = { where: hotWhere };
+        else occ.rollup = rollupCandidate(occ);
         sel.whereClause = andOf(unpushed.map((u) => structuredClone(u)));
         rangeVarNode = sel.fromClause[0];
         replaceNode(rangeVarNode, derivedTable(occ, originalRangeVar, hotWhere, opts));
@@ -175,7 +189,7 @@ function derivedTable(occ: OccurrencePlan, rangeVar: PgNode, hotWhere: PgNode | 
     if (hotWhere) hot.whereClause = hotWhere;
     void shape;
     const cold = selectOf(`SELECT * FROM ${coldTable}`);
-    union = includeHot ? { op: 'SETOP_UNION', all: true, larg: hot, rarg: cold, limitOption: 'LIMIT_OPTION_DEFAULT' } : cold;
+    union = includeHot && !occ.shipHot ? { op: 'SETOP_UNION', all: true, larg: hot, rarg: cold, limitOption: 'LIMIT_OPTION_DEFAULT' } : cold;
   }
   const alias = rangeVar.alias ?? { aliasname: rangeVar.relname };
   return { RangeSubselect: { subquery: { SelectStmt: union }, alias } };
@@ -241,7 +255,16 @@ export function partialColumns(occ: OccurrencePlan): PartialTableColumn[] {
         out.push({ name: p.name, pgType: c.pgType, hotExpr: ref, chExpr: chText(expr, c.kind) });
         break;
       }
+      case 'isum':
+      case 'isum2':
+        out.push({ name: p.name, ...integerPartialColumn(p.fn, ref, ch) });
+        break;
     }
+  }
+  for (const w of shape.wholes) {
+    const pgType = wholePgType(w, col(w.column).pgType);
+    // The hot side is never read by PostgreSQL here (its rows went to ClickHouse).
+    out.push({ name: w.name, pgType, hotExpr: `NULL::${pgType}`, chExpr: wholeChExpr(w) });
   }
   return out;
 }
@@ -280,8 +303,11 @@ export interface ColdQuery {
   params: ChParams['values'];
 }
 
-/** The ClickHouse statement fetching an occurrence's cold rows (TabSeparated, COPY-ready). */
-export function coldQuery(occ: OccurrencePlan, values: Instant[], watermark: Instant, visibility: string, database: string): ColdQuery {
+/**
+ * The ClickHouse statement fetching an occurrence's cold rows (TabSeparated, COPY-ready).
+ * `shipped`: the table holding the occurrence's hot rows, for whole aggregates.
+ */
+export function coldQuery(occ: OccurrencePlan, values: Instant[], watermark: Instant, visibility: string, database: string, shipped?: string): ColdQuery {
   const rel = occ.relation;
   // Parameters numbered after the ones the pushed conditions already use.
   const params = occ.params;
@@ -300,6 +326,7 @@ export function coldQuery(occ: OccurrencePlan, values: Instant[], watermark: Ins
     return { sql: `SELECT ${cols.join(', ')} FROM ${from} WHERE ${where.join(' AND ')}${topN}`, params: params.values };
   }
   const cols = partialColumns(occ);
+  if (occ.shipHot) return { sql: wholeColdQuery(occ, cols, from, where, shipped), params: params.values };
   if (occ.rollupRead) return rollupColdQuery(occ, occ.rollupRead, cols, { from, where, database });
   const keys = cols.filter((c) => c.chKey !== undefined).map((c) => c.chKey!);
   const groupBy = keys.length > 0 ? ` GROUP BY ${keys.join(', ')}` : '';

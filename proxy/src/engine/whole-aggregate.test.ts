@@ -1,0 +1,88 @@
+import { validateTieredTable } from '@strata/core';
+import { catalogSnapshot } from '../router/catalog-snapshot';
+import { deparseStatement, loadSqlParser, parseStatements } from '../router/sql-parser';
+import { instantFromEpochText } from '../translate/instant';
+import { coldQuery, planStatement } from './plan';
+import { shipWholeOk } from './whole-pushdown';
+
+const spec = validateTieredTable({
+  table: 'm',
+  timeColumn: 'time',
+  columns: [
+    { name: 'time', type: 'timestamptz' },
+    { name: 'host', type: 'text' },
+    { name: 'labels', type: 'jsonb' },
+    { name: 'value', type: 'double precision' },
+    { name: 'n', type: 'integer' },
+    { name: 'b', type: 'bigint' },
+  ],
+  cold: { orderBy: ['host', 'time'] },
+});
+if (!spec.ok) throw new Error(JSON.stringify(spec.errors));
+const snapshot = catalogSnapshot([spec.spec]);
+
+beforeAll(() => loadSqlParser());
+
+function plan(sql: string, whole = true, utc = true) {
+  return planStatement(parseStatements(sql)[0].stmt, snapshot, { utc, includeHot: true, whole });
+}
+
+describe('whole aggregates: planned only where ClickHouse forms exactly the statement\'s groups', () => {
+  const cases: Array<[string, string, 'whole' | 'partial' | 'raw']> = [
+    ['percentile per host', 'SELECT host, percentile_cont(0.95) WITHIN GROUP (ORDER BY value) FROM m GROUP BY host', 'whole'],
+    ['percentile per hour bucket (positional)', "SELECT date_trunc('hour', time), percentile_disc(0.5) WITHIN GROUP (ORDER BY n) FROM m GROUP BY 1", 'whole'],
+    ['Grafana $__timeGroupAlias with stddev', 'SELECT floor(extract(epoch from time)/300)*300 AS "time", stddev(value) FROM m GROUP BY 1 ORDER BY 1', 'whole'],
+    ['ungrouped', 'SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY value), count(*) FROM m', 'whole'],
+    ['count DISTINCT of a non-group column', 'SELECT host, count(DISTINCT n) FROM m GROUP BY host', 'whole'],
+    ['a week is not one day cell', "SELECT date_trunc('week', time), stddev(value) FROM m GROUP BY 1", 'raw'],
+    ['an expression of a group column groups coarser', 'SELECT lower(host), percentile_cont(0.5) WITHIN GROUP (ORDER BY value) FROM m GROUP BY 1', 'raw'],
+    ['grouping by a float column', 'SELECT value, percentile_cont(0.5) WITHIN GROUP (ORDER BY n) FROM m GROUP BY value', 'raw'],
+    ['DESC within group', 'SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY value DESC) FROM m', 'raw'],
+    ['fraction out of range (PostgreSQL errors)', 'SELECT percentile_cont(1.5) WITHIN GROUP (ORDER BY value) FROM m', 'raw'],
+    ['array of fractions', 'SELECT percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY value) FROM m', 'raw'],
+    ['stddev of an integer (numeric square root not reproduced)', 'SELECT stddev(n) FROM m', 'raw'],
+    ['a condition ClickHouse cannot evaluate', "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY value) FROM m WHERE host ~ 'x[[:alpha:]]+'", 'raw'],
+    ['count DISTINCT of jsonb keeps its grouping', 'SELECT host, count(DISTINCT labels) FROM m GROUP BY host', 'partial'],
+    ['variance of an integer: exact partials', 'SELECT host, var_samp(n), var_pop(b), avg(b), sum(b) FROM m GROUP BY host', 'partial'],
+  ];
+  it.each(cases)('%s', (_name, sql, expected) => {
+    const p = plan(sql);
+    const occ = p.occurrences[0];
+    const got = occ.mode === 'raw' ? 'raw' : occ.shipHot ? 'whole' : 'partial';
+    expect(got).toBe(expected);
+    if (got === 'whole') expect(occ.partial!.wholes.length).toBeGreaterThan(0);
+    expect(() => parseStatements(deparseStatement(p.stmt))).not.toThrow();
+  });
+
+  it('a day bucket is one ClickHouse cell in UTC only', () => {
+    const sql = "SELECT date_trunc('day', time), percentile_cont(0.5) WITHIN GROUP (ORDER BY value) FROM m GROUP BY 1";
+    expect(plan(sql, true, true).occurrences[0].shipHot).toBeDefined();
+    expect(plan(sql, true, false).occurrences[0].mode).toBe('raw');
+  });
+
+  it('without whole planning, count(DISTINCT) falls back to grouping by its column and percentiles to raw rows', () => {
+    expect(plan('SELECT host, count(DISTINCT n) FROM m GROUP BY host', false).occurrences[0].partial!.groupColumns.sort()).toEqual(['host', 'n']);
+    expect(plan('SELECT host, percentile_cont(0.5) WITHIN GROUP (ORDER BY value) FROM m GROUP BY host', false).occurrences[0].mode).toBe('raw');
+  });
+
+  it('reads the hot rows from PostgreSQL no more: the occurrence is the temporary table alone', () => {
+    const p = plan('SELECT host, percentile_cont(0.5) WITHIN GROUP (ORDER BY value) FROM m GROUP BY host');
+    const sql = deparseStatement(p.stmt);
+    expect(sql).not.toMatch(/UNION ALL/);
+    expect(sql).toMatch(/min\(_strata_whole_0\)/);
+  });
+
+  it('groups cold rows UNION ALL the shipped hot rows in ClickHouse, the cold side filtered as every cold read', () => {
+    const occ = plan("SELECT host, percentile_cont(0.5) WITHIN GROUP (ORDER BY value) FROM m WHERE time >= '2026-01-01' GROUP BY host").occurrences[0];
+    const q = coldQuery(occ, [instantFromEpochText('1767225600')], instantFromEpochText('1767571200'), '`_strata_gen` <= 3', 'strata', '`strata_scratch`.`hot_x`');
+    expect(q.sql).toMatch(/FROM \(SELECT `host`, `value` FROM `strata`.`m` WHERE .*`_strata_gen` <= 3 UNION ALL SELECT `host` AS `host`, .*reinterpretAsFloat64.* AS `value` FROM `strata_scratch`.`hot_x`\) GROUP BY `host` HAVING count\(\) > 0$/);
+  });
+
+  it('ships the hot rows only when they are the smaller side', () => {
+    const h = 3_600_000_000n;
+    expect(shipWholeOk({ lo: 0n, hi: 100n * h }, 90n * h, 100n * h)).toBe(true);
+    expect(shipWholeOk({ lo: 80n * h, hi: 100n * h }, 90n * h, 100n * h)).toBe(true);
+    expect(shipWholeOk({ lo: 89n * h, hi: 100n * h }, 90n * h, 100n * h)).toBe(false);
+    expect(shipWholeOk({ lo: 0n, hi: 50n * h }, 90n * h, 100n * h)).toBe(true);
+  });
+});

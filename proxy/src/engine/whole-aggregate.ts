@@ -1,0 +1,184 @@
+import { chIdent } from '@strata/core';
+import type { PgNode } from '../router/sql-parser';
+import { funcName, numberConst, opName, stringConst } from '../translate/ast';
+import { columnKind, columnOf, type ColumnScope } from '../translate/column-scope';
+import { fixedIntervalUs, timeGranularity } from '../translate/time-granularity';
+
+/**
+ * Aggregates that do not merge from partials (percentiles, float variance and standard
+ * deviation, count(DISTINCT x)) computed whole by ClickHouse: over the group's cold rows
+ * UNION ALL the statement's hot rows of the same range, shipped to ClickHouse for the
+ * statement (hot-rows-shipment.ts). PostgreSQL then reads one row per group and still
+ * evaluates every expression, HAVING, ORDER BY and LIMIT itself.
+ *
+ * The invariants that make it exact:
+ * - ClickHouse's groups are PostgreSQL's groups, one to one (groupsExactly): every GROUP
+ *   BY item is a column whose equality ClickHouse shares (no floats: -0 = 0 and NaN = NaN
+ *   in PostgreSQL) or a time bucket whose buckets are the cells ClickHouse groups by.
+ * - each value is PostgreSQL's: percentile_cont is its formula (lo + (hi − lo)·frac over
+ *   the sorted values, first = floor(f·(n−1)), no interpolation when frac is 0);
+ *   percentile_disc the value at max(ceil(f·n), 1); NULLs are ignored (groupArray skips
+ *   them) and ClickHouse's arraySort puts NaN above +Infinity, as PostgreSQL orders it;
+ *   no value gives NULL. count(DISTINCT x) over columns ClickHouse compares as
+ *   PostgreSQL's deterministic equality does (bytes of text, integers, instants).
+ * - float variance and standard deviation: PostgreSQL's Youngs–Cramer sums and
+ *   ClickHouse's stable (Welford) ones may differ in the last bits, as PostgreSQL's own
+ *   parallel plans do; differential tests compare them with the relative tolerance the
+ *   float sums' partials are compared with. A non-finite input gives NaN as in
+ *   PostgreSQL; finite inputs whose sums overflow fail the statement (PostgreSQL's
+ *   22003) instead of answering Infinity.
+ */
+export type WholeFn = 'percentile_cont' | 'percentile_disc' | 'var_samp' | 'var_pop' | 'stddev_samp' | 'stddev_pop' | 'count_distinct';
+
+export interface WholeColumn {
+  name: string;
+  fn: WholeFn;
+  column: string;
+  /** percentile_*: the fraction, a decimal literal in [0, 1] (checked, so spliced as a Float64 literal). */
+  fraction?: string;
+}
+
+const FLOAT_KINDS = new Set(['float4', 'float8']);
+const NUMERIC_KINDS = new Set(['int2', 'int4', 'int8', 'float4', 'float8']);
+/** Kinds whose equality ClickHouse shares with PostgreSQL (grouping and DISTINCT). */
+const EQUAL_ALIKE = new Set(['text', 'varchar', 'int2', 'int4', 'int8', 'bool', 'date', 'timestamptz', 'timestamp', 'uuid']);
+
+const FLOAT_SPREAD: Record<string, WholeFn> = {
+  stddev: 'stddev_samp',
+  stddev_samp: 'stddev_samp',
+  stddev_pop: 'stddev_pop',
+  variance: 'var_samp',
+  var_samp: 'var_samp',
+  var_pop: 'var_pop',
+};
+
+/** The whole aggregate `f` (a FuncCall named `name`) is, or undefined when ClickHouse cannot compute it exactly. */
+export function wholeAggregateOf(f: PgNode, name: string, scope: ColumnScope): Omit<WholeColumn, 'name'> | undefined {
+  if (f.agg_filter || f.over || f.agg_star) return undefined;
+  const args = (f.args ?? []) as PgNode[];
+  const columnKindOf = (n: PgNode): { column: string; kind: string } | undefined => {
+    const column = n?.ColumnRef ? columnOf(scope, n.ColumnRef) : undefined;
+    const kind = column ? columnKind(scope, column) : undefined;
+    return column && kind ? { column, kind } : undefined;
+  };
+  if (f.agg_within_group) {
+    if (name !== 'percentile_cont' && name !== 'percentile_disc') return undefined;
+    const order = (f.agg_order ?? []) as PgNode[];
+    const by = order.length === 1 ? order[0].SortBy : undefined;
+    if (args.length !== 1 || !by || by.useOp || (by.sortby_dir !== 'SORTBY_DEFAULT' && by.sortby_dir !== 'SORTBY_ASC')) return undefined;
+    const col = columnKindOf(by.node);
+    const fraction = numberConst(args[0]);
+    if (!col || !NUMERIC_KINDS.has(col.kind) || fraction === undefined || !/^\d*\.?\d+$/.test(fraction) || Number(fraction) > 1) return undefined;
+    return { fn: name, column: col.column, fraction };
+  }
+  if (f.agg_order || args.length !== 1) return undefined;
+  const col = columnKindOf(args[0]);
+  if (!col) return undefined;
+  if (f.agg_distinct) return name === 'count' && EQUAL_ALIKE.has(col.kind) ? { fn: 'count_distinct', column: col.column } : undefined;
+  const spread = FLOAT_SPREAD[name];
+  return spread && FLOAT_KINDS.has(col.kind) ? { fn: spread, column: col.column } : undefined;
+}
+
+/** What PostgreSQL reads in place of the aggregate: the group's one value (count(DISTINCT) of no rows is 0). */
+export function wholeReplacementSql(w: WholeColumn, quotedName: string): string {
+  return w.fn === 'count_distinct' ? `coalesce(min(${quotedName}), 0)::int8` : `min(${quotedName})`;
+}
+
+/** PostgreSQL's result type of the aggregate over a column of `pgType`. */
+export function wholePgType(w: WholeColumn, pgType: string): string {
+  if (w.fn === 'percentile_disc') return pgType;
+  return w.fn === 'count_distinct' ? 'bigint' : 'double precision';
+}
+
+/** ClickHouse's aggregate over the group's rows (cold and shipped). */
+export function wholeChExpr(w: WholeColumn): string {
+  const x = chIdent(w.column);
+  switch (w.fn) {
+    case 'count_distinct':
+      return `uniqExact(${x})`;
+    case 'percentile_cont': {
+      const sorted = `arraySort(groupArray(toFloat64(${x})))`;
+      const n = `length(${sorted})`;
+      const pos = `(${w.fraction} * (${n} - 1))`;
+      const lo = `${sorted}[toUInt64(floor(${pos})) + 1]`;
+      const hi = `${sorted}[toUInt64(ceil(${pos})) + 1]`;
+      return `if(${n} = 0, NULL, if(floor(${pos}) = ceil(${pos}), ${lo}, ${lo} + (${hi} - ${lo}) * (${pos} - floor(${pos}))))`;
+    }
+    case 'percentile_disc': {
+      const sorted = `arraySort(groupArray(${x}))`;
+      const n = `length(${sorted})`;
+      return `if(${n} = 0, NULL, ${sorted}[greatest(toUInt64(ceil(${w.fraction} * ${n})), 1)])`;
+    }
+    default: {
+      const v = `toFloat64(${x})`;
+      const fn = { var_samp: 'varSampStable', var_pop: 'varPopStable', stddev_samp: 'stddevSampStable', stddev_pop: 'stddevPopStable' }[w.fn];
+      const tooFew = w.fn.endsWith('_samp') ? `count(${x}) < 2` : `count(${x}) = 0`;
+      // PostgreSQL: any infinite or NaN input makes the result NaN; finite inputs whose sums overflow are an error.
+      const nonFinite = `countIf(NOT isFinite(${v})) > 0`;
+      const value = `${fn}(${v})`;
+      const overflow = `throwIf(NOT (${nonFinite}) AND (isInfinite(sum(${v})) OR isInfinite(${value})), 'value out of range: overflow')`;
+      return `multiIf(${tooFew}, NULL, ${nonFinite}, nan, ${value} + ${overflow})`;
+    }
+  }
+}
+
+/**
+ * True when ClickHouse, grouping by `groupColumns` and the time column floored to
+ * `granularity` (partial-aggregate.ts's shape), forms exactly the statement's groups.
+ */
+export function groupsExactly(sel: PgNode, scope: ColumnScope, groupColumns: string[], granularity: bigint | undefined, utc: boolean): boolean {
+  const items = ((sel.groupClause ?? []) as PgNode[]).map((g) => resolveGroupItem(sel, scope, g));
+  const plain = new Set<string>();
+  const timeCells: bigint[] = [];
+  for (const item of items) {
+    const col = item?.ColumnRef ? columnOf(scope, item.ColumnRef) : undefined;
+    if (col === scope.relation.timeColumn) timeCells.push(0n);
+    else if (col) {
+      if (!EQUAL_ALIKE.has(columnKind(scope, col) ?? '')) return false;
+      plain.add(col);
+    } else {
+      const width = bucketWidth(scope, item);
+      // A bucket is one ClickHouse cell only when its boundaries are the cells' (aligned).
+      if (width === undefined || timeGranularity(scope, [item], utc) !== width) return false;
+      timeCells.push(width);
+    }
+  }
+  if (!groupColumns.every((c) => plain.has(c))) return false;
+  return granularity === undefined || timeCells.includes(granularity);
+}
+
+/** A GROUP BY item as PostgreSQL resolves it: an input column first, then an output name or position. */
+function resolveGroupItem(sel: PgNode, scope: ColumnScope, item: PgNode): PgNode {
+  const targets = ((sel.targetList ?? []) as PgNode[]).map((t) => t.ResTarget);
+  const position = item?.A_Const?.ival !== undefined ? Number(item.A_Const.ival.ival ?? 0) : undefined;
+  if (position !== undefined) return targets[position - 1]?.val;
+  const fields = item?.ColumnRef?.fields as PgNode[] | undefined;
+  if (fields?.length === 1 && columnOf(scope, item.ColumnRef) === undefined) {
+    const named = targets.filter((t) => t?.name === fields[0].String?.sval);
+    if (named.length === 1) return named[0].val;
+  }
+  return item;
+}
+
+/** The nominal width in µs of a time bucket one-to-one with its buckets' starts; undefined for anything else. */
+function bucketWidth(scope: ColumnScope, n: PgNode): bigint | undefined {
+  // floor(extract(epoch from t) / N) * N (Grafana's $__timeGroup) has floor(…)'s buckets.
+  const e = n?.A_Expr;
+  if (e && e.kind === 'AEXPR_OP' && opName(e) === '*' && numberConst(e.rexpr) !== undefined && Number(numberConst(e.rexpr)) > 0) return bucketWidth(scope, e.lexpr);
+  const f = n?.FuncCall;
+  if (!f) return undefined;
+  const name = funcName(f);
+  const args = (f.args ?? []) as PgNode[];
+  const interval = (a: PgNode) => fixedIntervalUs(stringConst(a) ?? stringConst(a?.TypeCast?.arg) ?? '');
+  if (name === 'time_bucket' || name === 'date_bin') return interval(args[0]);
+  if (name === 'date_trunc') {
+    const unit = stringConst(args[0])?.toLowerCase() ?? '';
+    return ({ microseconds: 1n, milliseconds: 1000n, second: 1_000_000n, minute: 60_000_000n, hour: 3_600_000_000n, day: 86_400_000_000n } as Record<string, bigint>)[unit];
+  }
+  if (name === 'floor' && args.length === 1) {
+    const div = args[0]?.A_Expr;
+    const seconds = div ? numberConst(div.rexpr) : undefined;
+    return seconds !== undefined && /^\d+$/.test(seconds) ? BigInt(seconds) * 1_000_000n : undefined;
+  }
+  return undefined;
+}

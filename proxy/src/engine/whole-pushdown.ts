@@ -1,0 +1,175 @@
+import { randomUUID } from 'node:crypto';
+import { chIdent, chQualified, pgIdent, pgQualified, type ColdStore } from '@strata/core';
+import { deparseStatement, type PgNode } from '../router/sql-parser';
+import type { Instant } from '../translate/instant';
+import { SqlStateError } from './contract';
+import type { HotSession } from './hot-session';
+import type { OccurrencePlan, PartialTableColumn } from './plan';
+import { selectOf } from './sql-snippets';
+
+/**
+ * Whole aggregates (whole-aggregate.ts) over a range that reaches the hot tier: the hot
+ * rows of the occurrence's range — only the columns the cold query reads, selected with
+ * the statement's own WHERE, in the client's session and snapshot — are shipped to
+ * ClickHouse for this statement: a Memory table in a scratch database, filled through
+ * ColdStore.insertTsv (the HTTP and the embedded store alike) and dropped after the cold
+ * query. The cold query then groups cold rows (time, pushed conditions, generations and
+ * tombstones filtered, as every cold read) UNION ALL the shipped ones.
+ *
+ * The small side moves: whole aggregates are planned only when the statement's cold
+ * range is at least as long as its hot range (shipWholeOk); otherwise the statement is
+ * planned without them. Values travel losslessly: floats as their IEEE bytes (float8send,
+ * independent of extra_float_digits), instants as UTC text with microseconds.
+ */
+export const SCRATCH_DATABASE = 'strata_scratch';
+
+/** Hot rows one statement may ship (held in the proxy's memory while they are sent). */
+export const MAX_SHIPPED_HOT_BYTES = 256 * 1024 * 1024;
+
+/** Kinds shipped, with the ClickHouse column they land in and how each side spells them. */
+interface ShipFormat {
+  chType: string;
+  /** PostgreSQL: the value as the text ClickHouse's TabSeparated reads ($ = the column). */
+  pg: string;
+  /** ClickHouse: the shipped column read back as the cold column's type ($ = the column). */
+  ch: string;
+}
+
+const SHIP: Record<string, ShipFormat> = {
+  float8: { chType: 'String', pg: "coalesce(encode(float8send($), 'hex'), '')", ch: "if($ = '', NULL, reinterpretAsFloat64(reverse(unhex($))))" },
+  float4: { chType: 'String', pg: "coalesce(encode(float4send($), 'hex'), '')", ch: "if($ = '', NULL, reinterpretAsFloat32(reverse(unhex($))))" },
+  timestamptz: { chType: "Nullable(DateTime64(6, 'UTC'))", pg: "to_char($ AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')", ch: '$' },
+  timestamp: { chType: "Nullable(DateTime64(6, 'UTC'))", pg: "to_char($, 'YYYY-MM-DD HH24:MI:SS.US')", ch: '$' },
+  date: { chType: 'Nullable(Date32)', pg: "to_char($, 'YYYY-MM-DD')", ch: '$' },
+  int2: { chType: 'Nullable(Int16)', pg: '$::text', ch: '$' },
+  int4: { chType: 'Nullable(Int32)', pg: '$::text', ch: '$' },
+  int8: { chType: 'Nullable(Int64)', pg: '$::text', ch: '$' },
+  bool: { chType: 'Nullable(Bool)', pg: '$::text', ch: '$' },
+  text: { chType: 'Nullable(String)', pg: '$::text', ch: '$' },
+  varchar: { chType: 'Nullable(String)', pg: '$::text', ch: '$' },
+  uuid: { chType: 'Nullable(UUID)', pg: '$::text', ch: '$' },
+};
+
+/** Columns of `kind` can be shipped exactly. */
+export function shippable(kind: string | undefined): boolean {
+  return kind !== undefined && kind in SHIP;
+}
+
+/** The table columns the whole cold query reads (time, grouping, partial and whole inputs). */
+export function shippedColumns(occ: OccurrencePlan): string[] {
+  const shape = occ.partial!;
+  const names = new Set<string>();
+  if (shape.timeGranularity !== undefined) names.add(occ.relation.timeColumn);
+  for (const c of shape.groupColumns) names.add(c);
+  for (const p of shape.partials) names.add(p.column);
+  for (const w of shape.wholes) names.add(w.column);
+  return [...names];
+}
+
+function kindOf(occ: OccurrencePlan, column: string): string {
+  return occ.relation.columns.find((c) => c.name === column)!.kind;
+}
+
+/** The cold query of an occurrence with whole aggregates: cold rows UNION ALL the shipped hot rows, grouped. */
+export function wholeColdQuery(occ: OccurrencePlan, cols: PartialTableColumn[], from: string, where: string[], shipped: string | undefined): string {
+  const names = shippedColumns(occ);
+  let source = `SELECT ${names.map(chIdent).join(', ')} FROM ${from} WHERE ${where.join(' AND ')}`;
+  if (shipped) {
+    const read = names.map((n) => `${SHIP[kindOf(occ, n)].ch.replaceAll('$', chIdent(n))} AS ${chIdent(n)}`);
+    source = `${source} UNION ALL SELECT ${read.join(', ')} FROM ${shipped}`;
+  }
+  const keys = cols.filter((c) => c.chKey !== undefined).map((c) => c.chKey!);
+  const groupBy = keys.length > 0 ? ` GROUP BY ${keys.join(', ')}` : '';
+  return `SELECT ${cols.map((c) => c.chExpr).join(', ')} FROM (${source})${groupBy} HAVING count() > 0`;
+}
+
+/**
+ * Whether shipping the hot rows is the small move: the statement's range below W is at
+ * least as long as its range at or above W (up to `now`: the hot tier holds no later rows
+ * in the common case). Either end unbounded below counts as longer.
+ */
+export function shipWholeOk(range: { lo: Instant; hi: Instant }, watermark: Instant, now: Instant): boolean {
+  const coldHi = range.hi < watermark ? range.hi : watermark;
+  const hotLo = range.lo > watermark ? range.lo : watermark;
+  const hotHi = range.hi < now ? range.hi : now;
+  const cold = coldHi - range.lo;
+  const hot = hotHi > hotLo ? hotHi - hotLo : 0n;
+  return cold >= hot;
+}
+
+const scratchReady = new WeakMap<ColdStore, Promise<void>>();
+
+export interface Shipment {
+  /** The Memory table (database-qualified, quoted) the cold query reads, or undefined when no hot row matched. */
+  table: string | undefined;
+  rows: number;
+  drop(): Promise<void>;
+}
+
+/**
+ * Reads the occurrence's hot rows (its WHERE, the client's parameters) a page at a time
+ * and ships them to a new Memory table. Past `maxBytes` of shipped text: 54000 (the rows
+ * are held until sent; the range rule keeps the hot side the smaller one).
+ */
+export async function shipHotRows(
+  hot: HotSession,
+  cold: ColdStore,
+  occ: OccurrencePlan,
+  params: ReadonlyArray<string | null>,
+  paramTypes: readonly number[],
+  maxBytes = MAX_SHIPPED_HOT_BYTES,
+): Promise<Shipment> {
+  const names = shippedColumns(occ);
+  const rel = occ.relation;
+  const alias = pgIdent(occ.refName);
+  const exprs = names.map((n) => SHIP[kindOf(occ, n)].pg.replaceAll('$', `${alias}.${pgIdent(n)}`));
+  const select = selectOf(`SELECT ${exprs.join(', ')} FROM ${pgQualified(rel.schema, rel.table)} AS ${alias}`);
+  if (occ.shipHot!.where) select.whereClause = structuredClone(occ.shipHot!.where as PgNode);
+  const portal = await hot.openPortal(deparseStatement({ SelectStmt: select }), params, paramTypes, 10_000);
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  let rows = 0;
+  try {
+    for (let page = await portal.next(); page !== null; page = await portal.next()) {
+      const text = page.map((r) => r.map(tsvField).join('\t')).join('\n') + '\n';
+      bytes += Buffer.byteLength(text);
+      rows += page.length;
+      if (bytes > maxBytes) {
+        throw new SqlStateError(
+          '54000',
+          `more than ${Math.round(maxBytes / 1048576)} MiB of hot rows of "${rel.table}" to ship to the cold tier for this statement`,
+          undefined,
+          'Narrow the time range (whole aggregates ship the hot rows of the range to ClickHouse).',
+        );
+      }
+      if (page.length > 0) chunks.push(Buffer.from(text));
+    }
+  } finally {
+    await portal.close();
+  }
+  if (rows === 0) return { table: undefined, rows, drop: async () => undefined };
+  let ready = scratchReady.get(cold);
+  if (!ready) {
+    ready = cold.command(`CREATE DATABASE IF NOT EXISTS ${chIdent(SCRATCH_DATABASE)}`, undefined, { idempotent: true });
+    scratchReady.set(cold, ready);
+    ready.catch(() => scratchReady.delete(cold));
+  }
+  await ready;
+  const table = chQualified(SCRATCH_DATABASE, `hot_${rel.table}_${randomUUID().replaceAll('-', '')}`);
+  const columns = names.map((n) => `${chIdent(n)} ${SHIP[kindOf(occ, n)].chType}`);
+  await cold.command(`CREATE TABLE ${table} (${columns.join(', ')}) ENGINE = Memory`);
+  const drop = () => cold.command(`DROP TABLE IF EXISTS ${table}`, undefined, { idempotent: true });
+  try {
+    await cold.insertTsv({ table, columns: names, data: Buffer.concat(chunks) });
+  } catch (err) {
+    await drop().catch(() => undefined);
+    throw err;
+  }
+  return { table, rows, drop };
+}
+
+/** One PostgreSQL text value as a ClickHouse TabSeparated field. */
+function tsvField(v: string | null): string {
+  if (v === null) return '\\N';
+  return /[\\\t\n\r]/.test(v) ? v.replace(/[\\\t\n\r]/g, (c) => ({ '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' })[c]!) : v;
+}
