@@ -214,6 +214,20 @@ describe('whole-statement pushdown through the proxy', () => {
     }
   });
 
+  it('reads the shipped hot rows with the statement\'s bound parameters, and in READ ONLY blocks', async () => {
+    const sql = `SELECT host, percentile_cont(0.75) WITHIN GROUP (ORDER BY v), count(DISTINCT n) FROM whole_events WHERE time >= $1 AND region <> $2 GROUP BY host ORDER BY host`;
+    const values = ['2026-01-02 06:00+00', 'r3'];
+    const through = await client.query({ text: sql, values, rowMode: 'array', types: textRows });
+    const expected = await ref.query({ text: sql.replace('whole_events', 'whole_reference'), values, rowMode: 'array', types: textRows });
+    expect(through.rows).toEqual(expected.rows);
+    await client.query('BEGIN READ ONLY');
+    try {
+      await expectSame(`${PERCENTILES} WHERE time >= '2026-01-01 12:00+00' GROUP BY host ORDER BY host`);
+    } finally {
+      await client.query('COMMIT');
+    }
+  });
+
   it('leaves no shipped table behind', async () => {
     const left = await fx.cold.query<{ n: string }>(`SELECT count() AS n FROM system.tables WHERE database = 'strata_scratch'`);
     expect(left[0].n).toBe('0');

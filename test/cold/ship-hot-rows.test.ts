@@ -1,0 +1,95 @@
+import { Client } from 'pg';
+import { createColdStore, validateTieredTable, type ColdStore } from '../../core/src';
+import { catalogSnapshot } from '../../proxy/src/router/catalog-snapshot';
+import { loadSqlParser, parseStatements } from '../../proxy/src/router/sql-parser';
+import { planStatement } from '../../proxy/src/engine/plan';
+import { pgHotSession } from '../../proxy/src/engine/pg-hot-session';
+import { SCRATCH_DATABASE, shipHotRows } from '../../proxy/src/engine/whole-pushdown';
+import { embeddedColdStorePath, startChdbHttpServer, type ChdbHttpServer } from '../support/cold-endpoint';
+import { createTestDatabase, type TestDatabase } from '../support/postgres';
+
+/**
+ * Hot rows shipped to the cold tier for whole aggregates (engine/whole-pushdown.ts), on
+ * both stores: every value that needs care — special floats (by their bytes, whatever
+ * the session's extra_float_digits), text with tabs, newlines and backslashes, non-ASCII,
+ * microseconds, NULL — reads back in ClickHouse as PostgreSQL holds it, only the rows the
+ * statement's WHERE keeps (with its parameters), and the table is gone after drop().
+ */
+const spec = validateTieredTable({
+  table: 'ship_events',
+  timeColumn: 'time',
+  columns: [
+    { name: 'time', type: 'timestamptz' },
+    { name: 'host', type: 'text' },
+    { name: 'v', type: 'double precision' },
+    { name: 'r', type: 'real' },
+    { name: 'n', type: 'bigint' },
+  ],
+  cold: { orderBy: ['host', 'time'] },
+});
+if (!spec.ok) throw new Error(JSON.stringify(spec.errors));
+const snapshot = catalogSnapshot([spec.spec]);
+
+const ROWS = `INSERT INTO ship_events VALUES
+  ('2026-01-01 00:00:00.000001+00', E'tab\\there', 'NaN', 'Infinity', 9223372036854775807),
+  ('2026-01-01 00:00:01+00', E'new\\nline \\\\ back', '-Infinity', '-0', -9223372036854775808),
+  ('2026-01-01 00:00:02.5+00', 'ß-ü 日本', 0.1, 0.1, NULL),
+  ('2026-01-01 00:00:03+00', NULL, 1e-300, NULL, 0),
+  ('2026-01-01 00:00:04+00', '-0', '-0', 3.4e38, 1),
+  ('2026-01-02 00:00:00+00', 'outside the WHERE', 1, 1, 1)`;
+
+let endpoint: ChdbHttpServer;
+let pg: TestDatabase;
+let client: Client;
+
+beforeAll(async () => {
+  await loadSqlParser();
+  endpoint = await startChdbHttpServer();
+  pg = await createTestDatabase('strata_ship');
+  client = new Client({ connectionString: pg.url });
+  await client.connect();
+  await client.query('CREATE TABLE ship_events (time timestamptz, host text, v float8, r real, n int8)');
+  await client.query(ROWS);
+  // The bytes travel, not the text: a session printing floats rounded changes nothing.
+  await client.query('SET extra_float_digits = -3');
+});
+afterAll(async () => {
+  await client?.end();
+  await endpoint?.stop();
+  await pg?.drop();
+});
+
+const stores: Array<{ name: string; open: () => ColdStore }> = [
+  { name: 'http', open: () => createColdStore({ kind: 'http', url: endpoint.url, database: 'default' }) },
+  { name: 'embedded', open: () => createColdStore({ kind: 'embedded', path: embeddedColdStorePath(), database: 'default' }) },
+];
+
+describe.each(stores)('shipped hot rows ($name store)', ({ open }) => {
+  it('read back in ClickHouse exactly as PostgreSQL holds them, the WHERE applied with its parameters', async () => {
+    const cold = open();
+    try {
+      const sql = `SELECT host, percentile_cont(0.5) WITHIN GROUP (ORDER BY v), percentile_disc(0.5) WITHIN GROUP (ORDER BY r), count(DISTINCT n), max(time)
+        FROM ship_events WHERE time < $1 GROUP BY host`;
+      const occ = planStatement(parseStatements(sql)[0].stmt, snapshot, { utc: true, includeHot: true, whole: true }).occurrences[0];
+      expect(occ.shipHot).toBeDefined();
+      const shipment = await shipHotRows(pgHotSession(client), cold, occ, ['2026-01-01 12:00+00'], [1184]);
+      expect(shipment.rows).toBe(5);
+      const back = await cold.queryTsv(
+        `SELECT toString(time), host, hex(reinterpretAsString(if(v = '', NULL, reinterpretAsFloat64(reverse(unhex(v)))))), toString(if(r = '', NULL, reinterpretAsFloat32(reverse(unhex(r))))), n
+           FROM ${shipment.table} ORDER BY time`,
+      );
+      const lines = back.trimEnd().split('\n').map((l) => l.split('\t'));
+      expect(lines.map((l) => l[0])).toEqual(['2026-01-01 00:00:00.000001', '2026-01-01 00:00:01.000000', '2026-01-01 00:00:02.500000', '2026-01-01 00:00:03.000000', '2026-01-01 00:00:04.000000']);
+      expect(lines.map((l) => l[1])).toEqual(['tab\\there', 'new\\nline \\\\ back', 'ß-ü 日本', '\\N', '-0']);
+      // Float64 bytes, little-endian hex: NaN, -Infinity, 0.1, 1e-300, -0.
+      expect(lines.map((l) => l[2])).toEqual(['000000000000F87F', '000000000000F0FF', '9A9999999999B93F', '59F3F8C21F6EA501', '0000000000000080']);
+      expect(lines.map((l) => l[3])).toEqual(['inf', '-0', '0.1', '\\N', '3.4e38']);
+      expect(lines.map((l) => l[4])).toEqual(['9223372036854775807', '-9223372036854775808', '\\N', '0', '1']);
+      await shipment.drop();
+      const left = await cold.query<{ n: string }>(`SELECT count() AS n FROM system.tables WHERE database = '${SCRATCH_DATABASE}'`);
+      expect(left[0].n).toBe('0');
+    } finally {
+      await cold.close();
+    }
+  });
+});
