@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { TieredColumn } from '@strata/core';
 import type { TableModel } from './table-model';
-import { isDigit, isPlainRfc3339 } from './timestamp';
+import { isDigit, isPlainRfc3339Bytes } from './timestamp';
 
 /**
  * The ingest hot path: a JSON body's bytes (NDJSON, an array of row objects, or one row
@@ -280,7 +280,7 @@ function readValue(body: Buffer, pos: number, kind: Kind, starts: Int32Array, en
     case KIND.text: {
       if (c !== QUOTE) bail();
       const end = plainStringEnd(body, pos + 1);
-      if (kind === KIND.time && !isPlainRfc3339(body.toString('latin1', pos + 1, end))) bail();
+      if (kind === KIND.time && !isPlainRfc3339Bytes(body, pos + 1, end)) bail();
       starts[col] = pos + 1;
       ends[col] = end;
       return end + 1;

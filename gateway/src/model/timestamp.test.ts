@@ -1,4 +1,4 @@
-import { isPlainRfc3339 } from './timestamp';
+import { isPlainRfc3339, isPlainRfc3339Bytes } from './timestamp';
 
 /** The definition isPlainRfc3339 implements by character position, as a regex oracle. */
 const SHAPE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$/;
@@ -33,5 +33,21 @@ describe('isPlainRfc3339', () => {
       }
     }
     for (const c of cases) expect([c, isPlainRfc3339(c)]).toEqual([c, reference(c)]);
+    // In place, as the JSON hot path reads it: bytes around the range (a quote before, more
+    // digits and an offset after) must not be read as part of it.
+    for (const c of cases) {
+      const body = Buffer.from(`{"time":"${c}+01:0099"`, 'latin1');
+      const start = body.indexOf('"', 7) + 1;
+      expect([c, isPlainRfc3339Bytes(body, start, start + c.length)]).toEqual([c, reference(c)]);
+    }
+  });
+
+  test('a character outside ASCII is never read as the byte it ends in', () => {
+    // U+0132 and U+0A3A end in the bytes of "2" and ":"; a latin1 write would keep only those.
+    expect(isPlainRfc3339('2026-11-25T10:00:00Z')).toBe(true);
+    expect(isPlainRfc3339('202\u0132-11-25T10:00:00Z')).toBe(false);
+    expect(isPlainRfc3339('2026-11-25T10\u0a3a00:00Z')).toBe(false);
+    expect(isPlainRfc3339('2026-11-25T10:00:00.123456+02:00')).toBe(true);
+    expect(isPlainRfc3339('2026-11-25T10:00:00.123456+02:00 ')).toBe(false);
   });
 });

@@ -76,46 +76,64 @@ const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
  * fields are a real date and time in 1900–2299: text PostgreSQL reads exactly as meant.
  */
 export function isPlainRfc3339(text: string): boolean {
-  // By character position rather than a capturing regex: this runs once per ingested row.
-  // Shape: YYYY-MM-DDThh:mm:ss[.f{1,6}](Z|±hh:mm)
   const n = text.length;
-  if (n < 20 || text.charCodeAt(4) !== 0x2d || text.charCodeAt(7) !== 0x2d || text.charCodeAt(10) !== 0x54) return false;
-  if (text.charCodeAt(13) !== 0x3a || text.charCodeAt(16) !== 0x3a) return false;
-  const y = digits(text, 0, 4);
-  const mo = digits(text, 5, 2);
-  const d = digits(text, 8, 2);
-  const h = digits(text, 11, 2);
-  const mi = digits(text, 14, 2);
-  const sec = digits(text, 17, 2);
+  if (n > RFC3339_MAX_LENGTH) return false;
+  // Every character of the shape is ASCII; checked here because a latin1 write keeps only
+  // a character's low byte (U+0132 would become the digit 2).
+  for (let i = 0; i < n; i++) if (text.charCodeAt(i) > 0x7f) return false;
+  SCRATCH.write(text, 0, n, 'latin1');
+  return isPlainRfc3339Bytes(SCRATCH, 0, n);
+}
+
+/** `YYYY-MM-DDThh:mm:ss.ffffff+hh:mm` */
+const RFC3339_MAX_LENGTH = 32;
+const SCRATCH = Buffer.alloc(RFC3339_MAX_LENGTH);
+
+/**
+ * isPlainRfc3339 of the bytes b[start, end), read in place: the JSON hot path checks one
+ * timestamp per row straight from the request body, without making a string of it.
+ */
+export function isPlainRfc3339Bytes(b: Uint8Array, start: number, end: number): boolean {
+  // By byte position rather than a capturing regex: this runs once per ingested row.
+  // Shape: YYYY-MM-DDThh:mm:ss[.f{1,6}](Z|±hh:mm)
+  const n = end - start;
+  if (n < 20 || b[start + 4] !== 0x2d || b[start + 7] !== 0x2d || b[start + 10] !== 0x54) return false;
+  if (b[start + 13] !== 0x3a || b[start + 16] !== 0x3a) return false;
+  const y = digits(b, start, 4);
+  const mo = digits(b, start + 5, 2);
+  const d = digits(b, start + 8, 2);
+  const h = digits(b, start + 11, 2);
+  const mi = digits(b, start + 14, 2);
+  const sec = digits(b, start + 17, 2);
   if (y < 0 || mo < 0 || d < 0 || h < 0 || mi < 0 || sec < 0) return false;
-  let pos = 19;
-  if (text.charCodeAt(pos) === 0x2e) {
+  let pos = start + 19;
+  if (b[pos] === 0x2e) {
     let f = 0;
-    while (pos + 1 + f < n && isDigit(text.charCodeAt(pos + 1 + f))) f++;
+    while (pos + 1 + f < end && isDigit(b[pos + 1 + f])) f++;
     if (f < 1 || f > 6) return false;
     pos += 1 + f;
   }
-  const zone = text.charCodeAt(pos);
+  const zone = pos < end ? b[pos] : -1;
   if (zone === 0x5a) {
-    if (pos + 1 !== n) return false;
+    if (pos + 1 !== end) return false;
   } else if (zone === 0x2b || zone === 0x2d) {
-    if (pos + 6 !== n || text.charCodeAt(pos + 3) !== 0x3a || digits(text, pos + 1, 2) < 0 || digits(text, pos + 4, 2) < 0) return false;
+    if (pos + 6 !== end || b[pos + 3] !== 0x3a || digits(b, pos + 1, 2) < 0 || digits(b, pos + 4, 2) < 0) return false;
   } else return false;
   if (y < 1900 || y > 2298 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || sec > 59) return false;
   const leap = mo === 2 && y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
   return d <= DAYS[mo - 1] + (leap ? 1 : 0);
 }
 
-/** An ASCII digit's character code (callers scan strings and bytes alike). */
+/** An ASCII digit's character code (callers scan strings and bytes alike; undefined past the end is not one). */
 export function isDigit(c: number): boolean {
   return c >= 0x30 && c <= 0x39;
 }
 
-/** The decimal value of text[start, start+count), or -1 unless all are ASCII digits. */
-function digits(text: string, start: number, count: number): number {
+/** The decimal value of b[start, start+count), or -1 unless all are ASCII digits. */
+function digits(b: Uint8Array, start: number, count: number): number {
   let v = 0;
   for (let i = start; i < start + count; i++) {
-    const c = text.charCodeAt(i);
+    const c = b[i];
     if (!isDigit(c)) return -1;
     v = v * 10 + (c - 0x30);
   }
