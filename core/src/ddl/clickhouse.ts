@@ -1,7 +1,8 @@
-import type { RollupSpec, TieredTableSpec } from '../model/tiered-table';
+import type { ColdIndexSpec, RollupSpec, TieredTableSpec } from '../model/tiered-table';
 import { parseDuration } from '../model/duration';
 import { chIdent, chQualified } from './sql';
 import { tieredColumns, type TieredColumn } from './column-types';
+import { coldIndexDefinition } from './cold-indexes';
 
 /**
  * Pure builders for the cold tier's DDL. Every cold row carries `_strata_gen`, the
@@ -75,6 +76,7 @@ export function createRawTableSql(spec: TieredTableSpec, t: ColdTarget): string 
       ...columnList(cols),
       `${chIdent(GEN_COLUMN)} UInt64`,
       `INDEX ${chIdent(GEN_COLUMN + '_idx')} ${chIdent(GEN_COLUMN)} TYPE minmax GRANULARITY 1`,
+      ...(spec.cold.indexes ?? []).map(coldIndexDefinition),
     ]
       .map((l) => '  ' + l)
       .join(',\n'),
@@ -161,6 +163,19 @@ export function addColumnSql(spec: TieredTableSpec, column: TieredColumn, t: Col
   const at = names.indexOf(column.name);
   const position = at > 0 ? `AFTER ${chIdent(names[at - 1])}` : 'FIRST';
   return `ALTER TABLE ${chQualified(t.database, rawTableName(spec))}${onCluster(t)} ADD COLUMN IF NOT EXISTS ${chIdent(column.name)} ${column.chType} ${position}`;
+}
+
+export function addColdIndexSql(spec: TieredTableSpec, ix: ColdIndexSpec, t: ColdTarget): string {
+  return `ALTER TABLE ${chQualified(t.database, rawTableName(spec))}${onCluster(t)} ADD ${coldIndexDefinition(ix).replace(/^INDEX /, 'INDEX IF NOT EXISTS ')}`;
+}
+
+export function dropColdIndexSql(spec: TieredTableSpec, name: string, t: ColdTarget): string {
+  return `ALTER TABLE ${chQualified(t.database, rawTableName(spec))}${onCluster(t)} DROP INDEX IF EXISTS ${chIdent(name)}`;
+}
+
+/** Builds an index for the parts written before it existed (a mutation); parts written later have it already. */
+export function materializeColdIndexSql(spec: TieredTableSpec, name: string, t: ColdTarget): string {
+  return `ALTER TABLE ${chQualified(t.database, rawTableName(spec))}${onCluster(t)} MATERIALIZE INDEX ${chIdent(name)}`;
 }
 
 export function modifyTtlSql(spec: TieredTableSpec, t: ColdTarget): string {

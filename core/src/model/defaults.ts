@@ -52,6 +52,7 @@ export function withDefaults(input: TieredTableInput): TieredTableSpec {
   };
   if (coldIn.retention !== undefined) cold.retention = coldIn.retention;
   if (coldIn.cluster !== undefined) cold.cluster = coldIn.cluster;
+  if (coldIn.indexes !== undefined) cold.indexes = coldIn.indexes.map((ix) => ({ ...ix, ...(ix.params ? { params: [...ix.params] } : {}) }));
 
   const spec: TieredTableSpec = {
     table: input.table,

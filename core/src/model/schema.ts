@@ -20,7 +20,7 @@
 import { TIERED_TABLE_DEFAULTS } from './defaults';
 import { DURATION_PATTERN } from './duration';
 import { PG_TYPE_PATTERN, TIME_PG_TYPE_PATTERN } from './pg-types';
-import { AGGREGATES, DELETION_POLICIES, LABELS_COLUMN, PARTITION_BY, TABLE_MODES, UNKNOWN_FIELDS_POLICIES } from './tiered-table';
+import { AGGREGATES, COLD_INDEX_TYPES, COLD_TEXT_TOKENIZERS, DELETION_POLICIES, LABELS_COLUMN, PARTITION_BY, TABLE_MODES, UNKNOWN_FIELDS_POLICIES } from './tiered-table';
 
 export interface CelRule {
   rule: string;
@@ -119,6 +119,8 @@ function definedName(what: string, extra: Partial<OpenApiSchema> = {}): OpenApiS
  * name on its own, so it may start with a digit: `1m`, `1h`.
  */
 export const ROLLUP_NAME_PATTERN = '^[a-z0-9_]+$';
+/** `lower(col)` / `upper(col)`: the only index expressions, so an index matches what the proxy pushes. */
+export const COLD_INDEX_EXPRESSION_PATTERN = '^(lower|upper)\\(([a-z_][a-z0-9_]*)\\)$';
 /** ClickHouse cluster names come from server config (`remote_servers`), where `-` and `.` are common. */
 export const CLUSTER_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_.-]*$';
 
@@ -145,6 +147,7 @@ export const SPEC_LIMITS = {
   orderBy: 16,
   indexes: 16,
   indexColumns: 8,
+  coldIndexes: 32,
   rollups: 16,
   groupBy: 16,
   aggregatedColumns: 32,
@@ -246,8 +249,55 @@ const coldSchema: OpenApiSchema = {
       minLength: 1,
       maxLength: 255,
     },
+    indexes: {
+      type: 'array',
+      description:
+        'ClickHouse data-skipping indexes (minmax, set, bloom_filter, tokenbf_v1, ngrambf_v1) and text (full-text) indexes on the raw cold table. ' +
+        'strata apply and the operator add, change (drop and re-add) and drop them, and build them for rows already stored (MATERIALIZE INDEX).',
+      maxItems: SPEC_LIMITS.coldIndexes,
+      'x-kubernetes-list-type': 'map',
+      'x-kubernetes-list-map-keys': ['name'],
+      items: coldIndexSchema(),
+    },
   },
 };
+
+function coldIndexSchema(): OpenApiSchema {
+  return {
+    type: 'object',
+    description: 'One ClickHouse index: over column, or over expression lower(<column>) / upper(<column>) (what the proxy pushes for ILIKE and lower()/upper() comparisons).',
+    required: ['name', 'type'],
+    additionalProperties: false,
+    properties: {
+      name: identifier('Index name in ClickHouse.'),
+      column: identifier('The indexed column (this or expression).'),
+      expression: {
+        type: 'string',
+        description: 'lower(<column>) or upper(<column>) instead of column.',
+        pattern: COLD_INDEX_EXPRESSION_PATTERN,
+        maxLength: IDENTIFIER_MAX_LENGTH + 7,
+      },
+      type: {
+        type: 'string',
+        description:
+          'minmax; set (params [maxRows], 0 = unlimited); bloom_filter (params [] or [falsePositiveRate]); ' +
+          'tokenbf_v1 (params [bytes, hashes, seed]) and ngrambf_v1 (params [n, bytes, hashes, seed]) on notNull text columns; ' +
+          'text, the full-text index, on text columns (tokenizer splitByNonAlpha by default).',
+        enum: COLD_INDEX_TYPES,
+      },
+      params: {
+        type: 'array',
+        description: "The type's arguments, in ClickHouse's order.",
+        maxItems: 4,
+        'x-kubernetes-list-type': 'atomic',
+        items: { type: 'number' },
+      },
+      tokenizer: { type: 'string', description: 'Tokenizer of a text index.', enum: COLD_TEXT_TOKENIZERS },
+      granularity: { type: 'integer', description: "Granules per index block. Absent: ClickHouse's default for the type.", minimum: 1, maximum: 1_000_000_000 },
+    },
+  };
+}
+
 
 const rollupSchema: OpenApiSchema = {
   type: 'object',

@@ -54,6 +54,32 @@ export interface ColdSpec {
   retention?: string;
   /** ClickHouse cluster name: ReplicatedMergeTree + Distributed, ON CLUSTER DDL. */
   cluster?: string;
+  /** ClickHouse data-skipping and text indexes on the raw cold table. */
+  indexes?: ColdIndexSpec[];
+}
+
+/** ClickHouse index types a TieredTable may declare (`text` is ClickHouse's full-text index). */
+export const COLD_INDEX_TYPES = ['minmax', 'set', 'bloom_filter', 'tokenbf_v1', 'ngrambf_v1', 'text'] as const;
+export type ColdIndexType = (typeof COLD_INDEX_TYPES)[number];
+
+/** Tokenizers of a `text` index. */
+export const COLD_TEXT_TOKENIZERS = ['splitByNonAlpha', 'array'] as const;
+
+/**
+ * One ClickHouse index on the raw cold table: over a column, or over `lower(column)` /
+ * `upper(column)` (the forms the proxy pushes for case-insensitive search).
+ */
+export interface ColdIndexSpec {
+  name: string;
+  column?: string;
+  expression?: string;
+  type: ColdIndexType;
+  /** The type's arguments: set [maxRows], bloom_filter [falsePositiveRate], tokenbf_v1 [bytes, hashes, seed], ngrambf_v1 [n, bytes, hashes, seed]. */
+  params?: number[];
+  /** For type text. */
+  tokenizer?: (typeof COLD_TEXT_TOKENIZERS)[number];
+  /** Granules per index block; ClickHouse's default when absent. */
+  granularity?: number;
 }
 
 export interface RollupSpec {

@@ -1,10 +1,12 @@
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { parseAllDocuments } from 'yaml';
+import { coldIndexErrors } from './cold-index-rules';
 import { withDefaults } from './defaults';
 import { DURATION_EXAMPLES, DURATION_PATTERN, parseDuration } from './duration';
 import { isNumericPgType, parsePgType, TIME_PG_TYPE_KINDS, type PgType } from './pg-types';
 import {
   CLUSTER_NAME_PATTERN,
+  COLD_INDEX_EXPRESSION_PATTERN,
   IDENTIFIER_MAX_LENGTH,
   IDENTIFIER_PATTERN,
   PG_RESERVED_WORDS,
@@ -242,6 +244,8 @@ function stringMessage(keyword: string, schema: OpenApiSchema, value: unknown): 
       return keyword === 'maxLength'
         ? `${v} is longer than ${IDENTIFIER_MAX_LENGTH} characters`
         : `${v} is not a valid rollup name: use lower-case letters, digits and _, e.g. 1m`;
+    case COLD_INDEX_EXPRESSION_PATTERN:
+      return `${v} is not an index expression: use lower(<column>) or upper(<column>), or give column instead`;
     case CLUSTER_NAME_PATTERN:
       return `${v} is not a ClickHouse cluster name: letters, digits, _, - and ., starting with a letter or _`;
   }
@@ -336,6 +340,8 @@ function semanticErrors(input: TieredTableInput, spec: TieredTableSpec): Semanti
     if (!types.has(col)) err(['cold', 'orderBy', i], notAColumn(col));
     else if (spec.cold.orderBy.indexOf(col) !== i) err(['cold', 'orderBy', i], `${JSON.stringify(col)} is listed twice`);
   });
+  if (spec.mode !== 'hot-only') for (const e of coldIndexErrors(spec, types, notAColumn)) err(e.path, e.message);
+  else if (spec.cold.indexes?.length) err(['cold', 'indexes'], 'a hot-only table has no cold tier to index');
   if (spec.cold.retention !== undefined) {
     const coldRetention = durationMs(['cold', 'retention'], spec.cold.retention);
     if (spec.mode === 'hot-then-cold' && coldRetention !== undefined && hotRetentionMs !== undefined && coldRetention < hotRetentionMs) {

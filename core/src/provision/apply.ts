@@ -96,7 +96,11 @@ export async function applyTable(deps: ApplyDeps, spec: TieredTableSpec, now = n
     if (usesCold(spec)) {
       chStatements.push(ch.createDatabaseSql(target), ch.createRawTableSql(spec, target));
       for (const r of spec.rollups) chStatements.push(ch.createRollupTableSql(spec, r, target));
-      changes.push(`cold table ${target.database}.${spec.table}` + (spec.rollups.length ? ` + ${spec.rollups.length} rollup(s)` : ''));
+      changes.push(
+        `cold table ${target.database}.${spec.table}` +
+          (spec.rollups.length ? ` + ${spec.rollups.length} rollup(s)` : '') +
+          (spec.cold.indexes?.length ? ` with ${spec.cold.indexes.length} index(es)` : ''),
+      );
     }
   } else {
     const plan = planChanges(registered.spec, spec);
@@ -129,6 +133,13 @@ export async function applyTable(deps: ApplyDeps, spec: TieredTableSpec, now = n
     if (plan.coldTtlChanged && usesCold(spec)) {
       chStatements.push(ch.modifyTtlSql(spec, target));
       changes.push(`cold retention ${spec.cold.retention ?? 'none'}`);
+    }
+    if (usesCold(spec)) {
+      const next = new Map((spec.cold.indexes ?? []).map((ix) => [ix.name, ix]));
+      for (const name of plan.dropColdIndexes) chStatements.push(ch.dropColdIndexSql(spec, name, target));
+      for (const name of plan.addColdIndexes) chStatements.push(ch.addColdIndexSql(spec, next.get(name)!, target), ch.materializeColdIndexSql(spec, name, target));
+      for (const name of plan.dropColdIndexes) if (!next.has(name)) changes.push(`cold index ${name} dropped`);
+      for (const name of plan.addColdIndexes) changes.push(`cold index ${name} ${plan.dropColdIndexes.includes(name) ? 'changed' : 'added'} (built for stored rows by MATERIALIZE INDEX)`);
     }
     for (const name of plan.addRollups) {
       chStatements.push(ch.createRollupTableSql(spec, spec.rollups.find((r) => r.name === name)!, target));

@@ -14,6 +14,9 @@ export interface ChangePlan {
   chunkIntervalChanged: boolean;
   compressionChanged: boolean;
   addIndexes: boolean;
+  /** spec.cold.indexes to add, and to drop (a changed index is both: ClickHouse has no ALTER INDEX). */
+  addColdIndexes: string[];
+  dropColdIndexes: string[];
   refusals: string[];
 }
 
@@ -76,6 +79,12 @@ export function planChanges(current: TieredTableSpec, next: TieredTableSpec): Ch
     }
   }
 
+  const currentIndexes = new Map((current.cold.indexes ?? []).map((ix) => [ix.name, ix]));
+  const nextIndexes = new Map((next.cold.indexes ?? []).map((ix) => [ix.name, ix]));
+  const changedIndex = (name: string) => currentIndexes.has(name) && nextIndexes.has(name) && !same(currentIndexes.get(name), nextIndexes.get(name));
+  const addColdIndexes = [...nextIndexes.keys()].filter((n) => !currentIndexes.has(n) || changedIndex(n));
+  const dropColdIndexes = [...currentIndexes.keys()].filter((n) => !nextIndexes.has(n) || changedIndex(n));
+
   return {
     unchanged: same(current, next),
     addColumns,
@@ -84,6 +93,8 @@ export function planChanges(current: TieredTableSpec, next: TieredTableSpec): Ch
     chunkIntervalChanged: current.hot.chunkInterval !== next.hot.chunkInterval,
     compressionChanged: !same(current.hot.compression ?? null, next.hot.compression ?? null),
     addIndexes: !same(current.hot.indexes ?? [], next.hot.indexes ?? []),
+    addColdIndexes,
+    dropColdIndexes,
     refusals,
   };
 }
