@@ -42,6 +42,8 @@ const EXTRA_ROWS = `INSERT INTO metrics_events (time, app, host, value, level) V
   ('2026-01-02 20:07:09.999+00', 'web', NULL, 1e10, 'warn'),
   ('2026-01-03 05:05:05+00', 'api', NULL, 2.25, 'warn')`;
 
+const LATE_ROW = `INSERT INTO metrics_events (time, app, host, value, level) VALUES ('2026-01-01 10:05:20+00', 'api', 'h1', 3.5, 'info')`;
+
 const RANGE = `time >= '2026-01-01 10:02:30+00' AND time < '2026-01-02 20:07:10+00'`;
 const SPANNING = `time >= '2026-01-02 12:00:17+00' AND time <= '2026-01-03 06:00:00+00'`;
 const AGGS = 'avg(value) AS avg, min(value) AS min, max(value) AS max, sum(value) AS sum, count(*) AS n, count(value) AS nv';
@@ -73,7 +75,10 @@ describe('rollups serve bucketed aggregates through the proxy', () => {
     await loadDataset(fx.hot, 'metrics_events', { toMinute: 3 * 1440 }, fx.spec);
     await direct.query(EXTRA_ROWS);
     await fx.hot.query(EXTRA_ROWS);
-    for (const until of [W1, W2]) await runTiering(tiererDeps(fx.pgUrl, fx.cold, fx.database), { table: 'metrics_events', until: new Date(until) });
+    await runTiering(tiererDeps(fx.pgUrl, fx.cold, fx.database), { table: 'metrics_events', until: new Date(W1) });
+    // A late row below W: the next run moves it, so its bucket has rollup rows of two generations.
+    for (const c of [direct, fx.hot]) await c.query(LATE_ROW);
+    await runTiering(tiererDeps(fx.pgUrl, fx.cold, fx.database), { table: 'metrics_events', until: new Date(W2) });
     const snapshot = await loadCatalogSnapshot(fx.hot);
     pool = new Pool({ connectionString: fx.pgUrl, max: 2 });
     engine = createTierEngine({ hot: pool, cold: fx.cold, coldDatabase: fx.database, catalog: () => snapshot });
@@ -169,6 +174,53 @@ describe('rollups serve bucketed aggregates through the proxy', () => {
     it("date_trunc by hour and by day (the session's calendar): the same answer as PostgreSQL", async () => {
       await check(`SELECT date_trunc('hour', time) AS t, host, ${AGGS} FROM metrics_events WHERE ${RANGE} GROUP BY 1, 2 ORDER BY 1, 2 NULLS LAST`);
       await check(`SELECT date_trunc('day', time) AS t, app, ${AGGS} FROM metrics_events WHERE time >= '2026-01-01 07:00' AND time < '2026-01-03 02:00' GROUP BY 1, 2 ORDER BY 1, 2`);
+    });
+  });
+
+  describe('read over the wire as metrics_events__rollup_<name>', () => {
+    /** The rollup's rows as PostgreSQL computes them from every raw row (the range holds no NaN). */
+    const fromRaw = (where: string) =>
+      `SELECT date_bin('1 minute', time, TIMESTAMPTZ '2000-01-01 00:00+00') AS bucket, app, host, sum(value) AS value__sum, count(value) AS value__count,
+              min(value) AS value__min, max(value) AS value__max, count(*) AS _rows FROM metrics_events WHERE ${where} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`;
+
+    it("returns the committed rows, one per bucket and group (two generations' rows combined)", async () => {
+      const cols = 'bucket, app, host, value__sum, value__count, value__min, value__max, _rows';
+      const sql = `SELECT ${cols} FROM metrics_events__rollup_1m WHERE bucket >= '2026-01-01 10:00+00' AND bucket < '2026-01-01 11:00+00' AND app = 'api' ORDER BY 1, 2, 3`;
+      const expected = await run(direct, fromRaw(`time >= '2026-01-01 10:00+00' AND time < '2026-01-01 11:00+00' AND app = 'api'`));
+      const actual = await run(viaProxy, sql);
+      expect(compareOutcomes(expected, actual, true)).toBeUndefined();
+      // One app: 60 minutes × 10 hosts, and the NULL host's bucket.
+      expect(actual.ok && actual.rows.length).toBe(60 * 10 + 1);
+      expect(await explain(sql)).toMatch('metrics_events__rollup_1m');
+    });
+
+    it('Grafana-style aggregates over it, and a bound parameter (extended protocol)', async () => {
+      // Hours with no NaN or ±Infinity: there the rollup's sums are PostgreSQL's (up to float rounding).
+      const sql = `SELECT time_bucket('1 hour', bucket) AS "time", app, sum(value__sum) / sum(value__count) AS avg, sum(_rows) AS n
+                     FROM metrics_events__rollup_1m WHERE bucket BETWEEN '2026-01-01T14:00:00Z' AND '2026-01-02T11:59:00Z' GROUP BY 1, 2 ORDER BY 1, 2`;
+      const raw = `SELECT time_bucket('1 hour', time) AS "time", app, avg(value) AS avg, count(*)::numeric AS n
+                     FROM metrics_events WHERE time >= '2026-01-01T14:00:00Z' AND time < '2026-01-02T12:00:00Z' GROUP BY 1, 2 ORDER BY 1, 2`;
+      expect(compareOutcomes(await run(direct, raw), await run(viaProxy, sql), true)).toBeUndefined();
+      const p = await viaProxy.query({
+        text: 'SELECT count(*) AS n, sum(_rows) AS rows FROM metrics_events__rollup_1m WHERE bucket >= $1 AND bucket < $2',
+        values: ['2026-01-01 00:00+00', '2026-01-01 01:00+00'],
+        rowMode: 'array',
+      });
+      expect(p.rows).toEqual([['1800', '1800']]);
+    });
+
+    it('refuses writes with 42809', async () => {
+      for (const sql of [
+        'DELETE FROM metrics_events__rollup_1m',
+        "INSERT INTO metrics_events__rollup_1m (bucket) VALUES ('2026-01-01')",
+        "UPDATE metrics_events__rollup_1m SET _rows = 0",
+        'TRUNCATE metrics_events__rollup_1m',
+      ]) {
+        const o = await run(viaProxy, sql);
+        expect(o).toMatchObject({ ok: false, code: '42809' });
+      }
+      // The session is unharmed.
+      expect((await run(viaProxy, 'SELECT 1')).ok).toBe(true);
     });
   });
 

@@ -22,6 +22,7 @@ import {
 import { integerPartialColumn } from './integer-partials';
 import { NotPartial, ROWS_COLUMN, rewriteForPartials, type PartialShape } from './partial-aggregate';
 import { rollupCandidate, rollupColdQuery, type RollupCandidate, type RollupRead } from './rollup-plan';
+import { rollupRelationSource } from './rollup-relation';
 import { replaceNode, selectOf } from './sql-snippets';
 import { topNOf, type TopN } from './top-n';
 import { wholeChExpr, wholePgType } from './whole-aggregate';
@@ -315,9 +316,10 @@ export function coldQuery(occ: OccurrencePlan, values: Instant[], watermark: Ins
     ...occ.timePredicates.map((p) => timePredicateToClickHouse(p, values, rel.timeColumn, params)),
     timePredicateToClickHouse({ kind: 'cmp', op: '<', bound: 0 }, [watermark], rel.timeColumn, params),
     ...occ.pushed,
-    visibility,
+    // A rollup read over the wire filters its generations before combining them.
+    rel.rollupOf ? '1' : visibility,
   ];
-  const from = chQualified(database, rel.table);
+  const from = rel.rollupOf ? rollupRelationSource(rel, visibility, database) : chQualified(database, rel.table);
   if (occ.mode === 'raw') {
     const cols = rel.columns.map((c) =>
       occ.rawColumns === 'all' || occ.rawColumns.has(c.name) || c.name === rel.timeColumn ? chText(chIdent(c.name), c.kind) : 'NULL',

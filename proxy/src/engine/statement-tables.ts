@@ -67,8 +67,10 @@ export async function readStatementTables(ctx: EngineContext, tx: Transaction, q
   const refs = known?.refs ?? findTieredRefs(query, cached);
   // Tables with a PostgreSQL table are checked by PostgreSQL itself (the statement runs
   // as the client's role); cold-only tables have none, so their privilege is checked here.
-  if (session.role) await checkCanRead(tx, session.role, refs.filter((r) => r.relation.mode === 'cold-only').map((r) => r.relation));
-  const tables = [...new Set(refs.map((r) => r.relation.table))];
+  // A rollup read over the wire is read with its table's privilege and tier state.
+  const baseOf = (rel: TieredRelation) => (rel.rollupOf ? { ...rel, table: rel.rollupOf.table } : rel);
+  if (session.role) await checkCanRead(tx, session.role, refs.filter((r) => r.relation.mode === 'cold-only').map((r) => baseOf(r.relation)));
+  const tables = [...new Set(refs.map((r) => baseOf(r.relation).table))];
   const { states, specs } = await readTierStates(tx, tables);
   // Cold rows a DELETE / TRUNCATE removed that ClickHouse has not dropped yet (tiered-delete.ts).
   const deletes = await readColdDeletes(tx.hot, tables);
@@ -76,6 +78,11 @@ export async function readStatementTables(ctx: EngineContext, tx: Transaction, q
     if (state.rowSecurity) throw notSupported('row-level-security', `table "${table}" has row-level security, which the cold tier cannot apply`);
     const d = deletes.get(table) ?? [];
     if (d.length > 0) state.visibility = `${state.visibility} AND ${tombstoneFilterSql(d)}`;
+  }
+  // Its rows are not reached by cold deletes: its generations alone.
+  for (const { relation } of refs) {
+    const base = relation.rollupOf && states.get(relation.rollupOf.table);
+    if (base) states.set(relation.table, { ...base, visibility: base.generations });
   }
   return { snapshot: withCurrentSpecs(cached, specs), states };
 }

@@ -7,6 +7,7 @@ import type { EngineResult, QueryEngine, ResultField } from './contract';
 import { engineContext, type EngineStats, type TierEngineOptions } from './engine-context';
 import { notSupported, RefusedError, toSqlStateError } from './errors';
 import { fixedResult, streamedFrames, streamedResult } from './results';
+import { refuseRollupWrites } from './rollup-relation';
 import { describeStatement } from './statement-tables';
 import { begin, sessionFor, UTC_ZONES, type Transaction } from './transaction';
 
@@ -115,6 +116,7 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
               "Prepare it with the extended protocol (the driver's prepared statements), which the proxy answers across both tiers.",
             );
           }
+          refuseRollupWrites(tiered);
           if (tiered && tiered.kind !== 'select') {
             if (!isLast) throw notSupported('non-select-in-string', 'statements other than SELECT and SET before the last one of a string');
             const answer = tiered.kind === 'modify' ? await answerModify(ctx, tx, s, tiered, sub, session) : await answerRewritten(ctx, tx, s, tiered, sub, session);

@@ -1,5 +1,6 @@
 import { normalizePgType, type PgTypeKind, type RollupSpec, type TieredTableSpec } from '@strata/core/model';
 import type { TextFolding } from '../translate/text-folding';
+import { rollupRelations, type RollupOf } from './rollup-relations';
 
 /**
  * What the router and engine know about tiered tables: a plain, immutable value built
@@ -23,6 +24,8 @@ export interface TieredRelation {
   rollups?: RollupSpec[];
   /** spec.cold.retention: raw cold rows older than this may be gone. */
   coldRetention?: string;
+  /** A rollup read over the wire (rollup-relations.ts): read-only, cold-only. */
+  rollupOf?: RollupOf;
 }
 
 /** A plain view that reads a tiered table (directly or through other views). */
@@ -63,7 +66,8 @@ export function catalogSnapshot(specs: readonly TieredTableSpec[]): CatalogSnaps
         }),
         ...(s.rollups.length > 0 ? { rollups: s.rollups } : {}),
         ...(s.cold.retention ? { coldRetention: s.cold.retention } : {}),
-      })),
+      }))
+      .concat(specs.flatMap(rollupRelations)),
   };
 }
 

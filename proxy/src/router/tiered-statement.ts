@@ -41,13 +41,15 @@ export function classifyTiered(stmt: PgNode, snapshot: CatalogSnapshot): TieredS
   if (stmt?.PrepareStmt) return classifyTiered(stmt.PrepareStmt.query, snapshot) ? nonEmpty('prepare', reads(stmt.PrepareStmt.query)) : undefined;
   if (stmt?.CopyStmt) {
     const copy = stmt.CopyStmt;
-    if (copy.is_from) return undefined;
+    if (copy.is_from) return intoRollup(copy.relation, snapshot);
     return nonEmpty('copy-out', reads(copy.query ?? { RangeVar: copy.relation }));
   }
   if (stmt?.CreateTableAsStmt) return nonEmpty('write-from-read', reads(stmt.CreateTableAsStmt.query));
   if (stmt?.InsertStmt) {
     // The target is written (hot tier, as it is); only what the SELECT reads matters.
     const insert = stmt.InsertStmt;
+    const rollup = intoRollup(insert.relation, snapshot);
+    if (rollup) return rollup;
     const modified = modifiedTargets(insert.withClause ?? null, snapshot);
     if (modified.length > 0) return { kind: 'modify', refs: [...modified, ...reads(insert.selectStmt ?? null)] };
     return nonEmpty('write-from-read', [...reads(insert.selectStmt ?? null), ...reads(insert.withClause ?? null), ...reads(insert.onConflictClause ?? null)]);
@@ -59,6 +61,12 @@ export function classifyTiered(stmt: PgNode, snapshot: CatalogSnapshot): TieredS
   }
   if (stmt?.TruncateStmt) return nonEmpty('modify', reads({ list: stmt.TruncateStmt.relations }));
   return undefined;
+}
+
+/** A write into a rollup read over the wire (rollup-relations.ts): the engine refuses it. */
+function intoRollup(target: PgNode, snapshot: CatalogSnapshot): TieredStatement | undefined {
+  const refs = findTieredRefs({ RangeVar: target }, snapshot).filter((r) => r.relation.rollupOf);
+  return refs.length > 0 ? { kind: 'modify', refs } : undefined;
 }
 
 /**
