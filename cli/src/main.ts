@@ -184,11 +184,12 @@ program
       };
       // `strata up` owns the order of a stop, whatever signal hooks a library installed:
       // endpoints drain and writers flush first, PostgreSQL stops last (the embedded
-      // server runs in its own process group, so a terminal's Ctrl-C reaches only us).
-      process.removeAllListeners('SIGINT');
-      process.removeAllListeners('SIGTERM');
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
+      // server runs in its own process group, so a terminal's Ctrl-C or hang-up reaches
+      // only us; unhandled, a hang-up would end us and leave the server running).
+      for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+        process.removeAllListeners(signal);
+        process.on(signal, onSignal);
+      }
     });
     log('stopped');
   });

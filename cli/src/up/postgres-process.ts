@@ -14,7 +14,9 @@ import type { ServerAccount } from './server-account';
  *
  * The server gets its own process group, so the Ctrl-C a terminal sends to `strata up`'s
  * group does not reach it: `strata up` drains its endpoints and flushes writes first and
- * stops PostgreSQL last (and stops it on any exit of the Node process but SIGKILL).
+ * stops PostgreSQL last. Should the Node process exit without stopping it, the 'exit'
+ * hook still does; only a signal that ends Node outright (SIGKILL) leaves the server
+ * running, and the next start then reports its lock file and pid.
  */
 const READY_LINE = 'database system is ready to accept connections';
 const START_TIMEOUT_MS = 60_000;
