@@ -86,6 +86,8 @@ describe.each(stores)('shipped hot rows ($name store)', ({ open }) => {
       expect(lines.map((l) => l[3])).toEqual(['inf', '-0', '0.1', '\\N', '3.4e38']);
       expect(lines.map((l) => l[4])).toEqual(['9223372036854775807', '-9223372036854775808', '\\N', '0', '1']);
       await shipment.drop();
+      // Past the bound: 54000, and the half-filled table is dropped.
+      await expect(shipHotRows(pgHotSession(client), cold, occ, ['2026-01-01 12:00+00'], [1184], 100)).rejects.toMatchObject({ sqlState: '54000' });
       const left = await cold.query<{ n: string }>(`SELECT count() AS n FROM system.tables WHERE database = '${SCRATCH_DATABASE}'`);
       expect(left[0].n).toBe('0');
     } finally {

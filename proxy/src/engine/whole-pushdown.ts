@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { chIdent, chQualified, pgIdent, pgQualified, type ColdStore } from '@strata/core';
 import { deparseStatement, type PgNode } from '../router/sql-parser';
 import type { Instant } from '../translate/instant';
@@ -23,8 +24,8 @@ import { selectOf } from './sql-snippets';
  */
 export const SCRATCH_DATABASE = 'strata_scratch';
 
-/** Hot rows one statement may ship (held in the proxy's memory while they are sent). */
-export const MAX_SHIPPED_HOT_BYTES = 256 * 1024 * 1024;
+/** Text of hot rows one statement may ship (they sit in ClickHouse's memory until the statement ends). */
+export const MAX_SHIPPED_HOT_BYTES = 1024 ** 3;
 
 /** Kinds shipped, with the ClickHouse column they land in and how each side spells them. */
 interface ShipFormat {
@@ -108,8 +109,8 @@ export interface Shipment {
 
 /**
  * Reads the occurrence's hot rows (its WHERE, the client's parameters) a page at a time
- * and ships them to a new Memory table. Past `maxBytes` of shipped text: 54000 (the rows
- * are held until sent; the range rule keeps the hot side the smaller one).
+ * and streams them into a new Memory table as they are read (the proxy holds one page).
+ * Past `maxBytes` of shipped text: 54000. No hot row: no table.
  */
 export async function shipHotRows(
   hot: HotSession,
@@ -126,46 +127,59 @@ export async function shipHotRows(
   const select = selectOf(`SELECT ${exprs.join(', ')} FROM ${pgQualified(rel.schema, rel.table)} AS ${alias}`);
   if (occ.shipHot!.where) select.whereClause = structuredClone(occ.shipHot!.where as PgNode);
   const portal = await hot.openPortal(deparseStatement({ SelectStmt: select }), params, paramTypes, 10_000);
-  const chunks: Buffer[] = [];
-  let bytes = 0;
   let rows = 0;
+  let table: string | undefined;
+  // The stores wrap a source's error in their own: the client gets this one.
+  let overLimit: SqlStateError | undefined;
   try {
-    for (let page = await portal.next(); page !== null; page = await portal.next()) {
-      const text = page.map((r) => r.map(tsvField).join('\t')).join('\n') + '\n';
-      bytes += Buffer.byteLength(text);
-      rows += page.length;
-      if (bytes > maxBytes) {
-        throw new SqlStateError(
-          '54000',
-          `more than ${Math.round(maxBytes / 1048576)} MiB of hot rows of "${rel.table}" to ship to the cold tier for this statement`,
-          undefined,
-          'Narrow the time range (whole aggregates ship the hot rows of the range to ClickHouse).',
-        );
+    const first = await portal.next();
+    if (first === null || first.length === 0) return { table: undefined, rows, drop: async () => undefined };
+    await scratchDatabase(cold);
+    table = chQualified(SCRATCH_DATABASE, `hot_${rel.table}_${randomUUID().replaceAll('-', '')}`);
+    const columns = names.map((n) => `${chIdent(n)} ${SHIP[kindOf(occ, n)].chType}`);
+    await cold.command(`CREATE TABLE ${table} (${columns.join(', ')}) ENGINE = Memory`);
+    let bytes = 0;
+    async function* pages(): AsyncGenerator<Buffer> {
+      for (let page: Array<Array<string | null>> | null = first; page !== null; page = await portal.next()) {
+        if (page.length === 0) continue;
+        const text = Buffer.from(page.map((r) => r.map(tsvField).join('\t')).join('\n') + '\n');
+        bytes += text.length;
+        rows += page.length;
+        if (bytes > maxBytes) {
+          throw (overLimit = new SqlStateError(
+            '54000',
+            `more than ${Math.round(maxBytes / 1048576)} MiB of hot rows of "${rel.table}" to ship to the cold tier for this statement`,
+            undefined,
+            'Narrow the time range (aggregates ClickHouse computes whole read the hot rows of the range there).',
+          ));
+        }
+        yield text;
       }
-      if (page.length > 0) chunks.push(Buffer.from(text));
     }
+    await cold.insertTsv({ table, columns: names, data: Readable.from(pages(), { objectMode: false }) });
+  } catch (err) {
+    if (table) await dropTable(cold, table).catch(() => undefined);
+    throw overLimit ?? err;
   } finally {
     await portal.close();
   }
-  if (rows === 0) return { table: undefined, rows, drop: async () => undefined };
+  const shipped = table;
+  return { table: shipped, rows, drop: () => dropTable(cold, shipped) };
+}
+
+function dropTable(cold: ColdStore, table: string): Promise<void> {
+  return cold.command(`DROP TABLE IF EXISTS ${table}`, undefined, { idempotent: true });
+}
+
+/** The scratch database, created once per store (again after a failure). */
+function scratchDatabase(cold: ColdStore): Promise<void> {
   let ready = scratchReady.get(cold);
   if (!ready) {
     ready = cold.command(`CREATE DATABASE IF NOT EXISTS ${chIdent(SCRATCH_DATABASE)}`, undefined, { idempotent: true });
     scratchReady.set(cold, ready);
     ready.catch(() => scratchReady.delete(cold));
   }
-  await ready;
-  const table = chQualified(SCRATCH_DATABASE, `hot_${rel.table}_${randomUUID().replaceAll('-', '')}`);
-  const columns = names.map((n) => `${chIdent(n)} ${SHIP[kindOf(occ, n)].chType}`);
-  await cold.command(`CREATE TABLE ${table} (${columns.join(', ')}) ENGINE = Memory`);
-  const drop = () => cold.command(`DROP TABLE IF EXISTS ${table}`, undefined, { idempotent: true });
-  try {
-    await cold.insertTsv({ table, columns: names, data: Buffer.concat(chunks) });
-  } catch (err) {
-    await drop().catch(() => undefined);
-    throw err;
-  }
-  return { table, rows, drop };
+  return ready;
 }
 
 /** One PostgreSQL text value as a ClickHouse TabSeparated field. */
