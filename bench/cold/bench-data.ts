@@ -73,8 +73,11 @@ export function benchLogsSpec(): TieredTableSpec {
   return r.spec;
 }
 
-/** The dataset's formulas (core/src/demo/dataset.ts) in ClickHouse SQL, for minutes [0, n). */
-function generateMetricsSql(table: string, minutes: number): string {
+/**
+ * The dataset's formulas (core/src/demo/dataset.ts) in ClickHouse SQL, for minutes [0, n)
+ * (only every `every`-th minute: the same partitions with fewer rows, for profiling).
+ */
+export function generateMetricsSql(table: string, minutes: number, every = 1): string {
   return `INSERT INTO ${table} (time, app, host, labels, value, trace_id, level, _strata_gen)
 SELECT toDateTime64('2026-01-01 00:00:00', 6, 'UTC') + toIntervalMinute(m),
   ['api', 'web', 'db'][a + 1],
@@ -84,7 +87,7 @@ SELECT toDateTime64('2026-01-01 00:00:00', 6, 'UTC') + toIntervalMinute(m),
   if(m % 5 = 0, NULL, leftPad(lower(hex(toUInt32(((m * 31 + h * 7 + a) * 2654435761) % 4294967296))), 8, '0')),
   multiIf((m + h) % 50 = 0, 'error', (m + a) % 10 = 0, 'warn', (m * 3 + h) % 101 = 0, NULL, 'info'),
   1
-FROM (SELECT intDiv(number, 30) AS m, intDiv(number % 30, 3) AS h, number % 3 AS a FROM numbers(${minutes * 30}))`;
+FROM (SELECT intDiv(number, 30) AS m, intDiv(number % 30, 3) AS h, number % 3 AS a FROM numbers(${minutes * 30}))${every > 1 ? ` WHERE m % ${every} = 0` : ''}`;
 }
 
 /**

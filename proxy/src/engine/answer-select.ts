@@ -48,7 +48,7 @@ export async function answerSelect(
     throw notSupported('locking-clause', 'FOR UPDATE / FOR SHARE on rows of the cold tier (they cannot be locked)');
   }
   countRoute(ctx, p);
-  const bound = boundWith(stmt, described.paramTypes, await loadColdRows(ctx, tx, p, false, described.paramTypes.length));
+  const bound = boundWith(stmt, described.paramTypes, await loadColdRows(ctx, tx, p, false, described.paramTypes.length, true));
   const portal = await tx.hot.openPortal(deparseStatement(p.plan.stmt), bound.params, bound.types, pageRows, name);
   try {
     // PostgreSQL must have produced the original statement's types; otherwise refuse.

@@ -1,4 +1,4 @@
-import { Transform } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pgIdent } from '@strata/core';
 import type { PgNode } from '../router/sql-parser';
 import { routeMode } from '../router/route-setting';
@@ -9,6 +9,7 @@ import { notSupported } from './errors';
 import { inlineTempTable, stagedColumns, tsvToArrayLiterals } from './inline-cold-rows';
 import { coldQuery, coldRange, isEmptyRange, occurrenceRange, planStatement, tempTableColumns, tempTableSql, type OccurrencePlan, type StatementPlan } from './plan';
 import { chooseRollupReads } from './rollup-reads';
+import { readSmallAnswer } from './small-cold-answer';
 import type { StatementTables, TierStateRow } from './statement-tables';
 import { evaluateTimeBounds } from './time-bounds';
 import type { Transaction } from './transaction';
@@ -79,17 +80,18 @@ export async function prepareStatement(
  * Fills each occurrence's temporary table with its cold rows, streamed from ClickHouse
  * into COPY (the proxy holds a chunk at a time). In a READ ONLY block the rows become
  * array parameters numbered after the statement's own `base` ones instead
- * (inline-cold-rows.ts), returned to be bound after the client's. `keep`: the tables
- * outlive the statement (a cursor's), until the transaction ends.
+ * (inline-cold-rows.ts), returned to be bound after the client's; so do small answers
+ * when `inlineSmall` (a SELECT: small-cold-answer.ts). `keep`: the tables outlive the
+ * statement (a cursor's), until the transaction ends.
  */
-export async function loadColdRows(ctx: EngineContext, tx: Transaction, p: Prepared, keep = false, base = 0): Promise<string[]> {
+export async function loadColdRows(ctx: EngineContext, tx: Transaction, p: Prepared, keep = false, base = 0, inlineSmall = false): Promise<string[]> {
   const { opts, stats } = ctx;
   const extra: string[] = [];
   for (const occ of p.plan.occurrences) {
-    if (!tx.readOnly) {
+    const createTemp = async () => {
       await tx.hot.query(tempTableSql(occ));
       if (!keep) tx.temps.push(occ.tempTable);
-    }
+    };
     const state = p.states.get(occ.relation.table)!;
     const empty = isEmptyRange(coldRange(occ, p.values, state.w));
     if (tx.readOnly) {
@@ -110,13 +112,28 @@ export async function loadColdRows(ctx: EngineContext, tx: Transaction, p: Prepa
       continue;
     }
     // Whole aggregates: PostgreSQL reads no hot row, so ClickHouse runs even with no cold range.
-    if (empty && !occ.shipHot) continue;
+    if (empty && !occ.shipHot) {
+      await createTemp();
+      continue;
+    }
     const shipment = await shipmentFor(ctx, tx, p, occ);
     try {
       const q = coldQuery(occ, p.values, state.w, state.visibility, opts.coldDatabase, shipment?.table);
       stats.coldReads[occ.mode]++;
       const started = Date.now();
-      const stream = await opts.cold.queryTsvStream(q.sql, q.params);
+      let stream = await opts.cold.queryTsvStream(q.sql, q.params);
+      if (inlineSmall) {
+        const small = await readSmallAnswer(stream);
+        if (small.ended) {
+          const columns = await stagedColumns(tx.hot, occ);
+          inlineTempTable(p.plan.stmt, occ.tempTable, columns, base + extra.length + 1);
+          extra.push(...(await tsvToArrayLiterals(Readable.from([small.bytes]), columns.copied.length, Infinity)).arrays);
+          opts.logger?.debug({ table: occ.relation.table, mode: occ.mode, bytes: small.bytes.length, ms: Date.now() - started }, 'cold rows inlined');
+          continue;
+        }
+        stream = small.stream;
+      }
+      await createTemp();
       const rows = occ.mode === 'raw' && !occ.topN ? stream.pipe(rawRowBound(ctx, occ.relation.table)) : stream;
       // Named columns: the hot table's column order can differ from the spec's after evolution.
       const copied = await tx.hot.copyIn(`COPY pg_temp.${pgIdent(occ.tempTable)} (${tempTableColumns(occ).map(pgIdent).join(', ')}) FROM STDIN`, rows);

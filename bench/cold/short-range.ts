@@ -1,0 +1,193 @@
+import { Client, Pool, type PoolClient } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { pipeline } from 'node:stream/promises';
+import { chQualified, createColdStore, datasetStream, ensurePartitions, METRICS_EVENTS_COLUMNS_SQL, postgresDdl, type ColdStore } from '@strata/core';
+import * as proxy from '@strata/proxy';
+import { createTestDatabase } from '../../test/support/postgres';
+import { tieredFixture } from '../../test/support/tiered-fixture';
+import { benchLayout, benchMetricsSpec, coldParts, generateMetricsSql } from './bench-data';
+import { benchQueries } from './queries';
+
+/**
+ * Where the time of a short-range query over cold data goes (issue 14, item 5): the two
+ * bench-cold queries over minutes around W (`raw-latest-span`, `span-5m-last-2d`) run
+ * through the engine many times, every PostgreSQL round trip and ClickHouse request timed
+ * and labelled, next to PostgreSQL alone on the same rows and the ClickHouse statement
+ * alone (with `EXPLAIN indexes = 1`: parts and granules it reads).
+ *
+ *   node .build/bench/cold/short-range.js
+ *     SHORT_RANGE_ROWS   the bench size whose partitions to reproduce (default 10000000)
+ *     SHORT_RANGE_EVERY  keep every n-th minute of the cold rows (default 10): the same
+ *                        partitions and parts with fewer rows, so it loads in seconds
+ *     SHORT_RANGE_RUNS   runs per query (default 20)
+ *
+ * PostgreSQL's reference holds the last three days in full (the queries read the last
+ * two): an index scan's time hardly depends on the rows outside its range.
+ */
+const ROWS = Number(process.env.SHORT_RANGE_ROWS ?? 10_000_000);
+const EVERY = Number(process.env.SHORT_RANGE_EVERY ?? 10);
+const RUNS = Number(process.env.SHORT_RANGE_RUNS ?? 20);
+const QUERIES = ['raw-latest-span', 'span-5m-last-2d'];
+
+interface Step {
+  label: string;
+  ms: number;
+}
+
+/** Labels a statement the engine sends PostgreSQL by what it does. */
+function labelOf(text: string, kind: string): string {
+  const rules: Array<[RegExp, string]> = [
+    [/^BEGIN/, 'BEGIN'],
+    [/set_config/, 'session settings'],
+    [/current_setting\('TimeZone'\), current_setting\('transaction_isolation'/, 'transaction settings'],
+    [/tier_state/, 'tier state'],
+    [/cold_deletes/, 'cold deletes'],
+    [/extract\(epoch FROM/i, 'time bounds'],
+    [/^CREATE TEMP TABLE _strata_describe/, 'describe stand-in'],
+    [/^CREATE TEMP TABLE/, 'temp table'],
+    [/^COPY/, 'COPY cold rows'],
+    [/^(COMMIT|ROLLBACK)/, 'COMMIT'],
+    [/^RESET ALL/, 'RESET ALL'],
+  ];
+  for (const [re, label] of rules) if (re.test(text)) return label;
+  if (kind === 'describe') return 'describe';
+  return /_strata_cold_/.test(text) ? 'rewritten statement' : `other: ${text.slice(0, 40)}`;
+}
+
+/** A pool whose one connection times each round trip (query sent → ReadyForQuery). */
+function timingPool(pool: Pool, steps: Step[]): Pick<Pool, 'connect'> {
+  const patched = new WeakSet<PoolClient>();
+  return {
+    connect: (async () => {
+      const client = await pool.connect();
+      if (patched.has(client)) return client;
+      patched.add(client);
+      const pending: Array<{ label: string; t0: number }> = [];
+      const connection = (client as unknown as { connection: NodeJS.EventEmitter }).connection;
+      connection.on('readyForQuery', () => {
+        const p = pending.shift();
+        if (p) steps.push({ label: p.label, ms: performance.now() - p.t0 });
+      });
+      const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+      (client as unknown as { query: (...args: unknown[]) => unknown }).query = (q: unknown, ...rest: unknown[]) => {
+        const sub = q as { text?: string; values?: unknown; _text?: string } | string;
+        const text = typeof sub === 'string' ? sub : String(sub.text ?? (sub as { copySql?: string }).copySql ?? '');
+        const kind = typeof sub === 'object' && 'values' in sub && sub.values === undefined ? 'describe' : 'run';
+        pending.push({ label: labelOf(text, kind), t0: performance.now() });
+        return query(q, ...rest);
+      };
+      return client;
+    }) as Pool['connect'],
+  };
+}
+
+/** The cold store with each streamed read timed: until ClickHouse's first bytes, and until its last. */
+function timingStore(store: ColdStore, steps: Step[]): ColdStore {
+  return Object.assign(Object.create(store) as ColdStore, {
+    async queryTsvStream(sql: string, params?: Record<string, string>) {
+      const t0 = performance.now();
+      const stream = await store.queryTsvStream(sql, params);
+      steps.push({ label: 'ClickHouse first bytes', ms: performance.now() - t0 });
+      stream.once('end', () => steps.push({ label: 'ClickHouse last bytes', ms: performance.now() - t0 }));
+      return stream;
+    },
+  });
+}
+
+const median = (xs: number[]) => (xs.length === 0 ? 0 : [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]);
+
+async function main(): Promise<void> {
+  await proxy.loadSqlParser();
+  const layout = benchLayout(ROWS);
+  const fx = await tieredFixture(benchMetricsSpec());
+  const ref = await createTestDatabase('strata_short_ref');
+  const refClient = new Client({ connectionString: ref.url });
+  const pool = new Pool({ connectionString: fx.pgUrl, max: 1 });
+  const store = createColdStore({ kind: 'http', url: fx.chUrl, database: fx.database, requestTimeoutMs: 900_000, maxRetries: 0 });
+  try {
+    await refClient.connect();
+    const table = chQualified(fx.database, 'metrics_events');
+    await store.command(`${generateMetricsSql(table, layout.minutes - layout.hotMinutes, EVERY)} SETTINGS max_partitions_per_insert_block = 0`);
+    await store.command(`OPTIMIZE TABLE ${table} FINAL`);
+    for (const p of await coldParts(store, fx.database)) console.log(`cold ${p.table}: ${p.parts} parts in ${p.partitions} partitions`);
+    await ensurePartitions(fx.hot, fx.spec, new Date(layout.w), new Date(layout.end));
+    await pipeline(datasetStream({ fromMinute: layout.minutes - layout.hotMinutes, toMinute: layout.minutes }), fx.hot.query(copyFrom('COPY metrics_events FROM STDIN')));
+    await fx.hot.query(`UPDATE strata.tier_state SET watermark = $1, committed_gen = 1 WHERE table_name = 'metrics_events'`, [layout.w]);
+    await fx.hot.query('VACUUM ANALYZE metrics_events');
+    await refClient.query(`CREATE TABLE metrics_events (${METRICS_EVENTS_COLUMNS_SQL})`);
+    for (const s of postgresDdl.TIME_BUCKET_FUNCTIONS_SQL) await refClient.query(s);
+    await pipeline(datasetStream({ fromMinute: layout.minutes - 3 * 1440, toMinute: layout.minutes }), refClient.query(copyFrom('COPY metrics_events FROM STDIN')));
+    await refClient.query('CREATE INDEX ON metrics_events (time)');
+    await refClient.query('VACUUM ANALYZE metrics_events');
+
+    const steps: Step[] = [];
+    const snapshot = await proxy.loadCatalogSnapshot(fx.hot);
+    const engine = proxy.createTierEngine({ hot: timingPool(pool, steps), cold: timingStore(store, steps), coldDatabase: fx.database, catalog: snapshot });
+    const session = { user: 'postgres', database: 'bench', inTransaction: false, settings: new Map([['TimeZone', 'UTC']]) };
+    const run = async (sql: string) => {
+      const r = await engine.execute({ sql, params: [], paramTypes: [] }, session);
+      const rows: unknown[] = [];
+      for await (const row of r.rows) rows.push(row);
+      return rows;
+    };
+    const t0 = performance.now();
+    for (let i = 0; i < 20; i++) await store.queryTsv('SELECT 1');
+    console.log(`ClickHouse round trip (SELECT 1 over HTTP): ${((performance.now() - t0) / 20).toFixed(2)} ms`);
+
+    for (const q of benchQueries(layout, fx.database).filter((x) => QUERIES.includes(x.name))) {
+      const explain = (await run(`EXPLAIN ${q.sql}`)) as string[][];
+      const chLine = explain.findIndex((l) => l[0].startsWith('  ClickHouse: SELECT'));
+      console.log(`\n== ${q.name}: ${explain[0][0]}, ${explain[1]?.[0]}`);
+      for (let i = 0; i < 3; i++) await run(q.sql); // warm
+      steps.length = 0;
+      const totals: number[] = [];
+      const pg: number[] = [];
+      for (let i = 0; i < RUNS; i++) {
+        let t = performance.now();
+        await run(q.sql);
+        totals.push(performance.now() - t);
+        t = performance.now();
+        await refClient.query(q.sql);
+        pg.push(performance.now() - t);
+      }
+      const labels = [...new Set(steps.map((s) => s.label))];
+      let accounted = 0;
+      for (const label of labels) {
+        const per = steps.filter((s) => s.label === label).map((s) => s.ms);
+        const total = per.reduce((a, b) => a + b, 0) / RUNS;
+        if (label !== 'ClickHouse last bytes') accounted += total;
+        console.log(`  ${label.padEnd(24)} ${total.toFixed(2).padStart(8)} ms per statement (${per.length / RUNS} each)`);
+      }
+      console.log(`  ${'engine total'.padEnd(24)} ${median(totals).toFixed(2).padStart(8)} ms (median; round trips above add up to ${accounted.toFixed(2)} ms)`);
+      console.log(`  ${'PostgreSQL alone'.padEnd(24)} ${median(pg).toFixed(2).padStart(8)} ms (median)`);
+      if (chLine >= 0) {
+        const sql = explain[chLine][0].replace('  ClickHouse: ', '');
+        const paramLine = explain[chLine + 1]?.[0] ?? '';
+        const params: Record<string, string> = {};
+        if (paramLine.startsWith('  ClickHouse parameters: ')) {
+          for (const kv of paramLine.slice('  ClickHouse parameters: '.length).split(/, (?=\w+ = )/)) params[kv.split(' = ')[0]] = JSON.parse(kv.slice(kv.indexOf(' = ') + 3));
+        }
+        const ch: number[] = [];
+        for (let i = 0; i < RUNS; i++) {
+          const t = performance.now();
+          await store.queryTsv(sql, params);
+          ch.push(performance.now() - t);
+        }
+        console.log(`  ${'its ClickHouse statement'.padEnd(24)} ${median(ch).toFixed(2).padStart(8)} ms alone (median)`);
+        const indexes = await store.queryTsv(`EXPLAIN indexes = 1 ${sql}`, params);
+        for (const line of indexes.split('\n').filter((l) => /Parts|Granules|MinMax|Partition|PrimaryKey|Condition/.test(l))) console.log(`    ${line.trim()}`);
+      }
+    }
+  } finally {
+    await pool.end().catch(() => undefined);
+    await store.close().catch(() => undefined);
+    await refClient.end().catch(() => undefined);
+    await ref.drop().catch(() => undefined);
+    await fx.close();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,87 @@
+import { Client, Pool } from 'pg';
+import { DATASET_START, runTiering } from '@strata/core';
+import { createTierEngine, loadCatalogSnapshot, type TierEngine } from '../../proxy/src/engine';
+import { loadSqlParser } from '../../proxy/src/router';
+import type { SessionContext } from '../../proxy/src/engine/contract';
+import { compareOutcomes } from './corpus/compare';
+import { createReferenceTable, loadDataset, metricsSpec, tieredFixture, tiererDeps, type TieredFixture } from '../support/tiered-fixture';
+
+/**
+ * Short ranges stay cheap (issue 14, item 5; engine/small-cold-answer.ts): a SELECT whose
+ * cold answer is small (a top-N, a few partial groups) gets it as array parameters, with
+ * no temporary table; a large one is still staged in a temporary table. Either way the
+ * answer is PostgreSQL's over every row — NULLs, NaN, non-ASCII text and tabs, backslashes
+ * and newlines in values included.
+ */
+const DAY = 24 * 60;
+const W = new Date(DATASET_START + DAY * 60_000).toISOString();
+const session: SessionContext = { user: 'postgres', database: 'test', inTransaction: false, settings: new Map([['TimeZone', 'UTC']]) };
+
+describe('short ranges: small cold answers inline', () => {
+  let fx: TieredFixture;
+  let pool: Pool;
+  let ref: Client;
+  let engine: TierEngine;
+  const logged: Array<{ msg: string; obj: Record<string, unknown> }> = [];
+  let rowsSeen: Array<Array<string | null>> = [];
+
+  beforeAll(async () => {
+    await loadSqlParser();
+    fx = await tieredFixture(metricsSpec());
+    await loadDataset(fx.hot, 'metrics_events', { toMinute: 2 * DAY }, fx.spec);
+    // Values COPY and array literals escape differently: both tiers get some.
+    const odd = `UPDATE %T SET trace_id = E'tab\\there\\\\ back\\nnew "quoted" {braced,} Zeitüberschreitung ☃', value = 'NaN' WHERE time IN ('2026-01-01T23:58:00Z', '2026-01-02T00:01:00Z') AND host = 'h1'`;
+    await fx.hot.query(odd.replace('%T', 'metrics_events'));
+    await createReferenceTable(fx.hot);
+    await fx.hot.query('INSERT INTO reference_rows SELECT * FROM metrics_events');
+    await runTiering(tiererDeps(fx.pgUrl, fx.cold, fx.database), { table: 'metrics_events', until: new Date(W) });
+    pool = new Pool({ connectionString: fx.pgUrl, max: 2 });
+    const logger = { debug: (obj: Record<string, unknown>, msg: string) => logged.push({ msg, obj }), warn: () => undefined };
+    engine = createTierEngine({ hot: pool, cold: fx.cold, coldDatabase: fx.database, catalog: await loadCatalogSnapshot(fx.hot), logger });
+    ref = new Client({ connectionString: fx.pgUrl, types: { getTypeParser: () => (v: string) => v } });
+    await ref.connect();
+    await ref.query("SET TimeZone = 'UTC'");
+  }, 120_000);
+
+  afterAll(async () => {
+    await ref?.end();
+    await pool?.end();
+    await fx?.close();
+  });
+
+  async function expectPostgresAnswer(sql: string): Promise<string[]> {
+    logged.length = 0;
+    const r = await engine.execute({ sql, params: [], paramTypes: [] }, session);
+    const rows: Array<Array<string | null>> = [];
+    for await (const row of r.rows) rows.push(row);
+    const expected = await ref.query({ text: sql.replace(/metrics_events/g, 'reference_rows'), rowMode: 'array' });
+    const fields = r.fields.map((f) => ({ name: f.name, typeOid: f.typeOid }));
+    expect(compareOutcomes({ ok: true, fields, rows: expected.rows }, { ok: true, fields, rows }, /ORDER BY/i.test(sql))).toBeUndefined();
+    expect(rows.length).toBeGreaterThan(0);
+    rowsSeen = rows;
+    return logged.map((l) => l.msg).filter((m) => m.startsWith('cold rows'));
+  }
+
+  it('inlines a top-N over minutes around W (odd text, NaN and NULL values among them)', async () => {
+    const how = await expectPostgresAnswer(
+      `SELECT time, app, host, value, trace_id FROM metrics_events WHERE time >= '2026-01-01T23:55:00Z' AND time < '2026-01-02T00:00:00Z' ORDER BY time DESC, app, host LIMIT 40`,
+    );
+    expect(how).toEqual(['cold rows inlined']);
+    expect(rowsSeen.some((r) => r[3] === 'NaN' && String(r[4]).includes('\t') && String(r[4]).includes('☃'))).toBe(true);
+  });
+
+  it('inlines the raw rows of a short span and the partial groups of a 5-minute dashboard', async () => {
+    expect(await expectPostgresAnswer(`SELECT time, host, value, trace_id FROM metrics_events WHERE time BETWEEN '2026-01-01T23:57:00Z' AND '2026-01-02T00:02:00Z' AND host = 'h1' ORDER BY 1, 2, 4`)).toEqual([
+      'cold rows inlined',
+    ]);
+    expect(
+      await expectPostgresAnswer(`SELECT time_bucket('5 minutes', time) AS b, count(*), avg(value), max(value) FROM metrics_events WHERE time >= '2026-01-01T12:00:00Z' GROUP BY 1 ORDER BY 1`),
+    ).toEqual(['cold rows inlined']);
+  });
+
+  it('stages a large cold answer in a temporary table', async () => {
+    // A day of raw rows (about 43,000, several MiB of text) is past the inline bound.
+    const how = await expectPostgresAnswer(`SELECT count(DISTINCT (time, host, app, value, trace_id)) FROM (SELECT * FROM metrics_events OFFSET 0) t`);
+    expect(how).toEqual(['cold rows loaded']);
+  });
+});
