@@ -19,7 +19,7 @@ import { chText, flooredTime, type ColdQuery, type OccurrencePlan, type PartialT
  *     aggregates) is among the rollup's groupBy, and every partial (count, sum, min,
  *     max of a column) is among its aggregates. min/max of a float column also needs
  *     the column's sum: ClickHouse's min/max skip NaN while PostgreSQL orders NaN above
- *     every number, so buckets whose sum is NaN are read from raw rows instead;
+ *     every number, so when any bucket in range has a NaN sum the statement reads raw rows;
  *   - sum is only a partial for float8 (its rollup sum is a Float64, as the partial path's
  *     is); integer sums and avg of integers stay on raw rows (numeric results);
  *   - the time conditions are plain bounds (no OR, no approximate bound);
@@ -151,8 +151,8 @@ export interface ColdParts {
 /**
  * The partial rows of a rollup-served occurrence, in partialColumns' order and text:
  * raw partials outside [from, to), raw partials inside it of generations older than the
- * rollup's (and of buckets whose float min/max the rollup cannot give), and the rollup's
- * rows for the rest. PostgreSQL sums them as it sums any partial rows.
+ * rollup's (or all of them when a float min/max meets a NaN sum), and the rollup's rows
+ * for the rest. PostgreSQL sums them as it sums any partial rows.
  */
 export function rollupColdQuery(occ: OccurrencePlan, read: RollupRead, cols: PartialTableColumn[], parts: ColdParts): ColdQuery {
   const rel = occ.relation;
@@ -171,21 +171,24 @@ export function rollupColdQuery(occ: OccurrencePlan, read: RollupRead, cols: Par
   const lowest = `(SELECT ifNull(minOrNull(${gen}), 18446744073709551615) FROM ${rollup} WHERE ${inBuckets})`;
   const firstGen = read.deletedUpTo === undefined ? lowest : `greatest(${lowest}, toUInt64(${read.deletedUpTo + 1n}))`;
   const floatMinMax = [...new Set(shape.partials.filter((p) => (p.fn === 'min' || p.fn === 'max') && FLOAT_KINDS.has(kindOf(occ, p.column))).map((p) => p.column))];
-  const dirty =
+  // A NaN sum means the bucket may hold a NaN that ClickHouse's min/max skipped. Decided for
+  // the whole statement, as a constant: a per-bucket test (IN a set) would keep ClickHouse
+  // from pruning the raw rows by generation, and NaN buckets are rare.
+  const clean =
     floatMinMax.length > 0
-      ? `(SELECT DISTINCT ${bucket} FROM ${rollup} WHERE ${inBuckets} AND (${floatMinMax.map((col) => `isNaN(${chIdent(`${col}__sum`)})`).join(' OR ')}))`
+      ? `(SELECT count() = 0 FROM ${rollup} WHERE ${inBuckets} AND (${floatMinMax.map((col) => `isNaN(${chIdent(`${col}__sum`)})`).join(' OR ')}))`
       : undefined;
   const keys = cols.filter((x) => x.chKey !== undefined).map((x) => x.chKey!);
   const groupBy = keys.length > 0 ? ` GROUP BY ${keys.join(', ')}` : '';
   const rawSelect = (extra: string) =>
     `SELECT ${cols.map((x) => x.chExpr).join(', ')} FROM ${parts.from} WHERE ${[...parts.where, extra].join(' AND ')}${groupBy} HAVING count() > 0`;
   const outside = rawSelect(`(${time} < ${from} OR ${time} >= ${to})`);
-  const olderOrDirty = dirty ? `(${gen} < ${firstGen} OR toStartOfInterval(${time}, INTERVAL ${c.intervalUs / SECOND} SECOND) IN ${dirty})` : `${gen} < ${firstGen}`;
-  const inside = rawSelect(`${time} >= ${from} AND ${time} < ${to} AND ${olderOrDirty}`);
+  const notFromRollup = clean ? `(${gen} < ${firstGen} OR NOT ${clean})` : `${gen} < ${firstGen}`;
+  const inside = rawSelect(`${time} >= ${from} AND ${time} < ${to} AND ${notFromRollup}`);
 
   const rollupCols = rollupColumns(occ, cols);
   // Pending deletes reach only generations ≤ deletedUpTo, which are not read from the rollup.
-  const rollupWhere = [inBuckets, ...occ.pushed, read.generations, `${gen} >= ${firstGen}`, ...(dirty ? [`${bucket} NOT IN ${dirty}`] : [])];
+  const rollupWhere = [inBuckets, ...occ.pushed, read.generations, `${gen} >= ${firstGen}`, ...(clean ? [clean] : [])];
   const rollupKeys = rollupCols.filter((x) => x.key !== undefined).map((x) => x.key!);
   const fromRollup =
     `SELECT ${rollupCols.map((x) => x.expr).join(', ')} FROM ${rollup} WHERE ${rollupWhere.join(' AND ')}` +
@@ -218,7 +221,7 @@ function rollupColumns(occ: OccurrencePlan, cols: PartialTableColumn[]): Array<{
       case 'sum':
         return { expr: `sumOrNull(${stored})` };
       default:
-        // Float buckets holding NaN are read raw (see `dirty`): plain min/max agree with PostgreSQL's here.
+        // Read only when no bucket may hide a NaN (see `clean`): plain min/max agree with PostgreSQL's.
         return { expr: chText(`${p.fn}(${stored})`, kindOf(occ, p.column)) };
     }
   });
