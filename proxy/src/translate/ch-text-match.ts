@@ -71,10 +71,10 @@ function textOperand(scope: ColumnScope, n: PgNode): TextOperand | undefined {
   return inner && !inner.fold ? { column: inner.column, fold: name } : undefined;
 }
 
-/** The operand in ClickHouse; undefined when it is folded and the database's folding is unknown. */
-function operandSql(scope: ColumnScope, t: TextOperand, params: ChParams): string | undefined {
+/** The operand in ClickHouse, compared with `against`; undefined when it is folded and the database's folding is unknown. */
+function operandSql(scope: ColumnScope, t: TextOperand, against: string, params: ChParams): string | undefined {
   if (!t.fold) return chIdent(t.column);
-  return scope.textFolding ? foldedColumn(t.column, t.fold, scope.textFolding, params) : undefined;
+  return scope.textFolding ? foldedColumn(t.column, t.fold, scope.textFolding, against, params) : undefined;
 }
 
 function like(scope: ColumnScope, e: PgNode, op: string, params: ChParams): string | undefined {
@@ -101,7 +101,7 @@ function like(scope: ColumnScope, e: PgNode, op: string, params: ChParams): stri
   }
   if (subject.fold && !isAscii(pattern)) return undefined;
   const chPattern = likePatternToClickHouse(pattern, escape);
-  const lhs = operandSql(scope, subject, params);
+  const lhs = operandSql(scope, subject, pattern, params);
   if (chPattern === undefined || lhs === undefined) return undefined;
   return `${lhs} ${op.startsWith('!') ? 'NOT LIKE' : 'LIKE'} ${params.add(chPattern, 'String')}`;
 }
@@ -117,7 +117,7 @@ function regex(scope: ColumnScope, e: PgNode, op: string, params: ChParams): str
     if (t.fold || !scope.textFolding) return undefined;
     lhs = `lower(${chIdent(t.column)})`;
     chPattern = foldAscii(pattern, 'lower');
-  } else lhs = operandSql(scope, t, params);
+  } else lhs = operandSql(scope, t, pattern, params);
   if (lhs === undefined) return undefined;
   const m = `match(${lhs}, ${params.add(chPattern, 'String')})`;
   return op.startsWith('!') ? `(NOT ${m})` : m;
@@ -128,7 +128,7 @@ function startsWith(scope: ColumnScope, args: PgNode[] | undefined, isStartsWith
   const t = textOperand(scope, args[0]);
   const prefix = stringConst(args[1]);
   if (!t || prefix === undefined || (t.fold && !isAscii(prefix))) return undefined;
-  const lhs = operandSql(scope, t, params);
+  const lhs = operandSql(scope, t, prefix, params);
   return lhs === undefined ? undefined : `startsWith(${lhs}, ${params.add(prefix, 'String')})`;
 }
 
@@ -152,7 +152,7 @@ function positionComparison(scope: ColumnScope, e: PgNode, op: string, params: C
   const num = numberConst(other);
   if (!t || needle === undefined || num === undefined || !/^-?\d+$/.test(num) || !Number.isSafeInteger(Number(num))) return undefined;
   if (t.fold && !isAscii(needle)) return undefined;
-  const lhs = operandSql(scope, t, params);
+  const lhs = operandSql(scope, t, needle, params);
   return lhs === undefined ? undefined : `positionUTF8(${lhs}, ${params.add(needle, 'String')}) ${oper} ${params.add(num, 'Int64')}`;
 }
 
@@ -166,6 +166,6 @@ function foldedEquality(scope: ColumnScope, e: PgNode, op: string, params: ChPar
     value = stringConst(e.lexpr);
   }
   if (!t?.fold || value === undefined || !isAscii(value)) return undefined;
-  const lhs = operandSql(scope, t, params);
+  const lhs = operandSql(scope, t, value, params);
   return lhs === undefined ? undefined : `${lhs} ${op === '=' ? '=' : '<>'} ${params.add(value, 'String')}`;
 }

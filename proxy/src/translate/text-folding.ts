@@ -28,10 +28,15 @@ export type FoldCase = 'lower' | 'upper';
 
 /**
  * ClickHouse text that agrees with PostgreSQL's lower(col)/upper(col) on every ASCII
- * character and has a non-ASCII character wherever PostgreSQL's has one.
+ * character `against` contains, and has a non-ASCII character wherever PostgreSQL's has
+ * an ASCII one `against` lacks or a non-ASCII one. Compared with `against` (an ASCII
+ * pattern, constant, needle or prefix), such a place matches only a wildcard in either
+ * engine. So a character folded into ASCII is translated only when its ASCII image
+ * occurs in `against`: `ILIKE '%error%'` becomes plain `lower(msg) LIKE '%error%'`,
+ * which an index on lower(msg) serves.
  */
-export function foldedColumn(column: string, fold: FoldCase, folding: TextFolding, params: ChParams): string {
-  const pairs = fold === 'lower' ? folding.lowerToAscii : folding.upperToAscii;
+export function foldedColumn(column: string, fold: FoldCase, folding: TextFolding, against: string, params: ChParams): string {
+  const pairs = (fold === 'lower' ? folding.lowerToAscii : folding.upperToAscii).filter(([, to]) => against.includes(to));
   const col = chIdent(column);
   if (pairs.length === 0) return `${fold}(${col})`;
   const from = pairs.map(([f]) => f).join('');
