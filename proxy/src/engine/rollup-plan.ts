@@ -1,4 +1,5 @@
 import { chIdent, chQualified, clickhouseDdl, parseDuration, type RollupSpec } from '@strata/core';
+import { rollupRelationName } from '../router/rollup-relations';
 import type { ChParams } from '../translate/ch-params';
 import { chDateTime64, isoInstant, type Instant } from '../translate/instant';
 import type { TimePredicate, TimeRange } from '../translate/time-predicate';
@@ -74,7 +75,7 @@ function plainBounds(p: TimePredicate): boolean {
 function serves(occ: OccurrencePlan, r: RollupSpec, intervalUs: bigint): boolean {
   const shape = occ.partial!;
   // Aggregates ClickHouse computes whole over every row (whole-aggregate.ts) need raw rows.
-  if (((shape as { wholes?: readonly unknown[] }).wholes ?? []).length > 0) return false;
+  if (shape.wholes.length > 0) return false;
   const g = shape.timeGranularity;
   if (g !== undefined && (g === 0n || g % intervalUs !== 0n)) return false;
   const group = new Set(r.groupBy);
@@ -106,7 +107,7 @@ export function rollupCandidate(occ: OccurrencePlan): RollupCandidate | undefine
     if (us === undefined || us % SECOND !== 0n || !serves(occ, r, us)) continue;
     if (best && best.intervalUs >= us) continue;
     const retention = r.retention ?? rel.coldRetention;
-    best = { spec: r, table: `${rel.table}__rollup_${r.name}`, intervalUs: us, retentionUs: retention ? durationUs(retention) : undefined };
+    best = { spec: r, table: rollupRelationName(rel.table, r.name), intervalUs: us, retentionUs: retention ? durationUs(retention) : undefined };
   }
   return best;
 }
@@ -135,7 +136,8 @@ export function rollupRange(c: RollupCandidate, cold: TimeRange, nowUs: Instant,
   // Buckets before 1970 round the wrong way in toStartOfInterval.
   if (from < 0n) from = 0n;
   for (const keep of [c.retentionUs, coldRetentionUs]) {
-    if (keep !== undefined) from = from > ceilTo(nowUs - keep + RETENTION_MARGIN_US, i) ? from : ceilTo(nowUs - keep + RETENTION_MARGIN_US, i);
+    const kept = keep === undefined ? undefined : ceilTo(nowUs - keep + RETENTION_MARGIN_US, i);
+    if (kept !== undefined && kept > from) from = kept;
   }
   return from < to ? { from, to } : undefined;
 }
