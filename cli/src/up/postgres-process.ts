@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { EMBEDDED_POSTGRES_ERROR_CODES, EmbeddedPostgresError } from './embedded-postgres-error';
 import type { PostgresBinaries } from './postgres-binaries';
 import type { ServerAccount } from './server-account';
@@ -26,8 +25,9 @@ const childEnv = () => ({ ...process.env, LC_MESSAGES: 'C' });
 const asAccount = (account: ServerAccount | undefined) => (account ? { uid: account.uid, gid: account.gid } : {});
 
 export async function initCluster(opts: { binaries: PostgresBinaries; pgdata: string; superuser: string; password: string; account?: ServerAccount }): Promise<void> {
-  // The password reaches initdb in a file only the server account can read.
-  const secretDir = mkdtempSync(join(tmpdir(), 'strata-initdb-'));
+  // The password reaches initdb in a file only the server account can read, beside the
+  // cluster's directory: the account can reach it there (it may not reach $TMPDIR).
+  const secretDir = mkdtempSync(join(dirname(opts.pgdata), '.initdb-'));
   try {
     const pwfile = join(secretDir, 'pwfile');
     writeFileSync(pwfile, opts.password + '\n', { mode: 0o600 });
@@ -35,7 +35,7 @@ export async function initCluster(opts: { binaries: PostgresBinaries; pgdata: st
       chownSync(secretDir, opts.account.uid, opts.account.gid);
       chownSync(pwfile, opts.account.uid, opts.account.gid);
     }
-    const args = [`--pgdata=${opts.pgdata}`, '--auth=scram-sha-256', `--username=${opts.superuser}`, `--pwfile=${pwfile}`, '--encoding=UTF8', '--lc-messages=C'];
+    const args = [`--pgdata=${opts.pgdata}`, '--auth=scram-sha-256', `--username=${opts.superuser}`, `--pwfile=${pwfile}`, ...utf8Locale(), '--lc-messages=C'];
     const child = spawnAs(opts.binaries.initdb, args, opts.account, false);
     const tail = logTail(child);
     const code = await new Promise<number | null>((resolve, reject) => {
@@ -48,6 +48,16 @@ export async function initCluster(opts: { binaries: PostgresBinaries; pgdata: st
   } finally {
     rmSync(secretDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * UTF-8 whatever the environment's locale: the user's own locale when it is a UTF-8 one
+ * (its collation stays), else C, the one locale initdb accepts with any encoding (an
+ * unset LANG would give SQL_ASCII; a Latin-1 one would make initdb refuse UTF8).
+ */
+function utf8Locale(): string[] {
+  const locale = process.env.LC_ALL || process.env.LC_CTYPE || process.env.LANG || '';
+  return /utf-?8/i.test(locale) ? ['--encoding=UTF8'] : ['--encoding=UTF8', '--locale=C'];
 }
 
 export interface PostgresServer {
