@@ -14,6 +14,11 @@ describe('cold delete predicates', () => {
     ['`value` >= {d0:Float64} AND `n` NOT IN ({d1:Int64}, {d2:Int64})', { d0: '95.5', d1: '-3', d2: 7 }, "`value` >= CAST('95.5', 'Float64') AND `n` NOT IN (CAST('-3', 'Int64'), CAST('7', 'Int64'))"],
     ['(JSONExtractString(`labels`, {d0:String}) = {d1:String})', { d0: 'env', d1: 'prod' }, "(JSONExtractString(`labels`, CAST('env', 'String')) = CAST('prod', 'String'))"],
     ['(NOT `level` IS NULL) OR `a\\`b` LIKE {d0:String}', { d0: 'x%' }, "(NOT `level` IS NULL) OR `a\\`b` LIKE CAST('x%', 'String')"],
+    [
+      '(NOT match(`msg`, {d0:String})) AND positionUTF8(lower(`msg`), {d1:String}) > {d2:Int64} AND startsWith(`msg`, {d3:String})',
+      { d0: '^GET', d1: 'err', d2: '0', d3: 'x' },
+      "(NOT match(`msg`, CAST('^GET', 'String'))) AND positionUTF8(lower(`msg`), CAST('err', 'String')) > CAST('0', 'Int64') AND startsWith(`msg`, CAST('x', 'String'))",
+    ],
   ])('renders %s with its values inlined', (predicate, params, expected) => {
     expect(renderColdDeletePredicate({ predicate, params })).toBe(expected);
   });

@@ -21,7 +21,7 @@ import type { Queryable } from './queryable';
  * hot table may insert a tombstone (row-level security on strata.cold_deletes checks
  * that), so the text is untrusted: it is accepted only in the translator's small
  * grammar (column identifiers, placeholders, comparison and boolean operators,
- * IN / IS NULL / LIKE, a few pure functions such as JSONExtractString and isNaN, the
+ * IN / IS NULL / LIKE, a few pure functions such as JSONExtractString, isNaN and match, the
  * constants 0 and 1) and the values are
  * inlined as `CAST('…', 'Type')` of the four types the translator uses. No subquery,
  * function or literal of the writer's choosing reaches ClickHouse.
@@ -80,6 +80,8 @@ const PARAM_TYPES = new Set(['String', 'Int64', 'Float64', "DateTime64(6, 'UTC')
 const WORDS = new Set([
   'AND', 'OR', 'NOT', 'IS', 'NULL', 'IN', 'LIKE', 'BETWEEN', 'TRUE', 'FALSE',
   'JSONExtractString', 'isNaN', 'isNull', 'isNotNull', 'ifNull', 'if', 'nan', 'inf', 'toFloat64',
+  // Log search (proxy/translate/ch-text-match.ts); re2's match runs in linear time.
+  'match', 'positionUTF8', 'startsWith', 'lower', 'upper', 'translateUTF8',
 ]);
 const VALUE_FORMAT: Record<string, RegExp> = {
   Int64: /^-?\d+$/,
