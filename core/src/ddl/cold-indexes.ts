@@ -1,4 +1,4 @@
-import type { ColdIndexSpec, TieredTableSpec } from '../model/tiered-table';
+import type { ColdIndexSpec } from '../model/tiered-table';
 import { indexedColumn } from '../model/cold-index-rules';
 import { chIdent, chLiteral } from './sql';
 

@@ -45,7 +45,7 @@ export function foldedColumn(column: string, fold: FoldCase, folding: TextFoldin
 }
 
 export function isAscii(s: string): boolean {
-  return /^[\x00-\x7f]*$/.test(s);
+  return [...s].every((c) => c.charCodeAt(0) < 0x80);
 }
 
 /** PostgreSQL's lower()/upper() of an ASCII string in a database whose folding was probed (ASCII letters only). */
