@@ -103,7 +103,7 @@ async function main(): Promise<void> {
   try {
     const total = layout.minutes * 30;
     console.log(`loading ${total} metrics rows and ${layout.logRows} log rows: PostgreSQL reference (all rows), ClickHouse (cold), PostgreSQL (last day hot)…`);
-    let t = performance.now();
+    const t = performance.now();
     // Long statements on a busy machine: a store that waits, and never re-sends (a
     // re-sent INSERT … SELECT after a client-side timeout would insert twice).
     const patient = createColdStore({ kind: 'http', url: fx.chUrl, database: fx.database, requestTimeoutMs: 900_000, maxRetries: 0 });

@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { Client, Pool, type PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { pipeline } from 'node:stream/promises';
@@ -20,6 +22,8 @@ import { benchQueries } from './queries';
  *     SHORT_RANGE_EVERY  keep every n-th minute of the cold rows (default 10): the same
  *                        partitions and parts with fewer rows, so it loads in seconds
  *     SHORT_RANGE_RUNS   runs per query (default 20)
+ *     SHORT_RANGE_SMALL_ANSWER_BYTES  the engine's smallColdAnswerBytes (0: stage every
+ *                        cold answer in a temporary table, as before it existed)
  *
  * PostgreSQL's reference holds the last three days in full (the queries read the last
  * two): an index scan's time hardly depends on the rows outside its range.
@@ -32,6 +36,23 @@ const QUERIES = ['raw-latest-span', 'span-5m-last-2d'];
 interface Step {
   label: string;
   ms: number;
+  /** CPU the other side spent meanwhile (the PostgreSQL backend, the ClickHouse endpoint): robust on a busy machine. */
+  cpuMs: number;
+}
+
+/** CPU time of every thread of `pid` so far, in ms (/proc/<pid>/task/<tid>/schedstat: ns on a CPU). */
+function cpuMsOf(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  let ns = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+  return ns / 1e6;
+}
+
+/** The process listening on `port` (the ClickHouse endpoint's). */
+function listenerPid(port: string): number | undefined {
+  const out = execFileSync('ss', ['-ltnpH', `sport = :${port}`], { encoding: 'utf8' });
+  const m = /pid=(\d+)/.exec(out);
+  return m ? Number(m[1]) : undefined;
 }
 
 /** Labels a statement the engine sends PostgreSQL by what it does. */
@@ -62,18 +83,19 @@ function timingPool(pool: Pool, steps: Step[]): Pick<Pool, 'connect'> {
       const client = await pool.connect();
       if (patched.has(client)) return client;
       patched.add(client);
-      const pending: Array<{ label: string; t0: number }> = [];
+      const backend = Number((await client.query('SELECT pg_backend_pid() AS pid')).rows[0].pid);
+      const pending: Array<{ label: string; t0: number; cpu0: number }> = [];
       const connection = (client as unknown as { connection: NodeJS.EventEmitter }).connection;
       connection.on('readyForQuery', () => {
         const p = pending.shift();
-        if (p) steps.push({ label: p.label, ms: performance.now() - p.t0 });
+        if (p) steps.push({ label: p.label, ms: performance.now() - p.t0, cpuMs: cpuMsOf(backend) - p.cpu0 });
       });
       const query = client.query.bind(client) as (...args: unknown[]) => unknown;
       (client as unknown as { query: (...args: unknown[]) => unknown }).query = (q: unknown, ...rest: unknown[]) => {
         const sub = q as { text?: string; values?: unknown; _text?: string } | string;
         const text = typeof sub === 'string' ? sub : String(sub.text ?? (sub as { copySql?: string }).copySql ?? '');
         const kind = typeof sub === 'object' && 'values' in sub && sub.values === undefined ? 'describe' : 'run';
-        pending.push({ label: labelOf(text, kind), t0: performance.now() });
+        pending.push({ label: labelOf(text, kind), t0: performance.now(), cpu0: cpuMsOf(backend) });
         return query(q, ...rest);
       };
       return client;
@@ -82,13 +104,14 @@ function timingPool(pool: Pool, steps: Step[]): Pick<Pool, 'connect'> {
 }
 
 /** The cold store with each streamed read timed: until ClickHouse's first bytes, and until its last. */
-function timingStore(store: ColdStore, steps: Step[]): ColdStore {
+function timingStore(store: ColdStore, steps: Step[], endpointPid: number | undefined): ColdStore {
   return Object.assign(Object.create(store) as ColdStore, {
     async queryTsvStream(sql: string, params?: Record<string, string>) {
       const t0 = performance.now();
+      const cpu0 = cpuMsOf(endpointPid);
       const stream = await store.queryTsvStream(sql, params);
-      steps.push({ label: 'ClickHouse first bytes', ms: performance.now() - t0 });
-      stream.once('end', () => steps.push({ label: 'ClickHouse last bytes', ms: performance.now() - t0 }));
+      steps.push({ label: 'ClickHouse first bytes', ms: performance.now() - t0, cpuMs: cpuMsOf(endpointPid) - cpu0 });
+      stream.once('end', () => steps.push({ label: 'ClickHouse last bytes', ms: performance.now() - t0, cpuMs: cpuMsOf(endpointPid) - cpu0 }));
       return stream;
     },
   });
@@ -122,7 +145,10 @@ async function main(): Promise<void> {
 
     const steps: Step[] = [];
     const snapshot = await proxy.loadCatalogSnapshot(fx.hot);
-    const engine = proxy.createTierEngine({ hot: timingPool(pool, steps), cold: timingStore(store, steps), coldDatabase: fx.database, catalog: snapshot });
+    // SHORT_RANGE_SMALL_ANSWER_BYTES=0: every cold answer staged in a temporary table (as before small-cold-answer.ts).
+    const smallColdAnswerBytes = process.env.SHORT_RANGE_SMALL_ANSWER_BYTES === undefined ? undefined : Number(process.env.SHORT_RANGE_SMALL_ANSWER_BYTES);
+    const cold = timingStore(store, steps, listenerPid(new URL(fx.chUrl).port));
+    const engine = proxy.createTierEngine({ hot: timingPool(pool, steps), cold, coldDatabase: fx.database, catalog: snapshot, smallColdAnswerBytes });
     const session = { user: 'postgres', database: 'bench', inTransaction: false, settings: new Map([['TimeZone', 'UTC']]) };
     const run = async (sql: string) => {
       const r = await engine.execute({ sql, params: [], paramTypes: [] }, session);
@@ -141,24 +167,32 @@ async function main(): Promise<void> {
       for (let i = 0; i < 3; i++) await run(q.sql); // warm
       steps.length = 0;
       const totals: number[] = [];
+      const ownCpu: number[] = [];
       const pg: number[] = [];
       for (let i = 0; i < RUNS; i++) {
         let t = performance.now();
+        const c0 = process.cpuUsage();
         await run(q.sql);
         totals.push(performance.now() - t);
+        const c = process.cpuUsage(c0);
+        ownCpu.push((c.user + c.system) / 1000);
         t = performance.now();
         await refClient.query(q.sql);
         pg.push(performance.now() - t);
       }
       const labels = [...new Set(steps.map((s) => s.label))];
       let accounted = 0;
+      let accountedCpu = 0;
       for (const label of labels) {
-        const per = steps.filter((s) => s.label === label).map((s) => s.ms);
-        const total = per.reduce((a, b) => a + b, 0) / RUNS;
-        if (label !== 'ClickHouse last bytes') accounted += total;
-        console.log(`  ${label.padEnd(24)} ${total.toFixed(2).padStart(8)} ms per statement (${per.length / RUNS} each)`);
+        const per = steps.filter((s) => s.label === label);
+        const wall = per.reduce((a, b) => a + b.ms, 0) / RUNS;
+        const cpu = per.reduce((a, b) => a + b.cpuMs, 0) / RUNS;
+        // The COPY overlaps ClickHouse's stream: wall time up to its first bytes, its CPU to the last.
+        if (label !== 'ClickHouse last bytes') accounted += wall;
+        if (label !== 'ClickHouse first bytes') accountedCpu += cpu;
+        console.log(`  ${label.padEnd(24)} ${wall.toFixed(2).padStart(8)} ms wall ${cpu.toFixed(2).padStart(7)} ms CPU of the other side (${per.length / RUNS} per statement)`);
       }
-      console.log(`  ${'engine total'.padEnd(24)} ${median(totals).toFixed(2).padStart(8)} ms (median; round trips above add up to ${accounted.toFixed(2)} ms)`);
+      console.log(`  ${'engine total'.padEnd(24)} ${median(totals).toFixed(2).padStart(8)} ms wall (median); steps add up to ${accounted.toFixed(2)} ms wall, ${accountedCpu.toFixed(2)} ms CPU in PostgreSQL and ClickHouse; the engine's own CPU ${median(ownCpu).toFixed(2)} ms`);
       console.log(`  ${'PostgreSQL alone'.padEnd(24)} ${median(pg).toFixed(2).padStart(8)} ms (median)`);
       if (chLine >= 0) {
         const sql = explain[chLine][0].replace('  ClickHouse: ', '');
@@ -167,6 +201,8 @@ async function main(): Promise<void> {
         if (paramLine.startsWith('  ClickHouse parameters: ')) {
           for (const kv of paramLine.slice('  ClickHouse parameters: '.length).split(/, (?=\w+ = )/)) params[kv.split(' = ')[0]] = JSON.parse(kv.slice(kv.indexOf(' = ') + 3));
         }
+        console.log(`  ClickHouse: ${sql}`);
+        console.log(`  parameters: ${JSON.stringify(params)}`);
         const ch: number[] = [];
         for (let i = 0; i < RUNS; i++) {
           const t = performance.now();

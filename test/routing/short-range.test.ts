@@ -84,4 +84,23 @@ describe('short ranges: small cold answers inline', () => {
     const how = await expectPostgresAnswer(`SELECT count(DISTINCT (time, host, app, value, trace_id)) FROM (SELECT * FROM metrics_events OFFSET 0) t`);
     expect(how).toEqual(['cold rows loaded']);
   });
+
+  it('bounds raw cold rows, inlined or staged: 54000 naming the limit and the cold rows in range', async () => {
+    const bounded = createTierEngine({ hot: pool, cold: fx.cold, coldDatabase: fx.database, catalog: await loadCatalogSnapshot(fx.hot), maxRawColdRows: 1000 });
+    const run = async (sql: string) => {
+      const r = await bounded.execute({ sql, params: [], paramTypes: [] }, session);
+      for await (const row of r.rows) void row;
+    };
+    // A join is finished in PostgreSQL from raw rows. A comma join's time range is pushed:
+    // two hours, 3,600 cold rows, a small answer (inlined) past the row bound.
+    const comma = `SELECT count(*) FROM metrics_events m, (VALUES ('h1'), ('h2')) AS v (h) WHERE m.host = v.h AND m.time >= '2026-01-01T22:00:00Z' AND m.time < '2026-01-02T00:00:00Z'`;
+    await expect(run(comma)).rejects.toMatchObject({ sqlState: '54000', message: expect.stringMatching(/1000 rows .*cold rows in range: 3,600$/) });
+    // Nothing of an explicit JOIN is pushed: the whole cold day, 43,200 rows, staged, stopped
+    // on its way into PostgreSQL and counted by ClickHouse.
+    const join = `SELECT count(*) FROM metrics_events m JOIN (VALUES ('h1'), ('h2')) AS v (h) ON m.host = v.h WHERE m.time >= '2026-01-01T22:00:00Z'`;
+    await expect(run(join)).rejects.toMatchObject({ sqlState: '54000', message: expect.stringMatching(/1000 rows .*cold rows in range: 43,200$/) });
+    // Partials and top-N are not bounded; the engine goes on answering.
+    await run(`SELECT count(*) FROM metrics_events`);
+    await run(`SELECT time FROM metrics_events ORDER BY time LIMIT 2000`);
+  });
 });

@@ -1,15 +1,16 @@
-import { Readable, Transform } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pgIdent } from '@strata/core';
 import type { PgNode } from '../router/sql-parser';
 import { routeMode } from '../router/route-setting';
 import type { Instant } from '../translate/instant';
-import { SqlStateError, type EngineStatement, type SessionContext } from './contract';
+import type { EngineStatement, SessionContext } from './contract';
 import type { EngineContext, TierRoute } from './engine-context';
 import { notSupported } from './errors';
 import { inlineTempTable, stagedColumns, tsvToArrayLiterals } from './inline-cold-rows';
 import { coldQuery, coldRange, isEmptyRange, occurrenceRange, planStatement, tempTableColumns, tempTableSql, type OccurrencePlan, type StatementPlan } from './plan';
 import { chooseRollupReads } from './rollup-reads';
-import { readSmallAnswer } from './small-cold-answer';
+import { boundError, RAW_ROW_DEFAULTS, RawRowBoundExceeded, rawRowBound } from './raw-row-bound';
+import { readSmallAnswer, SMALL_COLD_ANSWER_BYTES } from './small-cold-answer';
 import type { StatementTables, TierStateRow } from './statement-tables';
 import { evaluateTimeBounds } from './time-bounds';
 import type { Transaction } from './transaction';
@@ -86,6 +87,7 @@ export async function prepareStatement(
  */
 export async function loadColdRows(ctx: EngineContext, tx: Transaction, p: Prepared, keep = false, base = 0, inlineSmall = false): Promise<string[]> {
   const { opts, stats } = ctx;
+  const limits = { maxRows: opts.maxRawColdRows ?? RAW_ROW_DEFAULTS.maxRows, maxBytes: opts.maxRawColdBytes ?? RAW_ROW_DEFAULTS.maxBytes };
   const extra: string[] = [];
   for (const occ of p.plan.occurrences) {
     const createTemp = async () => {
@@ -122,9 +124,15 @@ export async function loadColdRows(ctx: EngineContext, tx: Transaction, p: Prepa
       stats.coldReads[occ.mode]++;
       const started = Date.now();
       let stream = await opts.cold.queryTsvStream(q.sql, q.params);
-      if (inlineSmall) {
-        const small = await readSmallAnswer(stream);
+      const bounded = occ.mode === 'raw' && !occ.topN;
+      const smallBytes = opts.smallColdAnswerBytes ?? SMALL_COLD_ANSWER_BYTES;
+      if (inlineSmall && smallBytes > 0) {
+        const small = await readSmallAnswer(stream, smallBytes);
         if (small.ended) {
+          const lines = small.bytes.length === 0 ? 0 : small.bytes.toString('latin1').split('\n').length - 1;
+          if (bounded && (lines > limits.maxRows || small.bytes.length > limits.maxBytes)) {
+            throw new RawRowBoundExceeded(occ.relation.table, lines > limits.maxRows ? `${limits.maxRows} rows` : `${Math.round(limits.maxBytes / 1024 ** 2)} MiB`).toSqlState(lines);
+          }
           const columns = await stagedColumns(tx.hot, occ);
           inlineTempTable(p.plan.stmt, occ.tempTable, columns, base + extra.length + 1);
           extra.push(...(await tsvToArrayLiterals(Readable.from([small.bytes]), columns.copied.length, Infinity)).arrays);
@@ -134,9 +142,14 @@ export async function loadColdRows(ctx: EngineContext, tx: Transaction, p: Prepa
         stream = small.stream;
       }
       await createTemp();
-      const rows = occ.mode === 'raw' && !occ.topN ? stream.pipe(rawRowBound(ctx, occ.relation.table)) : stream;
+      const rows = bounded ? stream.pipe(rawRowBound(occ.relation.table, limits)) : stream;
       // Named columns: the hot table's column order can differ from the spec's after evolution.
-      const copied = await tx.hot.copyIn(`COPY pg_temp.${pgIdent(occ.tempTable)} (${tempTableColumns(occ).map(pgIdent).join(', ')}) FROM STDIN`, rows);
+      const copied = await tx.hot
+        .copyIn(`COPY pg_temp.${pgIdent(occ.tempTable)} (${tempTableColumns(occ).map(pgIdent).join(', ')}) FROM STDIN`, rows)
+        .catch(async (err: unknown) => {
+          stream.destroy();
+          throw await boundError(err, opts.cold, q.sql, q.params);
+        });
       opts.logger?.debug({ table: occ.relation.table, mode: occ.mode, rows: copied, shippedHotRows: shipment?.rows, ms: Date.now() - started }, 'cold rows loaded');
     } finally {
       await shipment?.drop();
@@ -149,36 +162,6 @@ export async function loadColdRows(ctx: EngineContext, tx: Transaction, p: Prepa
 async function shipmentFor(ctx: EngineContext, tx: Transaction, p: Prepared, occ: OccurrencePlan): Promise<Shipment | undefined> {
   if (!occ.shipHot || !p.includeHot || occ.relation.mode === 'cold-only') return undefined;
   return shipHotRows(tx.hot, ctx.opts.cold, occ, p.params, p.paramTypes);
-}
-
-/**
- * Counts raw cold rows on their way into PostgreSQL and stops them, with 54000, past the
- * engine's bounds: the fallback that finishes raw rows in PostgreSQL must not fill its disk.
- */
-function rawRowBound(ctx: EngineContext, table: string): Transform {
-  const maxRows = ctx.opts.maxRawColdRows ?? 20_000_000;
-  const maxBytes = ctx.opts.maxRawColdBytes ?? 4 * 1024 ** 3;
-  let rows = 0;
-  let bytes = 0;
-  return new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      bytes += chunk.length;
-      for (let at = chunk.indexOf(10); at >= 0; at = chunk.indexOf(10, at + 1)) rows++;
-      if (rows > maxRows || bytes > maxBytes) {
-        const what = rows > maxRows ? `${maxRows} rows` : `${Math.round(maxBytes / 1024 ** 2)} MiB`;
-        done(
-          new SqlStateError(
-            '54000',
-            `this statement needs more than ${what} of raw cold rows of "${table}" finished in PostgreSQL (the engine's limit)`,
-            undefined,
-            'Narrow the time range, aggregate by a bucket the cold tier can pre-aggregate, or add ORDER BY … LIMIT; the limits are STRATA_PROXY_MAX_RAW_COLD_ROWS and STRATA_PROXY_MAX_RAW_COLD_BYTES.',
-          ),
-        );
-        return;
-      }
-      done(null, chunk);
-    },
-  });
 }
 
 /** The client's parameters (as many as PostgreSQL found) followed by the inlined cold rows. */

@@ -33,6 +33,11 @@ export interface TierEngineOptions {
    */
   maxRawColdRows?: number;
   maxRawColdBytes?: number;
+  /**
+   * A SELECT's cold answer up to this many bytes of text travels as parameters, not in a
+   * temporary table (small-cold-answer.ts). Default 1 MiB; 0 stages every answer.
+   */
+  smallColdAnswerBytes?: number;
 }
 
 export type TierRoute = 'hot' | 'cold' | 'split';
