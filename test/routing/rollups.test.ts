@@ -1,5 +1,5 @@
 import { Client, Pool } from 'pg';
-import { datasetStream, postgresDdl, runTiering, METRICS_EVENTS_COLUMNS_SQL } from '@strata/core';
+import { applyTable, datasetStream, postgresDdl, runTiering, DATASET_START, METRICS_EVENTS_COLUMNS_SQL } from '@strata/core';
 import { from as copyFrom } from 'pg-copy-streams';
 import { pipeline } from 'node:stream/promises';
 import { resolveProxyConfig } from '../../proxy/src/config';
@@ -27,6 +27,11 @@ const SPEC = metricsSpec({
     { name: '1m', interval: '1m', groupBy: ['app', 'host'], aggregates: { value: ['avg', 'min', 'max', 'sum', 'count'] } },
     { name: '1h', interval: '1h', groupBy: ['app'], aggregates: { value: ['sum', 'count'] } },
   ],
+});
+
+/** The same table after a 2m rollup (app) is added between the two runs: it has no rows of the first. */
+const SPEC_LATER = metricsSpec({
+  rollups: [...SPEC.rollups, { name: '2m', interval: '2m', groupBy: ['app'], aggregates: { value: ['sum', 'count'] } }],
 });
 
 /** Rows off the minute grid, NULL hosts and values, NaN and ±Infinity (in their own buckets), in both tiers. */
@@ -78,6 +83,7 @@ describe('rollups serve bucketed aggregates through the proxy', () => {
     await runTiering(tiererDeps(fx.pgUrl, fx.cold, fx.database), { table: 'metrics_events', until: new Date(W1) });
     // A late row below W: the next run moves it, so its bucket has rollup rows of two generations.
     for (const c of [direct, fx.hot]) await c.query(LATE_ROW);
+    await applyTable({ hot: fx.hot, cold: fx.cold, coldTarget: { database: fx.database } }, SPEC_LATER, new Date(DATASET_START));
     await runTiering(tiererDeps(fx.pgUrl, fx.cold, fx.database), { table: 'metrics_events', until: new Date(W2) });
     const snapshot = await loadCatalogSnapshot(fx.hot);
     pool = new Pool({ connectionString: fx.pgUrl, max: 2 });
@@ -127,6 +133,7 @@ describe('rollups serve bucketed aggregates through the proxy', () => {
       ['a covered WHERE', `SELECT time_bucket('15 minutes', time) AS t, ${AGGS} FROM metrics_events WHERE ${RANGE} AND host IN ('h1', 'h3') AND app <> 'web' GROUP BY 1 ORDER BY 1`, '1m'],
       ['no time grouping', `SELECT app, host, ${AGGS} FROM metrics_events WHERE ${RANGE} GROUP BY 1, 2 ORDER BY 1, 2`, '1m'],
       ['the coarser rollup when it covers', `SELECT time_bucket('1 day', time) AS t, app, sum(value), count(*), avg(value) FROM metrics_events WHERE ${RANGE} GROUP BY 1, 2 ORDER BY 1, 2`, '1h'],
+      ['a rollup added after the first run: its generation read raw', `SELECT time_bucket('10 minutes', time) AS t, app, sum(value), count(*) FROM metrics_events WHERE ${RANGE} GROUP BY 1, 2 ORDER BY 1, 2`, '2m'],
       ['HAVING and ORDER BY an aggregate', `SELECT host, max(value) AS m FROM metrics_events WHERE ${RANGE} GROUP BY host HAVING count(*) > 100 ORDER BY m DESC, host`, '1m'],
     ])('%s: served by the rollup', async (_name, sql, rollup) => {
       expect(await check(sql)).toBe(rollup);
