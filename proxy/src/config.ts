@@ -39,6 +39,8 @@ export interface ProxyConfig {
    * transaction. Past any, SQLSTATE 54000 naming the limit.
    */
   coldLimits: { rawRows: number; rawBytes: number; inlineBytes: number };
+  /** statement_timeout of the engine's statements where the session sets none (0: none). */
+  statementTimeoutMs: number;
 }
 
 /**
@@ -109,6 +111,7 @@ export interface ProxyConfigInput {
   maxRawColdRows?: number;
   maxRawColdBytes?: number;
   maxInlineColdBytes?: number;
+  statementTimeoutMs?: number;
 }
 
 function hostPort(value: string, what: string): { host: string; port: number } {
@@ -206,6 +209,7 @@ export function resolveProxyConfig(input: ProxyConfigInput): ProxyConfig {
       rawBytes: positive(input.maxRawColdBytes, 4 * 1024 ** 3, 'max raw cold bytes'),
       inlineBytes: positive(input.maxInlineColdBytes, 64 * 1024 ** 2, 'max inline cold bytes'),
     },
+    statementTimeoutMs: positive(input.statementTimeoutMs, 300_000, 'statement timeout', true),
   };
 }
 
@@ -246,6 +250,7 @@ export function proxyConfigFromEnv(env: NodeJS.ProcessEnv): ProxyConfig {
     maxRawColdRows: int(env.STRATA_PROXY_MAX_RAW_COLD_ROWS),
     maxRawColdBytes: int(env.STRATA_PROXY_MAX_RAW_COLD_BYTES),
     maxInlineColdBytes: int(env.STRATA_PROXY_MAX_INLINE_COLD_BYTES),
+    statementTimeoutMs: int(env.STRATA_PROXY_STATEMENT_TIMEOUT_MS),
   };
   const merged: ProxyConfigInput = { ...file };
   for (const [key, value] of Object.entries(fromEnv)) if (value !== undefined) (merged as Record<string, unknown>)[key] = value;

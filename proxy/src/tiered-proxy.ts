@@ -54,6 +54,7 @@ export async function startTieredProxy(config: ProxyConfig, opts: TieredProxyOpt
     maxRawColdRows: config.coldLimits.rawRows,
     maxRawColdBytes: config.coldLimits.rawBytes,
     maxInlineColdBytes: config.coldLimits.inlineBytes,
+    statementTimeoutMs: config.statementTimeoutMs,
   });
   let proxy: RunningProxy;
   try {

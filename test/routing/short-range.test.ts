@@ -2,6 +2,7 @@ import { Client, Pool } from 'pg';
 import { DATASET_START, runTiering } from '@strata/core';
 import { createTierEngine, loadCatalogSnapshot, type TierEngine } from '../../proxy/src/engine';
 import { loadSqlParser } from '../../proxy/src/router';
+import { resolveProxyConfig } from '../../proxy/src/config';
 import type { SessionContext } from '../../proxy/src/engine/contract';
 import { compareOutcomes } from './corpus/compare';
 import { createReferenceTable, loadDataset, metricsSpec, tieredFixture, tiererDeps, type TieredFixture } from '../support/tiered-fixture';
@@ -102,5 +103,23 @@ describe('short ranges: small cold answers inline', () => {
     // Partials and top-N are not bounded; the engine goes on answering.
     await run(`SELECT count(*) FROM metrics_events`);
     await run(`SELECT time FROM metrics_events ORDER BY time LIMIT 2000`);
+  });
+
+  it('gives its own statements a default statement timeout where the session has none (the proxy: 5 minutes)', async () => {
+    expect(resolveProxyConfig({ backendUrl: fx.pgUrl, users: { u: 'p' } }).statementTimeoutMs).toBe(300_000);
+    const catalog = await loadCatalogSnapshot(fx.hot);
+    const run = async (e: TierEngine, sql: string) => {
+      const r = await e.execute({ sql, params: [], paramTypes: [] }, session);
+      const rows: unknown[] = [];
+      for await (const row of r.rows) rows.push(row);
+      return rows;
+    };
+    // One row, cold and hot, each sleeping 0.3 s in the statement PostgreSQL finishes.
+    const slow = `SELECT time, pg_sleep(0.3)::text FROM metrics_events WHERE host = 'h1' AND app = 'api' AND time IN ('2026-01-01T23:59:00Z', '2026-01-02T00:00:00Z') ORDER BY time`;
+    const limited = createTierEngine({ hot: pool, cold: fx.cold, coldDatabase: fx.database, catalog, statementTimeoutMs: 200 });
+    await expect(run(limited, slow)).rejects.toMatchObject({ sqlState: '57014', message: expect.stringMatching(/statement timeout/) });
+    // Fast statements are unaffected; without the default the slow one answers.
+    expect(await run(limited, `SELECT count(*) FROM metrics_events`)).toHaveLength(1);
+    expect(await run(createTierEngine({ hot: pool, cold: fx.cold, coldDatabase: fx.database, catalog }), slow)).toHaveLength(2);
   });
 });

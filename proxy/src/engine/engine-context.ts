@@ -38,6 +38,13 @@ export interface TierEngineOptions {
    * temporary table (small-cold-answer.ts). Default 1 MiB; 0 stages every answer.
    */
   smallColdAnswerBytes?: number;
+  /**
+   * statement_timeout for each statement the engine runs in a block of its own (outside a
+   * client's transaction) when the session has none: the rewritten statement, and the COPY
+   * that lasts as long as ClickHouse streams. Default 0: none (the proxy's default is
+   * STRATA_PROXY_STATEMENT_TIMEOUT_MS, 5 minutes).
+   */
+  statementTimeoutMs?: number;
 }
 
 export type TierRoute = 'hot' | 'cold' | 'split';

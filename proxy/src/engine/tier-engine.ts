@@ -52,7 +52,7 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
         const statements = stmt.plan?.statements ?? routedPlan(stmt.sql, ctx.snapshot()).statements;
         const last = statements[statements.length - 1];
         if (last?.tree?.ExplainStmt) return { paramTypes: stmt.paramTypes, fields: [QUERY_PLAN_FIELD] };
-        tx = await begin(hot, settings);
+        tx = await begin(hot, settings, undefined, ctx.opts.statementTimeoutMs);
         return last ? await describeStatement(ctx, tx, last.tree, stmt.sql, stmt.paramTypes) : await hot.describe(stmt.sql, stmt.paramTypes);
       } catch (err) {
         throw toSqlStateError(err);
@@ -87,7 +87,7 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
         // A lone DELETE / TRUNCATE in autocommit runs READ COMMITTED, as PostgreSQL's own
         // would: concurrent deletes of a table then wait for each other instead of failing.
         const lone = statements.length === 1 ? statements[0].tiered : undefined;
-        tx = await begin(hot, settings, lone?.kind === 'modify' ? 'READ COMMITTED' : 'REPEATABLE READ');
+        tx = await begin(hot, settings, lone?.kind === 'modify' ? 'READ COMMITTED' : 'REPEATABLE READ', ctx.opts.statementTimeoutMs);
         let last: EngineResult | undefined;
         for (const [i, routed] of statements.entries()) {
           signal?.throwIfAborted();

@@ -60,7 +60,12 @@ export async function sessionFor(
  * engine's own at `isolation` — REPEATABLE READ for reads (one snapshot, no lock), READ
  * COMMITTED for a lone DELETE / TRUNCATE (which then takes the tier read lock).
  */
-export async function begin(hot: HotSession, settingsOf?: SessionContext, isolation: 'REPEATABLE READ' | 'READ COMMITTED' = 'REPEATABLE READ'): Promise<Transaction> {
+export async function begin(
+  hot: HotSession,
+  settingsOf?: SessionContext,
+  isolation: 'REPEATABLE READ' | 'READ COMMITTED' = 'REPEATABLE READ',
+  statementTimeoutMs = 0,
+): Promise<Transaction> {
   const status = hot.status();
   if (status === 'E') throw new SqlStateError('25P02', 'current transaction is aborted, commands ignored until end of transaction block');
   const own = status === 'I';
@@ -79,7 +84,14 @@ export async function begin(hot: HotSession, settingsOf?: SessionContext, isolat
     if (!ok && hot.status() === 'T') await hot.query('SELECT 1/0').catch(() => undefined);
   };
   try {
-    const r = await hot.query("SELECT current_setting('TimeZone'), current_setting('transaction_isolation'), current_setting('transaction_read_only')");
+    // The engine's default statement timeout, for its own block only and only where the
+    // session has none (set_config(…, true) lasts until COMMIT), in the same round trip.
+    const defaultTimeout = own && statementTimeoutMs > 0;
+    const r = await hot.query(
+      "SELECT current_setting('TimeZone'), current_setting('transaction_isolation'), current_setting('transaction_read_only')" +
+        (defaultTimeout ? ", CASE WHEN current_setting('statement_timeout') = '0' THEN set_config('statement_timeout', $1, true) END" : ''),
+      defaultTimeout ? [`${statementTimeoutMs}ms`] : [],
+    );
     const [tz, isolation, readOnly] = r.rows[0];
     tx.utc = UTC_ZONES.test(tz ?? '');
     tx.readCommitted = isolation === 'read committed';
