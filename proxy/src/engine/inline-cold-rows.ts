@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import { pgIdent, pgQualified } from '@strata/core';
 import type { PgNode } from '../router/sql-parser';
 import { SqlStateError } from './contract';
@@ -43,6 +44,8 @@ export async function tsvToArrayLiterals(rows: Readable, columns: number, maxByt
   let bytes = 0;
   let rest = '';
   let count = 0;
+  // Chunks split wherever the stream did: a character's bytes may straddle two of them.
+  const utf8 = new StringDecoder('utf8');
   const takeLine = (line: string) => {
     const fields = line.split('\t');
     if (fields.length !== columns) throw new SqlStateError('XX000', `cold row with ${fields.length} fields where ${columns} were expected`);
@@ -60,11 +63,12 @@ export async function tsvToArrayLiterals(rows: Readable, columns: number, maxByt
         'Narrow the time range, or read outside a READ ONLY transaction (cold rows are then staged in temporary tables).',
       );
     }
-    const text = rest + chunk.toString('utf8');
+    const text = rest + utf8.write(chunk);
     const lines = text.split('\n');
     rest = lines.pop()!;
     for (const line of lines) takeLine(line);
   }
+  rest += utf8.end();
   if (rest !== '') takeLine(rest);
   return { arrays: cells.map((c) => `{${c.join(',')}}`), rows: count };
 }
