@@ -1,5 +1,4 @@
-import { validateTieredTable } from '@strata/core';
-import { medianRun, startMeasureBed, type MeasureBed } from '../support/measure-bed';
+import { measureSpec, medianRun, startMeasureBed, type MeasureBed } from '../support/measure-bed';
 
 /**
  * A measurement, not part of the suite (STRATA_MEASURE_ROLLUP=1 runs it): a 30-day
@@ -16,18 +15,7 @@ const run = process.env.STRATA_MEASURE_ROLLUP === '1' ? describe : describe.skip
 const ROWS = Number(process.env.ROWS ?? 1_000_000);
 const HOSTS = Number(process.env.HOSTS ?? 5);
 
-const spec = validateTieredTable({
-  table: 'measure_events',
-  timeColumn: 'time',
-  columns: [
-    { name: 'time', type: 'timestamptz' },
-    { name: 'host', type: 'text' },
-    { name: 'v', type: 'double precision' },
-  ],
-  hot: { chunkInterval: '1d', retention: '24h' },
-  cold: { orderBy: ['host', 'time'], partitionBy: 'day' },
-  rollups: [{ name: '1m', interval: '1m', groupBy: ['host'], aggregates: { v: ['avg', 'min', 'max', 'sum', 'count'] } }],
-});
+const spec = measureSpec({ rollups: [{ name: '1m', interval: '1m', groupBy: ['host'], aggregates: { v: ['avg', 'min', 'max', 'sum', 'count'] } }] });
 
 jest.setTimeout(3_600_000);
 
@@ -35,8 +23,7 @@ run('rollup-served dashboards, measured', () => {
   let bed: MeasureBed;
 
   beforeAll(async () => {
-    if (!spec.ok) throw new Error(JSON.stringify(spec.errors));
-    bed = await startMeasureBed(spec.spec, { rows: ROWS, days: 31, hosts: HOSTS, until: '2026-01-31T00:00:00Z' });
+    bed = await startMeasureBed(spec, { rows: ROWS, days: 31, hosts: HOSTS, until: '2026-01-31T00:00:00Z' });
   });
 
   afterAll(() => bed?.close());

@@ -1,5 +1,4 @@
-import { validateTieredTable } from '@strata/core';
-import { medianRun, startMeasureBed, type MeasureBed } from '../support/measure-bed';
+import { measureSpec, medianRun, startMeasureBed, type MeasureBed } from '../support/measure-bed';
 
 /**
  * A measurement, not part of the suite (STRATA_MEASURE_WHOLE=1 runs it): per-host p95 and
@@ -13,17 +12,7 @@ import { medianRun, startMeasureBed, type MeasureBed } from '../support/measure-
 const run = process.env.STRATA_MEASURE_WHOLE === '1' ? describe : describe.skip;
 const ROWS = Number(process.env.ROWS ?? 1_000_000);
 
-const spec = validateTieredTable({
-  table: 'measure_events',
-  timeColumn: 'time',
-  columns: [
-    { name: 'time', type: 'timestamptz' },
-    { name: 'host', type: 'text' },
-    { name: 'v', type: 'double precision' },
-  ],
-  hot: { chunkInterval: '1d', retention: '24h' },
-  cold: { orderBy: ['host', 'time'], partitionBy: 'day' },
-});
+const spec = measureSpec();
 
 jest.setTimeout(1_800_000);
 
@@ -31,9 +20,8 @@ run('whole pushdown, measured', () => {
   let bed: MeasureBed;
 
   beforeAll(async () => {
-    if (!spec.ok) throw new Error(JSON.stringify(spec.errors));
     // ROWS rows evenly over six days; W after the fifth.
-    bed = await startMeasureBed(spec.spec, { rows: ROWS, days: 6, hosts: 20, until: '2026-01-06T00:00:00Z' });
+    bed = await startMeasureBed(spec, { rows: ROWS, days: 6, hosts: 20, until: '2026-01-06T00:00:00Z' });
   });
 
   afterAll(() => bed?.close());

@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { ensurePartitions, runTiering, type TieredTableSpec } from '@strata/core';
+import { ensurePartitions, runTiering, validateTieredTable, type TieredTableSpec } from '@strata/core';
 import { resolveProxyConfig } from '../../proxy/src/config';
 import { startTieredProxy, type RunningTieredProxy } from '../../proxy/src/tiered-proxy';
 import { tieredFixture, tiererDeps, type TieredFixture } from './tiered-fixture';
@@ -15,6 +15,24 @@ export interface MeasureBed {
   proxy: RunningTieredProxy;
   client: Client;
   close(): Promise<void>;
+}
+
+/** measure_events' spec (1-day chunks, day partitions), with `extra` fields (rollups, …). */
+export function measureSpec(extra: Record<string, unknown> = {}): TieredTableSpec {
+  const r = validateTieredTable({
+    table: 'measure_events',
+    timeColumn: 'time',
+    columns: [
+      { name: 'time', type: 'timestamptz' },
+      { name: 'host', type: 'text' },
+      { name: 'v', type: 'double precision' },
+    ],
+    hot: { chunkInterval: '1d', retention: '24h' },
+    cold: { orderBy: ['host', 'time'], partitionBy: 'day' },
+    ...extra,
+  });
+  if (!r.ok) throw new Error(JSON.stringify(r.errors));
+  return r.spec;
 }
 
 const START = Date.parse('2026-01-01T00:00:00Z');
