@@ -171,15 +171,19 @@ export function rollupColdQuery(occ: OccurrencePlan, read: RollupRead, cols: Par
   const inBuckets = `${bucket} >= ${from} AND ${bucket} < ${to}`;
   // The oldest generation with rollup rows in range: from it on, every run built its rollup.
   const lowest = `(SELECT ifNull(minOrNull(${gen}), 18446744073709551615) FROM ${rollup} WHERE ${inBuckets})`;
-  const firstGen = read.deletedUpTo === undefined ? lowest : `greatest(${lowest}, toUInt64(${read.deletedUpTo + 1n}))`;
+  const firstGenExpr = read.deletedUpTo === undefined ? lowest : `greatest(${lowest}, toUInt64(${read.deletedUpTo + 1n}))`;
   const floatMinMax = [...new Set(shape.partials.filter((p) => (p.fn === 'min' || p.fn === 'max') && FLOAT_KINDS.has(kindOf(occ, p.column))).map((p) => p.column))];
   // A NaN sum means the bucket may hold a NaN that ClickHouse's min/max skipped. Decided for
   // the whole statement, as a constant: a per-bucket test (IN a set) would keep ClickHouse
   // from pruning the raw rows by generation, and NaN buckets are rare.
-  const clean =
+  const cleanExpr =
     floatMinMax.length > 0
       ? `(SELECT count() = 0 FROM ${rollup} WHERE ${inBuckets} AND (${floatMinMax.map((col) => `isNaN(${chIdent(`${col}__sum`)})`).join(' OR ')}))`
       : undefined;
+  // Computed once for the three branches: a WITH on a UNION's first SELECT reaches them all.
+  const firstGen = '_strata_rollup_first_gen';
+  const clean = cleanExpr && '_strata_rollup_clean';
+  const withClause = `WITH ${firstGenExpr} AS ${firstGen}${cleanExpr ? `, ${cleanExpr} AS ${clean}` : ''} `;
   const keys = cols.filter((x) => x.chKey !== undefined).map((x) => x.chKey!);
   const groupBy = keys.length > 0 ? ` GROUP BY ${keys.join(', ')}` : '';
   const rawSelect = (extra: string) =>
@@ -195,7 +199,7 @@ export function rollupColdQuery(occ: OccurrencePlan, read: RollupRead, cols: Par
   const fromRollup =
     `SELECT ${rollupCols.map((x) => x.expr).join(', ')} FROM ${rollup} WHERE ${rollupWhere.join(' AND ')}` +
     `${rollupKeys.length > 0 ? ` GROUP BY ${rollupKeys.join(', ')}` : ''} HAVING count() > 0`;
-  return { sql: `${outside} UNION ALL ${inside} UNION ALL ${fromRollup}`, params: params.values };
+  return { sql: `${withClause}${outside} UNION ALL ${inside} UNION ALL ${fromRollup}`, params: params.values };
 }
 
 function kindOf(occ: OccurrencePlan, column: string): string {
