@@ -124,7 +124,7 @@ test('a writer SIGKILLed at every point of a batch, under load: every acknowledg
       // Killed after COMMIT while the other writer cannot reach PostgreSQL: the batch comes back during the outage.
       if (step === WRITER_STEPS.committed) steadyPath.cut();
       let timer: NodeJS.Timeout | undefined;
-      const paused = await Promise.race([run.paused.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 20_000)))]);
+      const paused = await Promise.race([run.paused.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 45_000)))]);
       clearTimeout(timer);
       run.child.kill('SIGKILL');
       const exit = await run.exited;
@@ -183,7 +183,7 @@ test('a writer SIGKILLed at every point of a batch, under load: every acknowledg
   const applied = await steady!.metrics.applied.get();
   const duplicates = applied.values.filter((v) => v.labels.outcome === 'duplicate').reduce((n, v) => n + v.value, 0);
   expect(duplicates).toBeGreaterThan(0);
-}, 120_000);
+}, 300_000);
 
 test('the answer to a PostgreSQL COMMIT or a ClickHouse INSERT lost on the way back: the batch is not applied again', async () => {
   const cfg = testBufferConfig(nats.url, 'lost', { writers: false, ackWaitSeconds: 2 });

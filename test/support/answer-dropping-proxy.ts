@@ -42,7 +42,9 @@ export async function startAnswerDropper(kind: 'postgres' | 'clickhouse-http', t
     let pending: Buffer = Buffer.alloc(0);
     upstream.on('data', (chunk: Buffer) => {
       if (kind === 'clickhouse-http') {
-        if (insertInFlight) return cut();
+        // Still armed: two INSERTs in flight at once on two connections drop one answer, not both.
+        if (insertInFlight && armed) return cut();
+        insertInFlight = false;
         return void client.write(chunk);
       }
       // PostgreSQL backend messages: type byte, int32 length (itself included), payload.
