@@ -94,4 +94,30 @@ describe.each(stores)('shipped hot rows ($name store)', ({ open }) => {
       await cold.close();
     }
   });
+
+  it('one shipped column whose first rows are NULL or empty: every row arrives', async () => {
+    const cold = open();
+    try {
+      // v's NULL and host's '' would be blank lines, which ClickHouse skips before an INSERT's data.
+      for (const [sql, expected] of [
+        ['SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY v) FROM ship_events WHERE time >= $1', 'v'],
+        ["SELECT count(DISTINCT host) FROM ship_events WHERE time >= $1", 'host'],
+      ] as const) {
+        await client.query(`INSERT INTO ship_events (time, host, v) VALUES ('2025-12-31 00:00:00+00', '', NULL)`);
+        const occ = planStatement(parseStatements(sql)[0].stmt, snapshot, { utc: true, includeHot: true, whole: true }).occurrences[0];
+        expect(occ.shipHot).toBeDefined();
+        const shipment = await shipHotRows(pgHotSession(client), cold, occ, ['2025-12-30 00:00+00'], [1184]);
+        try {
+          expect(shipment.rows).toBe(7);
+          const back = await cold.query<{ n: string }>(`SELECT count() AS n FROM ${shipment.table}`);
+          expect({ column: expected, n: back[0].n }).toEqual({ column: expected, n: '7' });
+        } finally {
+          await shipment.drop();
+          await client.query(`DELETE FROM ship_events WHERE time = '2025-12-31 00:00:00+00'`);
+        }
+      }
+    } finally {
+      await cold.close();
+    }
+  });
 });

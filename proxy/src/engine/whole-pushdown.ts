@@ -24,6 +24,9 @@ import { selectOf } from './sql-snippets';
  */
 export const SCRATCH_DATABASE = 'strata_scratch';
 
+/** The shipped table's first column, 1 on every row (see shipHotRows). */
+const ROW_MARK = '_strata_row';
+
 /** Text of hot rows one statement may ship (they sit in ClickHouse's memory until the statement ends). */
 export const MAX_SHIPPED_HOT_BYTES = 1024 ** 3;
 
@@ -136,13 +139,15 @@ export async function shipHotRows(
     if (first === null || first.length === 0) return { table: undefined, rows, drop: async () => undefined };
     await scratchDatabase(cold);
     table = chQualified(SCRATCH_DATABASE, `hot_${rel.table}_${randomUUID().replaceAll('-', '')}`);
-    const columns = names.map((n) => `${chIdent(n)} ${SHIP[kindOf(occ, n)].chType}`);
+    // A leading constant column: no line is ever empty. ClickHouse skips blank lines
+    // before an INSERT's data, so a one-column row of '' or NULL-as-'' would be lost or misread.
+    const columns = [`${chIdent(ROW_MARK)} UInt8`, ...names.map((n) => `${chIdent(n)} ${SHIP[kindOf(occ, n)].chType}`)];
     await cold.command(`CREATE TABLE ${table} (${columns.join(', ')}) ENGINE = Memory`);
     let bytes = 0;
     async function* pages(): AsyncGenerator<Buffer> {
       for (let page: Array<Array<string | null>> | null = first; page !== null; page = await portal.next()) {
         if (page.length === 0) continue;
-        const text = Buffer.from(page.map((r) => r.map(tsvField).join('\t')).join('\n') + '\n');
+        const text = Buffer.from(page.map((r) => `1\t${r.map(tsvField).join('\t')}`).join('\n') + '\n');
         bytes += text.length;
         rows += page.length;
         if (bytes > maxBytes) {
@@ -156,7 +161,7 @@ export async function shipHotRows(
         yield text;
       }
     }
-    await cold.insertTsv({ table, columns: names, data: Readable.from(pages(), { objectMode: false }) });
+    await cold.insertTsv({ table, columns: [ROW_MARK, ...names], data: Readable.from(pages(), { objectMode: false }) });
   } catch (err) {
     if (table) await dropTable(cold, table).catch(() => undefined);
     throw overLimit ?? err;
