@@ -3,13 +3,17 @@
 // on Debian's containerd; the image `make image` built is imported into containerd;
 // `helm install` of charts/strata runs the operator, proxy and gateway as pods, reaching
 // the machine's PostgreSQL and a ClickHouse engine through forwarders on the pods'
-// bridge. Only with STRATA_TEST_K8S=1 (`make test-k8s`): it needs root, the image and
-// changes the host's network (undone by `node.sh down`).
+// bridge. The proxy's Service serves TLS only (a certificate from a CA the test makes,
+// verified as sslmode=verify-full does), and the chart's ServiceMonitors are scraped by a
+// Prometheus the Prometheus Operator runs on the node (test/support/prometheus-operator.ts).
+// Only with STRATA_TEST_K8S=1 (`make test-k8s`): it needs root, the image and changes the
+// host's network (undone by `node.sh down`).
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, connect, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { TLSSocket } from 'node:tls';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { startChdbHttpServer, type ChdbHttpServer } from '../support/cold-endpoint';
@@ -17,6 +21,8 @@ import { createTestDatabase, type TestDatabase } from '../support/postgres';
 import { eventually, helm, kubectl, kubectlJson } from '../support/operator-kubectl';
 import { secretManifest } from '../support/operator-cluster';
 import { repoPath } from '../support/paths';
+import { applyPrometheusOperatorCrds, prometheusImageArchives, prometheusManifests, promQuery, startPrometheusOperator, type RunningPrometheusOperator } from '../support/prometheus-operator';
+import { makeServiceCertificate, type ServiceCertificate } from '../support/service-certificate';
 import { cond, tieredTable, type TtObject } from './manifests';
 
 const run = promisify(execFile);
@@ -48,6 +54,8 @@ function step(what: string, t0: number): void {
   let db: TestDatabase;
   let ch: ChdbHttpServer;
   let pg: Client;
+  let proxyCert: ServiceCertificate;
+  let promOperator: RunningPrometheusOperator | undefined;
   const forwards: Server[] = [];
   const t0 = Date.now();
   const getTt = (name: string) => kubectlJson<TtObject>(admin, ['get', 'tt', name, '-n', NS]);
@@ -61,9 +69,16 @@ function step(what: string, t0: number): void {
     await run(NODE, ['up', dir], { maxBuffer: 1 << 24 });
     step('node Ready', t0);
     const archive = join(dir, 'strata-image.tar');
-    await run('podman', ['--runtime', 'runc', 'save', '--format', 'docker-archive', '-o', archive, IMAGE]);
-    await run('ctr', ['--address', join(dir, 'containerd.sock'), '-n', 'k8s.io', 'images', 'import', archive], { maxBuffer: 1 << 24 });
-    step(`${IMAGE} imported into containerd`, t0);
+    const ctrImport = (tar: string) => run('ctr', ['--address', join(dir, 'containerd.sock'), '-n', 'k8s.io', 'images', 'import', tar], { maxBuffer: 1 << 24 });
+    await Promise.all([
+      run('podman', ['--runtime', 'runc', 'save', '--format', 'docker-archive', '-o', archive, IMAGE]).then(() => ctrImport(archive)),
+      ...prometheusImageArchives().map(ctrImport),
+      // Before helm install: the chart's ServiceMonitors need the operator's CRDs.
+      applyPrometheusOperatorCrds(admin),
+    ]);
+    promOperator = await startPrometheusOperator(admin, NS, join(dir, 'logs', 'prometheus-operator.log'));
+    step(`${IMAGE} and Prometheus's images imported into containerd, the Prometheus Operator's CRDs applied and the operator started`, t0);
+    proxyCert = makeServiceCertificate(join(dir, 'proxy-tls'), 'strata-proxy', NS);
     db = await createTestDatabase('k8s_node');
     ch = await startChdbHttpServer();
     forwards.push(await forward(15432, Number(new URL(db.url).port || 5432)), await forward(18123, ch.port));
@@ -79,6 +94,7 @@ function step(what: string, t0: number): void {
       await run('cp', ['-r', join(dir, 'logs'), repoPath('.build', 'k8s-node-logs')]).catch(() => undefined);
       rmSync(dir, { recursive: true, force: true });
     }
+    await promOperator?.stop();
     for (const f of forwards) f.close();
     await pg?.end();
     await ch?.stop();
@@ -93,13 +109,17 @@ function step(what: string, t0: number): void {
     await kubectl(admin, ['apply', '-f', '-'], secretManifest(NS, 'strata-connection', { pgUrl: podUrl.toString(), clickhouseUrl: `http://${BRIDGE_IP}:18123`, clickhouseDatabase: 'strata' }));
     await kubectl(admin, ['apply', '-f', '-'], secretManifest(NS, 'strata-proxy-users', { users: 'grafana:grafana-pw' }));
     await kubectl(admin, ['apply', '-f', '-'], secretManifest(NS, 'strata-gateway-tokens', { tokens: 'ingest-token-0123456789' }));
+    await kubectl(admin, ['create', 'secret', 'tls', 'strata-proxy-tls', '-n', NS, `--cert=${proxyCert.certFile}`, `--key=${proxyCert.keyFile}`]);
     const [repository, tag] = IMAGE.split(/:(?=[^:/]+$)/);
     await helm([
       'install', 'strata', repoPath('charts', 'strata'), '--kubeconfig', admin, '--namespace', NS,
       '--set', `image.repository=${repository}`, '--set', `image.tag=${tag}`, '--set', 'image.pullPolicy=Never',
       '--set', 'proxy.replicas=1', '--set', 'gateway.replicas=1', '--set', 'operator.replicas=2',
+      '--set', 'proxy.tlsSecret=strata-proxy-tls', '--set', 'serviceMonitor.enabled=true', '--set', 'serviceMonitor.interval=5s',
     ]);
-    step('helm install', t0);
+    step('helm install (proxy TLS, ServiceMonitors)', t0);
+    // The Prometheus selecting the release's ServiceMonitors starts beside Strata's pods.
+    await kubectl(admin, ['apply', '-f', '-'], prometheusManifests({ name: 'strata', namespace: NS, release: 'strata', scrapeInterval: '5s' }));
     // One wait per Deployment: kubectl wait's timeout is shared by all the pods it waits for.
     try {
       for (const d of ['strata-operator', 'strata-proxy', 'strata-gateway']) {
@@ -120,22 +140,40 @@ function step(what: string, t0: number): void {
     const moved = await waitTt('rows moved by a tiering Job', 'metrics', (o) => o.status?.rowsCold === 300 && o.status?.rowsHot === 0, 200_000);
     step(`CronJob fired, Job pod moved 300 rows; watermark ${moved.status!.watermark}`, t0);
     console.log(await kubectl(admin, ['get', 'tt,cronjobs,jobs', '-n', NS]));
-    const jobs = await kubectlJson<{ items: Array<{ status: { succeeded?: number } }> }>(admin, ['get', 'jobs', '-n', NS]);
-    expect(jobs.items.some((j) => j.status.succeeded === 1)).toBe(true);
+    // The Job's pod moved the rows; the Job itself completes a moment later.
+    await eventually('a tiering Job succeeded', async () => {
+      const jobs = await kubectlJson<{ items: Array<{ status: { succeeded?: number } }> }>(admin, ['get', 'jobs', '-n', NS]);
+      return jobs.items.some((j) => j.status.succeeded === 1);
+    }, 60_000, 1000);
   }, 300_000);
 
-  test("through the Services: psql-style reads of both tiers via the proxy (SCRAM), a gateway write read back through the proxy", async () => {
+  test('through the Services: reads of both tiers via the proxy (TLS verify-full, SCRAM), a gateway write read back through the proxy', async () => {
     const svcIp = async (name: string) => (await kubectlJson<{ spec: { clusterIP: string } }>(admin, ['get', 'svc', name, '-n', NS])).spec.clusterIP;
     const proxyIp = await svcIp('strata-proxy');
     const gatewayIp = await svcIp('strata-gateway');
     // A hot row beside the 300 cold ones.
     await pg.query(`INSERT INTO metrics VALUES (now(), 'web', 'h1', 1)`);
-    const viaProxy = new Client({ host: proxyIp, port: 5432, user: 'grafana', password: 'grafana-pw', database: new URL(db.url).pathname.slice(1) });
+    const database = new URL(db.url).pathname.slice(1);
+    const serviceName = proxyCert.dnsNames[2]; // strata-proxy.strata.svc
+    // As sslmode=verify-full: the chain up to the test's CA and the Service's name (no
+    // cluster DNS here, so the name is checked while the ClusterIP is dialled).
+    const viaProxy = new Client({ host: proxyIp, port: 5432, user: 'grafana', password: 'grafana-pw', database, ssl: { ca: readFileSync(proxyCert.caFile, 'utf8'), servername: serviceName } });
     await viaProxy.connect();
     try {
+      const socket = (viaProxy as unknown as { connection: { stream: TLSSocket } }).connection.stream;
+      expect([socket.encrypted, socket.authorized, socket.getPeerCertificate().subjectaltname]).toEqual([true, true, expect.stringContaining(`DNS:${serviceName}`)]);
       const both = await viaProxy.query<{ n: number }>(`SELECT count(*)::int AS n FROM metrics WHERE time > now() - interval '3 days'`);
       expect(both.rows[0].n).toBe(301);
-      step(`proxy Service ${proxyIp}:5432 (SCRAM) read both tiers: 301 rows`, t0);
+      step(`proxy Service ${proxyIp}:5432 (${socket.getProtocol()}, certificate verified for ${serviceName}, SCRAM) read both tiers: 301 rows`, t0);
+      // psql the same way (hostaddr dials, host is the name verified), and what it refuses.
+      const psql = (conninfo: string, ...commands: string[]) =>
+        run('psql', ['-X', '-A', '-t', `${conninfo} hostaddr=${proxyIp} port=5432 dbname=${database} user=grafana`, ...commands.flatMap((c) => ['-c', c])], { env: { ...process.env, PGPASSWORD: 'grafana-pw' } });
+      const verified = await psql(`host=${serviceName} sslmode=verify-full sslrootcert=${proxyCert.caFile}`, '\\conninfo', `SELECT count(*) FROM metrics WHERE time > now() - interval '3 days'`);
+      expect(verified.stdout).toMatch(/SSL connection \(protocol: TLSv1\.[23]/);
+      expect(verified.stdout.trim().split('\n').pop()).toBe('301');
+      await expect(psql(`host=${serviceName} sslmode=disable`, 'SELECT 1')).rejects.toThrow(/accepts only connections over TLS/);
+      await expect(psql(`host=strata-gateway.${NS}.svc sslmode=verify-full sslrootcert=${proxyCert.caFile}`, 'SELECT 1')).rejects.toThrow(/does not match host name/);
+      step(`psql sslmode=verify-full: ${verified.stdout.split('\n').find((l) => l.startsWith('SSL connection'))}; sslmode=disable refused; another name refused`, t0);
       const res = await fetch(`http://${gatewayIp}:8080/write/metrics?table=metrics`, {
         method: 'POST',
         headers: { authorization: 'Bearer ingest-token-0123456789', 'content-type': 'application/json' },
@@ -149,6 +187,44 @@ function step(what: string, t0: number): void {
       await viaProxy.end();
     }
   }, 120_000);
+
+  test("the chart's ServiceMonitors scraped: a Prometheus run by the Prometheus Operator has every target up and Strata's metrics", async () => {
+    await kubectl(admin, ['rollout', 'status', 'statefulset/prometheus-strata', '-n', NS, '--timeout=180s']);
+    const monitors = await kubectlJson<{ items: Array<{ metadata: { name: string } }> }>(admin, ['get', 'servicemonitors', '-n', NS]);
+    const services = monitors.items.map((m) => m.metadata.name).sort();
+    expect(services).toEqual(['strata-gateway', 'strata-operator', 'strata-proxy']);
+    const podIp = (await kubectlJson<{ status: { podIP: string } }>(admin, ['get', 'pod', 'prometheus-strata-0', '-n', NS])).status.podIP;
+    const prometheus = `http://${podIp}:9090`;
+    step(`Prometheus (StatefulSet prometheus-strata, made by the Prometheus Operator) Ready at ${prometheus}`, t0);
+    // Each ServiceMonitor's Service has targets, all up: the selector, port name and path
+    // the chart wrote reached real pods (the operator has two replicas, both serve /metrics).
+    const up = await eventually('every ServiceMonitor target up', async () => {
+      const samples = await promQuery(prometheus, `up{namespace="${NS}"}`);
+      const byService = new Map<string, number[]>();
+      for (const x of samples) byService.set(x.metric.service, [...(byService.get(x.metric.service) ?? []), x.value]);
+      const complete = services.every((svc) => byService.get(svc)?.length && byService.get(svc)!.every((v) => v === 1)) && byService.get('strata-operator')!.length === 2;
+      return complete ? samples : undefined;
+    }, 120_000, 1000);
+    expect(up.map((x) => `${x.metric.job} ${x.metric.endpoint}`).sort()).toEqual(['strata-gateway http', 'strata-operator http', 'strata-operator http', 'strata-proxy metrics']);
+    // What happened earlier in this run, seen through the scrapes: the TLS reads above,
+    // the gateway's row, the watermark of the table the CronJob tiered (honorLabels keeps
+    // the TieredTable's namespace as `namespace`).
+    const seen = await eventually("Strata's metrics scraped", async () => {
+      const [connections, rows, watermark] = await Promise.all([
+        promQuery(prometheus, `sum(strata_proxy_client_connections_total{service="strata-proxy"})`),
+        promQuery(prometheus, `sum(strata_gateway_rows_accepted_total{service="strata-gateway", table="metrics"})`),
+        promQuery(prometheus, `max(strata_tiering_watermark_seconds{service="strata-operator", namespace="${NS}", table="metrics"})`),
+      ]);
+      const ok = connections[0]?.value >= 2 && rows[0]?.value === 1 && watermark[0]?.value > 0;
+      return ok ? { connections: connections[0].value, watermark: watermark[0].value } : undefined;
+    }, 90_000, 1000);
+    // The CronJob keeps advancing W every minute: the scraped value is one it had lately.
+    const tt = await getTt('metrics');
+    const current = Date.parse(tt.status!.watermark!) / 1000;
+    expect(seen.watermark).toBeLessThanOrEqual(current);
+    expect(seen.watermark).toBeGreaterThan(current - 300);
+    step(`Prometheus scraped ${up.length} targets up; strata_proxy_client_connections_total ${seen.connections}, the gateway's row, strata_tiering_watermark_seconds = ${tt.status!.watermark}`, t0);
+  }, 300_000);
 
   test('the leading operator pod deleted: the other replica takes the Lease and reconciles', async () => {
     const holder = async () => (await kubectlJson<{ spec: { holderIdentity?: string } }>(admin, ['get', 'lease', 'strata-operator', '-n', NS])).spec.holderIdentity;
