@@ -20,7 +20,7 @@ IMAGES="$CACHE/image"
 SRC="$CACHE/build/prometheus-operator-$PO_VERSION"
 PODMAN=(podman --runtime runc)
 log() { printf '[prometheus-operator] %s\n' "$*" >&2; }
-mkdir -p "$BIN" "$IMAGES"
+mkdir -p "$BIN" "$IMAGES" "$CACHE/build"
 
 # The module's source, writable: its go.mod replaces its two nested modules
 # (pkg/apis/monitoring, pkg/client) with directories a module zip leaves out, so the
@@ -43,17 +43,18 @@ build() { # command
 }
 
 # Prometheus's cmd/prometheus in a module of our own, its plugin list (every discovery
-# mechanism) replaced by Kubernetes discovery; the module is tagged v0.<minor*100+patch>.
+# mechanism) replaced by Kubernetes discovery. Prometheus X.Y.Z is the module's v0.(X*100+Y).Z.
 prometheus_binary() {
   [ -x "$BIN/prometheus-$PROMETHEUS_VERSION" ] && return 0
-  local v="${PROMETHEUS_VERSION#v3.}" work="$CACHE/build/prometheus-k8s-sd-$PROMETHEUS_VERSION" start=$SECONDS
-  local module_version="v0.3${v%%.*}$(printf '%02d' "${v#*.}")" dir
+  local work="$CACHE/build/prometheus-k8s-sd-$PROMETHEUS_VERSION" start=$SECONDS major minor patch dir
+  IFS=. read -r major minor patch <<<"${PROMETHEUS_VERSION#v}"
+  local module_version="v0.$((major * 100 + minor)).$patch"
   if [ ! -f "$work/go.mod" ]; then
     mkdir -p "$work.tmp.$$"
     dir="$(go mod download -json "github.com/prometheus/prometheus@$module_version" | sed -n 's/.*"Dir": "\(.*\)",*/\1/p')"
     sed 's#_ "github.com/prometheus/prometheus/plugins".*#_ "github.com/prometheus/prometheus/discovery/kubernetes"#' "$dir/cmd/prometheus/main.go" >"$work.tmp.$$/main.go"
     (cd "$work.tmp.$$" && go mod init strata.local/prometheus >/dev/null 2>&1 && go mod edit -require "github.com/prometheus/prometheus@$module_version" &&
-      grep -E '^replace ' "$dir/go.mod" | sed 's/^replace //' | while read -r from _ to; do go mod edit -replace "${from% *}=${to% *}"; done; go mod tidy)
+      sed -nE 's/^replace ([^ ]+) ([^ ]+) => ([^ ]+) ([^ ]+)$/\1@\2=\3@\4/p' "$dir/go.mod" | while read -r r; do go mod edit -replace "$r"; done && go mod tidy)
     mv -T "$work.tmp.$$" "$work" 2>/dev/null || rm -rf "$work.tmp.$$"
   fi
   (cd "$work" && CGO_ENABLED=0 go build -ldflags "-X github.com/prometheus/common/version.Version=${PROMETHEUS_VERSION#v}" -o "$BIN/prometheus-$PROMETHEUS_VERSION.tmp.$$" .)
