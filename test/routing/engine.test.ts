@@ -160,7 +160,7 @@ describe('tier-aware engine', () => {
     expect(r.fields.map((f) => [f.name, f.typeOid])).toEqual([['QUERY PLAN', 25]]);
     expect(text).toMatch(/^Strata route: split/);
     expect(text).toContain('W = 2026-01-02T00:00:00.000000Z');
-    expect(text).toMatch(/ClickHouse: SELECT .*count\(\).* FROM `strata_test`.`metrics_events` WHERE .*`_strata_gen` <= \d+/);
+    expect(text).toMatch(/ClickHouse: (WITH .* )?SELECT .*count\(\).* FROM `strata_test`.`metrics_events` WHERE .*`_strata_gen` <= \d+/);
     expect(text).toContain('ClickHouse parameters: ');
     expect(text).toMatch(/PostgreSQL: SELECT/);
     const hot = await viaEngine(`EXPLAIN SELECT count(*) FROM metrics_events WHERE time >= '2026-01-02T06:00:00Z'`);
