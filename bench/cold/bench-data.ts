@@ -77,6 +77,9 @@ export function benchLogsSpec(): TieredTableSpec {
  * The dataset's formulas (core/src/demo/dataset.ts) in ClickHouse SQL, for minutes [0, n)
  * (only every `every`-th minute: the same partitions with fewer rows, for profiling).
  */
+/** One INSERT … SELECT fills every day partition of the bench's months (ClickHouse refuses more than 100 by default). */
+const ANY_PARTITIONS = 'SETTINGS max_partitions_per_insert_block = 0';
+
 export function generateMetricsSql(table: string, minutes: number, every = 1): string {
   return `INSERT INTO ${table} (time, app, host, labels, value, trace_id, level, _strata_gen)
 SELECT toDateTime64('2026-01-01 00:00:00', 6, 'UTC') + toIntervalMinute(m),
@@ -87,7 +90,8 @@ SELECT toDateTime64('2026-01-01 00:00:00', 6, 'UTC') + toIntervalMinute(m),
   if(m % 5 = 0, NULL, leftPad(lower(hex(toUInt32(((m * 31 + h * 7 + a) * 2654435761) % 4294967296))), 8, '0')),
   multiIf((m + h) % 50 = 0, 'error', (m + a) % 10 = 0, 'warn', (m * 3 + h) % 101 = 0, NULL, 'info'),
   1
-FROM (SELECT intDiv(number, 30) AS m, intDiv(number % 30, 3) AS h, number % 3 AS a FROM numbers(${minutes * 30}))${every > 1 ? ` WHERE m % ${every} = 0` : ''}`;
+FROM (SELECT intDiv(number, 30) AS m, intDiv(number % 30, 3) AS h, number % 3 AS a FROM numbers(${minutes * 30}))${every > 1 ? ` WHERE m % ${every} = 0` : ''}
+${ANY_PARTITIONS}`;
 }
 
 /**
@@ -110,7 +114,8 @@ SELECT toDateTime64('2026-01-01 00:00:00', 6, 'UTC') + toIntervalMicrosecond(n *
     concat('GET /api/v', toString(n % 3), '/items/', toString(n % 1000), ' 200 ', toString(n % 250), 'ms')),
   concat('{"env": "', if(n % 2 = 0, 'prod', 'staging'), '"}'),
   0
-FROM (SELECT number AS n FROM numbers(${rows}))`;
+FROM (SELECT number AS n FROM numbers(${rows}))
+${ANY_PARTITIONS}`;
 }
 
 /**
@@ -131,7 +136,7 @@ export async function loadBenchData(fx: TieredFixture, ref: Client, patient: Col
   const logsTable = chQualified(fx.database, 'logs_events');
   await patient.command(generateMetricsSql(metricsTable, minutes - hotMinutes));
   await patient.command(generateLogsSql(logsTable, layout.logRows, minutes));
-  for (const r of fx.spec.rollups) await patient.command(clickhouseDdl.insertRollupSql(fx.spec, r, { database: fx.database }), { gen: '1' });
+  for (const r of fx.spec.rollups) await patient.command(`${clickhouseDdl.insertRollupSql(fx.spec, r, { database: fx.database })} ${ANY_PARTITIONS}`, { gen: '1' });
   // Steady state: what background merges reach some minutes after the inserts.
   for (const t of [metricsTable, logsTable, ...fx.spec.rollups.map((r) => chQualified(fx.database, clickhouseDdl.rollupTableName(fx.spec, r)))]) {
     await patient.command(`OPTIMIZE TABLE ${t} FINAL`);

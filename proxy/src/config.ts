@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { DEFAULT_MIN_ROWS_PER_ROLLUP_ROW } from './engine/rollup-density';
 
 /** Validated once at start into a fully defaulted object (after @clickhouse/client's config). */
 export interface ProxyConfig {
@@ -41,6 +42,8 @@ export interface ProxyConfig {
   coldLimits: { rawRows: number; rawBytes: number; inlineBytes: number };
   /** statement_timeout of the engine's statements where the session sets none (0: none). */
   statementTimeoutMs: number;
+  /** A rollup is read where its raw table holds at least this many rows per rollup row (0: always). */
+  minRowsPerRollupRow: number;
 }
 
 /**
@@ -112,6 +115,7 @@ export interface ProxyConfigInput {
   maxRawColdBytes?: number;
   maxInlineColdBytes?: number;
   statementTimeoutMs?: number;
+  minRowsPerRollupRow?: number;
 }
 
 function hostPort(value: string, what: string): { host: string; port: number } {
@@ -210,6 +214,7 @@ export function resolveProxyConfig(input: ProxyConfigInput): ProxyConfig {
       inlineBytes: positive(input.maxInlineColdBytes, 64 * 1024 ** 2, 'max inline cold bytes'),
     },
     statementTimeoutMs: positive(input.statementTimeoutMs, 300_000, 'statement timeout', true),
+    minRowsPerRollupRow: positive(input.minRowsPerRollupRow, DEFAULT_MIN_ROWS_PER_ROLLUP_ROW, 'min rows per rollup row', true),
   };
 }
 
@@ -251,6 +256,7 @@ export function proxyConfigFromEnv(env: NodeJS.ProcessEnv): ProxyConfig {
     maxRawColdBytes: int(env.STRATA_PROXY_MAX_RAW_COLD_BYTES),
     maxInlineColdBytes: int(env.STRATA_PROXY_MAX_INLINE_COLD_BYTES),
     statementTimeoutMs: int(env.STRATA_PROXY_STATEMENT_TIMEOUT_MS),
+    minRowsPerRollupRow: int(env.STRATA_PROXY_MIN_ROWS_PER_ROLLUP_ROW),
   };
   const merged: ProxyConfigInput = { ...file };
   for (const [key, value] of Object.entries(fromEnv)) if (value !== undefined) (merged as Record<string, unknown>)[key] = value;

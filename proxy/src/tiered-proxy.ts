@@ -55,6 +55,7 @@ export async function startTieredProxy(config: ProxyConfig, opts: TieredProxyOpt
     maxRawColdBytes: config.coldLimits.rawBytes,
     maxInlineColdBytes: config.coldLimits.inlineBytes,
     statementTimeoutMs: config.statementTimeoutMs,
+    minRowsPerRollupRow: config.minRowsPerRollupRow,
   });
   let proxy: RunningProxy;
   try {

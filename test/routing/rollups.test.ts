@@ -1,3 +1,4 @@
+import { DEFAULT_MIN_ROWS_PER_ROLLUP_ROW, RollupDensity } from '../../proxy/src/engine/rollup-density';
 import { Client, Pool } from 'pg';
 import { applyTable, datasetStream, postgresDdl, runTiering, DATASET_START, METRICS_EVENTS_COLUMNS_SQL } from '@strata/core';
 import { from as copyFrom } from 'pg-copy-streams';
@@ -87,7 +88,8 @@ describe('rollups serve bucketed aggregates through the proxy', () => {
     await runTiering(tiererDeps(fx.pgUrl, fx.cold, fx.database), { table: 'metrics_events', until: new Date(W2) });
     const snapshot = await loadCatalogSnapshot(fx.hot);
     pool = new Pool({ connectionString: fx.pgUrl, max: 2 });
-    engine = createTierEngine({ hot: pool, cold: fx.cold, coldDatabase: fx.database, catalog: () => snapshot });
+    // Rollups read wherever they cover (the test's data is as dense as its rollups: rollup-density.ts would skip them).
+    engine = createTierEngine({ hot: pool, cold: fx.cold, coldDatabase: fx.database, catalog: () => snapshot, minRowsPerRollupRow: 0 });
     const route = createRouter(snapshot);
     const config = resolveProxyConfig({ listen: '127.0.0.1:0', backendUrl: fx.pgUrl, users: { postgres: PASSWORD } });
     proxy = await startProxy(config, { router: (sql, session) => route(sql, session), engine });
@@ -122,6 +124,20 @@ describe('rollups serve bucketed aggregates through the proxy', () => {
     if (m) expect(plan).toMatch('Strata plan class: rollup');
     return m?.[1];
   }
+
+  it('reads a rollup only where it stands for enough raw rows (rollup-density.ts): this data has one raw row per rollup row', async () => {
+    const pair = { raw: 'metrics_events', rollup: 'metrics_events__rollup_1m' };
+    const counts = await fx.cold.query<{ table: string; n: string }>(
+      `SELECT table, toString(sum(rows)) AS n FROM system.parts WHERE active AND database = '${fx.database}' AND table IN ('${pair.raw}', '${pair.rollup}') GROUP BY table`,
+    );
+    const n = Object.fromEntries(counts.map((c) => [c.table, Number(c.n)]));
+    expect(n[pair.rollup]).toBeGreaterThan(0);
+    const density = n[pair.raw] / n[pair.rollup];
+    expect(density).toBeLessThan(DEFAULT_MIN_ROWS_PER_ROLLUP_ROW);
+    expect(await new RollupDensity(fx.cold, fx.database, DEFAULT_MIN_ROWS_PER_ROLLUP_ROW).worthReading([pair])).toEqual(new Set());
+    expect(await new RollupDensity(fx.cold, fx.database, Math.floor(density)).worthReading([pair])).toEqual(new Set([pair.rollup]));
+    expect(await new RollupDensity(fx.cold, fx.database, 0).worthReading([pair])).toEqual(new Set([pair.rollup]));
+  });
 
   describe('in UTC', () => {
     it.each([

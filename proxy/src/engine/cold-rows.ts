@@ -64,7 +64,7 @@ export async function prepareStatement(
     plan = planStatement(query, tables.snapshot, planOpts);
     values = await evaluateTimeBounds(tx.hot, plan.bounds, stmt.params, paramTypes);
   }
-  await chooseRollupReads(tx.hot, plan, states, values);
+  await chooseRollupReads(tx.hot, plan, states, values, tables.rollupDensity);
   let anyCold = false;
   let allCold = true;
   for (const occ of plan.occurrences) {

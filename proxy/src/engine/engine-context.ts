@@ -2,6 +2,7 @@ import type { Pool } from 'pg';
 import type { ColdStore } from '@strata/core';
 import type { CatalogSnapshot } from '../router/catalog-snapshot';
 import type { RefusedConstruct } from './errors';
+import { DEFAULT_MIN_ROWS_PER_ROLLUP_ROW, RollupDensity } from './rollup-density';
 
 /** The part of a pino logger the engine uses. Never given SQL, parameters or values. */
 export interface EngineLogger {
@@ -45,6 +46,11 @@ export interface TierEngineOptions {
    * STRATA_PROXY_STATEMENT_TIMEOUT_MS, 5 minutes).
    */
   statementTimeoutMs?: number;
+  /**
+   * A rollup is read only where its raw table holds at least this many rows per rollup
+   * row (rollup-density.ts). Default 4; 0 reads every rollup that covers a statement.
+   */
+  minRowsPerRollupRow?: number;
 }
 
 export type TierRoute = 'hot' | 'cold' | 'split';
@@ -64,6 +70,7 @@ export interface EngineStats extends Record<TierRoute | 'refused', number> {
 export interface EngineContext {
   readonly opts: TierEngineOptions;
   readonly stats: EngineStats;
+  readonly rollupDensity: RollupDensity;
   snapshot(): CatalogSnapshot;
 }
 
@@ -71,6 +78,7 @@ export function engineContext(opts: TierEngineOptions): EngineContext {
   return {
     opts,
     stats: { hot: 0, cold: 0, split: 0, refused: 0, refusals: {}, coldReads: { partial: 0, raw: 0 } },
+    rollupDensity: new RollupDensity(opts.cold, opts.coldDatabase, opts.minRowsPerRollupRow ?? DEFAULT_MIN_ROWS_PER_ROLLUP_ROW),
     snapshot: () => (typeof opts.catalog === 'function' ? opts.catalog() : opts.catalog),
   };
 }

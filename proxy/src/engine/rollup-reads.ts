@@ -3,6 +3,7 @@ import type { Instant } from '../translate/instant';
 import type { HotSession } from './hot-session';
 import { coldRange, type OccurrencePlan, type StatementPlan } from './plan';
 import { rollupRange, type RollupRead } from './rollup-plan';
+import type { RollupDensity } from './rollup-density';
 import type { TierStateRow } from './statement-tables';
 
 /** `SET strata.rollups = off`: the session reads raw cold rows where a rollup could serve (for comparisons). */
@@ -17,9 +18,16 @@ const OFF = /^(off|false|no|0|f|n)$/i;
  * so SET LOCAL, RESET and transactions behave as PostgreSQL's settings do) and the
  * highest generation any cold delete of the table reaches. Only when a rollup could serve.
  */
-export async function chooseRollupReads(hot: HotSession, plan: StatementPlan, states: Map<string, TierStateRow>, values: Instant[], nowUs?: Instant): Promise<void> {
+export async function chooseRollupReads(
+  hot: HotSession,
+  plan: StatementPlan,
+  states: Map<string, TierStateRow>,
+  values: Instant[],
+  density?: RollupDensity,
+  nowUs?: Instant,
+): Promise<void> {
   const now = nowUs ?? BigInt(Date.now()) * 1000n;
-  const reads: Array<{ occ: OccurrencePlan; read: RollupRead }> = [];
+  let reads: Array<{ occ: OccurrencePlan; read: RollupRead }> = [];
   for (const occ of plan.occurrences) {
     const c = occ.rollup;
     const state = states.get(occ.relation.table);
@@ -29,6 +37,11 @@ export async function chooseRollupReads(hot: HotSession, plan: StatementPlan, st
     if (range) reads.push({ occ, read: { candidate: c, ...range, generations: state.generations } });
   }
   if (reads.length === 0) return;
+  if (density) {
+    const worth = await density.worthReading(reads.map((r) => ({ raw: r.occ.relation.table, rollup: r.read.candidate.table })));
+    reads = reads.filter((r) => worth.has(r.read.candidate.table));
+    if (reads.length === 0) return;
+  }
   const tables = [...new Set(reads.map((r) => r.occ.relation.table))];
   const r = await hot.query(
     `SELECT current_setting('${ROLLUPS_SETTING}', true),

@@ -1,3 +1,4 @@
+import type { RollupDensity } from './rollup-density';
 import {
   pgIdent,
   pgTextArrayLiteral,
@@ -37,6 +38,8 @@ export interface TierStateRow {
 export interface StatementTables {
   snapshot: CatalogSnapshot;
   states: Map<string, TierStateRow>;
+  /** Which rollups are worth reading (rollup-density.ts); absent: every covering one. */
+  rollupDensity?: RollupDensity;
 }
 
 /** W, visibility and the registered spec of each table, in the statement's snapshot (core's READ_TIER_STATE_SQL). */
@@ -84,7 +87,7 @@ export async function readStatementTables(ctx: EngineContext, tx: Transaction, q
     const base = relation.rollupOf && states.get(relation.rollupOf.table);
     if (base) states.set(relation.table, { ...base, visibility: base.generations });
   }
-  return { snapshot: withCurrentSpecs(cached, specs), states };
+  return { snapshot: withCurrentSpecs(cached, specs), states, rollupDensity: ctx.rollupDensity };
 }
 
 async function checkCanRead(tx: Transaction, role: string, relations: TieredRelation[]): Promise<void> {
