@@ -20,7 +20,7 @@ export function benchQueries(l: BenchLayout, db: string): BenchQuery[] {
   const { end, iso, minutes, hotMinutes } = l;
   const m = `\`${db}\`.metrics_events`;
   const logs = `\`${db}\`.logs_events`;
-  const rollup = `\`${db}\`.metrics_events__rollup_1m`;
+  const rollup = `\`${db}\`.metrics_events__rollup_1m_app`;
   const day = 1440;
   const lastDays = (n: number) => iso(Math.max(0, minutes - n * day));
   const shortFrom = iso(minutes - hotMinutes - 5);
@@ -87,7 +87,7 @@ export function benchQueries(l: BenchLayout, db: string): BenchQuery[] {
     },
     {
       name: 'p95-hourly-7d',
-      sql: `SELECT date_trunc('hour', time) AS hour, percentile_cont(0.95) WITHIN GROUP (ORDER BY value) AS p95 FROM metrics_events WHERE time >= '${lastDays(7)}' GROUP BY 1 ORDER BY 1`,
+      sql: `SELECT date_trunc('hour', time) AS hour, percentile_cont(0.95) WITHIN GROUP (ORDER BY value) AS p95 FROM metrics_events WHERE time >= '${lastDays(7)}' AND time < '${end}' GROUP BY 1 ORDER BY 1`,
       clickhouse: `SELECT toStartOfHour(time) AS h, quantileExactInclusive(0.95)(value) FROM ${m} WHERE time >= ${ch(lastDays(7))} GROUP BY h ORDER BY h`,
     },
     {

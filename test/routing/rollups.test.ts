@@ -89,7 +89,7 @@ describe('rollups serve bucketed aggregates through the proxy', () => {
     const snapshot = await loadCatalogSnapshot(fx.hot);
     pool = new Pool({ connectionString: fx.pgUrl, max: 2 });
     // Rollups read wherever they cover (the test's data is as dense as its rollups: rollup-density.ts would skip them).
-    engine = createTierEngine({ hot: pool, cold: fx.cold, coldDatabase: fx.database, catalog: () => snapshot, minRowsPerRollupRow: 0 });
+    engine = createTierEngine({ hot: pool, cold: fx.cold, coldDatabase: fx.database, catalog: () => snapshot, minRowsPerRollupRow: 0, rollupReads: true });
     const route = createRouter(snapshot);
     const config = resolveProxyConfig({ listen: '127.0.0.1:0', backendUrl: fx.pgUrl, users: { postgres: PASSWORD } });
     proxy = await startProxy(config, { router: (sql, session) => route(sql, session), engine });
@@ -134,9 +134,9 @@ describe('rollups serve bucketed aggregates through the proxy', () => {
     expect(n[pair.rollup]).toBeGreaterThan(0);
     const density = n[pair.raw] / n[pair.rollup];
     expect(density).toBeLessThan(DEFAULT_MIN_ROWS_PER_ROLLUP_ROW);
-    expect(await new RollupDensity(fx.cold, fx.database, DEFAULT_MIN_ROWS_PER_ROLLUP_ROW).worthReading([pair])).toEqual(new Set());
-    expect(await new RollupDensity(fx.cold, fx.database, Math.floor(density)).worthReading([pair])).toEqual(new Set([pair.rollup]));
-    expect(await new RollupDensity(fx.cold, fx.database, 0).worthReading([pair])).toEqual(new Set([pair.rollup]));
+    expect(await new RollupDensity(fx.cold, fx.database, DEFAULT_MIN_ROWS_PER_ROLLUP_ROW, true).worthReading([pair])).toEqual(new Set());
+    expect(await new RollupDensity(fx.cold, fx.database, Math.floor(density), true).worthReading([pair])).toEqual(new Set([pair.rollup]));
+    expect(await new RollupDensity(fx.cold, fx.database, 0, true).worthReading([pair])).toEqual(new Set([pair.rollup]));
   });
 
   describe('in UTC', () => {

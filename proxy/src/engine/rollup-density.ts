@@ -21,6 +21,8 @@ export class RollupDensity {
     private readonly cold: ColdStore,
     private readonly database: string,
     private readonly minRowsPerRollupRow: number,
+    /** Rollups are read where the session sets no `strata.rollups` (engine option rollupReads). */
+    readonly readByDefault: boolean,
   ) {}
 
   /** The rollup tables among `pairs` (raw table → rollup table) that are worth reading. */

@@ -94,7 +94,8 @@ function serves(occ: OccurrencePlan, r: RollupSpec, intervalUs: bigint): boolean
 
 /**
  * The coarsest rollup of the occurrence's table that serves its partial shape, if any
- * (plan time: the bounds are not known yet).
+ * (plan time: the bounds are not known yet); of equal intervals, the one grouped by the
+ * fewest columns (the fewest rows).
  */
 export function rollupCandidate(occ: OccurrencePlan): RollupCandidate | undefined {
   const rel = occ.relation;
@@ -105,7 +106,7 @@ export function rollupCandidate(occ: OccurrencePlan): RollupCandidate | undefine
   for (const r of rel.rollups) {
     const us = durationUs(r.interval);
     if (us === undefined || us % SECOND !== 0n || !serves(occ, r, us)) continue;
-    if (best && best.intervalUs >= us) continue;
+    if (best && (best.intervalUs > us || (best.intervalUs === us && best.spec.groupBy.length <= r.groupBy.length))) continue;
     const retention = r.retention ?? rel.coldRetention;
     best = { spec: r, table: rollupRelationName(rel.table, r.name), intervalUs: us, retentionUs: retention ? durationUs(retention) : undefined };
   }

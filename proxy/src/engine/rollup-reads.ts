@@ -50,7 +50,8 @@ export async function chooseRollupReads(
     [pgTextArrayLiteral(tables)],
   );
   const [setting, deleted] = r.rows[0] ?? [];
-  if (setting && OFF.test(setting.trim())) return;
+  // Unset: the engine's default (off unless rollupReads); `on` reads, `off` does not.
+  if (setting ? OFF.test(setting.trim()) : !density?.readByDefault) return;
   const upTo = JSON.parse(deleted ?? '{}') as Record<string, string>;
   for (const { occ, read } of reads) {
     const d = upTo[occ.relation.table];

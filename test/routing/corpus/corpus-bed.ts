@@ -75,7 +75,7 @@ export async function startCorpusBed(api: ProxyApi): Promise<CorpusBed> {
     let route = api.createRouter(snapshot);
     const pool = new Pool({ connectionString: fx.pgUrl, max: 4 });
     // Rollups read wherever they cover, whatever their density (rollup-density.ts), so the differential runs check rollup reads too.
-    const engine = api.createTierEngine({ hot: pool, cold: fx.cold, coldDatabase: fx.database, catalog: () => snapshot, minRowsPerRollupRow: 0 });
+    const engine = api.createTierEngine({ hot: pool, cold: fx.cold, coldDatabase: fx.database, catalog: () => snapshot, minRowsPerRollupRow: 0, rollupReads: true });
     return {
       reference,
       tiered: fx,
