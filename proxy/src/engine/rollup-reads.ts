@@ -37,11 +37,6 @@ export async function chooseRollupReads(
     if (range) reads.push({ occ, read: { candidate: c, ...range, generations: state.generations } });
   }
   if (reads.length === 0) return;
-  if (density) {
-    const worth = await density.worthReading(reads.map((r) => ({ raw: r.occ.relation.table, rollup: r.read.candidate.table })));
-    reads = reads.filter((r) => worth.has(r.read.candidate.table));
-    if (reads.length === 0) return;
-  }
   const tables = [...new Set(reads.map((r) => r.occ.relation.table))];
   const r = await hot.query(
     `SELECT current_setting('${ROLLUPS_SETTING}', true),
@@ -52,6 +47,11 @@ export async function chooseRollupReads(
   const [setting, deleted] = r.rows[0] ?? [];
   // Unset: the engine's default (off unless rollupReads); `on` reads, `off` does not.
   if (setting ? OFF.test(setting.trim()) : !density?.readByDefault) return;
+  // Only for sessions that read rollups: the density check may ask ClickHouse (cached a minute).
+  if (density) {
+    const worth = await density.worthReading(reads.map((r) => ({ raw: r.occ.relation.table, rollup: r.read.candidate.table })));
+    reads = reads.filter((r) => worth.has(r.read.candidate.table));
+  }
   const upTo = JSON.parse(deleted ?? '{}') as Record<string, string>;
   for (const { occ, read } of reads) {
     const d = upTo[occ.relation.table];
