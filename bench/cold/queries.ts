@@ -14,6 +14,11 @@ export interface BenchQuery {
   clickhouse: string;
   /** The query a rollup can serve: `rollup_gain` compares it with rollups off. */
   rollup?: boolean;
+  /**
+   * For the rollup query: the best hand-written ClickHouse SQL over the raw cold rows
+   * (no rollup), so the run also measures the engine's own rollup gain (`ceiling_rollup_gain`).
+   */
+  clickhouseRaw?: string;
 }
 
 export function benchQueries(l: BenchLayout, db: string): BenchQuery[] {
@@ -99,6 +104,7 @@ export function benchQueries(l: BenchLayout, db: string): BenchQuery[] {
       name: 'dashboard-30d-1h-rollup',
       sql: `SELECT time_bucket('1 hour', time) AS "time", app, avg(value) AS avg, max(value) AS max, count(*) AS n FROM metrics_events WHERE time >= '${lastDays(30)}' AND time < '${end}' GROUP BY 1, 2 ORDER BY 1, 2`,
       clickhouse: `SELECT toStartOfHour(bucket) AS t, app, sum(value__sum) / sum(value__count), max(value__max), sum(_rows) FROM ${rollup} WHERE bucket >= ${ch(lastDays(30))} GROUP BY t, app ORDER BY t, app`,
+      clickhouseRaw: `SELECT toStartOfHour(time) AS t, app, avg(value), max(value), count() FROM ${m} WHERE time >= ${ch(lastDays(30))} GROUP BY t, app ORDER BY t, app`,
       rollup: true,
     },
   ];
