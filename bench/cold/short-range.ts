@@ -130,7 +130,7 @@ async function main(): Promise<void> {
   try {
     await refClient.connect();
     const table = chQualified(fx.database, 'metrics_events');
-    await store.command(`${generateMetricsSql(table, layout.minutes - layout.hotMinutes, EVERY)} SETTINGS max_partitions_per_insert_block = 0`);
+    await store.command(generateMetricsSql(table, layout.minutes - layout.hotMinutes, EVERY));
     await store.command(`OPTIMIZE TABLE ${table} FINAL`);
     for (const p of await coldParts(store, fx.database)) console.log(`cold ${p.table}: ${p.parts} parts in ${p.partitions} partitions`);
     await ensurePartitions(fx.hot, fx.spec, new Date(layout.w), new Date(layout.end));

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { applyTable, ApplyRefusedError, createColdStore, getRegisteredTable, type ColdStore } from '@strata/core';
+import { applyTable, ApplyRefusedError, clickhouseDdl, createColdStore, getRegisteredTable, type ColdStore } from '@strata/core';
 import { createTestDatabase } from '../support/postgres';
 import { startChdbHttpServer } from '../support/cold-endpoint';
 import { metricsSpec } from '../support/tiered-fixture';
@@ -125,6 +125,50 @@ spec:
     expect(chTable[0].q).toMatch(/`?trace_id`? Nullable\(String\)/);
     expect(chTable[0].q).toMatch(/toIntervalSecond\(2592000\)/);
     expect((await applyTable({ hot, cold, coldTarget }, next)).action).toBe('unchanged');
+  });
+
+  test("cold tables build no column statistics of ClickHouse's own, new ones and those applied before (each query loaded them for every part)", async () => {
+    const spec = (await getRegisteredTable(hot, 'metrics_events'))!.spec;
+    const statsAfterMerge = async (table: string) => {
+      for (let i = 0; i < 2; i++) {
+        await cold.command(`INSERT INTO apply_test.${table} (time, _strata_gen) SELECT toDateTime64('2026-01-01 00:00:00', 6, 'UTC') + toIntervalDay(number), 1 FROM numbers(3)`);
+      }
+      await cold.command(`OPTIMIZE TABLE apply_test.${table} FINAL`);
+      const r = await cold.query<{ s: string[] }>(
+        "SELECT DISTINCT statistics AS s FROM system.parts_columns WHERE database = 'apply_test' AND table = {t:String} AND active AND level > 0",
+        { t: table },
+      );
+      return r.map((x) => x.s);
+    };
+    expect(await statsAfterMerge('metrics_events')).toEqual([[]]);
+    // A rollup table as apply created it before: ClickHouse's default builds statistics on merges.
+    const rollup = clickhouseDdl.rollupTableName(spec, spec.rollups[0]);
+    await cold.command(clickhouseDdl.dropTableSql('apply_test', rollup, coldTarget));
+    await cold.command(clickhouseDdl.createRollupTableSql(spec, spec.rollups[0], coldTarget));
+    await cold.command(`INSERT INTO apply_test.${rollup} (bucket) VALUES ('2026-01-01 00:00:00')`);
+    await cold.command(`INSERT INTO apply_test.${rollup} (bucket) VALUES ('2026-01-01 00:00:00')`);
+    await cold.command(`OPTIMIZE TABLE apply_test.${rollup} FINAL`);
+    const before = await cold.query<{ n: string }>(
+      "SELECT count() AS n FROM system.parts_columns WHERE database = 'apply_test' AND table = {t:String} AND active AND notEmpty(statistics)",
+      { t: rollup },
+    );
+    expect(Number(before[0].n)).toBeGreaterThan(0);
+
+    const r = await applyTable({ hot, cold, coldTarget }, spec);
+    expect(r.action).toBe('updated');
+    expect(r.changes).toEqual([expect.stringMatching(/automatic column statistics off/)]);
+    await cold.command(`TRUNCATE TABLE apply_test.${rollup}`);
+    await cold.command(`INSERT INTO apply_test.${rollup} (bucket) VALUES ('2026-01-01 00:00:00')`);
+    await cold.command(`INSERT INTO apply_test.${rollup} (bucket) VALUES ('2026-01-01 00:00:00')`);
+    await cold.command(`OPTIMIZE TABLE apply_test.${rollup} FINAL`);
+    const after = await cold.query<{ n: string }>(
+      "SELECT count() AS n FROM system.parts_columns WHERE database = 'apply_test' AND table = {t:String} AND active AND notEmpty(statistics)",
+      { t: rollup },
+    );
+    expect(Number(after[0].n)).toBe(0);
+    expect((await applyTable({ hot, cold, coldTarget }, spec)).action).toBe('unchanged');
+    await cold.command('TRUNCATE TABLE apply_test.metrics_events');
+    await cold.command(`TRUNCATE TABLE apply_test.${rollup}`);
   });
 
   test('incompatible changes are refused with the reason, and nothing changes', async () => {

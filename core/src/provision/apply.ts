@@ -13,6 +13,7 @@ import * as range from '../ddl/cold-range';
 import { detectHotFlavor, ensurePartitions } from '../tiering/hot-partitions';
 import { refreshVisibleView, visibleViewName } from '../tiering/visible-view';
 import { planChanges } from './plan-changes';
+import { disableAutoStatisticsSql, serverBuildsAutoStatistics } from './cold-statistics';
 
 /**
  * Provisions a validated spec on both tiers, or evolves them to it. PostgreSQL DDL
@@ -64,8 +65,9 @@ export async function applyTable(deps: ApplyDeps, spec: TieredTableSpec, now = n
   await migrate(db);
   const flavor = await detectHotFlavor(db);
   const registered = await getRegisteredTable(db, spec.table);
-  const target = { ...deps.coldTarget, cluster: spec.cold.cluster };
   if (usesCold(spec) && !deps.cold) throw new ApplyRefusedError(spec.table, [`spec.mode ${spec.mode} needs a ClickHouse connection and none is configured`]);
+  const autoStatistics = usesCold(spec) ? await serverBuildsAutoStatistics(deps.cold!) : false;
+  const target: ch.ColdTarget = { ...deps.coldTarget, cluster: spec.cold.cluster, autoStatistics };
 
   const pgStatements: string[] = [];
   const chStatements: string[] = [];
@@ -77,7 +79,10 @@ export async function applyTable(deps: ApplyDeps, spec: TieredTableSpec, now = n
   const newTableChecks = usesHot(spec) && !checks.tableExists ? checks.missing : [];
   const laterChecks = usesHot(spec) && checks.tableExists ? checks.missing : [];
 
-  if (!registered || !(await tablesExist(deps, spec, target))) {
+  const exists = registered !== null && (await tablesExist(deps, spec, target));
+  // Cold tables applied before Strata turned ClickHouse's automatic statistics off.
+  const statisticsOff = registered && exists && usesCold(spec) ? await disableAutoStatisticsSql(deps.cold!, [ch.rawTableName(spec), ...registered.spec.rollups.map((r) => ch.rollupTableName(spec, r))], target) : [];
+  if (!registered || !exists) {
     action = 'created';
     if (usesHot(spec)) {
       pgStatements.push(pg.createSchemaSql(spec), pg.createTableSql(spec, flavor));
@@ -109,7 +114,7 @@ export async function applyTable(deps: ApplyDeps, spec: TieredTableSpec, now = n
       refusals.push('spec.hot.chunkInterval cannot change without TimescaleDB: existing native partitions would overlap new ones');
     }
     if (refusals.length > 0) throw new ApplyRefusedError(spec.table, refusals);
-    if (plan.unchanged && checks.missing.length === 0 && checks.unvalidated.length === 0) {
+    if (plan.unchanged && checks.missing.length === 0 && checks.unvalidated.length === 0 && statisticsOff.length === 0) {
       // Tables applied before <table>_visible existed get it here too.
       if (usesCold(spec)) await refreshVisibleView(db, deps.cold!, target, spec);
       return { table: spec.table, action: 'unchanged', flavor: usesHot(spec) ? flavor : 'none', statements: 0, changes: [] };
@@ -140,6 +145,10 @@ export async function applyTable(deps: ApplyDeps, spec: TieredTableSpec, now = n
       for (const name of plan.addColdIndexes) chStatements.push(ch.addColdIndexSql(spec, next.get(name)!, target), ch.materializeColdIndexSql(spec, name, target));
       for (const name of plan.dropColdIndexes) if (!next.has(name)) changes.push(`cold index ${name} dropped`);
       for (const name of plan.addColdIndexes) changes.push(`cold index ${name} ${plan.dropColdIndexes.includes(name) ? 'changed' : 'added'} (built for stored rows by MATERIALIZE INDEX)`);
+    }
+    if (statisticsOff.length > 0) {
+      chStatements.push(...statisticsOff);
+      changes.push("cold tables: ClickHouse's automatic column statistics off (each query loaded them for every part)");
     }
     for (const name of plan.addRollups) {
       chStatements.push(ch.createRollupTableSql(spec, spec.rollups.find((r) => r.name === name)!, target));
