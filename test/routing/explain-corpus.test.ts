@@ -10,7 +10,8 @@ import { explainCorpus, noFallbackShare, type ExplainedEntry } from './explain-c
  * `make explain-corpus` on the corpus: every entry gets a plan class at both watermarks,
  * and the class EXPLAIN reports is what running the entry does — a `hot` entry reads no
  * cold row, `partials` reads pre-aggregated cold groups only, `raw` and `top-n` read cold
- * rows (the engine's counters, engine.stats.coldReads, say which).
+ * rows, `top-k` reads only candidates (the engine's counters, engine.stats.coldReads, say
+ * which).
  */
 const CORPUS = process.env.STRATA_CORPUS ?? repoPath('test', 'routing', 'corpus', 'files', 'metrics.sql');
 const api = { loadSqlParser, parseStatements, createRouter, createTierEngine, loadCatalogSnapshot };
@@ -46,6 +47,7 @@ describe('explain-corpus', () => {
         expect(r.ok).toBe(true);
         const raw = bed.engine.stats.coldReads.raw - before.raw;
         const partial = bed.engine.stats.coldReads.partial - before.partial;
+        const candidates = bed.engine.stats.coldReads.candidates - before.candidates;
         // A statement's class is its worst occurrence's: a raw one may also read partials.
         const agrees: Partial<Record<string, boolean>> = {
           hot: raw === 0 && partial === 0,
@@ -53,6 +55,8 @@ describe('explain-corpus', () => {
           // A rollup read is a partial-aggregate read whose rows come (partly) from the rollup.
           rollup: raw === 0 && partial > 0,
           'top-n': raw > 0,
+          // Raw reads cut to a top-k's candidates (rank ≤ k per partition), never every row.
+          'top-k': candidates > 0 && candidates === raw,
           raw: raw > 0,
         };
         // Classes other work adds (whole) are checked by its own tests.

@@ -1,9 +1,8 @@
-import { Client } from 'pg';
-import { ensurePartitions, runTiering, validateTieredTable, type TieredTableSpec } from '@strata/core';
-import { resolveProxyConfig } from '../../proxy/src/config';
-import { startTieredProxy, type RunningTieredProxy } from '../../proxy/src/tiered-proxy';
+import type { Client } from 'pg';
+import { validateTieredTable, type TieredTableSpec } from '@strata/core';
+import type { TieredFixture } from '../support/tiered-fixture';
 import { compareOutcomes, type Outcome } from './corpus/compare';
-import { tieredFixture, tiererDeps, type TieredFixture } from '../support/tiered-fixture';
+import { startDifferentialBed, textOutcome, type DifferentialBed } from './differential-bed';
 
 /**
  * What partials cannot merge, ClickHouse computes: exact integer sums, averages and
@@ -58,21 +57,13 @@ const PASSWORD = 'whole-secret';
 jest.setTimeout(60_000);
 
 describe('whole-statement pushdown through the proxy', () => {
+  let bed: DifferentialBed;
   let fx: TieredFixture;
-  let proxy: RunningTieredProxy;
   let client: Client;
   let ref: Client;
 
   const textRows = { getTypeParser: () => (v: string) => v };
-
-  async function outcome(c: Client, sql: string): Promise<Outcome> {
-    try {
-      const r = await c.query({ text: sql, rowMode: 'array', types: textRows });
-      return { ok: true, fields: r.fields.map((f) => ({ name: f.name, typeOid: f.dataTypeID })), rows: r.rows as Array<Array<string | null>> };
-    } catch (err) {
-      return { ok: false, code: (err as { code?: string }).code ?? '?', message: (err as Error).message };
-    }
-  }
+  const outcome = (c: Client, sql: string): Promise<Outcome> => textOutcome(c, sql);
 
   async function explain(sql: string): Promise<string> {
     return (await client.query(`EXPLAIN ${sql}`)).rows.map((r) => r['QUERY PLAN']).join('\n');
@@ -98,33 +89,17 @@ describe('whole-statement pushdown through the proxy', () => {
   }
 
   beforeAll(async () => {
-    fx = await tieredFixture(TABLE);
-    await ensurePartitions(fx.hot, TABLE, new Date('2026-01-01T00:00:00Z'), new Date('2026-01-05T00:00:00Z'));
-    await fx.hot.query(`CREATE TABLE whole_reference ${COLUMNS}`);
-    for (const t of ['whole_events', 'whole_reference']) await fx.hot.query(`INSERT INTO ${t} ${ROWS}`);
-    await runTiering(tiererDeps(fx.pgUrl, fx.cold, fx.database), { table: 'whole_events', until: new Date(W) });
-    for (const t of ['whole_events', 'whole_reference']) await fx.hot.query(`INSERT INTO ${t} ${LATE}`);
-    const pino = (await import('pino')).default;
-    proxy = await startTieredProxy(resolveProxyConfig({ listen: '127.0.0.1:0', backendUrl: fx.pgUrl, users: { postgres: PASSWORD } }), {
-      pgUrl: fx.pgUrl,
-      cold: fx.cold,
-      coldDatabase: fx.database,
-      logger: pino({ level: process.env.STRATA_TEST_LOG ?? 'silent' }),
+    bed = await startDifferentialBed(TABLE, {
+      reference: 'whole_reference', columns: COLUMNS, rows: ROWS, late: LATE,
+      partitions: ['2026-01-01T00:00:00Z', '2026-01-05T00:00:00Z'], watermark: W, password: PASSWORD,
     });
-    const database = new URL(fx.pgUrl).pathname.slice(1);
-    client = new Client({ connectionString: `postgres://postgres:${PASSWORD}@${proxy.host}:${proxy.port}/${database}` });
-    await client.connect();
-    ref = new Client({ connectionString: fx.pgUrl });
-    await ref.connect();
+    ({ fx, client, ref } = bed);
     const cold = await fx.cold.query<{ n: string }>(`SELECT count() AS n FROM ${fx.database}.whole_events`);
     expect(Number(cold[0].n)).toBeGreaterThan(200);
   }, 180_000);
 
   afterAll(async () => {
-    await client?.end();
-    await ref?.end();
-    await proxy?.close();
-    await fx?.close();
+    await bed?.close();
   });
 
   it('sums, averages and variances of integers as exact partials, with PostgreSQL\'s types (sums past 2^63 included)', async () => {

@@ -71,7 +71,7 @@ export async function explainStatement(ctx: EngineContext, tx: Transaction, quer
     const range = coldRange(occ, p.values, state.w);
     lines.push(
       `Tiered table ${occ.relation.schema}.${occ.relation.table} AS ${occ.refName}: watermark W = ${isoInstant(state.w)}; ` +
-        `${occ.shipHot ? 'whole aggregates per group, over cold rows and the hot rows of the range shipped to ClickHouse,' : occ.rollupRead ? rollupReadText(occ.rollupRead) : occ.mode === 'partial' ? 'partial aggregates' : occ.topN ? `the first ${occ.topN.rows} raw rows (top-N)` : 'raw rows'} from the cold tier`,
+        `${occ.shipHot ? 'whole aggregates per group, over cold rows and the hot rows of the range shipped to ClickHouse,' : occ.rollupRead ? rollupReadText(occ.rollupRead) : occ.mode === 'partial' ? 'partial aggregates' : occ.topN ? `the first ${occ.topN.rows} raw rows (top-N)` : occ.topK ? `the candidate raw rows of a top-k per partition (${occ.topK.fn} ≤ ${occ.topK.maxRank} within the cold tier)` : 'raw rows'} from the cold tier`,
     );
     if (isEmptyRange(range)) {
       lines.push('  ClickHouse: (not queried: no cold rows in range)');

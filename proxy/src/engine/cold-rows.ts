@@ -13,6 +13,7 @@ import { boundError, RAW_ROW_DEFAULTS, RawRowBoundExceeded, rawRowBound } from '
 import { readSmallAnswer, SMALL_COLD_ANSWER_BYTES } from './small-cold-answer';
 import type { StatementTables, TierStateRow } from './statement-tables';
 import { evaluateTimeBounds } from './time-bounds';
+import { resolveTopKParams } from './top-k';
 import type { Transaction } from './transaction';
 import { shipHotRows, shipWholeOk, type Shipment } from './whole-pushdown';
 
@@ -57,11 +58,13 @@ export async function prepareStatement(
     const t = occ.relation.table;
     if (!states.has(t)) throw notSupported('unapplied-table', `table "${t}" has no tier state (is it applied?)`);
   }
+  resolveTopKParams(plan.occurrences, stmt.params, paramTypes);
   let values = await evaluateTimeBounds(tx.hot, plan.bounds, stmt.params, paramTypes);
   // Whole aggregates move the hot rows to ClickHouse: only when they are the small side.
   const now = BigInt(Date.now()) * 1000n;
   if (plan.occurrences.some((o) => o.shipHot && !shipWholeOk(occurrenceRange(o, values), states.get(o.relation.table)!.w, now))) {
     plan = planStatement(query, tables.snapshot, planOpts);
+    resolveTopKParams(plan.occurrences, stmt.params, paramTypes);
     values = await evaluateTimeBounds(tx.hot, plan.bounds, stmt.params, paramTypes);
   }
   await chooseRollupReads(tx.hot, plan, states, values, tables.rollupDensity);
@@ -104,6 +107,7 @@ export async function loadColdRows(ctx: EngineContext, tx: Transaction, p: Prepa
         try {
           const q = coldQuery(occ, p.values, state.w, state.visibility, opts.coldDatabase, shipment?.table);
           stats.coldReads[occ.mode]++;
+          if (occ.topK) stats.coldReads.candidates++;
           arrays = (await tsvToArrayLiterals(await opts.cold.queryTsvStream(q.sql, q.params), columns.copied.length, opts.maxInlineColdBytes ?? 64 << 20)).arrays;
         } finally {
           await shipment?.drop();
@@ -122,6 +126,7 @@ export async function loadColdRows(ctx: EngineContext, tx: Transaction, p: Prepa
     try {
       const q = coldQuery(occ, p.values, state.w, state.visibility, opts.coldDatabase, shipment?.table);
       stats.coldReads[occ.mode]++;
+      if (occ.topK) stats.coldReads.candidates++;
       const started = Date.now();
       let stream = await opts.cold.queryTsvStream(q.sql, q.params);
       const bounded = occ.mode === 'raw' && !occ.topN;

@@ -68,9 +68,10 @@ export interface EngineStats extends Record<TierRoute | 'refused', number> {
   /**
    * ClickHouse reads by what they return: `partial` = aggregation pushed down (partial
    * aggregates per group), `raw` = rows for PostgreSQL to aggregate. The pushdown ratio
-   * is partial / (partial + raw).
+   * is partial / (partial + raw). `candidates`: of the raw reads, those cut to a top-k
+   * per partition's candidates (top-k.ts), not every row in range.
    */
-  coldReads: { partial: number; raw: number };
+  coldReads: { partial: number; raw: number; candidates: number };
 }
 
 /** What every step of the engine shares: its options, its counters and the current catalog. */
@@ -84,7 +85,7 @@ export interface EngineContext {
 export function engineContext(opts: TierEngineOptions): EngineContext {
   return {
     opts,
-    stats: { hot: 0, cold: 0, split: 0, refused: 0, refusals: {}, coldReads: { partial: 0, raw: 0 } },
+    stats: { hot: 0, cold: 0, split: 0, refused: 0, refusals: {}, coldReads: { partial: 0, raw: 0, candidates: 0 } },
     rollupDensity: new RollupDensity(opts.cold, opts.coldDatabase, opts.minRowsPerRollupRow ?? DEFAULT_MIN_ROWS_PER_ROLLUP_ROW, opts.rollupReads ?? false),
     snapshot: () => (typeof opts.catalog === 'function' ? opts.catalog() : opts.catalog),
   };

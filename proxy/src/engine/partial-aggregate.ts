@@ -25,8 +25,10 @@ import { shippable } from './whole-pushdown';
  * cold tuples is the same set. With `whole`, aggregates that do not merge (percentiles,
  * float stddev/variance, count(DISTINCT x)) are computed by ClickHouse over every row of
  * the group, hot rows shipped to it (whole-aggregate.ts) — only when ClickHouse's groups
- * are exactly the statement's. Anything else (windows, …) makes the SELECT ineligible and
- * the engine falls back to raw rows.
+ * are exactly the statement's. Window functions of a grouped SELECT see only its groups,
+ * so they stay PostgreSQL's over the merged groups (partials only, no whole aggregates).
+ * Anything else (windows over raw rows, …) makes the SELECT ineligible and the engine
+ * falls back to raw rows.
  */
 
 export type PartialFn = 'count' | 'sum' | 'min' | 'max' | IntegerPartialFn;
@@ -104,15 +106,20 @@ function isPlainDistinct(sel: PgNode): boolean {
 }
 
 function rewrite(sel: PgNode, scope: ColumnScope, unpushed: PgNode[], utc: boolean, allowWhole: boolean): PartialShape {
-  if ((sel.fromClause ?? []).length !== 1 || (sel.op && sel.op !== 'SETOP_NONE') || sel.windowClause || sel.lockingClause) throw new NotPartial();
+  if ((sel.fromClause ?? []).length !== 1 || (sel.op && sel.op !== 'SETOP_NONE') || sel.lockingClause) throw new NotPartial();
+  // Window functions run after grouping, over the grouped rows alone: in a grouped SELECT
+  // they stay PostgreSQL's, over groups merged from hot rows and cold partials exactly as
+  // over every row. Whole aggregates are not combined with them (kept simple).
   let hasAggregate = false;
-  visit([sel.targetList, sel.havingClause, sel.sortClause], (n) => {
-    if (n.FuncCall && isAggregateCall(n.FuncCall)) hasAggregate = true;
+  let hasWindow = false;
+  visit([sel.targetList, sel.havingClause, sel.sortClause, sel.windowClause], (n) => {
+    if (n.FuncCall?.over) hasWindow = true;
+    else if (n.FuncCall && isAggregateCall(n.FuncCall)) hasAggregate = true;
   });
   if (!hasAggregate && !(sel.groupClause?.length > 0) && !isPlainDistinct(sel)) throw new NotPartial();
-  visit([sel.targetList, sel.whereClause, sel.havingClause, sel.sortClause, sel.groupClause, sel.distinctClause], (n) => {
+  if ((hasWindow || sel.windowClause?.length) && allowWhole) throw new NotPartial();
+  visit([sel.targetList, sel.whereClause, sel.havingClause, sel.sortClause, sel.groupClause, sel.distinctClause, sel.windowClause], (n) => {
     if (n.SubLink || n.GroupingSet || n.RangeFunction) throw new NotPartial();
-    if (n.FuncCall?.over) throw new NotPartial();
     // `*` would expose the partial columns; a whole-row reference would see grouped rows.
     const fields = n.ColumnRef?.fields as PgNode[] | undefined;
     if (fields && (fields.some((f) => f.A_Star) || (fields.length === 1 && fields[0].String?.sval === scope.refName))) throw new NotPartial();
@@ -141,6 +148,12 @@ function rewrite(sel: PgNode, scope: ColumnScope, unpushed: PgNode[], utc: boole
       if (!n.FuncCall) return;
       const f = n.FuncCall;
       const name = funcName(f) ?? '';
+      if (f.over) {
+        // A window function over grouped rows: PostgreSQL evaluates it; aggregates in its
+        // arguments, FILTER, PARTITION BY or ORDER BY are rewritten like any other.
+        rewriteAggregates([f.args, f.agg_filter, f.over]);
+        return false;
+      }
       if (!isAggregateCall(f)) {
         if (!SCALARS.has(name)) throw new NotPartial();
         return;
@@ -204,11 +217,12 @@ function rewrite(sel: PgNode, scope: ColumnScope, unpushed: PgNode[], utc: boole
   rewriteAggregates(sel.targetList);
   rewriteAggregates(sel.havingClause);
   rewriteAggregates(sel.sortClause);
+  rewriteAggregates(sel.windowClause);
   visit([sel.groupClause, sel.distinctClause, unpushed], (n) => {
     if (n.FuncCall && !isAggregateCall(n.FuncCall) && !SCALARS.has(funcName(n.FuncCall) ?? '')) throw new NotPartial();
   });
 
-  const evaluated = [sel.targetList, sel.groupClause, sel.havingClause, sel.sortClause, sel.distinctClause, unpushed];
+  const evaluated = [sel.targetList, sel.groupClause, sel.havingClause, sel.sortClause, sel.distinctClause, sel.windowClause, unpushed];
   const groupColumns = new Set<string>();
   for (const ref of columnRefs(evaluated)) {
     const c = columnOf(scope, ref);

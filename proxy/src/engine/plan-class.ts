@@ -5,11 +5,12 @@ import { coldRange, isEmptyRange, type OccurrencePlan } from './plan';
  * The plan class of a tiered statement: how much of the cold tier's work ClickHouse does.
  * Best first — `hot` (no cold row read), `whole` (ClickHouse answers the statement, or
  * the occurrence's whole subtree), `rollup` (read from a rollup table), `top-n` (the
- * first n + m cold rows), `partials` (pre-aggregated cold groups), `raw` (every cold
+ * first n + m cold rows), `top-k` (the cold candidates of a top-k per partition: rows
+ * ranked ≤ k within the cold tier), `partials` (pre-aggregated cold groups), `raw` (every cold
  * row in range copied into PostgreSQL: the bounded last resort). EXPLAIN prints it;
  * `make explain-corpus` counts it.
  */
-export const PLAN_CLASSES = ['hot', 'whole', 'rollup', 'top-n', 'partials', 'raw'] as const;
+export const PLAN_CLASSES = ['hot', 'whole', 'rollup', 'top-n', 'top-k', 'partials', 'raw'] as const;
 export type PlanClass = (typeof PLAN_CLASSES)[number];
 
 /**
@@ -22,6 +23,7 @@ export function planClassOf(occ: OccurrencePlan): Exclude<PlanClass, 'hot'> {
   if (occ.rollupRead) return 'rollup';
   if (occ.mode === 'partial') return 'partials';
   if (occ.topN) return 'top-n';
+  if (occ.topK) return 'top-k';
   return 'raw';
 }
 

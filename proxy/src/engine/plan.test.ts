@@ -3,6 +3,8 @@ import { catalogSnapshot } from '../router/catalog-snapshot';
 import { deparseStatement, loadSqlParser, parseStatements } from '../router/sql-parser';
 import { instantFromEpochText } from '../translate/instant';
 import { coldQuery, planStatement } from './plan';
+import { planClassOf } from './plan-class';
+import { resolveTopKParams, topKQualifySql } from './top-k';
 
 const spec = validateTieredTable({
   table: 'metrics_events',
@@ -104,5 +106,65 @@ describe('planStatement: partial aggregates where exact, raw rows otherwise', ()
     expect(Object.values(q.params)).toEqual(expect.arrayContaining(['api', 'db', 'env', 'prod', '2026-01-04 12:00:00.000000', '2026-01-05 00:00:00.000000']));
     expect(q.sql).toContain('`_strata_gen` <= 3');
     expect(q.sql).toMatch(/GROUP BY `host` HAVING count\(\) > 0$/);
+  });
+});
+
+function occurrence(sql: string) {
+  const p = plan(sql);
+  expect(p.occurrences).toHaveLength(1);
+  return { occ: p.occurrences[0], stmt: p.stmt };
+}
+
+const ranked = (fn: string, filter: string, extra = '') =>
+  `SELECT host, time FROM (SELECT host, time, value, ${fn}() OVER (PARTITION BY host ORDER BY time DESC${extra}) AS rn FROM metrics_events WHERE app = 'db') t WHERE ${filter}`;
+
+describe('top-k per partition: which statements read only candidates', () => {
+  const cases: Array<[string, string, string | undefined]> = [
+    ['DISTINCT ON, latest per host', 'SELECT DISTINCT ON (host) host, time, value FROM metrics_events ORDER BY host, time DESC', 'QUALIFY rank() OVER (PARTITION BY `host` ORDER BY `time` DESC NULLS FIRST) <= 1'],
+    ['DISTINCT ON, text tie-breaker after the time key', 'SELECT DISTINCT ON (host) * FROM metrics_events ORDER BY host, n NULLS FIRST, app', 'QUALIFY rank() OVER (PARTITION BY `host` ORDER BY `n` ASC NULLS FIRST) <= 1'],
+    ['row_number = 1', ranked('row_number', 'rn = 1'), 'QUALIFY rank() OVER (PARTITION BY `host` ORDER BY `time` DESC NULLS FIRST) <= 1'],
+    ['rank <= 5, qualified', ranked('rank', 't.rn <= 5'), 'QUALIFY rank() OVER (PARTITION BY `host` ORDER BY `time` DESC NULLS FIRST) <= 5'],
+    ['dense_rank < 3, sides swapped', ranked('dense_rank', '3 > rn'), 'QUALIFY dense_rank() OVER (PARTITION BY `host` ORDER BY `time` DESC NULLS FIRST) <= 2'],
+    ['filter among other AND terms', ranked('row_number', "host <> 'x' AND rn <= 2 AND time > now()"), 'QUALIFY rank() OVER (PARTITION BY `host` ORDER BY `time` DESC NULLS FIRST) <= 2'],
+    ['DISTINCT ON by a float order key', 'SELECT DISTINCT ON (host) host FROM metrics_events ORDER BY host, value DESC', undefined],
+    ['DISTINCT ON without ORDER BY', 'SELECT DISTINCT ON (host) host FROM metrics_events', undefined],
+    ['partition by a float', 'SELECT * FROM (SELECT value, row_number() OVER (PARTITION BY value ORDER BY time) AS rn FROM metrics_events) s WHERE rn = 1', undefined],
+    ['filter under OR', ranked('row_number', "rn = 1 OR host = 'h1'"), undefined],
+    ['filter rn > 1', ranked('row_number', 'rn > 1'), undefined],
+    ['a running sum beside the rank', 'SELECT * FROM (SELECT host, row_number() OVER (PARTITION BY host ORDER BY time) AS rn, sum(value) OVER (PARTITION BY host ORDER BY time) AS s FROM metrics_events) q WHERE rn = 1', undefined],
+    ['an unpushed condition', "SELECT * FROM (SELECT host, row_number() OVER (PARTITION BY host ORDER BY time) AS rn FROM metrics_events WHERE host || '' = 'a') q WHERE rn = 1", undefined],
+    ['LIMIT inside the ranked SELECT', 'SELECT * FROM (SELECT host, row_number() OVER (PARTITION BY host ORDER BY time) AS rn FROM metrics_events LIMIT 10) q WHERE rn = 1', undefined],
+    ['a join beside the subquery', 'SELECT * FROM (SELECT host, row_number() OVER (PARTITION BY host ORDER BY time) AS rn FROM metrics_events) q, (SELECT 1) o WHERE rn = 1', undefined],
+  ];
+  it.each(cases)('%s', (_name, sql, qualify) => {
+    const { occ, stmt } = occurrence(sql);
+    expect(occ.mode).toBe('raw');
+    expect(occ.topK && topKQualifySql(occ.topK).trim()).toBe(qualify);
+    expect(planClassOf(occ)).toBe(qualify ? 'top-k' : 'raw');
+    expect(() => parseStatements(deparseStatement(stmt))).not.toThrow();
+  });
+
+  it('takes k from an integer parameter per execution, and reads raw rows when PostgreSQL typed it otherwise', () => {
+    const sql = ranked('row_number', 'rn < $1');
+    const withValue = (value: string | null, type: number) => {
+      const { occ } = occurrence(sql);
+      resolveTopKParams([occ], [value], [type]);
+      return occ.topK?.maxRank;
+    };
+    expect(withValue('4', 20)).toBe(3n);
+    expect(withValue(' 1 ', 23)).toBe(0n);
+    expect(withValue(null, 20)).toBe(0n);
+    expect(withValue('2.5', 1700)).toBeUndefined();
+  });
+
+  it('window functions over a grouped SELECT are partials, PostgreSQL evaluating the windows', () => {
+    const { occ, stmt } = occurrence(
+      `SELECT date_trunc('hour', time) AS h, sum(value), sum(sum(value)) OVER w, lag(avg(value)) OVER (ORDER BY date_trunc('hour', time)) FROM metrics_events GROUP BY 1 WINDOW w AS (ORDER BY date_trunc('hour', time))`,
+    );
+    expect(occ.mode).toBe('partial');
+    expect(occ.partial!.timeGranularity).toBe(3_600_000_000n);
+    expect(deparseStatement(stmt)).toMatch(/sum\(sum\(_strata_sum_\d\)\) OVER w/);
+    // A window over raw rows is not grouped: raw.
+    expect(occurrence('SELECT time, sum(value) OVER (ORDER BY time) FROM metrics_events').occ.mode).toBe('raw');
   });
 });

@@ -24,6 +24,7 @@ import { NotPartial, ROWS_COLUMN, rewriteForPartials, type PartialShape } from '
 import { rollupCandidate, rollupColdQuery, type RollupCandidate, type RollupRead } from './rollup-plan';
 import { rollupRelationSource } from './rollup-relation';
 import { replaceNode, selectOf } from './sql-snippets';
+import { topKOf, topKQualifySql, type TopK } from './top-k';
 import { topNOf, type TopN } from './top-n';
 import { wholeChExpr, wholePgType } from './whole-aggregate';
 import { wholeColdQuery } from './whole-pushdown';
@@ -53,6 +54,8 @@ export interface OccurrencePlan {
   rawColumns: Set<string> | 'all';
   /** Raw mode: only the first rows in the statement's order are needed (top-n.ts). */
   topN?: TopN;
+  /** Raw mode: only the candidates of a top-k per partition are needed (top-k.ts). */
+  topK?: TopK;
   /**
    * Partial mode with whole aggregates (partial.wholes): ClickHouse computes every group
    * over its cold rows and the hot rows, read with the statement's own WHERE and shipped
@@ -148,6 +151,7 @@ export function planStatement(stmt: PgNode, snapshot: CatalogSnapshot, opts: Pla
         if (!(err instanceof NotPartial)) throw err;
       }
       if (unpushed.length === 0) occ.topN = topNOf(sel, scope);
+      if (unpushed.length === 0 && !occ.topN) occ.topK = topKOf(tree, sel, scope);
     }
     replaceNode(rangeVarNode, derivedTable(occ, structuredClone(ref.rangeVar), undefined, opts));
   });
@@ -324,8 +328,8 @@ export function coldQuery(occ: OccurrencePlan, values: Instant[], watermark: Ins
     const cols = rel.columns.map((c) =>
       occ.rawColumns === 'all' || occ.rawColumns.has(c.name) || c.name === rel.timeColumn ? chText(chIdent(c.name), c.kind) : 'NULL',
     );
-    const topN = occ.topN ? ` ORDER BY ${occ.topN.orderBy} LIMIT ${occ.topN.rows} WITH TIES` : '';
-    return { sql: `SELECT ${cols.join(', ')} FROM ${from} WHERE ${where.join(' AND ')}${topN}`, params: params.values };
+    const cut = occ.topN ? ` ORDER BY ${occ.topN.orderBy} LIMIT ${occ.topN.rows} WITH TIES` : occ.topK ? topKQualifySql(occ.topK) : '';
+    return { sql: `SELECT ${cols.join(', ')} FROM ${from} WHERE ${where.join(' AND ')}${cut}`, params: params.values };
   }
   const cols = partialColumns(occ);
   if (occ.shipHot) return { sql: wholeColdQuery(occ, cols, from, where, shipped), params: params.values };

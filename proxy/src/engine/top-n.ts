@@ -33,21 +33,31 @@ export function topNOf(sel: PgNode, scope: ColumnScope): TopN | undefined {
   const offset = sel.limitOffset === undefined ? 0n : intLiteral(sel.limitOffset);
   if (limit === undefined || offset === undefined) return undefined;
   if (readsAggregateOrWindow(sel.targetList)) return undefined;
+  const keys = orderedAlikePrefix(sel.sortClause as PgNode[], scope);
+  if (keys.length === 0) return undefined;
+  return { orderBy: keys.join(', '), rows: limit + offset };
+}
+
+/**
+ * The ClickHouse ORDER BY keys for the leading sort items ClickHouse orders exactly as
+ * PostgreSQL does (plain columns of ORDERED_ALIKE kinds, NULL placement spelled out),
+ * up to the first that it does not. A cut on this prefix that keeps its ties (WITH
+ * TIES, or a rank) keeps every row PostgreSQL's full order (text collation included)
+ * could put before the cut. Also used by top-k.ts.
+ */
+export function orderedAlikePrefix(sortItems: PgNode[], scope: ColumnScope): string[] {
   const keys: string[] = [];
-  for (const item of sel.sortClause as PgNode[]) {
+  for (const item of sortItems) {
     const by = item.SortBy;
     const col = by?.node?.ColumnRef && !by.useOp ? columnOf(scope, by.node.ColumnRef) : undefined;
     const kind = scope.relation.columns.find((c) => c.name === col)?.kind;
-    // The keys ClickHouse can order by are a prefix; WITH TIES keeps every row tied on
-    // it at the cut, so PostgreSQL's full order (text collation included) decides among them.
     if (!col || !kind || !ORDERED_ALIKE.has(kind)) break;
     const desc = by.sortby_dir === 'SORTBY_DESC';
     // PostgreSQL: NULLS LAST ascending, NULLS FIRST descending, unless said otherwise.
     const nullsFirst = by.sortby_nulls === 'SORTBY_NULLS_FIRST' || (by.sortby_nulls !== 'SORTBY_NULLS_LAST' && desc);
     keys.push(`${chIdent(col)} ${desc ? 'DESC' : 'ASC'} NULLS ${nullsFirst ? 'FIRST' : 'LAST'}`);
   }
-  if (keys.length === 0) return undefined;
-  return { orderBy: keys.join(', '), rows: limit + offset };
+  return keys;
 }
 
 function intLiteral(n: PgNode): bigint | undefined {
@@ -56,7 +66,7 @@ function intLiteral(n: PgNode): bigint | undefined {
   return undefined;
 }
 
-function readsAggregateOrWindow(node: PgNode): boolean {
+export function readsAggregateOrWindow(node: PgNode): boolean {
   let found = false;
   const visit = (n: PgNode): void => {
     if (found || n === null || typeof n !== 'object') return;

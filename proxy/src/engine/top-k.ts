@@ -1,0 +1,200 @@
+import { chIdent } from '@strata/core';
+import type { PgNode } from '../router/sql-parser';
+import { conjuncts, funcName, opName, visit } from '../translate/ast';
+import { columnOf, type ColumnScope } from '../translate/column-scope';
+import { orderedAlikePrefix, readsAggregateOrWindow } from './top-n';
+
+/**
+ * Top-k per partition: "the latest row per host" spelled either way PostgreSQL users do,
+ *
+ *   SELECT DISTINCT ON (p…) … FROM t WHERE … ORDER BY p…, o…
+ *   SELECT … FROM (SELECT …, row_number() OVER (PARTITION BY p… ORDER BY o…) AS rn
+ *                  FROM t WHERE …) s WHERE rn <= k          (or rn = k, rn < k; rank, dense_rank)
+ *
+ * needs from the cold tier only its *candidates*: the cold rows whose rank within the cold
+ * tier (ClickHouse's `rank()` over the same partition and order, ties included;
+ * `dense_rank()` for a dense_rank filter) is at most k. Exact because a row's rank over
+ * both tiers is at least its rank within one (every row before it in its tier is before
+ * it overall), so every row PostgreSQL could return is a candidate, and every row before
+ * a returned row is one too: PostgreSQL runs the statement unchanged over hot rows and
+ * candidates and ranks, picks and orders exactly as over every row.
+ *
+ * Conditions, else the occurrence reads raw rows:
+ * - every WHERE condition of the ranked SELECT reached ClickHouse (ranks are over the rows
+ *   that pass it);
+ * - the partition keys are plain columns of kinds where ClickHouse's equality is never
+ *   coarser than PostgreSQL's (PARTITION_ALIKE: byte-equal text is equal under any
+ *   collation; integers, bool, dates, instants, uuid; NULLs one partition in both). Not
+ *   floats: ClickHouse's sort may put -0 and 0 apart while its partition boundary sees
+ *   them equal, which would rank a partition out of order;
+ * - the order keys ClickHouse ranks by are the leading ones it orders exactly as
+ *   PostgreSQL (top-n.ts's orderedAlikePrefix: a rank on a prefix is never above the rank
+ *   on the whole order, so a prefix keeps more candidates, never fewer); at least one;
+ * - the ranked SELECT reads the table alone, has no grouping, aggregate, DISTINCT, LIMIT
+ *   or subquery, and every window function in it is row_number/rank/dense_rank over the
+ *   same PARTITION BY and ORDER BY (another window would see fewer rows);
+ * - the filter is a top-level AND term of the enclosing SELECT, whose FROM is that
+ *   subquery alone: `rn <= k`, `rn < k`, `rn = k` (either side), k an integer literal or
+ *   a `$n` PostgreSQL types as an integer (resolved per execution: resolveTopKParams).
+ */
+export interface TopK {
+  fn: 'rank' | 'dense_rank';
+  /** ClickHouse PARTITION BY list. */
+  partitionBy: string;
+  /** ClickHouse ORDER BY list (the ordered-alike prefix). */
+  orderBy: string;
+  /** The highest rank kept: a number, or a parameter resolved before the cold read. */
+  maxRank: bigint | { param: number; strict: boolean };
+}
+
+const PARTITION_ALIKE = new Set(['timestamptz', 'timestamp', 'text', 'varchar', 'int8', 'int4', 'int2', 'bool', 'date', 'uuid']);
+const RANKING = new Set(['row_number', 'rank', 'dense_rank']);
+/** PostgreSQL's integer type OIDs (int8, int2, int4): a `$n` of these is a whole number as bound. */
+const INTEGER_OIDS = new Set([20, 21, 23]);
+
+/** The top-k shape of the occurrence's SELECT `sel` (inside `tree`), if it has one. */
+export function topKOf(tree: PgNode, sel: PgNode, scope: ColumnScope): TopK | undefined {
+  if (sel.op !== 'SETOP_NONE' || sel.fromClause?.length !== 1) return undefined;
+  if (sel.groupClause?.length || sel.havingClause || sel.lockingClause?.length || sel.limitCount || sel.limitOffset) return undefined;
+  return distinctOnTopK(sel, scope) ?? rankFilterTopK(tree, sel, scope);
+}
+
+function distinctOnTopK(sel: PgNode, scope: ColumnScope): TopK | undefined {
+  const distinct = sel.distinctClause as PgNode[] | undefined;
+  if (!distinct?.length || distinct.some((d) => !d?.ColumnRef) || sel.windowClause?.length) return undefined;
+  if (readsAggregateOrWindow([sel.targetList, sel.sortClause])) return undefined;
+  const partition = partitionColumns(distinct, scope);
+  const sort = (sel.sortClause ?? []) as PgNode[];
+  // PostgreSQL requires the DISTINCT ON keys to lead the ORDER BY; the rest orders each partition.
+  const leading = sort.slice(0, distinct.length).map((s) => (s.SortBy?.node?.ColumnRef ? columnOf(scope, s.SortBy.node.ColumnRef) : undefined));
+  if (!partition || leading.some((c) => c === undefined || !partition.includes(c))) return undefined;
+  const order = orderedAlikePrefix(sort.slice(distinct.length), scope);
+  if (order.length === 0) return undefined;
+  return { fn: 'rank', partitionBy: partition.map(chIdent).join(', '), orderBy: order.join(', '), maxRank: 1n };
+}
+
+function rankFilterTopK(tree: PgNode, sel: PgNode, scope: ColumnScope): TopK | undefined {
+  if (sel.distinctClause || sel.windowClause?.length) return undefined;
+  // The ranking calls, each with the name the enclosing SELECT knows its column by.
+  const ranked: Array<{ name: string; fn: string; over: PgNode }> = [];
+  for (const t of (sel.targetList ?? []) as PgNode[]) {
+    const f = t.ResTarget?.val?.FuncCall;
+    if (!f?.over) continue;
+    const fn = funcName(f) ?? '';
+    if (!RANKING.has(fn) || f.args?.length || f.over.name || f.over.refname) return undefined;
+    ranked.push({ name: t.ResTarget.name ?? fn, fn, over: f.over });
+  }
+  if (ranked.length === 0 || ranked.some((r) => !sameWindow(r.over, ranked[0].over))) return undefined;
+  // Any other window (even nested in an expression), aggregate or subquery disqualifies.
+  let windows = 0;
+  let disqualified = false;
+  visit([sel.targetList, sel.sortClause, sel.whereClause], (n) => {
+    if (n.FuncCall?.over) windows++;
+    else if (n.SubLink || (n.FuncCall && readsAggregateOrWindow({ FuncCall: { ...n.FuncCall, args: undefined } }))) disqualified = true;
+  });
+  if (disqualified || windows !== ranked.length) return undefined;
+
+  const over = ranked[0].over;
+  const partition = partitionColumns((over.partitionClause ?? []) as PgNode[], scope);
+  const order = orderedAlikePrefix((over.orderClause ?? []) as PgNode[], scope);
+  if (!partition || order.length === 0) return undefined;
+
+  const outer = enclosingSelect(tree, sel);
+  if (!outer) return undefined;
+  for (const c of conjuncts(outer.select.whereClause)) {
+    const f = rankFilter(c, outer.alias);
+    const target = f && ranked.find((r) => r.name === f.column);
+    if (!f || !target) continue;
+    return {
+      fn: target.fn === 'dense_rank' ? 'dense_rank' : 'rank',
+      partitionBy: partition.length > 0 ? partition.map(chIdent).join(', ') : '',
+      orderBy: order.join(', '),
+      maxRank: typeof f.k === 'bigint' ? (f.strict ? f.k - 1n : f.k) : { param: f.k.param, strict: f.strict },
+    };
+  }
+  return undefined;
+}
+
+/** Plain columns of partition-alike kinds (an empty list is one partition), else undefined. */
+function partitionColumns(items: PgNode[], scope: ColumnScope): string[] | undefined {
+  const cols: string[] = [];
+  for (const item of items) {
+    const col = item?.ColumnRef ? columnOf(scope, item.ColumnRef) : undefined;
+    const kind = scope.relation.columns.find((c) => c.name === col)?.kind;
+    if (!col || !kind || !PARTITION_ALIKE.has(kind)) return undefined;
+    cols.push(col);
+  }
+  return cols;
+}
+
+function sameWindow(a: PgNode, b: PgNode): boolean {
+  const shape = (w: PgNode) => JSON.stringify([w.partitionClause ?? [], w.orderClause ?? []], (k, v) => (k === 'location' ? undefined : v));
+  return shape(a) === shape(b);
+}
+
+/** The SELECT whose FROM is exactly the subquery `sel` (not LATERAL), and the subquery's alias. */
+function enclosingSelect(tree: PgNode, sel: PgNode): { select: PgNode; alias: string | undefined } | undefined {
+  let found: { select: PgNode; alias: string | undefined } | undefined;
+  visit(tree, (n) => {
+    const s = n.SelectStmt;
+    const from = s?.fromClause as PgNode[] | undefined;
+    const sub = from?.length === 1 ? from[0].RangeSubselect : undefined;
+    if (sub && !sub.lateral && sub.subquery?.SelectStmt === sel) found = { select: s, alias: sub.alias?.aliasname };
+    return found === undefined;
+  });
+  return found;
+}
+
+interface RankFilter {
+  column: string;
+  k: bigint | { param: number };
+  /** `rn < k`: ranks up to k - 1. */
+  strict: boolean;
+}
+
+const FLIPPED: Record<string, string> = { '<': '>', '<=': '>=', '=': '=', '>': '<', '>=': '<=' };
+
+/** `rn <= k`, `rn < k`, `rn = k` or the same with the sides swapped. */
+function rankFilter(c: PgNode, alias: string | undefined): RankFilter | undefined {
+  const e = c?.A_Expr;
+  if (!e || e.kind !== 'AEXPR_OP' || (e.name as PgNode[]).length !== 1) return undefined;
+  let op = opName(e);
+  let [col, k] = [e.lexpr, e.rexpr];
+  if (!col?.ColumnRef) {
+    [col, k] = [k, col];
+    op = op ? FLIPPED[op] : undefined;
+  }
+  if (op !== '<' && op !== '<=' && op !== '=') return undefined;
+  const fields = (col?.ColumnRef?.fields ?? []) as PgNode[];
+  const names = fields.map((f) => f.String?.sval);
+  const column = names.length === 1 ? names[0] : names.length === 2 && alias !== undefined && names[0] === alias ? names[1] : undefined;
+  if (typeof column !== 'string') return undefined;
+  const value = k?.A_Const?.ival !== undefined ? BigInt(k.A_Const.ival.ival ?? 0) : k?.ParamRef ? { param: k.ParamRef.number as number } : undefined;
+  if (value === undefined) return undefined;
+  return { column, k: value, strict: op === '<' };
+}
+
+/**
+ * Gives each top-k whose k is a parameter its value for this execution, or drops it (the
+ * occurrence reads raw rows) when PostgreSQL did not type the parameter as an integer.
+ * A NULL k keeps no row (`rn <= NULL` is never true).
+ */
+export function resolveTopKParams(occurrences: Array<{ topK?: TopK }>, params: ReadonlyArray<string | null>, paramTypes: readonly number[]): void {
+  for (const occ of occurrences) {
+    const m = occ.topK?.maxRank;
+    if (m === undefined || typeof m === 'bigint') continue;
+    const text = params[m.param - 1];
+    if (text === null && m.param <= params.length) occ.topK!.maxRank = 0n;
+    else if (typeof text === 'string' && INTEGER_OIDS.has(paramTypes[m.param - 1]) && /^\s*[+-]?\d+\s*$/.test(text)) {
+      const k = BigInt(text.trim());
+      occ.topK!.maxRank = m.strict ? k - 1n : k;
+    } else occ.topK = undefined;
+  }
+}
+
+/** The ClickHouse clause keeping only the candidates (after the cold query's WHERE). */
+export function topKQualifySql(k: TopK): string {
+  const max = typeof k.maxRank === 'bigint' ? k.maxRank : 0n;
+  const partition = k.partitionBy ? `PARTITION BY ${k.partitionBy} ` : '';
+  return ` QUALIFY ${k.fn}() OVER (${partition}ORDER BY ${k.orderBy}) <= ${max < 0n ? 0n : max}`;
+}
