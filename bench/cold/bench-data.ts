@@ -142,7 +142,7 @@ export async function loadBenchData(fx: TieredFixture, ref: Client, patient: Col
   const logsTable = chQualified(fx.database, 'logs_events');
   await patient.command(generateMetricsSql(metricsTable, minutes - hotMinutes));
   await patient.command(generateLogsSql(logsTable, layout.logRows, minutes));
-  for (const r of fx.spec.rollups) await patient.command(`${clickhouseDdl.insertRollupSql(fx.spec, r, { database: fx.database })} ${ANY_PARTITIONS}`, { gen: '1' });
+  for (const r of fx.spec.rollups) await patient.command(clickhouseDdl.insertRollupSql(fx.spec, r, { database: fx.database }), { gen: '1' });
   // Steady state: what background merges reach some minutes after the inserts.
   for (const t of [metricsTable, logsTable, ...fx.spec.rollups.map((r) => chQualified(fx.database, clickhouseDdl.rollupTableName(fx.spec, r)))]) {
     await patient.command(`OPTIMIZE TABLE ${t} FINAL`);

@@ -159,6 +159,15 @@ export function createRollupTableSql(spec: TieredTableSpec, rollup: RollupSpec, 
 }
 
 /**
+ * A tiering run's inserts span as many partitions as its rows do: a backlog of 150 days
+ * is 150 day partitions, past ClickHouse's default limit of 100 per INSERT
+ * (TOO_MANY_PARTS). A retried batch stays deduplicated: ClickHouse splits a block by
+ * partition the same way each time and gives each part its own suffix of the
+ * insert_deduplication_token (one entry of the table's window per partition).
+ */
+export const ANY_PARTITIONS_PER_INSERT = 'max_partitions_per_insert_block = 0';
+
+/**
  * Builds the rollup rows of one tiering run from the raw rows that run wrote.
  * Partials per run are combined at read time (sum of sums, min of mins, ...).
  */
@@ -178,7 +187,8 @@ export function insertRollupSql(spec: TieredTableSpec, rollup: RollupSpec, t: Co
   return (
     `INSERT INTO ${chQualified(t.database, rollupTableName(spec, rollup))} ` +
     `SELECT ${select.join(', ')} FROM ${chQualified(t.database, rawTableName(spec))} ` +
-    `WHERE ${chIdent(GEN_COLUMN)} = {gen:UInt64} GROUP BY ${groupBy.join(', ')}`
+    `WHERE ${chIdent(GEN_COLUMN)} = {gen:UInt64} GROUP BY ${groupBy.join(', ')} ` +
+    `SETTINGS ${ANY_PARTITIONS_PER_INSERT}`
   );
 }
 

@@ -251,7 +251,8 @@ async function moveToCold(deps: TiererDeps, db: Client, spec: TieredTableSpec, g
     if (batch.rows === 0) return;
     if (inflight) await inflight;
     const token = `${spec.table}:${gen}:${runId}:${batchNo++}`;
-    inflight = deps.cold.insertTsv({ table: coldTable, columns: insertColumns, data: batch.data, dedupToken: token }).then(async () => {
+    const settings = { max_partitions_per_insert_block: 0 }; // a batch spans the backlog's partitions (see ANY_PARTITIONS_PER_INSERT)
+    inflight = deps.cold.insertTsv({ table: coldTable, columns: insertColumns, data: batch.data, dedupToken: token, settings }).then(async () => {
       rowsSent += batch.rows;
       await hook({ step: TIER_STEPS.copyBatch, table: spec.table, gen, rows: rowsSent, bytes: conv.bytesIn });
     });
