@@ -88,8 +88,9 @@ describe('rollups serve bucketed aggregates through the proxy', () => {
     await runTiering(tiererDeps(fx.pgUrl, fx.cold, fx.database), { table: 'metrics_events', until: new Date(W2) });
     const snapshot = await loadCatalogSnapshot(fx.hot);
     pool = new Pool({ connectionString: fx.pgUrl, max: 2 });
-    // Rollups read wherever they cover (the test's data is as dense as its rollups: rollup-density.ts would skip them).
-    engine = createTierEngine({ hot: pool, cold: fx.cold, coldDatabase: fx.database, catalog: () => snapshot, minRowsPerRollupRow: 0, rollupReads: true });
+    // Rollups read wherever they cover (the test's data is as dense as its rollups: rollup-density.ts would skip them);
+    // read by default (no rollupReads option, no SET).
+    engine = createTierEngine({ hot: pool, cold: fx.cold, coldDatabase: fx.database, catalog: () => snapshot, minRowsPerRollupRow: 0 });
     const route = createRouter(snapshot);
     const config = resolveProxyConfig({ listen: '127.0.0.1:0', backendUrl: fx.pgUrl, users: { postgres: PASSWORD } });
     proxy = await startProxy(config, { router: (sql, session) => route(sql, session), engine });
@@ -134,9 +135,9 @@ describe('rollups serve bucketed aggregates through the proxy', () => {
     expect(n[pair.rollup]).toBeGreaterThan(0);
     const density = n[pair.raw] / n[pair.rollup];
     expect(density).toBeLessThan(DEFAULT_MIN_ROWS_PER_ROLLUP_ROW);
-    expect(await new RollupDensity(fx.cold, fx.database, DEFAULT_MIN_ROWS_PER_ROLLUP_ROW, true).worthReading([pair])).toEqual(new Set());
-    expect(await new RollupDensity(fx.cold, fx.database, Math.floor(density), true).worthReading([pair])).toEqual(new Set([pair.rollup]));
-    expect(await new RollupDensity(fx.cold, fx.database, 0, true).worthReading([pair])).toEqual(new Set([pair.rollup]));
+    expect(await new RollupDensity(fx.cold, fx.database, DEFAULT_MIN_ROWS_PER_ROLLUP_ROW).worthReading([pair])).toEqual(new Set());
+    expect(await new RollupDensity(fx.cold, fx.database, Math.floor(density)).worthReading([pair])).toEqual(new Set([pair.rollup]));
+    expect(await new RollupDensity(fx.cold, fx.database, 0).worthReading([pair])).toEqual(new Set([pair.rollup]));
   });
 
   describe('in UTC', () => {
@@ -164,6 +165,40 @@ describe('rollups serve bucketed aggregates through the proxy', () => {
       ['less than one whole bucket', `SELECT count(*), sum(value) FROM metrics_events WHERE time >= '2026-01-01 10:02:10+00' AND time < '2026-01-01 10:02:50+00'`],
     ])('%s: not served, same answer', async (_name, sql) => {
       expect(await check(sql)).toBeUndefined();
+    });
+
+    /** The ClickHouse statement EXPLAIN shows for `sql`. */
+    async function coldStatement(sql: string): Promise<string> {
+      return (await explain(sql)).split('\n').find((l) => l.startsWith('  ClickHouse: '))!;
+    }
+
+    it('whole buckets of one generation with no NaN: one SELECT over the rollup, no raw rows', async () => {
+      const sql = `SELECT time_bucket('1 hour', time) AS t, app, ${AGGS} FROM metrics_events WHERE time >= '2026-01-01 14:00+00' AND time < '2026-01-01 18:00+00' GROUP BY 1, 2 ORDER BY 1, 2`;
+      expect(await check(sql)).toBe('1m');
+      const ch = await coldStatement(sql);
+      expect(ch).not.toMatch('UNION ALL');
+      expect(ch).not.toMatch('FROM `strata_test`.`metrics_events` ');
+      expect(await explain(sql)).not.toMatch(/read raw|outside them/);
+    });
+
+    it('edges of the range, NaN buckets and the generation before the rollup: one raw SELECT beside the rollup', async () => {
+      // 10:05 holds the late row (generation 2, the 2m rollup's first); 11:15 (NaN) and 12:20 (+∞ and −∞: a NaN sum) are read raw for max.
+      const sql = `SELECT time_bucket('10 minutes', time) AS t, app, max(value) AS max, sum(value), count(*) FROM metrics_events WHERE ${RANGE} GROUP BY 1, 2 ORDER BY 1, 2`;
+      expect(await check(sql)).toBe('1m');
+      const plan = await explain(sql);
+      expect(plan).toMatch('raw rows outside them');
+      expect(plan).toMatch(/[1-9]\d* run\(s\) of buckets with a NaN sum read raw/);
+      expect((await coldStatement(sql)).split('UNION ALL')).toHaveLength(2);
+      // No min/max: NaN sums do not matter. The 2m rollup has no rows of the first run: those are read raw.
+      const later = `SELECT time_bucket('10 minutes', time) AS t, app, sum(value), count(*) FROM metrics_events WHERE ${RANGE} GROUP BY 1, 2 ORDER BY 1, 2`;
+      expect(await check(later)).toBe('2m');
+      expect(await explain(later)).toMatch(/generations below 2 read raw/);
+      expect(await explain(later)).not.toMatch('NaN');
+    });
+
+    it('an ungrouped aggregate over buckets with no row: one row, as PostgreSQL gives', async () => {
+      await check(`SELECT count(*), max(value), sum(value) FROM metrics_events WHERE time >= '2025-06-01 00:00+00' AND time < '2025-06-02 00:00+00'`);
+      await check(`SELECT count(*), max(value), sum(value) FROM metrics_events WHERE time >= '2026-01-01 14:00+00' AND time < '2026-01-01 14:05+00' AND app = 'nope'`);
     });
 
     it('SET strata.rollups = off reads raw cold rows, same answer; RESET serves again', async () => {

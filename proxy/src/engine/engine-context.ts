@@ -2,7 +2,8 @@ import type { Pool } from 'pg';
 import type { ColdStore } from '@strata/core';
 import type { CatalogSnapshot } from '../router/catalog-snapshot';
 import type { RefusedConstruct } from './errors';
-import { DEFAULT_MIN_ROWS_PER_ROLLUP_ROW, RollupDensity } from './rollup-density';
+import { DEFAULT_MIN_ROWS_PER_ROLLUP_ROW } from './rollup-density';
+import { RollupReadPolicy } from './rollup-read-policy';
 
 /** The part of a pino logger the engine uses. Never given SQL, parameters or values. */
 export interface EngineLogger {
@@ -52,10 +53,9 @@ export interface TierEngineOptions {
    */
   minRowsPerRollupRow?: number;
   /**
-   * Rollups are read where the session sets no `strata.rollups`. Default false: make
-   * bench-cold measured the engine's rollup reads slower than the raw partials they
-   * replace (0.46× with ten raw rows per rollup row), so a session opts in with
-   * `SET strata.rollups = on` (or ALTER ROLE / DATABASE … SET).
+   * Rollups are read where the session sets no `strata.rollups` (default true); a session
+   * that does not want them says `SET strata.rollups = off` (or ALTER ROLE / DATABASE …
+   * SET), and with false a session opts in with `SET strata.rollups = on`.
    */
   rollupReads?: boolean;
 }
@@ -78,7 +78,7 @@ export interface EngineStats extends Record<TierRoute | 'refused', number> {
 export interface EngineContext {
   readonly opts: TierEngineOptions;
   readonly stats: EngineStats;
-  readonly rollupDensity: RollupDensity;
+  readonly rollupPolicy: RollupReadPolicy;
   snapshot(): CatalogSnapshot;
 }
 
@@ -86,7 +86,10 @@ export function engineContext(opts: TierEngineOptions): EngineContext {
   return {
     opts,
     stats: { hot: 0, cold: 0, split: 0, refused: 0, refusals: {}, coldReads: { partial: 0, raw: 0, candidates: 0 } },
-    rollupDensity: new RollupDensity(opts.cold, opts.coldDatabase, opts.minRowsPerRollupRow ?? DEFAULT_MIN_ROWS_PER_ROLLUP_ROW, opts.rollupReads ?? false),
+    rollupPolicy: new RollupReadPolicy(opts.cold, opts.coldDatabase, {
+      minRowsPerRollupRow: opts.minRowsPerRollupRow ?? DEFAULT_MIN_ROWS_PER_ROLLUP_ROW,
+      readByDefault: opts.rollupReads ?? true,
+    }),
     snapshot: () => (typeof opts.catalog === 'function' ? opts.catalog() : opts.catalog),
   };
 }

@@ -2,7 +2,7 @@ import type { ColdStore } from '@strata/core';
 
 /**
  * Whether a rollup is worth reading. A rollup row costs ClickHouse more than a raw row
- * (more columns, the rollup's generation and NaN checks), so a rollup whose rows stand
+ * (more columns, the visibility filter on its generation), so a rollup whose rows stand
  * for few raw rows is slower than the raw partials it replaces — measured by make
  * bench-cold: the seed's 1-minute rollup by (app, host) over one sample per minute per
  * host holds as many rows as the raw table, and read 0.43× as fast as raw partials. A
@@ -21,8 +21,6 @@ export class RollupDensity {
     private readonly cold: ColdStore,
     private readonly database: string,
     private readonly minRowsPerRollupRow: number,
-    /** Rollups are read where the session sets no `strata.rollups` (engine option rollupReads). */
-    readonly readByDefault: boolean,
   ) {}
 
   /** The rollup tables among `pairs` (raw table → rollup table) that are worth reading. */

@@ -3,7 +3,7 @@ import { catalogSnapshot } from '../router/catalog-snapshot';
 import { loadSqlParser, parseStatements } from '../router/sql-parser';
 import { FULL_RANGE } from '../translate/time-predicate';
 import { planStatement } from './plan';
-import { rollupRange } from './rollup-plan';
+import { MAX_RAW_BUCKET_RANGES, rawBucketRanges, rollupRange } from './rollup-plan';
 
 const spec = validateTieredTable({
   table: 'metrics_events',
@@ -84,5 +84,27 @@ describe('rollupRange: whole buckets inside the cold range and both retentions',
     expect(r?.from).toBe(t('2026-01-25T01:00:00Z'));
     const old = rollupRange(c, { ...FULL_RANGE, hi: t('1970-01-01T01:00:00Z') }, now, undefined);
     expect(old?.from).toBe(0n);
+  });
+});
+
+describe('rawBucketRanges: the NaN buckets a rollup read sends to raw rows', () => {
+  const c = { spec: spec.spec.rollups[0], table: 'metrics_events__rollup_1m', intervalUs: MINUTE };
+  const read = { candidate: c, from: 10n * MINUTE, to: 20n * MINUTE };
+
+  it('keeps the buckets inside [from, to) and joins adjacent ones into runs', () => {
+    const buckets = [5n, 10n, 11n, 12n, 15n, 19n, 20n, 30n].map((m) => m * MINUTE);
+    expect(rawBucketRanges(buckets, read)).toEqual([
+      { from: 10n * MINUTE, to: 13n * MINUTE },
+      { from: 15n * MINUTE, to: 16n * MINUTE },
+      { from: 19n * MINUTE, to: 20n * MINUTE },
+    ]);
+    expect(rawBucketRanges([], read)).toEqual([]);
+  });
+
+  it(`past ${MAX_RAW_BUCKET_RANGES} runs: none (the statement reads raw partials)`, () => {
+    const apart = (n: number) => Array.from({ length: n }, (_, i) => BigInt(2 * i) * MINUTE);
+    const wide = { ...read, from: 0n, to: 1000n * MINUTE };
+    expect(rawBucketRanges(apart(MAX_RAW_BUCKET_RANGES), wide)).toHaveLength(MAX_RAW_BUCKET_RANGES);
+    expect(rawBucketRanges(apart(MAX_RAW_BUCKET_RANGES + 1), wide)).toBeUndefined();
   });
 });

@@ -5,7 +5,7 @@ import { chDateTime64, isoInstant, type Instant } from '../translate/instant';
 import type { TimePredicate, TimeRange } from '../translate/time-predicate';
 import { ROWS_COLUMN } from './partial-aggregate';
 // plan.ts imports this module too; these are only called once both are loaded.
-import { chText, flooredTime, type ColdQuery, type OccurrencePlan, type PartialTableColumn } from './plan';
+import { chText, type ColdQuery, type OccurrencePlan, type PartialTableColumn } from './plan';
 
 /**
  * Rollups as a pre-computed source of the partial rows partial-aggregate.ts asks the
@@ -20,7 +20,7 @@ import { chText, flooredTime, type ColdQuery, type OccurrencePlan, type PartialT
  *     aggregates) is among the rollup's groupBy, and every partial (count, sum, min,
  *     max of a column) is among its aggregates. min/max of a float column also needs
  *     the column's sum: ClickHouse's min/max skip NaN while PostgreSQL orders NaN above
- *     every number, so when any bucket in range has a NaN sum the statement reads raw rows;
+ *     every number, so the buckets with a NaN sum (rollup-coverage.ts) are read raw;
  *   - sum is only a partial for float8 (its rollup sum is a Float64, as the partial path's
  *     is); integer sums and avg of integers stay on raw rows (numeric results);
  *   - the time conditions are plain bounds (no OR, no approximate bound);
@@ -31,10 +31,12 @@ import { chText, flooredTime, type ColdQuery, type OccurrencePlan, type PartialT
  * applied to rollup rows, so rollup rows of those generations are never read: they are
  * read raw (with the pending tombstones filtered, as every raw read), applied or not.
  * Generations: a rollup is built by the same tiering run that writes the raw rows,
- * before that run commits, so every committed generation at or above the lowest one
- * present in the rollup's range has its rollup rows; raw rows of older generations
- * (moved before the rollup existed) are read raw. Rollup rows are filtered by the same
- * committed generations as raw rows.
+ * before that run commits, so every visible generation at or above the lowest one with
+ * rollup rows has its rollup rows; raw rows of older generations (moved before the rollup
+ * existed) are read raw where they lie. Rollup rows are filtered by the same committed
+ * generations as raw rows. What the rollup covers is read once per set of committed
+ * generations (rollup-coverage.ts), not by the statement: in the common case (no edges,
+ * no older generation, no NaN) the statement is one SELECT over the rollup.
  */
 
 export interface RollupCandidate {
@@ -45,11 +47,13 @@ export interface RollupCandidate {
   retentionUs?: bigint;
 }
 
-/** The whole rollup buckets [from, to) this statement reads from the rollup. */
+/** The whole rollup buckets [from, to) this statement reads from the rollup, and what in them is read raw. */
 export interface RollupRead {
   candidate: RollupCandidate;
   from: Instant;
   to: Instant;
+  /** The cold range has instants below `from` / at or above `to` (read raw). */
+  edges: { below: boolean; above: boolean };
   /**
    * The highest max_gen of the table's cold deletes, applied or not: rollup rows of
    * generations up to it may hold rows a DELETE removed, so those generations are read raw.
@@ -57,6 +61,12 @@ export interface RollupRead {
   deletedUpTo?: bigint;
   /** The statement's committed generations (rollup rows carry the generation of the run that built them). */
   generations: string;
+  /** Rollup rows are read from this generation on (rollup-coverage.ts; above deletedUpTo). */
+  firstGen: bigint;
+  /** Raw rows of generations below firstGen may lie in [from, to): read raw. */
+  olderRaw: boolean;
+  /** Whole buckets inside [from, to) read raw, ascending and apart: a NaN sum there (see `serves`). */
+  rawBuckets: Array<{ from: Instant; to: Instant }>;
 }
 
 const SECOND = 1_000_000n;
@@ -129,6 +139,28 @@ function floorTo(t: Instant, i: bigint): Instant {
  * The whole buckets of `cold` (the occurrence's cold range) the rollup is read for, or
  * undefined. `nowUs`: the proxy's clock, for retention; `coldRetention`: the raw rows'.
  */
+/** At most this many runs of NaN buckets are read raw inside a rollup read; past it the statement reads raw partials. */
+export const MAX_RAW_BUCKET_RANGES = 64;
+
+/** The float columns whose min/max the occurrence reads: a NaN sum in their bucket sends it to raw rows. */
+export function nanGuardedColumns(occ: OccurrencePlan): string[] {
+  const floats = occ.partial!.partials.filter((p) => (p.fn === 'min' || p.fn === 'max') && FLOAT_KINDS.has(kindOf(occ, p.column)));
+  return [...new Set(floats.map((p) => p.column))];
+}
+
+/** The NaN buckets inside [from, to) as runs of adjacent buckets; undefined past MAX_RAW_BUCKET_RANGES. */
+export function rawBucketRanges(nanBuckets: Instant[], read: { candidate: RollupCandidate; from: Instant; to: Instant }): Array<{ from: Instant; to: Instant }> | undefined {
+  const i = read.candidate.intervalUs;
+  const out: Array<{ from: Instant; to: Instant }> = [];
+  for (const b of nanBuckets) {
+    if (b < read.from || b >= read.to) continue;
+    const last = out[out.length - 1];
+    if (last && last.to === b) last.to = b + i;
+    else out.push({ from: b, to: b + i });
+  }
+  return out.length > MAX_RAW_BUCKET_RANGES ? undefined : out;
+}
+
 export function rollupRange(c: RollupCandidate, cold: TimeRange, nowUs: Instant, coldRetentionUs: bigint | undefined): { from: Instant; to: Instant } | undefined {
   const i = c.intervalUs;
   let from = ceilTo(cold.lo, i);
@@ -152,55 +184,58 @@ export interface ColdParts {
 }
 
 /**
- * The partial rows of a rollup-served occurrence, in partialColumns' order and text:
- * raw partials outside [from, to), raw partials inside it of generations older than the
- * rollup's (or all of them when a float min/max meets a NaN sum), and the rollup's rows
- * for the rest. PostgreSQL sums them as it sums any partial rows.
+ * The partial rows of a rollup-served occurrence, in partialColumns' order and text: the
+ * rollup's rows for its whole buckets, and only where something needs them, one SELECT
+ * of raw partials for the rest — the edges of the cold range outside the buckets, raw
+ * rows of generations below the rollup's first (or reached by cold deletes), and the
+ * buckets with a NaN sum when a float min/max is asked. Each raw row matches one of
+ * those pieces at most, each rollup row is read once. PostgreSQL sums the partial rows
+ * as it sums any.
  */
 export function rollupColdQuery(occ: OccurrencePlan, read: RollupRead, cols: PartialTableColumn[], parts: ColdParts): ColdQuery {
   const rel = occ.relation;
-  const shape = occ.partial!;
   const params: ChParams = occ.params;
   const c = read.candidate;
-  const rollup = chQualified(parts.database, c.table);
   const bucket = chIdent(clickhouseDdl.ROLLUP_BUCKET_COLUMN);
   const gen = chIdent(clickhouseDdl.GEN_COLUMN);
   const time = chIdent(rel.timeColumn);
   const dt = "DateTime64(6, 'UTC')";
-  const from = params.add(chDateTime64(read.from), dt);
-  const to = params.add(chDateTime64(read.to), dt);
-  const inBuckets = `${bucket} >= ${from} AND ${bucket} < ${to}`;
-  // The oldest generation with rollup rows in range: from it on, every run built its rollup.
-  const lowest = `(SELECT ifNull(minOrNull(${gen}), 18446744073709551615) FROM ${rollup} WHERE ${inBuckets})`;
-  const firstGenExpr = read.deletedUpTo === undefined ? lowest : `greatest(${lowest}, toUInt64(${read.deletedUpTo + 1n}))`;
-  const floatMinMax = [...new Set(shape.partials.filter((p) => (p.fn === 'min' || p.fn === 'max') && FLOAT_KINDS.has(kindOf(occ, p.column))).map((p) => p.column))];
-  // A NaN sum means the bucket may hold a NaN that ClickHouse's min/max skipped. Decided for
-  // the whole statement, as a constant: a per-bucket test (IN a set) would keep ClickHouse
-  // from pruning the raw rows by generation, and NaN buckets are rare.
-  const cleanExpr =
-    floatMinMax.length > 0
-      ? `(SELECT count() = 0 FROM ${rollup} WHERE ${inBuckets} AND (${floatMinMax.map((col) => `isNaN(${chIdent(`${col}__sum`)})`).join(' OR ')}))`
-      : undefined;
-  // Computed once for the three branches: a WITH on a UNION's first SELECT reaches them all.
-  const firstGen = '_strata_rollup_first_gen';
-  const clean = cleanExpr && '_strata_rollup_clean';
-  const withClause = `WITH ${firstGenExpr} AS ${firstGen}${cleanExpr ? `, ${cleanExpr} AS ${clean}` : ''} `;
-  const keys = cols.filter((x) => x.chKey !== undefined).map((x) => x.chKey!);
-  const groupBy = keys.length > 0 ? ` GROUP BY ${keys.join(', ')}` : '';
-  const rawSelect = (extra: string) =>
-    `SELECT ${cols.map((x) => x.chExpr).join(', ')} FROM ${parts.from} WHERE ${[...parts.where, extra].join(' AND ')}${groupBy} HAVING count() > 0`;
-  const outside = rawSelect(`(${time} < ${from} OR ${time} >= ${to})`);
-  const notFromRollup = clean ? `(${gen} < ${firstGen} OR NOT ${clean})` : `${gen} < ${firstGen}`;
-  const inside = rawSelect(`${time} >= ${from} AND ${time} < ${to} AND ${notFromRollup}`);
+  const at = (t: Instant) => params.add(chDateTime64(t), dt);
+  const from = at(read.from);
+  const to = at(read.to);
+  const nanRuns = read.rawBuckets.map((r) => ({ from: at(r.from), to: at(r.to) }));
+  const inRuns = (col: string) => nanRuns.map((r) => `(${col} >= ${r.from} AND ${col} < ${r.to})`).join(' OR ');
 
   const rollupCols = rollupColumns(occ, cols);
   // Pending deletes reach only generations ≤ deletedUpTo, which are not read from the rollup.
-  const rollupWhere = [inBuckets, ...occ.pushed, read.generations, `${gen} >= ${firstGen}`, ...(clean ? [clean] : [])];
+  const rollupWhere = [
+    `${bucket} >= ${from}`,
+    `${bucket} < ${to}`,
+    ...occ.pushed,
+    read.generations,
+    ...(read.deletedUpTo === undefined ? [] : [`${gen} >= ${read.firstGen}`]),
+    ...(nanRuns.length > 0 ? [`NOT (${inRuns(bucket)})`] : []),
+  ];
   const rollupKeys = rollupCols.filter((x) => x.key !== undefined).map((x) => x.key!);
+  // Grouped rows are never empty; an ungrouped read of no row gives one row, which HAVING drops.
   const fromRollup =
-    `SELECT ${rollupCols.map((x) => x.expr).join(', ')} FROM ${rollup} WHERE ${rollupWhere.join(' AND ')}` +
-    `${rollupKeys.length > 0 ? ` GROUP BY ${rollupKeys.join(', ')}` : ''} HAVING count() > 0`;
-  return { sql: `${withClause}${outside} UNION ALL ${inside} UNION ALL ${fromRollup}`, params: params.values };
+    `SELECT ${rollupCols.map((x) => x.expr).join(', ')} FROM ${chQualified(parts.database, c.table)} WHERE ${rollupWhere.join(' AND ')}` +
+    (rollupKeys.length > 0 ? ` GROUP BY ${rollupKeys.join(', ')}` : ' HAVING count() > 0');
+
+  const inBuckets = `${time} >= ${from} AND ${time} < ${to}`;
+  const rawPieces = [
+    ...(read.edges.below ? [`${time} < ${from}`] : []),
+    ...(read.edges.above ? [`${time} >= ${to}`] : []),
+    ...(read.olderRaw ? [`${inBuckets} AND ${gen} < ${read.firstGen}`] : []),
+    ...(nanRuns.length > 0 ? [`(${inRuns(time)})${read.olderRaw ? ` AND ${gen} >= ${read.firstGen}` : ''}`] : []),
+  ];
+  if (rawPieces.length === 0) return { sql: fromRollup, params: params.values };
+  const keys = cols.filter((x) => x.chKey !== undefined).map((x) => x.chKey!);
+  const pieces = rawPieces.length === 1 ? rawPieces[0] : rawPieces.map((p) => `(${p})`).join(' OR ');
+  const raw =
+    `SELECT ${cols.map((x) => x.chExpr).join(', ')} FROM ${parts.from} WHERE ${[...parts.where, `(${pieces})`].join(' AND ')}` +
+    `${keys.length > 0 ? ` GROUP BY ${keys.join(', ')}` : ''} HAVING count() > 0`;
+  return { sql: `${fromRollup} UNION ALL ${raw}`, params: params.values };
 }
 
 function kindOf(occ: OccurrencePlan, column: string): string {
@@ -214,9 +249,12 @@ function rollupColumns(occ: OccurrencePlan, cols: PartialTableColumn[]): Array<{
   const bucket = chIdent(clickhouseDdl.ROLLUP_BUCKET_COLUMN);
   return cols.map((col) => {
     if (col.name === rel.timeColumn && shape.timeGranularity !== undefined) {
-      // The raw key floors the time column to g; the rollup's bucket floors into the same g-bucket.
-      const key = flooredTime(bucket, shape.timeGranularity);
-      return { expr: chText(key, kindOf(occ, rel.timeColumn)), key };
+      // The raw key floors the time column to g; the rollup's bucket floors into the same
+      // g-bucket. Buckets read are never before 1970 (rollupRange), so an integer division
+      // floors, and grouping by the integer is cheaper than by the instant.
+      const g = shape.timeGranularity;
+      const key = `intDiv(toUnixTimestamp64Micro(${bucket}), ${g})`;
+      return { expr: chText(`fromUnixTimestamp64Micro(${key} * ${g}, 'UTC')`, kindOf(occ, rel.timeColumn)), key };
     }
     if (col.name === ROWS_COLUMN) return { expr: `sum(${chIdent(clickhouseDdl.ROLLUP_ROWS_COLUMN)})` };
     const p = shape.partials.find((x) => x.name === col.name);
@@ -228,7 +266,7 @@ function rollupColumns(occ: OccurrencePlan, cols: PartialTableColumn[]): Array<{
       case 'sum':
         return { expr: `sumOrNull(${stored})` };
       default:
-        // Read only when no bucket may hide a NaN (see `clean`): plain min/max agree with PostgreSQL's.
+        // Buckets with a NaN sum are read raw (rawBuckets): elsewhere plain min/max agree with PostgreSQL's.
         return { expr: chText(`${p.fn}(${stored})`, kindOf(occ, p.column)) };
     }
   });
@@ -236,9 +274,14 @@ function rollupColumns(occ: OccurrencePlan, cols: PartialTableColumn[]): Array<{
 
 /** EXPLAIN's words for a rollup read. */
 export function rollupReadText(read: RollupRead): string {
-  const deleted = read.deletedUpTo === undefined ? '' : `, generations ≤ ${read.deletedUpTo} (reached by cold deletes) read raw`;
+  const raw = [
+    ...(read.edges.below || read.edges.above ? ['raw rows outside them'] : []),
+    ...(read.deletedUpTo === undefined ? [] : [`generations ≤ ${read.deletedUpTo} (reached by cold deletes) read raw`]),
+    ...(read.olderRaw ? [`generations below ${read.firstGen} read raw`] : []),
+    ...(read.rawBuckets.length > 0 ? [`${read.rawBuckets.length} run(s) of buckets with a NaN sum read raw`] : []),
+  ];
   return (
     `partial aggregates from rollup ${read.candidate.spec.name} (${read.candidate.table}, interval ${read.candidate.spec.interval}) ` +
-    `for the buckets from ${isoInstant(read.from)} to ${isoInstant(read.to)}, raw rows elsewhere${deleted},`
+    `for the buckets from ${isoInstant(read.from)} to ${isoInstant(read.to)}${raw.map((r) => `, ${r}`).join('')},`
   );
 }

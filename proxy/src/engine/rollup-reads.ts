@@ -2,8 +2,8 @@ import { parseDuration, pgTextArrayLiteral } from '@strata/core';
 import type { Instant } from '../translate/instant';
 import type { HotSession } from './hot-session';
 import { coldRange, type OccurrencePlan, type StatementPlan } from './plan';
-import { rollupRange, type RollupRead } from './rollup-plan';
-import type { RollupDensity } from './rollup-density';
+import { nanGuardedColumns, rollupRange, rawBucketRanges, type RollupRead } from './rollup-plan';
+import type { RollupReadPolicy } from './rollup-read-policy';
 import type { TierStateRow } from './statement-tables';
 
 /** `SET strata.rollups = off`: the session reads raw cold rows where a rollup could serve (for comparisons). */
@@ -17,13 +17,15 @@ const OFF = /^(off|false|no|0|f|n)$/i;
  * the client's session and snapshot: the setting (PostgreSQL's own custom placeholder,
  * so SET LOCAL, RESET and transactions behave as PostgreSQL's settings do) and the
  * highest generation any cold delete of the table reaches. Only when a rollup could serve.
+ * Then, from what the rollup covers for the statement's generations (rollup-coverage.ts,
+ * cached per generation set), which parts of its buckets need raw rows after all.
  */
 export async function chooseRollupReads(
   hot: HotSession,
   plan: StatementPlan,
   states: Map<string, TierStateRow>,
   values: Instant[],
-  density?: RollupDensity,
+  policy?: RollupReadPolicy,
   nowUs?: Instant,
 ): Promise<void> {
   const now = nowUs ?? BigInt(Date.now()) * 1000n;
@@ -33,8 +35,12 @@ export async function chooseRollupReads(
     const state = states.get(occ.relation.table);
     if (!c || !state) continue;
     const coldRetention = occ.relation.coldRetention ? BigInt(parseDuration(occ.relation.coldRetention)) * 1000n : undefined;
-    const range = rollupRange(c, coldRange(occ, values, state.w), now, coldRetention);
-    if (range) reads.push({ occ, read: { candidate: c, ...range, generations: state.generations } });
+    const cold = coldRange(occ, values, state.w);
+    const range = rollupRange(c, cold, now, coldRetention);
+    if (!range) continue;
+    // Raw rows outside the whole buckets: below them unless the cold range starts at the first, above unless it ends at the last.
+    const edges = { below: !(cold.lo === range.from && cold.loInclusive), above: !(cold.hi === range.to && !cold.hiInclusive) };
+    reads.push({ occ, read: { candidate: c, ...range, edges, generations: state.generations, firstGen: 0n, olderRaw: false, rawBuckets: [] } });
   }
   if (reads.length === 0) return;
   const tables = [...new Set(reads.map((r) => r.occ.relation.table))];
@@ -45,16 +51,24 @@ export async function chooseRollupReads(
     [pgTextArrayLiteral(tables)],
   );
   const [setting, deleted] = r.rows[0] ?? [];
-  // Unset: the engine's default (off unless rollupReads); `on` reads, `off` does not.
-  if (setting ? OFF.test(setting.trim()) : !density?.readByDefault) return;
+  // Unset: the engine's default (on unless rollupReads is false); `on` reads, `off` does not.
+  if (!policy || (setting ? OFF.test(setting.trim()) : !policy.readByDefault)) return;
   // Only for sessions that read rollups: the density check may ask ClickHouse (cached a minute).
-  if (density) {
-    const worth = await density.worthReading(reads.map((r) => ({ raw: r.occ.relation.table, rollup: r.read.candidate.table })));
-    reads = reads.filter((r) => worth.has(r.read.candidate.table));
-  }
+  const worth = await policy.density.worthReading(reads.map((r) => ({ raw: r.occ.relation.table, rollup: r.read.candidate.table })));
+  reads = reads.filter((r) => worth.has(r.read.candidate.table));
   const upTo = JSON.parse(deleted ?? '{}') as Record<string, string>;
   for (const { occ, read } of reads) {
     const d = upTo[occ.relation.table];
-    occ.rollupRead = d === undefined ? read : { ...read, deletedUpTo: BigInt(d) };
+    const deletedUpTo = d === undefined ? undefined : BigInt(d);
+    const nanColumns = nanGuardedColumns(occ);
+    const cov = await policy.coverage.coverage({ raw: occ.relation.table, rollup: read.candidate.table, timeColumn: occ.relation.timeColumn, generations: read.generations, nanColumns });
+    // No visible rollup row: nothing to read from it. Too many NaN buckets: raw partials are simpler.
+    if (cov.firstGen === undefined || cov.nanBuckets === undefined) continue;
+    const rawBuckets = rawBucketRanges(cov.nanBuckets, read);
+    if (rawBuckets === undefined) continue;
+    // Rollup rows of generations a cold delete reaches are not read: from the first one above.
+    const firstGen = deletedUpTo !== undefined && deletedUpTo >= cov.firstGen ? deletedUpTo + 1n : cov.firstGen;
+    const olderRaw = firstGen > cov.firstGen || (cov.olderRaw !== undefined && cov.olderRaw.lo < read.to && cov.olderRaw.hi >= read.from);
+    occ.rollupRead = { ...read, ...(deletedUpTo === undefined ? {} : { deletedUpTo }), firstGen, olderRaw, rawBuckets };
   }
 }

@@ -1,4 +1,4 @@
-import type { RollupDensity } from './rollup-density';
+import type { RollupReadPolicy } from './rollup-read-policy';
 import {
   pgIdent,
   pgTextArrayLiteral,
@@ -38,8 +38,8 @@ export interface TierStateRow {
 export interface StatementTables {
   snapshot: CatalogSnapshot;
   states: Map<string, TierStateRow>;
-  /** Which rollups are worth reading (rollup-density.ts); absent: every covering one. */
-  rollupDensity?: RollupDensity;
+  /** When rollups are read (rollup-read-policy.ts); absent: never. */
+  rollupPolicy?: RollupReadPolicy;
 }
 
 /** W, visibility and the registered spec of each table, in the statement's snapshot (core's READ_TIER_STATE_SQL). */
@@ -87,7 +87,7 @@ export async function readStatementTables(ctx: EngineContext, tx: Transaction, q
     const base = relation.rollupOf && states.get(relation.rollupOf.table);
     if (base) states.set(relation.table, { ...base, visibility: base.generations });
   }
-  return { snapshot: withCurrentSpecs(cached, specs), states, rollupDensity: ctx.rollupDensity };
+  return { snapshot: withCurrentSpecs(cached, specs), states, rollupPolicy: ctx.rollupPolicy };
 }
 
 async function checkCanRead(tx: Transaction, role: string, relations: TieredRelation[]): Promise<void> {
