@@ -133,16 +133,14 @@ async function main(): Promise<void> {
     });
     const proxyUrl = `postgres://postgres:${PASSWORD}@${running.host}:${running.port}${new URL(fx.pgUrl).pathname}`;
     const viaProxy = await connect(proxyUrl);
+    // Rollup reads are on by default (engine/rollup-read-policy.ts): the comparison runs in a session that turns them off.
     const rollupsOff = await connect(proxyUrl);
-    // Rollup reads are opt-in (engine-context.ts): the rollup query runs in a session that opts in.
-    const rollupsOn = await connect(proxyUrl);
-    clients.push(viaProxy, rollupsOff, rollupsOn);
+    clients.push(viaProxy, rollupsOff);
     await rollupsOff.query(ROLLUPS_OFF_SQL);
-    await rollupsOn.query('SET strata.rollups = on');
 
     const queries = benchQueries(layout, fx.database).filter((q) => !ONLY || ONLY.includes(q.name));
     const results: QueryResult[] = [];
-    for (const q of queries) results.push(await benchQuery(q, { viaProxy: q.rollup ? rollupsOn : viaProxy, rollupsOff, refClient, engineStore }));
+    for (const q of queries) results.push(await benchQuery(q, { viaProxy, rollupsOff, refClient, engineStore }));
 
     const stream = await streamAll(pool, engineStore, fx.database, snapshot, total, () => peakRss, (v) => (peakRss = v));
     const rollupQuery = results.find((r) => queries.find((q) => q.name === r.name)?.rollup);
