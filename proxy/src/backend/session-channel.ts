@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { ResultField } from '../engine/contract';
-import type { HotSession, QueryResult, TxStatus } from '../engine/hot-session';
+import type { HotSession, PipelinedStatement, QueryResult, TxStatus } from '../engine/hot-session';
 import type { Described, PortalRows } from '../engine/pg-extended-query';
 import * as wire from '../wire';
 import type { ErrorFields } from '../wire/error-response';
@@ -166,6 +166,28 @@ export class SessionChannel implements HotSession {
       else if (f.type === wire.Backend.commandComplete) result.commandTag = wire.decodeCommandComplete(f.frame);
     });
     return result;
+  }
+
+  async pipeline(statements: readonly PipelinedStatement[]): Promise<QueryResult[]> {
+    const results: QueryResult[] = statements.map(() => ({ fields: [], rows: [], commandTag: '' }));
+    const frames = statements.flatMap((s) => [
+      this.parse(s.sql, s.paramTypes ?? []),
+      this.bind(s.params ?? []),
+      wire.encodeDescribe({ kind: 'P', name: '' }, this.writer),
+      wire.encodeExecute({ portal: '', maxRows: 0 }, this.writer),
+    ]);
+    this.send(...frames, wire.SYNC);
+    let at = 0;
+    await this.untilReady((f) => {
+      const result = results[at];
+      if (f.type === wire.Backend.rowDescription) result.fields = fieldsOf(f.frame);
+      else if (f.type === wire.Backend.dataRow) result.rows.push(textRow(f.frame));
+      else if (f.type === wire.Backend.commandComplete) {
+        result.commandTag = wire.decodeCommandComplete(f.frame);
+        at++;
+      } else if (f.type === wire.Backend.emptyQueryResponse) at++;
+    });
+    return results;
   }
 
   async describe(sql: string, paramTypes: readonly number[]): Promise<Described> {

@@ -12,6 +12,20 @@ export interface QueryResult {
   commandTag: string;
 }
 
+export interface PipelinedStatement {
+  sql: string;
+  params?: ReadonlyArray<string | null>;
+  paramTypes?: readonly number[];
+}
+
+/** `statements` in one round trip where the session can, else one by one. */
+export async function runInOrder(hot: HotSession, statements: readonly PipelinedStatement[]): Promise<QueryResult[]> {
+  if (hot.pipeline) return hot.pipeline(statements);
+  const results: QueryResult[] = [];
+  for (const s of statements) results.push(await hot.query(s.sql, s.params, s.paramTypes));
+  return results;
+}
+
 /**
  * The PostgreSQL session a tiered statement runs in. In the proxy it is the server
  * connection lent to the client (backend/session-channel.ts): the client's role,
@@ -26,6 +40,12 @@ export interface HotSession {
   status(): TxStatus;
   /** One statement with text parameters, all rows (small results: catalog reads, bounds). */
   query(sql: string, params?: ReadonlyArray<string | null>, paramTypes?: readonly number[]): Promise<QueryResult>;
+  /**
+   * Statements run in order in one round trip (one Sync): the engine's fixed cost per
+   * statement is mostly round trips (issue 14, item 5). The first failure skips the rest
+   * and is thrown. Absent: `runInOrder` sends them one by one.
+   */
+  pipeline?(statements: readonly PipelinedStatement[]): Promise<QueryResult[]>;
   describe(sql: string, paramTypes: readonly number[]): Promise<Described>;
   /**
    * A running statement read a page at a time (rows in text format). `name`: a named

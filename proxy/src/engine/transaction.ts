@@ -2,7 +2,7 @@ import { pgIdent } from '@strata/core';
 import type { SessionContext } from './contract';
 import { SqlStateError } from './contract';
 import type { EngineContext } from './engine-context';
-import type { HotSession } from './hot-session';
+import { runInOrder, type HotSession, type PipelinedStatement } from './hot-session';
 import { pgHotSession } from './pg-hot-session';
 
 /**
@@ -69,8 +69,8 @@ export async function begin(
   const status = hot.status();
   if (status === 'E') throw new SqlStateError('25P02', 'current transaction is aborted, commands ignored until end of transaction block');
   const own = status === 'I';
-  if (own) await hot.query(`BEGIN ISOLATION LEVEL ${isolation}`);
-  if (own && settingsOf) await applySessionSettings(hot, settingsOf);
+  // BEGIN, the session's settings and the read below travel in one round trip.
+  const before: PipelinedStatement[] = own ? [{ sql: `BEGIN ISOLATION LEVEL ${isolation}` }, ...(settingsOf ? sessionSettingsStatements(settingsOf) : [])] : [];
   const tx: Transaction = { hot, own, utc: true, readCommitted: false, readOnly: false, temps: [], end: async () => undefined };
   tx.end = async (ok: boolean) => {
     if (own) {
@@ -87,12 +87,16 @@ export async function begin(
     // The engine's default statement timeout, for its own block only and only where the
     // session has none (set_config(…, true) lasts until COMMIT), in the same round trip.
     const defaultTimeout = own && statementTimeoutMs > 0;
-    const r = await hot.query(
-      "SELECT current_setting('TimeZone'), current_setting('transaction_isolation'), current_setting('transaction_read_only')" +
-        (defaultTimeout ? ", CASE WHEN current_setting('statement_timeout') = '0' THEN set_config('statement_timeout', $1, true) END" : ''),
-      defaultTimeout ? [`${statementTimeoutMs}ms`] : [],
-    );
-    const [tz, isolation, readOnly] = r.rows[0];
+    const results = await runInOrder(hot, [
+      ...before,
+      {
+        sql:
+          "SELECT current_setting('TimeZone'), current_setting('transaction_isolation'), current_setting('transaction_read_only')" +
+          (defaultTimeout ? ", CASE WHEN current_setting('statement_timeout') = '0' THEN set_config('statement_timeout', $1, true) END" : ''),
+        params: defaultTimeout ? [`${statementTimeoutMs}ms`] : [],
+      },
+    ]);
+    const [tz, isolation, readOnly] = results[results.length - 1].rows[0];
     tx.utc = UTC_ZONES.test(tz ?? '');
     tx.readCommitted = isolation === 'read committed';
     tx.readOnly = readOnly === 'on';
@@ -107,13 +111,13 @@ export async function begin(
 const SESSION_SETTINGS = ['TimeZone', 'DateStyle', 'IntervalStyle', 'extra_float_digits', 'search_path', 'bytea_output'];
 
 /** For the engine's own connections: the session's settings, and its role, for this block only. */
-async function applySessionSettings(hot: HotSession, session: SessionContext): Promise<void> {
+function sessionSettingsStatements(session: SessionContext): PipelinedStatement[] {
   const pairs: Array<[string, string]> = [];
   for (const k of SESSION_SETTINGS) {
     const v = session.settings.get(k);
     if (v !== undefined) pairs.push([k, v]);
   }
   if (session.role) pairs.push(['role', session.role]);
-  if (pairs.length === 0) return;
-  await hot.query(`SELECT ${pairs.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, true)`).join(', ')}`, pairs.flat());
+  if (pairs.length === 0) return [];
+  return [{ sql: `SELECT ${pairs.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, true)`).join(', ')}`, params: pairs.flat() }];
 }
