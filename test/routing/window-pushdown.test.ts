@@ -155,6 +155,11 @@ describe('window functions and DISTINCT ON through the proxy', () => {
     // Several ranking columns over the one window; the filter on rank is the one used.
     await expectSame(`SELECT * FROM (SELECT host, time, rank() OVER w1 AS a, dense_rank() OVER (PARTITION BY host ORDER BY time) AS b FROM window_events WINDOW w1 AS (PARTITION BY host ORDER BY time)) s WHERE b <= 2 ORDER BY 1, 2`);
     await expectSame(`SELECT * FROM (SELECT host, time, rank() OVER (PARTITION BY host ORDER BY time) AS a, dense_rank() OVER (PARTITION BY host ORDER BY time) AS b FROM window_events WHERE time < '2026-01-02') s WHERE b <= 2 ORDER BY 1, 2`);
+    // The ranked SELECT as a CTE read once.
+    const cte = `WITH ranked AS (SELECT host, time, app, row_number() OVER (PARTITION BY host, app ORDER BY time DESC NULLS LAST) AS rn FROM window_events WHERE time < '2026-01-03 02:00+00')
+      SELECT host, app, time FROM ranked r WHERE r.rn <= 2 ORDER BY 1, 2, 3`;
+    expect((await coldRead(cte)).planClass).toBe('top-k');
+    await expectSame(cte);
     // k = 0 and no partition at all (one partition: the first rows overall).
     await expectSame(`SELECT * FROM (SELECT time, rank() OVER (ORDER BY time DESC) AS r FROM window_events) s WHERE r <= 0`);
     const whole = `SELECT * FROM (SELECT time, host, rank() OVER (ORDER BY time DESC) AS r FROM window_events WHERE time < '2026-01-02') s WHERE r <= 3 ORDER BY 1, 2`;

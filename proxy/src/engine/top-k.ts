@@ -34,8 +34,9 @@ import { orderedAlikePrefix, readsAggregateOrWindow } from './top-n';
  *   or subquery, and every window function in it is row_number/rank/dense_rank over the
  *   same PARTITION BY and ORDER BY (another window would see fewer rows);
  * - the filter is a top-level AND term of the enclosing SELECT, whose FROM is that
- *   subquery alone: `rn <= k`, `rn < k`, `rn = k` (either side), k an integer literal or
- *   a `$n` PostgreSQL types as an integer (resolved per execution: resolveTopKParams).
+ *   subquery alone (or a CTE it defines, read once in the statement): `rn <= k`,
+ *   `rn < k`, `rn = k` (either side), k an integer literal or a `$n` PostgreSQL types as
+ *   an integer (resolved per execution: resolveTopKParams).
  */
 export interface TopK {
   fn: 'rank' | 'dense_rank';
@@ -132,17 +133,39 @@ function sameWindow(a: PgNode, b: PgNode): boolean {
   return shape(a) === shape(b);
 }
 
-/** The SELECT whose FROM is exactly the subquery `sel` (not LATERAL), and the subquery's alias. */
+/**
+ * The SELECT whose FROM is exactly `sel` — as a subquery (not LATERAL), or as a CTE
+ * (not recursive, no column aliases) that the whole statement reads once and that no
+ * other CTE's name shadows — and the name its columns are qualified with there.
+ */
 function enclosingSelect(tree: PgNode, sel: PgNode): { select: PgNode; alias: string | undefined } | undefined {
   let found: { select: PgNode; alias: string | undefined } | undefined;
+  let cte: PgNode | undefined;
   visit(tree, (n) => {
     const s = n.SelectStmt;
     const from = s?.fromClause as PgNode[] | undefined;
     const sub = from?.length === 1 ? from[0].RangeSubselect : undefined;
     if (sub && !sub.lateral && sub.subquery?.SelectStmt === sel) found = { select: s, alias: sub.alias?.aliasname };
+    if (s?.withClause && !s.withClause.recursive) {
+      cte ??= (s.withClause.ctes as PgNode[]).find((c) => c.CommonTableExpr?.ctequery?.SelectStmt === sel && !c.CommonTableExpr.aliascolnames)?.CommonTableExpr;
+    }
     return found === undefined;
   });
-  return found;
+  return found ?? (cte ? cteReader(tree, cte.ctename) : undefined);
+}
+
+function cteReader(tree: PgNode, name: string): { select: PgNode; alias: string | undefined } | undefined {
+  let definitions = 0;
+  let reads = 0;
+  let reader: { select: PgNode; alias: string | undefined } | undefined;
+  visit(tree, (n) => {
+    if (n.CommonTableExpr?.ctename === name) definitions++;
+    if (n.RangeVar?.relname === name && n.RangeVar.schemaname === undefined) reads++;
+    const from = n.SelectStmt?.fromClause as PgNode[] | undefined;
+    const rv = from?.length === 1 ? from[0].RangeVar : undefined;
+    if (rv?.relname === name && rv.schemaname === undefined) reader = { select: n.SelectStmt, alias: rv.alias?.aliasname ?? name };
+  });
+  return definitions === 1 && reads === 1 ? reader : undefined;
 }
 
 interface RankFilter {
