@@ -213,6 +213,20 @@ describe('window functions and DISTINCT ON through the proxy', () => {
     await expectSame(`SELECT host, count(*), sum(count(*)) OVER (), count(*) * 1.0 / sum(count(*)) OVER () AS share FROM window_events WHERE time < '2026-01-02' GROUP BY host HAVING count(*) > 1 ORDER BY host`);
   });
 
+  it('in a READ ONLY block (candidates held as parameters) and through a cursor', async () => {
+    const sql = `SELECT host, time FROM (${LATEST} WHERE time < '2026-01-03 01:00+00' ORDER BY host, time DESC) s ORDER BY host`;
+    await client.query('BEGIN READ ONLY');
+    try {
+      await expectSame(sql);
+      await client.query(`DECLARE latest CURSOR FOR ${sql}`);
+      const fetched = await outcome(client, 'FETCH ALL FROM latest');
+      const expected = await outcome(ref, sql.replace('window_events', 'window_reference'));
+      expect(fetched.ok && fetched.rows).toEqual(expected.ok && expected.rows);
+    } finally {
+      await client.query('COMMIT');
+    }
+  });
+
   it('inside a REPEATABLE READ block the hot side of a top-k is the block\'s snapshot', async () => {
     // host and time only: rows tied on a host's latest instant differ in n.
     const sql = `SELECT host, time FROM (${LATEST} WHERE time < '2026-01-03 12:00+00' ORDER BY host, time DESC) s ORDER BY host`;

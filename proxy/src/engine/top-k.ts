@@ -25,8 +25,9 @@ import { orderedAlikePrefix, readsAggregateOrWindow } from './top-n';
  * - the partition keys are plain columns of kinds where ClickHouse's equality is never
  *   coarser than PostgreSQL's (PARTITION_ALIKE: byte-equal text is equal under any
  *   collation; integers, bool, dates, instants, uuid; NULLs one partition in both). Not
- *   floats: ClickHouse's sort may put -0 and 0 apart while its partition boundary sees
- *   them equal, which would rank a partition out of order;
+ *   floats: PostgreSQL's equality merges -0 with 0 and every NaN with every other, and
+ *   that ClickHouse's window sort and partition boundaries always do the same (its
+ *   float sorts compare bits in places) is not established;
  * - the order keys ClickHouse ranks by are the leading ones it orders exactly as
  *   PostgreSQL (top-n.ts's orderedAlikePrefix: a rank on a prefix is never above the rank
  *   on the whole order, so a prefix keeps more candidates, never fewer); at least one;
