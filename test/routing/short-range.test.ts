@@ -80,6 +80,14 @@ describe('short ranges: small cold answers inline', () => {
     ).toEqual(['cold rows inlined']);
   });
 
+  it("inlines SELECT * in the hot table's own column order, read with the tier state (a dropped column in it)", async () => {
+    await fx.hot.query('ALTER TABLE metrics_events ADD COLUMN scratch int');
+    await fx.hot.query('ALTER TABLE metrics_events DROP COLUMN scratch');
+    expect(await expectPostgresAnswer(`SELECT * FROM metrics_events WHERE time >= '2026-01-01T23:58:00Z' AND time < '2026-01-02T00:02:00Z' ORDER BY time DESC, app, host LIMIT 45`)).toEqual([
+      'cold rows inlined',
+    ]);
+  });
+
   it('stages a large cold answer in a temporary table', async () => {
     // A day of raw rows (about 43,000, several MiB of text) is past the inline bound.
     const how = await expectPostgresAnswer(`SELECT count(DISTINCT (time, host, app, value, trace_id)) FROM (SELECT * FROM metrics_events OFFSET 0) t`);

@@ -100,7 +100,7 @@ export async function loadColdRows(ctx: EngineContext, tx: Transaction, p: Prepa
     const state = p.states.get(occ.relation.table)!;
     const empty = isEmptyRange(coldRange(occ, p.values, state.w));
     if (tx.readOnly) {
-      const columns = await stagedColumns(tx.hot, occ);
+      const columns = await stagedColumns(tx.hot, occ, state.hotColumns);
       let arrays = columns.copied.map(() => '{}');
       if (!empty || occ.shipHot) {
         const shipment = await shipmentFor(ctx, tx, p, occ);
@@ -138,7 +138,7 @@ export async function loadColdRows(ctx: EngineContext, tx: Transaction, p: Prepa
           if (bounded && (lines > limits.maxRows || small.bytes.length > limits.maxBytes)) {
             throw new RawRowBoundExceeded(occ.relation.table, lines > limits.maxRows ? `${limits.maxRows} rows` : `${Math.round(limits.maxBytes / 1024 ** 2)} MiB`).toSqlState(lines);
           }
-          const columns = await stagedColumns(tx.hot, occ);
+          const columns = await stagedColumns(tx.hot, occ, state.hotColumns);
           inlineTempTable(p.plan.stmt, occ.tempTable, columns, base + extra.length + 1);
           extra.push(...(await tsvToArrayLiterals(Readable.from([small.bytes]), columns.copied.length, Infinity)).arrays);
           opts.logger?.debug({ table: occ.relation.table, mode: occ.mode, bytes: small.bytes.length, ms: Date.now() - started }, 'cold rows inlined');

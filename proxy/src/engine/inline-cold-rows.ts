@@ -20,14 +20,19 @@ export interface InlineColumn {
   pgType: string;
 }
 
-/** The temporary table an occurrence would have had: its columns, in the order `SELECT *` reads them. */
-export async function stagedColumns(hot: HotSession, occ: OccurrencePlan): Promise<{ copied: InlineColumn[]; visible: InlineColumn[] }> {
+/**
+ * The temporary table an occurrence would have had: its columns, in the order `SELECT *`
+ * reads them. `hotColumns`: the hot table's, when the statement's tier-state read
+ * already has them (statement-tables.ts), saving a round trip.
+ */
+export async function stagedColumns(hot: HotSession, occ: OccurrencePlan, hotColumns?: InlineColumn[]): Promise<{ copied: InlineColumn[]; visible: InlineColumn[] }> {
   if (occ.mode === 'partial') {
     const cols = partialColumns(occ).map((c) => ({ name: c.name, pgType: c.pgType }));
     return { copied: cols, visible: cols };
   }
   const copied = occ.relation.columns.map((c) => ({ name: c.name, pgType: c.pgType }));
   if (occ.relation.mode === 'cold-only') return { copied, visible: copied };
+  if (hotColumns) return { copied, visible: hotColumns };
   // Raw rows stand in for the hot table's: its column order (which can differ from the
   // spec's after evolution) is what `SELECT *` and the UNION ALL read.
   const r = await hot.query(

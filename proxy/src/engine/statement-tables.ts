@@ -2,8 +2,10 @@ import type { RollupReadPolicy } from './rollup-read-policy';
 import {
   pgIdent,
   pgTextArrayLiteral,
+  pgQualified,
   READ_TIER_STATE_SQL,
   TIER_READ_LOCK_SHARED_SQL,
+  UNAPPLIED_COLD_DELETES_SQL,
   tierStateFromRow,
   visibleGenerationsSql,
   type TieredTableSpec,
@@ -19,7 +21,9 @@ import type { EngineContext } from './engine-context';
 import { notSupported } from './errors';
 import type { Described } from './pg-extended-query';
 import { replaceNode, selectOf } from './sql-snippets';
-import { readColdDeletes, tombstoneFilterSql } from './tiered-delete';
+import { coldDeletesFromRows, tombstoneFilterSql } from './tiered-delete';
+import { runInOrder, type PipelinedStatement } from './hot-session';
+import type { InlineColumn } from './inline-cold-rows';
 import type { Transaction } from './transaction';
 
 /** A tiered table as this statement's snapshot has it. */
@@ -32,6 +36,8 @@ export interface TierStateRow {
   /** The committed generations alone (visibility without cold deletes), for rollup rows. */
   generations: string;
   rowSecurity: boolean;
+  /** The hot table's columns in PostgreSQL's order, read with the tier state (raw cold rows stand in for its rows). */
+  hotColumns?: InlineColumn[];
 }
 
 /** The statement's tables as this transaction sees them: their tier states, and the catalog with their current specs. */
@@ -45,13 +51,27 @@ export interface StatementTables {
 /** W, visibility and the registered spec of each table, in the statement's snapshot (core's READ_TIER_STATE_SQL). */
 export async function readTierStates(tx: Transaction, tables: string[]): Promise<{ states: Map<string, TierStateRow>; specs: TieredTableSpec[] }> {
   const list = pgTextArrayLiteral(tables);
-  // READ COMMITTED: hold tiering commits off until this transaction ends, so the
-  // statements below (cold rows, then the rewritten statement) agree with this W.
-  if (tx.readCommitted) await tx.hot.query(TIER_READ_LOCK_SHARED_SQL, [list]);
-  const r = await tx.hot.query(READ_TIER_STATE_SQL, [list]);
+  const results = await runInOrder(tx.hot, [...tierReadLock(tx, list), { sql: READ_TIER_STATE_SQL, params: [list] }]);
+  return tierStatesOf(results[results.length - 1].rows);
+}
+
+/**
+ * READ COMMITTED: hold tiering commits off until this transaction ends, so the
+ * statements after it (cold rows, then the rewritten statement) agree with this W.
+ */
+function tierReadLock(tx: Transaction, list: string): PipelinedStatement[] {
+  return tx.readCommitted ? [{ sql: TIER_READ_LOCK_SHARED_SQL, params: [list] }] : [];
+}
+
+/** The hot tables' columns in their order ($1: qualified names), for raw cold rows inlined in their place. */
+const HOT_COLUMNS_SQL = `SELECT u.t, a.attname::text, format_type(a.atttypid, a.atttypmod)
+   FROM unnest($1::text[]) WITH ORDINALITY AS u (t, n) JOIN pg_catalog.pg_attribute a ON a.attrelid = to_regclass(u.t)
+  WHERE a.attnum > 0 AND NOT a.attisdropped ORDER BY u.n, a.attnum`;
+
+function tierStatesOf(rows: ReadonlyArray<ReadonlyArray<string | null>>): { states: Map<string, TierStateRow>; specs: TieredTableSpec[] } {
   const states = new Map<string, TierStateRow>();
   const specs: TieredTableSpec[] = [];
-  for (const row of r.rows) {
+  for (const row of rows) {
     const s = tierStateFromRow(row);
     const generations = visibleGenerationsSql(s);
     states.set(s.table, { w: instantFromEpochText(s.watermarkEpoch), text: s.watermarkText, visibility: generations, generations, rowSecurity: s.rowSecurity });
@@ -74,9 +94,23 @@ export async function readStatementTables(ctx: EngineContext, tx: Transaction, q
   const baseOf = (rel: TieredRelation) => (rel.rollupOf ? { ...rel, table: rel.rollupOf.table } : rel);
   if (session.role) await checkCanRead(tx, session.role, refs.filter((r) => r.relation.mode === 'cold-only').map((r) => baseOf(r.relation)));
   const tables = [...new Set(refs.map((r) => baseOf(r.relation).table))];
-  const { states, specs } = await readTierStates(tx, tables);
-  // Cold rows a DELETE / TRUNCATE removed that ClickHouse has not dropped yet (tiered-delete.ts).
-  const deletes = await readColdDeletes(tx.hot, tables);
+  const hotTables = new Map(refs.filter((r) => r.relation.mode !== 'cold-only' && !r.relation.rollupOf).map((r) => [pgQualified(r.relation.schema, r.relation.table), r.relation.table]));
+  const list = pgTextArrayLiteral(tables);
+  // One round trip: the tier states, the cold rows a DELETE / TRUNCATE removed that
+  // ClickHouse has not dropped yet (tiered-delete.ts), the hot tables' column order.
+  const results = await runInOrder(tx.hot, [
+    ...tierReadLock(tx, list),
+    { sql: READ_TIER_STATE_SQL, params: [list] },
+    { sql: UNAPPLIED_COLD_DELETES_SQL, params: [list] },
+    { sql: HOT_COLUMNS_SQL, params: [pgTextArrayLiteral([...hotTables.keys()])] },
+  ]);
+  const [stateRows, deleteRows, columnRows] = results.slice(-3).map((r) => r.rows);
+  const { states, specs } = tierStatesOf(stateRows);
+  const deletes = coldDeletesFromRows(deleteRows, tables);
+  for (const [qualified, name, pgType] of columnRows) {
+    const state = states.get(hotTables.get(qualified!)!);
+    if (state) (state.hotColumns ??= []).push({ name: name!, pgType: pgType! });
+  }
   for (const [table, state] of states) {
     if (state.rowSecurity) throw notSupported('row-level-security', `table "${table}" has row-level security, which the cold tier cannot apply`);
     const d = deletes.get(table) ?? [];
@@ -85,7 +119,7 @@ export async function readStatementTables(ctx: EngineContext, tx: Transaction, q
   // Its rows are not reached by cold deletes: its generations alone.
   for (const { relation } of refs) {
     const base = relation.rollupOf && states.get(relation.rollupOf.table);
-    if (base) states.set(relation.table, { ...base, visibility: base.generations });
+    if (base) states.set(relation.table, { ...base, visibility: base.generations, hotColumns: undefined });
   }
   return { snapshot: withCurrentSpecs(cached, specs), states, rollupPolicy: ctx.rollupPolicy };
 }

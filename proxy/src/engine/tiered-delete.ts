@@ -277,10 +277,15 @@ function withParamValues(scope: ColumnScope, n: PgNode, params: ReadonlyArray<st
  * its rows cannot be filtered, and reading them would show deleted rows.
  */
 export async function readColdDeletes(hot: HotSession, tables: readonly string[]): Promise<Map<string, ColdDelete[]>> {
-  const out = new Map<string, ColdDelete[]>(tables.map((t) => [t, []]));
-  if (tables.length === 0) return out;
+  if (tables.length === 0) return coldDeletesFromRows([], tables);
   const r = await hot.query(UNAPPLIED_COLD_DELETES_SQL, [pgTextArrayLiteral(tables)]);
-  for (const row of r.rows) {
+  return coldDeletesFromRows(r.rows, tables);
+}
+
+/** The rows of core's UNAPPLIED_COLD_DELETES_SQL for `tables`, checked, per table (as readColdDeletes). */
+export function coldDeletesFromRows(rows: ReadonlyArray<ReadonlyArray<string | null>>, tables: readonly string[]): Map<string, ColdDelete[]> {
+  const out = new Map<string, ColdDelete[]>(tables.map((t) => [t, []]));
+  for (const row of rows) {
     const d = coldDeleteFromRow(row);
     try {
       renderColdDeletePredicate(d);
