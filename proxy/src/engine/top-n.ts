@@ -11,10 +11,11 @@ import { columnOf, type ColumnScope } from '../translate/column-scope';
  * Only when the cut is exact: the SELECT reads the table alone; every WHERE condition
  * reached ClickHouse (else a row PostgreSQL would drop could take a place); no grouping,
  * aggregate, DISTINCT, window or set operation; ClickHouse orders by the leading sort
- * keys that are plain columns it orders as PostgreSQL does (timestamps and integers —
- * not text, whose collation may differ, nor floats, whose NaN sorts differently), with
- * PostgreSQL's NULL placement spelled out, and cuts `WITH TIES` so every row tied on
- * those keys stays for PostgreSQL to order; LIMIT and OFFSET are integer literals.
+ * keys that are plain columns it orders as PostgreSQL does (timestamps, integers, dates,
+ * bool, and floats with PostgreSQL's NaN placement spelled out — not text, whose
+ * collation may differ), with PostgreSQL's NULL placement spelled out, and cuts `WITH
+ * TIES` so every row tied on those keys stays for PostgreSQL to order; LIMIT and OFFSET
+ * are integer literals.
  */
 export interface TopN {
   /** ClickHouse ORDER BY list. */
@@ -51,11 +52,21 @@ export function orderedAlikePrefix(sortItems: PgNode[], scope: ColumnScope): str
     const by = item.SortBy;
     const col = by?.node?.ColumnRef && !by.useOp ? columnOf(scope, by.node.ColumnRef) : undefined;
     const kind = scope.relation.columns.find((c) => c.name === col)?.kind;
-    if (!col || !kind || !ORDERED_ALIKE.has(kind)) break;
+    const float = kind === 'float8' || kind === 'float4';
+    if (!col || !kind || !(ORDERED_ALIKE.has(kind) || float)) break;
     const desc = by.sortby_dir === 'SORTBY_DESC';
+    const dir = desc ? 'DESC' : 'ASC';
     // PostgreSQL: NULLS LAST ascending, NULLS FIRST descending, unless said otherwise.
     const nullsFirst = by.sortby_nulls === 'SORTBY_NULLS_FIRST' || (by.sortby_nulls !== 'SORTBY_NULLS_LAST' && desc);
-    keys.push(`${chIdent(col)} ${desc ? 'DESC' : 'ASC'} NULLS ${nullsFirst ? 'FIRST' : 'LAST'}`);
+    if (float) {
+      // PostgreSQL puts NaN above every number (last ascending, first descending) and has
+      // -0 = 0 and NaN = NaN as peers. Said as keys rather than left to ClickHouse's own
+      // NaN placement: whether NULL (placed as PostgreSQL places NULLs), whether NaN (above
+      // every number in the statement's direction), then the value (-0 and 0 compare equal).
+      keys.push(`isNull(${chIdent(col)}) ${nullsFirst ? 'DESC' : 'ASC'}`, `isNaN(${chIdent(col)}) ${dir}`, `${chIdent(col)} ${dir}`);
+      continue;
+    }
+    keys.push(`${chIdent(col)} ${dir} NULLS ${nullsFirst ? 'FIRST' : 'LAST'}`);
   }
   return keys;
 }
