@@ -19,6 +19,7 @@ import {
   type TimePredicate,
   type TimeRange,
 } from '../translate/time-predicate';
+import { coldTimeConditions } from './cold-time-conditions';
 import { integerPartialColumn } from './integer-partials';
 import { NotPartial, ROWS_COLUMN, rewriteForPartials, type PartialShape } from './partial-aggregate';
 import { rollupCandidate, rollupColdQuery, type RollupCandidate, type RollupRead } from './rollup-plan';
@@ -216,9 +217,19 @@ export function chText(expr: string, kind: string | undefined): string {
   return kind === 'timestamptz' ? `concat(toString(${expr}), '+00')` : expr;
 }
 
-/** ClickHouse: a DateTime64 column floored to g µs from the epoch (g ≤ 1: itself). */
-export function flooredTime(raw: string, g: bigint): string {
-  return g <= 1n ? raw : `fromUnixTimestamp64Micro(toUnixTimestamp64Micro(${raw}) - (((toUnixTimestamp64Micro(${raw}) % ${g}) + ${g}) % ${g}), 'UTC')`;
+/**
+ * ClickHouse: a DateTime64 column floored to g µs from the epoch, as the grouping key (the
+ * cell's number, an Int64: grouping by it measured ~10% less CPU than by the floored
+ * instant) and the instant PostgreSQL reads (the cell's start). g ≤ 1: the column itself.
+ * g goes in as an Int64: as a UInt64 literal (g ≥ 2^32 µs, about 72 minutes) ClickHouse's
+ * `%` and intDiv of a negative count turn unsigned, and instants before 1970 landed in
+ * wrong day or week cells.
+ */
+export function flooredTime(raw: string, g: bigint): { key: string; instant: string } {
+  if (g <= 1n) return { key: raw, instant: raw };
+  const us = `toUnixTimestamp64Micro(${raw})`;
+  const key = `intDiv(${us}, toInt64(${g})) - (${us} % toInt64(${g}) < 0)`;
+  return { key, instant: `fromUnixTimestamp64Micro((${key}) * toInt64(${g}), 'UTC')` };
 }
 
 export function partialColumns(occ: OccurrencePlan): PartialTableColumn[] {
@@ -229,8 +240,8 @@ export function partialColumns(occ: OccurrencePlan): PartialTableColumn[] {
   const out: PartialTableColumn[] = [];
   if (shape.timeGranularity !== undefined) {
     const t = col(rel.timeColumn);
-    const key = flooredTime(chIdent(t.name), shape.timeGranularity);
-    out.push({ name: t.name, pgType: t.pgType, hotExpr: `${alias}.${pgIdent(t.name)}`, chExpr: chText(key, t.kind), chKey: key });
+    const floored = flooredTime(chIdent(t.name), shape.timeGranularity);
+    out.push({ name: t.name, pgType: t.pgType, hotExpr: `${alias}.${pgIdent(t.name)}`, chExpr: chText(floored.instant, t.kind), chKey: floored.key });
   }
   for (const name of shape.groupColumns) {
     const c = col(name);
@@ -316,9 +327,16 @@ export function coldQuery(occ: OccurrencePlan, values: Instant[], watermark: Ins
   const rel = occ.relation;
   // Parameters numbered after the ones the pushed conditions already use.
   const params = occ.params;
+  // Raw rows of committed generations all lie below W (cold-time-conditions.ts); a rollup's keep `time < W`.
+  const timeConditions =
+    rel.rollupOf !== undefined || occ.rollupRead !== undefined
+      ? [
+          ...occ.timePredicates.map((p) => timePredicateToClickHouse(p, values, rel.timeColumn, params)),
+          timePredicateToClickHouse({ kind: 'cmp', op: '<', bound: 0 }, [watermark], rel.timeColumn, params),
+        ]
+      : coldTimeConditions(occ.timePredicates, values, watermark, rel.timeColumn, params);
   const where = [
-    ...occ.timePredicates.map((p) => timePredicateToClickHouse(p, values, rel.timeColumn, params)),
-    timePredicateToClickHouse({ kind: 'cmp', op: '<', bound: 0 }, [watermark], rel.timeColumn, params),
+    ...timeConditions,
     ...occ.pushed,
     // A rollup read over the wire filters its generations before combining them.
     rel.rollupOf ? '1' : visibility,
