@@ -39,6 +39,14 @@ interface ShipFormat {
   ch: string;
 }
 
+/**
+ * Text with TabSeparated's escapes, made by PostgreSQL (E'' literals: the same whatever the
+ * session's standard_conforming_strings), so the proxy passes each row on as one string.
+ */
+function tsvEscaped(text: string): string {
+  return String.raw`replace(replace(replace(replace(${text}, E'\\', E'\\\\'), E'\t', E'\\t'), E'\n', E'\\n'), E'\r', E'\\r')`;
+}
+
 const SHIP: Record<string, ShipFormat> = {
   float8: { chType: 'String', pg: "coalesce(encode(float8send($), 'hex'), '')", ch: "if($ = '', NULL, reinterpretAsFloat64(reverse(unhex($))))" },
   float4: { chType: 'String', pg: "coalesce(encode(float4send($), 'hex'), '')", ch: "if($ = '', NULL, reinterpretAsFloat32(reverse(unhex($))))" },
@@ -49,8 +57,8 @@ const SHIP: Record<string, ShipFormat> = {
   int4: { chType: 'Nullable(Int32)', pg: '$::text', ch: '$' },
   int8: { chType: 'Nullable(Int64)', pg: '$::text', ch: '$' },
   bool: { chType: 'Nullable(Bool)', pg: '$::text', ch: '$' },
-  text: { chType: 'Nullable(String)', pg: '$::text', ch: '$' },
-  varchar: { chType: 'Nullable(String)', pg: '$::text', ch: '$' },
+  text: { chType: 'Nullable(String)', pg: tsvEscaped('$::text'), ch: '$' },
+  varchar: { chType: 'Nullable(String)', pg: tsvEscaped('$::text'), ch: '$' },
   uuid: { chType: 'Nullable(UUID)', pg: '$::text', ch: '$' },
 };
 
@@ -126,8 +134,10 @@ export async function shipHotRows(
   const names = shippedColumns(occ);
   const rel = occ.relation;
   const alias = pgIdent(occ.refName);
-  const exprs = names.map((n) => SHIP[kindOf(occ, n)].pg.replaceAll('$', `${alias}.${pgIdent(n)}`));
-  const select = selectOf(`SELECT ${exprs.join(', ')} FROM ${pgQualified(rel.schema, rel.table)} AS ${alias}`);
+  // One TabSeparated line per row, made by PostgreSQL: the proxy copies strings instead of
+  // escaping each field (measured: about half its CPU per shipped row). NULL is \N.
+  const fields = names.map((n) => String.raw`coalesce(${SHIP[kindOf(occ, n)].pg.replaceAll('$', `${alias}.${pgIdent(n)}`)}, E'\\N')`);
+  const select = selectOf(String.raw`SELECT concat_ws(E'\t', '1', ${fields.join(', ')}) FROM ${pgQualified(rel.schema, rel.table)} AS ${alias}`);
   if (occ.shipHot!.where) select.whereClause = structuredClone(occ.shipHot!.where as PgNode);
   const portal = await hot.openPortal(deparseStatement({ SelectStmt: select }), params, paramTypes, 10_000);
   let rows = 0;
@@ -147,7 +157,7 @@ export async function shipHotRows(
     async function* pages(): AsyncGenerator<Buffer> {
       for (let page: Array<Array<string | null>> | null = first; page !== null; page = await portal.next()) {
         if (page.length === 0) continue;
-        const text = Buffer.from(page.map((r) => `1\t${r.map(tsvField).join('\t')}`).join('\n') + '\n');
+        const text = Buffer.from(page.map((r) => r[0]).join('\n') + '\n');
         bytes += text.length;
         rows += page.length;
         if (bytes > maxBytes) {
@@ -187,8 +197,3 @@ function scratchDatabase(cold: ColdStore): Promise<void> {
   return ready;
 }
 
-/** One PostgreSQL text value as a ClickHouse TabSeparated field. */
-function tsvField(v: string | null): string {
-  if (v === null) return '\\N';
-  return /[\\\t\n\r]/.test(v) ? v.replace(/[\\\t\n\r]/g, (c) => ({ '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' })[c]!) : v;
-}
