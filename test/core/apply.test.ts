@@ -143,29 +143,24 @@ spec:
     expect(await statsAfterMerge('metrics_events')).toEqual([[]]);
     // A rollup table as apply created it before: ClickHouse's default builds statistics on merges.
     const rollup = clickhouseDdl.rollupTableName(spec, spec.rollups[0]);
+    const rollupPartsWithStats = async () => {
+      await cold.command(`TRUNCATE TABLE apply_test.${rollup}`);
+      for (let i = 0; i < 2; i++) await cold.command(`INSERT INTO apply_test.${rollup} (bucket) VALUES ('2026-01-01 00:00:00')`);
+      await cold.command(`OPTIMIZE TABLE apply_test.${rollup} FINAL`);
+      const r = await cold.query<{ n: string }>(
+        "SELECT count() AS n FROM system.parts_columns WHERE database = 'apply_test' AND table = {t:String} AND active AND notEmpty(statistics)",
+        { t: rollup },
+      );
+      return Number(r[0].n);
+    };
     await cold.command(clickhouseDdl.dropTableSql('apply_test', rollup, coldTarget));
     await cold.command(clickhouseDdl.createRollupTableSql(spec, spec.rollups[0], coldTarget));
-    await cold.command(`INSERT INTO apply_test.${rollup} (bucket) VALUES ('2026-01-01 00:00:00')`);
-    await cold.command(`INSERT INTO apply_test.${rollup} (bucket) VALUES ('2026-01-01 00:00:00')`);
-    await cold.command(`OPTIMIZE TABLE apply_test.${rollup} FINAL`);
-    const before = await cold.query<{ n: string }>(
-      "SELECT count() AS n FROM system.parts_columns WHERE database = 'apply_test' AND table = {t:String} AND active AND notEmpty(statistics)",
-      { t: rollup },
-    );
-    expect(Number(before[0].n)).toBeGreaterThan(0);
+    expect(await rollupPartsWithStats()).toBeGreaterThan(0);
 
     const r = await applyTable({ hot, cold, coldTarget }, spec);
     expect(r.action).toBe('updated');
     expect(r.changes).toEqual([expect.stringMatching(/automatic column statistics off/)]);
-    await cold.command(`TRUNCATE TABLE apply_test.${rollup}`);
-    await cold.command(`INSERT INTO apply_test.${rollup} (bucket) VALUES ('2026-01-01 00:00:00')`);
-    await cold.command(`INSERT INTO apply_test.${rollup} (bucket) VALUES ('2026-01-01 00:00:00')`);
-    await cold.command(`OPTIMIZE TABLE apply_test.${rollup} FINAL`);
-    const after = await cold.query<{ n: string }>(
-      "SELECT count() AS n FROM system.parts_columns WHERE database = 'apply_test' AND table = {t:String} AND active AND notEmpty(statistics)",
-      { t: rollup },
-    );
-    expect(Number(after[0].n)).toBe(0);
+    expect(await rollupPartsWithStats()).toBe(0);
     expect((await applyTable({ hot, cold, coldTarget }, spec)).action).toBe('unchanged');
     await cold.command('TRUNCATE TABLE apply_test.metrics_events');
     await cold.command(`TRUNCATE TABLE apply_test.${rollup}`);
