@@ -179,6 +179,10 @@ describe('rollups serve bucketed aggregates through the proxy', () => {
       expect(ch).not.toMatch('UNION ALL');
       expect(ch).not.toMatch('FROM `strata_test`.`metrics_events` ');
       expect(await explain(sql)).not.toMatch(/read raw|outside them/);
+      // Unbounded below: the cold range starts before the rollup's buckets, but no raw row lies there.
+      const all = `SELECT app, host, count(*) AS n, sum(value) AS sum, count(value) AS nv FROM metrics_events GROUP BY 1, 2 ORDER BY 1, 2`;
+      expect(await check(all)).toBe('1m');
+      expect(await coldStatement(all)).not.toMatch('UNION ALL');
     });
 
     it('edges of the range, NaN buckets and the generation before the rollup: one raw SELECT beside the rollup', async () => {

@@ -24,6 +24,11 @@ export interface RollupCoverage {
   /** Where the raw rows of visible generations below firstGen lie (µs, inclusive); undefined: there are none. */
   olderRaw?: { lo: Instant; hi: Instant };
   /**
+   * Where every raw row lies (µs, inclusive; of any generation, from the parts' own
+   * minmax), so edges of a range with no raw row need no raw read; undefined: none.
+   */
+  raw?: { lo: Instant; hi: Instant };
+  /**
    * The buckets (µs) where a sum of `nanColumns` is NaN, ascending: a NaN value may hide
    * there, which ClickHouse's min/max skip and PostgreSQL's do not. Undefined: more than
    * MAX_NAN_BUCKETS (the rollup is not read for float min/max).
@@ -80,8 +85,14 @@ export class RollupCoverageCache {
       `SELECT toString(count()) AS n, toString(toUnixTimestamp64Micro(min(${time}))) AS lo, toString(toUnixTimestamp64Micro(max(${time}))) AS hi
          FROM ${chQualified(this.database, q.raw)} WHERE ${q.generations} AND ${gen} < ${firstGen}`,
     );
+    // No WHERE: ClickHouse answers from each part's minmax of its partition key's column.
+    const [all] = await this.cold.query<{ n: string; lo: string; hi: string }>(
+      `SELECT toString(count()) AS n, toString(toUnixTimestamp64Micro(min(${time}))) AS lo, toString(toUnixTimestamp64Micro(max(${time}))) AS hi
+         FROM ${chQualified(this.database, q.raw)}`,
+    );
     const coverage: RollupCoverage = { firstGen, nanBuckets: [] };
     if (older && older.n !== '0') coverage.olderRaw = { lo: BigInt(older.lo), hi: BigInt(older.hi) };
+    if (all && all.n !== '0') coverage.raw = { lo: BigInt(all.lo), hi: BigInt(all.hi) };
     if (q.nanColumns.length > 0) {
       const nan = q.nanColumns.map((c) => `isNaN(${chIdent(`${c}__sum`)})`).join(' OR ');
       const rows = await this.cold.query<{ b: string }>(

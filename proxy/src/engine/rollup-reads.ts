@@ -69,6 +69,8 @@ export async function chooseRollupReads(
     // Rollup rows of generations a cold delete reaches are not read: from the first one above.
     const firstGen = deletedUpTo !== undefined && deletedUpTo >= cov.firstGen ? deletedUpTo + 1n : cov.firstGen;
     const olderRaw = firstGen > cov.firstGen || (cov.olderRaw !== undefined && cov.olderRaw.lo < read.to && cov.olderRaw.hi >= read.from);
-    occ.rollupRead = { ...read, ...(deletedUpTo === undefined ? {} : { deletedUpTo }), firstGen, olderRaw, rawBuckets };
+    // An edge where the raw table holds no row is not read (a range unbounded below, e.g.).
+    const edges = { below: read.edges.below && cov.raw !== undefined && cov.raw.lo < read.from, above: read.edges.above && cov.raw !== undefined && cov.raw.hi >= read.to };
+    occ.rollupRead = { ...read, edges, ...(deletedUpTo === undefined ? {} : { deletedUpTo }), firstGen, olderRaw, rawBuckets };
   }
 }
