@@ -27,6 +27,7 @@ import { rollupRelationSource } from './rollup-relation';
 import { replaceNode, selectOf } from './sql-snippets';
 import { topKOf, topKQualifySql, type TopK } from './top-k';
 import { topNOf, type TopN } from './top-n';
+import { LATEST_PARTS_SETTINGS, readsLatestParts } from './latest-parts';
 import { wholeChExpr, wholePgType } from './whole-aggregate';
 import { wholeColdQuery } from './whole-pushdown';
 
@@ -346,7 +347,11 @@ export function coldQuery(occ: OccurrencePlan, values: Instant[], watermark: Ins
     const cols = rel.columns.map((c) =>
       occ.rawColumns === 'all' || occ.rawColumns.has(c.name) || c.name === rel.timeColumn ? chText(chIdent(c.name), c.kind) : 'NULL',
     );
-    const cut = occ.topN ? ` ORDER BY ${occ.topN.orderBy} LIMIT ${occ.topN.rows} WITH TIES` : occ.topK ? topKQualifySql(occ.topK) : '';
+    const cut = occ.topN
+      ? ` ORDER BY ${occ.topN.orderBy} LIMIT ${occ.topN.rows} WITH TIES${readsLatestParts(rel, occ.topN) ? ` SETTINGS ${LATEST_PARTS_SETTINGS}` : ''}`
+      : occ.topK
+        ? topKQualifySql(occ.topK)
+        : '';
     return { sql: `SELECT ${cols.join(', ')} FROM ${from} WHERE ${where.join(' AND ')}${cut}`, params: params.values };
   }
   const cols = partialColumns(occ);

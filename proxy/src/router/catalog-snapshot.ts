@@ -24,6 +24,8 @@ export interface TieredRelation {
   rollups?: RollupSpec[];
   /** spec.cold.retention: raw cold rows older than this may be gone. */
   coldRetention?: string;
+  /** spec.cold.orderBy: the cold table's sort key (engine/latest-parts.ts reads it). */
+  coldSortKey?: string[];
   /** A rollup read over the wire (rollup-relations.ts): read-only, cold-only. */
   rollupOf?: RollupOf;
 }
@@ -55,7 +57,7 @@ export function catalogSnapshot(specs: readonly TieredTableSpec[]): CatalogSnaps
     tables: specs
       // Hot-only tables never have cold rows: PostgreSQL answers them alone.
       .filter((s) => s.mode !== 'hot-only')
-      .map((s) => ({
+      .map((s): TieredRelation => ({
         schema: s.schema,
         table: s.table,
         timeColumn: s.timeColumn,
@@ -66,6 +68,7 @@ export function catalogSnapshot(specs: readonly TieredTableSpec[]): CatalogSnaps
         }),
         ...(s.rollups.length > 0 ? { rollups: s.rollups } : {}),
         ...(s.cold.retention ? { coldRetention: s.cold.retention } : {}),
+        coldSortKey: [...s.cold.orderBy],
       }))
       .concat(specs.flatMap(rollupRelations)),
   };
