@@ -125,6 +125,11 @@ describe('window functions and DISTINCT ON through the proxy', () => {
       expect((await coldRead(sql)).planClass).toBe('top-k');
       await expectSame(`SELECT * FROM (${sql}) s ORDER BY host`);
     }
+    // LIMIT / OFFSET after DISTINCT ON cut the rows it picked.
+    const limited = `SELECT host, time FROM window_events WHERE time < '2026-01-03 01:00+00' AND host IS NOT NULL ORDER BY host DESC, time DESC`;
+    const limitedOn = limited.replace('SELECT host', 'SELECT DISTINCT ON (host) host') + ' LIMIT 2 OFFSET 1';
+    expect((await coldRead(limitedOn)).planClass).toBe('top-k');
+    await expectSame(limitedOn);
     // Two partition keys, one of them bool; DISTINCT ON keys in another order than ORDER BY's.
     await expectSame(`SELECT * FROM (SELECT DISTINCT ON (ok, host) host, ok, time FROM window_events WHERE time < '2026-01-03 03:00+00' ORDER BY host, ok, time) s ORDER BY 1, 2`);
   });

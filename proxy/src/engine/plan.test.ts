@@ -134,6 +134,7 @@ describe('top-k per partition: which statements read only candidates', () => {
     ['DISTINCT ON by a float order key, NaN placed as PostgreSQL does', 'SELECT DISTINCT ON (host) host FROM metrics_events ORDER BY host, value DESC NULLS LAST', 'QUALIFY rank() OVER (PARTITION BY `host` ORDER BY isNull(`value`) ASC, isNaN(`value`) DESC, `value` DESC) <= 1'],
     ['DISTINCT ON by a float order key, PostgreSQL\'s default NULL placement', 'SELECT DISTINCT ON (host) host FROM metrics_events ORDER BY host, value DESC', 'QUALIFY rank() OVER (PARTITION BY `host` ORDER BY `value` DESC NULLS FIRST) <= 1'],
     ['DISTINCT ON by a text order key', 'SELECT DISTINCT ON (host) host FROM metrics_events ORDER BY host, app', undefined],
+    ['DISTINCT ON with LIMIT', 'SELECT DISTINCT ON (host) host, time FROM metrics_events ORDER BY host, time LIMIT 5', 'QUALIFY rank() OVER (PARTITION BY `host` ORDER BY `time` ASC NULLS LAST) <= 1'],
     ['DISTINCT ON without ORDER BY', 'SELECT DISTINCT ON (host) host FROM metrics_events', undefined],
     ['partition by a float', 'SELECT * FROM (SELECT value, row_number() OVER (PARTITION BY value ORDER BY time) AS rn FROM metrics_events) s WHERE rn = 1', undefined],
     ['filter under OR', ranked('row_number', "rn = 1 OR host = 'h1'"), undefined],

@@ -32,7 +32,7 @@ import { orderedAlikePrefix, readsAggregateOrWindow } from './top-n';
  *   PostgreSQL (top-n.ts's orderedAlikePrefix: a rank on a prefix is never above the rank
  *   on the whole order, so a prefix keeps more candidates, never fewer); at least one;
  * - the ranked SELECT reads the table alone, has no grouping, aggregate, DISTINCT, LIMIT
- *   or subquery, and every window function in it is row_number/rank/dense_rank over the
+ *   (DISTINCT ON may have one: it cuts the rows picked) or subquery, and every window function in it is row_number/rank/dense_rank over the
  *   same PARTITION BY and ORDER BY (another window would see fewer rows);
  * - the filter is a top-level AND term of the enclosing SELECT, whose FROM is that
  *   subquery alone (or a CTE it defines, read once in the statement): `rn <= k`,
@@ -57,8 +57,10 @@ const INTEGER_OIDS = new Set([20, 21, 23]);
 /** The top-k shape of the occurrence's SELECT `sel` (inside `tree`), if it has one. */
 export function topKOf(tree: PgNode, sel: PgNode, scope: ColumnScope): TopK | undefined {
   if (sel.op !== 'SETOP_NONE' || sel.fromClause?.length !== 1) return undefined;
-  if (sel.groupClause?.length || sel.havingClause || sel.lockingClause?.length || sel.limitCount || sel.limitOffset) return undefined;
-  return distinctOnTopK(sel, scope) ?? rankFilterTopK(tree, sel, scope);
+  if (sel.groupClause?.length || sel.havingClause || sel.lockingClause?.length) return undefined;
+  // DISTINCT ON's LIMIT cuts the per-partition rows it picked, the same from candidates;
+  // a LIMIT under a window would cut rows before the enclosing SELECT filters them.
+  return distinctOnTopK(sel, scope) ?? (sel.limitCount || sel.limitOffset ? undefined : rankFilterTopK(tree, sel, scope));
 }
 
 function distinctOnTopK(sel: PgNode, scope: ColumnScope): TopK | undefined {
