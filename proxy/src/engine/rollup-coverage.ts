@@ -74,33 +74,37 @@ export class RollupCoverageCache {
 
   private async read(q: CoverageQuestion): Promise<RollupCoverage> {
     const gen = chIdent(clickhouseDdl.GEN_COLUMN);
-    const bucket = chIdent(clickhouseDdl.ROLLUP_BUCKET_COLUMN);
     const rollup = chQualified(this.database, q.rollup);
     const [first] = await this.cold.query<{ first: string | null }>(`SELECT toString(minOrNull(${gen})) AS first FROM ${rollup} WHERE ${q.generations}`);
     if (first?.first == null) return {};
     const firstGen = BigInt(first.first);
+    const [olderRaw, raw, nanBuckets] = await Promise.all([
+      // The raw table's generation index skips every granule of later generations.
+      this.rawSpan(q, `WHERE ${q.generations} AND ${gen} < ${firstGen}`),
+      // No WHERE: ClickHouse answers from each part's minmax of its partition key's column.
+      this.rawSpan(q, ''),
+      this.nanBuckets(q, rollup),
+    ]);
+    return { firstGen, olderRaw, raw, nanBuckets };
+  }
+
+  private async rawSpan(q: CoverageQuestion, where: string): Promise<{ lo: Instant; hi: Instant } | undefined> {
     const time = chIdent(q.timeColumn);
-    // The raw table's generation index skips every granule of later generations.
-    const [older] = await this.cold.query<{ n: string; lo: string; hi: string }>(
+    const [r] = await this.cold.query<{ n: string; lo: string; hi: string }>(
       `SELECT toString(count()) AS n, toString(toUnixTimestamp64Micro(min(${time}))) AS lo, toString(toUnixTimestamp64Micro(max(${time}))) AS hi
-         FROM ${chQualified(this.database, q.raw)} WHERE ${q.generations} AND ${gen} < ${firstGen}`,
+         FROM ${chQualified(this.database, q.raw)} ${where}`,
     );
-    // No WHERE: ClickHouse answers from each part's minmax of its partition key's column.
-    const [all] = await this.cold.query<{ n: string; lo: string; hi: string }>(
-      `SELECT toString(count()) AS n, toString(toUnixTimestamp64Micro(min(${time}))) AS lo, toString(toUnixTimestamp64Micro(max(${time}))) AS hi
-         FROM ${chQualified(this.database, q.raw)}`,
+    return r && r.n !== '0' ? { lo: BigInt(r.lo), hi: BigInt(r.hi) } : undefined;
+  }
+
+  private async nanBuckets(q: CoverageQuestion, rollup: string): Promise<Instant[] | undefined> {
+    if (q.nanColumns.length === 0) return [];
+    const bucket = chIdent(clickhouseDdl.ROLLUP_BUCKET_COLUMN);
+    const nan = q.nanColumns.map((c) => `isNaN(${chIdent(`${c}__sum`)})`).join(' OR ');
+    const rows = await this.cold.query<{ b: string }>(
+      `SELECT toString(toUnixTimestamp64Micro(${bucket})) AS b FROM ${rollup} WHERE ${q.generations} AND (${nan})
+        GROUP BY ${bucket} ORDER BY ${bucket} LIMIT ${MAX_NAN_BUCKETS + 1}`,
     );
-    const coverage: RollupCoverage = { firstGen, nanBuckets: [] };
-    if (older && older.n !== '0') coverage.olderRaw = { lo: BigInt(older.lo), hi: BigInt(older.hi) };
-    if (all && all.n !== '0') coverage.raw = { lo: BigInt(all.lo), hi: BigInt(all.hi) };
-    if (q.nanColumns.length > 0) {
-      const nan = q.nanColumns.map((c) => `isNaN(${chIdent(`${c}__sum`)})`).join(' OR ');
-      const rows = await this.cold.query<{ b: string }>(
-        `SELECT toString(toUnixTimestamp64Micro(${bucket})) AS b FROM ${rollup} WHERE ${q.generations} AND (${nan})
-          GROUP BY ${bucket} ORDER BY ${bucket} LIMIT ${MAX_NAN_BUCKETS + 1}`,
-      );
-      coverage.nanBuckets = rows.length > MAX_NAN_BUCKETS ? undefined : rows.map((r) => BigInt(r.b));
-    }
-    return coverage;
+    return rows.length > MAX_NAN_BUCKETS ? undefined : rows.map((r) => BigInt(r.b));
   }
 }
