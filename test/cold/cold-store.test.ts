@@ -479,6 +479,28 @@ describe('HttpColdStore over the network', () => {
     }
   });
 
+  test('an insert asked not to compress goes plain from a compressing store; its other requests stay gzipped', async () => {
+    const db = `plain_insert_${RUN}`;
+    const proxy = await startTcpProxy(endpoint.port);
+    const store = new HttpColdStore({ url: proxy.url, database: 'default' });
+    try {
+      await store.command(`CREATE DATABASE ${chIdent(db)}`);
+      await store.command(createTableSql(tsvTable(db)));
+      const before = proxy.sent.length;
+      await store.insertTsv({ table: tsvTable(db), columns: COLUMNS, data: TSV, compress: false });
+      const sent = proxy.sent.slice(before).map((b) => b.toString('latin1')).join('');
+      expect(sent).not.toMatch(/content-encoding/i);
+      expect(sent).toContain('line1\\nline2');
+      // The store's own requests (on connections of their own: the proxy records one buffer per connection) stay gzipped.
+      expect(proxy.sent.slice(0, before).map((b) => b.toString('latin1')).join('')).toMatch(/^content-encoding: gzip\r$/im);
+      expect(await store.query(`SELECT * FROM ${tsvTable(db)} ORDER BY ts`)).toEqual(EXPECTED_ROWS);
+    } finally {
+      await store.command(`DROP DATABASE IF EXISTS ${chIdent(db)}`).catch(() => undefined);
+      await store.close();
+      await proxy.close();
+    }
+  });
+
   describe('against an endpoint that requires a user and password', () => {
     let secured: ChdbHttpServer;
     const password = 'secret-marker-55d1';

@@ -59,6 +59,11 @@ export interface TsvInsert {
   data: Buffer | Readable;
   dedupToken?: string;
   settings?: Record<string, string | number>;
+  /**
+   * Gzip the rows on the way (the HTTP store; default: its `compression` setting). false
+   * where a statement waits for the insert: gzip can cost more time than the bytes take.
+   */
+  compress?: boolean;
 }
 
 /** Every failure of the cold tier, with ClickHouse's numeric error code when it gave one. */

@@ -194,6 +194,8 @@ export class HttpColdStore implements ColdStore {
   readonly kind = 'http' as const;
   private readonly config: ResolvedHttpColdStoreConfig;
   private readonly client: ClickHouseClient;
+  /** For inserts sent without gzip (TsvInsert.compress = false) when the store compresses: made on first use. */
+  private plainInserts?: ClickHouseClient;
   private databaseExists: boolean;
 
   constructor(
@@ -201,18 +203,28 @@ export class HttpColdStore implements ColdStore {
     private readonly logger?: ColdStoreLogger,
   ) {
     this.config = resolveHttpColdStoreConfig(config);
-    this.client = createClient({
+    this.client = this.newClient(this.config.compression);
+    this.databaseExists = this.config.database === 'default';
+  }
+
+  private newClient(compressRequests: boolean): ClickHouseClient {
+    return createClient({
       url: this.config.url,
       username: this.config.username,
       password: this.config.password,
       request_timeout: this.config.requestTimeoutMs,
-      compression: { request: this.config.compression, response: this.config.compression },
+      compression: { request: compressRequests, response: this.config.compression },
       application: 'strata',
       // The client's own logger prints failed requests' settings to the console;
       // failures reach the caller as ColdStoreError and our logger instead.
       log: { level: ClickHouseLogLevel.OFF },
     });
-    this.databaseExists = this.config.database === 'default';
+  }
+
+  private insertClient(compress: boolean | undefined): ClickHouseClient {
+    if (compress !== false || !this.config.compression) return this.client;
+    this.plainInserts ??= this.newClient(false);
+    return this.plainInserts;
   }
 
   async ping(): Promise<void> {
@@ -273,7 +285,7 @@ export class HttpColdStore implements ColdStore {
       'insert',
       retryable,
       async () => {
-        await this.client.insert({
+        await this.insertClient(req.compress).insert({
           table: req.table,
           columns: req.columns.map(chIdent) as [string, ...string[]],
           format: 'TabSeparated',
@@ -289,7 +301,7 @@ export class HttpColdStore implements ColdStore {
   }
 
   async close(): Promise<void> {
-    await this.client.close();
+    await Promise.all([this.client.close(), this.plainInserts?.close()]);
   }
 
   /** Names the configured database on requests once it exists (checked until it does). */
