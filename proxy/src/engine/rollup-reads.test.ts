@@ -13,14 +13,11 @@ import type { TierStateRow } from './statement-tables';
  * rollup is read (the engine's default, the session's setting) and which raw pieces the
  * rollup's coverage (rollup-coverage.ts) leaves in the statement (rollupColdQuery).
  */
+const columns = [['time', 'timestamptz'], ['app', 'text'], ['value', 'double precision']].map(([name, type]) => ({ name, type }));
 const spec = validateTieredTable({
   table: 'metrics_events',
   timeColumn: 'time',
-  columns: [
-    { name: 'time', type: 'timestamptz' },
-    { name: 'app', type: 'text' },
-    { name: 'value', type: 'double precision' },
-  ],
+  columns,
   cold: { orderBy: ['app', 'time'], retention: '3650d' },
   rollups: [{ name: '1m', interval: '1m', groupBy: ['app'], aggregates: { value: ['avg', 'min', 'max', 'count'] } }],
 });
