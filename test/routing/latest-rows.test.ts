@@ -53,6 +53,17 @@ describe('latest rows of a time-ordered cold table', () => {
     if (/ClickHouse: SELECT/.test(plan)) expect(plan).toContain('SETTINGS read_in_order_use_virtual_row = 1');
   });
 
+  test("PostgreSQL's own error when the statement's description fails (described in the round trip that reads the tier states)", async () => {
+    const bad = 'SELECT no_such_column FROM metrics_events ORDER BY time DESC LIMIT 3';
+    await expect(client.query(bad)).rejects.toMatchObject({ code: '42703' });
+    expect((await client.query('SELECT count(*)::int AS n FROM metrics_events')).rows).toEqual([{ n: 40 * 24 * 3 }]);
+    await client.query('BEGIN');
+    await expect(client.query(bad)).rejects.toMatchObject({ code: '42703' });
+    await expect(client.query('SELECT 1 FROM metrics_events LIMIT 1')).rejects.toMatchObject({ code: '25P02' });
+    await client.query('ROLLBACK');
+    expect((await client.query(`SELECT count(*)::int AS n FROM metrics_events WHERE time < '${W}'`)).rows).toEqual([{ n: 35 * 24 * 3 }]);
+  });
+
   test('a cut on another column leads no sort key: no virtual row', async () => {
     const plan = await explain(`SELECT time, value FROM metrics_events WHERE time < '${W}' ORDER BY value DESC LIMIT 3`);
     expect(plan).toMatch(/ClickHouse: SELECT/);

@@ -169,19 +169,30 @@ export class SessionChannel implements HotSession {
   }
 
   async pipeline(statements: readonly PipelinedStatement[]): Promise<QueryResult[]> {
-    const results: QueryResult[] = statements.map(() => ({ fields: [], rows: [], commandTag: '' }));
-    const frames = statements.flatMap((s) => [
-      this.parse(s.sql, s.paramTypes ?? []),
-      this.bind(s.params ?? []),
-      wire.encodeDescribe({ kind: 'P', name: '' }, this.writer),
-      wire.encodeExecute({ portal: '', maxRows: 0 }, this.writer),
-    ]);
+    const results: QueryResult[] = statements.map((s) => ({ fields: [], rows: [], commandTag: '', ...(s.describeOnly ? { paramTypes: [] } : {}) }));
+    const frames = statements.flatMap((s) =>
+      s.describeOnly
+        ? [this.parse(s.sql, s.paramTypes ?? []), wire.encodeDescribe({ kind: 'S', name: '' }, this.writer)]
+        : [
+            this.parse(s.sql, s.paramTypes ?? []),
+            this.bind(s.params ?? []),
+            wire.encodeDescribe({ kind: 'P', name: '' }, this.writer),
+            wire.encodeExecute({ portal: '', maxRows: 0 }, this.writer),
+          ],
+    );
     this.send(...frames, wire.SYNC);
     let at = 0;
     await this.untilReady((f) => {
       const result = results[at];
-      if (f.type === wire.Backend.rowDescription) result.fields = fieldsOf(f.frame);
-      else if (f.type === wire.Backend.dataRow) result.rows.push(textRow(f.frame));
+      // A describe ends with its RowDescription (or NoData); a run with CommandComplete.
+      const describing = statements[at]?.describeOnly === true;
+      if (f.type === wire.Backend.parameterDescription) result.paramTypes = wire.decodeParameterDescription(f.frame);
+      else if (f.type === wire.Backend.rowDescription) {
+        result.fields = fieldsOf(f.frame);
+        if (describing) at++;
+      } else if (f.type === wire.Backend.noData) {
+        if (describing) at++;
+      } else if (f.type === wire.Backend.dataRow) result.rows.push(textRow(f.frame));
       else if (f.type === wire.Backend.commandComplete) {
         result.commandTag = wire.decodeCommandComplete(f.frame);
         at++;

@@ -37,8 +37,8 @@ export async function answerSelect(
   // Inside the client's block the result's portal is named: it outlives Sync, so the
   // client may read it in pieces with other statements in between (as with PostgreSQL).
   const name = tx.own ? undefined : `_strata_portal_${nextPortal++}`;
-  const tables = await readStatementTables(ctx, tx, parsed.stmt, session);
-  const described = await describeStatement(ctx, tx, parsed.stmt, parsed.text, stmt.paramTypes, tables.snapshot);
+  const tables = await readStatementTables(ctx, tx, parsed.stmt, session, undefined, { text: parsed.text, paramTypes: stmt.paramTypes });
+  const described = tables.described ?? (await describeStatement(ctx, tx, parsed.stmt, parsed.text, stmt.paramTypes, tables.snapshot));
   const p = await prepareStatement(tx, parsed.stmt, stmt, session, described.paramTypes, tables);
   if (p.route === 'hot' && !p.plan.occurrences.some((o) => o.relation.mode === 'cold-only')) {
     ctx.stats.hot++;

@@ -10,19 +10,28 @@ export interface QueryResult {
   /** PostgreSQL's text output, NULL as null. */
   rows: Array<Array<string | null>>;
   commandTag: string;
+  /** A pipelined describe's parameter types (PipelinedStatement.describeOnly). */
+  paramTypes?: number[];
 }
 
 export interface PipelinedStatement {
   sql: string;
   params?: ReadonlyArray<string | null>;
   paramTypes?: readonly number[];
+  /** Describe it instead of running it: its result has `paramTypes` and `fields`, no rows. */
+  describeOnly?: boolean;
 }
 
 /** `statements` in one round trip where the session can, else one by one. */
 export async function runInOrder(hot: HotSession, statements: readonly PipelinedStatement[]): Promise<QueryResult[]> {
   if (hot.pipeline) return hot.pipeline(statements);
   const results: QueryResult[] = [];
-  for (const s of statements) results.push(await hot.query(s.sql, s.params, s.paramTypes));
+  for (const s of statements) {
+    if (s.describeOnly) {
+      const d = await hot.describe(s.sql, s.paramTypes ?? []);
+      results.push({ fields: d.fields, rows: [], commandTag: '', paramTypes: d.paramTypes });
+    } else results.push(await hot.query(s.sql, s.params, s.paramTypes));
+  }
   return results;
 }
 

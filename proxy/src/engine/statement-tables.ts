@@ -46,6 +46,8 @@ export interface StatementTables {
   states: Map<string, TierStateRow>;
   /** When rollups are read (rollup-read-policy.ts); absent: never. */
   rollupPolicy?: RollupReadPolicy;
+  /** PostgreSQL's description of the statement, when read in the same round trip (readStatementTables' `describe`). */
+  described?: Described;
 }
 
 /** W, visibility and the registered spec of each table, in the statement's snapshot (core's READ_TIER_STATE_SQL). */
@@ -85,7 +87,14 @@ function tierStatesOf(rows: ReadonlyArray<ReadonlyArray<string | null>>): { stat
  * states with pending cold deletes folded into visibility, current specs. Refuses tables
  * with row-level security, and cold-only tables the session's role may not read.
  */
-export async function readStatementTables(ctx: EngineContext, tx: Transaction, query: PgNode, session: SessionContext, known?: TieredStatement): Promise<StatementTables> {
+export async function readStatementTables(
+  ctx: EngineContext,
+  tx: Transaction,
+  query: PgNode,
+  session: SessionContext,
+  known?: TieredStatement,
+  describe?: { text: string; paramTypes: number[] },
+): Promise<StatementTables> {
   const cached = ctx.snapshot();
   const refs = known?.refs ?? findTieredRefs(query, cached);
   // Tables with a PostgreSQL table are checked by PostgreSQL itself (the statement runs
@@ -98,7 +107,12 @@ export async function readStatementTables(ctx: EngineContext, tx: Transaction, q
   const list = pgTextArrayLiteral(tables);
   // One round trip: the tier states, the cold rows a DELETE / TRUNCATE removed that
   // ClickHouse has not dropped yet (tiered-delete.ts), the hot tables' column order.
+  // A statement reading no cold-only table is described as written (describeStatement),
+  // first: PostgreSQL's own errors come before the engine's.
+  const describeFirst: PipelinedStatement[] =
+    describe && !refs.some((r) => r.relation.mode === 'cold-only') ? [{ sql: describe.text, paramTypes: describe.paramTypes, describeOnly: true }] : [];
   const results = await runInOrder(tx.hot, [
+    ...describeFirst,
     ...tierReadLock(tx, list),
     { sql: READ_TIER_STATE_SQL, params: [list] },
     { sql: UNAPPLIED_COLD_DELETES_SQL, params: [list] },
@@ -121,7 +135,8 @@ export async function readStatementTables(ctx: EngineContext, tx: Transaction, q
     const base = relation.rollupOf && states.get(relation.rollupOf.table);
     if (base) states.set(relation.table, { ...base, visibility: base.generations, hotColumns: undefined });
   }
-  return { snapshot: withCurrentSpecs(cached, specs), states, rollupPolicy: ctx.rollupPolicy };
+  const described = describeFirst.length > 0 ? { paramTypes: results[0].paramTypes ?? [], fields: results[0].fields } : undefined;
+  return { snapshot: withCurrentSpecs(cached, specs), states, rollupPolicy: ctx.rollupPolicy, ...(described ? { described } : {}) };
 }
 
 async function checkCanRead(tx: Transaction, role: string, relations: TieredRelation[]): Promise<void> {
