@@ -60,7 +60,11 @@ describe('type round trip PostgreSQL → ClickHouse', () => {
       ('2026-01-01 00:00:01+00', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
       ('2026-01-01 00:00:02+00', NULL, 'x', NULL, 'NaN', 'Infinity', 0, 0, 0, NULL, 0, NULL, NULL, '[]'),
       ('2026-01-01 00:00:03+00', NULL, 'y', NULL, '-Infinity', 1e-45, 1, 1, 1, NULL, 1, NULL, NULL, '{}'),
-      ('2026-01-01 00:00:04+00', NULL, 'z', NULL, 1e308, 1, 2, 2, 2, NULL, 99999999999999.9999, NULL, NULL, '123.4500')`);
+      ('2026-01-01 00:00:04+00', NULL, 'z', NULL, 1e308, 1, 2, 2, 2, NULL, 99999999999999.9999, NULL, NULL, '123.4500'),
+      -- Unix times of fewer than ten digits (before 2001-09-09), which ClickHouse does not read as DateTime64 text.
+      ('1970-01-01 00:00:00+00', '1970-01-01 00:00:00.25', 'epoch', NULL, 0, 0, 0, 0, 0, NULL, 0, '1970-01-01', NULL, NULL),
+      ('1970-01-02 00:00:00.5+00', '1970-01-02 00:00:00', 'day two', NULL, 0, 0, 0, 0, 0, NULL, 0, NULL, NULL, NULL),
+      ('1973-03-03 09:46:40+00', '2001-09-09 01:46:39.999999', 'nine digits', NULL, 0, 0, 0, 0, 0, NULL, 0, NULL, NULL, NULL)`);
   });
   afterAll(async () => {
     await hot?.end();
@@ -69,6 +73,8 @@ describe('type round trip PostgreSQL → ClickHouse', () => {
     await db?.drop();
   });
 
+  const ROWS = 9;
+
   test('moves all rows and passes its own count+checksum verification', async () => {
     const reference = await hot.query(`SELECT (extract(epoch FROM ts) * 1000000)::bigint::text AS ts_us, s, vc, f8::text AS f8, f4::text AS f4, i8::text AS i8, i4, i2, b, n::text AS n, d::text AS d, u::text AS u, j::text AS j,
         to_char(local_ts, 'YYYY-MM-DD HH24:MI:SS.US') AS local_ts FROM all_types ORDER BY ts`);
@@ -76,15 +82,15 @@ describe('type round trip PostgreSQL → ClickHouse', () => {
       tiererDeps(db.url, cold, 'types'),
       { table: 'all_types', until: new Date('2027-01-01T00:00:00Z') },
     );
-    expect(r.rows).toBe(6);
+    expect(r.rows).toBe(ROWS);
     const state = (await getTierState(hot, 'all_types'))!;
     const rows = await cold.query<Record<string, string | number | boolean | null>>(
       `SELECT toUnixTimestamp64Micro(ts) AS ts_us, s, vc, toString(f8) AS f8, toString(f4) AS f4, toString(i8) AS i8, i4, i2, b, toString(n) AS n, toString(d) AS d, toString(u) AS u, j,
               formatDateTime(local_ts, '%Y-%m-%d %H:%i:%S.%f') AS local_ts
          FROM types.all_types WHERE ${visibleGenerationsSql(state)} ORDER BY ts`,
     );
-    expect(rows).toHaveLength(6);
-    for (let i = 0; i < 6; i++) {
+    expect(rows).toHaveLength(ROWS);
+    for (let i = 0; i < ROWS; i++) {
       const pg = reference.rows[i];
       const c = rows[i];
       expect(String(c.ts_us)).toBe(pg.ts_us);

@@ -17,6 +17,7 @@ export type Hash32 = (bytes: Uint8Array) => number;
 const PG_EPOCH_US = 946_684_800_000_000; // 2000-01-01 in Unix microseconds
 const PG_EPOCH_DAYS = 10_957;
 const TWO32 = 4_294_967_296;
+const UNIX_TEN_DIGITS = 1_000_000_000; // 2001-09-09 01:46:40 UTC
 // DateTime64(6) holds 1900-01-01 .. 2299-12-31, and microseconds stay exact in a JS
 // number up to 2^53 (2255-06-05); outside that a move would corrupt the value.
 const MIN_US = -2_208_988_800_000_000;
@@ -44,9 +45,10 @@ const timestampCodec: FieldCodec = {
     const us = readEpochMicros(buf, off);
     const sec = Math.floor(us / 1e6);
     const frac = us - sec * 1e6;
-    // ClickHouse reads a non-negative Unix time as DateTime64 text; a leading '-' it
-    // would take for a zone offset, so times before 1970 go as 'YYYY-MM-DD hh:mm:ss'.
-    const whole = us >= 0 ? String(sec) : new Date(sec * 1000).toISOString().slice(0, 19).replace('T', ' ');
+    // ClickHouse reads a Unix time of ten digits as DateTime64 text (CANNOT_PARSE_DATETIME
+    // for fewer, and a leading '-' it takes for a zone offset), so times before
+    // 2001-09-09 01:46:40 go as 'YYYY-MM-DD hh:mm:ss'; the common case stays a number.
+    const whole = sec >= UNIX_TEN_DIGITS ? String(sec) : new Date(sec * 1000).toISOString().slice(0, 19).replace('T', ' ');
     out.ascii(frac === 0 ? whole : whole + '.' + String(frac).padStart(6, '0'));
   },
   digest(buf, off) {
