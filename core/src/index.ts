@@ -9,6 +9,7 @@ export * from './catalog/migrations';
 export * from './catalog/tier-read-lock';
 export * from './catalog/tier-state-read';
 export * from './catalog/cold-deletes';
+export * from './catalog/rollup-starts';
 export type { Queryable } from './catalog/queryable';
 export * from './provision/apply';
 export * from './provision/plan-changes';

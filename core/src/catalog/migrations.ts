@@ -1,4 +1,5 @@
 import type { Queryable } from './queryable';
+import { ROLLUP_STARTS_MIGRATION_SQL } from './rollup-starts';
 
 /**
  * Versioned migrations of the `strata` catalog schema. Append only: a released
@@ -116,6 +117,12 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: str
          ADD CONSTRAINT table_registry_owner_whole CHECK (
            (owner_namespace IS NULL) = (owner_name IS NULL) AND (owner_name IS NULL) = (owner_uid IS NULL))`,
     ],
+  },
+  {
+    version: 5,
+    name: 'rollup starts',
+    // The first generation a rollup added to an existing table is built for (see rollup-starts.ts).
+    sql: ROLLUP_STARTS_MIGRATION_SQL,
   },
 ];
 

@@ -5,6 +5,7 @@ import type { ColdStore } from '../cold/cold-store';
 import { migrate } from '../catalog/migrations';
 import { getRegisteredTable, upsertRegisteredTable } from '../catalog/catalog';
 import { CREATE_QUARANTINE_TABLE_SQL } from '../catalog/quarantine';
+import { recordRollupStarts } from '../catalog/rollup-starts';
 import type { Queryable } from '../catalog/queryable';
 import { tieredColumns } from '../ddl/column-types';
 import * as ch from '../ddl/clickhouse';
@@ -150,9 +151,14 @@ export async function applyTable(deps: ApplyDeps, spec: TieredTableSpec, now = n
       chStatements.push(...statisticsOff);
       changes.push("cold tables: ClickHouse's automatic column statistics off (each query loaded them for every part)");
     }
+    const leftOver = usesCold(spec) ? await existingRollupTables(deps, spec, plan.addRollups, target) : new Set<string>();
     for (const name of plan.addRollups) {
       chStatements.push(ch.createRollupTableSql(spec, spec.rollups.find((r) => r.name === name)!, target));
-      changes.push(`rollup ${name} added (built from rows moved from now on)`);
+      changes.push(
+        leftOver.has(name)
+          ? `rollup ${name} re-added: built from rows moved from now on; its ClickHouse table from before is kept, and rows moved before now are read raw`
+          : `rollup ${name} added (built from rows moved from now on; rows moved before are read raw)`,
+      );
     }
     if (changes.length === 0 && !plan.unchanged) changes.push('settings');
   }
@@ -167,6 +173,8 @@ export async function applyTable(deps: ApplyDeps, spec: TieredTableSpec, now = n
   try {
     for (const s of pgStatements) await db.query(s);
     await upsertRegisteredTable(db, spec, initialWatermark(spec));
+    // Rollups new to a registered table: readers take them from the next generation on.
+    if (registered && usesCold(spec)) await recordRollupStarts(db, spec.table, rollupsAdded(registered.spec, spec));
     for (const s of chStatements) await deps.cold!.command(s, undefined, { idempotent: true }); // IF [NOT] EXISTS DDL
     await db.query('COMMIT');
   } catch (err) {
@@ -251,6 +259,22 @@ function compressionNote(spec: TieredTableSpec, flavor: pg.HotFlavor): string {
   return flavor === 'timescaledb'
     ? `hot compression after ${spec.hot.compression!.after}`
     : 'hot.compression ignored: TimescaleDB is not installed (native partitions are not compressed)';
+}
+
+function rollupsAdded(registered: TieredTableSpec, spec: TieredTableSpec): string[] {
+  const known = new Set(registered.rollups.map((r) => r.name));
+  return spec.rollups.filter((r) => !known.has(r.name)).map((r) => r.name);
+}
+
+/** Of the rollups being added, those whose ClickHouse table is left from an earlier time in the spec. */
+async function existingRollupTables(deps: ApplyDeps, spec: TieredTableSpec, names: string[], target: ch.ColdTarget): Promise<Set<string>> {
+  if (names.length === 0) return new Set();
+  const tables = new Map(names.map((n) => [ch.rollupTableName(spec, spec.rollups.find((r) => r.name === n)!), n]));
+  const r = await deps.cold!.query<{ name: string }>('SELECT name FROM system.tables WHERE database = {db:String} AND startsWith(name, {prefix:String})', {
+    db: target.database,
+    prefix: `${spec.table}__rollup_`,
+  });
+  return new Set(r.filter((x) => tables.has(x.name)).map((x) => tables.get(x.name)!));
 }
 
 async function tablesExist(deps: ApplyDeps, spec: TieredTableSpec, target: ch.ColdTarget): Promise<boolean> {

@@ -154,7 +154,8 @@ async function recordFailure(deps: TiererDeps, table: string, err: unknown): Pro
   }
 }
 
-async function runLocked(deps: TiererDeps, db: Client, spec: TieredTableSpec, opts: TierRunOptions, hook: TierHook, started: number): Promise<TierRunResult> {
+async function runLocked(deps: TiererDeps, db: Client, registered: TieredTableSpec, opts: TierRunOptions, hook: TierHook, started: number): Promise<TierRunResult> {
+  let spec = registered;
   const now = opts.now ?? new Date();
   const flavor = await detectHotFlavor(db);
   // Deletes first: the rows they cover are already invisible, and this run's rows (a later
@@ -162,7 +163,9 @@ async function runLocked(deps: TiererDeps, db: Client, spec: TieredTableSpec, op
   if (spec.mode !== 'hot-only') await applyColdDeletes(db, deps.cold, deps.coldTarget, spec);
 
   // 1. Open the run: a fresh generation; a previous run that died is excluded for good.
-  await db.query('BEGIN');
+  // READ COMMITTED whatever the server's default: the spec read below must see an apply
+  // that committed while this waited for the row lock.
+  await db.query('BEGIN ISOLATION LEVEL READ COMMITTED');
   const state = (await getTierState(db, spec.table, true))!;
   const genRow = await db.query<{ gen: string }>("SELECT nextval('strata.tier_gen_seq')::text AS gen");
   const gen = genRow.rows[0].gen;
@@ -172,6 +175,10 @@ async function runLocked(deps: TiererDeps, db: Client, spec: TieredTableSpec, op
        last_started_at = now() WHERE table_name = $1`,
     [spec.table, gen],
   );
+  // The spec this run builds, read after its generation was drawn under the tier_state row
+  // lock: an apply that adds a rollup draws the rollup's first generation under the same
+  // lock (catalog/rollup-starts.ts), so a run with a generation at or above it sees it.
+  spec = (await getRegisteredTable(db, spec.table))?.spec ?? spec;
   await db.query('COMMIT');
   const previous = state.watermark;
   let target = opts.until ?? defaultTarget(spec, now);

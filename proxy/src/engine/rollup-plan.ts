@@ -59,6 +59,11 @@ export interface RollupRead {
    * generations up to it may hold rows a DELETE removed, so those generations are read raw.
    */
   deletedUpTo?: bigint;
+  /**
+   * The rollup's recorded first generation (catalog rollup-starts.ts), when its table holds
+   * rows of generations below it (from before it was removed and added back): not read.
+   */
+  startGen?: bigint;
   /** The statement's committed generations (rollup rows carry the generation of the run that built them). */
   generations: string;
   /** Rollup rows are read from this generation on (rollup-coverage.ts; above deletedUpTo). */
@@ -207,13 +212,14 @@ export function rollupColdQuery(occ: OccurrencePlan, read: RollupRead, cols: Par
   const inRuns = (col: string) => nanRuns.map((r) => `(${col} >= ${r.from} AND ${col} < ${r.to})`).join(' OR ');
 
   const rollupCols = rollupColumns(occ, cols);
-  // Pending deletes reach only generations ≤ deletedUpTo, which are not read from the rollup.
+  // Pending deletes reach only generations ≤ deletedUpTo, and rows below a rollup's start are
+  // from before it was last added: neither is read from the rollup.
   const rollupWhere = [
     `${bucket} >= ${from}`,
     `${bucket} < ${to}`,
     ...occ.pushed,
     read.generations,
-    ...(read.deletedUpTo === undefined ? [] : [`${gen} >= ${read.firstGen}`]),
+    ...(read.deletedUpTo === undefined && read.startGen === undefined ? [] : [`${gen} >= ${read.firstGen}`]),
     ...(nanRuns.length > 0 ? [`NOT (${inRuns(bucket)})`] : []),
   ];
   const rollupKeys = rollupCols.filter((x) => x.key !== undefined).map((x) => x.key!);

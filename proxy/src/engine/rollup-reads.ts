@@ -1,4 +1,4 @@
-import { parseDuration, pgTextArrayLiteral } from '@strata/core';
+import { parseDuration, parseRollupStarts, pgTextArrayLiteral, READ_ROLLUP_STARTS_SQL, rollupStartKey } from '@strata/core';
 import type { Instant } from '../translate/instant';
 import type { HotSession } from './hot-session';
 import { coldRange, type OccurrencePlan, type StatementPlan } from './plan';
@@ -47,16 +47,18 @@ export async function chooseRollupReads(
   const r = await hot.query(
     `SELECT current_setting('${ROLLUPS_SETTING}', true),
             (SELECT json_object_agg(table_name, max_gen::text) FROM (SELECT table_name, max(max_gen) AS max_gen
-               FROM strata.cold_deletes WHERE table_name = ANY($1::text[]) GROUP BY table_name) d)::text`,
+               FROM strata.cold_deletes WHERE table_name = ANY($1::text[]) GROUP BY table_name) d)::text,
+            (${READ_ROLLUP_STARTS_SQL})`,
     [pgTextArrayLiteral(tables)],
   );
-  const [setting, deleted] = r.rows[0] ?? [];
+  const [setting, deleted, started] = r.rows[0] ?? [];
   // Unset: the engine's default (on unless rollupReads is false); `on` reads, `off` does not.
   if (!policy || (setting ? OFF.test(setting.trim()) : !policy.readByDefault)) return;
   // Only for sessions that read rollups: the density check may ask ClickHouse (cached a minute).
   const worth = await policy.density.worthReading(reads.map((r) => ({ raw: r.occ.relation.table, rollup: r.read.candidate.table })));
   reads = reads.filter((r) => worth.has(r.read.candidate.table));
   const upTo = JSON.parse(deleted ?? '{}') as Record<string, string>;
+  const starts = parseRollupStarts(started);
   for (const { occ, read } of reads) {
     const d = upTo[occ.relation.table];
     const deletedUpTo = d === undefined ? undefined : BigInt(d);
@@ -67,10 +69,16 @@ export async function chooseRollupReads(
     const rawBuckets = rawBucketRanges(cov.nanBuckets, read);
     if (rawBuckets === undefined) continue;
     // Rollup rows of generations a cold delete reaches are not read: from the first one above.
-    const firstGen = deletedUpTo !== undefined && deletedUpTo >= cov.firstGen ? deletedUpTo + 1n : cov.firstGen;
+    let firstGen = deletedUpTo !== undefined && deletedUpTo >= cov.firstGen ? deletedUpTo + 1n : cov.firstGen;
+    // A rollup added to the table after its first run is built from its recorded start on; rows
+    // below it in its table are from before it was removed and added back, with generations
+    // between that have none (catalog rollup-starts.ts): those generations are read raw.
+    const start = starts.get(rollupStartKey(occ.relation.table, read.candidate.spec.name));
+    const startGen = start !== undefined && start > firstGen ? start : undefined;
+    if (startGen !== undefined) firstGen = startGen;
     const olderRaw = firstGen > cov.firstGen || (cov.olderRaw !== undefined && cov.olderRaw.lo < read.to && cov.olderRaw.hi >= read.from);
     // An edge where the raw table holds no row is not read (a range unbounded below, e.g.).
     const edges = { below: read.edges.below && cov.raw !== undefined && cov.raw.lo < read.from, above: read.edges.above && cov.raw !== undefined && cov.raw.hi >= read.to };
-    occ.rollupRead = { ...read, edges, ...(deletedUpTo === undefined ? {} : { deletedUpTo }), firstGen, olderRaw, rawBuckets };
+    occ.rollupRead = { ...read, edges, ...(deletedUpTo === undefined ? {} : { deletedUpTo }), ...(startGen === undefined ? {} : { startGen }), firstGen, olderRaw, rawBuckets };
   }
 }
