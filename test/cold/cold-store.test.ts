@@ -501,6 +501,44 @@ describe('HttpColdStore over the network', () => {
     }
   });
 
+  test("streamed reads (the proxy's cold answers) go plain from a compressing store unless asked; its other requests stay gzipped", async () => {
+    const db = `plain_reads_${RUN}`;
+    const proxy = await startTcpProxy(endpoint.port);
+    const store = new HttpColdStore({ url: proxy.url, database: 'default' });
+    const gzipped = new HttpColdStore({ url: proxy.url, database: 'default', compressStreamedReads: true });
+    const streamed = async (s: HttpColdStore) => {
+      const chunks: Buffer[] = [];
+      for await (const c of await s.queryTsvStream(`SELECT * FROM ${tsvTable(db)} ORDER BY ts`)) chunks.push(c as Buffer);
+      return Buffer.concat(chunks).toString('utf8');
+    };
+    const wire = async (read: () => Promise<string>) => {
+      const [sent, received] = [proxy.sent.length, proxy.received.length];
+      const text = await read();
+      const join = (bufs: Buffer[]) => bufs.map((b) => b.toString('latin1')).join('');
+      return { text, sent: join(proxy.sent.slice(sent)), received: join(proxy.received.slice(received)) };
+    };
+    try {
+      await store.command(`CREATE DATABASE ${chIdent(db)}`);
+      await store.command(createTableSql(tsvTable(db)));
+      await store.insertTsv({ table: tsvTable(db), columns: COLUMNS, data: TSV });
+      const plain = await wire(() => streamed(store));
+      expect(plain.sent).not.toMatch(/content-encoding/i);
+      expect(plain.received).not.toMatch(/content-encoding/i);
+      const zipped = await wire(() => streamed(gzipped));
+      expect(zipped.received).toMatch(/^content-encoding: gzip\r$/im);
+      expect(plain.text).toBe(zipped.text);
+      expect(plain.text).toContain('line1\\nline2');
+      // The store's own requests went first, on its own connection (the proxy records a buffer per connection), gzipped.
+      expect(proxy.received.slice(0, 1).map((b) => b.toString('latin1')).join('')).toMatch(/^content-encoding: gzip\r$/im);
+      expect(await store.query(`SELECT * FROM ${tsvTable(db)} ORDER BY ts`)).toEqual(EXPECTED_ROWS);
+    } finally {
+      await store.command(`DROP DATABASE IF EXISTS ${chIdent(db)}`).catch(() => undefined);
+      await store.close();
+      await gzipped.close();
+      await proxy.close();
+    }
+  });
+
   describe('against an endpoint that requires a user and password', () => {
     let secured: ChdbHttpServer;
     const password = 'secret-marker-55d1';

@@ -21,6 +21,7 @@ describe('resolveHttpColdStoreConfig', () => {
       database: 'strata',
       requestTimeoutMs: HTTP_COLD_STORE_DEFAULTS.requestTimeoutMs,
       compression: true,
+      compressStreamedReads: false,
       maxRetries: 3,
     });
   });
