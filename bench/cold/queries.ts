@@ -83,7 +83,7 @@ export function benchQueries(l: BenchLayout, db: string): BenchQuery[] {
     {
       name: 'logs-latest-100',
       sql: 'SELECT "timestamp", app, host, level, message FROM logs_events ORDER BY "timestamp" DESC LIMIT 100',
-      clickhouse: `SELECT timestamp, app, host, level, message FROM ${logs} ORDER BY timestamp DESC LIMIT 100`,
+      clickhouse: `SELECT timestamp, app, host, level, message FROM ${logs} ORDER BY timestamp DESC LIMIT 100 SETTINGS read_in_order_use_virtual_row = 1`,
     },
     {
       name: 'logs-ilike-7d',
