@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { applyTable, ApplyRefusedError, clickhouseDdl, createColdStore, getRegisteredTable, type ColdStore } from '@strata/core';
+import { applyTable, ApplyRefusedError, clickhouseDdl, createColdStore, deleteTable, getRegisteredTable, type ColdStore } from '@strata/core';
 import { createTestDatabase } from '../support/postgres';
 import { startChdbHttpServer } from '../support/cold-endpoint';
 import { metricsSpec } from '../support/tiered-fixture';
@@ -164,6 +164,44 @@ spec:
     expect((await applyTable({ hot, cold, coldTarget }, spec)).action).toBe('unchanged');
     await cold.command('TRUNCATE TABLE apply_test.metrics_events');
     await cold.command(`TRUNCATE TABLE apply_test.${rollup}`);
+  });
+
+  test('a rollup removed and added back: its table stays, the apply says so and records where it starts; Delete drops it', async () => {
+    const withRollup = metricsSpec({ table: 'readd_events' });
+    const without = metricsSpec({ table: 'readd_events', rollups: [] });
+    const deps = { hot, cold, coldTarget };
+    const starts = async () =>
+      (await hot.query<{ rollup: string; gen: string }>("SELECT rollup, first_gen::text AS gen FROM strata.rollup_starts WHERE table_name = 'readd_events'")).rows;
+    const tables = async () =>
+      (await cold.query<{ name: string }>("SELECT name FROM system.tables WHERE database = 'apply_test' AND startsWith(name, 'readd_events') ORDER BY name")).map((t) => t.name);
+
+    expect((await applyTable(deps, withRollup)).action).toBe('created');
+    expect(await starts()).toEqual([]); // built by every run of the table
+    expect((await applyTable(deps, without)).changes).toEqual([
+      'rollup 1m removed: no longer built; its ClickHouse table is kept (deletionPolicy Delete drops it with the table)',
+    ]);
+    expect(await tables()).toContain('readd_events__rollup_1m');
+    const readded = await applyTable(deps, withRollup);
+    expect(readded.changes).toEqual([expect.stringMatching(/^rollup 1m re-added: .*table from before is kept, and rows moved before now are read raw$/)]);
+    const [first] = await starts();
+    expect(first.rollup).toBe('1m');
+    // Added back again later: a later start.
+    await applyTable(deps, without);
+    await applyTable(deps, withRollup);
+    expect(BigInt((await starts())[0].gen)).toBeGreaterThan(BigInt(first.gen));
+
+    // Retain keeps both tiers; the table applied again finds the rollup's table left over.
+    await applyTable(deps, without);
+    await deleteTable(deps, { ...without, deletionPolicy: 'Retain' });
+    const again = await applyTable(deps, withRollup);
+    expect(again.action).toBe('created');
+    expect(again.changes).toContain('rollup 1m: its ClickHouse table from before is kept, and rows moved before now are read raw');
+    expect((await starts()).map((s) => s.rollup)).toEqual(['1m']);
+
+    // Delete drops the rollup tables of rollups no longer in the spec too.
+    await applyTable(deps, without);
+    await deleteTable(deps, { ...without, deletionPolicy: 'Delete' });
+    expect(await tables()).toEqual([]);
   });
 
   test('incompatible changes are refused with the reason, and nothing changes', async () => {

@@ -1,15 +1,6 @@
-import { Client, Pool } from 'pg';
-import { applyTable, datasetStream, postgresDdl, runTiering, DATASET_START, METRICS_EVENTS_COLUMNS_SQL } from '@strata/core';
-import { from as copyFrom } from 'pg-copy-streams';
-import { pipeline } from 'node:stream/promises';
-import { resolveProxyConfig } from '../../proxy/src/config';
-import { startProxy, type RunningProxy } from '../../proxy/src/proxy-server';
-import { createTierEngine, loadCatalogSnapshot } from '../../proxy/src/engine';
-import { createRouter, loadSqlParser } from '../../proxy/src/router';
-import { createTestDatabase, type TestDatabase } from '../support/postgres';
+import { applyTable, runTiering, DATASET_START } from '@strata/core';
 import { loadDataset, metricsSpec, tieredFixture, tiererDeps, type TieredFixture } from '../support/tiered-fixture';
-import { compareOutcomes, type Outcome } from './corpus/compare';
-import { errorOutcome, RAW_TEXT, simpleQuery } from './corpus/runners';
+import { expectSameAnswer, startRollupProxy, startRollupReference, type RollupProxy, type RollupReference } from './rollup-proxy-bed';
 
 /**
  * A rollup removed from the spec and added back later (issue 14): its ClickHouse table
@@ -20,7 +11,6 @@ import { errorOutcome, RAW_TEXT, simpleQuery } from './corpus/runners';
  * Runs: gen A (with 1m) to 08:00, gen B (without) to 16:00, 1m re-added, gen C to the
  * next day 04:00; then 1m removed and re-added with no run between, gen D to 12:00.
  */
-const PASSWORD = 'rollup-readd-secret';
 const WITH_1M = metricsSpec();
 const WITHOUT_1M = metricsSpec({ rollups: [] });
 
@@ -40,11 +30,8 @@ jest.setTimeout(60_000);
 
 describe('a rollup removed and added back does not hide the rows tiered meanwhile', () => {
   let fx: TieredFixture;
-  let reference: TestDatabase;
-  let pool: Pool;
-  let proxy: RunningProxy;
-  let viaProxy: Client;
-  let direct: Client;
+  let reference: RollupReference;
+  let bed: RollupProxy;
   /** The run after the first re-add: it built the rollup, but the second re-add came after it. */
   let genC: bigint;
 
@@ -52,16 +39,10 @@ describe('a rollup removed and added back does not hide the rows tiered meanwhil
   const tierUntil = (until: string) => runTiering(tiererDeps(fx.pgUrl, fx.cold, fx.database), { table: 'metrics_events', until: new Date(until) });
 
   beforeAll(async () => {
-    await loadSqlParser();
     fx = await tieredFixture(WITH_1M);
-    reference = await createTestDatabase('strata_rollup_readd_ref');
-    direct = new Client({ connectionString: reference.url, types: RAW_TEXT });
-    await direct.connect();
-    await direct.query(`CREATE TABLE metrics_events (${METRICS_EVENTS_COLUMNS_SQL})`);
-    for (const s of postgresDdl.TIME_BUCKET_FUNCTIONS_SQL) await direct.query(s);
-    await pipeline(datasetStream({ toMinute: 2 * 1440 }), direct.query(copyFrom('COPY metrics_events (time, app, host, labels, value, trace_id, level) FROM STDIN')));
+    reference = await startRollupReference('strata_rollup_readd_ref', 2 * 1440);
     await loadDataset(fx.hot, 'metrics_events', { toMinute: 2 * 1440 }, fx.spec);
-    for (const c of [direct, fx.hot]) await c.query(EXTRA_ROWS);
+    for (const c of [reference.direct, fx.hot]) await c.query(EXTRA_ROWS);
 
     const now = new Date(DATASET_START);
     await tierUntil('2026-01-01T08:00:00Z');
@@ -75,39 +56,17 @@ describe('a rollup removed and added back does not hide the rows tiered meanwhil
     await applyTable(deps(), WITH_1M, now);
     await tierUntil('2026-01-02T12:00:00Z');
 
-    const snapshot = await loadCatalogSnapshot(fx.hot);
-    pool = new Pool({ connectionString: fx.pgUrl, max: 2 });
-    // Rollups read wherever they cover (this data is as dense as the rollup: rollup-density.ts would skip it).
-    const engine = createTierEngine({ hot: pool, cold: fx.cold, coldDatabase: fx.database, catalog: () => snapshot, minRowsPerRollupRow: 0 });
-    const route = createRouter(snapshot);
-    const config = resolveProxyConfig({ listen: '127.0.0.1:0', backendUrl: fx.pgUrl, users: { postgres: PASSWORD } });
-    proxy = await startProxy(config, { router: (sql, session) => route(sql, session), engine });
-    viaProxy = new Client({ connectionString: `postgres://postgres:${PASSWORD}@${proxy.host}:${proxy.port}${new URL(fx.pgUrl).pathname}`, types: RAW_TEXT });
-    await viaProxy.connect();
+    bed = await startRollupProxy(fx);
   }, 180_000);
 
   afterAll(async () => {
-    await viaProxy?.end().catch(() => undefined);
-    await direct?.end().catch(() => undefined);
-    await proxy?.close();
-    await pool?.end();
+    await bed?.close();
     await fx?.close();
     await reference?.drop();
   });
 
-  const run = (c: Client, sql: string): Promise<Outcome> => simpleQuery(c, sql).catch(errorOutcome);
-
-  async function explain(sql: string): Promise<string> {
-    const r = await viaProxy.query({ text: `EXPLAIN ${sql}`, rowMode: 'array' });
-    return (r.rows as string[][]).map((row) => row[0]).join('\n');
-  }
-
-  async function expectSameAnswer(sql: string): Promise<void> {
-    const expected = await run(direct, sql);
-    const actual = await run(viaProxy, sql);
-    expect(expected.ok).toBe(true);
-    expect(compareOutcomes(expected, actual, /ORDER BY/i.test(sql))).toBeUndefined();
-  }
+  const explain = (sql: string): Promise<string> => bed.explain(sql);
+  const expectSame = (sql: string): Promise<void> => expectSameAnswer(reference.direct, bed.viaProxy, sql);
 
   it.each([
     ['cold only, every run', `time >= '2026-01-01 00:00+00' AND time < '2026-01-02 12:00+00'`],
@@ -119,7 +78,7 @@ describe('a rollup removed and added back does not hide the rows tiered meanwhil
       `SELECT app, ${AGGS} FROM metrics_events WHERE ${range} GROUP BY 1 ORDER BY 1`,
       `SELECT time_bucket('1 day', time) AS t, count(*) AS n, sum(value) AS sum FROM metrics_events WHERE ${range} GROUP BY 1 ORDER BY 1`,
     ]) {
-      await expectSameAnswer(sql);
+      await expectSame(sql);
       expect(await explain(sql)).toMatch('from rollup 1m (');
     }
   });
@@ -129,6 +88,6 @@ describe('a rollup removed and added back does not hide the rows tiered meanwhil
     const below = /generations below (\d+) read raw/.exec(await explain(sql));
     expect(below).not.toBeNull();
     expect(BigInt(below![1])).toBeGreaterThan(genC);
-    await expectSameAnswer(sql);
+    await expectSame(sql);
   });
 });

@@ -1,16 +1,10 @@
 import { DEFAULT_MIN_ROWS_PER_ROLLUP_ROW, RollupDensity } from '../../proxy/src/engine/rollup-density';
-import { Client, Pool } from 'pg';
-import { applyTable, datasetStream, postgresDdl, runTiering, DATASET_START, METRICS_EVENTS_COLUMNS_SQL } from '@strata/core';
-import { from as copyFrom } from 'pg-copy-streams';
-import { pipeline } from 'node:stream/promises';
-import { resolveProxyConfig } from '../../proxy/src/config';
-import { startProxy, type RunningProxy } from '../../proxy/src/proxy-server';
-import { createTierEngine, loadCatalogSnapshot, type TierEngine } from '../../proxy/src/engine';
-import { createRouter, loadSqlParser } from '../../proxy/src/router';
-import { createTestDatabase, type TestDatabase } from '../support/postgres';
+import { Client } from 'pg';
+import { applyTable, runTiering, DATASET_START } from '@strata/core';
 import { loadDataset, metricsSpec, tieredFixture, tiererDeps, type TieredFixture } from '../support/tiered-fixture';
 import { compareOutcomes, type Outcome } from './corpus/compare';
-import { errorOutcome, RAW_TEXT, simpleQuery } from './corpus/runners';
+import { errorOutcome, simpleQuery } from './corpus/runners';
+import { expectSameAnswer, startRollupProxy, startRollupReference, type RollupProxy, type RollupReference } from './rollup-proxy-bed';
 
 /**
  * Rollup-served aggregates through the real proxy (engine/rollup-plan.ts), each answer
@@ -19,7 +13,6 @@ import { errorOutcome, RAW_TEXT, simpleQuery } from './corpus/runners';
  * hosts and values, NaN and ±Infinity; two tiering runs (two generations) move the
  * first two days; the 1m rollup (app, host) and a 1h rollup (app; sum and count only).
  */
-const PASSWORD = 'rollup-secret';
 const W1 = '2026-01-02T00:00:00Z';
 const W2 = '2026-01-03T00:00:00Z';
 
@@ -58,26 +51,15 @@ jest.setTimeout(60_000);
 
 describe('rollups serve bucketed aggregates through the proxy', () => {
   let fx: TieredFixture;
-  let reference: TestDatabase;
-  let pool: Pool;
-  let engine: TierEngine;
-  let proxy: RunningProxy;
+  let reference: RollupReference;
+  let bed: RollupProxy;
   let viaProxy: Client;
   let direct: Client;
 
-  async function loadReference(c: Client): Promise<void> {
-    await c.query(`CREATE TABLE metrics_events (${METRICS_EVENTS_COLUMNS_SQL})`);
-    for (const s of postgresDdl.TIME_BUCKET_FUNCTIONS_SQL) await c.query(s);
-    await pipeline(datasetStream({ toMinute: 3 * 1440 }), c.query(copyFrom('COPY metrics_events (time, app, host, labels, value, trace_id, level) FROM STDIN')));
-  }
-
   beforeAll(async () => {
-    await loadSqlParser();
     fx = await tieredFixture(SPEC);
-    reference = await createTestDatabase('strata_rollup_ref');
-    direct = new Client({ connectionString: reference.url, types: RAW_TEXT });
-    await direct.connect();
-    await loadReference(direct);
+    reference = await startRollupReference('strata_rollup_ref', 3 * 1440);
+    direct = reference.direct;
     await loadDataset(fx.hot, 'metrics_events', { toMinute: 3 * 1440 }, fx.spec);
     await direct.query(EXTRA_ROWS);
     await fx.hot.query(EXTRA_ROWS);
@@ -86,40 +68,23 @@ describe('rollups serve bucketed aggregates through the proxy', () => {
     for (const c of [direct, fx.hot]) await c.query(LATE_ROW);
     await applyTable({ hot: fx.hot, cold: fx.cold, coldTarget: { database: fx.database } }, SPEC_LATER, new Date(DATASET_START));
     await runTiering(tiererDeps(fx.pgUrl, fx.cold, fx.database), { table: 'metrics_events', until: new Date(W2) });
-    const snapshot = await loadCatalogSnapshot(fx.hot);
-    pool = new Pool({ connectionString: fx.pgUrl, max: 2 });
-    // Rollups read wherever they cover (the test's data is as dense as its rollups: rollup-density.ts would skip them);
-    // read by default (no rollupReads option, no SET).
-    engine = createTierEngine({ hot: pool, cold: fx.cold, coldDatabase: fx.database, catalog: () => snapshot, minRowsPerRollupRow: 0 });
-    const route = createRouter(snapshot);
-    const config = resolveProxyConfig({ listen: '127.0.0.1:0', backendUrl: fx.pgUrl, users: { postgres: PASSWORD } });
-    proxy = await startProxy(config, { router: (sql, session) => route(sql, session), engine });
-    viaProxy = new Client({ connectionString: `postgres://postgres:${PASSWORD}@${proxy.host}:${proxy.port}${new URL(fx.pgUrl).pathname}`, types: RAW_TEXT });
-    await viaProxy.connect();
+    bed = await startRollupProxy(fx);
+    viaProxy = bed.viaProxy;
   }, 180_000);
 
   afterAll(async () => {
-    await viaProxy?.end().catch(() => undefined);
-    await direct?.end().catch(() => undefined);
-    await proxy?.close();
-    await pool?.end();
+    await bed?.close();
     await fx?.close();
     await reference?.drop();
   });
 
   const run = (c: Client, sql: string): Promise<Outcome> => simpleQuery(c, sql).catch(errorOutcome);
 
-  async function explain(sql: string): Promise<string> {
-    const r = await viaProxy.query({ text: `EXPLAIN ${sql}`, rowMode: 'array' });
-    return (r.rows as string[][]).map((row) => row[0]).join('\n');
-  }
+  const explain = (sql: string): Promise<string> => bed.explain(sql);
 
   /** The proxy's answer equals PostgreSQL's; returns the rollup EXPLAIN names, if any. */
   async function check(sql: string): Promise<string | undefined> {
-    const expected = await run(direct, sql);
-    const actual = await run(viaProxy, sql);
-    expect(expected.ok).toBe(true);
-    expect(compareOutcomes(expected, actual, /ORDER BY/i.test(sql))).toBeUndefined();
+    await expectSameAnswer(direct, viaProxy, sql);
     const plan = await explain(sql);
     const m = /from rollup (\w+) \(/.exec(plan);
     if (m) expect(plan).toMatch('Strata plan class: rollup');

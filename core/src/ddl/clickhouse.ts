@@ -51,7 +51,12 @@ export function rawTableName(spec: TieredTableSpec): string {
 }
 
 export function rollupTableName(spec: TieredTableSpec, rollup: RollupSpec): string {
-  return `${spec.table}__rollup_${rollup.name}`;
+  return `${rollupTablePrefix(spec)}${rollup.name}`;
+}
+
+/** What every rollup table name of the table starts with. */
+export function rollupTablePrefix(spec: TieredTableSpec): string {
+  return `${spec.table}__rollup_`;
 }
 
 export function createDatabaseSql(t: ColdTarget): string {

@@ -81,6 +81,14 @@ export async function applyTable(deps: ApplyDeps, spec: TieredTableSpec, now = n
   const laterChecks = usesHot(spec) && checks.tableExists ? checks.missing : [];
 
   const exists = registered !== null && (await tablesExist(deps, spec, target));
+  // Rollups new to the registry, and those of them whose ClickHouse table is left from an
+  // earlier time in a spec (removed and added back, or the table deleted and re-created):
+  // their rows from before stop where the rollup was dropped from the spec.
+  const newRollups = usesCold(spec) ? (registered ? rollupsAdded(registered.spec, spec) : spec.rollups.map((r) => r.name)) : [];
+  const leftOver = await existingRollupTables(deps, spec, newRollups, target);
+  // Readers take these from the next generation on (catalog/rollup-starts.ts). A table
+  // that has tiered needs it for any rollup it gains; a new one only for a left-over table.
+  const rollupStarts = registered ? newRollups : newRollups.filter((n) => leftOver.has(n));
   // Cold tables applied before Strata turned ClickHouse's automatic statistics off.
   const statisticsOff = registered && exists && usesCold(spec) ? await disableAutoStatisticsSql(deps.cold!, [ch.rawTableName(spec), ...registered.spec.rollups.map((r) => ch.rollupTableName(spec, r))], target) : [];
   if (!registered || !exists) {
@@ -102,6 +110,7 @@ export async function applyTable(deps: ApplyDeps, spec: TieredTableSpec, now = n
     if (usesCold(spec)) {
       chStatements.push(ch.createDatabaseSql(target), ch.createRawTableSql(spec, target));
       for (const r of spec.rollups) chStatements.push(ch.createRollupTableSql(spec, r, target));
+      for (const name of leftOver) changes.push(`rollup ${name}: its ClickHouse table from before is kept, and rows moved before now are read raw`);
       changes.push(
         `cold table ${target.database}.${spec.table}` +
           (spec.rollups.length ? ` + ${spec.rollups.length} rollup(s)` : '') +
@@ -151,7 +160,6 @@ export async function applyTable(deps: ApplyDeps, spec: TieredTableSpec, now = n
       chStatements.push(...statisticsOff);
       changes.push("cold tables: ClickHouse's automatic column statistics off (each query loaded them for every part)");
     }
-    const leftOver = usesCold(spec) ? await existingRollupTables(deps, spec, plan.addRollups, target) : new Set<string>();
     for (const name of plan.addRollups) {
       chStatements.push(ch.createRollupTableSql(spec, spec.rollups.find((r) => r.name === name)!, target));
       changes.push(
@@ -159,6 +167,9 @@ export async function applyTable(deps: ApplyDeps, spec: TieredTableSpec, now = n
           ? `rollup ${name} re-added: built from rows moved from now on; its ClickHouse table from before is kept, and rows moved before now are read raw`
           : `rollup ${name} added (built from rows moved from now on; rows moved before are read raw)`,
       );
+    }
+    for (const name of rollupsAdded(spec, registered.spec)) {
+      changes.push(`rollup ${name} removed: no longer built; its ClickHouse table is kept (deletionPolicy Delete drops it with the table)`);
     }
     if (changes.length === 0 && !plan.unchanged) changes.push('settings');
   }
@@ -173,8 +184,7 @@ export async function applyTable(deps: ApplyDeps, spec: TieredTableSpec, now = n
   try {
     for (const s of pgStatements) await db.query(s);
     await upsertRegisteredTable(db, spec, initialWatermark(spec));
-    // Rollups new to a registered table: readers take them from the next generation on.
-    if (registered && usesCold(spec)) await recordRollupStarts(db, spec.table, rollupsAdded(registered.spec, spec));
+    await recordRollupStarts(db, spec.table, rollupStarts);
     for (const s of chStatements) await deps.cold!.command(s, undefined, { idempotent: true }); // IF [NOT] EXISTS DDL
     await db.query('COMMIT');
   } catch (err) {
@@ -266,15 +276,20 @@ function rollupsAdded(registered: TieredTableSpec, spec: TieredTableSpec): strin
   return spec.rollups.filter((r) => !known.has(r.name)).map((r) => r.name);
 }
 
-/** Of the rollups being added, those whose ClickHouse table is left from an earlier time in the spec. */
+/** Of the rollups `names`, those whose ClickHouse table exists already. */
 async function existingRollupTables(deps: ApplyDeps, spec: TieredTableSpec, names: string[], target: ch.ColdTarget): Promise<Set<string>> {
   if (names.length === 0) return new Set();
   const tables = new Map(names.map((n) => [ch.rollupTableName(spec, spec.rollups.find((r) => r.name === n)!), n]));
-  const r = await deps.cold!.query<{ name: string }>('SELECT name FROM system.tables WHERE database = {db:String} AND startsWith(name, {prefix:String})', {
+  return new Set((await coldRollupTables(deps.cold!, spec, target)).filter((t) => tables.has(t)).map((t) => tables.get(t)!));
+}
+
+/** Every rollup table of the table in ClickHouse, those of rollups since removed from its spec too. */
+async function coldRollupTables(cold: ColdStore, spec: TieredTableSpec, target: ch.ColdTarget): Promise<string[]> {
+  const r = await cold.query<{ name: string }>('SELECT name FROM system.tables WHERE database = {db:String} AND startsWith(name, {prefix:String})', {
     db: target.database,
-    prefix: `${spec.table}__rollup_`,
+    prefix: ch.rollupTablePrefix(spec),
   });
-  return new Set(r.filter((x) => tables.has(x.name)).map((x) => tables.get(x.name)!));
+  return r.map((x) => x.name);
 }
 
 async function tablesExist(deps: ApplyDeps, spec: TieredTableSpec, target: ch.ColdTarget): Promise<boolean> {
@@ -298,7 +313,8 @@ export async function deleteTable(deps: ApplyDeps, spec: TieredTableSpec): Promi
   if (spec.deletionPolicy === 'Delete') {
     if (usesCold(spec) && deps.cold) {
       await deps.cold.command(ch.dropTableSql(target.database, visibleViewName(spec), target), undefined, { idempotent: true });
-      for (const r of spec.rollups) await deps.cold.command(ch.dropTableSql(target.database, ch.rollupTableName(spec, r), target), undefined, { idempotent: true });
+      // Rollups removed from the spec earlier keep their tables (derived data): they go too.
+      for (const t of await coldRollupTables(deps.cold, spec, target)) await deps.cold.command(ch.dropTableSql(target.database, t, target), undefined, { idempotent: true });
       await deps.cold.command(ch.dropTableSql(target.database, ch.rawTableName(spec), target), undefined, { idempotent: true });
     }
     if (usesHot(spec)) await deps.hot.query(pg.dropTableSql(spec));
