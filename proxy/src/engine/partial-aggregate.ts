@@ -3,6 +3,7 @@ import type { PgNode } from '../router/sql-parser';
 import { columnRefs, funcName, visit } from '../translate/ast';
 import { columnKind, columnOf, type ColumnScope } from '../translate/column-scope';
 import { timeGranularity } from '../translate/time-granularity';
+import { partialFilterOf, type PartialFilter } from './filtered-partials';
 import { integerAggregate, type IntegerPartialFn } from './integer-partials';
 import { exprOf, replaceNode } from './sql-snippets';
 import { groupsExactly, wholeAggregateOf, wholeReplacementSql, type WholeColumn } from './whole-aggregate';
@@ -27,16 +28,22 @@ import { shippable } from './whole-pushdown';
  * the group, hot rows shipped to it (whole-aggregate.ts) — only when ClickHouse's groups
  * are exactly the statement's. Window functions of a grouped SELECT see only its groups,
  * so they stay PostgreSQL's over the merged groups (partials only, no whole aggregates).
+ * An aggregate's FILTER that ClickHouse evaluates exactly (`filterToClickHouse`) goes into
+ * its partials instead (filtered-partials.ts): its columns then stay out of the grouping.
  * Anything else (windows over raw rows, …) makes the SELECT ineligible and the engine
  * falls back to raw rows.
  */
 
-export type PartialFn = 'count' | 'sum' | 'min' | 'max' | IntegerPartialFn;
+/** 'rows': count(*) with a filter (unfiltered, every partial row has ROWS_COLUMN). */
+export type PartialFn = 'count' | 'sum' | 'min' | 'max' | 'rows' | IntegerPartialFn;
 
 export interface PartialColumn {
   name: string;
   fn: PartialFn;
+  /** '' for 'rows'. */
   column: string;
+  /** Only rows passing this aggregate FILTER count (computed with ClickHouse's -If combinators). */
+  filter?: PartialFilter;
 }
 
 export interface PartialShape {
@@ -83,12 +90,19 @@ function isAggregateCall(f: PgNode): boolean {
  * (leaving `sel` untouched) when it is not eligible. `unpushed`: the WHERE conjuncts
  * that stay for PostgreSQL to evaluate over the combined rows.
  */
-export function rewriteForPartials(sel: PgNode, scope: ColumnScope, unpushed: PgNode[], utc: boolean, whole = false): PartialShape {
+export function rewriteForPartials(
+  sel: PgNode,
+  scope: ColumnScope,
+  unpushed: PgNode[],
+  utc: boolean,
+  whole = false,
+  filterToClickHouse?: (c: PgNode) => string | undefined,
+): PartialShape {
   // Whole aggregates first when allowed; without them the same SELECT may still have partials.
   for (const allowWhole of whole ? [true, false] : [false]) {
     const work = structuredClone(sel);
     try {
-      const shape = rewrite(work, scope, structuredClone(unpushed), utc, allowWhole);
+      const shape = rewrite(work, scope, structuredClone(unpushed), utc, allowWhole, filterToClickHouse);
       for (const k of Object.keys(sel)) delete sel[k];
       Object.assign(sel, work);
       return shape;
@@ -105,7 +119,14 @@ function isPlainDistinct(sel: PgNode): boolean {
   return d?.length === 1 && (d[0] === null || Object.keys(d[0]).length === 0);
 }
 
-function rewrite(sel: PgNode, scope: ColumnScope, unpushed: PgNode[], utc: boolean, allowWhole: boolean): PartialShape {
+function rewrite(
+  sel: PgNode,
+  scope: ColumnScope,
+  unpushed: PgNode[],
+  utc: boolean,
+  allowWhole: boolean,
+  filterToClickHouse: ((c: PgNode) => string | undefined) | undefined,
+): PartialShape {
   if ((sel.fromClause ?? []).length !== 1 || (sel.op && sel.op !== 'SETOP_NONE') || sel.lockingClause) throw new NotPartial();
   // Window functions run after grouping, over the grouped rows alone: in a grouped SELECT
   // they stay PostgreSQL's, over groups merged from hot rows and cold partials exactly as
@@ -126,13 +147,22 @@ function rewrite(sel: PgNode, scope: ColumnScope, unpushed: PgNode[], utc: boole
   });
 
   const partials: PartialColumn[] = [];
-  const partialFor = (fn: PartialFn, column: string): string => {
-    let p = partials.find((x) => x.fn === fn && x.column === column);
+  const partialFor = (fn: PartialFn, column: string, filter?: PartialFilter): string => {
+    let p = partials.find((x) => x.fn === fn && x.column === column && x.filter?.pg === filter?.pg);
     if (!p) {
-      p = { name: `_strata_${fn}_${partials.length}`, fn, column };
+      p = { name: `_strata_${fn}_${partials.length}`, fn, column, ...(filter ? { filter } : {}) };
       partials.push(p);
     }
     return pgIdent(p.name);
+  };
+  // One translation per distinct condition (each binds its own ClickHouse parameters).
+  const filters = new Map<string, PartialFilter | undefined>();
+  const pushedFilter = (condition: PgNode | undefined): PartialFilter | undefined => {
+    if (!condition || !filterToClickHouse) return undefined;
+    const key = JSON.stringify(condition);
+    const columns = [...new Set(columnRefs(condition).map((r) => columnOf(scope, r) ?? ''))];
+    if (!filters.has(key)) filters.set(key, partialFilterOf(condition, columns, filterToClickHouse));
+    return filters.get(key);
   };
   const wholes: WholeColumn[] = [];
 
@@ -178,14 +208,16 @@ function rewrite(sel: PgNode, scope: ColumnScope, unpushed: PgNode[], utc: boole
       if (f.agg_within_group || f.agg_order) throw new NotPartial();
       const col = args.length === 1 && args[0].ColumnRef ? columnOf(scope, args[0].ColumnRef) : undefined;
       const kind = col ? columnKind(scope, col) : undefined;
-      const integer = col && kind ? integerAggregate(name, kind, (fn) => partialFor(fn, col)) : undefined;
+      // Only the partials below take a filter; count(expr) and set-valued aggregates keep theirs.
+      const pf = (col || f.agg_star) && (name !== 'min' && name !== 'max' || MINMAX_PARTIAL_KINDS.has(kind ?? '')) ? pushedFilter(filter) : undefined;
+      const integer = col && kind ? integerAggregate(name, kind, (fn) => partialFor(fn, col, pf)) : undefined;
       let replacement: PgNode;
       if (integer) {
         replacement = integer;
       } else if (name === 'count' && f.agg_star) {
-        replacement = exprOf(`coalesce(sum(${pgIdent(ROWS_COLUMN)}), 0)::int8`);
+        replacement = exprOf(`coalesce(sum(${pf ? partialFor('rows', '', pf) : pgIdent(ROWS_COLUMN)}), 0)::int8`);
       } else if (name === 'count' && args.length === 1) {
-        if (col) replacement = exprOf(`coalesce(sum(${partialFor('count', col)}), 0)::int8`);
+        if (col) replacement = exprOf(`coalesce(sum(${partialFor('count', col, pf)}), 0)::int8`);
         else {
           // count(expr): rows where expr is not null, expr evaluated on the grouped columns.
           replacement = exprOf(`coalesce(sum(${pgIdent(ROWS_COLUMN)}) FILTER (WHERE (NULL) IS NOT NULL), 0)::int8`);
@@ -196,18 +228,21 @@ function rewrite(sel: PgNode, scope: ColumnScope, unpushed: PgNode[], utc: boole
           return false;
         }
       } else if (name === 'sum' && col && kind === 'float8') {
-        replacement = exprOf(`sum(${partialFor('sum', col)})`);
+        replacement = exprOf(`sum(${partialFor('sum', col, pf)})`);
       } else if (name === 'avg' && col && (kind === 'float8' || kind === 'float4')) {
-        replacement = exprOf(`(sum(${partialFor('sum', col)}) / NULLIF(sum(${partialFor('count', col)}), 0)::float8)`);
+        replacement = exprOf(`(sum(${partialFor('sum', col, pf)}) / NULLIF(sum(${partialFor('count', col, pf)}), 0)::float8)`);
       } else if ((name === 'min' || name === 'max') && col && args.length === 1) {
         if (!kind || !MINMAX_PARTIAL_KINDS.has(kind)) return; // set-valued: grouped by the column
-        replacement = exprOf(`${name}(${partialFor(name, col)})`);
+        replacement = exprOf(`${name}(${partialFor(name, col, pf)})`);
       } else {
         throw new NotPartial();
       }
-      if (filter) {
+      if (filter && !pf) {
+        // Not into the filter just attached: a function call in it would get a filter in turn, endlessly.
         visit(replacement, (m) => {
-          if (m.FuncCall) m.FuncCall.agg_filter = structuredClone(filter);
+          if (!m.FuncCall) return;
+          m.FuncCall.agg_filter = structuredClone(filter);
+          return false;
         });
       }
       replaceNode(n, replacement);
@@ -232,7 +267,7 @@ function rewrite(sel: PgNode, scope: ColumnScope, unpushed: PgNode[], utc: boole
   const granularity = timeGranularity(scope, evaluated, utc);
   if (wholes.length > 0) {
     // ClickHouse forms the statement's groups itself, from columns it can be shipped.
-    const read = [...groupColumns, ...partials.map((p) => p.column), ...wholes.map((w) => w.column)];
+    const read = [...groupColumns, ...partials.flatMap((p) => [p.column, ...(p.filter?.columns ?? [])]), ...wholes.map((w) => w.column)].filter((c) => c !== '');
     if (granularity !== undefined) read.push(scope.relation.timeColumn);
     if (!groupsExactly(sel, scope, [...groupColumns], granularity, utc) || !read.every((c) => shippable(columnKind(scope, c)))) throw new NotPartial();
   }

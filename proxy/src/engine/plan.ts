@@ -20,6 +20,7 @@ import {
   type TimeRange,
 } from '../translate/time-predicate';
 import { coldTimeConditions } from './cold-time-conditions';
+import { filteredPartialExprs } from './filtered-partials';
 import { integerPartialColumn } from './integer-partials';
 import { NotPartial, ROWS_COLUMN, rewriteForPartials, type PartialShape } from './partial-aggregate';
 import { rollupCandidate, rollupColdQuery, type RollupCandidate, type RollupRead } from './rollup-plan';
@@ -139,7 +140,9 @@ export function planStatement(stmt: PgNode, snapshot: CatalogSnapshot, opts: Pla
       const originalRangeVar = structuredClone(ref.rangeVar);
       try {
         // Whole aggregates need every WHERE condition in ClickHouse (cold rows are not re-checked).
-        const shape = rewriteForPartials(sel, scope, unpushed, opts.utc, opts.whole === true && unpushed.length === 0);
+        const shape = rewriteForPartials(sel, scope, unpushed, opts.utc, opts.whole === true && unpushed.length === 0, (c) =>
+          conditionToClickHouse(scope, c, params),
+        );
         occ.mode = 'partial';
         occ.partial = shape;
         // A rollup keeps partials only: whole aggregates read every row.
@@ -253,6 +256,13 @@ export function partialColumns(occ: OccurrencePlan): PartialTableColumn[] {
     const c = col(p.column);
     const ref = `${alias}.${pgIdent(p.column)}`;
     const ch = chIdent(p.column);
+    if (p.filter) {
+      const pgType = p.fn === 'rows' || p.fn === 'count' ? 'bigint' : p.fn === 'sum' ? 'double precision' : p.fn === 'min' || p.fn === 'max' ? c.pgType : 'numeric';
+      const float = c?.kind === 'float8' || c?.kind === 'float4';
+      const { hotExpr, chExpr } = filteredPartialExprs(p.fn, p.filter, ref, ch, float);
+      out.push({ name: p.name, pgType, hotExpr, chExpr: chText(chExpr, c?.kind) });
+      continue;
+    }
     switch (p.fn) {
       case 'count':
         out.push({ name: p.name, pgType: 'bigint', hotExpr: `(CASE WHEN ${ref} IS NULL THEN 0 ELSE 1 END)::int8`, chExpr: `count(${ch})` });

@@ -91,6 +91,8 @@ function serves(occ: OccurrencePlan, r: RollupSpec, intervalUs: bigint): boolean
   const shape = occ.partial!;
   // Aggregates ClickHouse computes whole over every row (whole-aggregate.ts) need raw rows.
   if (shape.wholes.length > 0) return false;
+  // A rollup holds no per-row condition: a FILTER evaluated in ClickHouse needs raw rows.
+  if (shape.partials.some((p) => p.filter)) return false;
   const g = shape.timeGranularity;
   if (g !== undefined && (g === 0n || g % intervalUs !== 0n)) return false;
   const group = new Set(r.groupBy);

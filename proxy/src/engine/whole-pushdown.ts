@@ -73,7 +73,7 @@ export function shippedColumns(occ: OccurrencePlan): string[] {
   const names = new Set<string>();
   if (shape.timeGranularity !== undefined) names.add(occ.relation.timeColumn);
   for (const c of shape.groupColumns) names.add(c);
-  for (const p of shape.partials) names.add(p.column);
+  for (const p of shape.partials) for (const c of [p.column, ...(p.filter?.columns ?? [])]) if (c !== '') names.add(c);
   for (const w of shape.wholes) names.add(w.column);
   return [...names];
 }
