@@ -148,6 +148,9 @@ export async function loadColdRows(ctx: EngineContext, tx: Transaction, p: Prepa
       }
       await createTemp();
       const rows = bounded ? stream.pipe(rawRowBound(occ.relation.table, limits)) : stream;
+      // The bound can trip before copyIn reads the stream; the error stays on the stream
+      // (copyIn's read gets it), and without a listener it would crash the proxy.
+      rows.on('error', () => undefined);
       // Named columns: the hot table's column order can differ from the spec's after evolution.
       const copied = await tx.hot
         .copyIn(`COPY pg_temp.${pgIdent(occ.tempTable)} (${tempTableColumns(occ).map(pgIdent).join(', ')}) FROM STDIN`, rows)
