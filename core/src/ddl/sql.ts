@@ -36,6 +36,19 @@ export function chLiteral(value: string): string {
   return "'" + value.replace(/\\/g, '\\\\').replace(/'/g, "\\'") + "'";
 }
 
+/**
+ * `{t0:String}, {t1:String}, …` for an `IN (…)` list bound as query parameters, with the
+ * parameters (named `prefix` + index) added to `params`.
+ */
+export function chStringListParams(values: readonly string[], params: Record<string, string>, prefix = 't'): string {
+  return values
+    .map((v, i) => {
+      params[`${prefix}${i}`] = v;
+      return `{${prefix}${i}:String}`;
+    })
+    .join(', ');
+}
+
 function assertNoNul(s: string): void {
   if (s.includes('\0')) throw new Error('identifiers and literals may not contain NUL bytes');
 }

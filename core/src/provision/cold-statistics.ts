@@ -1,5 +1,6 @@
 import type { ColdStore } from '../cold/cold-store';
 import * as ch from '../ddl/clickhouse';
+import { chStringListParams } from '../ddl/sql';
 
 /**
  * ClickHouse's automatic column statistics, which Strata's cold tables turn off (why: see
@@ -15,8 +16,7 @@ export async function serverBuildsAutoStatistics(cold: ColdStore): Promise<boole
 export async function tablesBuildingAutoStatistics(cold: ColdStore, database: string, tables: readonly string[]): Promise<string[]> {
   if (tables.length === 0) return [];
   const params: Record<string, string> = { db: database };
-  tables.forEach((t, i) => (params[`t${i}`] = t));
-  const names = tables.map((_, i) => `{t${i}:String}`).join(', ');
+  const names = chStringListParams(tables, params);
   const r = await cold.query<{ name: string }>(
     `SELECT name FROM system.tables WHERE database = {db:String} AND name IN (${names}) AND position(create_table_query, 'auto_statistics_types') = 0 ORDER BY name`,
     params,

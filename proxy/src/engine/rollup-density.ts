@@ -1,4 +1,4 @@
-import type { ColdStore } from '@strata/core';
+import { chStringListParams, type ColdStore } from '@strata/core';
 
 /**
  * Whether a rollup is worth reading. A rollup row costs ClickHouse more than a raw row
@@ -35,10 +35,9 @@ export class RollupDensity {
     if (stale.length > 0) {
       const tables = [...new Set(stale.flatMap((p) => [p.raw, p.rollup]))];
       const params: Record<string, string> = { db: this.database };
-      tables.forEach((t, i) => (params[`t${i}`] = t));
       const rows = await this.cold.query<{ table: string; rows: string }>(
         `SELECT table, toString(sum(rows)) AS rows FROM system.parts
-          WHERE active AND database = {db:String} AND table IN (${tables.map((_, i) => `{t${i}:String}`).join(', ')})
+          WHERE active AND database = {db:String} AND table IN (${chStringListParams(tables, params)})
           GROUP BY table`,
         params,
       );
