@@ -84,14 +84,16 @@ export async function applyTable(deps: ApplyDeps, spec: TieredTableSpec, now = n
   // Rollups new to the registry, and those of them whose ClickHouse table is left from an
   // earlier time in a spec (removed and added back, or the table deleted and re-created):
   // their rows from before stop where the rollup was dropped from the spec.
-  const newRollups = usesCold(spec) ? (registered ? rollupsAdded(registered.spec, spec) : spec.rollups.map((r) => r.name)) : [];
+  const plan = registered ? planChanges(registered.spec, spec) : undefined;
+  const newRollups = usesCold(spec) ? (plan ? plan.addRollups : spec.rollups.map((r) => r.name)) : [];
   const leftOver = await existingRollupTables(deps, spec, newRollups, target);
   // Readers take these from the next generation on (catalog/rollup-starts.ts). A table
   // that has tiered needs it for any rollup it gains; a new one only for a left-over table.
   const rollupStarts = registered ? newRollups : newRollups.filter((n) => leftOver.has(n));
   // Cold tables applied before Strata turned ClickHouse's automatic statistics off.
   const statisticsOff = registered && exists && usesCold(spec) ? await disableAutoStatisticsSql(deps.cold!, [ch.rawTableName(spec), ...registered.spec.rollups.map((r) => ch.rollupTableName(spec, r))], target) : [];
-  if (!registered || !exists) {
+  // `plan` is there exactly when the table is registered.
+  if (!plan || !exists) {
     action = 'created';
     if (usesHot(spec)) {
       pgStatements.push(pg.createSchemaSql(spec), pg.createTableSql(spec, flavor));
@@ -118,7 +120,6 @@ export async function applyTable(deps: ApplyDeps, spec: TieredTableSpec, now = n
       );
     }
   } else {
-    const plan = planChanges(registered.spec, spec);
     const refusals = [...plan.refusals];
     if (plan.chunkIntervalChanged && flavor === 'native') {
       refusals.push('spec.hot.chunkInterval cannot change without TimescaleDB: existing native partitions would overlap new ones');
@@ -168,7 +169,7 @@ export async function applyTable(deps: ApplyDeps, spec: TieredTableSpec, now = n
           : `rollup ${name} added (built from rows moved from now on; rows moved before are read raw)`,
       );
     }
-    for (const name of rollupsAdded(spec, registered.spec)) {
+    for (const name of plan.removeRollups) {
       changes.push(`rollup ${name} removed: no longer built; its ClickHouse table is kept (deletionPolicy Delete drops it with the table)`);
     }
     if (changes.length === 0 && !plan.unchanged) changes.push('settings');
@@ -269,11 +270,6 @@ function compressionNote(spec: TieredTableSpec, flavor: pg.HotFlavor): string {
   return flavor === 'timescaledb'
     ? `hot compression after ${spec.hot.compression!.after}`
     : 'hot.compression ignored: TimescaleDB is not installed (native partitions are not compressed)';
-}
-
-function rollupsAdded(registered: TieredTableSpec, spec: TieredTableSpec): string[] {
-  const known = new Set(registered.rollups.map((r) => r.name));
-  return spec.rollups.filter((r) => !known.has(r.name)).map((r) => r.name);
 }
 
 /** Of the rollups `names`, those whose ClickHouse table exists already. */

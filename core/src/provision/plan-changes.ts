@@ -10,6 +10,8 @@ export interface ChangePlan {
   unchanged: boolean;
   addColumns: string[];
   addRollups: string[];
+  /** Rollups in the current spec and not in the next (no longer built; their ClickHouse tables are kept). */
+  removeRollups: string[];
   coldTtlChanged: boolean;
   chunkIntervalChanged: boolean;
   compressionChanged: boolean;
@@ -79,6 +81,9 @@ export function planChanges(current: TieredTableSpec, next: TieredTableSpec): Ch
     }
   }
 
+  const nextRollups = new Set(next.rollups.map((r) => r.name));
+  const removeRollups = current.rollups.filter((r) => !nextRollups.has(r.name)).map((r) => r.name);
+
   const currentIndexes = new Map((current.cold.indexes ?? []).map((ix) => [ix.name, ix]));
   const nextIndexes = new Map((next.cold.indexes ?? []).map((ix) => [ix.name, ix]));
   const changedIndex = (name: string) => currentIndexes.has(name) && nextIndexes.has(name) && !same(currentIndexes.get(name), nextIndexes.get(name));
@@ -89,6 +94,7 @@ export function planChanges(current: TieredTableSpec, next: TieredTableSpec): Ch
     unchanged: same(current, next),
     addColumns,
     addRollups,
+    removeRollups,
     coldTtlChanged: current.cold.retention !== next.cold.retention,
     chunkIntervalChanged: current.hot.chunkInterval !== next.hot.chunkInterval,
     compressionChanged: !same(current.hot.compression ?? null, next.hot.compression ?? null),
