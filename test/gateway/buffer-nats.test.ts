@@ -267,6 +267,17 @@ test('a request larger than one NATS message is stored as several and lands whol
   expect(await hostRows('big')).toEqual({ n: 20_000, distinct: 20_000, sum: (20_000 * 20_001) / 2 });
 });
 
+test('a cold-only backfill spanning 150 day partitions is applied by the writer (no TOO_MANY_PARTS)', async () => {
+  const cfg = buffer('backfill');
+  await f.restartGateway({ buffer: cfg });
+  const base = Date.parse('2025-06-01T12:00:00Z');
+  const logs = Array.from({ length: 150 }, (_, i) => ({ timestamp: new Date(base + i * 86_400_000).toISOString(), app: 'buf', host: 'backfill', message: `day ${i}` }));
+  expect((await post('/write/logs', logs)).status).toBe(200);
+  const landed = async () => (await f.cold.query<{ n: string; days: string }>(`SELECT count() AS n, uniqExact(toDate(timestamp)) AS days FROM ${f.coldDatabase}.logs_events WHERE host = 'backfill'`))[0];
+  await waitFor('the backfill in ClickHouse', async () => Number((await landed()).n) === 150);
+  expect(await landed()).toEqual({ n: '150', days: '150' });
+});
+
 test('the applied-id ledger keeps what JetStream could still redeliver and sweeps the rest', async () => {
   const pool = new Pool({ connectionString: f.db.url, max: 1 });
   try {

@@ -55,6 +55,20 @@ describe('batching and atomicity', () => {
       { sym: 'B', price: '999.9' },
     ]);
   });
+
+  test('a cold-only backfill spanning 150 day partitions is one accepted batch (no TOO_MANY_PARTS)', async () => {
+    // ClickHouse refuses an INSERT into more than 100 partitions unless told otherwise.
+    const day = 86_400_000;
+    const base = Date.parse('2025-06-01T12:00:00Z');
+    const logs = Array.from({ length: 150 }, (_, i) => ({ timestamp: new Date(base + i * day).toISOString(), app: 'backfill', host: `h${i % 3}`, message: `day ${i}` }));
+    const res = await post(f, '/write/logs', logs);
+    expect({ status: res.status, body: res.body }).toEqual({ status: 200, body: { rows: 150 } });
+    const rows = await f.cold.query<{ n: string; days: string; first: string; last: string }>(
+      `SELECT count() AS n, uniqExact(toDate(timestamp)) AS days, toString(min(timestamp)) AS first, toString(max(timestamp)) AS last
+       FROM ${f.coldDatabase}.logs_events WHERE app = 'backfill'`,
+    );
+    expect(rows).toEqual([{ n: '150', days: '150', first: expect.stringMatching(/^2025-06-01 12:00:00/), last: expect.stringMatching(/^2025-10-28 12:00:00/) }]);
+  });
 });
 
 describe('backpressure', () => {

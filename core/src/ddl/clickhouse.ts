@@ -164,13 +164,18 @@ export function createRollupTableSql(spec: TieredTableSpec, rollup: RollupSpec, 
 }
 
 /**
- * A tiering run's inserts span as many partitions as its rows do: a backlog of 150 days
- * is 150 day partitions, past ClickHouse's default limit of 100 per INSERT
- * (TOO_MANY_PARTS). A retried batch stays deduplicated: ClickHouse splits a block by
- * partition the same way each time and gives each part its own suffix of the
- * insert_deduplication_token (one entry of the table's window per partition).
+ * An insert spans as many partitions as its rows do: a tiering run over a backlog of 150
+ * days, or a gateway batch backfilling 150 days of a cold-only table, is 150 day
+ * partitions, past ClickHouse's default limit of 100 per INSERT (TOO_MANY_PARTS). A
+ * retried batch stays deduplicated: ClickHouse splits a block by partition the same way
+ * each time and gives each part its own suffix of the insert_deduplication_token (one
+ * entry of the table's window per partition). As insert settings (ColdStore.insertTsv),
+ * and as a SETTINGS clause for an INSERT … SELECT.
  */
-export const ANY_PARTITIONS_PER_INSERT = 'max_partitions_per_insert_block = 0';
+export const ANY_PARTITIONS_PER_INSERT_SETTINGS = { max_partitions_per_insert_block: 0 } as const;
+export const ANY_PARTITIONS_PER_INSERT = Object.entries(ANY_PARTITIONS_PER_INSERT_SETTINGS)
+  .map(([name, value]) => `${name} = ${value}`)
+  .join(', ');
 
 /**
  * Builds the rollup rows of one tiering run from the raw rows that run wrote.

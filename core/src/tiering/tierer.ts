@@ -8,7 +8,7 @@ import type { ColdStore } from '../cold/cold-store';
 import { getRegisteredTable, getTierState } from '../catalog/catalog';
 import { TIER_READ_LOCK_TRY_EXCLUSIVE_SQL } from '../catalog/tier-read-lock';
 import { tieredColumns } from '../ddl/column-types';
-import { GEN_COLUMN, insertRollupSql, rawTableName, type ColdTarget } from '../ddl/clickhouse';
+import { ANY_PARTITIONS_PER_INSERT_SETTINGS, GEN_COLUMN, insertRollupSql, rawTableName, type ColdTarget } from '../ddl/clickhouse';
 import { hotTable } from '../ddl/postgres';
 import { chIdent, chQualified, pgIdent, pgLiteral } from '../ddl/sql';
 import { CopyBinaryToTsv } from './copy-binary-to-tsv';
@@ -258,8 +258,8 @@ async function moveToCold(deps: TiererDeps, db: Client, spec: TieredTableSpec, g
     if (batch.rows === 0) return;
     if (inflight) await inflight;
     const token = `${spec.table}:${gen}:${runId}:${batchNo++}`;
-    const settings = { max_partitions_per_insert_block: 0 }; // a batch spans the backlog's partitions (see ANY_PARTITIONS_PER_INSERT)
-    inflight = deps.cold.insertTsv({ table: coldTable, columns: insertColumns, data: batch.data, dedupToken: token, settings }).then(async () => {
+    // A batch spans the backlog's partitions.
+    inflight = deps.cold.insertTsv({ table: coldTable, columns: insertColumns, data: batch.data, dedupToken: token, settings: ANY_PARTITIONS_PER_INSERT_SETTINGS }).then(async () => {
       rowsSent += batch.rows;
       await hook({ step: TIER_STEPS.copyBatch, table: spec.table, gen, rows: rowsSent, bytes: conv.bytesIn });
     });

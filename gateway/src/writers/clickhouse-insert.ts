@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { chQualified, ColdStoreError, type ColdStore } from '@strata/core';
+import { chQualified, clickhouseDdl, ColdStoreError, type ColdStore } from '@strata/core';
 import { StoreRejectedError, StoreUnavailableError } from '../errors';
 import type { TableModel } from '../model/table-model';
 import type { EncodedRequest, FlushBatch } from './batching-writer';
@@ -9,7 +9,8 @@ import type { EncodedRequest, FlushBatch } from './batching-writer';
  * One batch = one ClickHouse INSERT of TabSeparated rows. ClickHouse's insert is atomic
  * per block and the whole batch is one block as long as it stays under
  * max_insert_block_size (set to the batch size). Each batch carries its own
- * insert_deduplication_token, so the retries here can never store it twice.
+ * insert_deduplication_token, so the retries here can never store it twice. A batch may
+ * span any number of partitions (a backfill of a year of day partitions is one batch).
  */
 
 /** ClickHouse error codes that mean the rows themselves are bad (retrying cannot help). */
@@ -39,7 +40,12 @@ export async function insertClickhouseBatch(
         columns: [...batch.columns],
         data: batch.data,
         dedupToken: batch.dedupToken,
-        settings: { max_insert_block_size: Math.max(batch.rows, 1048576), min_insert_block_size_rows: 0, min_insert_block_size_bytes: 0 },
+        settings: {
+          max_insert_block_size: Math.max(batch.rows, 1048576),
+          min_insert_block_size_rows: 0,
+          min_insert_block_size_bytes: 0,
+          ...clickhouseDdl.ANY_PARTITIONS_PER_INSERT_SETTINGS,
+        },
       });
       return;
     } catch (err) {
