@@ -1,4 +1,3 @@
-import { chIdent } from '@strata/core';
 import type { TieredRelation } from '../router/catalog-snapshot';
 import type { TopN } from './top-n';
 
@@ -15,9 +14,11 @@ import type { TopN } from './top-n';
  */
 export const LATEST_PARTS_SETTINGS = 'read_in_order_use_virtual_row = 1';
 
-/** Whether `topN` (top-n.ts) of `rel` cuts on the time column alone, which leads the cold sort key. */
+/**
+ * Whether `topN` (top-n.ts) of `rel` cuts on the time column alone, which leads the cold
+ * sort key: one order key, on the time column, in either direction.
+ */
 export function readsLatestParts(rel: TieredRelation, topN: TopN): boolean {
   if (rel.rollupOf || rel.coldSortKey?.[0] !== rel.timeColumn) return false;
-  // One ClickHouse key, on the time column: `time` DESC NULLS FIRST (never float keys).
-  return !topN.orderBy.includes(', ') && topN.orderBy.startsWith(`${chIdent(rel.timeColumn)} `);
+  return topN.keys.length === 1 && topN.keys[0].column === rel.timeColumn;
 }

@@ -27,7 +27,7 @@ import { rollupCandidate, rollupColdQuery, type RollupCandidate, type RollupRead
 import { rollupRelationSource } from './rollup-relation';
 import { replaceNode, selectOf } from './sql-snippets';
 import { topKOf, topKQualifySql, type TopK } from './top-k';
-import { topNOf, type TopN } from './top-n';
+import { orderKeysSql, topNOf, type TopN } from './top-n';
 import { LATEST_PARTS_SETTINGS, readsLatestParts } from './latest-parts';
 import { wholeChExpr, wholePgType } from './whole-aggregate';
 import { wholeColdQuery } from './whole-pushdown';
@@ -358,7 +358,7 @@ export function coldQuery(occ: OccurrencePlan, values: Instant[], watermark: Ins
       occ.rawColumns === 'all' || occ.rawColumns.has(c.name) || c.name === rel.timeColumn ? chText(chIdent(c.name), c.kind) : 'NULL',
     );
     const cut = occ.topN
-      ? ` ORDER BY ${occ.topN.orderBy} LIMIT ${occ.topN.rows} WITH TIES${readsLatestParts(rel, occ.topN) ? ` SETTINGS ${LATEST_PARTS_SETTINGS}` : ''}`
+      ? ` ORDER BY ${orderKeysSql(occ.topN.keys)} LIMIT ${occ.topN.rows} WITH TIES${readsLatestParts(rel, occ.topN) ? ` SETTINGS ${LATEST_PARTS_SETTINGS}` : ''}`
       : occ.topK
         ? topKQualifySql(occ.topK)
         : '';

@@ -2,7 +2,7 @@ import { chIdent } from '@strata/core';
 import type { PgNode } from '../router/sql-parser';
 import { conjuncts, funcName, opName, visit } from '../translate/ast';
 import { columnOf, type ColumnScope } from '../translate/column-scope';
-import { orderedAlikePrefix, readsAggregateOrWindow } from './top-n';
+import { orderedAlikePrefix, orderKeysSql, readsAggregateOrWindow } from './top-n';
 
 /**
  * Top-k per partition: "the latest row per host" spelled either way PostgreSQL users do,
@@ -74,7 +74,7 @@ function distinctOnTopK(sel: PgNode, scope: ColumnScope): TopK | undefined {
   if (!partition || leading.some((c) => c === undefined || !partition.includes(c))) return undefined;
   const order = orderedAlikePrefix(sort.slice(distinct.length), scope);
   if (order.length === 0) return undefined;
-  return { fn: 'rank', partitionBy: partition.map(chIdent).join(', '), orderBy: order.join(', '), maxRank: 1n };
+  return { fn: 'rank', partitionBy: partition.map(chIdent).join(', '), orderBy: orderKeysSql(order), maxRank: 1n };
 }
 
 function rankFilterTopK(tree: PgNode, sel: PgNode, scope: ColumnScope): TopK | undefined {
@@ -112,7 +112,7 @@ function rankFilterTopK(tree: PgNode, sel: PgNode, scope: ColumnScope): TopK | u
     return {
       fn: target.fn === 'dense_rank' ? 'dense_rank' : 'rank',
       partitionBy: partition.length > 0 ? partition.map(chIdent).join(', ') : '',
-      orderBy: order.join(', '),
+      orderBy: orderKeysSql(order),
       maxRank: typeof f.k === 'bigint' ? (f.strict ? f.k - 1n : f.k) : { param: f.k.param, strict: f.strict },
     };
   }

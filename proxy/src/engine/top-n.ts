@@ -18,10 +18,22 @@ import { columnOf, type ColumnScope } from '../translate/column-scope';
  * are integer literals.
  */
 export interface TopN {
-  /** ClickHouse ORDER BY list. */
-  orderBy: string;
+  /** The keys ClickHouse orders by (orderKeysSql spells them). */
+  keys: readonly OrderKey[];
   /** n + m. */
   rows: bigint;
+}
+
+/**
+ * One sort item ClickHouse orders exactly as PostgreSQL does: a plain column, its
+ * direction, and where PostgreSQL puts its NULLs (said or defaulted).
+ */
+export interface OrderKey {
+  column: string;
+  direction: 'ASC' | 'DESC';
+  nullsFirst: boolean;
+  /** real or double precision: NaN placed as PostgreSQL places it (orderKeysSql). */
+  float: boolean;
 }
 
 const ORDERED_ALIKE = new Set(['timestamptz', 'timestamp', 'int8', 'int4', 'int2', 'date', 'bool']);
@@ -36,42 +48,49 @@ export function topNOf(sel: PgNode, scope: ColumnScope): TopN | undefined {
   if (readsAggregateOrWindow(sel.targetList)) return undefined;
   const keys = orderedAlikePrefix(sel.sortClause as PgNode[], scope);
   if (keys.length === 0) return undefined;
-  return { orderBy: keys.join(', '), rows: limit + offset };
+  return { keys, rows: limit + offset };
 }
 
 /**
- * The ClickHouse ORDER BY keys for the leading sort items ClickHouse orders exactly as
- * PostgreSQL does (plain columns of ORDERED_ALIKE kinds, NULL placement spelled out),
- * up to the first that it does not. A cut on this prefix that keeps its ties (WITH
- * TIES, or a rank) keeps every row PostgreSQL's full order (text collation included)
- * could put before the cut. Also used by top-k.ts.
+ * The leading sort items ClickHouse orders exactly as PostgreSQL does (plain columns of
+ * ORDERED_ALIKE kinds, and floats), up to the first that it does not. A cut on this
+ * prefix that keeps its ties (WITH TIES, or a rank) keeps every row PostgreSQL's full
+ * order (text collation included) could put before the cut. Also used by top-k.ts.
  */
-export function orderedAlikePrefix(sortItems: PgNode[], scope: ColumnScope): string[] {
-  const keys: string[] = [];
+export function orderedAlikePrefix(sortItems: PgNode[], scope: ColumnScope): OrderKey[] {
+  const keys: OrderKey[] = [];
   for (const item of sortItems) {
     const by = item.SortBy;
-    const col = by?.node?.ColumnRef && !by.useOp ? columnOf(scope, by.node.ColumnRef) : undefined;
-    const kind = scope.relation.columns.find((c) => c.name === col)?.kind;
+    const column = by?.node?.ColumnRef && !by.useOp ? columnOf(scope, by.node.ColumnRef) : undefined;
+    const kind = scope.relation.columns.find((c) => c.name === column)?.kind;
     const float = kind === 'float8' || kind === 'float4';
-    if (!col || !kind || !(ORDERED_ALIKE.has(kind) || float)) break;
+    if (!column || !kind || !(ORDERED_ALIKE.has(kind) || float)) break;
     const desc = by.sortby_dir === 'SORTBY_DESC';
-    const dir = desc ? 'DESC' : 'ASC';
     // PostgreSQL: NULLS LAST ascending, NULLS FIRST descending, unless said otherwise.
     const nullsFirst = by.sortby_nulls === 'SORTBY_NULLS_FIRST' || (by.sortby_nulls !== 'SORTBY_NULLS_LAST' && desc);
-    // PostgreSQL puts NaN above every number (last ascending, first descending) and has
-    // -0 = 0 and NaN = NaN as peers. ClickHouse puts NaN next to NULLs in either direction
-    // (NULL, NaN, numbers with NULLS FIRST; numbers, NaN, NULL with NULLS LAST): the same
-    // for PostgreSQL's defaults (ASC NULLS LAST, DESC NULLS FIRST). For the other two the
-    // placement is said as keys — whether NULL (where PostgreSQL puts NULLs), whether NaN
-    // (above every number in the statement's direction), then the value (-0 = 0); they
-    // sort about 30% slower in ClickHouse, so the defaults keep the plain key.
-    if (float && desc !== nullsFirst) {
-      keys.push(`isNull(${chIdent(col)}) ${nullsFirst ? 'DESC' : 'ASC'}`, `isNaN(${chIdent(col)}) ${dir}`, `${chIdent(col)} ${dir}`);
-      continue;
-    }
-    keys.push(`${chIdent(col)} ${dir} NULLS ${nullsFirst ? 'FIRST' : 'LAST'}`);
+    keys.push({ column, direction: desc ? 'DESC' : 'ASC', nullsFirst, float });
   }
   return keys;
+}
+
+/** The ClickHouse ORDER BY list of `keys`, NULL (and a float's NaN) placed as PostgreSQL places them. */
+export function orderKeysSql(keys: readonly OrderKey[]): string {
+  return keys.map(orderKeySql).join(', ');
+}
+
+function orderKeySql({ column, direction, nullsFirst, float }: OrderKey): string {
+  const col = chIdent(column);
+  // PostgreSQL puts NaN above every number (last ascending, first descending) and has
+  // -0 = 0 and NaN = NaN as peers. ClickHouse puts NaN next to NULLs in either direction
+  // (NULL, NaN, numbers with NULLS FIRST; numbers, NaN, NULL with NULLS LAST): the same
+  // for PostgreSQL's defaults (ASC NULLS LAST, DESC NULLS FIRST). For the other two the
+  // placement is said as keys — whether NULL (where PostgreSQL puts NULLs), whether NaN
+  // (above every number in the statement's direction), then the value (-0 = 0); they
+  // sort about 30% slower in ClickHouse, so the defaults keep the plain key.
+  if (float && (direction === 'DESC') !== nullsFirst) {
+    return `isNull(${col}) ${nullsFirst ? 'DESC' : 'ASC'}, isNaN(${col}) ${direction}, ${col} ${direction}`;
+  }
+  return `${col} ${direction} NULLS ${nullsFirst ? 'FIRST' : 'LAST'}`;
 }
 
 function intLiteral(n: PgNode): bigint | undefined {
