@@ -9,7 +9,7 @@ import { notSupported } from './errors';
 import { inlineTempTable, stagedColumns, tsvToArrayLiterals } from './inline-cold-rows';
 import { coldQuery, coldRange, isEmptyRange, occurrenceRange, planStatement, tempTableColumns, tempTableSql, type OccurrencePlan, type StatementPlan } from './plan';
 import { chooseRollupReads } from './rollup-reads';
-import { boundError, RAW_ROW_DEFAULTS, RawRowBoundExceeded, rawRowBound } from './raw-row-bound';
+import { boundError, RAW_ROW_DEFAULTS, rawRowBound, rawRowBoundExceeded } from './raw-row-bound';
 import { readSmallAnswer, SMALL_COLD_ANSWER_BYTES } from './small-cold-answer';
 import type { StatementTables, TierStateRow } from './statement-tables';
 import { evaluateTimeBounds } from './time-bounds';
@@ -135,9 +135,9 @@ export async function loadColdRows(ctx: EngineContext, tx: Transaction, p: Prepa
         const small = await readSmallAnswer(stream, smallBytes);
         if (small.ended) {
           const lines = small.bytes.length === 0 ? 0 : small.bytes.toString('latin1').split('\n').length - 1;
-          if (bounded && (lines > limits.maxRows || small.bytes.length > limits.maxBytes)) {
-            throw new RawRowBoundExceeded(occ.relation.table, lines > limits.maxRows ? `${limits.maxRows} rows` : `${Math.round(limits.maxBytes / 1024 ** 2)} MiB`).toSqlState(lines);
-          }
+          // Every cold row in range was read: their count is the estimate.
+          const exceeded = bounded ? rawRowBoundExceeded(occ.relation.table, limits, lines, small.bytes.length) : undefined;
+          if (exceeded) throw exceeded.toSqlState(lines);
           const columns = await stagedColumns(tx.hot, occ, state.hotColumns);
           inlineTempTable(p.plan.stmt, occ.tempTable, columns, base + extra.length + 1);
           extra.push(...(await tsvToArrayLiterals(Readable.from([small.bytes]), columns.copied.length, Infinity)).arrays);

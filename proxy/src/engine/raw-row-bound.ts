@@ -36,6 +36,18 @@ export class RawRowBoundExceeded extends Error {
   }
 }
 
+/**
+ * The error for `rows` / `bytes` of raw cold rows of `table` past `limits` (the row limit
+ * named first when both are), or undefined within them. The one place the bound is
+ * decided and its limit named: the streamed COPY and the small inlined answer
+ * (cold-rows.ts) both ask it, so the client's 54000 reads the same either way.
+ */
+export function rawRowBoundExceeded(table: string, limits: RawRowLimits, rows: number, bytes: number): RawRowBoundExceeded | undefined {
+  if (rows > limits.maxRows) return new RawRowBoundExceeded(table, `${limits.maxRows} rows`);
+  if (bytes > limits.maxBytes) return new RawRowBoundExceeded(table, `${Math.round(limits.maxBytes / 1024 ** 2)} MiB`);
+  return undefined;
+}
+
 export function rawRowBound(table: string, limits: RawRowLimits): Transform {
   let rows = 0;
   let bytes = 0;
@@ -43,8 +55,9 @@ export function rawRowBound(table: string, limits: RawRowLimits): Transform {
     transform(chunk: Buffer, _encoding, done) {
       bytes += chunk.length;
       for (let at = chunk.indexOf(10); at >= 0; at = chunk.indexOf(10, at + 1)) rows++;
-      if (rows > limits.maxRows || bytes > limits.maxBytes) {
-        done(new RawRowBoundExceeded(table, rows > limits.maxRows ? `${limits.maxRows} rows` : `${Math.round(limits.maxBytes / 1024 ** 2)} MiB`));
+      const exceeded = rawRowBoundExceeded(table, limits, rows, bytes);
+      if (exceeded) {
+        done(exceeded);
         return;
       }
       done(null, chunk);
