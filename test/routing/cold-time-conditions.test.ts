@@ -1,10 +1,7 @@
-import { Client, Pool } from 'pg';
-import { ensurePartitions, validateTieredTable, type TieredTableSpec } from '@strata/core';
-import { createTierEngine, loadCatalogSnapshot, type TierEngine } from '../../proxy/src/engine';
-import { loadSqlParser } from '../../proxy/src/router';
-import type { EngineResult, SessionContext } from '../../proxy/src/engine/contract';
+import { ensurePartitions } from '@strata/core';
 import { compareOutcomes } from './corpus/compare';
 import { tieredFixture, type TieredFixture } from '../support/tiered-fixture';
+import { engineOutcome, engineRows, engineSession, startEngineBed, textOutcome, tieredSpec, type EngineBed } from './differential-bed';
 
 /**
  * The cold read's time conditions and time cells (issue 14, overhead), checked against
@@ -14,13 +11,7 @@ import { tieredFixture, type TieredFixture } from '../support/tiered-fixture';
  * wrongly while the cell width went in as a UInt64 literal (negative counts turned
  * unsigned). Rows every 50 minutes from 1969-12-20 to 1970-01-12, W = 1970-01-08.
  */
-function spec(raw: Record<string, unknown>): TieredTableSpec {
-  const r = validateTieredTable(raw);
-  if (!r.ok) throw new Error(JSON.stringify(r.errors));
-  return r.spec;
-}
-
-const EPOCH = spec({
+const EPOCH = tieredSpec({
   table: 'epoch_events',
   timeColumn: 'time',
   columns: [
@@ -36,36 +27,25 @@ const ROWS = `SELECT t, 'h' || (n % 3), CASE WHEN n % 17 = 0 THEN NULL WHEN n % 
   FROM generate_series(timestamptz '1969-12-20 00:07+00', timestamptz '1970-01-12 00:00+00', interval '50 minutes') WITH ORDINALITY g(t, n)`;
 const W = '1970-01-08T00:00:00Z';
 
-const session: SessionContext = { user: 'postgres', database: 'test', inTransaction: false, settings: new Map([['TimeZone', 'UTC']]) };
-
-async function rowsOf(r: EngineResult): Promise<Array<Array<string | null>>> {
-  const out: Array<Array<string | null>> = [];
-  for await (const row of r.rows) out.push(row);
-  return out;
-}
+const session = engineSession('UTC');
 
 jest.setTimeout(30_000);
 
 describe('cold time conditions and time cells across the epoch', () => {
+  let bed: EngineBed;
   let fx: TieredFixture;
-  let pool: Pool;
-  let engine: TierEngine;
-  let ref: Client;
 
   async function expectSame(sql: string): Promise<void> {
-    const r = await engine.execute({ sql, params: [], paramTypes: [] }, session);
-    const actual = { ok: true as const, fields: r.fields.map((f) => ({ name: f.name, typeOid: f.typeOid })), rows: await rowsOf(r) };
-    const e = await ref.query({ text: sql.replace(/\bepoch_events\b/g, 'epoch_reference'), rowMode: 'array' });
-    const expected = { ok: true as const, fields: e.fields.map((f) => ({ name: f.name, typeOid: f.dataTypeID })), rows: e.rows as Array<Array<string | null>> };
+    const actual = await engineOutcome(bed.engine, sql, session);
+    const expected = await textOutcome(bed.ref, sql.replace(/\bepoch_events\b/g, 'epoch_reference'));
     expect({ sql, diff: compareOutcomes(expected, actual, /ORDER BY/i.test(sql)) }).toEqual({ sql, diff: undefined });
   }
 
   async function explain(sql: string): Promise<string[]> {
-    return (await rowsOf(await engine.execute({ sql: `EXPLAIN ${sql}`, params: [], paramTypes: [] }, session))).map((r) => r[0]!);
+    return (await engineRows(await bed.engine.execute({ sql: `EXPLAIN ${sql}`, params: [], paramTypes: [] }, session))).map((r) => r[0]!);
   }
 
   beforeAll(async () => {
-    await loadSqlParser();
     fx = await tieredFixture(EPOCH);
     await ensurePartitions(fx.hot, EPOCH, new Date('1969-12-19T00:00:00Z'), new Date('1970-01-13T00:00:00Z'));
     await fx.hot.query('CREATE TABLE epoch_reference (time timestamptz, host text, value float8)');
@@ -81,18 +61,10 @@ describe('cold time conditions and time cells across the epoch', () => {
        SETTINGS max_partitions_per_insert_block = 0`,
     );
     await fx.hot.query(`UPDATE strata.tier_state SET watermark = $1, committed_gen = 1 WHERE table_name = 'epoch_events'`, [W]);
-    pool = new Pool({ connectionString: fx.pgUrl, max: 2 });
-    engine = createTierEngine({ hot: pool, cold: fx.cold, coldDatabase: fx.database, catalog: await loadCatalogSnapshot(fx.hot) });
-    ref = new Client({ connectionString: fx.pgUrl, types: { getTypeParser: () => (v: string) => v } });
-    await ref.connect();
-    await ref.query("SET TimeZone = 'UTC'");
+    bed = await startEngineBed(fx, { timeZone: 'UTC' });
   }, 120_000);
 
-  afterAll(async () => {
-    await ref?.end();
-    await pool?.end();
-    await fx?.close();
-  });
+  afterAll(async () => bed?.close());
 
   it('holds rows before 1970 in the cold tier and after W in the hot one', async () => {
     const cold = await fx.cold.query<{ n: string; lo: string }>(`SELECT count() AS n, toString(min(time)) AS lo FROM \`${fx.database}\`.epoch_events`);

@@ -1,15 +1,63 @@
-import { Client } from 'pg';
-import { ensurePartitions, runTiering, type TieredTableSpec } from '@strata/core';
+import { Client, Pool } from 'pg';
+import { ensurePartitions, pgIdent, runTiering, validateTieredTable, type TieredTableSpec } from '@strata/core';
 import { resolveProxyConfig } from '../../proxy/src/config';
 import { startTieredProxy, type RunningTieredProxy } from '../../proxy/src/tiered-proxy';
+import { createTierEngine, loadCatalogSnapshot, type EngineLogger, type TierEngine } from '../../proxy/src/engine';
+import type { EngineResult, SessionContext } from '../../proxy/src/engine/contract';
+import { loadSqlParser } from '../../proxy/src/router';
 import { tieredFixture, tiererDeps, type TieredFixture } from '../support/tiered-fixture';
 import type { Outcome } from './corpus/compare';
 
 /**
- * A tiered table behind the real proxy and a plain reference table holding the same rows
- * in PostgreSQL alone, for differential tests: `client` reads through the proxy, `ref`
- * reads PostgreSQL directly.
+ * Differential tests compare a tiered table's answers with a plain reference table
+ * holding the same rows in PostgreSQL alone. Two ways in: through the real proxy
+ * (`startDifferentialBed`: `client` reads through it, `ref` reads PostgreSQL directly),
+ * or straight into the engine (`startEngineBed`, for tests that look at what the engine
+ * logs, build engines with other options, or set up the tiers by hand).
  */
+
+/** Every value as the text PostgreSQL prints. */
+const textRows = { getTypeParser: () => (v: string) => v };
+
+/** A tiered table's spec, validated: a test's spec is a literal, and a bad one fails the suite. */
+export function tieredSpec(raw: Record<string, unknown>): TieredTableSpec {
+  const r = validateTieredTable(raw);
+  if (!r.ok) throw new Error(JSON.stringify(r.errors));
+  return r.spec;
+}
+
+export interface DifferentialTableOptions {
+  /** The reference table's name. */
+  reference: string;
+  /**
+   * Its column list, e.g. `(time timestamptz, host text)`; by default the tiered table's
+   * columns and types, without constraints.
+   */
+  columns?: string;
+  /** A SELECT of the rows both tables hold. */
+  rows: string;
+  /** Rows added to both after tiering (late hot rows below W, if their time is). */
+  late?: string;
+  /** Hot partitions to create, and the watermark the tiered table is tiered to. */
+  partitions: [string, string];
+  watermark: string;
+}
+
+/**
+ * Fills `spec`'s tiered table (already created in `fx`) and its reference table with the
+ * same rows, and tiers the tiered one to the watermark.
+ */
+export async function loadDifferentialTable(fx: TieredFixture, spec: TieredTableSpec, opts: DifferentialTableOptions): Promise<void> {
+  const tables = [spec.table, opts.reference];
+  await ensurePartitions(fx.hot, spec, new Date(opts.partitions[0]), new Date(opts.partitions[1]));
+  const columns = opts.columns ?? `(${spec.columns.map((c) => `${pgIdent(c.name)} ${c.type}`).join(', ')})`;
+  await fx.hot.query(`CREATE TABLE ${opts.reference} ${columns}`);
+  for (const t of tables) await fx.hot.query(`INSERT INTO ${t} ${opts.rows}`);
+  await runTiering(tiererDeps(fx.pgUrl, fx.cold, fx.database), { table: spec.table, until: new Date(opts.watermark) });
+  if (opts.late) for (const t of tables) await fx.hot.query(`INSERT INTO ${t} ${opts.late}`);
+}
+
+/** Through the real proxy: `client` reads through it, `ref` reads PostgreSQL directly. */
 export interface DifferentialBed {
   fx: TieredFixture;
   proxy: RunningTieredProxy;
@@ -18,28 +66,13 @@ export interface DifferentialBed {
   close(): Promise<void>;
 }
 
-export interface DifferentialBedOptions {
-  /** The reference table's name and column list, e.g. `(time timestamptz, host text)`. */
-  reference: string;
-  columns: string;
-  /** A SELECT of the rows both tables hold. */
-  rows: string;
-  /** Rows added to both after tiering (late hot rows below W, if their time is). */
-  late?: string;
-  /** Hot partitions to create, and the watermark the tiered table is tiered to. */
-  partitions: [string, string];
-  watermark: string;
+export interface DifferentialBedOptions extends DifferentialTableOptions {
   password: string;
 }
 
 export async function startDifferentialBed(spec: TieredTableSpec, opts: DifferentialBedOptions): Promise<DifferentialBed> {
   const fx = await tieredFixture(spec);
-  const tables = [spec.table, opts.reference];
-  await ensurePartitions(fx.hot, spec, new Date(opts.partitions[0]), new Date(opts.partitions[1]));
-  await fx.hot.query(`CREATE TABLE ${opts.reference} ${opts.columns}`);
-  for (const t of tables) await fx.hot.query(`INSERT INTO ${t} ${opts.rows}`);
-  await runTiering(tiererDeps(fx.pgUrl, fx.cold, fx.database), { table: spec.table, until: new Date(opts.watermark) });
-  if (opts.late) for (const t of tables) await fx.hot.query(`INSERT INTO ${t} ${opts.late}`);
+  await loadDifferentialTable(fx, spec, opts);
   const pino = (await import('pino')).default;
   const proxy = await startTieredProxy(resolveProxyConfig({ listen: '127.0.0.1:0', backendUrl: fx.pgUrl, users: { postgres: opts.password } }), {
     pgUrl: fx.pgUrl,
@@ -66,7 +99,64 @@ export async function startDifferentialBed(spec: TieredTableSpec, opts: Differen
   };
 }
 
-const textRows = { getTypeParser: () => (v: string) => v };
+/**
+ * Straight into the engine, over the catalog as it is when started (tier the tables
+ * first): `engine` answers from `pool`'s connections, `ref` reads PostgreSQL directly
+ * with every value as text. The bed owns `fx` from then on and closes it.
+ */
+export interface EngineBed {
+  fx: TieredFixture;
+  pool: Pool;
+  engine: TierEngine;
+  ref: Client;
+  close(): Promise<void>;
+}
+
+export interface EngineBedOptions {
+  /** The pool's connections (default 2). */
+  poolSize?: number;
+  logger?: EngineLogger;
+  /** The reference session's TimeZone; the server's default when not given. */
+  timeZone?: string;
+}
+
+export async function startEngineBed(fx: TieredFixture, opts: EngineBedOptions = {}): Promise<EngineBed> {
+  await loadSqlParser();
+  const pool = new Pool({ connectionString: fx.pgUrl, max: opts.poolSize ?? 2 });
+  const catalog = await loadCatalogSnapshot(fx.hot);
+  const engine = createTierEngine({ hot: pool, cold: fx.cold, coldDatabase: fx.database, catalog, ...(opts.logger ? { logger: opts.logger } : {}) });
+  const ref = new Client({ connectionString: fx.pgUrl, types: textRows });
+  await ref.connect();
+  if (opts.timeZone) await ref.query(`SET TimeZone = '${opts.timeZone}'`);
+  return {
+    fx,
+    pool,
+    engine,
+    ref,
+    async close() {
+      await ref.end().catch(() => undefined);
+      await pool.end();
+      await fx.close();
+    },
+  };
+}
+
+/** An engine session of user postgres in `timeZone`, outside a transaction block. */
+export function engineSession(timeZone = 'UTC'): SessionContext {
+  return { user: 'postgres', database: 'test', inTransaction: false, settings: new Map([['TimeZone', timeZone]]) };
+}
+
+export async function engineRows(r: EngineResult): Promise<Array<Array<string | null>>> {
+  const out: Array<Array<string | null>> = [];
+  for await (const row of r.rows) out.push(row);
+  return out;
+}
+
+/** The engine's answer as text rows; its errors are thrown, not returned (a test expects none). */
+export async function engineOutcome(engine: TierEngine, sql: string, session: SessionContext, params: Array<string | null> = []): Promise<Outcome> {
+  const r = await engine.execute({ sql, params, paramTypes: [] }, session);
+  return { ok: true, fields: r.fields.map((f) => ({ name: f.name, typeOid: f.typeOid })), rows: await engineRows(r) };
+}
 
 /** The statement's result as text (every value as PostgreSQL prints it), or its error. */
 export async function textOutcome(c: Client, sql: string, values?: unknown[]): Promise<Outcome> {

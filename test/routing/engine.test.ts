@@ -1,10 +1,11 @@
-import { Client, Pool } from 'pg';
+import { type Client, Pool } from 'pg';
 import { chQualified, DATASET_START, runTiering, validateTieredTable } from '@strata/core';
 import { createTierEngine, loadCatalogSnapshot, type TierEngine } from '../../proxy/src/engine';
-import { createRouter, loadSqlParser } from '../../proxy/src/router';
-import { SqlStateError, type EngineResult, type SessionContext } from '../../proxy/src/engine/contract';
+import { createRouter } from '../../proxy/src/router';
+import { SqlStateError, type SessionContext } from '../../proxy/src/engine/contract';
 import { compareOutcomes } from './corpus/compare';
 import { createReferenceTable, loadDataset, metricsSpec, tieredFixture, tiererDeps, type TieredFixture } from '../support/tiered-fixture';
+import { engineRows as rowsOf, startEngineBed, type EngineBed } from './differential-bed';
 
 /**
  * The engine against real PostgreSQL and the real ClickHouse engine, on two days of the
@@ -24,13 +25,8 @@ function expectSameRows(actual: Array<Array<string | null>>, expected: Array<Arr
   expect(compareOutcomes({ ok: true, fields, rows: expected }, { ok: true, fields, rows: actual }, true)).toBeUndefined();
 }
 
-async function rowsOf(r: EngineResult): Promise<Array<Array<string | null>>> {
-  const out: Array<Array<string | null>> = [];
-  for await (const row of r.rows) out.push(row);
-  return out;
-}
-
 describe('tier-aware engine', () => {
+  let bed: EngineBed;
   let fx: TieredFixture;
   let pool: Pool;
   let engine: TierEngine;
@@ -55,24 +51,17 @@ describe('tier-aware engine', () => {
   }
 
   beforeAll(async () => {
-    await loadSqlParser();
     fx = await tieredFixture(metricsSpec());
     await loadDataset(fx.hot, 'metrics_events', { toMinute: 2 * DAY }, fx.spec);
     await createReferenceTable(fx.hot);
     await loadDataset(fx.hot, 'reference_rows', { toMinute: 2 * DAY });
     await fx.hot.query(`CREATE FUNCTION public.time_bucket(w interval, ts timestamptz) RETURNS timestamptz LANGUAGE sql IMMUTABLE AS $$ SELECT date_bin(w, ts, TIMESTAMPTZ '2000-01-03') $$`).catch(() => undefined);
     await tier(W);
-    pool = new Pool({ connectionString: fx.pgUrl, max: 3 });
-    engine = createTierEngine({ hot: pool, cold: fx.cold, coldDatabase: fx.database, catalog: await loadCatalogSnapshot(fx.hot) });
-    ref = new Client({ connectionString: fx.pgUrl, types: { getTypeParser: () => (v: string) => v } });
-    await ref.connect();
+    bed = await startEngineBed(fx, { poolSize: 3 });
+    ({ pool, engine, ref } = bed);
   }, 120_000);
 
-  afterAll(async () => {
-    await ref?.end();
-    await pool?.end();
-    await fx?.close();
-  });
+  afterAll(async () => bed?.close());
 
   it('answers with the rows, names and type OIDs PostgreSQL gives', async () => {
     const sql = `SELECT app, count(*) AS n, avg(value) AS mean, min(time) AS first FROM metrics_events

@@ -1,7 +1,6 @@
 import type { Client } from 'pg';
-import { validateTieredTable, type TieredTableSpec } from '@strata/core';
 import { type Outcome } from './corpus/compare';
-import { startDifferentialBed, textOutcome, type DifferentialBed } from './differential-bed';
+import { startDifferentialBed, textOutcome, tieredSpec, type DifferentialBed } from './differential-bed';
 
 /**
  * Aggregate FILTER clauses ClickHouse evaluates exactly go into the cold partials as -If
@@ -12,13 +11,7 @@ import { startDifferentialBed, textOutcome, type DifferentialBed } from './diffe
  * sum/avg/min/max and integer partials with FILTER beside unfiltered aggregates, cold-only
  * ranges and ranges spanning W, late hot rows below W.
  */
-function spec(raw: Record<string, unknown>): TieredTableSpec {
-  const r = validateTieredTable(raw);
-  if (!r.ok) throw new Error(JSON.stringify(r.errors));
-  return r.spec;
-}
-
-const TABLE = spec({
+const TABLE = tieredSpec({
   table: 'filter_events',
   timeColumn: 'time',
   columns: [
@@ -33,7 +26,6 @@ const TABLE = spec({
   cold: { orderBy: ['host', 'time'], partitionBy: 'day' },
 });
 
-const COLUMNS = '(time timestamptz, host text, level text, v float8, n int4, b int8)';
 /** level NULL on every 6th row, non-ASCII on some; v holds NaN, ±Infinity, -0 and NULLs. */
 const ROWS = `SELECT t,
     (ARRAY['h1', 'h2', 'ß-ü', NULL])[1 + n % 4],
@@ -66,7 +58,7 @@ describe('aggregate FILTER as ClickHouse -If partials', () => {
 
   beforeAll(async () => {
     bed = await startDifferentialBed(TABLE, {
-      reference: 'filter_reference', columns: COLUMNS, rows: ROWS, late: LATE,
+      reference: 'filter_reference', rows: ROWS, late: LATE,
       partitions: ['2026-01-01T00:00:00Z', '2026-01-05T00:00:00Z'], watermark: W, password: 'filter-secret',
     });
     client = bed.client;

@@ -1,10 +1,6 @@
-import { Client, Pool } from 'pg';
-import { ensurePartitions, runTiering, validateTieredTable, type TieredTableSpec } from '@strata/core';
-import { createTierEngine, loadCatalogSnapshot, type TierEngine } from '../../proxy/src/engine';
-import { loadSqlParser } from '../../proxy/src/router';
-import type { EngineResult, SessionContext } from '../../proxy/src/engine/contract';
 import { compareOutcomes } from './corpus/compare';
-import { tieredFixture, tiererDeps, type TieredFixture } from '../support/tiered-fixture';
+import { tieredFixture, type TieredFixture } from '../support/tiered-fixture';
+import { engineOutcome, engineRows, engineSession, loadDifferentialTable, startEngineBed, textOutcome, tieredSpec, type EngineBed } from './differential-bed';
 
 /**
  * Log-search conditions (translate/ch-text-match.ts) through the engine against
@@ -15,21 +11,17 @@ import { tieredFixture, tiererDeps, type TieredFixture } from '../support/tiered
  * to ClickHouse.
  */
 
-const LOGS = (() => {
-  const r = validateTieredTable({
-    table: 'search_events',
-    timeColumn: 'time',
-    columns: [
-      { name: 'time', type: 'timestamptz' },
-      { name: 'level', type: 'text' },
-      { name: 'msg', type: 'text' },
-    ],
-    hot: { chunkInterval: '1h', retention: '24h' },
-    cold: { orderBy: ['level', 'time'], partitionBy: 'day' },
-  });
-  if (!r.ok) throw new Error(JSON.stringify(r.errors));
-  return r.spec as TieredTableSpec;
-})();
+const LOGS = tieredSpec({
+  table: 'search_events',
+  timeColumn: 'time',
+  columns: [
+    { name: 'time', type: 'timestamptz' },
+    { name: 'level', type: 'text' },
+    { name: 'msg', type: 'text' },
+  ],
+  hot: { chunkInterval: '1h', retention: '24h' },
+  cold: { orderBy: ['level', 'time'], partitionBy: 'day' },
+});
 
 const MESSAGES = [
   'GET /api/users 200',
@@ -67,58 +59,38 @@ const ROWS = `SELECT t, (ARRAY['info', 'warn', NULL])[1 + n % 3], (${LITERALS})[
   FROM generate_series(timestamptz '2026-01-01 00:00+00', timestamptz '2026-01-02 23:50+00', interval '10 minutes') WITH ORDINALITY g(t, n)`;
 const W = '2026-01-02T00:00:00Z';
 
-function session(): SessionContext {
-  return { user: 'postgres', database: 'test', inTransaction: false, settings: new Map([['TimeZone', 'UTC']]) };
-}
-
-async function rowsOf(r: EngineResult): Promise<Array<Array<string | null>>> {
-  const out: Array<Array<string | null>> = [];
-  for await (const row of r.rows) out.push(row);
-  return out;
-}
+const session = () => engineSession('UTC');
 
 jest.setTimeout(60_000);
 
 describe('log search across tiers answers as PostgreSQL does', () => {
+  let bed: EngineBed;
   let fx: TieredFixture;
-  let pool: Pool;
-  let engine: TierEngine;
-  let ref: Client;
 
   async function expectSame(sql: string): Promise<void> {
-    const r = await engine.execute({ sql, params: [], paramTypes: [] }, session());
-    const actual = { ok: true as const, fields: r.fields.map((f) => ({ name: f.name, typeOid: f.typeOid })), rows: await rowsOf(r) };
-    const e = await ref.query({ text: sql.replace(/\bsearch_events\b/g, 'search_reference'), rowMode: 'array' });
-    const expected = { ok: true as const, fields: e.fields.map((f) => ({ name: f.name, typeOid: f.dataTypeID })), rows: e.rows as Array<Array<string | null>> };
+    const actual = await engineOutcome(bed.engine, sql, session());
+    const expected = await textOutcome(bed.ref, sql.replace(/\bsearch_events\b/g, 'search_reference'));
     expect({ sql, diff: compareOutcomes(expected, actual, /ORDER BY/i.test(sql)) }).toEqual({ sql, diff: undefined });
   }
 
   /** The SQL EXPLAIN says is sent to ClickHouse. */
   async function coldSql(sql: string): Promise<string> {
-    const plan = (await rowsOf(await engine.execute({ sql: `EXPLAIN ${sql}`, params: [], paramTypes: [] }, session()))).map((r) => r[0]).join('\n');
+    const plan = (await engineRows(await bed.engine.execute({ sql: `EXPLAIN ${sql}`, params: [], paramTypes: [] }, session()))).map((r) => r[0]).join('\n');
     const lines = plan.split('\n').filter((l) => /^\s*ClickHouse: /.test(l));
     expect(lines).toHaveLength(1);
     return lines[0];
   }
 
   beforeAll(async () => {
-    await loadSqlParser();
     fx = await tieredFixture(LOGS);
-    await ensurePartitions(fx.hot, LOGS, new Date('2026-01-01T00:00:00Z'), new Date('2026-01-03T00:00:00Z'));
-    await fx.hot.query('CREATE TABLE search_reference (time timestamptz, level text, msg text)');
-    for (const t of ['search_events', 'search_reference']) await fx.hot.query(`INSERT INTO ${t} ${ROWS}`);
-    await runTiering(tiererDeps(fx.pgUrl, fx.cold, fx.database), { table: 'search_events', until: new Date(W) });
-    pool = new Pool({ connectionString: fx.pgUrl, max: 2 });
-    engine = createTierEngine({ hot: pool, cold: fx.cold, coldDatabase: fx.database, catalog: await loadCatalogSnapshot(fx.hot) });
-    ref = new Client({ connectionString: fx.pgUrl, types: { getTypeParser: () => (v: string) => v } });
-    await ref.connect();
+    await loadDifferentialTable(fx, LOGS, {
+      reference: 'search_reference', rows: ROWS,
+      partitions: ['2026-01-01T00:00:00Z', '2026-01-03T00:00:00Z'], watermark: W,
+    });
+    bed = await startEngineBed(fx);
   }, 120_000);
 
-  afterAll(async () => {
-    await ref?.end();
-    await pool?.end();
-    await fx?.close();
-  });
+  afterAll(async () => bed?.close());
 
   it('holds every message in both tiers', async () => {
     const cold = await fx.cold.query<{ n: string }>(`SELECT uniqExact(msg) AS n FROM \`${fx.database}\`.search_events`);

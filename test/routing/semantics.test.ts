@@ -1,10 +1,7 @@
-import { Client, Pool } from 'pg';
-import { applyTable, ensurePartitions, runTiering, validateTieredTable, type TieredTableSpec } from '@strata/core';
-import { createTierEngine, loadCatalogSnapshot, type TierEngine } from '../../proxy/src/engine';
-import { loadSqlParser } from '../../proxy/src/router';
-import type { EngineResult, SessionContext } from '../../proxy/src/engine/contract';
+import { applyTable, ensurePartitions } from '@strata/core';
 import { compareOutcomes } from './corpus/compare';
-import { tieredFixture, tiererDeps, type TieredFixture } from '../support/tiered-fixture';
+import { tieredFixture, type TieredFixture } from '../support/tiered-fixture';
+import { engineOutcome, engineRows, engineSession as session, loadDifferentialTable, startEngineBed, textOutcome, tieredSpec, type EngineBed } from './differential-bed';
 
 /**
  * Value semantics where ClickHouse and PostgreSQL differ, checked against real
@@ -13,13 +10,7 @@ import { tieredFixture, tiererDeps, type TieredFixture } from '../support/tiered
  * columns bounded in sessions whose TimeZone is not UTC, across DST changes.
  */
 
-function spec(raw: Record<string, unknown>): TieredTableSpec {
-  const r = validateTieredTable(raw);
-  if (!r.ok) throw new Error(JSON.stringify(r.errors));
-  return r.spec;
-}
-
-const FLOATS = spec({
+const FLOATS = tieredSpec({
   table: 'float_events',
   timeColumn: 'time',
   columns: [
@@ -32,7 +23,7 @@ const FLOATS = spec({
   cold: { orderBy: ['host', 'time'], partitionBy: 'day' },
 });
 
-const LOCAL = spec({
+const LOCAL = tieredSpec({
   table: 'local_events',
   timeColumn: 'time',
   columns: [
@@ -59,31 +50,17 @@ const LOCAL_W = '2026-11-02T00:00:00Z';
 
 const ZONES = ['UTC', 'America/New_York', 'Asia/Kolkata'];
 
-function session(timeZone: string): SessionContext {
-  return { user: 'postgres', database: 'test', inTransaction: false, settings: new Map([['TimeZone', timeZone]]) };
-}
-
-async function rowsOf(r: EngineResult): Promise<Array<Array<string | null>>> {
-  const out: Array<Array<string | null>> = [];
-  for await (const row of r.rows) out.push(row);
-  return out;
-}
-
 jest.setTimeout(30_000);
 
 describe('PostgreSQL semantics across tiers', () => {
+  let bed: EngineBed;
   let fx: TieredFixture;
-  let pool: Pool;
-  let engine: TierEngine;
-  let ref: Client;
 
   /** The statement through the engine and on the reference tables; both answers as text rows. */
   async function both(sql: string, timeZone: string, params: Array<string | null> = []) {
-    const r = await engine.execute({ sql, params, paramTypes: [] }, session(timeZone));
-    const actual = { ok: true as const, fields: r.fields.map((f) => ({ name: f.name, typeOid: f.typeOid })), rows: await rowsOf(r) };
-    await ref.query(`SET TimeZone = '${timeZone}'`);
-    const e = await ref.query({ text: sql.replace(/\b(float|local)_events\b/g, '$1_reference'), values: params, rowMode: 'array' });
-    const expected = { ok: true as const, fields: e.fields.map((f) => ({ name: f.name, typeOid: f.dataTypeID })), rows: e.rows as Array<Array<string | null>> };
+    const actual = await engineOutcome(bed.engine, sql, session(timeZone), params);
+    await bed.ref.query(`SET TimeZone = '${timeZone}'`);
+    const expected = await textOutcome(bed.ref, sql.replace(/\b(float|local)_events\b/g, '$1_reference'), params);
     return { actual, expected };
   }
 
@@ -93,34 +70,26 @@ describe('PostgreSQL semantics across tiers', () => {
   }
 
   async function route(sql: string, timeZone: string): Promise<string | null> {
-    return (await rowsOf(await engine.execute({ sql: `EXPLAIN ${sql}`, params: [], paramTypes: [] }, session(timeZone))))[0][0];
+    return (await engineRows(await bed.engine.execute({ sql: `EXPLAIN ${sql}`, params: [], paramTypes: [] }, session(timeZone))))[0][0];
   }
 
   beforeAll(async () => {
-    await loadSqlParser();
     fx = await tieredFixture(FLOATS);
     await applyTable({ hot: fx.hot, cold: fx.cold, coldTarget: { database: fx.database } }, LOCAL, new Date('2026-03-07T00:00:00Z'));
-    await ensurePartitions(fx.hot, FLOATS, new Date('2026-01-01T00:00:00Z'), new Date('2026-01-03T00:00:00Z'));
-    await ensurePartitions(fx.hot, LOCAL, new Date('2026-03-06T00:00:00Z'), new Date('2026-03-11T00:00:00Z'));
+    await loadDifferentialTable(fx, FLOATS, {
+      reference: 'float_reference', rows: FLOAT_ROWS,
+      partitions: ['2026-01-01T00:00:00Z', '2026-01-03T00:00:00Z'], watermark: FLOAT_W,
+    });
+    // The fall-back days' partitions; loadDifferentialTable adds the spring-forward days'.
     await ensurePartitions(fx.hot, LOCAL, new Date('2026-10-30T00:00:00Z'), new Date('2026-11-04T00:00:00Z'));
-    await fx.hot.query('CREATE TABLE float_reference (time timestamptz, host text, value float8, r real)');
-    await fx.hot.query('CREATE TABLE local_reference (time timestamp, host text, value float8)');
-    for (const t of ['float_events', 'float_reference']) await fx.hot.query(`INSERT INTO ${t} ${FLOAT_ROWS}`);
-    for (const t of ['local_events', 'local_reference']) await fx.hot.query(`INSERT INTO ${t} ${LOCAL_ROWS}`);
-    const deps = tiererDeps(fx.pgUrl, fx.cold, fx.database);
-    await runTiering(deps, { table: 'float_events', until: new Date(FLOAT_W) });
-    await runTiering(deps, { table: 'local_events', until: new Date(LOCAL_W) });
-    pool = new Pool({ connectionString: fx.pgUrl, max: 2 });
-    engine = createTierEngine({ hot: pool, cold: fx.cold, coldDatabase: fx.database, catalog: await loadCatalogSnapshot(fx.hot) });
-    ref = new Client({ connectionString: fx.pgUrl, types: { getTypeParser: () => (v: string) => v } });
-    await ref.connect();
+    await loadDifferentialTable(fx, LOCAL, {
+      reference: 'local_reference', rows: LOCAL_ROWS,
+      partitions: ['2026-03-06T00:00:00Z', '2026-03-11T00:00:00Z'], watermark: LOCAL_W,
+    });
+    bed = await startEngineBed(fx);
   }, 120_000);
 
-  afterAll(async () => {
-    await ref?.end();
-    await pool?.end();
-    await fx?.close();
-  });
+  afterAll(async () => bed?.close());
 
   it('holds both tiers of each table (the tests below would prove nothing otherwise)', async () => {
     const coldRows = async (t: string) => Number((await fx.cold.query<{ n: string }>(`SELECT count() AS n FROM \`${fx.database}\`.\`${t}\``))[0].n);

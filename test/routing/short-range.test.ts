@@ -1,11 +1,10 @@
-import { Client, Pool } from 'pg';
+import type { Client, Pool } from 'pg';
 import { DATASET_START, runTiering } from '@strata/core';
 import { createTierEngine, loadCatalogSnapshot, type TierEngine } from '../../proxy/src/engine';
-import { loadSqlParser } from '../../proxy/src/router';
 import { resolveProxyConfig } from '../../proxy/src/config';
-import type { SessionContext } from '../../proxy/src/engine/contract';
 import { compareOutcomes } from './corpus/compare';
 import { createReferenceTable, loadDataset, metricsSpec, tieredFixture, tiererDeps, type TieredFixture } from '../support/tiered-fixture';
+import { engineSession, startEngineBed, type EngineBed } from './differential-bed';
 
 /**
  * Short ranges stay cheap (issue 14, item 5; engine/small-cold-answer.ts): a SELECT whose
@@ -16,9 +15,10 @@ import { createReferenceTable, loadDataset, metricsSpec, tieredFixture, tiererDe
  */
 const DAY = 24 * 60;
 const W = new Date(DATASET_START + DAY * 60_000).toISOString();
-const session: SessionContext = { user: 'postgres', database: 'test', inTransaction: false, settings: new Map([['TimeZone', 'UTC']]) };
+const session = engineSession('UTC');
 
 describe('short ranges: small cold answers inline', () => {
+  let bed: EngineBed;
   let fx: TieredFixture;
   let pool: Pool;
   let ref: Client;
@@ -27,7 +27,6 @@ describe('short ranges: small cold answers inline', () => {
   let rowsSeen: Array<Array<string | null>> = [];
 
   beforeAll(async () => {
-    await loadSqlParser();
     fx = await tieredFixture(metricsSpec());
     await loadDataset(fx.hot, 'metrics_events', { toMinute: 2 * DAY }, fx.spec);
     // Values COPY and array literals escape differently: both tiers get some.
@@ -36,19 +35,12 @@ describe('short ranges: small cold answers inline', () => {
     await createReferenceTable(fx.hot);
     await fx.hot.query('INSERT INTO reference_rows SELECT * FROM metrics_events');
     await runTiering(tiererDeps(fx.pgUrl, fx.cold, fx.database), { table: 'metrics_events', until: new Date(W) });
-    pool = new Pool({ connectionString: fx.pgUrl, max: 2 });
     const logger = { debug: (obj: Record<string, unknown>, msg: string) => logged.push({ msg, obj }), warn: () => undefined };
-    engine = createTierEngine({ hot: pool, cold: fx.cold, coldDatabase: fx.database, catalog: await loadCatalogSnapshot(fx.hot), logger });
-    ref = new Client({ connectionString: fx.pgUrl, types: { getTypeParser: () => (v: string) => v } });
-    await ref.connect();
-    await ref.query("SET TimeZone = 'UTC'");
+    bed = await startEngineBed(fx, { logger, timeZone: 'UTC' });
+    ({ pool, ref, engine } = bed);
   }, 120_000);
 
-  afterAll(async () => {
-    await ref?.end();
-    await pool?.end();
-    await fx?.close();
-  });
+  afterAll(async () => bed?.close());
 
   async function expectPostgresAnswer(sql: string): Promise<string[]> {
     logged.length = 0;

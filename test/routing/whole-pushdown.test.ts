@@ -1,8 +1,7 @@
 import type { Client } from 'pg';
-import { validateTieredTable, type TieredTableSpec } from '@strata/core';
 import type { TieredFixture } from '../support/tiered-fixture';
 import { compareOutcomes, type Outcome } from './corpus/compare';
-import { startDifferentialBed, textOutcome, type DifferentialBed } from './differential-bed';
+import { startDifferentialBed, textOutcome, tieredSpec, type DifferentialBed } from './differential-bed';
 
 /**
  * What partials cannot merge, ClickHouse computes: exact integer sums, averages and
@@ -13,13 +12,7 @@ import { startDifferentialBed, textOutcome, type DifferentialBed } from './diffe
  * keys, empty groups, cold-only ranges and ranges spanning W, late hot rows below W, and
  * a REPEATABLE READ block that keeps its snapshot while hot rows are added.
  */
-function spec(raw: Record<string, unknown>): TieredTableSpec {
-  const r = validateTieredTable(raw);
-  if (!r.ok) throw new Error(JSON.stringify(r.errors));
-  return r.spec;
-}
-
-const TABLE = spec({
+const TABLE = tieredSpec({
   table: 'whole_events',
   timeColumn: 'time',
   columns: [
@@ -36,7 +29,6 @@ const TABLE = spec({
   cold: { orderBy: ['host', 'time'], partitionBy: 'day' },
 });
 
-const COLUMNS = '(time timestamptz, host text, region text, v float8, r real, n int4, b int8, s int2)';
 /** h1's values hold every special float; the other hosts repeat a few numbers (ties). */
 const ROWS = `SELECT t,
     (ARRAY['h1', 'h2', 'ß-ü', '日本', NULL])[1 + n % 5],
@@ -90,7 +82,7 @@ describe('whole-statement pushdown through the proxy', () => {
 
   beforeAll(async () => {
     bed = await startDifferentialBed(TABLE, {
-      reference: 'whole_reference', columns: COLUMNS, rows: ROWS, late: LATE,
+      reference: 'whole_reference', rows: ROWS, late: LATE,
       partitions: ['2026-01-01T00:00:00Z', '2026-01-05T00:00:00Z'], watermark: W, password: PASSWORD,
     });
     ({ fx, client, ref } = bed);

@@ -1,8 +1,7 @@
 import type { Client } from 'pg';
-import { validateTieredTable, type TieredTableSpec } from '@strata/core';
 import type { TieredFixture } from '../support/tiered-fixture';
 import { compareOutcomes, type Outcome } from './corpus/compare';
-import { startDifferentialBed, textOutcome as outcome, type DifferentialBed } from './differential-bed';
+import { startDifferentialBed, textOutcome as outcome, tieredSpec, type DifferentialBed } from './differential-bed';
 
 /**
  * Window functions and DISTINCT ON without every cold row (issue 14, item 1), through the
@@ -15,13 +14,7 @@ import { startDifferentialBed, textOutcome as outcome, type DifferentialBed } fr
  *   unpushed condition, another window);
  * - window functions over a grouped SELECT's groups, on merged partials.
  */
-function spec(raw: Record<string, unknown>): TieredTableSpec {
-  const r = validateTieredTable(raw);
-  if (!r.ok) throw new Error(JSON.stringify(r.errors));
-  return r.spec;
-}
-
-const TABLE = spec({
+const TABLE = tieredSpec({
   table: 'window_events',
   timeColumn: 'time',
   columns: [
@@ -36,7 +29,6 @@ const TABLE = spec({
   cold: { orderBy: ['host', 'time'], partitionBy: 'day' },
 });
 
-const COLUMNS = '(time timestamptz, host text, app text, v float8, n int4, ok bool)';
 /**
  * Every 10 minutes over three days, each instant twice (copy 1 and 2) for every fourth
  * row: ties on time within a host. n repeats (ties) and is NULL every 7th row; v holds
@@ -92,7 +84,7 @@ describe('window functions and DISTINCT ON through the proxy', () => {
 
   beforeAll(async () => {
     bed = await startDifferentialBed(TABLE, {
-      reference: 'window_reference', columns: COLUMNS, rows: ROWS, late: LATE,
+      reference: 'window_reference', rows: ROWS, late: LATE,
       partitions: ['2026-01-01T00:00:00Z', '2026-01-05T00:00:00Z'], watermark: W, password: PASSWORD,
     });
     ({ fx, client, ref } = bed);
