@@ -1,6 +1,7 @@
 import type { Client } from 'pg';
 import type { TieredFixture } from '../support/tiered-fixture';
 import { compareOutcomes, type Outcome } from './corpus/compare';
+import { explainText, topKColdRead } from './top-k-cold-read';
 import { startDifferentialBed, textOutcome as outcome, tieredSpec, type DifferentialBed } from './differential-bed';
 
 /**
@@ -56,9 +57,8 @@ describe('window functions and DISTINCT ON through the proxy', () => {
   let client: Client;
   let ref: Client;
 
-  async function explain(sql: string, values?: unknown[]): Promise<string> {
-    return (await client.query({ text: `EXPLAIN ${sql}`, values })).rows.map((r) => r['QUERY PLAN']).join('\n');
-  }
+  const explain = (sql: string, values?: unknown[]) => explainText(client, sql, values);
+  const coldRead = (sql: string, values?: unknown[]) => topKColdRead(client, fx.cold, sql, values);
 
   /** Through the proxy equals PostgreSQL over every row; `tolerant` for float sums (summation order). */
   async function expectSame(sql: string, opts: { values?: unknown[]; tolerant?: boolean } = {}): Promise<Outcome> {
@@ -68,18 +68,6 @@ describe('window functions and DISTINCT ON through the proxy', () => {
     if (opts.tolerant) expect({ sql, diff: compareOutcomes(expected, actual, true) }).toEqual({ sql, diff: undefined });
     else expect({ sql, rows: actual }).toEqual({ sql, rows: expected });
     return actual;
-  }
-
-  /** The statement's plan class, and the cold query's candidate rows vs every cold row in its range. */
-  async function coldRead(sql: string, values?: unknown[]): Promise<{ planClass: string; rows: number; inRange: number }> {
-    const text = await explain(sql, values);
-    const planClass = /Strata plan class: (\S+)/.exec(text)?.[1] ?? '?';
-    const chSql = /ClickHouse: (SELECT .*)/.exec(text)?.[1];
-    if (!chSql) return { planClass, rows: 0, inRange: 0 };
-    const params: Record<string, string | number | boolean | null> = {};
-    for (const m of (/ClickHouse parameters: (.*)/.exec(text)?.[1] ?? '').matchAll(/(\w+) = ("(?:[^"\\]|\\.)*"|[^,]+)/g)) params[m[1]] = JSON.parse(m[2]);
-    const count = async (q: string) => Number((await fx.cold.query<{ n: string }>(`SELECT count() AS n FROM (${q})`, params))[0].n);
-    return { planClass, rows: await count(chSql), inRange: await count(chSql.replace(/ QUALIFY .*$/, '')) };
   }
 
   beforeAll(async () => {
@@ -197,8 +185,7 @@ describe('window functions and DISTINCT ON through the proxy', () => {
       `SELECT * FROM (SELECT host, time, row_number() OVER (PARTITION BY host ORDER BY time DESC) AS rn FROM window_events WHERE time < '2026-01-02' AND host || 'x' = 'h1x') s WHERE rn = 1 ORDER BY host`,
       // Another window over the same rows would see only candidates.
       `SELECT * FROM (SELECT host, time, row_number() OVER (PARTITION BY host ORDER BY time DESC) AS rn, count(*) OVER (PARTITION BY host) AS c FROM window_events WHERE time < '2026-01-02') s WHERE rn = 1 ORDER BY host`,
-      // A float partition key; the filter not an AND term.
-      `SELECT * FROM (SELECT v, time, rank() OVER (PARTITION BY v ORDER BY time) AS rn FROM window_events WHERE time < '2026-01-02') s WHERE rn = 1 ORDER BY v, time`,
+      // The filter not an AND term (float partition keys: float-partition-top-k.test.ts).
       `SELECT * FROM (SELECT host, time, rank() OVER (PARTITION BY host ORDER BY time) AS rn FROM window_events WHERE time < '2026-01-02') s WHERE rn = 1 OR host = 'h1' ORDER BY host, time`,
       // A running sum over raw rows stays PostgreSQL's.
       `SELECT host, time, sum(n) OVER (PARTITION BY host ORDER BY time, n) FROM window_events WHERE time < '2026-01-01 06:00+00' ORDER BY host, time, 3`,

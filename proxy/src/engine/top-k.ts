@@ -24,10 +24,9 @@ import { orderedAlikePrefix, orderKeysSql, readsAggregateOrWindow } from './top-
  *   that pass it);
  * - the partition keys are plain columns of kinds where ClickHouse's equality is never
  *   coarser than PostgreSQL's (PARTITION_ALIKE: byte-equal text is equal under any
- *   collation; integers, bool, dates, instants, uuid; NULLs one partition in both). Not
- *   floats: PostgreSQL's equality merges -0 with 0 and every NaN with every other, and
- *   that ClickHouse's window sort and partition boundaries always do the same (its
- *   float sorts compare bits in places) is not established;
+ *   collation; integers, bool, dates, instants, uuid; NULLs one partition in both), or
+ *   floats (real, double precision), partitioned on a normalised key (partitionKeySql)
+ *   for which ClickHouse's equality is exactly PostgreSQL's;
  * - the order keys ClickHouse ranks by are the leading ones it orders exactly as
  *   PostgreSQL (top-n.ts's orderedAlikePrefix: a rank on a prefix is never above the rank
  *   on the whole order, so a prefix keeps more candidates, never fewer); at least one;
@@ -67,14 +66,14 @@ function distinctOnTopK(sel: PgNode, scope: ColumnScope): TopK | undefined {
   const distinct = sel.distinctClause as PgNode[] | undefined;
   if (!distinct?.length || distinct.some((d) => !d?.ColumnRef) || sel.windowClause?.length) return undefined;
   if (readsAggregateOrWindow([sel.targetList, sel.sortClause])) return undefined;
-  const partition = partitionColumns(distinct, scope);
+  const partition = partitionKeys(distinct, scope);
   const sort = (sel.sortClause ?? []) as PgNode[];
   // PostgreSQL requires the DISTINCT ON keys to lead the ORDER BY; the rest orders each partition.
   const leading = sort.slice(0, distinct.length).map((s) => (s.SortBy?.node?.ColumnRef ? columnOf(scope, s.SortBy.node.ColumnRef) : undefined));
-  if (!partition || leading.some((c) => c === undefined || !partition.includes(c))) return undefined;
+  if (!partition || leading.some((c) => c === undefined || !partition.some((p) => p.column === c))) return undefined;
   const order = orderedAlikePrefix(sort.slice(distinct.length), scope);
   if (order.length === 0) return undefined;
-  return { fn: 'rank', partitionBy: partition.map(chIdent).join(', '), orderBy: orderKeysSql(order), maxRank: 1n };
+  return { fn: 'rank', partitionBy: partitionBySql(partition), orderBy: orderKeysSql(order), maxRank: 1n };
 }
 
 function rankFilterTopK(tree: PgNode, sel: PgNode, scope: ColumnScope): TopK | undefined {
@@ -99,7 +98,7 @@ function rankFilterTopK(tree: PgNode, sel: PgNode, scope: ColumnScope): TopK | u
   if (disqualified || windows !== ranked.length) return undefined;
 
   const over = ranked[0].over;
-  const partition = partitionColumns((over.partitionClause ?? []) as PgNode[], scope);
+  const partition = partitionKeys((over.partitionClause ?? []) as PgNode[], scope);
   const order = orderedAlikePrefix((over.orderClause ?? []) as PgNode[], scope);
   if (!partition || order.length === 0) return undefined;
 
@@ -111,7 +110,7 @@ function rankFilterTopK(tree: PgNode, sel: PgNode, scope: ColumnScope): TopK | u
     if (!f || !target) continue;
     return {
       fn: target.fn === 'dense_rank' ? 'dense_rank' : 'rank',
-      partitionBy: partition.length > 0 ? partition.map(chIdent).join(', ') : '',
+      partitionBy: partitionBySql(partition),
       orderBy: orderKeysSql(order),
       maxRank: typeof f.k === 'bigint' ? (f.strict ? f.k - 1n : f.k) : { param: f.k.param, strict: f.strict },
     };
@@ -119,16 +118,41 @@ function rankFilterTopK(tree: PgNode, sel: PgNode, scope: ColumnScope): TopK | u
   return undefined;
 }
 
-/** Plain columns of partition-alike kinds (an empty list is one partition), else undefined. */
-function partitionColumns(items: PgNode[], scope: ColumnScope): string[] | undefined {
-  const cols: string[] = [];
+interface PartitionKey {
+  column: string;
+  float: boolean;
+}
+
+/** Plain columns of partition-alike kinds or floats (an empty list is one partition), else undefined. */
+function partitionKeys(items: PgNode[], scope: ColumnScope): PartitionKey[] | undefined {
+  const keys: PartitionKey[] = [];
   for (const item of items) {
-    const col = item?.ColumnRef ? columnOf(scope, item.ColumnRef) : undefined;
-    const kind = scope.relation.columns.find((c) => c.name === col)?.kind;
-    if (!col || !kind || !PARTITION_ALIKE.has(kind)) return undefined;
-    cols.push(col);
+    const column = item?.ColumnRef ? columnOf(scope, item.ColumnRef) : undefined;
+    const kind = scope.relation.columns.find((c) => c.name === column)?.kind;
+    const float = kind === 'float8' || kind === 'float4';
+    if (!column || !kind || !(PARTITION_ALIKE.has(kind) || float)) return undefined;
+    keys.push({ column, float });
   }
-  return cols;
+  return keys;
+}
+
+/** The ClickHouse PARTITION BY list ('' for one partition). */
+function partitionBySql(keys: readonly PartitionKey[]): string {
+  return keys.map(partitionKeySql).join(', ');
+}
+
+/**
+ * A float partitions on a key whose ClickHouse equality is PostgreSQL's float equality:
+ * `x + 0.` turns -0 into +0 (IEEE: -0 + +0 = +0), and every NaN (-nan, 0/0, any payload)
+ * becomes the one `nan` — PostgreSQL has -0 = 0 and NaN = NaN. NULL stays NULL (isNaN of
+ * NULL is NULL, so `if` takes `x + 0.`), one partition of its own as in PostgreSQL. A
+ * real (Float32) widens to Float64 exactly. Measured in chDB over 1M rows of -0, 0, nan,
+ * -nan, 0/0, a NaN with another payload, NULL and ±inf: one partition for -0 and 0, one
+ * for every NaN, one for NULL (test/routing/float-partition-top-k.test.ts).
+ */
+export function partitionKeySql({ column, float }: PartitionKey): string {
+  const col = chIdent(column);
+  return float ? `if(isNaN(${col}), nan, ${col} + 0.)` : col;
 }
 
 function sameWindow(a: PgNode, b: PgNode): boolean {
