@@ -292,6 +292,57 @@ describe('tiered reads in the client session', () => {
     });
   });
 
+  it("commits its own block with the statement's last round trip, leaves none open after an error, and never commits the client's block", async () => {
+    const marks = `in_session_marks_${process.pid}`;
+    await withProxy(async (c) => {
+      // PostgreSQL's status in each ReadyForQuery the client gets: what a driver sees of the transaction.
+      let status = '';
+      (c as unknown as { connection: { on(e: string, f: (m: { status: string }) => void): void } }).connection.on('readyForQuery', (m) => (status = m.status));
+      expect((await c.query(COUNT)).rows[0].n).toBe(total);
+      expect(status).toBe('I');
+      // Failing where BEGIN travels with the describe (PostgreSQL's error, its SQLSTATE), and
+      // in the statement run after it: no block of the engine's is left open either way.
+      await expect(c.query('SELECT no_such_column FROM metrics_events')).rejects.toMatchObject({ code: '42703' });
+      expect(status).toBe('I');
+      await expect(c.query('SELECT 1 / (count(*) - count(*)) FROM metrics_events')).rejects.toMatchObject({ code: '22012' });
+      expect(status).toBe('I');
+      await expect(c.query({ text: `${COUNT} WHERE time < $1 AND value / 0 > 0`, values: ['2026-01-03T00:00:00Z'] })).rejects.toMatchObject({ code: '22012' });
+      expect(status).toBe('I');
+      expect((await c.query({ text: `${COUNT} WHERE time < $1`, values: ['2030-01-01T00:00:00Z'] })).rows[0].n).toBe(total);
+      expect(status).toBe('I');
+
+      await c.query(`CREATE TABLE ${marks} (n int)`);
+      try {
+        await c.query('BEGIN');
+        await c.query(`INSERT INTO ${marks} VALUES (1)`);
+        expect((await c.query(COUNT)).rows[0].n).toBe(total);
+        expect((await c.query({ text: `${COUNT} WHERE time < $1`, values: ['2030-01-01T00:00:00Z'] })).rows[0].n).toBe(total);
+        expect(status).toBe('T');
+        await c.query('ROLLBACK');
+        expect((await c.query(`SELECT count(*)::text AS n FROM ${marks}`)).rows[0].n).toBe('0');
+        // An error inside the block aborts it (PostgreSQL's 25P02 next), and commits nothing.
+        await c.query('BEGIN');
+        await c.query(`INSERT INTO ${marks} VALUES (2)`);
+        await expect(c.query('SELECT 1 / (count(*) - count(*)) FROM metrics_events')).rejects.toMatchObject({ code: '22012' });
+        expect(status).toBe('E');
+        await expect(c.query(COUNT)).rejects.toMatchObject({ code: '25P02' });
+        await c.query('ROLLBACK');
+        expect((await c.query(`SELECT count(*)::text AS n FROM ${marks}`)).rows[0].n).toBe('0');
+        expect((await c.query(COUNT)).rows[0].n).toBe(total);
+        expect(status).toBe('I');
+        // A COMMIT that fails (a deferred constraint the statement broke) reaches the client.
+        await c.query(`ALTER TABLE ${marks} ADD UNIQUE (n) DEFERRABLE INITIALLY DEFERRED`);
+        await c.query(`CREATE FUNCTION ${marks}_twice() RETURNS int LANGUAGE sql AS 'INSERT INTO ${marks} VALUES (3), (3) RETURNING 0'`);
+        await expect(c.query(`SELECT host, count(*) + ${marks}_twice() AS n FROM metrics_events GROUP BY host`)).rejects.toMatchObject({ code: '23505' });
+        expect(status).toBe('I');
+        expect((await c.query(`SELECT count(*)::text AS n FROM ${marks}`)).rows[0].n).toBe('0');
+      } finally {
+        await c.query(`DROP TABLE ${marks}`);
+        await c.query(`DROP FUNCTION IF EXISTS ${marks}_twice()`);
+      }
+    });
+  });
+
   it('deletes from both tiers inside the client transaction, and a rollback keeps every row', async () => {
     const h1 = (await one(bed.reference.url, `${COUNT} WHERE host = 'h1'`)).n;
     await withProxy(async (c) => {

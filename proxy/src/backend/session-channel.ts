@@ -129,6 +129,11 @@ export class SessionChannel implements HotSession {
     );
   }
 
+  /** One statement run to completion in the unnamed portal (its Sync is the caller's). */
+  private runFrames(sql: string, params: ReadonlyArray<string | null>, paramTypes: readonly number[] = []): Buffer[] {
+    return [this.parse(sql, paramTypes), this.bind(params), wire.encodeDescribe({ kind: 'P', name: '' }, this.writer), wire.encodeExecute({ portal: '', maxRows: 0 }, this.writer)];
+  }
+
   /**
    * The replies up to ReadyForQuery (its status noted); after an ErrorResponse the rest
    * are skipped, and the error is thrown once ReadyForQuery has come.
@@ -153,13 +158,7 @@ export class SessionChannel implements HotSession {
 
   async query(sql: string, params: ReadonlyArray<string | null> = [], paramTypes: readonly number[] = []): Promise<QueryResult> {
     const result: QueryResult = { fields: [], rows: [], commandTag: '' };
-    this.send(
-      this.parse(sql, paramTypes),
-      this.bind(params),
-      wire.encodeDescribe({ kind: 'P', name: '' }, this.writer),
-      wire.encodeExecute({ portal: '', maxRows: 0 }, this.writer),
-      wire.SYNC,
-    );
+    this.send(...this.runFrames(sql, params, paramTypes), wire.SYNC);
     await this.untilReady((f) => {
       if (f.type === wire.Backend.rowDescription) result.fields = fieldsOf(f.frame);
       else if (f.type === wire.Backend.dataRow) result.rows.push(textRow(f.frame));
@@ -173,12 +172,7 @@ export class SessionChannel implements HotSession {
     const frames = statements.flatMap((s) =>
       s.describeOnly
         ? [this.parse(s.sql, s.paramTypes ?? []), wire.encodeDescribe({ kind: 'S', name: '' }, this.writer)]
-        : [
-            this.parse(s.sql, s.paramTypes ?? []),
-            this.bind(s.params ?? []),
-            wire.encodeDescribe({ kind: 'P', name: '' }, this.writer),
-            wire.encodeExecute({ portal: '', maxRows: 0 }, this.writer),
-          ],
+        : this.runFrames(s.sql, s.params ?? [], s.paramTypes ?? []),
     );
     this.send(...frames, wire.SYNC);
     let at = 0;
@@ -265,24 +259,25 @@ export class SessionChannel implements HotSession {
     };
     this.send(this.parse(sql, paramTypes), this.bind(params, portalName), wire.encodeDescribe({ kind: 'P', name: portalName }, this.writer), execute, endOfPage);
     let first: Array<Array<string | null>> | null = await readPage();
-    const close = async (): Promise<void> => {
-      if (synced) return;
-      synced = true;
-      if (name) {
-        // A finished portal lives on until closed, and keeps its tables in use.
-        complete = true;
-        this.send(wire.encodeClose({ kind: 'P', name }, this.writer), wire.SYNC);
-        await this.untilReady();
+    // `then`: a statement sent ahead of the closing Sync (the engine's COMMIT), in the same round trip.
+    const close = async (then?: string): Promise<void> => {
+      if (synced) {
+        if (then !== undefined) await this.query(then);
         return;
       }
+      synced = true;
       complete = true;
-      this.send(wire.SYNC);
+      // A finished named portal lives on until closed, and keeps its tables in use.
+      const closing = name ? [wire.encodeClose({ kind: 'P', name }, this.writer)] : [];
+      const running = then !== undefined ? this.runFrames(then, []) : [];
+      this.send(...closing, ...running, wire.SYNC);
       await this.untilReady();
     };
     return {
       fields,
       commandTag: () => tag,
-      close,
+      close: () => close(),
+      closeWith: close,
       next: async () => {
         if (first) {
           const page = first;

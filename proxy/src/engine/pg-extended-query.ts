@@ -151,6 +151,12 @@ export interface PortalRows {
   commandTag(): string;
   /** Ends the statement early if it is still running; resolves once the connection is idle. */
   close(): Promise<void>;
+  /**
+   * close(), and `then` run before the closing Sync: one round trip where close() and a
+   * statement would take two (the engine's COMMIT, docs/routing.md). Its error is thrown.
+   * Absent where the portal syncs by itself (node-postgres).
+   */
+  closeWith?(then: string): Promise<void>;
 }
 
 /**

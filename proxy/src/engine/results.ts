@@ -15,10 +15,10 @@ export function fixedResult(fields: ResultField[], rows: Array<Array<string | nu
 
 /**
  * Rows read page by page from PostgreSQL as the consumer iterates; `finish` (the
- * transaction's end) runs when iteration finishes, fails or is abandoned with return().
- * The consumer must iterate.
+ * transaction's end, which closes the portal: Transaction.end) runs when iteration
+ * finishes, fails or is abandoned with return(). The consumer must iterate.
  */
-export function streamedResult(fields: ResultField[], portal: PortalRows, finish: (ok: boolean) => Promise<void>, signal?: AbortSignal): EngineResult {
+export function streamedResult(fields: ResultField[], portal: PortalRows, finish: (ok: boolean, portal: PortalRows) => Promise<void>, signal?: AbortSignal): EngineResult {
   let tag = '';
   let count = 0;
   return {
@@ -39,8 +39,7 @@ export function streamedResult(fields: ResultField[], portal: PortalRows, finish
         tag = portal.commandTag().replace(/^SELECT \d+$/, `SELECT ${count}`);
         ok = true;
       } finally {
-        await portal.close().catch(() => undefined);
-        await finish(ok);
+        await finish(ok, portal);
       }
     })(),
     commandTag: () => tag,

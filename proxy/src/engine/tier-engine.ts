@@ -6,6 +6,7 @@ import { answerSelect, explainStatement } from './answer-select';
 import type { EngineResult, QueryEngine, ResultField } from './contract';
 import { engineContext, type EngineStats, type TierEngineOptions } from './engine-context';
 import { notSupported, RefusedError, toSqlStateError } from './errors';
+import type { PortalRows } from './pg-extended-query';
 import { fixedResult, streamedFrames, streamedResult } from './results';
 import { refuseRollupWrites } from './rollup-relation';
 import { describeStatement } from './statement-tables';
@@ -53,12 +54,12 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
         const last = statements[statements.length - 1];
         if (last?.tree?.ExplainStmt) return { paramTypes: stmt.paramTypes, fields: [QUERY_PLAN_FIELD] };
         tx = await begin(hot, settings, undefined, ctx.opts.statementTimeoutMs);
-        return last ? await describeStatement(ctx, tx, last.tree, stmt.sql, stmt.paramTypes) : await hot.describe(stmt.sql, stmt.paramTypes);
+        return last ? await describeStatement(ctx, tx, last.tree, stmt.sql, stmt.paramTypes) : await tx.hot.describe(stmt.sql, stmt.paramTypes);
       } catch (err) {
         throw toSqlStateError(err);
       } finally {
         // A describe changes nothing: a block of the engine's own is rolled back.
-        if (tx?.own) await hot.query('ROLLBACK').catch(() => undefined);
+        if (tx?.own) await tx.end(false).catch(() => undefined);
         await done(false);
       }
     },
@@ -69,12 +70,13 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
       if (statements.length === 0) return fixedResult([], [], '');
       const { hot, done, settings } = await sessionFor(ctx, given, session);
       let tx: Transaction | undefined;
-      const finish = async (ok: boolean) => {
+      // `portal`: the streamed result's, closed by the transaction's end (with its COMMIT).
+      const finish = async (ok: boolean, portal?: PortalRows) => {
         const t = tx;
         tx = undefined;
         let broken = true;
         try {
-          await t?.end(ok).catch((err: unknown) => {
+          await t?.end(ok, portal).catch((err: unknown) => {
             throw toSqlStateError(err);
           });
           broken = false;
@@ -97,8 +99,8 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
           const isLast = i === statements.length - 1;
           if (s.stmt.VariableSetStmt) {
             if (routeSettingOf(s.stmt) !== undefined) throw notSupported('route-setting-in-string', 'SET strata.route inside a multi-statement string');
-            await hot.query(s.text);
-            const tz = await hot.query("SELECT current_setting('TimeZone')");
+            await tx.hot.query(s.text);
+            const tz = await tx.hot.query("SELECT current_setting('TimeZone')");
             tx.utc = UTC_ZONES.test(tz.rows[0][0] ?? '');
             last = fixedResult([], [], 'SET');
             continue;

@@ -2,7 +2,9 @@ import { pgIdent } from '@strata/core';
 import type { SessionContext } from './contract';
 import { SqlStateError } from './contract';
 import type { EngineContext } from './engine-context';
-import { runInOrder, type HotSession, type PipelinedStatement } from './hot-session';
+import { runInOrder, type HotSession, type PipelinedStatement, type QueryResult } from './hot-session';
+import { withLeadingStatements } from './leading-statements';
+import type { PortalRows } from './pg-extended-query';
 import { pgHotSession } from './pg-hot-session';
 
 /**
@@ -24,7 +26,13 @@ export interface Transaction {
   readOnly: boolean;
   /** Temporary tables to drop when the statement is done (inside the client's block). */
   temps: string[];
-  end(ok: boolean): Promise<void>;
+  /**
+   * Ends the block where it is the engine's (COMMIT when `ok`, else ROLLBACK); in the
+   * client's, drops the statement's temporary tables, or aborts the block on failure.
+   * `portal`: the statement's result, closed first — with the COMMIT in the same round
+   * trip where the session can (PortalRows.closeWith). A failed COMMIT is thrown.
+   */
+  end(ok: boolean, portal?: PortalRows): Promise<void>;
 }
 
 export const UTC_ZONES = /^(utc|uct|gmt|gmt0|zulu|universal|greenwich|etc\/(utc|uct|gmt|gmt0|gmt[+-]0|zulu|universal|greenwich)|utc0|z|[+-]?00(:00)?)$/i;
@@ -59,6 +67,10 @@ export async function sessionFor(
  * The statement's transaction: the client's block, or (outside one) a block of the
  * engine's own at `isolation` — REPEATABLE READ for reads (one snapshot, no lock), READ
  * COMMITTED for a lone DELETE / TRUNCATE (which then takes the tier read lock).
+ *
+ * Outside a block nothing is sent here: BEGIN, the session's settings and the read of
+ * the transaction's settings go ahead of the statement's first round trip (its describe
+ * and tier states, statement-tables.ts), through `tx.hot` (leading-statements.ts).
  */
 export async function begin(
   hot: HotSession,
@@ -69,37 +81,64 @@ export async function begin(
   const status = hot.status();
   if (status === 'E') throw new SqlStateError('25P02', 'current transaction is aborted, commands ignored until end of transaction block');
   const own = status === 'I';
-  // BEGIN, the session's settings and the read below travel in one round trip.
-  const before: PipelinedStatement[] = own ? [{ sql: `BEGIN ISOLATION LEVEL ${isolation}` }, ...(settingsOf ? sessionSettingsStatements(settingsOf) : [])] : [];
-  const tx: Transaction = { hot, own, utc: true, readCommitted: false, readOnly: false, temps: [], end: async () => undefined };
-  tx.end = async (ok: boolean) => {
-    if (own) {
-      await hot.query(ok && hot.status() === 'T' ? 'COMMIT' : 'ROLLBACK');
-      return;
-    }
-    if (ok && tx.temps.length > 0) await hot.query(`DROP TABLE ${tx.temps.map((t) => `pg_temp.${pgIdent(t)}`).join(', ')}`);
-    // An error of the engine's own (a refusal, the cold tier failing) ends the client's
-    // block as PostgreSQL's errors do: the client must roll back, never go on as if the
-    // statement had run.
-    if (!ok && hot.status() === 'T') await hot.query('SELECT 1/0').catch(() => undefined);
+  // The engine's default statement timeout, for its own block only and only where the
+  // session has none (set_config(…, true) lasts until COMMIT), with the same read.
+  const defaultTimeout = own && statementTimeoutMs > 0;
+  const readSettings: PipelinedStatement = {
+    sql:
+      "SELECT current_setting('TimeZone'), current_setting('transaction_isolation'), current_setting('transaction_read_only')" +
+      (defaultTimeout ? ", CASE WHEN current_setting('statement_timeout') = '0' THEN set_config('statement_timeout', $1, true) END" : ''),
+    params: defaultTimeout ? [`${statementTimeoutMs}ms`] : [],
   };
+  let read: { utc: boolean; readOnly: boolean } | undefined;
+  const settingsRead = (results: QueryResult[]) => {
+    const [tz, isolationNow, readOnly] = results[results.length - 1].rows[0];
+    read = { utc: UTC_ZONES.test(tz ?? ''), readOnly: readOnly === 'on' };
+    tx.readCommitted = isolationNow === 'read committed';
+  };
+  // A read before the settings have come back would be a wrong answer, not a slow one.
+  const settingOf = (name: 'utc' | 'readOnly'): boolean => {
+    if (!read) throw new SqlStateError('XX000', `the transaction's ${name} setting was used before it was read`);
+    return read[name];
+  };
+  const tx: Transaction = {
+    hot,
+    own,
+    get utc() {
+      return settingOf('utc');
+    },
+    set utc(v: boolean) {
+      settingOf('utc');
+      read!.utc = v;
+    },
+    // Known before the read in a block of the engine's own (the tier read lock depends on it).
+    readCommitted: own && isolation === 'READ COMMITTED',
+    get readOnly() {
+      return settingOf('readOnly');
+    },
+    temps: [],
+    end: async (ok, portal) => {
+      if (own) {
+        if (ok && portal?.closeWith && hot.status() === 'T') return portal.closeWith('COMMIT');
+        await portal?.close().catch(() => undefined);
+        // Idle: the block was never opened (nothing was sent) or has ended already.
+        if (hot.status() !== 'I') await hot.query(ok && hot.status() === 'T' ? 'COMMIT' : 'ROLLBACK');
+        return;
+      }
+      await portal?.close().catch(() => undefined);
+      if (ok && tx.temps.length > 0) await hot.query(`DROP TABLE ${tx.temps.map((t) => `pg_temp.${pgIdent(t)}`).join(', ')}`);
+      // An error of the engine's own (a refusal, the cold tier failing) ends the client's
+      // block as PostgreSQL's errors do: the client must roll back, never go on as if the
+      // statement had run.
+      if (!ok && hot.status() === 'T') await hot.query('SELECT 1/0').catch(() => undefined);
+    },
+  };
+  if (own) {
+    tx.hot = withLeadingStatements(hot, [{ sql: `BEGIN ISOLATION LEVEL ${isolation}` }, ...(settingsOf ? sessionSettingsStatements(settingsOf) : []), readSettings], settingsRead, 'T');
+    return tx;
+  }
   try {
-    // The engine's default statement timeout, for its own block only and only where the
-    // session has none (set_config(…, true) lasts until COMMIT), in the same round trip.
-    const defaultTimeout = own && statementTimeoutMs > 0;
-    const results = await runInOrder(hot, [
-      ...before,
-      {
-        sql:
-          "SELECT current_setting('TimeZone'), current_setting('transaction_isolation'), current_setting('transaction_read_only')" +
-          (defaultTimeout ? ", CASE WHEN current_setting('statement_timeout') = '0' THEN set_config('statement_timeout', $1, true) END" : ''),
-        params: defaultTimeout ? [`${statementTimeoutMs}ms`] : [],
-      },
-    ]);
-    const [tz, isolation, readOnly] = results[results.length - 1].rows[0];
-    tx.utc = UTC_ZONES.test(tz ?? '');
-    tx.readCommitted = isolation === 'read committed';
-    tx.readOnly = readOnly === 'on';
+    settingsRead(await runInOrder(hot, [readSettings]));
     return tx;
   } catch (err) {
     await tx.end(false).catch(() => undefined);
