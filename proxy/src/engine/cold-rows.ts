@@ -67,7 +67,7 @@ export async function prepareStatement(
     resolveTopKParams(plan.occurrences, stmt.params, paramTypes);
     values = await evaluateTimeBounds(tx.hot, plan.bounds, stmt.params, paramTypes);
   }
-  await chooseRollupReads(tx.hot, plan, states, values, tables.rollupPolicy);
+  await chooseRollupReads(tx.hot, plan, states, values, tables.rollupPolicy, undefined, tables.rollupContext);
   let anyCold = false;
   let allCold = true;
   for (const occ of plan.occurrences) {

@@ -5,7 +5,7 @@ import type { HotSession } from './hot-session';
 import { partialColumns, planStatement } from './plan';
 import { rollupColdQuery } from './rollup-plan';
 import { RollupReadPolicy } from './rollup-read-policy';
-import { chooseRollupReads } from './rollup-reads';
+import { chooseRollupReads, type RollupContext } from './rollup-reads';
 import type { TierStateRow } from './statement-tables';
 
 /**
@@ -53,22 +53,31 @@ function coldStore(c: Cold): ColdStore & { asked: number } {
   return store as unknown as ColdStore & { asked: number };
 }
 
-function hotSession(setting: string | null, deletedUpTo?: string): HotSession {
+/** A session answering the rollup context (setting, cold deletes), counting the questions. */
+function hotSession(setting: string | null, deletedUpTo?: string): HotSession & { asked: number } {
   const deleted = deletedUpTo === undefined ? null : JSON.stringify({ metrics_events: deletedUpTo });
-  return { query: async () => ({ fields: [], rows: [[setting, deleted]], commandTag: 'SELECT 1' }) } as unknown as HotSession;
+  const hot = {
+    asked: 0,
+    query: async () => {
+      hot.asked++;
+      return { fields: [], rows: [[setting, deleted]], commandTag: 'SELECT 1' };
+    },
+  };
+  return hot as unknown as HotSession & { asked: number };
 }
 
 const SQL = "SELECT time_bucket('1 hour', time), app, max(value), count(*) FROM metrics_events WHERE time >= $1 AND time < $2 GROUP BY 1, 2";
 
-async function choose(opts: { cold?: Cold; setting?: string | null; readByDefault?: boolean; deletedUpTo?: string; from?: string; to?: string }) {
+async function choose(opts: { cold?: Cold; setting?: string | null; readByDefault?: boolean; deletedUpTo?: string; from?: string; to?: string; context?: RollupContext }) {
   const plan = planStatement(parseStatements(SQL)[0].stmt, snapshot, { utc: true, includeHot: true });
   const store = coldStore(opts.cold ?? { firstGen: '3', raw: ['2026-01-01T00:00:00Z', '2026-01-31T23:59:59Z'] });
   const policy = new RollupReadPolicy(store, 'db', { minRowsPerRollupRow: 0, readByDefault: opts.readByDefault ?? true });
   const values = [us(opts.from ?? '2026-01-10T00:00:00Z'), us(opts.to ?? '2026-01-20T00:00:00Z')];
-  await chooseRollupReads(hotSession(opts.setting ?? null, opts.deletedUpTo), plan, new Map([['metrics_events', state]]), values, policy, NOW);
+  const hot = hotSession(opts.setting ?? null, opts.deletedUpTo);
+  await chooseRollupReads(hot, plan, new Map([['metrics_events', state]]), values, policy, NOW, opts.context);
   const occ = plan.occurrences[0];
   const sql = occ.rollupRead ? rollupColdQuery(occ, occ.rollupRead, partialColumns(occ), { from: 'raw', where: ['1'], database: 'db' }).sql : undefined;
-  return { read: occ.rollupRead, sql, asked: store.asked, policy, store };
+  return { read: occ.rollupRead, sql, asked: store.asked, policy, store, hotAsked: hot.asked };
 }
 
 describe('chooseRollupReads', () => {
@@ -113,6 +122,17 @@ describe('chooseRollupReads', () => {
       { from: us('2026-01-13T00:00:00Z'), to: us('2026-01-13T00:00:00Z') + MINUTE },
     ]);
     expect(sql).toMatch(/NOT \(\(`bucket` >= .* UNION ALL SELECT/);
+  });
+
+  it('takes the context read with the tier states when it covers the tables, else asks the session', async () => {
+    const off: RollupContext = { tables: ['metrics_events'], row: ['off', null, null] };
+    const covered = await choose({ context: off });
+    expect(covered).toMatchObject({ read: undefined, hotAsked: 0 });
+    const deleted = await choose({ context: { tables: ['metrics_events'], row: [null, JSON.stringify({ metrics_events: '5' }), null] } });
+    expect(deleted).toMatchObject({ read: { firstGen: 6n, deletedUpTo: 5n }, hotAsked: 0 });
+    const elsewhere = await choose({ context: { tables: ['other_events'], row: ['off', null, null] } });
+    expect(elsewhere.hotAsked).toBe(1);
+    expect(elsewhere.read).toBeDefined();
   });
 
   it('no visible rollup row: no rollup read', async () => {

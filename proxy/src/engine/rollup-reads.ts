@@ -12,11 +12,29 @@ export const ROLLUPS_SETTING = 'strata.rollups';
 const OFF = /^(off|false|no|0|f|n)$/i;
 
 /**
+ * What a rollup read depends on in the session and its snapshot ($1: the raw tables): the
+ * session's setting, the highest generation a cold delete of each table reaches, the
+ * rollups' recorded starts. Read with the tier states where a table has rollups
+ * (statement-tables.ts), so a rollup read costs no round trip of its own.
+ */
+export const ROLLUP_CONTEXT_SQL = `SELECT current_setting('${ROLLUPS_SETTING}', true),
+            (SELECT json_object_agg(table_name, max_gen::text) FROM (SELECT table_name, max(max_gen) AS max_gen
+               FROM strata.cold_deletes WHERE table_name = ANY($1::text[]) GROUP BY table_name) d)::text,
+            (${READ_ROLLUP_STARTS_SQL})`;
+
+/** ROLLUP_CONTEXT_SQL's row for `tables`: used where they include every table a rollup could serve (else read again). */
+export interface RollupContext {
+  tables: readonly string[];
+  row: ReadonlyArray<string | null>;
+}
+
+/**
  * Decides, once the statement's bounds are known, which rollup candidates (plan time,
  * rollup-plan.ts) are read and for which whole buckets; sets `occ.rollupRead`. Read in
  * the client's session and snapshot: the setting (PostgreSQL's own custom placeholder,
  * so SET LOCAL, RESET and transactions behave as PostgreSQL's settings do) and the
- * highest generation any cold delete of the table reaches. Only when a rollup could serve.
+ * highest generation any cold delete of the table reaches (`context`, where already read).
+ * Only when a rollup could serve.
  * Then, from what the rollup covers for the statement's generations (rollup-coverage.ts,
  * cached per generation set), which parts of its buckets need raw rows after all.
  */
@@ -27,6 +45,7 @@ export async function chooseRollupReads(
   values: Instant[],
   policy?: RollupReadPolicy,
   nowUs?: Instant,
+  context?: RollupContext,
 ): Promise<void> {
   const now = nowUs ?? BigInt(Date.now()) * 1000n;
   let reads: Array<{ occ: OccurrencePlan; read: RollupRead }> = [];
@@ -44,14 +63,8 @@ export async function chooseRollupReads(
   }
   if (reads.length === 0) return;
   const tables = [...new Set(reads.map((r) => r.occ.relation.table))];
-  const r = await hot.query(
-    `SELECT current_setting('${ROLLUPS_SETTING}', true),
-            (SELECT json_object_agg(table_name, max_gen::text) FROM (SELECT table_name, max(max_gen) AS max_gen
-               FROM strata.cold_deletes WHERE table_name = ANY($1::text[]) GROUP BY table_name) d)::text,
-            (${READ_ROLLUP_STARTS_SQL})`,
-    [pgTextArrayLiteral(tables)],
-  );
-  const [setting, deleted, started] = r.rows[0] ?? [];
+  const covered = context !== undefined && tables.every((t) => context.tables.includes(t));
+  const [setting, deleted, started] = covered ? context.row : ((await hot.query(ROLLUP_CONTEXT_SQL, [pgTextArrayLiteral(tables)])).rows[0] ?? []);
   // Unset: the engine's default (on unless rollupReads is false); `on` reads, `off` does not.
   if (!policy || (setting ? OFF.test(setting.trim()) : !policy.readByDefault)) return;
   // Only for sessions that read rollups: the density check may ask ClickHouse (cached a minute).

@@ -1,4 +1,5 @@
 import type { RollupReadPolicy } from './rollup-read-policy';
+import { ROLLUP_CONTEXT_SQL, type RollupContext } from './rollup-reads';
 import {
   pgIdent,
   pgTextArrayLiteral,
@@ -48,6 +49,8 @@ export interface StatementTables {
   rollupPolicy?: RollupReadPolicy;
   /** PostgreSQL's description of the statement, when read in the same round trip (readStatementTables' `describe`). */
   described?: Described;
+  /** What rollup reads depend on, read in the same round trip where a table has rollups (rollup-reads.ts). */
+  rollupContext?: RollupContext;
 }
 
 /** W, visibility and the registered spec of each table, in the statement's snapshot (core's READ_TIER_STATE_SQL). */
@@ -111,13 +114,16 @@ export async function readStatementTables(
   // first: PostgreSQL's own errors come before the engine's.
   const describeFirst: PipelinedStatement[] =
     describe && !refs.some((r) => r.relation.mode === 'cold-only') ? [{ sql: describe.text, paramTypes: describe.paramTypes, describeOnly: true }] : [];
+  const withRollups = [...new Set(refs.filter((r) => !r.relation.rollupOf && (r.relation.rollups?.length ?? 0) > 0).map((r) => r.relation.table))];
   const results = await runInOrder(tx.hot, [
     ...describeFirst,
     ...tierReadLock(tx, list),
     { sql: READ_TIER_STATE_SQL, params: [list] },
     { sql: UNAPPLIED_COLD_DELETES_SQL, params: [list] },
     { sql: HOT_COLUMNS_SQL, params: [pgTextArrayLiteral([...hotTables.keys()])] },
+    ...(withRollups.length > 0 ? [{ sql: ROLLUP_CONTEXT_SQL, params: [pgTextArrayLiteral(withRollups)] }] : []),
   ]);
+  const rollupContext = withRollups.length > 0 ? { tables: withRollups, row: results.pop()!.rows[0] } : undefined;
   const [stateRows, deleteRows, columnRows] = results.slice(-3).map((r) => r.rows);
   const { states, specs } = tierStatesOf(stateRows);
   const deletes = coldDeletesFromRows(deleteRows, tables);
@@ -136,7 +142,7 @@ export async function readStatementTables(
     if (base) states.set(relation.table, { ...base, visibility: base.generations, hotColumns: undefined });
   }
   const described = describeFirst.length > 0 ? { paramTypes: results[0].paramTypes ?? [], fields: results[0].fields } : undefined;
-  return { snapshot: withCurrentSpecs(cached, specs), states, rollupPolicy: ctx.rollupPolicy, ...(described ? { described } : {}) };
+  return { snapshot: withCurrentSpecs(cached, specs), states, rollupPolicy: ctx.rollupPolicy, ...(described ? { described } : {}), ...(rollupContext ? { rollupContext } : {}) };
 }
 
 async function checkCanRead(tx: Transaction, role: string, relations: TieredRelation[]): Promise<void> {
