@@ -2,7 +2,8 @@ import type { Client } from 'pg';
 import { partitionKeySql } from '../../proxy/src/engine/top-k';
 import type { TieredFixture } from '../support/tiered-fixture';
 import { topKColdRead } from './top-k-cold-read';
-import { startDifferentialBed, textOutcome as outcome, tieredSpec, type DifferentialBed } from './differential-bed';
+import { startDifferentialBed, textOutcome as outcome, type DifferentialBed } from './differential-bed';
+import { addColdNanVariants, floatSpecialsSpec, NAN_VARIANTS } from './float-specials';
 
 /**
  * Top-k per partition (top-k.ts) with float partition keys, through the real proxy against
@@ -11,18 +12,7 @@ import { startDifferentialBed, textOutcome as outcome, tieredSpec, type Differen
  * normalised key (partitionKeySql) with the same equality. The cold tier also holds NaNs
  * PostgreSQL never stores (-nan, 0/0, another payload), written to ClickHouse directly.
  */
-const TABLE = tieredSpec({
-  table: 'float_events',
-  timeColumn: 'time',
-  columns: [
-    { name: 'time', type: 'timestamptz' },
-    { name: 'host', type: 'text' },
-    { name: 'f', type: 'double precision' },
-    { name: 'r', type: 'real' },
-  ],
-  hot: { chunkInterval: '1h', retention: '24h' },
-  cold: { orderBy: ['host', 'time'], partitionBy: 'day' },
-});
+const TABLE = floatSpecialsSpec('float_events');
 
 /** Every 10 minutes over three days, one row an instant; f and r cycle through the special floats. */
 const ROWS = `SELECT t, (ARRAY['h1', 'h2', NULL])[1 + g.n % 3],
@@ -33,9 +23,6 @@ const W = '2026-01-03T00:00:00Z';
 /** Late rows: below W, yet in the hot table, each the latest of its value in the cold range. */
 const LATE = `SELECT timestamptz '2026-01-02 23:55+00' + i * interval '1 second', 'h1', v, v::real
   FROM unnest(ARRAY['-0', 'NaN', '-Infinity']::float8[]) WITH ORDINALITY u(v, i)`;
-/** NaNs ClickHouse holds as other bits than tiering writes, one second after each cold NaN row. */
-const NAN_VARIANTS = ['-nan', '0./0.', 'reinterpretAsFloat64(reinterpretAsUInt64(nan) + 1)'];
-
 const PASSWORD = 'float-top-k-secret';
 
 jest.setTimeout(60_000);
@@ -61,14 +48,8 @@ describe('top-k with float partition keys through the proxy', () => {
       partitions: ['2026-01-01T00:00:00Z', '2026-01-05T00:00:00Z'], watermark: W, password: PASSWORD,
     });
     ({ fx, client, ref } = bed);
+    await addColdNanVariants(fx, ref, { tiered: 'float_events', reference: 'float_reference' }, '2026-01-02 23:50:00');
     const cold = `${fx.database}.float_events`;
-    // One copy of each cold NaN row per variant, 1-3 s later, in both tiers' reference.
-    for (const [i, nan] of NAN_VARIANTS.entries()) {
-      await fx.cold.command(
-        `INSERT INTO ${cold} (time, host, f, r, _strata_gen) SELECT time + INTERVAL ${i + 1} SECOND, host, ${nan}, if(isNaN(r), ${nan}, r), _strata_gen FROM ${cold} WHERE isNaN(f) AND toSecond(time) = 0 AND time < '2026-01-02 23:50:00'`,
-      );
-      await ref.query(`INSERT INTO float_reference SELECT time + ${i + 1} * interval '1 second', host, f, r FROM float_reference WHERE f = 'NaN' AND extract(second FROM time) = 0 AND time < '2026-01-02 23:50+00'`);
-    }
     const bits = await fx.cold.query<{ n: string }>(`SELECT uniqExact(reinterpretAsUInt64(f)) AS n FROM ${cold} WHERE isNaN(f)`);
     // nan, -nan (x86's 0/0 too) and the other payload.
     expect(Number(bits[0].n)).toBeGreaterThanOrEqual(3);

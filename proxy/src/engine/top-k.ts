@@ -2,6 +2,7 @@ import { chIdent } from '@strata/core';
 import type { PgNode } from '../router/sql-parser';
 import { conjuncts, funcName, opName, visit } from '../translate/ast';
 import { columnOf, type ColumnScope } from '../translate/column-scope';
+import { floatEqualityKeySql } from './float-equality-key';
 import { orderedAlikePrefix, orderKeysSql, readsAggregateOrWindow } from './top-n';
 
 /**
@@ -25,7 +26,7 @@ import { orderedAlikePrefix, orderKeysSql, readsAggregateOrWindow } from './top-
  * - the partition keys are plain columns of kinds where ClickHouse's equality is never
  *   coarser than PostgreSQL's (PARTITION_ALIKE: byte-equal text is equal under any
  *   collation; integers, bool, dates, instants, uuid; NULLs one partition in both), or
- *   floats (real, double precision), partitioned on a normalised key (partitionKeySql)
+ *   floats (real, double precision), partitioned on a normalised key (float-equality-key.ts)
  *   for which ClickHouse's equality is exactly PostgreSQL's;
  * - the order keys ClickHouse ranks by are the leading ones it orders exactly as
  *   PostgreSQL (top-n.ts's orderedAlikePrefix: a rank on a prefix is never above the rank
@@ -141,18 +142,10 @@ function partitionBySql(keys: readonly PartitionKey[]): string {
   return keys.map(partitionKeySql).join(', ');
 }
 
-/**
- * A float partitions on a key whose ClickHouse equality is PostgreSQL's float equality:
- * `x + 0.` turns -0 into +0 (IEEE: -0 + +0 = +0), and every NaN (-nan, 0/0, any payload)
- * becomes the one `nan` — PostgreSQL has -0 = 0 and NaN = NaN. NULL stays NULL (isNaN of
- * NULL is NULL, so `if` takes `x + 0.`), one partition of its own as in PostgreSQL. A
- * real (Float32) widens to Float64 exactly. Measured in chDB over 1M rows of -0, 0, nan,
- * -nan, 0/0, a NaN with another payload, NULL and ±inf: one partition for -0 and 0, one
- * for every NaN, one for NULL (test/routing/float-partition-top-k.test.ts).
- */
+/** A float partitions on its PostgreSQL-equality key (float-equality-key.ts). */
 export function partitionKeySql({ column, float }: PartitionKey): string {
   const col = chIdent(column);
-  return float ? `if(isNaN(${col}), nan, ${col} + 0.)` : col;
+  return float ? floatEqualityKeySql(col) : col;
 }
 
 function sameWindow(a: PgNode, b: PgNode): boolean {

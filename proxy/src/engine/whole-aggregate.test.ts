@@ -43,6 +43,9 @@ describe('whole aggregates: planned only where ClickHouse forms exactly the stat
     ['stddev of an integer (numeric square root not reproduced)', 'SELECT stddev(n) FROM m', 'raw'],
     ['a condition ClickHouse cannot evaluate', "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY value) FROM m WHERE host ~ 'x[[:alpha:]]+'", 'raw'],
     ['count DISTINCT of jsonb keeps its grouping', 'SELECT host, count(DISTINCT labels) FROM m GROUP BY host', 'partial'],
+    ['count DISTINCT of a float', 'SELECT host, count(DISTINCT value) FROM m GROUP BY host', 'whole'],
+    ['count DISTINCT of a float with FILTER keeps its grouping', 'SELECT host, count(DISTINCT value) FILTER (WHERE n > 0) FROM m GROUP BY host', 'partial'],
+    ['count DISTINCT grouped by a float column', 'SELECT value, count(DISTINCT n) FROM m GROUP BY value', 'partial'],
     ['variance of an integer: exact partials', 'SELECT host, var_samp(n), var_pop(b), avg(b), sum(b) FROM m GROUP BY host', 'partial'],
   ];
   it.each(cases)('%s', (_name, sql, expected) => {
@@ -76,6 +79,13 @@ describe('whole aggregates: planned only where ClickHouse forms exactly the stat
     const occ = plan("SELECT host, percentile_cont(0.5) WITHIN GROUP (ORDER BY value) FROM m WHERE time >= '2026-01-01' GROUP BY host").occurrences[0];
     const q = coldQuery(occ, [instantFromEpochText('1767225600')], instantFromEpochText('1767571200'), '`_strata_gen` <= 3', 'strata', '`strata_scratch`.`hot_x`');
     expect(q.sql).toMatch(/FROM \(SELECT `host`, `value` FROM `strata`.`m` WHERE .*`_strata_gen` <= 3 UNION ALL SELECT `host` AS `host`, .*reinterpretAsFloat64.* AS `value` FROM `strata_scratch`.`hot_x`\) GROUP BY `host` HAVING count\(\) > 0$/);
+  });
+
+  it('counts distinct floats on their PostgreSQL-equality key, other kinds on the column', () => {
+    const occ = plan('SELECT host, count(DISTINCT value), count(DISTINCT n) FROM m GROUP BY host').occurrences[0];
+    const q = coldQuery(occ, [instantFromEpochText('1767225600')], instantFromEpochText('1767571200'), '1', 'strata', '`strata_scratch`.`hot_x`');
+    expect(q.sql).toContain('uniqExact(if(isNaN(`value`), nan, `value` + 0.))');
+    expect(q.sql).toContain('uniqExact(`n`)');
   });
 
   it('ships the hot rows only when they are the smaller side', () => {

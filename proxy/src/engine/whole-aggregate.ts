@@ -3,6 +3,7 @@ import type { PgNode } from '../router/sql-parser';
 import { funcName, numberConst, opName, stringConst } from '../translate/ast';
 import { columnKind, columnOf, type ColumnScope } from '../translate/column-scope';
 import { fixedIntervalUs, timeGranularity } from '../translate/time-granularity';
+import { floatEqualityKeySql } from './float-equality-key';
 
 /**
  * Aggregates that do not merge from partials (percentiles, float variance and standard
@@ -20,7 +21,9 @@ import { fixedIntervalUs, timeGranularity } from '../translate/time-granularity'
  *   percentile_disc the value at max(ceil(f·n), 1); NULLs are ignored (groupArray skips
  *   them) and ClickHouse's arraySort puts NaN above +Infinity, as PostgreSQL orders it;
  *   no value gives NULL. count(DISTINCT x) over columns ClickHouse compares as
- *   PostgreSQL's deterministic equality does (bytes of text, integers, instants).
+ *   PostgreSQL's deterministic equality does (bytes of text, integers, instants), and
+ *   over floats counted on a key with PostgreSQL's float equality (-0 = 0, every NaN one
+ *   value: float-equality-key.ts); uniqExact skips NULLs as count(DISTINCT) does.
  * - float variance and standard deviation: PostgreSQL's Youngs–Cramer sums and
  *   ClickHouse's stable (Welford) ones may differ in the last bits, as PostgreSQL's own
  *   parallel plans do; differential tests compare them with the relative tolerance the
@@ -36,6 +39,8 @@ export interface WholeColumn {
   column: string;
   /** percentile_*: the fraction, a decimal literal in [0, 1] (checked, so spliced as a Float64 literal). */
   fraction?: string;
+  /** count_distinct of a real or double precision: counted on its PostgreSQL-equality key. */
+  float?: boolean;
 }
 
 const FLOAT_KINDS = new Set(['float4', 'float8']);
@@ -74,7 +79,11 @@ export function wholeAggregateOf(f: PgNode, name: string, scope: ColumnScope): O
   if (f.agg_order || args.length !== 1) return undefined;
   const col = columnKindOf(args[0]);
   if (!col) return undefined;
-  if (f.agg_distinct) return name === 'count' && EQUAL_ALIKE.has(col.kind) ? { fn: 'count_distinct', column: col.column } : undefined;
+  if (f.agg_distinct) {
+    if (name !== 'count') return undefined;
+    if (FLOAT_KINDS.has(col.kind)) return { fn: 'count_distinct', column: col.column, float: true };
+    return EQUAL_ALIKE.has(col.kind) ? { fn: 'count_distinct', column: col.column } : undefined;
+  }
   const spread = FLOAT_SPREAD[name];
   return spread && FLOAT_KINDS.has(col.kind) ? { fn: spread, column: col.column } : undefined;
 }
@@ -95,7 +104,7 @@ export function wholeChExpr(w: WholeColumn): string {
   const x = chIdent(w.column);
   switch (w.fn) {
     case 'count_distinct':
-      return `uniqExact(${x})`;
+      return `uniqExact(${w.float ? floatEqualityKeySql(x) : x})`;
     case 'percentile_cont': {
       const sorted = `arraySort(groupArray(toFloat64(${x})))`;
       const n = `length(${sorted})`;
