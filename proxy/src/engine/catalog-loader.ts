@@ -1,6 +1,7 @@
 import { listRegisteredTables, pgIdent, type Queryable } from '@strata/core';
 import { catalogSnapshot, type CatalogSnapshot, type TieredView } from '../router/catalog-snapshot';
 import { probeTextFolding } from './text-folding-probe';
+import { probeTextOrder } from './text-order-probe';
 
 /** Reads strata.table_registry into the snapshot the router and engine take. */
 export async function loadCatalogSnapshot(db: Queryable): Promise<CatalogSnapshot> {
@@ -8,7 +9,7 @@ export async function loadCatalogSnapshot(db: Queryable): Promise<CatalogSnapsho
   const database = exists.rows[0].db;
   if (!exists.rows[0].t) return { tables: [], database };
   const snapshot = catalogSnapshot(await listRegisteredTables(db));
-  return { ...snapshot, database, views: await loadTieredViews(db, snapshot), textFolding: await probeTextFolding(db, database) };
+  return { ...snapshot, database, views: await loadTieredViews(db, snapshot), textFolding: await probeTextFolding(db, database), textOrder: await probeTextOrder(db, database) };
 }
 
 /**

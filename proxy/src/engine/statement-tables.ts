@@ -25,6 +25,7 @@ import { replaceNode, selectOf } from './sql-snippets';
 import { coldDeletesFromRows, tombstoneFilterSql } from './tiered-delete';
 import { runInOrder, type PipelinedStatement } from './hot-session';
 import type { InlineColumn } from './inline-cold-rows';
+import { withTextOrder, type ColumnCollation } from './text-order-columns';
 import type { Transaction } from './transaction';
 
 /** A tiered table as this statement's snapshot has it. */
@@ -68,9 +69,14 @@ function tierReadLock(tx: Transaction, list: string): PipelinedStatement[] {
   return tx.readCommitted ? [{ sql: TIER_READ_LOCK_SHARED_SQL, params: [list] }] : [];
 }
 
-/** The hot tables' columns in their order ($1: qualified names), for raw cold rows inlined in their place. */
-const HOT_COLUMNS_SQL = `SELECT u.t, a.attname::text, format_type(a.atttypid, a.atttypmod)
+/**
+ * The hot tables' columns in their order ($1: qualified names), for raw cold rows inlined
+ * in their place, with their collations (text-order-columns.ts: which text PostgreSQL
+ * orders as ClickHouse does).
+ */
+const HOT_COLUMNS_SQL = `SELECT u.t, a.attname::text, format_type(a.atttypid, a.atttypmod), co.collprovider::text, co.collcollate
    FROM unnest($1::text[]) WITH ORDINALITY AS u (t, n) JOIN pg_catalog.pg_attribute a ON a.attrelid = to_regclass(u.t)
+   LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation
   WHERE a.attnum > 0 AND NOT a.attisdropped ORDER BY u.n, a.attnum`;
 
 function tierStatesOf(rows: ReadonlyArray<ReadonlyArray<string | null>>): { states: Map<string, TierStateRow>; specs: TieredTableSpec[] } {
@@ -127,9 +133,13 @@ export async function readStatementTables(
   const [stateRows, deleteRows, columnRows] = results.slice(-3).map((r) => r.rows);
   const { states, specs } = tierStatesOf(stateRows);
   const deletes = coldDeletesFromRows(deleteRows, tables);
-  for (const [qualified, name, pgType] of columnRows) {
-    const state = states.get(hotTables.get(qualified!)!);
+  const collations = new Map<string, Map<string, ColumnCollation>>();
+  for (const [qualified, name, pgType, provider, locale] of columnRows) {
+    const table = hotTables.get(qualified!)!;
+    const state = states.get(table);
     if (state) (state.hotColumns ??= []).push({ name: name!, pgType: pgType! });
+    if (!collations.has(table)) collations.set(table, new Map());
+    collations.get(table)!.set(name!, { provider, locale });
   }
   for (const [table, state] of states) {
     if (state.rowSecurity) throw notSupported('row-level-security', `table "${table}" has row-level security, which the cold tier cannot apply`);
@@ -142,7 +152,7 @@ export async function readStatementTables(
     if (base) states.set(relation.table, { ...base, visibility: base.generations, hotColumns: undefined });
   }
   const described = describeFirst.length > 0 ? { paramTypes: results[0].paramTypes ?? [], fields: results[0].fields } : undefined;
-  return { snapshot: withCurrentSpecs(cached, specs), states, rollupPolicy: ctx.rollupPolicy, ...(described ? { described } : {}), ...(rollupContext ? { rollupContext } : {}) };
+  return { snapshot: withTextOrder(withCurrentSpecs(cached, specs), collations), states, rollupPolicy: ctx.rollupPolicy, ...(described ? { described } : {}), ...(rollupContext ? { rollupContext } : {}) };
 }
 
 async function checkCanRead(tx: Transaction, role: string, relations: TieredRelation[]): Promise<void> {

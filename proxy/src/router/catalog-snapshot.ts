@@ -1,5 +1,6 @@
 import { normalizePgType, type PgTypeKind, type RollupSpec, type TieredTableSpec } from '@strata/core/model';
 import type { TextFolding } from '../translate/text-folding';
+import type { DatabaseTextOrder } from '../translate/text-order';
 import { rollupRelations, type RollupOf } from './rollup-relations';
 
 /**
@@ -12,6 +13,11 @@ export interface TieredColumnInfo {
   /** As written in DDL, e.g. `double precision`. */
   pgType: string;
   kind: PgTypeKind;
+  /**
+   * Text: PostgreSQL orders it byte-wise, as ClickHouse does (translate/text-order.ts) —
+   * set per statement from its collation in PostgreSQL (engine/statement-tables.ts).
+   */
+  bytewise?: boolean;
 }
 
 export interface TieredRelation {
@@ -50,6 +56,8 @@ export interface CatalogSnapshot {
   database?: string;
   /** That database's case folding (engine/text-folding-probe.ts); unset: case-insensitive conditions stay in PostgreSQL. */
   textFolding?: TextFolding;
+  /** That database's default collation order (engine/text-order-probe.ts); unset: text ordering stays in PostgreSQL. */
+  textOrder?: DatabaseTextOrder;
 }
 
 export function catalogSnapshot(specs: readonly TieredTableSpec[]): CatalogSnapshot {

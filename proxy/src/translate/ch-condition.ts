@@ -4,12 +4,15 @@ import { numberConst, opName, stringConst } from './ast';
 import { columnKind, columnOf, isTextKind, type ColumnScope } from './column-scope';
 import type { ChParams } from './ch-params';
 import { textMatchToClickHouse } from './ch-text-match';
+import { textOperand } from './text-order';
 
 /**
  * A WHERE conjunct as ClickHouse SQL that accepts exactly the rows PostgreSQL's would,
  * or undefined. Only forms whose semantics agree in both engines translate:
- * comparisons of numbers, equality of text (collation-free), IN lists, BETWEEN of
- * numbers, IS [NOT] NULL, AND/OR/NOT (both use three-valued logic), jsonb `->>`
+ * comparisons of numbers, equality of text (collation-free), ordering comparisons and
+ * BETWEEN of text PostgreSQL orders byte-wise as ClickHouse does (text-order.ts: a column
+ * of such a collation, or under `COLLATE "C"`), IN lists, BETWEEN of numbers, IS [NOT]
+ * NULL, AND/OR/NOT (both use three-valued logic), jsonb `->>`
  * equality with a string and `@>` with an object of strings, and the log-search forms of
  * ch-text-match.ts (LIKE, ILIKE, regular expressions, position, lower/upper). Anything
  * else stays for PostgreSQL to evaluate.
@@ -53,10 +56,11 @@ export function conditionToClickHouse(scope: ColumnScope, n: PgNode, params: ChP
   }
   if (e.kind === 'AEXPR_BETWEEN' || e.kind === 'AEXPR_NOT_BETWEEN') {
     // x BETWEEN a AND b is x >= a AND x <= b (SYMMETRIC, which may swap them, is not translated).
-    const col = plainColumn(scope, e.lexpr);
+    const col = plainColumn(scope, e.lexpr) ?? bytewiseText(scope, e.lexpr);
     const [lo, hi] = (e.rexpr?.List?.items ?? []) as PgNode[];
     const kind = col ? columnKind(scope, col) : undefined;
-    if (!col || !kind || !NUMERIC_KINDS.has(kind) || lo === undefined || hi === undefined) return undefined;
+    const ordered = kind !== undefined && (NUMERIC_KINDS.has(kind) || (isTextKind(kind) && bytewiseText(scope, e.lexpr) !== undefined));
+    if (!col || !ordered || lo === undefined || hi === undefined) return undefined;
     const a = constantFor(scope, col, lo, params);
     const b = constantFor(scope, col, hi, params);
     if (a === undefined || b === undefined) return undefined;
@@ -74,17 +78,17 @@ export function conditionToClickHouse(scope: ColumnScope, n: PgNode, params: ChP
     if (s === undefined || !isUnambiguousJsonString(s)) return undefined;
     return `JSONExtractString(${chIdent(jsonText.column)}, ${params.add(jsonText.key, 'String')}) = ${params.add(s, 'String')}`;
   }
-  let col = plainColumn(scope, e.lexpr);
-  let other = e.rexpr;
+  let [side, other] = [e.lexpr, e.rexpr];
   let oper = op === '!=' ? '<>' : op;
-  if (!col) {
-    col = plainColumn(scope, e.rexpr);
-    other = e.lexpr;
+  if (!plainColumn(scope, side) && !textOperand(scope, side)) {
+    [side, other] = [e.rexpr, e.lexpr];
     oper = ({ '<': '>', '<=': '>=', '>': '<', '>=': '<=' } as Record<string, string>)[oper] ?? oper;
   }
+  const col = plainColumn(scope, side) ?? textOperand(scope, side)?.column;
   if (!col) return undefined;
   const kind = columnKind(scope, col);
-  if (isTextKind(kind) && oper !== '=' && oper !== '<>') return undefined; // ordering depends on collation
+  // Text equality is byte equality under any deterministic collation; ordering only under byte-order ones.
+  if (isTextKind(kind) && oper !== '=' && oper !== '<>' && bytewiseText(scope, side) === undefined) return undefined;
   const value = constantFor(scope, col, other, params);
   return value === undefined ? undefined : comparison(col, kind, oper, value);
 }
@@ -93,6 +97,12 @@ export function conditionToClickHouse(scope: ColumnScope, n: PgNode, params: ChP
 function comparison(col: string, kind: string | undefined, oper: string, value: string): string {
   const plain = `${chIdent(col)} ${oper} ${value}`;
   return isFloatKind(kind) && (oper === '>' || oper === '>=') ? `(${plain} OR isNaN(${chIdent(col)}))` : plain;
+}
+
+/** A text column (bare, or under `COLLATE "C"`) that PostgreSQL orders byte-wise there, as ClickHouse does. */
+function bytewiseText(scope: ColumnScope, n: PgNode): string | undefined {
+  const t = textOperand(scope, n);
+  return t?.bytewise ? t.column : undefined;
 }
 
 function isFloatKind(kind: string | undefined): boolean {

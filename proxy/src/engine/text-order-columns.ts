@@ -1,0 +1,33 @@
+import type { CatalogSnapshot, TieredRelation } from '../router/catalog-snapshot';
+import { isTextKind } from '../translate/column-scope';
+import { collationOrdersAsBytes } from '../translate/text-order';
+
+/** A hot table's column collation as pg_attribute/pg_collation have it (collprovider, collcollate; 'd' for the default). */
+export interface ColumnCollation {
+  provider: string | null;
+  locale: string | null;
+}
+
+/**
+ * `snapshot` with each tiered table's text columns marked `bytewise` where PostgreSQL
+ * orders them as ClickHouse does (translate/text-order.ts): a hot table's by the column's
+ * collation (`collations`, keyed by table then column, read in the statement's
+ * describe/tier-state round trip), a cold-only table's by the database default (its cold
+ * rows reach PostgreSQL in tables of the default collation). Rollup relations are left as
+ * they are.
+ */
+export function withTextOrder(snapshot: CatalogSnapshot, collations: ReadonlyMap<string, ReadonlyMap<string, ColumnCollation>>): CatalogSnapshot {
+  const order = snapshot.textOrder;
+  const mark = (rel: TieredRelation): TieredRelation => {
+    if (rel.rollupOf || !rel.columns.some((c) => isTextKind(c.kind))) return rel;
+    const own = collations.get(rel.table);
+    if (rel.mode !== 'cold-only' && !own) return rel;
+    const columns = rel.columns.map((c) => {
+      if (!isTextKind(c.kind)) return c;
+      const coll = rel.mode === 'cold-only' ? { provider: 'd', locale: null } : own!.get(c.name);
+      return { ...c, bytewise: coll?.provider ? collationOrdersAsBytes(coll.provider, coll.locale, order) : false };
+    });
+    return { ...rel, columns };
+  };
+  return { ...snapshot, tables: snapshot.tables.map(mark) };
+}
