@@ -30,7 +30,8 @@ const SINGLES = [
   ...[0x10000, 0x1f600, 0x10ffff].map((c) => String.fromCodePoint(c)),
 ];
 const WORDS = ['', 'a', 'ab', 'abc', 'aB', 'Ab', 'AB', 'b', 'B', 'a b', 'a-b', 'a_b', 'a.b', 'ab-', 'co-op', 'coop', 'co op', 'ss', 'sz', 'e\u0301', 'é', 'fi', 'ﬁ', 'Å', 'Å', 'A\u030a', '10', '9', '1-0'];
-const PROBE_STRINGS = [...new Set([...SINGLES, ...WORDS, ...SINGLES.flatMap((c) => [`a${c}`, `${c}b`, `x${c}y`]), ...WORDS.map((w) => `${w}z`)])];
+/** Exported for its test (test/proxy/text-order-probe.test.ts: ICU orders them otherwise). */
+export const PROBE_STRINGS = [...new Set([...SINGLES, ...WORDS, ...SINGLES.flatMap((c) => [`a${c}`, `${c}b`, `x${c}y`]), ...WORDS.map((w) => `${w}z`)])];
 
 const cache = new Map<string, DatabaseTextOrder>();
 

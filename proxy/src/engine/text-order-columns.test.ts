@@ -1,0 +1,35 @@
+import type { CatalogSnapshot, TieredRelation } from '../router/catalog-snapshot';
+import { withTextOrder, type ColumnCollation } from './text-order-columns';
+
+const columns = [
+  { name: 'time', pgType: 'timestamp with time zone', kind: 'timestamptz' as const },
+  { name: 'host', pgType: 'text', kind: 'text' as const },
+  { name: 'app', pgType: 'text', kind: 'text' as const },
+];
+const table = (name: string, mode: TieredRelation['mode']): TieredRelation => ({ schema: 'public', table: name, timeColumn: 'time', mode, columns });
+const bytewise = (s: CatalogSnapshot, name: string) => Object.fromEntries(s.tables.find((t) => t.table === name)!.columns.map((c) => [c.name, c.bytewise]));
+
+describe('withTextOrder: which text columns PostgreSQL orders byte-wise', () => {
+  const snapshot: CatalogSnapshot = {
+    tables: [table('hot_t', 'hot-then-cold'), table('cold_t', 'cold-only'), table('other_t', 'hot-then-cold')],
+    textOrder: { defaultBytewise: true, cUtf8Bytewise: true },
+  };
+  const collations = new Map<string, Map<string, ColumnCollation>>([
+    ['hot_t', new Map([['time', { provider: null, locale: null }], ['host', { provider: 'd', locale: null }], ['app', { provider: 'i', locale: null }]])],
+  ]);
+
+  it('a hot table by its columns’ collations, a cold-only one by the default, others untouched', () => {
+    const s = withTextOrder(snapshot, collations);
+    expect(bytewise(s, 'hot_t')).toEqual({ time: undefined, host: true, app: false });
+    expect(bytewise(s, 'cold_t')).toEqual({ time: undefined, host: true, app: true });
+    expect(bytewise(s, 'other_t')).toEqual({ time: undefined, host: undefined, app: undefined });
+  });
+
+  it('nothing byte-ordered where the default is not (or not probed)', () => {
+    for (const textOrder of [{ defaultBytewise: false, cUtf8Bytewise: false }, undefined]) {
+      const s = withTextOrder({ ...snapshot, textOrder }, collations);
+      expect(bytewise(s, 'hot_t')).toEqual({ time: undefined, host: false, app: false });
+      expect(bytewise(s, 'cold_t')).toEqual({ time: undefined, host: false, app: false });
+    }
+  });
+});
