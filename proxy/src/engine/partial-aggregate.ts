@@ -258,6 +258,11 @@ function rewrite(
   });
 
   const evaluated = [sel.targetList, sel.groupClause, sel.havingClause, sel.sortClause, sel.distinctClause, sel.windowClause, unpushed];
+  // Text of a nondeterministic collation may be a group column too: ClickHouse groups it by
+  // bytes, finer than PostgreSQL ('abc' and 'ABC' apart), and PostgreSQL regroups the
+  // partial rows under the column's own collation (the union with the hot table carries
+  // it), so a finer grouping only gives it more rows to combine. The same holds for
+  // DISTINCT, and for count(DISTINCT) as a partial (x joins the grouping).
   const groupColumns = new Set<string>();
   for (const ref of columnRefs(evaluated)) {
     const c = columnOf(scope, ref);

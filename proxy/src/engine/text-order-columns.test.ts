@@ -25,6 +25,26 @@ describe('withTextOrder: which text columns PostgreSQL orders byte-wise', () => 
     expect(bytewise(s, 'other_t')).toEqual({ time: undefined, host: undefined, app: undefined });
   });
 
+  it('a hot table’s text columns nondeterministic unless their collation is known to be deterministic', () => {
+    const withDeterminism = new Map<string, Map<string, ColumnCollation>>([
+      [
+        'hot_t',
+        new Map([
+          ['time', { provider: null, locale: null, deterministic: null }],
+          ['host', { provider: 'd', locale: null, deterministic: true }],
+          ['app', { provider: 'i', locale: 'und-u-ks-level2', deterministic: false }],
+        ]),
+      ],
+    ]);
+    const s = withTextOrder(snapshot, withDeterminism);
+    const marks = (name: string) => Object.fromEntries(s.tables.find((t) => t.table === name)!.columns.map((c) => [c.name, c.nondeterministic]));
+    expect(marks('hot_t')).toEqual({ time: undefined, host: false, app: true });
+    // Cold-only: the database default, which PostgreSQL never lets be nondeterministic.
+    expect(marks('cold_t')).toEqual({ time: undefined, host: undefined, app: undefined });
+    // Tables the statement does not read are left as they are.
+    expect(marks('other_t')).toEqual({ time: undefined, host: undefined, app: undefined });
+  });
+
   it('nothing byte-ordered where the default is not (or not probed)', () => {
     for (const textOrder of [{ defaultBytewise: false, cUtf8Bytewise: false }, undefined]) {
       const s = withTextOrder({ ...snapshot, textOrder }, collations);

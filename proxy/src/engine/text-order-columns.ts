@@ -6,6 +6,8 @@ import { collationOrdersAsBytes } from '../translate/text-order';
 export interface ColumnCollation {
   provider: string | null;
   locale: string | null;
+  /** collisdeterministic; null where the column has no collation row (none is read as unknown). */
+  deterministic?: boolean | null;
 }
 
 /**
@@ -13,8 +15,10 @@ export interface ColumnCollation {
  * orders them as ClickHouse does (translate/text-order.ts): a hot table's by the column's
  * collation (`collations`, keyed by table then column, read in the statement's
  * describe/tier-state round trip), a cold-only table's by the database default (its cold
- * rows reach PostgreSQL in tables of the default collation). Rollup relations are left as
- * they are.
+ * rows reach PostgreSQL in tables of the default collation). A hot table's text columns
+ * are also marked `nondeterministic` unless their collation is known to be deterministic
+ * (the database default always is: PostgreSQL refuses a nondeterministic one there).
+ * Rollup relations are left as they are.
  */
 export function withTextOrder(snapshot: CatalogSnapshot, collations: ReadonlyMap<string, ReadonlyMap<string, ColumnCollation>>): CatalogSnapshot {
   const order = snapshot.textOrder;
@@ -25,7 +29,8 @@ export function withTextOrder(snapshot: CatalogSnapshot, collations: ReadonlyMap
     const columns = rel.columns.map((c) => {
       if (!isTextKind(c.kind)) return c;
       const coll = rel.mode === 'cold-only' ? { provider: 'd', locale: null } : own!.get(c.name);
-      return { ...c, bytewise: coll?.provider ? collationOrdersAsBytes(coll.provider, coll.locale, order) : false };
+      const bytewise = coll?.provider ? collationOrdersAsBytes(coll.provider, coll.locale, order) : false;
+      return rel.mode === 'cold-only' ? { ...c, bytewise } : { ...c, bytewise, nondeterministic: coll?.deterministic !== true };
     });
     return { ...rel, columns };
   };

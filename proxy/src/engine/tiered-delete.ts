@@ -113,7 +113,9 @@ async function deleteRows(hot: HotSession, stmt: PgNode, ctx: TieredDeleteContex
   if (state.rowSecurity) throw notSupported('row-level-security', `DELETE on tiered table ${name}, which has row-level security: its policies cannot reach the cold tier`);
   const paramTypes = ctx.params.length > 0 ? (await hot.describe(sql, ctx.paramTypes)).paramTypes : [...ctx.paramTypes];
 
-  const scope: ColumnScope = { relation: rel, refName: d.relation.alias?.aliasname ?? d.relation.relname, soleFromItem: true };
+  // A condition on text of a nondeterministic collation ('abc' = 'ABC') has no exact cold form: refused below.
+  const relation = { ...rel, columns: rel.columns.map((c) => (state.nondeterministic.includes(c.name) ? { ...c, nondeterministic: true } : c)) };
+  const scope: ColumnScope = { relation, refName: d.relation.alias?.aliasname ?? d.relation.relname, soleFromItem: true };
   const timePredicates: TimePredicate[] = [];
   const bounds: PgNode[] = [];
   const others: PgNode[] = [];
@@ -191,6 +193,8 @@ interface DeleteState {
   committedGen: bigint;
   visibility: string;
   rowSecurity: boolean;
+  /** Columns of a nondeterministic collation: their equality is not byte equality (column-scope.ts equalsAsBytes). */
+  nondeterministic: string[];
 }
 
 /**
@@ -203,16 +207,18 @@ async function readState(hot: HotSession, rel: TieredRelation, privilege: 'DELET
   const r = await hot.query(
     `SELECT extract(epoch FROM s.watermark)::text, s.committed_gen::text, array_to_string(s.excluded_gens, ','),
             coalesce((SELECT c.relrowsecurity FROM pg_catalog.pg_class c WHERE c.oid = to_regclass($2)), false)::text,
-            coalesce(has_table_privilege(to_regclass($2), $3), true)::text
+            coalesce(has_table_privilege(to_regclass($2), $3), true)::text,
+            (SELECT json_agg(a.attname::text)::text FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation
+              WHERE a.attrelid = to_regclass($2) AND a.attnum > 0 AND NOT a.attisdropped AND NOT co.collisdeterministic)
        FROM strata.tier_state s WHERE s.table_name = $1`,
     [rel.table, pgQualified(rel.schema, rel.table), privilege],
   );
   if (r.rows.length === 0) throw notSupported('unapplied-table', `table "${rel.table}" has no tier state (is it applied?)`);
-  const [w, gen, excluded, rls, allowed] = r.rows[0];
+  const [w, gen, excluded, rls, allowed, nondeterministic] = r.rows[0];
   if (allowed !== 'true') throw new SqlStateError('42501', `permission denied for table ${rel.table}`);
   const committedGen = BigInt(gen!);
   const excludedGens = excluded ? excluded.split(',').map((g) => BigInt(g)) : [];
-  return { w: instantFromEpochText(w!), committedGen, visibility: visibleGenerationsSql({ committedGen, excludedGens }), rowSecurity: rls === 'true' };
+  return { w: instantFromEpochText(w!), committedGen, visibility: visibleGenerationsSql({ committedGen, excludedGens }), rowSecurity: rls === 'true', nondeterministic: nondeterministic ? (JSON.parse(nondeterministic) as string[]) : [] };
 }
 
 async function recordColdDelete(hot: HotSession, table: string, predicate: string, params: ChParams['values'], maxGen: bigint): Promise<string> {

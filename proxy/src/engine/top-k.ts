@@ -25,7 +25,10 @@ import { orderedAlikePrefix, orderKeysSql, readsAggregateOrWindow } from './top-
  *   that pass it);
  * - the partition keys are plain columns of kinds where ClickHouse's equality is never
  *   coarser than PostgreSQL's (PARTITION_ALIKE: byte-equal text is equal under any
- *   collation; integers, bool, dates, instants, uuid; NULLs one partition in both), or
+ *   collation — a nondeterministic one too: where it has 'abc' = 'ABC', ClickHouse's
+ *   partitions are finer, and a row's rank within a finer partition is never above its
+ *   rank in PostgreSQL's, so a finer partition only keeps more candidates —; integers,
+ *   bool, dates, instants, uuid; NULLs one partition in both), or
  *   floats (real, double precision), partitioned on a normalised key (float-equality-key.ts)
  *   for which ClickHouse's equality is exactly PostgreSQL's;
  * - the order keys ClickHouse ranks by are the leading ones it orders exactly as

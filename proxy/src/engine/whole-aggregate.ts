@@ -1,7 +1,7 @@
 import { chIdent } from '@strata/core';
 import type { PgNode } from '../router/sql-parser';
 import { funcName, numberConst, opName, stringConst } from '../translate/ast';
-import { columnKind, columnOf, type ColumnScope } from '../translate/column-scope';
+import { columnKind, columnOf, equalsAsBytes, type ColumnScope } from '../translate/column-scope';
 import { fixedIntervalUs, timeGranularity } from '../translate/time-granularity';
 import { floatEqualityKeySql } from './float-equality-key';
 
@@ -15,13 +15,17 @@ import { floatEqualityKeySql } from './float-equality-key';
  * The invariants that make it exact:
  * - ClickHouse's groups are PostgreSQL's groups, one to one (groupsExactly): every GROUP
  *   BY item is a column whose equality ClickHouse shares (no floats: -0 = 0 and NaN = NaN
- *   in PostgreSQL) or a time bucket whose buckets are the cells ClickHouse groups by.
+ *   in PostgreSQL; no text of a nondeterministic collation: 'abc' = 'ABC' there,
+ *   column-scope.ts equalsAsBytes) or a time bucket whose buckets are the cells
+ *   ClickHouse groups by.
  * - each value is PostgreSQL's: percentile_cont is its formula (lo + (hi − lo)·frac over
  *   the sorted values, first = floor(f·(n−1)), no interpolation when frac is 0);
  *   percentile_disc the value at max(ceil(f·n), 1); NULLs are ignored (groupArray skips
  *   them) and ClickHouse's arraySort puts NaN above +Infinity, as PostgreSQL orders it;
  *   no value gives NULL. count(DISTINCT x) over columns ClickHouse compares as
- *   PostgreSQL's deterministic equality does (bytes of text, integers, instants), and
+ *   PostgreSQL's deterministic equality does (bytes of text under a deterministic
+ *   collation — not a nondeterministic one, which counts 'abc' and 'ABC' once —,
+ *   integers, instants), and
  *   over floats counted on a key with PostgreSQL's float equality (-0 = 0, every NaN one
  *   value: float-equality-key.ts); uniqExact skips NULLs as count(DISTINCT) does.
  * - float variance and standard deviation: PostgreSQL's Youngs–Cramer sums and
@@ -82,7 +86,7 @@ export function wholeAggregateOf(f: PgNode, name: string, scope: ColumnScope): O
   if (f.agg_distinct) {
     if (name !== 'count') return undefined;
     if (FLOAT_KINDS.has(col.kind)) return { fn: 'count_distinct', column: col.column, float: true };
-    return EQUAL_ALIKE.has(col.kind) ? { fn: 'count_distinct', column: col.column } : undefined;
+    return EQUAL_ALIKE.has(col.kind) && equalsAsBytes(scope, col.column) ? { fn: 'count_distinct', column: col.column } : undefined;
   }
   const spread = FLOAT_SPREAD[name];
   return spread && FLOAT_KINDS.has(col.kind) ? { fn: spread, column: col.column } : undefined;
@@ -143,7 +147,7 @@ export function groupsExactly(sel: PgNode, scope: ColumnScope, groupColumns: str
     const col = item?.ColumnRef ? columnOf(scope, item.ColumnRef) : undefined;
     if (col === scope.relation.timeColumn) timeCells.push(0n);
     else if (col) {
-      if (!EQUAL_ALIKE.has(columnKind(scope, col) ?? '')) return false;
+      if (!EQUAL_ALIKE.has(columnKind(scope, col) ?? '') || !equalsAsBytes(scope, col)) return false;
       plain.add(col);
     } else {
       const width = bucketWidth(scope, item);

@@ -18,6 +18,14 @@ export interface TieredColumnInfo {
    * set per statement from its collation in PostgreSQL (engine/statement-tables.ts).
    */
   bytewise?: boolean;
+  /**
+   * Text: its collation in PostgreSQL is nondeterministic, or not known to be
+   * deterministic, so PostgreSQL's equality is not byte equality ('abc' = 'ABC' under a
+   * case-insensitive ICU collation) and LIKE, regular expressions and substring searches
+   * are errors there — nothing that relies on byte equality reaches ClickHouse
+   * (column-scope.ts equalsAsBytes). Set per statement like `bytewise`.
+   */
+  nondeterministic?: boolean;
 }
 
 export interface TieredRelation {

@@ -1,7 +1,7 @@
 import type { PgNode } from '../router/sql-parser';
 import { chIdent } from '@strata/core/ddl';
 import { numberConst, opName, stringConst } from './ast';
-import { columnKind, columnOf, isTextKind, type ColumnScope } from './column-scope';
+import { columnKind, columnOf, equalsAsBytes, isTextKind, type ColumnScope } from './column-scope';
 import type { ChParams } from './ch-params';
 import { textMatchToClickHouse } from './ch-text-match';
 import { textOperand } from './text-order';
@@ -9,7 +9,9 @@ import { textOperand } from './text-order';
 /**
  * A WHERE conjunct as ClickHouse SQL that accepts exactly the rows PostgreSQL's would,
  * or undefined. Only forms whose semantics agree in both engines translate:
- * comparisons of numbers, equality of text (collation-free), ordering comparisons and
+ * comparisons of numbers, equality of text under a deterministic collation (equality is
+ * byte equality there; under a nondeterministic one 'abc' may equal 'ABC', so it stays in
+ * PostgreSQL: column-scope.ts equalsAsBytes), ordering comparisons and
  * BETWEEN of text PostgreSQL orders byte-wise as ClickHouse does (text-order.ts: a column
  * of such a collation, or under `COLLATE "C"`), IN lists, BETWEEN of numbers, IS [NOT]
  * NULL, AND/OR/NOT (both use three-valued logic), jsonb `->>`
@@ -44,7 +46,7 @@ export function conditionToClickHouse(scope: ColumnScope, n: PgNode, params: ChP
   if (e.kind === 'AEXPR_IN') {
     const col = plainColumn(scope, e.lexpr);
     const items = e.rexpr?.List?.items as PgNode[] | undefined;
-    if (!col || !items || items.length === 0) return undefined;
+    if (!col || !items || items.length === 0 || !equalsAsBytes(scope, col)) return undefined;
     const values = items.map((i) => constantFor(scope, col, i, params));
     if (values.some((v) => v === undefined)) return undefined;
     const negated = opName(e) === '<>';
@@ -88,7 +90,7 @@ export function conditionToClickHouse(scope: ColumnScope, n: PgNode, params: ChP
   if (!col) return undefined;
   const kind = columnKind(scope, col);
   // Text equality is byte equality under any deterministic collation; ordering only under byte-order ones.
-  if (isTextKind(kind) && oper !== '=' && oper !== '<>' && bytewiseText(scope, side) === undefined) return undefined;
+  if (isTextKind(kind) && bytewiseText(scope, side) === undefined && ((oper !== '=' && oper !== '<>') || !equalsAsBytes(scope, col))) return undefined;
   const value = constantFor(scope, col, other, params);
   return value === undefined ? undefined : comparison(col, kind, oper, value);
 }

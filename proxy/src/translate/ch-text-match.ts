@@ -1,7 +1,7 @@
 import type { PgNode } from '../router/sql-parser';
 import { chIdent } from '@strata/core/ddl';
 import { funcName, numberConst, opName, stringConst } from './ast';
-import { columnKind, columnOf, isTextKind, type ColumnScope } from './column-scope';
+import { columnKind, columnOf, equalsAsBytes, isTextKind, type ColumnScope } from './column-scope';
 import type { ChParams } from './ch-params';
 import { likePatternToClickHouse } from './like-pattern';
 import { isPortableRegex } from './regex-subset';
@@ -22,6 +22,10 @@ import { foldAscii, foldedColumn, isAscii, type FoldCase } from './text-folding'
  *   positionUTF8 counts code points, as PostgreSQL counts characters), `starts_with`
  *   and `^@`.
  * NULL in, NULL out on both sides, so NOT and three-valued logic carry over.
+ * None of them on a column of a nondeterministic collation (column-scope.ts
+ * equalsAsBytes): PostgreSQL refuses LIKE, regular expressions, position and starts_with
+ * there (0A000), and lower()/upper() compared under it is not byte equality; PostgreSQL
+ * evaluates them, so its error reaches the client as it would without the cold tier.
  */
 export function textMatchToClickHouse(scope: ColumnScope, n: PgNode, params: ChParams): string | undefined {
   if (n?.FuncCall) return startsWith(scope, n.FuncCall.args, funcName(n.FuncCall) === 'starts_with', params);
@@ -53,7 +57,7 @@ export function textMatchToClickHouse(scope: ColumnScope, n: PgNode, params: ChP
   return undefined;
 }
 
-/** A text column, possibly inside lower()/upper(). */
+/** A text column whose equality is byte equality, possibly inside lower()/upper(). */
 interface TextOperand {
   column: string;
   fold?: FoldCase;
@@ -62,7 +66,8 @@ interface TextOperand {
 function textOperand(scope: ColumnScope, n: PgNode): TextOperand | undefined {
   if (n?.ColumnRef) {
     const col = columnOf(scope, n.ColumnRef);
-    return col !== undefined && col !== scope.relation.timeColumn && isTextKind(columnKind(scope, col)) ? { column: col } : undefined;
+    const text = col !== undefined && col !== scope.relation.timeColumn && isTextKind(columnKind(scope, col)) && equalsAsBytes(scope, col);
+    return text ? { column: col } : undefined;
   }
   const f = n?.FuncCall;
   const name = f ? funcName(f) : undefined;

@@ -40,3 +40,14 @@ export function columnKind(scope: ColumnScope, name: string) {
 export function isTextKind(kind: string | undefined): boolean {
   return kind === 'text' || kind === 'varchar';
 }
+
+/**
+ * Whether ClickHouse's equality of `name`'s values (bytes, for String) is PostgreSQL's:
+ * false only for a text column whose collation is nondeterministic or unknown
+ * (TieredColumnInfo.nondeterministic). Conditions and groupings that need equal values
+ * to be equal in both engines (=, <>, IN, LIKE, regular expressions, count(DISTINCT),
+ * whole-aggregate groups) stay in PostgreSQL otherwise.
+ */
+export function equalsAsBytes(scope: ColumnScope, name: string): boolean {
+  return scope.relation.columns.find((c) => c.name === name)?.nondeterministic !== true;
+}
