@@ -3,6 +3,7 @@ import { chQualified, DATASET_START, runTiering, validateTieredTable } from '@st
 import { createTierEngine, loadCatalogSnapshot, type TierEngine } from '../../proxy/src/engine';
 import { createRouter } from '../../proxy/src/router';
 import { SqlStateError, type SessionContext } from '../../proxy/src/engine/contract';
+import { pgHotSession } from '../../proxy/src/engine/pg-hot-session';
 import { compareOutcomes } from './corpus/compare';
 import { createReferenceTable, loadDataset, metricsSpec, tieredFixture, tiererDeps, type TieredFixture } from '../support/tiered-fixture';
 import { engineRows as rowsOf, startEngineBed, type EngineBed } from './differential-bed';
@@ -43,6 +44,19 @@ describe('tier-aware engine', () => {
     await ref.query(`SET TimeZone = '${timeZone}'`);
     const r = await ref.query({ text: sql.replace(/metrics_events/g, 'reference_rows'), values: params, rowMode: 'array' });
     return r.rows as Array<Array<string | null>>;
+  }
+
+  /** A cold-only table (no PostgreSQL table) applied with these columns. */
+  async function applyColdOnly(table: string, columns: Array<{ name: string; type: string }>): Promise<void> {
+    const spec = validateTieredTable({ table, mode: 'cold-only', timeColumn: 'time', columns, cold: { orderBy: ['time'] } });
+    if (!spec.ok) throw new Error(JSON.stringify(spec.errors));
+    const { applyTable } = await import('@strata/core');
+    await applyTable({ hot: fx.hot, cold: fx.cold, coldTarget: { database: fx.database } }, spec.spec);
+  }
+
+  /** An engine over the catalog as it is now (with tables applied by the test). */
+  async function engineOverCatalog(): Promise<TierEngine> {
+    return createTierEngine({ hot: pool, cold: fx.cold, coldDatabase: fx.database, catalog: await loadCatalogSnapshot(fx.hot) });
   }
 
   async function viaEngine(sql: string, params: Array<string | null> = [], s = session(), paramTypes: number[] = []) {
@@ -207,25 +221,16 @@ describe('tier-aware engine', () => {
   });
 
   it('reads cold-only tables (no PostgreSQL table) from ClickHouse', async () => {
-    const spec = validateTieredTable({
-      table: 'app_logs',
-      mode: 'cold-only',
-      timeColumn: 'time',
-      columns: [
-        { name: 'time', type: 'timestamptz' },
-        { name: 'msg', type: 'text' },
-      ],
-      cold: { orderBy: ['time'] },
-    });
-    if (!spec.ok) throw new Error(JSON.stringify(spec.errors));
-    const { applyTable } = await import('@strata/core');
-    await applyTable({ hot: fx.hot, cold: fx.cold, coldTarget: { database: fx.database } }, spec.spec);
+    await applyColdOnly('app_logs', [
+      { name: 'time', type: 'timestamptz' },
+      { name: 'msg', type: 'text' },
+    ]);
     await fx.cold.insertTsv({
       table: chQualified(fx.database, 'app_logs'),
       columns: ['time', 'msg', '_strata_gen'],
       data: Buffer.from('2026-01-01 00:00:01.000000\thello\t0\n2026-01-01 00:00:02.500000\tworld\t0\n'),
     });
-    const cold = createTierEngine({ hot: pool, cold: fx.cold, coldDatabase: fx.database, catalog: await loadCatalogSnapshot(fx.hot) });
+    const cold = await engineOverCatalog();
     const r = await cold.execute({ sql: 'SELECT time, msg FROM app_logs ORDER BY time DESC', params: [], paramTypes: [] }, session());
     expect(r.fields.map((f) => [f.name, f.typeOid])).toEqual([['time', 1184], ['msg', 25]]);
     expect(await rowsOf(r)).toEqual([['2026-01-01 00:00:02.5+00', 'world'], ['2026-01-01 00:00:01+00', 'hello']]);
@@ -243,6 +248,37 @@ describe('tier-aware engine', () => {
       expect(await rowsOf(bound)).toEqual([['world']]);
     }
   });
+  it('describes a cold-only table with the types and modifiers a PostgreSQL table of its columns has', async () => {
+    await applyColdOnly('coded_logs', [
+      { name: 'time', type: 'timestamptz' },
+      { name: 'code', type: 'varchar(12)' },
+      { name: 'amount', type: 'numeric(8,2)' },
+      { name: 'msg', type: 'text' },
+    ]);
+    await fx.hot.query('CREATE TABLE coded_reference (time timestamptz, code varchar(12), amount numeric(8,2), msg text)');
+    const expected = (await fx.hot.query('SELECT code, amount, msg, time FROM coded_reference')).fields.map((f) => [f.name, f.dataTypeID, f.dataTypeModifier]);
+    const cold = await engineOverCatalog();
+    const sql = 'SELECT code, amount, msg, time FROM coded_logs WHERE time > $1';
+    const described = await cold.describe({ sql, paramTypes: [] }, session());
+    expect(described.paramTypes).toEqual([1184]);
+    expect(described.fields.map((f) => [f.name, f.typeOid, f.typeModifier])).toEqual(expected);
+    const r = await cold.execute({ sql, params: ['2026-01-01T00:00:00Z'], paramTypes: [] }, session());
+    expect(r.fields.map((f) => [f.name, f.typeOid, f.typeModifier])).toEqual(expected);
+    expect(await rowsOf(r)).toEqual([]);
+    // In a READ ONLY block too (which cannot create a table to describe against).
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN READ ONLY');
+      const inBlock = await cold.describe({ sql, paramTypes: [] }, { ...session(), inTransaction: true }, pgHotSession(client, true));
+      expect(inBlock.fields.map((f) => [f.name, f.typeOid, f.typeModifier])).toEqual(expected);
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+    }
+    // PostgreSQL's own errors about the statement still come first.
+    await expect(cold.describe({ sql: 'SELECT nope FROM coded_logs', paramTypes: [] }, session())).rejects.toMatchObject({ sqlState: '42703' });
+  });
+
   it('answers a session that is a PostgreSQL role (delegated auth) only for tables that role may read', async () => {
     const role = `strata_reader_${process.pid}`;
     await fx.hot.query(`CREATE ROLE ${role} NOLOGIN`);
