@@ -10,6 +10,7 @@ import { inlineTempTable, stagedColumns, tsvToArrayLiterals } from './inline-col
 import { coldQuery, coldRange, isEmptyRange, occurrenceRange, planStatement, tempTableColumns, tempTableSql, type OccurrencePlan, type StatementPlan } from './plan';
 import { chooseRollupReads } from './rollup-reads';
 import { boundError, RAW_ROW_DEFAULTS, rawRowBound, rawRowBoundExceeded } from './raw-row-bound';
+import { latestRows } from './latest-parts-bound';
 import { readSmallAnswer, SMALL_COLD_ANSWER_BYTES } from './small-cold-answer';
 import type { StatementTables, TierStateRow } from './statement-tables';
 import { evaluateTimeBounds } from './time-bounds';
@@ -108,7 +109,7 @@ export async function loadColdRows(ctx: EngineContext, tx: Transaction, p: Prepa
           const q = coldQuery(occ, p.values, state.w, state.visibility, opts.coldDatabase, shipment?.table);
           stats.coldReads[occ.mode]++;
           if (occ.topK) stats.coldReads.candidates++;
-          arrays = (await tsvToArrayLiterals(await opts.cold.queryTsvStream(q.sql, q.params), columns.copied.length, opts.maxInlineColdBytes ?? 64 << 20)).arrays;
+          arrays = (await tsvToArrayLiterals(await latestRows(opts.cold, q), columns.copied.length, opts.maxInlineColdBytes ?? 64 << 20)).arrays;
         } finally {
           await shipment?.drop();
         }
@@ -128,7 +129,7 @@ export async function loadColdRows(ctx: EngineContext, tx: Transaction, p: Prepa
       stats.coldReads[occ.mode]++;
       if (occ.topK) stats.coldReads.candidates++;
       const started = Date.now();
-      let stream = await opts.cold.queryTsvStream(q.sql, q.params);
+      let stream = await latestRows(opts.cold, q);
       const bounded = occ.mode === 'raw' && !occ.topN;
       const smallBytes = opts.smallColdAnswerBytes ?? SMALL_COLD_ANSWER_BYTES;
       if (inlineSmall && smallBytes > 0) {

@@ -29,6 +29,7 @@ import { replaceNode, selectOf } from './sql-snippets';
 import { topKOf, topKQualifySql, type TopK } from './top-k';
 import { orderKeysSql, topNOf, type TopN } from './top-n';
 import { LATEST_PARTS_SETTINGS, readsLatestParts } from './latest-parts';
+import { latestPartsBound } from './latest-parts-bound';
 import { wholeChExpr, wholePgType } from './whole-aggregate';
 import { wholeColdQuery } from './whole-pushdown';
 
@@ -328,6 +329,8 @@ export { isEmptyRange };
 export interface ColdQuery {
   sql: string;
   params: ChParams['values'];
+  /** A read bounded by part metadata, exact only if it returns `rows` rows; else `unbounded` is read (latest-parts-bound.ts). */
+  latest?: { rows: bigint; unbounded: ColdQuery };
 }
 
 /**
@@ -362,7 +365,12 @@ export function coldQuery(occ: OccurrencePlan, values: Instant[], watermark: Ins
       : occ.topK
         ? topKQualifySql(occ.topK)
         : '';
-    return { sql: `SELECT ${cols.join(', ')} FROM ${from} WHERE ${where.join(' AND ')}${cut}`, params: params.values };
+    const unbounded = { sql: `SELECT ${cols.join(', ')} FROM ${from} WHERE ${where.join(' AND ')}${cut}`, params: { ...params.values } };
+    // The latest rows: partitions pruned to the newest that hold n + m rows, kept when proven (latest-parts-bound.ts).
+    const bound = occ.topN && latestPartsBound(rel, occ.topN, { database, range: coldRange(occ, values, watermark), params });
+    if (!bound) return unbounded;
+    const sql = `SELECT ${cols.join(', ')} FROM ${from} WHERE ${[bound.condition, ...where].join(' AND ')}${cut}`;
+    return { sql, params: params.values, latest: { rows: bound.rows, unbounded } };
   }
   const cols = partialColumns(occ);
   if (occ.shipHot) return { sql: wholeColdQuery(occ, cols, from, where, shipped), params: params.values };

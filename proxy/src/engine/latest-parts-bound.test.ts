@@ -1,0 +1,57 @@
+import { validateTieredTable } from '@strata/core';
+import { catalogSnapshot } from '../router/catalog-snapshot';
+import { loadSqlParser, parseStatements } from '../router/sql-parser';
+import { instantFromEpochText } from '../translate/instant';
+import { coldQuery, planStatement } from './plan';
+
+/**
+ * Where the cold top-N carries a bound from part metadata (latest-parts-bound.ts), and
+ * that it always carries the unbounded read to fall back on. Proxy answers and what
+ * ClickHouse prunes with it: test/routing/latest-rows.test.ts.
+ */
+const r = validateTieredTable({
+  table: 'logs',
+  timeColumn: 'time',
+  columns: [
+    { name: 'time', type: 'timestamptz' },
+    { name: 'n', type: 'integer' },
+  ],
+  cold: { orderBy: ['time'] },
+});
+if (!r.ok) throw new Error(JSON.stringify(r.errors));
+const snapshot = catalogSnapshot([r.spec]);
+const W = instantFromEpochText('1767571200'); // 2026-01-05
+
+beforeAll(() => loadSqlParser());
+
+/** The statement's cold read; its time bound literals are the instants PostgreSQL would evaluate (the date literals below). */
+function coldRead(sql: string) {
+  const p = planStatement(parseStatements(sql)[0].stmt, snapshot, { utc: true, includeHot: true });
+  const values = [...sql.matchAll(/'(\d{4}-\d\d-\d\d)'/g)].map((m) => BigInt(Date.parse(`${m[1]}T00:00:00Z`)) * 1000n);
+  return coldQuery(p.occurrences[0], values, W, '`_strata_gen` <= 3', 'strata');
+}
+
+describe('the latest rows bounded by part metadata', () => {
+  it.each([
+    ['the latest rows', 'SELECT * FROM logs ORDER BY time DESC LIMIT 100 OFFSET 20', '`time` >= (SELECT toDateTime64(min(min_time)', 120n],
+    ['the earliest rows', 'SELECT * FROM logs ORDER BY time LIMIT 5', "`time` < (SELECT toDateTime64(max(max_time), 6, 'UTC') + toIntervalSecond(1)", 5n],
+    ['a lower bound three days below W', "SELECT * FROM logs WHERE time >= '2026-01-02' ORDER BY time DESC LIMIT 5", '`time` >= (SELECT', 5n],
+  ])('%s: bounded, with the unbounded read to fall back on', (_name, sql, condition, rows) => {
+    const q = coldRead(sql);
+    expect(q.sql).toContain(` WHERE ${condition}`);
+    expect(q.sql).toContain('FROM system.parts WHERE database = ');
+    expect(q.latest?.rows).toBe(rows);
+    expect(q.latest?.unbounded.sql).not.toContain('system.parts');
+    expect(q.latest?.unbounded.sql).toBe(q.sql.replace(/ WHERE `time` [<>]=? \(SELECT .*?running - rows < \d+\) AND /, ' WHERE '));
+  });
+
+  it.each([
+    ['a lower bound a day below W', "SELECT * FROM logs WHERE time >= '2026-01-04' ORDER BY time DESC LIMIT 5"],
+    ['another column first', 'SELECT * FROM logs ORDER BY n DESC, time LIMIT 5'],
+    ['no top-N', 'SELECT * FROM logs WHERE n > 3'],
+  ])('%s: no bound', (_name, sql) => {
+    const q = coldRead(sql);
+    expect(q.sql).not.toContain('system.parts');
+    expect(q.latest).toBeUndefined();
+  });
+});
