@@ -95,6 +95,62 @@ describe.each(stores)('shipped hot rows ($name store)', ({ open }) => {
     }
   });
 
+  it('count(DISTINCT) alone: each distinct row once, its multiplicity in _strata_row (NaN, -0 and 0, NULL, non-ASCII kept apart as their bytes)', async () => {
+    const cold = open();
+    const dupes = `INSERT INTO ship_events (time, host, v) VALUES ('2026-01-01 00:00:05+00', 'ß-ü 日本', 0.1), ('2026-01-01 00:00:06+00', 'ß-ü 日本', 0.1),
+      ('2026-01-01 00:00:07+00', E'tab\\there', 'NaN'), ('2026-01-01 00:00:08+00', '-0', 0), ('2026-01-01 00:00:09+00', NULL, 1e-300)`;
+    await client.query(dupes);
+    try {
+      const sql = 'SELECT host, count(DISTINCT v), count(*) FROM ship_events WHERE time < $1 GROUP BY host';
+      const occ = planStatement(parseStatements(sql)[0].stmt, snapshot, { utc: true, includeHot: true, whole: true }).occurrences[0];
+      const shipment = await shipHotRows(pgHotSession(client), cold, occ, ['2026-01-01 12:00+00'], [1184]);
+      try {
+        // 10 rows in range; ('-0', 0) differs from ('-0', -0) by its bytes: 6 distinct, few enough to travel inside the query.
+        expect(shipment.rows).toBe(6);
+        expect(shipment.table).toMatch(/^format\(TabSeparated, /);
+        const back = await cold.queryTsv(`SELECT host, hex(reinterpretAsString(if(v = '', NULL, reinterpretAsFloat64(reverse(unhex(v)))))), _strata_row FROM ${shipment.table} ORDER BY host, v`);
+        // reinterpretAsString drops trailing zero bytes: 0's eight are ''.
+        expect(back.trimEnd().split('\n').map((l) => l.split('\t'))).toEqual([
+          ['-0', '', '1'],
+          ['-0', '0000000000000080', '1'],
+          ['new\\nline \\\\ back', '000000000000F0FF', '1'],
+          ['tab\\there', '000000000000F87F', '2'],
+          ['ß-ü 日本', '9A9999999999B93F', '3'],
+          ['\\N', '59F3F8C21F6EA501', '2'],
+        ]);
+      } finally {
+        await shipment.drop();
+      }
+    } finally {
+      await client.query(`DELETE FROM ship_events WHERE time > '2026-01-01 00:00:04+00' AND time < '2026-01-01 00:00:10+00'`);
+      await cold.close();
+    }
+  });
+
+  it('distinct rows past the inline bound go through a Memory table, multiplicities kept, and past maxBytes fail with 54000 leaving no table', async () => {
+    const cold = open();
+    // 6,000 distinct hosts (~115 KiB of lines), each twice.
+    await client.query(`INSERT INTO ship_events (time, host) SELECT '2025-06-01 00:00:00+00', 'many-distinct-hosts-' || (i % 6000) FROM generate_series(1, 12000) i`);
+    try {
+      const sql = 'SELECT count(DISTINCT host), count(*) FROM ship_events WHERE time < $1';
+      const occ = planStatement(parseStatements(sql)[0].stmt, snapshot, { utc: true, includeHot: true, whole: true }).occurrences[0];
+      const shipment = await shipHotRows(pgHotSession(client), cold, occ, ['2025-06-02 00:00+00'], [1184]);
+      try {
+        expect(shipment.table).toMatch(new RegExp(`^\`${SCRATCH_DATABASE}\`\\.`));
+        const back = await cold.query<{ lines: string; rows: string }>(`SELECT count() AS lines, sum(_strata_row) AS rows FROM ${shipment.table}`);
+        expect({ shipped: shipment.rows, ...back[0] }).toEqual({ shipped: 6000, lines: '6000', rows: '12000' });
+      } finally {
+        await shipment.drop();
+      }
+      await expect(shipHotRows(pgHotSession(client), cold, occ, ['2025-06-02 00:00+00'], [1184], 100)).rejects.toMatchObject({ sqlState: '54000' });
+      const left = await cold.query<{ n: string }>(`SELECT count() AS n FROM system.tables WHERE database = '${SCRATCH_DATABASE}'`);
+      expect(left[0].n).toBe('0');
+    } finally {
+      await client.query(`DELETE FROM ship_events WHERE time = '2025-06-01 00:00:00+00'`);
+      await cold.close();
+    }
+  });
+
   it('one shipped column whose first rows are NULL or empty: every row arrives', async () => {
     const cold = open();
     try {

@@ -145,6 +145,18 @@ describe('whole-statement pushdown through the proxy', () => {
     await expectSame(`SELECT host, percentile_cont(0.5) WITHIN GROUP (ORDER BY v) FROM whole_events WHERE v IS NULL GROUP BY host ORDER BY host`);
   });
 
+  it('count(DISTINCT) alone ships each distinct hot row once with its multiplicity: counts, count(*) and groups unchanged (NULL, NaN, -0, non-ASCII, ties)', async () => {
+    const sql = `SELECT host, count(DISTINCT v) AS vs, count(DISTINCT r), count(DISTINCT region), count(DISTINCT b), count(*) FROM whole_events GROUP BY host ORDER BY host`;
+    const plan = await explain(sql);
+    expect(plan).toMatch(/Strata plan class: whole/);
+    expect(plan).toMatch(/sum\(`_strata_row`\)[\s\S]*UNION ALL SELECT `_strata_row`, .* FROM `strata_scratch`/);
+    await expectSame(sql);
+    // Spanning W, HAVING on the row count; all rows ungrouped; only the rows whose v is NULL (PostgreSQL's NaN equals itself).
+    await expectSame(`SELECT region, count(DISTINCT host), count(*) FROM whole_events WHERE time >= '2026-01-02 20:00+00' GROUP BY region HAVING count(*) > 3 ORDER BY 1`);
+    await expectSame(`SELECT count(DISTINCT v), count(DISTINCT host), count(*) FROM whole_events WHERE time >= '2026-01-01 03:00+00'`);
+    await expectSame(`SELECT host, count(DISTINCT s) FROM whole_events WHERE v IS NULL OR v <> v GROUP BY host ORDER BY host`);
+  });
+
   it('a cold-only range ships only the late hot rows below W; a mostly-hot range is not shipped (raw rows, still exact)', async () => {
     const coldOnly = `${PERCENTILES} WHERE time < '2026-01-02' GROUP BY host ORDER BY host`;
     expect(await explain(coldOnly)).toMatch(/Strata plan class: whole/);

@@ -3,7 +3,7 @@ import { catalogSnapshot } from '../router/catalog-snapshot';
 import { deparseStatement, loadSqlParser, parseStatements } from '../router/sql-parser';
 import { instantFromEpochText } from '../translate/instant';
 import { coldQuery, planStatement } from './plan';
-import { shipWholeOk } from './whole-pushdown';
+import { distinctShipment, shipWholeOk } from './whole-pushdown';
 
 const spec = validateTieredTable({
   table: 'm',
@@ -79,6 +79,23 @@ describe('whole aggregates: planned only where ClickHouse forms exactly the stat
     const occ = plan("SELECT host, percentile_cont(0.5) WITHIN GROUP (ORDER BY value) FROM m WHERE time >= '2026-01-01' GROUP BY host").occurrences[0];
     const q = coldQuery(occ, [instantFromEpochText('1767225600')], instantFromEpochText('1767571200'), '`_strata_gen` <= 3', 'strata', '`strata_scratch`.`hot_x`');
     expect(q.sql).toMatch(/FROM \(SELECT `host`, `value` FROM `strata`.`m` WHERE .*`_strata_gen` <= 3 UNION ALL SELECT `host` AS `host`, .*reinterpretAsFloat64.* AS `value` FROM `strata_scratch`.`hot_x`\) GROUP BY `host` HAVING count\(\) > 0$/);
+  });
+
+  it('weighs rows where the shipment is distinct rows: count(*) sums their multiplicities, cold rows count one', () => {
+    const occ = plan('SELECT host, count(DISTINCT n), count(*) FROM m GROUP BY host').occurrences[0];
+    const q = coldQuery(occ, [instantFromEpochText('1767225600')], instantFromEpochText('1767571200'), '1', 'strata', '`strata_scratch`.`hot_x`');
+    expect(q.sql).toMatch(/^SELECT `host`, sum\(`_strata_row`\), uniqExact\(`n`\) FROM \(SELECT toUInt64\(1\) AS `_strata_row`, `host`, `n` FROM .* UNION ALL SELECT `_strata_row`, `host` AS `host`, `n` AS `n` FROM `strata_scratch`.`hot_x`\) GROUP BY `host` HAVING count\(\) > 0$/);
+    const coldOnly = coldQuery(occ, [instantFromEpochText('1767225600')], instantFromEpochText('1767571200'), '1', 'strata', undefined);
+    expect(coldOnly.sql).toMatch(/^SELECT `host`, count\(\), uniqExact\(`n`\) FROM \(SELECT `host`, `n` FROM `strata`.`m` WHERE .*\) GROUP BY `host` HAVING count\(\) > 0$/);
+  });
+
+  it('ships distinct hot rows only where every whole aggregate is a count(DISTINCT) and no partial or time cell reads single rows', () => {
+    const shipsDistinct = (sql: string) => distinctShipment(plan(sql).occurrences[0]);
+    expect(shipsDistinct('SELECT host, count(*), count(DISTINCT n), count(DISTINCT value) FROM m GROUP BY host')).toBe(true);
+    expect(shipsDistinct('SELECT count(DISTINCT n) FROM m')).toBe(true);
+    expect(shipsDistinct('SELECT host, count(DISTINCT n), sum(n) FROM m GROUP BY host')).toBe(false);
+    expect(shipsDistinct('SELECT host, count(DISTINCT n), percentile_cont(0.5) WITHIN GROUP (ORDER BY value) FROM m GROUP BY host')).toBe(false);
+    expect(shipsDistinct("SELECT date_trunc('hour', time), count(DISTINCT n) FROM m GROUP BY 1")).toBe(false);
   });
 
   it('counts distinct floats on their PostgreSQL-equality key, other kinds on the column', () => {

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { chIdent, chQualified, pgIdent, pgQualified, type ColdStore } from '@strata/core';
+import { chIdent, chLiteral, chQualified, pgIdent, pgQualified, type ColdStore } from '@strata/core';
 import { deparseStatement, type PgNode } from '../router/sql-parser';
 import type { Instant } from '../translate/instant';
 import { SqlStateError } from './contract';
 import type { HotSession } from './hot-session';
+import { ROWS_COLUMN } from './partial-aggregate';
 import type { OccurrencePlan, PartialTableColumn } from './plan';
 import { selectOf } from './sql-snippets';
 
@@ -17,6 +18,11 @@ import { selectOf } from './sql-snippets';
  * query. The cold query then groups cold rows (time, pushed conditions, generations and
  * tombstones filtered, as every cold read) UNION ALL the shipped ones.
  *
+ * Where every whole aggregate is a count(DISTINCT) and nothing else reads single rows
+ * (no partials, no time cells), PostgreSQL ships each distinct row once with its
+ * multiplicity (distinctShipment): uniqExact over cold ∪ the distinct rows is unchanged,
+ * and the row count (count(*), a group's existence) sums the multiplicities.
+ *
  * The small side moves: whole aggregates are planned only when the statement's cold
  * range is at least as long as its hot range (shipWholeOk); otherwise the statement is
  * planned without them. Values travel losslessly: floats as their IEEE bytes (float8send,
@@ -24,7 +30,10 @@ import { selectOf } from './sql-snippets';
  */
 export const SCRATCH_DATABASE = 'strata_scratch';
 
-/** The shipped table's first column, 1 on every row (see shipHotRows). */
+/**
+ * The shipped table's first column: how many hot rows the line stands for (1, or a
+ * distinct row's multiplicity, read only then); never empty, see shipHotRows.
+ */
 const ROW_MARK = '_strata_row';
 
 /** Text of hot rows one statement may ship (they sit in ClickHouse's memory until the statement ends). */
@@ -88,7 +97,11 @@ export function wholeColdQuery(occ: OccurrencePlan, cols: PartialTableColumn[], 
   let source = `SELECT ${names.map(chIdent).join(', ')} FROM ${from} WHERE ${where.join(' AND ')}`;
   if (shipped) {
     const read = names.map((n) => `${SHIP[kindOf(occ, n)].ch.replaceAll('$', chIdent(n))} AS ${chIdent(n)}`);
-    source = `${source} UNION ALL SELECT ${read.join(', ')} FROM ${shipped}`;
+    if (distinctShipment(occ)) {
+      // Rows are weighed: a cold row is one, a shipped distinct row its multiplicity.
+      source = `SELECT toUInt64(1) AS ${chIdent(ROW_MARK)}, ${source.slice('SELECT '.length)} UNION ALL SELECT ${chIdent(ROW_MARK)}, ${read.join(', ')} FROM ${shipped}`;
+      cols = cols.map((c) => (c.name === ROWS_COLUMN ? { ...c, chExpr: `sum(${chIdent(ROW_MARK)})` } : c));
+    } else source = `${source} UNION ALL SELECT ${read.join(', ')} FROM ${shipped}`;
   }
   const keys = cols.filter((c) => c.chKey !== undefined).map((c) => c.chKey!);
   const groupBy = keys.length > 0 ? ` GROUP BY ${keys.join(', ')}` : '';
@@ -112,15 +125,61 @@ export function shipWholeOk(range: { lo: Instant; hi: Instant }, watermark: Inst
 const scratchReady = new WeakMap<ColdStore, Promise<void>>();
 
 export interface Shipment {
-  /** The Memory table (database-qualified, quoted) the cold query reads, or undefined when no hot row matched. */
+  /**
+   * What the cold query reads the rows from: the Memory table (database-qualified,
+   * quoted) or a format() table function holding them; undefined when no hot row matched.
+   */
   table: string | undefined;
+  /** Lines shipped: rows, or distinct rows in a distinct shipment. */
   rows: number;
   drop(): Promise<void>;
 }
 
 /**
+ * Whether the occurrence's hot rows may travel as distinct rows with their multiplicity:
+ * every whole aggregate is a count(DISTINCT) (a value counted once however often it
+ * ships), no partial reads single rows, and no time column is shipped (instants are
+ * nearly all distinct: grouping them in PostgreSQL would cost without shrinking).
+ */
+export function distinctShipment(occ: OccurrencePlan): boolean {
+  const shape = occ.partial!;
+  return shape.partials.length === 0 && shape.timeGranularity === undefined && shape.wholes.every((w) => w.fn === 'count_distinct');
+}
+
+/**
+ * PostgreSQL's statement producing the shipped lines: one TabSeparated line per row (or
+ * per distinct row, its multiplicity first), the proxy copies strings instead of escaping
+ * each field (measured: about half its CPU per shipped row). NULL is \N.
+ */
+function shipmentSelect(occ: OccurrencePlan, names: string[]): string {
+  const rel = occ.relation;
+  const alias = pgIdent(occ.refName);
+  const fields = names.map((n) => String.raw`coalesce(${SHIP[kindOf(occ, n)].pg.replaceAll('$', `${alias}.${pgIdent(n)}`)}, E'\\N')`);
+  const distinct = distinctShipment(occ);
+  // Distinct lines are distinct rows: each field's text is one-to-one with its value. "C": equal means same bytes.
+  const line = distinct ? String.raw`concat_ws(E'\t', ${fields.join(', ')}) COLLATE "C"` : String.raw`concat_ws(E'\t', '1', ${fields.join(', ')})`;
+  const select = selectOf(`SELECT ${line} FROM ${pgQualified(rel.schema, rel.table)} AS ${alias}`);
+  if (occ.shipHot!.where) select.whereClause = structuredClone(occ.shipHot!.where as PgNode);
+  const rows = deparseStatement({ SelectStmt: select });
+  return distinct ? String.raw`SELECT count(*)::text || E'\t' || line FROM (${rows}) AS hot (line) GROUP BY line` : rows;
+}
+
+/** Rows PostgreSQL sends per page of a shipment. */
+const PAGE_ROWS = 10_000;
+
+/**
+ * Text of distinct hot rows sent inside the cold query itself (a format() table
+ * function) rather than through a Memory table: no CREATE, INSERT or DROP request. Far
+ * below ClickHouse's max_query_size (256 KiB) with the statement around it.
+ */
+export const MAX_INLINE_SHIPPED_BYTES = 64 * 1024;
+
+/**
  * Reads the occurrence's hot rows (its WHERE, the client's parameters) a page at a time
  * and streams them into a new Memory table as they are read (the proxy holds one page).
+ * The table is created while PostgreSQL reads the first page (nearly every shipment has
+ * rows). Distinct rows (distinctShipment) are mostly few: read first, and when they all
+ * fit in MAX_INLINE_SHIPPED_BYTES they travel inside the cold query, no table at all.
  * Past `maxBytes` of shipped text: 54000. No hot row: no table.
  */
 export async function shipHotRows(
@@ -133,55 +192,79 @@ export async function shipHotRows(
 ): Promise<Shipment> {
   const names = shippedColumns(occ);
   const rel = occ.relation;
-  const alias = pgIdent(occ.refName);
-  // One TabSeparated line per row, made by PostgreSQL: the proxy copies strings instead of
-  // escaping each field (measured: about half its CPU per shipped row). NULL is \N.
-  const fields = names.map((n) => String.raw`coalesce(${SHIP[kindOf(occ, n)].pg.replaceAll('$', `${alias}.${pgIdent(n)}`)}, E'\\N')`);
-  const select = selectOf(String.raw`SELECT concat_ws(E'\t', '1', ${fields.join(', ')}) FROM ${pgQualified(rel.schema, rel.table)} AS ${alias}`);
-  if (occ.shipHot!.where) select.whereClause = structuredClone(occ.shipHot!.where as PgNode);
-  const portal = await hot.openPortal(deparseStatement({ SelectStmt: select }), params, paramTypes, 10_000);
+  const table = chQualified(SCRATCH_DATABASE, `hot_${rel.table}_${randomUUID().replaceAll('-', '')}`);
+  // A leading count column: no line is ever empty. ClickHouse skips blank lines
+  // before an INSERT's data, so a one-column row of '' or NULL-as-'' would be lost or misread.
+  const columns = [`${chIdent(ROW_MARK)} UInt64`, ...names.map((n) => `${chIdent(n)} ${SHIP[kindOf(occ, n)].chType}`)];
+  const createTable = () => {
+    const done = scratchDatabase(cold).then(() => cold.command(`CREATE TABLE ${table} (${columns.join(', ')}) ENGINE = Memory`));
+    // Awaited on every path below; this only keeps a failure before then from going unhandled.
+    done.catch(() => undefined);
+    return done;
+  };
+  const distinct = distinctShipment(occ);
+  let created = distinct ? undefined : createTable();
   let rows = 0;
-  let table: string | undefined;
+  let bytes = 0;
   // The stores wrap a source's error in their own: the client gets this one.
   let overLimit: SqlStateError | undefined;
+  const encode = (page: Array<Array<string | null>>): Buffer => {
+    const text = Buffer.from(page.map((r) => r[0]).join('\n') + '\n');
+    bytes += text.length;
+    rows += page.length;
+    if (bytes > maxBytes) {
+      throw (overLimit = new SqlStateError(
+        '54000',
+        `more than ${Math.round(maxBytes / 1048576)} MiB of hot rows of "${rel.table}" to ship to the cold tier for this statement`,
+        undefined,
+        'Narrow the time range (aggregates ClickHouse computes whole read the hot rows of the range there).',
+      ));
+    }
+    return text;
+  };
+  let portal: Awaited<ReturnType<HotSession['openPortal']>> | undefined;
   try {
-    const first = await portal.next();
-    if (first === null || first.length === 0) return { table: undefined, rows, drop: async () => undefined };
-    await scratchDatabase(cold);
-    table = chQualified(SCRATCH_DATABASE, `hot_${rel.table}_${randomUUID().replaceAll('-', '')}`);
-    // A leading constant column: no line is ever empty. ClickHouse skips blank lines
-    // before an INSERT's data, so a one-column row of '' or NULL-as-'' would be lost or misread.
-    const columns = [`${chIdent(ROW_MARK)} UInt8`, ...names.map((n) => `${chIdent(n)} ${SHIP[kindOf(occ, n)].chType}`)];
-    await cold.command(`CREATE TABLE ${table} (${columns.join(', ')}) ENGINE = Memory`);
-    let bytes = 0;
+    const open = (portal = await hot.openPortal(shipmentSelect(occ, names), params, paramTypes, PAGE_ROWS));
+    // Pages read before the table exists: the first, or distinct rows while they could go inline.
+    const early: Buffer[] = [];
+    let ended = false;
+    for (;;) {
+      const page = await open.next();
+      if (page === null) ended = true;
+      else if (page.length > 0) early.push(encode(page));
+      if (ended || (!distinct && rows > 0) || bytes > MAX_INLINE_SHIPPED_BYTES) break;
+    }
+    if (rows === 0) {
+      if (created) await created.then(() => dropTable(cold, table));
+      return { table: undefined, rows, drop: async () => undefined };
+    }
+    if (!created && ended) return { table: inlineRows(columns, Buffer.concat(early)), rows, drop: async () => undefined };
+    created ??= createTable();
+    await created;
     async function* pages(): AsyncGenerator<Buffer> {
-      for (let page: Array<Array<string | null>> | null = first; page !== null; page = await portal.next()) {
-        if (page.length === 0) continue;
-        const text = Buffer.from(page.map((r) => r[0]).join('\n') + '\n');
-        bytes += text.length;
-        rows += page.length;
-        if (bytes > maxBytes) {
-          throw (overLimit = new SqlStateError(
-            '54000',
-            `more than ${Math.round(maxBytes / 1048576)} MiB of hot rows of "${rel.table}" to ship to the cold tier for this statement`,
-            undefined,
-            'Narrow the time range (aggregates ClickHouse computes whole read the hot rows of the range there).',
-          ));
-        }
-        yield text;
-      }
+      yield* early;
+      if (ended) return;
+      for (let page = await open.next(); page !== null; page = await open.next()) if (page.length > 0) yield encode(page);
     }
     // Not gzipped: the statement waits for these rows, and gzip took ~30 ms of the proxy's
     // CPU per 43k rows (2.5 MB) plus ClickHouse's to inflate them — more than a LAN takes.
     await cold.insertTsv({ table, columns: [ROW_MARK, ...names], data: Readable.from(pages(), { objectMode: false }), compress: false });
   } catch (err) {
-    if (table) await dropTable(cold, table).catch(() => undefined);
+    // Dropped whether or not the CREATE got through (IF EXISTS), after it settled.
+    if (created) {
+      await created.catch(() => undefined);
+      await dropTable(cold, table).catch(() => undefined);
+    }
     throw overLimit ?? err;
   } finally {
-    await portal.close();
+    await portal?.close();
   }
-  const shipped = table;
-  return { table: shipped, rows, drop: () => dropTable(cold, shipped) };
+  return { table, rows, drop: () => dropTable(cold, table) };
+}
+
+/** Shipped lines read in place by the cold query: ClickHouse's format() over the TabSeparated text. */
+function inlineRows(columns: string[], text: Buffer): string {
+  return `format(TabSeparated, ${chLiteral(columns.join(', '))}, ${chLiteral(text.toString())})`;
 }
 
 function dropTable(cold: ColdStore, table: string): Promise<void> {
