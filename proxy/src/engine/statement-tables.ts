@@ -74,7 +74,7 @@ function tierReadLock(tx: Transaction, list: string): PipelinedStatement[] {
  * in their place, with their collations (text-order-columns.ts: which text PostgreSQL
  * orders as ClickHouse does, and which it compares as bytes).
  */
-const HOT_COLUMNS_SQL = `SELECT u.t, a.attname::text, format_type(a.atttypid, a.atttypmod), co.collprovider::text, co.collcollate, co.collisdeterministic::text
+const HOT_COLUMNS_SQL = `SELECT u.t, a.attname::text, format_type(a.atttypid, a.atttypmod), co.collprovider::text, co.collcollate, co.collisdeterministic::text, co.collctype
    FROM unnest($1::text[]) WITH ORDINALITY AS u (t, n) JOIN pg_catalog.pg_attribute a ON a.attrelid = to_regclass(u.t)
    LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation
   WHERE a.attnum > 0 AND NOT a.attisdropped ORDER BY u.n, a.attnum`;
@@ -134,12 +134,12 @@ export async function readStatementTables(
   const { states, specs } = tierStatesOf(stateRows);
   const deletes = coldDeletesFromRows(deleteRows, tables);
   const collations = new Map<string, Map<string, ColumnCollation>>();
-  for (const [qualified, name, pgType, provider, locale, deterministic] of columnRows) {
+  for (const [qualified, name, pgType, provider, locale, deterministic, ctype] of columnRows) {
     const table = hotTables.get(qualified!)!;
     const state = states.get(table);
     if (state) (state.hotColumns ??= []).push({ name: name!, pgType: pgType! });
     if (!collations.has(table)) collations.set(table, new Map());
-    collations.get(table)!.set(name!, { provider, locale, deterministic: deterministic === null ? null : deterministic === 'true' });
+    collations.get(table)!.set(name!, { provider, locale, ctype, deterministic: deterministic === null ? null : deterministic === 'true' });
   }
   for (const [table, state] of states) {
     if (state.rowSecurity) throw notSupported('row-level-security', `table "${table}" has row-level security, which the cold tier cannot apply`);

@@ -45,6 +45,26 @@ describe('withTextOrder: which text columns PostgreSQL orders byte-wise', () => 
     expect(marks('other_t')).toEqual({ time: undefined, host: undefined, app: undefined });
   });
 
+  it('text columns folded as the database (default collation) or as ASCII (LC_CTYPE C/POSIX), others not known', () => {
+    const folding = new Map<string, Map<string, ColumnCollation>>([
+      [
+        'hot_t',
+        new Map([
+          ['time', { provider: null, locale: null, ctype: null }],
+          ['host', { provider: 'd', locale: null, ctype: null }],
+          ['app', { provider: 'c', locale: 'C', ctype: 'C' }],
+        ]),
+      ],
+      ['other_t', new Map([['host', { provider: 'i', locale: 'en', ctype: 'en' }], ['app', { provider: 'c', locale: 'C', ctype: 'en_US.utf8' }]])],
+    ]);
+    const s = withTextOrder(snapshot, folding);
+    const marks = (name: string) => Object.fromEntries(s.tables.find((t) => t.table === name)!.columns.map((c) => [c.name, c.caseFolding]));
+    expect(marks('hot_t')).toEqual({ time: undefined, host: 'database', app: 'ascii' });
+    expect(marks('cold_t')).toEqual({ time: undefined, host: 'database', app: 'database' });
+    // ICU, and a libc collation ordering as C but folding by another LC_CTYPE.
+    expect(marks('other_t')).toEqual({ time: undefined, host: undefined, app: undefined });
+  });
+
   it('nothing byte-ordered where the default is not (or not probed)', () => {
     for (const textOrder of [{ defaultBytewise: false, cUtf8Bytewise: false }, undefined]) {
       const s = withTextOrder({ ...snapshot, textOrder }, collations);

@@ -1,11 +1,14 @@
 import type { CatalogSnapshot, TieredRelation } from '../router/catalog-snapshot';
 import { isTextKind } from '../translate/column-scope';
+import { collationCaseFolding } from '../translate/text-folding';
 import { collationOrdersAsBytes } from '../translate/text-order';
 
-/** A hot table's column collation as pg_attribute/pg_collation have it (collprovider, collcollate; 'd' for the default). */
+/** A hot table's column collation as pg_attribute/pg_collation have it (collprovider, collcollate, collctype; 'd' for the default). */
 export interface ColumnCollation {
   provider: string | null;
   locale: string | null;
+  /** collctype: what lower()/upper() fold by (text-folding.ts collationCaseFolding). */
+  ctype?: string | null;
   /** collisdeterministic; null where the column has no collation row (none is read as unknown). */
   deterministic?: boolean | null;
 }
@@ -17,7 +20,8 @@ export interface ColumnCollation {
  * describe/tier-state round trip), a cold-only table's by the database default (its cold
  * rows reach PostgreSQL in tables of the default collation). A hot table's text columns
  * are also marked `nondeterministic` unless their collation is known to be deterministic
- * (the database default always is: PostgreSQL refuses a nondeterministic one there).
+ * (the database default always is: PostgreSQL refuses a nondeterministic one there),
+ * and with their `caseFolding` where it is the database's or ASCII's (text-folding.ts).
  * Rollup relations are left as they are.
  */
 export function withTextOrder(snapshot: CatalogSnapshot, collations: ReadonlyMap<string, ReadonlyMap<string, ColumnCollation>>): CatalogSnapshot {
@@ -30,7 +34,9 @@ export function withTextOrder(snapshot: CatalogSnapshot, collations: ReadonlyMap
       if (!isTextKind(c.kind)) return c;
       const coll = rel.mode === 'cold-only' ? { provider: 'd', locale: null } : own!.get(c.name);
       const bytewise = coll?.provider ? collationOrdersAsBytes(coll.provider, coll.locale, order) : false;
-      return rel.mode === 'cold-only' ? { ...c, bytewise } : { ...c, bytewise, nondeterministic: coll?.deterministic !== true };
+      const caseFolding = coll?.provider ? collationCaseFolding(coll.provider, coll.ctype) : undefined;
+      const folds = caseFolding ? { caseFolding } : {};
+      return rel.mode === 'cold-only' ? { ...c, bytewise, ...folds } : { ...c, bytewise, nondeterministic: coll?.deterministic !== true, ...folds };
     });
     return { ...rel, columns };
   };

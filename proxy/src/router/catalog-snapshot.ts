@@ -1,5 +1,5 @@
 import { normalizePgType, type PgTypeKind, type RollupSpec, type TieredTableSpec } from '@strata/core/model';
-import type { TextFolding } from '../translate/text-folding';
+import type { CaseFolding, TextFolding } from '../translate/text-folding';
 import type { DatabaseTextOrder } from '../translate/text-order';
 import { rollupRelations, type RollupOf } from './rollup-relations';
 
@@ -26,6 +26,12 @@ export interface TieredColumnInfo {
    * (column-scope.ts equalsAsBytes). Set per statement like `bytewise`.
    */
   nondeterministic?: boolean;
+  /**
+   * Text: how PostgreSQL's lower()/upper()/ILIKE/`~*` fold it, by its collation
+   * (translate/text-folding.ts CaseFolding) — set per statement like `bytewise`; unset:
+   * not known, case-insensitive conditions on it stay in PostgreSQL.
+   */
+  caseFolding?: CaseFolding;
 }
 
 export interface TieredRelation {

@@ -12,8 +12,12 @@ const relation: TieredRelation = {
   mode: 'cold-only',
   columns: [
     { name: 'time', pgType: 'timestamp with time zone', kind: 'timestamptz' },
-    { name: 'msg', pgType: 'text', kind: 'text' },
+    { name: 'msg', pgType: 'text', kind: 'text', caseFolding: 'database' },
     { name: 'n', pgType: 'integer', kind: 'int4' },
+    // COLLATE "C": ASCII folding whatever the database's.
+    { name: 'app', pgType: 'text', kind: 'text', caseFolding: 'ascii' },
+    // COLLATE "en-x-icu" (or another libc locale): its folding is not known here.
+    { name: 'label', pgType: 'text', kind: 'text' },
   ],
 };
 /** What the probe measures on glibc's C.UTF-8 (engine/text-folding-probe.ts). */
@@ -93,6 +97,41 @@ describe('log-search conditions pushed to ClickHouse', () => {
     for (const c of ["msg ILIKE 'a%'", "lower(msg) = 'a'", "msg ~* 'a'", "starts_with(upper(msg), 'A')"]) expect(translate(unprobed, c).sql).toBeUndefined();
     expect(translate(unprobed, "msg LIKE 'a_'").sql).toBe('`msg` LIKE {p0:String}');
     expect(translate(unprobed, "msg ~ 'a'").sql).toBe('match(`msg`, {p0:String})');
+  });
+
+  // PostgreSQL folds by the column's effective collation (text-folding.ts CaseFolding).
+  const byCollation: Array<[string, string | undefined]> = [
+    ["app ILIKE '%KILO%'", 'lower(`app`) LIKE {p0:String}'],
+    ["upper(app) = 'IS'", 'upper(`app`) = {p0:String}'],
+    ["starts_with(lower(app), 'ki')", 'startsWith(lower(`app`), {p0:String})'],
+    ["app ~* 'Str'", 'match(lower(`app`), {p0:String})'],
+    ["label ILIKE '%KILO%'", undefined],
+    ["lower(label) = 'istanbul'", undefined],
+    ["upper(label) LIKE 'S%'", undefined],
+    ["label ~* 'str'", undefined],
+    ["position('k' in lower(label)) > 0", undefined],
+    ["label LIKE 'S%'", '`label` LIKE {p0:String}'], // case-sensitive: bytes under any deterministic collation
+    ["label ~ '^S'", 'match(`label`, {p0:String})'],
+    // An explicit COLLATE on the column decides: C, POSIX, ucs_basic fold ASCII only.
+    ['msg COLLATE "C" ILIKE \'%KILO%\'', 'lower(`msg`) LIKE {p0:String}'],
+    ['lower(label COLLATE "C") = \'istanbul\'', 'lower(`label`) = {p0:String}'],
+    ['upper(msg COLLATE pg_catalog."POSIX") = \'IS\'', 'upper(`msg`) = {p0:String}'],
+    ['label COLLATE "ucs_basic" ~* \'str\'', 'match(lower(`label`), {p0:String})'],
+    ['msg COLLATE "C" LIKE \'S%\'', '`msg` LIKE {p0:String}'],
+    ['msg COLLATE "en-x-icu" ILIKE \'k%\'', undefined],
+    ['app COLLATE "en-x-icu" ILIKE \'k%\'', undefined],
+    ['lower(msg COLLATE "en-x-icu") = \'k\'', undefined],
+    // A COLLATE on the result or the constant changes the comparison, not lower()'s folding.
+    ['lower(label) COLLATE "C" = \'k\'', undefined],
+    ['label ILIKE \'k%\' COLLATE "C"', undefined],
+  ];
+  it.each(byCollation)('%s: folded by the column’s collation', (cond, expected) => {
+    expect(translate(probed, cond).sql).toBe(expected);
+  });
+
+  it('pushes ASCII folding of a C column without a probed database folding', () => {
+    expect(translate(unprobed, "app ILIKE 'K%'").sql).toBe('lower(`app`) LIKE {p0:String}');
+    expect(translate(unprobed, 'msg COLLATE "C" ~* \'k\'').sql).toBe('match(lower(`msg`), {p0:String})');
   });
 
   it('uses plain lower()/upper() where the database folds nothing non-ASCII into ASCII (LC_CTYPE C)', () => {

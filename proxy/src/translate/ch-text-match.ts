@@ -5,19 +5,22 @@ import { columnKind, columnOf, equalsAsBytes, isTextKind, type ColumnScope } fro
 import type { ChParams } from './ch-params';
 import { likePatternToClickHouse } from './like-pattern';
 import { isPortableRegex } from './regex-subset';
-import { foldAscii, foldedColumn, isAscii, type FoldCase } from './text-folding';
+import { ASCII_FOLDING, foldAscii, foldedColumn, foldingFor, isAscii, type FoldCase, type TextFolding } from './text-folding';
+import { isBytewiseCollationName } from './text-order';
 
 /**
  * Log-search conditions on a text column as ClickHouse SQL that accepts exactly the rows
  * PostgreSQL's would, or undefined (PostgreSQL evaluates them then):
  * - `LIKE`/`NOT LIKE` (`~~`, `!~~`, with ESCAPE), any pattern PostgreSQL accepts;
  * - `ILIKE`/`NOT ILIKE` (`~~*`, `!~~*`) and `lower(col)`/`upper(col)` compared with `=`,
- *   `<>` or LIKE, for ASCII patterns in a database whose case folding was probed
- *   (text-folding.ts says why that is exact);
+ *   `<>` or LIKE, for ASCII patterns, where the column's collation folds as the
+ *   database default whose folding was probed, or as C (ASCII only: a `COLLATE "C"`
+ *   column, or `col COLLATE "C"` in the statement); other collations (ICU, other libc
+ *   locales) fold their own way and stay in PostgreSQL (text-folding.ts says why);
  * - `~`, `!~`, `~*`, `!~*` for patterns in the portable subset (regex-subset.ts); the
  *   case-insensitive ones on ASCII-lowered text with the pattern lowered, because
  *   PostgreSQL's regex folds the pattern's ASCII letters only (chr(8490), the Kelvin
- *   sign, is ILIKE 'k' but not ~* 'k');
+ *   sign, is ILIKE 'k' but not ~* 'k') — under the same collations as ILIKE;
  * - `position(x IN col)` / `strpos(col, x)` compared with an integer (ClickHouse's
  *   positionUTF8 counts code points, as PostgreSQL counts characters), `starts_with`
  *   and `^@`.
@@ -61,25 +64,38 @@ export function textMatchToClickHouse(scope: ColumnScope, n: PgNode, params: ChP
 interface TextOperand {
   column: string;
   fold?: FoldCase;
+  /** How PostgreSQL folds its case here (text-folding.ts); undefined: not as ClickHouse can, PostgreSQL folds. */
+  folding?: TextFolding;
 }
 
+/**
+ * `col`, `col COLLATE "C"` (or "POSIX", "ucs_basic": deterministic and ASCII-folding
+ * whatever the column's collation), or either inside lower()/upper(). Any other explicit
+ * COLLATE is left to PostgreSQL, as is a COLLATE around lower()/upper() or on the
+ * constant: it changes the comparison's collation, not the folding's.
+ */
 function textOperand(scope: ColumnScope, n: PgNode): TextOperand | undefined {
-  if (n?.ColumnRef) {
-    const col = columnOf(scope, n.ColumnRef);
-    const text = col !== undefined && col !== scope.relation.timeColumn && isTextKind(columnKind(scope, col)) && equalsAsBytes(scope, col);
-    return text ? { column: col } : undefined;
+  const collate = n?.CollateClause;
+  const ref = collate ? collate.arg?.ColumnRef : n?.ColumnRef;
+  if (ref) {
+    const col = columnOf(scope, ref);
+    if (col === undefined || col === scope.relation.timeColumn || !isTextKind(columnKind(scope, col))) return undefined;
+    if (collate) return isBytewiseCollationName(collate.collname) ? { column: col, folding: ASCII_FOLDING } : undefined;
+    if (!equalsAsBytes(scope, col)) return undefined;
+    const caseFolding = scope.relation.columns.find((c) => c.name === col)?.caseFolding;
+    return { column: col, folding: foldingFor(caseFolding, scope.textFolding) };
   }
   const f = n?.FuncCall;
   const name = f ? funcName(f) : undefined;
   if ((name !== 'lower' && name !== 'upper') || f.args?.length !== 1 || f.agg_star || f.over) return undefined;
   const inner = textOperand(scope, f.args[0]);
-  return inner && !inner.fold ? { column: inner.column, fold: name } : undefined;
+  return inner && !inner.fold ? { ...inner, fold: name } : undefined;
 }
 
-/** The operand in ClickHouse, compared with `against`; undefined when it is folded and the database's folding is unknown. */
-function operandSql(scope: ColumnScope, t: TextOperand, against: string, params: ChParams): string | undefined {
+/** The operand in ClickHouse, compared with `against`; undefined when it is folded and its folding is not known. */
+function operandSql(t: TextOperand, against: string, params: ChParams): string | undefined {
   if (!t.fold) return chIdent(t.column);
-  return scope.textFolding ? foldedColumn(t.column, t.fold, scope.textFolding, against, params) : undefined;
+  return t.folding ? foldedColumn(t.column, t.fold, t.folding, against, params) : undefined;
 }
 
 function like(scope: ColumnScope, e: PgNode, op: string, params: ChParams): string | undefined {
@@ -101,12 +117,12 @@ function like(scope: ColumnScope, e: PgNode, op: string, params: ChParams): stri
     // ILIKE is lower(col) LIKE lower(pattern) in PostgreSQL (like.c, multibyte encodings);
     // lowering commutes with the escape only when the escape is not a letter.
     if (t.fold || /[A-Za-z]/.test(escape)) return undefined;
-    subject = { column: t.column, fold: 'lower' };
+    subject = { ...t, fold: 'lower' };
     pattern = foldAscii(pattern, 'lower');
   }
   if (subject.fold && !isAscii(pattern)) return undefined;
   const chPattern = likePatternToClickHouse(pattern, escape);
-  const lhs = operandSql(scope, subject, pattern, params);
+  const lhs = operandSql(subject, pattern, params);
   if (chPattern === undefined || lhs === undefined) return undefined;
   return `${lhs} ${op.startsWith('!') ? 'NOT LIKE' : 'LIKE'} ${params.add(chPattern, 'String')}`;
 }
@@ -119,10 +135,10 @@ function regex(scope: ColumnScope, e: PgNode, op: string, params: ChParams): str
   let lhs: string | undefined;
   let chPattern = pattern;
   if (insensitive) {
-    if (t.fold || !scope.textFolding) return undefined;
+    if (t.fold || !t.folding) return undefined;
     lhs = `lower(${chIdent(t.column)})`;
     chPattern = foldAscii(pattern, 'lower');
-  } else lhs = operandSql(scope, t, pattern, params);
+  } else lhs = operandSql(t, pattern, params);
   if (lhs === undefined) return undefined;
   const m = `match(${lhs}, ${params.add(chPattern, 'String')})`;
   return op.startsWith('!') ? `(NOT ${m})` : m;
@@ -133,7 +149,7 @@ function startsWith(scope: ColumnScope, args: PgNode[] | undefined, isStartsWith
   const t = textOperand(scope, args[0]);
   const prefix = stringConst(args[1]);
   if (!t || prefix === undefined || (t.fold && !isAscii(prefix))) return undefined;
-  const lhs = operandSql(scope, t, prefix, params);
+  const lhs = operandSql(t, prefix, params);
   return lhs === undefined ? undefined : `startsWith(${lhs}, ${params.add(prefix, 'String')})`;
 }
 
@@ -157,7 +173,7 @@ function positionComparison(scope: ColumnScope, e: PgNode, op: string, params: C
   const num = numberConst(other);
   if (!t || needle === undefined || num === undefined || !/^-?\d+$/.test(num) || !Number.isSafeInteger(Number(num))) return undefined;
   if (t.fold && !isAscii(needle)) return undefined;
-  const lhs = operandSql(scope, t, needle, params);
+  const lhs = operandSql(t, needle, params);
   return lhs === undefined ? undefined : `positionUTF8(${lhs}, ${params.add(needle, 'String')}) ${oper} ${params.add(num, 'Int64')}`;
 }
 
@@ -171,6 +187,6 @@ function foldedEquality(scope: ColumnScope, e: PgNode, op: string, params: ChPar
     value = stringConst(e.lexpr);
   }
   if (!t?.fold || value === undefined || !isAscii(value)) return undefined;
-  const lhs = operandSql(scope, t, value, params);
+  const lhs = operandSql(t, value, params);
   return lhs === undefined ? undefined : `${lhs} ${op === '=' ? '=' : '<>'} ${params.add(value, 'String')}`;
 }

@@ -27,6 +27,39 @@ export interface TextFolding {
 export type FoldCase = 'lower' | 'upper';
 
 /**
+ * How PostgreSQL folds a text column's case, by the column's effective collation
+ * (lower(), upper(), ILIKE and `~*` all fold under it, not under the database's):
+ * - 'database': the database default collation — as the probe measured (TextFolding);
+ * - 'ascii': a libc collation whose LC_CTYPE is C or POSIX ("C", "POSIX", "ucs_basic"):
+ *   ASCII letters only, whatever the database (formatting.c str_tolower/str_toupper and
+ *   like.c's ILIKE use pg_ascii_tolower/toupper there; the regex engine folds only
+ *   characters below 128 under C) — lower('İ' COLLATE "C") is 'İ', which the database's
+ *   translation table would have turned into 'i'.
+ * Any other collation (ICU's full case mapping turns İ into i + U+0307; another libc
+ * locale folds by its own table) is not known here: case-insensitive conditions on
+ * such a column stay in PostgreSQL.
+ */
+export type CaseFolding = 'database' | 'ascii';
+
+/** The folding of a C/POSIX collation: ASCII letters, nothing translated into ASCII. */
+export const ASCII_FOLDING: TextFolding = { lowerToAscii: [], upperToAscii: [] };
+
+/**
+ * The case folding of a collation as pg_collation has it (collprovider, collctype; 'd'
+ * for the database default), or undefined where it is not one this module can push.
+ */
+export function collationCaseFolding(provider: string, ctype: string | null | undefined): CaseFolding | undefined {
+  if (provider === 'd') return 'database';
+  return provider === 'c' && (ctype === 'C' || ctype === 'POSIX') ? 'ascii' : undefined;
+}
+
+/** The folding to push with: the database's probed one, ASCII's, or none (PostgreSQL folds). */
+export function foldingFor(caseFolding: CaseFolding | undefined, database: TextFolding | undefined): TextFolding | undefined {
+  if (caseFolding === 'ascii') return ASCII_FOLDING;
+  return caseFolding === 'database' ? database : undefined;
+}
+
+/**
  * ClickHouse text that agrees with PostgreSQL's lower(col)/upper(col) on every ASCII
  * character `against` contains, and has a non-ASCII character wherever PostgreSQL's has
  * an ASCII one `against` lacks or a non-ASCII one. Compared with `against` (an ASCII

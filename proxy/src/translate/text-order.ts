@@ -49,7 +49,7 @@ export function textOperand(scope: ColumnScope, n: PgNode): { column: string; by
 }
 
 /** `COLLATE "C"` or `pg_catalog."C"` (and POSIX, ucs_basic). */
-function isBytewiseCollationName(collname: PgNode[] | undefined): boolean {
+export function isBytewiseCollationName(collname: PgNode[] | undefined): boolean {
   const names = strings(collname);
   if (names.length !== (collname?.length ?? 0)) return false;
   const [schema, name] = names.length === 2 ? names : ['pg_catalog', names[0]];
