@@ -57,9 +57,12 @@ describe('withTextOrder: which text columns PostgreSQL orders byte-wise', () => 
       ],
       ['other_t', new Map([['host', { provider: 'i', locale: 'en', ctype: 'en' }], ['app', { provider: 'c', locale: 'C', ctype: 'en_US.utf8' }]])],
     ]);
-    const s = withTextOrder(snapshot, folding);
+    const rollup: TieredRelation = { ...table('hot_t__rollup_hourly', 'cold-only'), rollupOf: { table: 'hot_t', rollup: 'hourly', groupBy: ['host'] } };
+    const s = withTextOrder({ ...snapshot, tables: [...snapshot.tables, rollup] }, folding);
     const marks = (name: string) => Object.fromEntries(s.tables.find((t) => t.table === name)!.columns.map((c) => [c.name, c.caseFolding]));
     expect(marks('hot_t')).toEqual({ time: undefined, host: 'database', app: 'ascii' });
+    // A rollup's rows reach PostgreSQL as text of the default collation.
+    expect(marks('hot_t__rollup_hourly')).toEqual({ time: undefined, host: 'database', app: 'database' });
     expect(marks('cold_t')).toEqual({ time: undefined, host: 'database', app: 'database' });
     // ICU, and a libc collation ordering as C but folding by another LC_CTYPE.
     expect(marks('other_t')).toEqual({ time: undefined, host: undefined, app: undefined });

@@ -22,12 +22,15 @@ export interface ColumnCollation {
  * are also marked `nondeterministic` unless their collation is known to be deterministic
  * (the database default always is: PostgreSQL refuses a nondeterministic one there),
  * and with their `caseFolding` where it is the database's or ASCII's (text-folding.ts).
- * Rollup relations are left as they are.
+ * Rollup relations keep their order and determinism unmarked; their rows, like a
+ * cold-only table's, reach PostgreSQL as text of the default collation, so they fold as
+ * the database does.
  */
 export function withTextOrder(snapshot: CatalogSnapshot, collations: ReadonlyMap<string, ReadonlyMap<string, ColumnCollation>>): CatalogSnapshot {
   const order = snapshot.textOrder;
   const mark = (rel: TieredRelation): TieredRelation => {
-    if (rel.rollupOf || !rel.columns.some((c) => isTextKind(c.kind))) return rel;
+    if (!rel.columns.some((c) => isTextKind(c.kind))) return rel;
+    if (rel.rollupOf) return { ...rel, columns: rel.columns.map((c) => (isTextKind(c.kind) ? { ...c, caseFolding: 'database' as const } : c)) };
     const own = collations.get(rel.table);
     if (rel.mode !== 'cold-only' && !own) return rel;
     const columns = rel.columns.map((c) => {
