@@ -38,6 +38,9 @@ const ROWS = `INSERT INTO ship_events VALUES
   ('2026-01-01 00:00:04+00', '-0', '-0', 3.4e38, 1),
   ('2026-01-02 00:00:00+00', 'outside the WHERE', 1, 1, 1)`;
 
+/** A shipped instant read back (its send format's bytes: µs since 2000-01-01). */
+const INSTANT_READ = "if(time = '', NULL, fromUnixTimestamp64Micro(reinterpretAsInt64(reverse(unhex(time))) + 946684800000000, 'UTC'))";
+
 let endpoint: ChdbHttpServer;
 let pg: TestDatabase;
 let client: Client;
@@ -75,8 +78,8 @@ describe.each(stores)('shipped hot rows ($name store)', ({ open }) => {
       const shipment = await shipHotRows(pgHotSession(client), cold, occ, ['2026-01-01 12:00+00'], [1184]);
       expect(shipment.rows).toBe(5);
       const back = await cold.queryTsv(
-        `SELECT toString(time), host, hex(reinterpretAsString(if(v = '', NULL, reinterpretAsFloat64(reverse(unhex(v)))))), toString(if(r = '', NULL, reinterpretAsFloat32(reverse(unhex(r))))), n
-           FROM ${shipment.table} ORDER BY time`,
+        `SELECT toString(${INSTANT_READ}), host, hex(reinterpretAsString(if(v = '', NULL, reinterpretAsFloat64(reverse(unhex(v)))))), toString(if(r = '', NULL, reinterpretAsFloat32(reverse(unhex(r))))), n
+           FROM ${shipment.table} ORDER BY ${INSTANT_READ}`,
       );
       const lines = back.trimEnd().split('\n').map((l) => l.split('\t'));
       expect(lines.map((l) => l[0])).toEqual(['2026-01-01 00:00:00.000001', '2026-01-01 00:00:01.000000', '2026-01-01 00:00:02.500000', '2026-01-01 00:00:03.000000', '2026-01-01 00:00:04.000000']);
@@ -147,6 +150,29 @@ describe.each(stores)('shipped hot rows ($name store)', ({ open }) => {
       expect(left[0].n).toBe('0');
     } finally {
       await client.query(`DELETE FROM ship_events WHERE time = '2025-06-01 00:00:00+00'`);
+      await cold.close();
+    }
+  });
+
+  it('instants before 2000 and 1970, at microseconds, as UTC whatever the session\'s TimeZone; ±infinity as NULL', async () => {
+    const cold = open();
+    await client.query(`INSERT INTO ship_events (time, host, v) VALUES ('1969-12-31 23:59:59.999999+00', 'instants', 1), ('1999-12-31 23:59:59.5+00', 'instants', 2),
+      ('2262-04-11 23:47:16.854775+00', 'instants', 3), ('infinity', 'instants', 4), ('-infinity', 'instants', 5), (NULL, 'instants', 6)`);
+    await client.query("SET TimeZone = 'America/St_Johns'");
+    try {
+      const sql = "SELECT max(time), percentile_cont(0.5) WITHIN GROUP (ORDER BY v) FROM ship_events WHERE host = 'instants'";
+      const occ = planStatement(parseStatements(sql)[0].stmt, snapshot, { utc: true, includeHot: true, whole: true }).occurrences[0];
+      expect(occ.shipHot).toBeDefined();
+      const shipment = await shipHotRows(pgHotSession(client), cold, occ, [], []);
+      try {
+        const back = await cold.queryTsv(`SELECT toString(${INSTANT_READ}) FROM ${shipment.table} ORDER BY v`);
+        expect(back.trimEnd().split('\n')).toEqual(['1969-12-31 23:59:59.999999', '1999-12-31 23:59:59.500000', '2262-04-11 23:47:16.854775', '\\N', '\\N', '\\N']);
+      } finally {
+        await shipment.drop();
+      }
+    } finally {
+      await client.query('RESET TimeZone');
+      await client.query(`DELETE FROM ship_events WHERE host = 'instants'`);
       await cold.close();
     }
   });
