@@ -106,6 +106,16 @@ describe('whole-statement pushdown through the proxy', () => {
     await expectSame(`SELECT date_trunc('hour', time) AS h, sum(n), avg(b) FROM whole_events WHERE time >= '2026-01-02 18:00+00' AND time < '2026-01-03 06:00+00' GROUP BY 1 HAVING sum(s) > -500 ORDER BY 1`);
   });
 
+  it('standard deviations of integers as exact partials: the root at the variance\'s scale, digit for digit', async () => {
+    const sql = `SELECT host, stddev(n), stddev_pop(b), stddev_samp(s), stddev(b) FILTER (WHERE region = 'r1'), var_pop(n), count(*) FROM whole_events GROUP BY host ORDER BY host`;
+    expect(await explain(sql)).toMatch(/Strata plan class: partials[\s\S]*toInt256/);
+    await expectSame(sql);
+    // One row (samp NULL, pop 0), across W, cold only.
+    await expectSame(`SELECT stddev(n), stddev_pop(n), stddev_samp(b) FROM whole_events WHERE time = '2026-01-01 00:10+00'`);
+    await expectSame(`SELECT date_trunc('hour', time) AS h, stddev_samp(n), stddev_pop(s) FROM whole_events WHERE time >= '2026-01-02 18:00+00' AND time < '2026-01-03 06:00+00' GROUP BY 1 ORDER BY 1`);
+    await expectSame(`SELECT stddev(b), stddev_pop(s) FROM whole_events WHERE time < '2026-01-02'`);
+  });
+
   it('SELECT DISTINCT and GROUP BY without aggregates read distinct cold tuples', async () => {
     for (const sql of [
       `SELECT DISTINCT host FROM whole_events ORDER BY host`,
