@@ -76,6 +76,37 @@ describe('whole-statement pushdown through the proxy', () => {
     return actual;
   }
 
+  /**
+   * Covariances are compared on their own scale: |Sxy| ≤ √(Sxx·Syy), and both engines'
+   * rounding errors are last bits of that bound, not of Sxy. A near-zero covariance
+   * differs between PostgreSQL's own row orders (one hour group's covar_pop: 0, -1.7e-17
+   * or 1.0e-17 as its rows are sorted, in psql). Each block of eight regression columns
+   * from `first` (see regression()) has covar_pop, covar_samp and regr_sxy replaced by
+   * 1 + their correlation, then the float tolerance applies.
+   */
+  function asCorrelations(o: Outcome, firsts: number[]): Outcome {
+    if (!o.ok) return o;
+    const rows = o.rows.map((row) => {
+      const out = [...row];
+      for (const k of firsts) {
+        const [n, sxx, syy] = [row[k + 2], row[k + 5], row[k + 6]].map(Number);
+        const bound = Math.sqrt(sxx * syy);
+        if (!(bound > 0) || !Number.isFinite(bound)) continue;
+        for (const [i, by] of [[k, n], [k + 1, n - 1], [k + 7, 1]]) if (row[i] !== null && row[i] !== 'NaN') out[i] = String(1 + (Number(row[i]) * by) / bound);
+      }
+      return out;
+    });
+    return { ...o, rows };
+  }
+
+  async function expectSameRegression(sql: string, firsts: number[]): Promise<Outcome> {
+    const actual = await outcome(client, sql);
+    const expected = await outcome(ref, sql.replace(/\bwhole_events\b/g, 'whole_reference'));
+    const diff = compareOutcomes(asCorrelations(expected, firsts), asCorrelations(actual, firsts), /ORDER BY/i.test(sql));
+    expect({ sql, diff }).toEqual({ sql, diff: undefined });
+    return actual;
+  }
+
   function unsignedZeros(o: Outcome): Outcome {
     return o.ok ? { ...o, rows: o.rows.map((r) => r.map((v) => (v === '-0' ? '0' : v))) } : o;
   }
@@ -185,6 +216,27 @@ describe('whole-statement pushdown through the proxy', () => {
     await expectSame(`SELECT stddev(v), var_pop(v) FROM whole_events WHERE host = 'h2' AND time >= '2026-01-01 12:00+00'`, { tolerant: true });
     // One value: the sample variance is NULL, the population one 0.
     await expectSame(`SELECT var_samp(v), var_pop(v), stddev(v) FROM whole_events WHERE time = '2026-01-01 00:10+00'`);
+  });
+
+  it('covar_* and regr_* of two float columns computed whole, Y first, NULL pairs skipped, NaN and Infinity as PostgreSQL', async () => {
+    /** The eight pushed aggregates of (y, x), in the order asCorrelations reads them. */
+    const regression = (y: string, x: string) =>
+      ['covar_pop', 'covar_samp', 'regr_count', 'regr_avgx', 'regr_avgy', 'regr_sxx', 'regr_syy', 'regr_sxy'].map((f) => `${f}(${y}, ${x})`).join(', ');
+    const sql = `SELECT host, ${regression('v', 'r')}, ${regression('r', 'v')} FROM whole_events GROUP BY host ORDER BY host`;
+    expect(await explain(sql)).toMatch(/Strata plan class: whole[\s\S]*covarPopStable/);
+    const r = await expectSameRegression(sql, [1, 9]);
+    // h1's v holds NaN and Infinity: NaN wherever v enters Sxx, Syy or Sxy, while r's own Sxx stays a number.
+    const h1 = r.ok ? r.rows.find((row) => row[0] === 'h1')! : [];
+    expect([h1[1], h1[2], h1[6], h1[7], h1[8], h1[14]]).toEqual(['NaN', 'NaN', expect.not.stringMatching(/NaN/), 'NaN', 'NaN', 'NaN']);
+    // Cold only, ungrouped; hour buckets across W; no row at all (regr_count 0, the rest NULL).
+    await expectSameRegression(`SELECT ${regression('v', 'r')} FROM whole_events WHERE time < '2026-01-02'`, [0]);
+    const hours = `SELECT date_trunc('hour', time) AS h, ${regression('r', 'v')} FROM whole_events WHERE time >= '2026-01-02 18:00+00' AND time < '2026-01-03 06:00+00' GROUP BY 1 ORDER BY 1`;
+    expect(await explain(hours)).toMatch(/Strata plan class: whole/);
+    await expectSameRegression(hours, [1]);
+    await expectSame(`SELECT ${regression('v', 'r')} FROM whole_events WHERE time < '2025-01-02'`);
+    // One pair: covar_samp NULL, the sums 0; a constant x (Sxx = 0, covariances 0).
+    await expectSame(`SELECT ${regression('v', 'r')} FROM whole_events WHERE time = '2026-01-01 00:10+00'`);
+    await expectSameRegression(`SELECT host, ${regression('v', 'r')} FROM whole_events WHERE r = 2 GROUP BY host ORDER BY host`, [1]);
   });
 
   it('inside a REPEATABLE READ block the shipped hot rows are the block\'s snapshot', async () => {

@@ -6,7 +6,7 @@ import { timeGranularity } from '../translate/time-granularity';
 import { partialFilterOf, type PartialFilter } from './filtered-partials';
 import { integerAggregate, type IntegerPartialFn } from './integer-partials';
 import { exprOf, replaceNode } from './sql-snippets';
-import { groupsExactly, wholeAggregateOf, wholeReplacementSql, type WholeColumn } from './whole-aggregate';
+import { groupsExactly, sameWhole, wholeAggregateOf, wholeInputs, wholeReplacementSql, type WholeColumn } from './whole-aggregate';
 import { shippable } from './whole-pushdown';
 
 /**
@@ -195,7 +195,7 @@ function rewrite(
       const filter = f.agg_filter;
       const whole = allowWhole ? wholeAggregateOf(f, name, scope) : undefined;
       if (whole) {
-        let w = wholes.find((x) => x.fn === whole.fn && x.column === whole.column && x.fraction === whole.fraction);
+        let w = wholes.find((x) => sameWhole(x, whole));
         if (!w) wholes.push((w = { ...whole, name: `_strata_whole_${wholes.length}` }));
         replaceNode(n, exprOf(wholeReplacementSql(w, pgIdent(w.name))));
         return false;
@@ -272,7 +272,7 @@ function rewrite(
   const granularity = timeGranularity(scope, evaluated, utc);
   if (wholes.length > 0) {
     // ClickHouse forms the statement's groups itself, from columns it can be shipped.
-    const read = [...groupColumns, ...partials.flatMap((p) => [p.column, ...(p.filter?.columns ?? [])]), ...wholes.map((w) => w.column)].filter((c) => c !== '');
+    const read = [...groupColumns, ...partials.flatMap((p) => [p.column, ...(p.filter?.columns ?? [])]), ...wholes.flatMap(wholeInputs)].filter((c) => c !== '');
     if (granularity !== undefined) read.push(scope.relation.timeColumn);
     if (!groupsExactly(sel, scope, [...groupColumns], granularity, utc) || !read.every((c) => shippable(columnKind(scope, c)))) throw new NotPartial();
   }

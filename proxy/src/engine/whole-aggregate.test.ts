@@ -15,6 +15,7 @@ const spec = validateTieredTable({
     { name: 'value', type: 'double precision' },
     { name: 'n', type: 'integer' },
     { name: 'b', type: 'bigint' },
+    { name: 'ratio', type: 'real' },
   ],
   cold: { orderBy: ['host', 'time'] },
 });
@@ -47,6 +48,12 @@ describe('whole aggregates: planned only where ClickHouse forms exactly the stat
     ['count DISTINCT of a float with FILTER keeps its grouping', 'SELECT host, count(DISTINCT value) FILTER (WHERE n > 0) FROM m GROUP BY host', 'partial'],
     ['count DISTINCT grouped by a float column', 'SELECT value, count(DISTINCT n) FROM m GROUP BY value', 'partial'],
     ['variance of an integer: exact partials', 'SELECT host, var_samp(n), var_pop(b), avg(b), sum(b) FROM m GROUP BY host', 'partial'],
+    ['covar_* and regr_* of two float columns', 'SELECT host, covar_pop(value, ratio), covar_samp(ratio, value), regr_count(value, ratio), regr_avgx(value, ratio), regr_sxy(value, ratio) FROM m GROUP BY host', 'whole'],
+    ['regr_* of a float and an integer', 'SELECT regr_sxx(value, n) FROM m', 'raw'],
+    ['regr_* of an expression', 'SELECT regr_syy(value, ratio * 2) FROM m', 'raw'],
+    ['regr_* with FILTER', 'SELECT regr_avgy(value, ratio) FILTER (WHERE n > 0) FROM m', 'raw'],
+    ['corr: PostgreSQL tests its rounding-noise Sxx for 0', 'SELECT corr(value, ratio) FROM m', 'raw'],
+    ['regr_slope likewise', 'SELECT host, regr_slope(value, ratio) FROM m GROUP BY host', 'raw'],
   ];
   it.each(cases)('%s', (_name, sql, expected) => {
     const p = plan(sql);
@@ -103,6 +110,16 @@ describe('whole aggregates: planned only where ClickHouse forms exactly the stat
     const q = coldQuery(occ, [instantFromEpochText('1767225600')], instantFromEpochText('1767571200'), '1', 'strata', '`strata_scratch`.`hot_x`');
     expect(q.sql).toContain('uniqExact(if(isNaN(`value`), nan, `value` + 0.))');
     expect(q.sql).toContain('uniqExact(`n`)');
+  });
+
+  it('reads both arguments of covar_* and regr_*, Y first, and computes each pair once', () => {
+    const occ = plan('SELECT host, regr_sxy(value, ratio), regr_sxy(ratio, value), regr_sxy(value, ratio) + 1, regr_count(value, ratio) FROM m GROUP BY host').occurrences[0];
+    expect(occ.partial!.wholes.map((w) => [w.fn, w.column, w.x])).toEqual([['regr_sxy', 'value', 'ratio'], ['regr_sxy', 'ratio', 'value'], ['regr_count', 'value', 'ratio']]);
+    const q = coldQuery(occ, [instantFromEpochText('1767225600')], instantFromEpochText('1767571200'), '1', 'strata', '`strata_scratch`.`hot_x`');
+    expect(q.sql).toMatch(/FROM \(SELECT `host`, `value`, `ratio` FROM .* UNION ALL SELECT `host` AS `host`, .* AS `value`, .*reinterpretAsFloat32.* AS `ratio` FROM/);
+    expect(q.sql).toContain('covarPopStable(if(isNull(`ratio`), NULL, toFloat64(`value`)), if(isNull(`value`), NULL, toFloat64(`ratio`)))');
+    // No pair in the group: regr_count 0, as PostgreSQL's count.
+    expect(deparseStatement(plan('SELECT regr_count(value, ratio) FROM m').stmt)).toContain('CAST(COALESCE(min(_strata_whole_0), 0) AS int8)');
   });
 
   it('ships the hot rows only when they are the smaller side', () => {

@@ -4,6 +4,7 @@ import { funcName, numberConst, opName, stringConst } from '../translate/ast';
 import { columnKind, columnOf, equalsAsBytes, type ColumnScope } from '../translate/column-scope';
 import { fixedIntervalUs, timeGranularity } from '../translate/time-granularity';
 import { floatEqualityKeySql } from './float-equality-key';
+import { isRegressionFn, regressionChExpr, type RegressionFn } from './whole-regression';
 
 /**
  * Aggregates that do not merge from partials (percentiles, float variance and standard
@@ -33,14 +34,18 @@ import { floatEqualityKeySql } from './float-equality-key';
  *   parallel plans do; differential tests compare them with the relative tolerance the
  *   float sums' partials are compared with. A non-finite input gives NaN as in
  *   PostgreSQL; finite inputs whose sums overflow fail the statement (PostgreSQL's
- *   22003) instead of answering Infinity.
+ *   22003) instead of answering Infinity. covar_* and regr_* of two float columns alike
+ *   (whole-regression.ts).
  */
-export type WholeFn = 'percentile_cont' | 'percentile_disc' | 'var_samp' | 'var_pop' | 'stddev_samp' | 'stddev_pop' | 'count_distinct';
+export type WholeFn = 'percentile_cont' | 'percentile_disc' | 'var_samp' | 'var_pop' | 'stddev_samp' | 'stddev_pop' | 'count_distinct' | RegressionFn;
 
 export interface WholeColumn {
   name: string;
   fn: WholeFn;
+  /** The argument (covar_* and regr_*: PostgreSQL's first, Y, the dependent one). */
   column: string;
+  /** covar_* and regr_*: the second argument, X. */
+  x?: string;
   /** percentile_*: the fraction, a decimal literal in [0, 1] (checked, so spliced as a Float64 literal). */
   fraction?: string;
   /** count_distinct of a real or double precision: counted on its PostgreSQL-equality key. */
@@ -80,7 +85,12 @@ export function wholeAggregateOf(f: PgNode, name: string, scope: ColumnScope): O
     if (!col || !NUMERIC_KINDS.has(col.kind) || fraction === undefined || !/^\d*\.?\d+$/.test(fraction) || Number(fraction) > 1) return undefined;
     return { fn: name, column: col.column, fraction };
   }
-  if (f.agg_order || args.length !== 1) return undefined;
+  if (f.agg_order) return undefined;
+  if (isRegressionFn(name) && args.length === 2 && !f.agg_distinct) {
+    const [y, x] = args.map(columnKindOf);
+    return y && x && FLOAT_KINDS.has(y.kind) && FLOAT_KINDS.has(x.kind) ? { fn: name, column: y.column, x: x.column } : undefined;
+  }
+  if (args.length !== 1) return undefined;
   const col = columnKindOf(args[0]);
   if (!col) return undefined;
   if (f.agg_distinct) {
@@ -92,19 +102,33 @@ export function wholeAggregateOf(f: PgNode, name: string, scope: ColumnScope): O
   return spread && FLOAT_KINDS.has(col.kind) ? { fn: spread, column: col.column } : undefined;
 }
 
-/** What PostgreSQL reads in place of the aggregate: the group's one value (count(DISTINCT) of no rows is 0). */
+/** The table columns the aggregate reads. */
+export function wholeInputs(w: WholeColumn): string[] {
+  return w.x === undefined ? [w.column] : [w.column, w.x];
+}
+
+/** The same aggregate of the same inputs: computed once. */
+export function sameWhole(a: Omit<WholeColumn, 'name'>, b: Omit<WholeColumn, 'name'>): boolean {
+  return a.fn === b.fn && a.column === b.column && a.x === b.x && a.fraction === b.fraction;
+}
+
+/** Counts: no rows give 0, not NULL. */
+const COUNTS = new Set<WholeFn>(['count_distinct', 'regr_count']);
+
+/** What PostgreSQL reads in place of the aggregate: the group's one value (a count of no rows is 0). */
 export function wholeReplacementSql(w: WholeColumn, quotedName: string): string {
-  return w.fn === 'count_distinct' ? `coalesce(min(${quotedName}), 0)::int8` : `min(${quotedName})`;
+  return COUNTS.has(w.fn) ? `coalesce(min(${quotedName}), 0)::int8` : `min(${quotedName})`;
 }
 
 /** PostgreSQL's result type of the aggregate over a column of `pgType`. */
 export function wholePgType(w: WholeColumn, pgType: string): string {
   if (w.fn === 'percentile_disc') return pgType;
-  return w.fn === 'count_distinct' ? 'bigint' : 'double precision';
+  return COUNTS.has(w.fn) ? 'bigint' : 'double precision';
 }
 
 /** ClickHouse's aggregate over the group's rows (cold and shipped). */
 export function wholeChExpr(w: WholeColumn): string {
+  if (isRegressionFn(w.fn)) return regressionChExpr(w.fn, w.column, w.x!);
   const x = chIdent(w.column);
   switch (w.fn) {
     case 'count_distinct':
@@ -124,7 +148,7 @@ export function wholeChExpr(w: WholeColumn): string {
     }
     default: {
       const v = `toFloat64(${x})`;
-      const fn = { var_samp: 'varSampStable', var_pop: 'varPopStable', stddev_samp: 'stddevSampStable', stddev_pop: 'stddevPopStable' }[w.fn];
+      const fn = ({ var_samp: 'varSampStable', var_pop: 'varPopStable', stddev_samp: 'stddevSampStable', stddev_pop: 'stddevPopStable' } as Record<string, string>)[w.fn];
       const tooFew = w.fn.endsWith('_samp') ? `count(${x}) < 2` : `count(${x}) = 0`;
       // PostgreSQL: any infinite or NaN input makes the result NaN; finite inputs whose sums overflow are an error.
       const nonFinite = `countIf(NOT isFinite(${v})) > 0`;

@@ -8,6 +8,7 @@ import type { HotSession } from './hot-session';
 import { ROWS_COLUMN } from './partial-aggregate';
 import type { OccurrencePlan, PartialTableColumn } from './plan';
 import { selectOf } from './sql-snippets';
+import { wholeInputs } from './whole-aggregate';
 
 /**
  * Whole aggregates (whole-aggregate.ts) over a range that reaches the hot tier: the hot
@@ -94,7 +95,7 @@ export function shippedColumns(occ: OccurrencePlan): string[] {
   if (shape.timeGranularity !== undefined) names.add(occ.relation.timeColumn);
   for (const c of shape.groupColumns) names.add(c);
   for (const p of shape.partials) for (const c of [p.column, ...(p.filter?.columns ?? [])]) if (c !== '') names.add(c);
-  for (const w of shape.wholes) names.add(w.column);
+  for (const w of shape.wholes) for (const c of wholeInputs(w)) names.add(c);
   return [...names];
 }
 
