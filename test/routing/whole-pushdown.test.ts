@@ -237,6 +237,10 @@ describe('whole-statement pushdown through the proxy', () => {
     // One pair: covar_samp NULL, the sums 0; a constant x (Sxx = 0, covariances 0).
     await expectSame(`SELECT ${regression('v', 'r')} FROM whole_events WHERE time = '2026-01-01 00:10+00'`);
     await expectSameRegression(`SELECT host, ${regression('v', 'r')} FROM whole_events WHERE r = 2 GROUP BY host ORDER BY host`, [1]);
+    // Integers as PostgreSQL's implicit float8 cast has them (b near 2^63: rounded alike).
+    const ints = `SELECT host, ${regression('v', 'n')}, ${regression('b', 's')}, ${regression('s', 'n')} FROM whole_events GROUP BY host ORDER BY host`;
+    expect(await explain(ints)).toMatch(/Strata plan class: whole/);
+    await expectSameRegression(ints, [1, 9, 17]);
   });
 
   it('inside a REPEATABLE READ block the shipped hot rows are the block\'s snapshot', async () => {

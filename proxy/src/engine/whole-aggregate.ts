@@ -88,7 +88,8 @@ export function wholeAggregateOf(f: PgNode, name: string, scope: ColumnScope): O
   if (f.agg_order) return undefined;
   if (isRegressionFn(name) && args.length === 2 && !f.agg_distinct) {
     const [y, x] = args.map(columnKindOf);
-    return y && x && FLOAT_KINDS.has(y.kind) && FLOAT_KINDS.has(x.kind) ? { fn: name, column: y.column, x: x.column } : undefined;
+    // Integers as PostgreSQL's implicit cast to float8 has them: toFloat64 rounds to nearest alike.
+    return y && x && NUMERIC_KINDS.has(y.kind) && NUMERIC_KINDS.has(x.kind) ? { fn: name, column: y.column, x: x.column } : undefined;
   }
   if (args.length !== 1) return undefined;
   const col = columnKindOf(args[0]);

@@ -1,7 +1,8 @@
 import { chIdent } from '@strata/core';
 
 /**
- * The two-argument float aggregates PostgreSQL finishes from float8_regr_accum's sums (N,
+ * The two-argument float8 aggregates (integer arguments cast to float8, as PostgreSQL's
+ * implicit cast does) PostgreSQL finishes from float8_regr_accum's sums (N,
  * Sx, Sy, Sxx, Syy, Sxy), computed whole by ClickHouse from its stable (Welford) ones:
  * Sxx = N·varPopStable(x), Sxy = N·covarPopStable(y, x). Like float variance
  * (whole-aggregate.ts), the two may differ in the last bits, as PostgreSQL's own parallel
