@@ -1,12 +1,12 @@
 import type { PgNode } from '../router/sql-parser';
 import { chIdent } from '@strata/core/ddl';
 import { funcName, numberConst, opName, stringConst } from './ast';
-import { columnKind, columnOf, equalsAsBytes, isTextKind, type ColumnScope } from './column-scope';
+import { equalsAsBytes, type ColumnScope } from './column-scope';
 import type { ChParams } from './ch-params';
 import { likePatternToClickHouse } from './like-pattern';
 import { isPortableRegex } from './regex-subset';
 import { ASCII_FOLDING, foldAscii, foldedColumn, foldingFor, isAscii, type FoldCase, type TextFolding } from './text-folding';
-import { isBytewiseCollationName } from './text-order';
+import { textOperand } from './text-order';
 
 /**
  * Log-search conditions on a text column as ClickHouse SQL that accepts exactly the rows
@@ -61,7 +61,7 @@ export function textMatchToClickHouse(scope: ColumnScope, n: PgNode, params: ChP
 }
 
 /** A text column whose equality is byte equality, possibly inside lower()/upper(). */
-interface TextOperand {
+interface MatchOperand {
   column: string;
   fold?: FoldCase;
   /** How PostgreSQL folds its case here (text-folding.ts); undefined: not as ClickHouse can, PostgreSQL folds. */
@@ -74,13 +74,12 @@ interface TextOperand {
  * COLLATE is left to PostgreSQL, as is a COLLATE around lower()/upper() or on the
  * constant: it changes the comparison's collation, not the folding's.
  */
-function textOperand(scope: ColumnScope, n: PgNode): TextOperand | undefined {
-  const collate = n?.CollateClause;
-  const ref = collate ? collate.arg?.ColumnRef : n?.ColumnRef;
-  if (ref) {
-    const col = columnOf(scope, ref);
-    if (col === undefined || col === scope.relation.timeColumn || !isTextKind(columnKind(scope, col))) return undefined;
-    if (collate) return isBytewiseCollationName(collate.collname) ? { column: col, folding: ASCII_FOLDING } : undefined;
+function matchOperand(scope: ColumnScope, n: PgNode): MatchOperand | undefined {
+  const named = textOperand(scope, n);
+  if (named) {
+    const col = named.column;
+    if (col === scope.relation.timeColumn) return undefined;
+    if (named.collated) return { column: col, folding: ASCII_FOLDING };
     if (!equalsAsBytes(scope, col)) return undefined;
     const caseFolding = scope.relation.columns.find((c) => c.name === col)?.caseFolding;
     return { column: col, folding: foldingFor(caseFolding, scope.textFolding) };
@@ -88,18 +87,18 @@ function textOperand(scope: ColumnScope, n: PgNode): TextOperand | undefined {
   const f = n?.FuncCall;
   const name = f ? funcName(f) : undefined;
   if ((name !== 'lower' && name !== 'upper') || f.args?.length !== 1 || f.agg_star || f.over) return undefined;
-  const inner = textOperand(scope, f.args[0]);
+  const inner = matchOperand(scope, f.args[0]);
   return inner && !inner.fold ? { ...inner, fold: name } : undefined;
 }
 
 /** The operand in ClickHouse, compared with `against`; undefined when it is folded and its folding is not known. */
-function operandSql(t: TextOperand, against: string, params: ChParams): string | undefined {
+function operandSql(t: MatchOperand, against: string, params: ChParams): string | undefined {
   if (!t.fold) return chIdent(t.column);
   return t.folding ? foldedColumn(t.column, t.fold, t.folding, against, params) : undefined;
 }
 
 function like(scope: ColumnScope, e: PgNode, op: string, params: ChParams): string | undefined {
-  const t = textOperand(scope, e.lexpr);
+  const t = matchOperand(scope, e.lexpr);
   if (!t) return undefined;
   let pattern = stringConst(e.rexpr);
   let escape = '\\';
@@ -112,7 +111,7 @@ function like(scope: ColumnScope, e: PgNode, op: string, params: ChParams): stri
   }
   if (pattern === undefined) return undefined;
   const insensitive = op === '~~*' || op === '!~~*';
-  let subject: TextOperand = t;
+  let subject: MatchOperand = t;
   if (insensitive) {
     // ILIKE is lower(col) LIKE lower(pattern) in PostgreSQL (like.c, multibyte encodings);
     // lowering commutes with the escape only when the escape is not a letter.
@@ -128,7 +127,7 @@ function like(scope: ColumnScope, e: PgNode, op: string, params: ChParams): stri
 }
 
 function regex(scope: ColumnScope, e: PgNode, op: string, params: ChParams): string | undefined {
-  const t = textOperand(scope, e.lexpr);
+  const t = matchOperand(scope, e.lexpr);
   const pattern = stringConst(e.rexpr);
   if (!t || pattern === undefined || !isPortableRegex(pattern)) return undefined;
   const insensitive = op.endsWith('*');
@@ -146,7 +145,7 @@ function regex(scope: ColumnScope, e: PgNode, op: string, params: ChParams): str
 
 function startsWith(scope: ColumnScope, args: PgNode[] | undefined, isStartsWith: boolean, params: ChParams): string | undefined {
   if (!isStartsWith || args?.length !== 2) return undefined;
-  const t = textOperand(scope, args[0]);
+  const t = matchOperand(scope, args[0]);
   const prefix = stringConst(args[1]);
   if (!t || prefix === undefined || (t.fold && !isAscii(prefix))) return undefined;
   const lhs = operandSql(t, prefix, params);
@@ -168,7 +167,7 @@ function positionComparison(scope: ColumnScope, e: PgNode, op: string, params: C
   const name = call ? funcName(call) : undefined;
   if ((name !== 'position' && name !== 'strpos') || call.args?.length !== 2) return undefined;
   // Both spell (haystack, needle) in the parse tree: position(x IN col) is position(col, x).
-  const t = textOperand(scope, call.args[0]);
+  const t = matchOperand(scope, call.args[0]);
   const needle = stringConst(call.args[1]);
   const num = numberConst(other);
   if (!t || needle === undefined || num === undefined || !/^-?\d+$/.test(num) || !Number.isSafeInteger(Number(num))) return undefined;
@@ -180,10 +179,10 @@ function positionComparison(scope: ColumnScope, e: PgNode, op: string, params: C
 /** `lower(col) = 'abc'`, `upper(col) <> 'ABC'` (either side) with an ASCII constant. */
 function foldedEquality(scope: ColumnScope, e: PgNode, op: string, params: ChParams): string | undefined {
   if (op !== '=' && op !== '<>' && op !== '!=') return undefined;
-  let t = textOperand(scope, e.lexpr);
+  let t = matchOperand(scope, e.lexpr);
   let value = stringConst(e.rexpr);
   if (!t) {
-    t = textOperand(scope, e.rexpr);
+    t = matchOperand(scope, e.rexpr);
     value = stringConst(e.lexpr);
   }
   if (!t?.fold || value === undefined || !isAscii(value)) return undefined;

@@ -58,7 +58,7 @@ describe('text ordering conditions reach ClickHouse only where PostgreSQL orders
   });
 
   it('names the column under COLLATE "C" whatever its own collation', () => {
-    expect(textOperand(scope, where('app COLLATE "C" > \'x\'').A_Expr.lexpr)).toEqual({ column: 'app', bytewise: true });
+    expect(textOperand(scope, where('app COLLATE "C" > \'x\'').A_Expr.lexpr)).toEqual({ column: 'app', bytewise: true, collated: true });
     expect(textOperand(scope, where("app > 'x'").A_Expr.lexpr)).toEqual({ column: 'app', bytewise: false });
     expect(textOperand(scope, where("n > 1").A_Expr.lexpr)).toBeUndefined();
   });

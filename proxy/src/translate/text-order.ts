@@ -35,16 +35,16 @@ const BYTEWISE_COLLATIONS = new Set(['C', 'POSIX', 'ucs_basic']);
 /**
  * The text column `n` names and whether PostgreSQL orders it byte-wise there: a bare
  * column by its effective collation (TieredColumnInfo.bytewise, set per statement), a
- * column under an explicit `COLLATE "C"`/"POSIX"/"ucs_basic" always. Undefined for
- * anything else, an explicit other collation included (it may even be nondeterministic,
- * where equality differs too).
+ * column under an explicit `COLLATE "C"`/"POSIX"/"ucs_basic" (`collated`) always.
+ * Undefined for anything else, an explicit other collation included (it may even be
+ * nondeterministic, where equality differs too). Also ch-text-match.ts's column operand.
  */
-export function textOperand(scope: ColumnScope, n: PgNode): { column: string; bytewise: boolean } | undefined {
+export function textOperand(scope: ColumnScope, n: PgNode): { column: string; bytewise: boolean; collated?: true } | undefined {
   const collate = n?.CollateClause;
   const ref = collate ? collate.arg?.ColumnRef : n?.ColumnRef;
   const column = ref ? columnOf(scope, ref) : undefined;
   if (!column || !isTextKind(columnKind(scope, column))) return undefined;
-  if (collate) return isBytewiseCollationName(collate.collname) ? { column, bytewise: true } : undefined;
+  if (collate) return isBytewiseCollationName(collate.collname) ? { column, bytewise: true, collated: true } : undefined;
   return { column, bytewise: scope.relation.columns.find((c) => c.name === column)?.bytewise === true };
 }
 
