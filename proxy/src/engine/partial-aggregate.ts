@@ -1,7 +1,7 @@
 import { pgIdent } from '@strata/core';
 import type { PgNode } from '../router/sql-parser';
 import { columnRefs, funcName, visit } from '../translate/ast';
-import { columnKind, columnOf, type ColumnScope } from '../translate/column-scope';
+import { columnKind, columnOf, isFloatKind, type ColumnScope } from '../translate/column-scope';
 import { timeGranularity } from '../translate/time-granularity';
 import { partialFilterOf, type PartialFilter } from './filtered-partials';
 import { integerAggregate, type IntegerPartialFn } from './integer-partials';
@@ -229,7 +229,7 @@ function rewrite(
         }
       } else if (name === 'sum' && col && kind === 'float8') {
         replacement = exprOf(`sum(${partialFor('sum', col, pf)})`);
-      } else if (name === 'avg' && col && (kind === 'float8' || kind === 'float4')) {
+      } else if (name === 'avg' && col && isFloatKind(kind)) {
         replacement = exprOf(`(sum(${partialFor('sum', col, pf)}) / NULLIF(sum(${partialFor('count', col, pf)}), 0)::float8)`);
       } else if ((name === 'min' || name === 'max') && col && args.length === 1) {
         if (!kind || !MINMAX_PARTIAL_KINDS.has(kind)) return; // set-valued: grouped by the column

@@ -5,7 +5,7 @@ import { findTieredRefs } from '../router/tiered-refs';
 import { andOf, columnRefs, conjuncts, visit } from '../translate/ast';
 import { ChParams } from '../translate/ch-params';
 import { conditionToClickHouse } from '../translate/ch-condition';
-import { columnOf, type ColumnScope } from '../translate/column-scope';
+import { columnOf, isFloatKind, type ColumnScope } from '../translate/column-scope';
 import type { Instant } from '../translate/instant';
 import {
   FULL_RANGE,
@@ -259,7 +259,7 @@ export function partialColumns(occ: OccurrencePlan): PartialTableColumn[] {
     const ch = chIdent(p.column);
     if (p.filter) {
       const pgType = p.fn === 'rows' || p.fn === 'count' ? 'bigint' : p.fn === 'sum' ? 'double precision' : p.fn === 'min' || p.fn === 'max' ? c.pgType : 'numeric';
-      const float = c?.kind === 'float8' || c?.kind === 'float4';
+      const float = isFloatKind(c?.kind);
       const { hotExpr, chExpr } = filteredPartialExprs(p.fn, p.filter, ref, ch, float);
       out.push({ name: p.name, pgType, hotExpr, chExpr: chText(chExpr, c?.kind) });
       continue;
@@ -274,7 +274,7 @@ export function partialColumns(occ: OccurrencePlan): PartialTableColumn[] {
       case 'min':
       case 'max': {
         // PostgreSQL orders NaN above every number: max is NaN if any is, min only if all are.
-        const isFloat = c.kind === 'float8' || c.kind === 'float4';
+        const isFloat = isFloatKind(c.kind);
         const expr = !isFloat
           ? `${p.fn}(${ch})`
           : p.fn === 'max'

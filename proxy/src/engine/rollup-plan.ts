@@ -1,6 +1,7 @@
 import { chIdent, chQualified, clickhouseDdl, parseDuration, type RollupSpec } from '@strata/core';
 import { rollupRelationName } from '../router/rollup-relations';
 import type { ChParams } from '../translate/ch-params';
+import { isFloatKind } from '../translate/column-scope';
 import { chDateTime64, isoInstant, type Instant } from '../translate/instant';
 import type { TimePredicate, TimeRange } from '../translate/time-predicate';
 import { ROWS_COLUMN } from './partial-aggregate';
@@ -75,7 +76,6 @@ export interface RollupRead {
 }
 
 const SECOND = 1_000_000n;
-const FLOAT_KINDS = new Set(['float8', 'float4']);
 
 function durationUs(text: string): bigint | undefined {
   const ms = parseDuration(text);
@@ -103,8 +103,8 @@ function serves(occ: OccurrencePlan, r: RollupSpec, intervalUs: bigint): boolean
     const kind = occ.relation.columns.find((c) => c.name === p.column)?.kind;
     const has = kept(p.column);
     if (!has.includes(p.fn)) return false;
-    if (p.fn === 'sum') return kind === 'float8' || kind === 'float4';
-    if ((p.fn === 'min' || p.fn === 'max') && FLOAT_KINDS.has(kind ?? '')) return has.includes('sum');
+    if (p.fn === 'sum') return isFloatKind(kind);
+    if ((p.fn === 'min' || p.fn === 'max') && isFloatKind(kind)) return has.includes('sum');
     return true;
   });
 }
@@ -151,7 +151,7 @@ export const MAX_RAW_BUCKET_RANGES = 64;
 
 /** The float columns whose min/max the occurrence reads: a NaN sum in their bucket sends it to raw rows. */
 export function nanGuardedColumns(occ: OccurrencePlan): string[] {
-  const floats = occ.partial!.partials.filter((p) => (p.fn === 'min' || p.fn === 'max') && FLOAT_KINDS.has(kindOf(occ, p.column)));
+  const floats = occ.partial!.partials.filter((p) => (p.fn === 'min' || p.fn === 'max') && isFloatKind(kindOf(occ, p.column)));
   return [...new Set(floats.map((p) => p.column))];
 }
 

@@ -1,7 +1,7 @@
 import { chIdent } from '@strata/core';
 import type { PgNode } from '../router/sql-parser';
 import { conjuncts, funcName, opName, visit } from '../translate/ast';
-import { columnOf, type ColumnScope } from '../translate/column-scope';
+import { columnOf, isFloatKind, type ColumnScope } from '../translate/column-scope';
 import { floatEqualityKeySql } from './float-equality-key';
 import { orderedAlikePrefix, orderKeysSql, readsAggregateOrWindow } from './top-n';
 
@@ -133,7 +133,7 @@ function partitionKeys(items: PgNode[], scope: ColumnScope): PartitionKey[] | un
   for (const item of items) {
     const column = item?.ColumnRef ? columnOf(scope, item.ColumnRef) : undefined;
     const kind = scope.relation.columns.find((c) => c.name === column)?.kind;
-    const float = kind === 'float8' || kind === 'float4';
+    const float = isFloatKind(kind);
     if (!column || !kind || !(PARTITION_ALIKE.has(kind) || float)) return undefined;
     keys.push({ column, float });
   }

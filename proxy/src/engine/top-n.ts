@@ -1,6 +1,6 @@
 import { chIdent } from '@strata/core';
 import type { PgNode } from '../router/sql-parser';
-import { columnKind, columnOf, isTextKind, type ColumnScope } from '../translate/column-scope';
+import { columnKind, columnOf, isFloatKind, isTextKind, type ColumnScope } from '../translate/column-scope';
 import { textOperand } from '../translate/text-order';
 
 /**
@@ -66,7 +66,7 @@ export function orderedAlikePrefix(sortItems: PgNode[], scope: ColumnScope): Ord
     const text = by && !by.useOp ? textOperand(scope, by.node) : undefined;
     const column = text ? (text.bytewise ? text.column : undefined) : by?.node?.ColumnRef && !by.useOp ? columnOf(scope, by.node.ColumnRef) : undefined;
     const kind = scope.relation.columns.find((c) => c.name === column)?.kind;
-    const float = kind === 'float8' || kind === 'float4';
+    const float = isFloatKind(kind);
     if (!column || !kind || !(ORDERED_ALIKE.has(kind) || float || text)) break;
     const desc = by.sortby_dir === 'SORTBY_DESC';
     // PostgreSQL: NULLS LAST ascending, NULLS FIRST descending, unless said otherwise.

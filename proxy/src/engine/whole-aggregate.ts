@@ -1,7 +1,7 @@
 import { chIdent } from '@strata/core';
 import type { PgNode } from '../router/sql-parser';
 import { funcName, numberConst, opName, stringConst } from '../translate/ast';
-import { columnKind, columnOf, equalsAsBytes, type ColumnScope } from '../translate/column-scope';
+import { columnKind, columnOf, equalsAsBytes, isFloatKind, type ColumnScope } from '../translate/column-scope';
 import { fixedIntervalUs, timeGranularity } from '../translate/time-granularity';
 import { floatEqualityKeySql } from './float-equality-key';
 import { isRegressionFn, regressionChExpr, type RegressionFn } from './whole-regression';
@@ -52,7 +52,6 @@ export interface WholeColumn {
   float?: boolean;
 }
 
-const FLOAT_KINDS = new Set(['float4', 'float8']);
 const NUMERIC_KINDS = new Set(['int2', 'int4', 'int8', 'float4', 'float8']);
 /** Kinds whose equality ClickHouse shares with PostgreSQL (grouping and DISTINCT). */
 const EQUAL_ALIKE = new Set(['text', 'varchar', 'int2', 'int4', 'int8', 'bool', 'date', 'timestamptz', 'timestamp', 'uuid']);
@@ -96,11 +95,11 @@ export function wholeAggregateOf(f: PgNode, name: string, scope: ColumnScope): O
   if (!col) return undefined;
   if (f.agg_distinct) {
     if (name !== 'count') return undefined;
-    if (FLOAT_KINDS.has(col.kind)) return { fn: 'count_distinct', column: col.column, float: true };
+    if (isFloatKind(col.kind)) return { fn: 'count_distinct', column: col.column, float: true };
     return EQUAL_ALIKE.has(col.kind) && equalsAsBytes(scope, col.column) ? { fn: 'count_distinct', column: col.column } : undefined;
   }
   const spread = FLOAT_SPREAD[name];
-  return spread && FLOAT_KINDS.has(col.kind) ? { fn: spread, column: col.column } : undefined;
+  return spread && isFloatKind(col.kind) ? { fn: spread, column: col.column } : undefined;
 }
 
 /** The table columns the aggregate reads. */

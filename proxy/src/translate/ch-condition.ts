@@ -1,7 +1,7 @@
 import type { PgNode } from '../router/sql-parser';
 import { chIdent } from '@strata/core/ddl';
 import { numberConst, opName, stringConst } from './ast';
-import { columnKind, columnOf, equalsAsBytes, isTextKind, type ColumnScope } from './column-scope';
+import { columnKind, columnOf, equalsAsBytes, isFloatKind, isTextKind, type ColumnScope } from './column-scope';
 import type { ChParams } from './ch-params';
 import { textMatchToClickHouse } from './ch-text-match';
 import { textOperand } from './text-order';
@@ -105,10 +105,6 @@ function comparison(col: string, kind: string | undefined, oper: string, value: 
 function bytewiseText(scope: ColumnScope, n: PgNode): string | undefined {
   const t = textOperand(scope, n);
   return t?.bytewise ? t.column : undefined;
-}
-
-function isFloatKind(kind: string | undefined): boolean {
-  return kind === 'float8' || kind === 'float4';
 }
 
 function plainColumn(scope: ColumnScope, n: PgNode): string | undefined {

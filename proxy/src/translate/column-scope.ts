@@ -41,6 +41,11 @@ export function isTextKind(kind: string | undefined): boolean {
   return kind === 'text' || kind === 'varchar';
 }
 
+/** real or double precision: -0 = 0, NaN = NaN and NaN above every number in PostgreSQL, not in ClickHouse. */
+export function isFloatKind(kind: string | undefined): boolean {
+  return kind === 'float8' || kind === 'float4';
+}
+
 /**
  * Whether ClickHouse's equality of `name`'s values (bytes, for String) is PostgreSQL's:
  * false only for a text column whose collation is nondeterministic or unknown
