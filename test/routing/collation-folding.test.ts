@@ -1,7 +1,4 @@
-import type { Client } from 'pg';
-import { compareOutcomes } from './corpus/compare';
-import { explainText } from './top-k-cold-read';
-import { startDifferentialBed, textOutcome as outcome, tieredSpec, type DifferentialBed } from './differential-bed';
+import { coldSqlOf, sameAsReference, startDifferentialBed, tieredSpec, type DifferentialBed } from './differential-bed';
 
 /**
  * Case-insensitive conditions fold by the column's effective collation, as PostgreSQL
@@ -58,41 +55,32 @@ jest.setTimeout(60_000);
 
 describe('case folding by the column’s collation through the proxy', () => {
   let bed: DifferentialBed;
-  let client: Client;
 
   beforeAll(async () => {
     bed = await startDifferentialBed(TABLE, {
       reference: 'fold_reference',
-      columns: '(time timestamptz, def text, c text COLLATE "C", icu text COLLATE "en-x-icu", n int4)',
+      collations: { c: 'C', icu: 'en-x-icu' },
       rows: ROWS,
       partitions: ['2026-01-02T00:00:00Z', '2026-01-05T00:00:00Z'],
       watermark: W,
       password: 'collation-folding',
     });
-    // The hot table's collations, as a user would give them; the cold rows are ClickHouse Strings either way.
-    await bed.fx.hot.query('ALTER TABLE fold_events ALTER COLUMN c TYPE text COLLATE "C", ALTER COLUMN icu TYPE text COLLATE "en-x-icu"');
-    client = bed.client;
   }, 120_000);
   afterAll(async () => bed?.close());
 
-  async function coldSqlOf(sql: string): Promise<string> {
-    const actual = await outcome(client, sql);
-    const expected = await outcome(bed.ref, sql.replace(/fold_events/g, 'fold_reference'));
-    expect(expected.ok).toBe(true);
-    expect({ sql, diff: compareOutcomes(expected, actual, true) }).toEqual({ sql, diff: undefined });
-    return /ClickHouse: (SELECT .*)/.exec(await explainText(client, sql))?.[1] ?? '';
-  }
+  /** PostgreSQL's answer checked, the query sent to ClickHouse. */
+  const checkedColdSql = async (sql: string) => coldSqlOf(await sameAsReference(bed, sql, { referenceAnswers: true }));
   /** The column folded in ClickHouse's SQL: lower(`c`), upper(translateUTF8(`c`, …)). */
   const folded = (column: string) => new RegExp(`(lower|upper)\\((translateUTF8\\()?\`${column}\``);
 
   test.each(CASES)('%s: PostgreSQL’s rows in both tiers', async (cond, column, pushed) => {
-    const cold = await coldSqlOf(`SELECT time, def, n FROM fold_events WHERE ${cond} ORDER BY time`);
+    const cold = await checkedColdSql(`SELECT time, def, n FROM fold_events WHERE ${cond} ORDER BY time`);
     if (pushed) expect(cold).toMatch(folded(column));
     else expect(cold).not.toMatch(folded(column));
   });
 
   test.each(CASES.filter((_, i) => i % 2 === 0))('%s: PostgreSQL’s count over cold rows only', async (cond, column, pushed) => {
-    const cold = await coldSqlOf(`SELECT count(*) FROM fold_events WHERE ${cond} AND time < '2026-01-02T00:00:00Z'`);
+    const cold = await checkedColdSql(`SELECT count(*) FROM fold_events WHERE ${cond} AND time < '2026-01-02T00:00:00Z'`);
     if (pushed) expect(cold).toMatch(folded(column));
     else expect(cold).not.toMatch(folded(column));
   });
@@ -104,7 +92,7 @@ describe('case folding by the column’s collation through the proxy', () => {
     [`SELECT count(*) FROM fold_events WHERE upper(c) LIKE 'S%'`, false],
     [`SELECT count(*) FROM fold_events WHERE def COLLATE "C" ILIKE 'k%'`, false],
   ])('%s: the database’s translation only for the default collation', async (sql, translated) => {
-    const cold = await coldSqlOf(sql);
+    const cold = await checkedColdSql(sql);
     expect(cold).toMatch(/(lower|upper)\(/);
     if (translated) expect(cold).toContain('translateUTF8(');
     else expect(cold).not.toContain('translateUTF8(');

@@ -6,7 +6,8 @@ import { createTierEngine, loadCatalogSnapshot, type EngineLogger, type TierEngi
 import type { EngineResult, SessionContext } from '../../proxy/src/engine/contract';
 import { loadSqlParser } from '../../proxy/src/router';
 import { tieredFixture, tiererDeps, type TieredFixture } from '../support/tiered-fixture';
-import type { Outcome } from './corpus/compare';
+import { compareOutcomes, type Outcome } from './corpus/compare';
+import { explainText } from './top-k-cold-read';
 
 /**
  * Differential tests compare a tiered table's answers with a plain reference table
@@ -31,9 +32,17 @@ export interface DifferentialTableOptions {
   reference: string;
   /**
    * Its column list, e.g. `(time timestamptz, host text)`; by default the tiered table's
-   * columns and types, without constraints.
+   * columns and types (with `collations`), without constraints.
    */
   columns?: string;
+  /** Statements run in the test database before the reference is created, e.g. a CREATE COLLATION. */
+  setup?: string[];
+  /**
+   * Collation names by column, e.g. `{ app: 'C' }`. The spec has no collations: the hot
+   * table is given them by ALTER TABLE once loaded, as a user would (the cold rows are
+   * ClickHouse Strings either way); a derived reference has them from the start.
+   */
+  collations?: Record<string, string>;
   /** A SELECT of the rows both tables hold. */
   rows: string;
   /** Rows added to both after tiering (late hot rows below W, if their time is). */
@@ -49,17 +58,37 @@ export interface DifferentialTableOptions {
  */
 export async function loadDifferentialTable(fx: TieredFixture, spec: TieredTableSpec, opts: DifferentialTableOptions): Promise<void> {
   const tables = [spec.table, opts.reference];
+  const collated = collatedTypes(spec, opts.collations ?? {});
+  for (const statement of opts.setup ?? []) await fx.hot.query(statement);
   await ensurePartitions(fx.hot, spec, new Date(opts.partitions[0]), new Date(opts.partitions[1]));
-  const columns = opts.columns ?? `(${spec.columns.map((c) => `${pgIdent(c.name)} ${c.type}`).join(', ')})`;
+  const columns = opts.columns ?? `(${spec.columns.map((c) => `${pgIdent(c.name)} ${collated.get(c.name) ?? c.type}`).join(', ')})`;
   await fx.hot.query(`CREATE TABLE ${opts.reference} ${columns}`);
   for (const t of tables) await fx.hot.query(`INSERT INTO ${t} ${opts.rows}`);
   await runTiering(tiererDeps(fx.pgUrl, fx.cold, fx.database), { table: spec.table, until: new Date(opts.watermark) });
   if (opts.late) for (const t of tables) await fx.hot.query(`INSERT INTO ${t} ${opts.late}`);
+  if (collated.size > 0) {
+    const alters = [...collated].map(([column, type]) => `ALTER COLUMN ${pgIdent(column)} TYPE ${type}`);
+    await fx.hot.query(`ALTER TABLE ${spec.table} ${alters.join(', ')}`);
+  }
+}
+
+/** Each collated column's type with its COLLATE clause, e.g. `text COLLATE "C"`. */
+function collatedTypes(spec: TieredTableSpec, collations: Record<string, string>): Map<string, string> {
+  return new Map(
+    Object.entries(collations).map(([column, collation]) => {
+      const c = spec.columns.find((col) => col.name === column);
+      if (!c) throw new Error(`collations: no column ${column} in ${spec.table}`);
+      return [column, `${c.type} COLLATE ${pgIdent(collation)}`];
+    }),
+  );
 }
 
 /** Through the real proxy: `client` reads through it, `ref` reads PostgreSQL directly. */
 export interface DifferentialBed {
   fx: TieredFixture;
+  /** The tiered table's name, and the reference's. */
+  table: string;
+  reference: string;
   proxy: RunningTieredProxy;
   client: Client;
   ref: Client;
@@ -87,6 +116,8 @@ export async function startDifferentialBed(spec: TieredTableSpec, opts: Differen
   await ref.connect();
   return {
     fx,
+    table: spec.table,
+    reference: opts.reference,
     proxy,
     client,
     ref,
@@ -97,6 +128,51 @@ export async function startDifferentialBed(spec: TieredTableSpec, opts: Differen
       await fx.close();
     },
   };
+}
+
+/** What a caller expects of an answer beside its being the reference's. */
+export interface AnswerExpectations {
+  /** The reference answers without error (the statement is one of answers, not of errors). */
+  referenceAnswers?: boolean;
+  /** Strata answers with at least one row (two empty answers agree and prove nothing). */
+  someRows?: boolean;
+}
+
+/**
+ * Runs `sql` through the proxy and, the tiered table's name replaced by the reference's,
+ * on PostgreSQL alone, and expects the same outcome in the same row order (or the same
+ * error). Returns the proxy's EXPLAIN of `sql`, or '' when the reference failed (an
+ * erroring statement has no plan).
+ */
+export async function sameAsReference(bed: DifferentialBed, sql: string, also: AnswerExpectations = {}): Promise<string> {
+  const actual = await textOutcome(bed.client, sql);
+  const expected = await textOutcome(bed.ref, onReference(bed, sql));
+  if (also.referenceAnswers) expect(expected.ok).toBe(true);
+  if (also.someRows) expect(actual.ok && actual.rows.length > 0).toBe(true);
+  expect({ sql, diff: compareOutcomes(expected, actual, true) }).toEqual({ sql, diff: undefined });
+  return expected.ok ? explainText(bed.client, sql) : '';
+}
+
+/**
+ * Strata answers `sql` without error, and exactly as the reference does: fields, rows and
+ * their order, every value the same text (no float tolerance: -0, NaN and the last digit
+ * count).
+ */
+export async function expectSameAnswer(bed: DifferentialBed, sql: string): Promise<void> {
+  const actual = await textOutcome(bed.client, sql);
+  const expected = await textOutcome(bed.ref, onReference(bed, sql));
+  expect(actual.ok).toBe(true);
+  expect({ sql, rows: actual }).toEqual({ sql, rows: expected });
+}
+
+/** `sql` over the reference table instead of the tiered one. */
+function onReference(bed: DifferentialBed, sql: string): string {
+  return sql.replace(new RegExp(`\\b${bed.table}\\b`, 'g'), bed.reference);
+}
+
+/** The query an EXPLAIN's text sends to ClickHouse ('' when none). */
+export function coldSqlOf(plan: string): string {
+  return /ClickHouse: (SELECT .*)/.exec(plan)?.[1] ?? '';
 }
 
 /**

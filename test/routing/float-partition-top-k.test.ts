@@ -2,7 +2,7 @@ import type { Client } from 'pg';
 import { partitionKeySql } from '../../proxy/src/engine/top-k';
 import type { TieredFixture } from '../support/tiered-fixture';
 import { topKColdRead } from './top-k-cold-read';
-import { startDifferentialBed, textOutcome as outcome, type DifferentialBed } from './differential-bed';
+import { expectSameAnswer, startDifferentialBed, type DifferentialBed } from './differential-bed';
 import { addColdNanVariants, floatSpecialsSpec, NAN_VARIANTS } from './float-specials';
 
 /**
@@ -31,24 +31,18 @@ describe('top-k with float partition keys through the proxy', () => {
   let bed: DifferentialBed;
   let fx: TieredFixture;
   let client: Client;
-  let ref: Client;
 
   const coldRead = (sql: string) => topKColdRead(client, fx.cold, sql);
 
-  async function expectSame(sql: string): Promise<void> {
-    const actual = await outcome(client, sql);
-    const expected = await outcome(ref, sql.replace(/\bfloat_events\b/g, 'float_reference'));
-    expect(actual.ok).toBe(true);
-    expect({ sql, rows: actual }).toEqual({ sql, rows: expected });
-  }
+  const expectSame = (sql: string) => expectSameAnswer(bed, sql);
 
   beforeAll(async () => {
     bed = await startDifferentialBed(TABLE, {
       reference: 'float_reference', rows: ROWS, late: LATE,
       partitions: ['2026-01-01T00:00:00Z', '2026-01-05T00:00:00Z'], watermark: W, password: PASSWORD,
     });
-    ({ fx, client, ref } = bed);
-    await addColdNanVariants(fx, ref, { tiered: 'float_events', reference: 'float_reference' }, '2026-01-02 23:50:00');
+    ({ fx, client } = bed);
+    await addColdNanVariants(bed, '2026-01-02 23:50:00');
     const cold = `${fx.database}.float_events`;
     const bits = await fx.cold.query<{ n: string }>(`SELECT uniqExact(reinterpretAsUInt64(f)) AS n FROM ${cold} WHERE isNaN(f)`);
     // nan, -nan (x86's 0/0 too) and the other payload.

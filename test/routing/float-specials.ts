@@ -1,7 +1,5 @@
-import type { Client } from 'pg';
 import type { TieredTableSpec } from '@strata/core';
-import type { TieredFixture } from '../support/tiered-fixture';
-import { tieredSpec } from './differential-bed';
+import { tieredSpec, type DifferentialBed } from './differential-bed';
 
 /**
  * Tiered tables of special floats (-0, 0, NaN, NULL, ±Infinity) for differential tests of
@@ -33,12 +31,13 @@ export const NAN_VARIANTS = ['-nan', '0./0.', 'reinterpretAsFloat64(reinterpretA
  * 'YYYY-MM-DD hh:mm:ss'), once per variant 1-3 s later: in ClickHouse with the variant's
  * bits (in r too where r is NaN), in the reference as PostgreSQL's NaN.
  */
-export async function addColdNanVariants(fx: TieredFixture, ref: Client, tables: { tiered: string; reference: string }, before: string): Promise<void> {
-  const cold = `${fx.database}.${tables.tiered}`;
+export async function addColdNanVariants(bed: DifferentialBed, before: string): Promise<void> {
+  const { fx, ref } = bed;
+  const cold = `${fx.database}.${bed.table}`;
   for (const [i, nan] of NAN_VARIANTS.entries()) {
     await fx.cold.command(
       `INSERT INTO ${cold} (time, host, f, r, _strata_gen) SELECT time + INTERVAL ${i + 1} SECOND, host, ${nan}, if(isNaN(r), ${nan}, r), _strata_gen FROM ${cold} WHERE isNaN(f) AND toSecond(time) = 0 AND time < '${before}'`,
     );
-    await ref.query(`INSERT INTO ${tables.reference} SELECT time + ${i + 1} * interval '1 second', host, f, r FROM ${tables.reference} WHERE f = 'NaN' AND extract(second FROM time) = 0 AND time < '${before}+00'`);
+    await ref.query(`INSERT INTO ${bed.reference} SELECT time + ${i + 1} * interval '1 second', host, f, r FROM ${bed.reference} WHERE f = 'NaN' AND extract(second FROM time) = 0 AND time < '${before}+00'`);
   }
 }
