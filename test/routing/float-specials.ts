@@ -7,8 +7,11 @@ import { tieredSpec, type DifferentialBed } from './differential-bed';
  * PostgreSQL never stores.
  */
 
-/** time, a text host, a double precision f and a real r; cold rows by day. */
-export function floatSpecialsSpec(table: string): TieredTableSpec {
+/**
+ * time, a text host, a double precision f and a real r, then `more` columns (NULL in the
+ * rows addColdNanVariants adds); cold rows by day.
+ */
+export function floatSpecialsSpec(table: string, more: Array<{ name: string; type: string }> = []): TieredTableSpec {
   return tieredSpec({
     table,
     timeColumn: 'time',
@@ -17,6 +20,7 @@ export function floatSpecialsSpec(table: string): TieredTableSpec {
       { name: 'host', type: 'text' },
       { name: 'f', type: 'double precision' },
       { name: 'r', type: 'real' },
+      ...more,
     ],
     hot: { chunkInterval: '1h', retention: '24h' },
     cold: { orderBy: ['host', 'time'], partitionBy: 'day' },

@@ -113,6 +113,24 @@ export function rewriteForPartials(
   throw new NotPartial();
 }
 
+/**
+ * Table columns that aggregates left for PostgreSQL (set-valued ones, count(expr), a FILTER
+ * not pushed) read over the rewritten statement's grouped rows, one value per row.
+ */
+function readInAggregates(sel: PgNode, scope: ColumnScope): Set<string> {
+  const read = new Set<string>();
+  visit([sel.targetList, sel.havingClause, sel.sortClause, sel.distinctClause], (n) => {
+    if (!n.FuncCall || !isAggregateCall(n.FuncCall)) return;
+    const f = n.FuncCall;
+    for (const ref of columnRefs([f.args, f.agg_filter, f.agg_order])) {
+      const c = columnOf(scope, ref);
+      if (c) read.add(c);
+    }
+    return false;
+  });
+  return read;
+}
+
 /** `SELECT DISTINCT …` (not DISTINCT ON): the parser's distinctClause is one empty node. */
 function isPlainDistinct(sel: PgNode): boolean {
   const d = sel.distinctClause as PgNode[] | undefined;
@@ -274,7 +292,9 @@ function rewrite(
     // ClickHouse forms the statement's groups itself, from columns it can be shipped.
     const read = [...groupColumns, ...partials.flatMap((p) => [p.column, ...(p.filter?.columns ?? [])]), ...wholes.flatMap(wholeInputs)].filter((c) => c !== '');
     if (granularity !== undefined) read.push(scope.relation.timeColumn);
-    if (!groupsExactly(sel, scope, [...groupColumns], granularity, utc) || !read.every((c) => shippable(columnKind(scope, c)))) throw new NotPartial();
+    if (!groupsExactly(sel, scope, [...groupColumns], granularity, utc, readInAggregates(sel, scope)) || !read.every((c) => shippable(columnKind(scope, c)))) {
+      throw new NotPartial();
+    }
   }
   return {
     groupColumns: [...groupColumns],

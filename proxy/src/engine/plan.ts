@@ -21,6 +21,7 @@ import {
 } from '../translate/time-predicate';
 import { coldTimeConditions } from './cold-time-conditions';
 import { filteredPartialExprs } from './filtered-partials';
+import { floatGroupSql } from './float-equality-key';
 import { integerPartialColumn } from './integer-partials';
 import { NotPartial, ROWS_COLUMN, rewriteForPartials, type PartialShape } from './partial-aggregate';
 import { rollupCandidate, rollupColdQuery, type RollupCandidate, type RollupRead } from './rollup-plan';
@@ -250,7 +251,9 @@ export function partialColumns(occ: OccurrencePlan): PartialTableColumn[] {
   }
   for (const name of shape.groupColumns) {
     const c = col(name);
-    out.push({ name, pgType: c.pgType, hotExpr: `${alias}.${pgIdent(name)}`, chExpr: chText(chIdent(name), c.kind), chKey: chIdent(name) });
+    // Whole aggregates need PostgreSQL's groups from ClickHouse, floats included (-0 = 0, NaN = NaN).
+    const float = shape.wholes.length > 0 && isFloatKind(c.kind) ? floatGroupSql(chIdent(name)) : undefined;
+    out.push({ name, pgType: c.pgType, hotExpr: `${alias}.${pgIdent(name)}`, chExpr: float?.value ?? chText(chIdent(name), c.kind), chKey: float?.key ?? chIdent(name) });
   }
   out.push({ name: ROWS_COLUMN, pgType: 'bigint', hotExpr: '1::int8', chExpr: 'count()' });
   for (const p of shape.partials) {

@@ -37,7 +37,12 @@ describe('whole aggregates: planned only where ClickHouse forms exactly the stat
     ['count DISTINCT of a non-group column', 'SELECT host, count(DISTINCT n) FROM m GROUP BY host', 'whole'],
     ['a week is not one day cell', "SELECT date_trunc('week', time), stddev(value) FROM m GROUP BY 1", 'raw'],
     ['an expression of a group column groups coarser', 'SELECT lower(host), percentile_cont(0.5) WITHIN GROUP (ORDER BY value) FROM m GROUP BY 1', 'raw'],
-    ['grouping by a float column', 'SELECT value, percentile_cont(0.5) WITHIN GROUP (ORDER BY n) FROM m GROUP BY value', 'raw'],
+    ['grouping by a float column (on its PostgreSQL-equality key)', 'SELECT value, percentile_cont(0.5) WITHIN GROUP (ORDER BY n) FROM m GROUP BY value', 'whole'],
+    ['grouping by a real column, by position, with HAVING on it', 'SELECT host, ratio, stddev(value) FROM m GROUP BY host, 2 HAVING ratio > 0 ORDER BY ratio', 'whole'],
+    ['an expression of a float column groups coarser', 'SELECT value::text, percentile_cont(0.5) WITHIN GROUP (ORDER BY n) FROM m GROUP BY 1', 'raw'],
+    ['a float group column read by a FILTER over the grouped rows (-0 and 0 apart)', "SELECT value, count(*) FILTER (WHERE value::text = '-0'), stddev(ratio) FROM m GROUP BY value", 'raw'],
+    ['a float group column read by a set-valued aggregate', 'SELECT value, count(DISTINCT value::text), stddev(ratio) FROM m GROUP BY value', 'raw'],
+    ['a float group column read by count(expr)', 'SELECT value, count(value::text), stddev(ratio) FROM m GROUP BY value', 'raw'],
     ['DESC within group', 'SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY value DESC) FROM m', 'raw'],
     ['fraction out of range (PostgreSQL errors)', 'SELECT percentile_cont(1.5) WITHIN GROUP (ORDER BY value) FROM m', 'raw'],
     ['array of fractions', 'SELECT percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY value) FROM m', 'raw'],
@@ -46,7 +51,7 @@ describe('whole aggregates: planned only where ClickHouse forms exactly the stat
     ['count DISTINCT of jsonb keeps its grouping', 'SELECT host, count(DISTINCT labels) FROM m GROUP BY host', 'partial'],
     ['count DISTINCT of a float', 'SELECT host, count(DISTINCT value) FROM m GROUP BY host', 'whole'],
     ['count DISTINCT of a float with FILTER keeps its grouping', 'SELECT host, count(DISTINCT value) FILTER (WHERE n > 0) FROM m GROUP BY host', 'partial'],
-    ['count DISTINCT grouped by a float column', 'SELECT value, count(DISTINCT n) FROM m GROUP BY value', 'partial'],
+    ['count DISTINCT grouped by a float column', 'SELECT value, count(DISTINCT n) FROM m GROUP BY value', 'whole'],
     ['variance of an integer: exact partials', 'SELECT host, var_samp(n), var_pop(b), avg(b), sum(b) FROM m GROUP BY host', 'partial'],
     ['covar_* and regr_* of two float columns', 'SELECT host, covar_pop(value, ratio), covar_samp(ratio, value), regr_count(value, ratio), regr_avgx(value, ratio), regr_sxy(value, ratio) FROM m GROUP BY host', 'whole'],
     ['regr_* of a float and an integer (float8 as PostgreSQL casts it)', 'SELECT regr_sxx(value, n), covar_samp(b, n) FROM m', 'whole'],
@@ -111,6 +116,15 @@ describe('whole aggregates: planned only where ClickHouse forms exactly the stat
     const q = coldQuery(occ, [instantFromEpochText('1767225600')], instantFromEpochText('1767571200'), '1', 'strata', '`strata_scratch`.`hot_x`');
     expect(q.sql).toContain('uniqExact(if(isNaN(`value`), nan, `value` + 0.))');
     expect(q.sql).toContain('uniqExact(`n`)');
+  });
+
+  it('groups a float column on its PostgreSQL-equality key and shows one of the group\'s values', () => {
+    const occ = plan('SELECT value, ratio, percentile_cont(0.5) WITHIN GROUP (ORDER BY n) FROM m GROUP BY value, ratio').occurrences[0];
+    const q = coldQuery(occ, [instantFromEpochText('1767225600')], instantFromEpochText('1767571200'), '1', 'strata', '`strata_scratch`.`hot_x`');
+    expect(q.sql).toMatch(/^SELECT any\(`value`\), any\(`ratio`\), .* GROUP BY if\(isNaN\(`value`\), nan, `value` \+ 0\.\), if\(isNaN\(`ratio`\), nan, `ratio` \+ 0\.\) HAVING count\(\) > 0$/);
+    // Partials alone keep grouping by the column's bits: PostgreSQL regroups their rows.
+    const partial = plan('SELECT value, sum(n) FROM m GROUP BY value').occurrences[0];
+    expect(coldQuery(partial, [instantFromEpochText('1767225600')], instantFromEpochText('1767571200'), '1', 'strata').sql).toMatch(/GROUP BY `value` HAVING/);
   });
 
   it('reads both arguments of covar_* and regr_*, Y first, and computes each pair once', () => {

@@ -15,10 +15,14 @@ import { isRegressionFn, regressionChExpr, type RegressionFn } from './whole-reg
  *
  * The invariants that make it exact:
  * - ClickHouse's groups are PostgreSQL's groups, one to one (groupsExactly): every GROUP
- *   BY item is a column whose equality ClickHouse shares (no floats: -0 = 0 and NaN = NaN
- *   in PostgreSQL; no text of a nondeterministic collation: 'abc' = 'ABC' there,
- *   column-scope.ts equalsAsBytes) or a time bucket whose buckets are the cells
- *   ClickHouse groups by.
+ *   BY item is a column whose equality ClickHouse shares (no text of a nondeterministic
+ *   collation: 'abc' = 'ABC' there, column-scope.ts equalsAsBytes), a float column grouped
+ *   on its PostgreSQL-equality key (-0 = 0, every NaN one value: float-equality-key.ts) and
+ *   shown as one of its group's values, or a time bucket whose buckets are the cells
+ *   ClickHouse groups by. A float group column is read by PostgreSQL only as its group's
+ *   value: an aggregate PostgreSQL evaluates over the grouped rows (a FILTER, count(expr),
+ *   a set-valued aggregate) would see one value where its group held -0 and 0, and
+ *   `f::text` tells them apart.
  * - each value is PostgreSQL's: percentile_cont is its formula (lo + (hi − lo)·frac over
  *   the sorted values, first = floor(f·(n−1)), no interpolation when frac is 0);
  *   percentile_disc the value at max(ceil(f·n), 1); NULLs are ignored (groupArray skips
@@ -162,8 +166,17 @@ export function wholeChExpr(w: WholeColumn): string {
 /**
  * True when ClickHouse, grouping by `groupColumns` and the time column floored to
  * `granularity` (partial-aggregate.ts's shape), forms exactly the statement's groups.
+ * `readPerRow`: columns PostgreSQL reads in aggregates over the grouped rows (no float
+ * group column may be among them).
  */
-export function groupsExactly(sel: PgNode, scope: ColumnScope, groupColumns: string[], granularity: bigint | undefined, utc: boolean): boolean {
+export function groupsExactly(
+  sel: PgNode,
+  scope: ColumnScope,
+  groupColumns: string[],
+  granularity: bigint | undefined,
+  utc: boolean,
+  readPerRow: ReadonlySet<string>,
+): boolean {
   const items = ((sel.groupClause ?? []) as PgNode[]).map((g) => resolveGroupItem(sel, scope, g));
   const plain = new Set<string>();
   const timeCells: bigint[] = [];
@@ -171,7 +184,9 @@ export function groupsExactly(sel: PgNode, scope: ColumnScope, groupColumns: str
     const col = item?.ColumnRef ? columnOf(scope, item.ColumnRef) : undefined;
     if (col === scope.relation.timeColumn) timeCells.push(0n);
     else if (col) {
-      if (!EQUAL_ALIKE.has(columnKind(scope, col) ?? '') || !equalsAsBytes(scope, col)) return false;
+      const kind = columnKind(scope, col);
+      const exact = isFloatKind(kind) ? !readPerRow.has(col) : EQUAL_ALIKE.has(kind ?? '') && equalsAsBytes(scope, col);
+      if (!exact) return false;
       plain.add(col);
     } else {
       const width = bucketWidth(scope, item);
