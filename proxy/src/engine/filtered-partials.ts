@@ -1,4 +1,7 @@
 import { deparseStatement, type PgNode } from '../router/sql-parser';
+import type { TieredColumnInfo } from '../router/catalog-snapshot';
+import { isFloatKind } from '../translate/column-scope';
+import { exactSummandCh } from './exact-partials';
 import { selectOf } from './sql-snippets';
 
 /**
@@ -22,7 +25,7 @@ export interface PartialFilter {
 }
 
 /** count(*) FILTER: rows passing, as a partial of its own ('rows'). */
-export type FilteredFn = 'rows' | 'count' | 'sum' | 'min' | 'max' | 'isum' | 'isum2';
+export type FilteredFn = 'rows' | 'count' | 'sum' | 'min' | 'max' | 'esum' | 'esum2';
 
 /** The filter's PostgreSQL text and ClickHouse translation, or undefined when it does not translate. */
 export function partialFilterOf(condition: PgNode, columns: string[], toClickHouse: (c: PgNode) => string | undefined): PartialFilter | undefined {
@@ -36,10 +39,17 @@ export function partialFilterOf(condition: PgNode, columns: string[], toClickHou
 
 /**
  * The filtered partial's value on one hot row (`ref`: its column there) and per cold group
- * (`ch`: its ClickHouse column; `float`: NaN ordered as PostgreSQL orders it, as the
- * unfiltered min/max partials do). Timestamps are made PostgreSQL-readable by the caller.
+ * (`ch`: its ClickHouse column; of a float `column`, NaN ordered as PostgreSQL orders it, as
+ * the unfiltered min/max partials do; exact sums as exact-partials.ts sums them).
+ * Timestamps are made PostgreSQL-readable by the caller.
  */
-export function filteredPartialExprs(fn: FilteredFn, filter: PartialFilter, ref: string, ch: string, float: boolean): { hotExpr: string; chExpr: string } {
+export function filteredPartialExprs(
+  fn: FilteredFn,
+  filter: PartialFilter,
+  ref: string,
+  ch: string,
+  column: Pick<TieredColumnInfo, 'kind' | 'pgType'> | undefined,
+): { hotExpr: string; chExpr: string } {
   const p = `(${filter.pg})`;
   const f = `(${filter.ch})`;
   const none = `countIf(${ch}, ${f}) = 0`;
@@ -50,17 +60,17 @@ export function filteredPartialExprs(fn: FilteredFn, filter: PartialFilter, ref:
       return { hotExpr: `(CASE WHEN ${p} AND ${ref} IS NOT NULL THEN 1 ELSE 0 END)::int8`, chExpr: `countIf(${ch}, ${f})` };
     case 'sum':
       return { hotExpr: `(CASE WHEN ${p} THEN ${ref}::float8 END)`, chExpr: `if(${none}, NULL, sumIf(toFloat64(${ch}), ${f}))` };
-    case 'isum':
-      return { hotExpr: `(CASE WHEN ${p} THEN ${ref}::numeric END)`, chExpr: `if(${none}, NULL, sumIf(toInt128(${ch}), ${f}))` };
-    case 'isum2':
+    case 'esum':
+      return { hotExpr: `(CASE WHEN ${p} THEN ${ref}::numeric END)`, chExpr: `if(${none}, NULL, sumIf(${exactSummandCh(fn, column!, ch)}, ${f}))` };
+    case 'esum2':
       return {
         hotExpr: `(CASE WHEN ${p} THEN ${ref}::numeric * ${ref}::numeric END)`,
-        chExpr: `if(${none}, NULL, sumIf(toInt256(${ch}) * toInt256(${ch}), ${f}))`,
+        chExpr: `if(${none}, NULL, sumIf(${exactSummandCh(fn, column!, ch)}, ${f}))`,
       };
     case 'min':
     case 'max': {
       const hotExpr = `(CASE WHEN ${p} THEN ${ref} END)`;
-      if (!float) return { hotExpr, chExpr: `if(${none}, NULL, ${fn}If(${ch}, ${f}))` };
+      if (!isFloatKind(column?.kind)) return { hotExpr, chExpr: `if(${none}, NULL, ${fn}If(${ch}, ${f}))` };
       // PostgreSQL orders NaN above every number: max is NaN if any passing value is, min only if all are.
       const nan = `countIf(isNaN(${ch}) AND ${f}) > 0`;
       const number = `NOT isNaN(${ch}) AND ${f}`;

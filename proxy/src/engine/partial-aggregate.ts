@@ -4,7 +4,7 @@ import { columnRefs, funcName, visit } from '../translate/ast';
 import { columnKind, columnOf, isFloatKind, type ColumnScope } from '../translate/column-scope';
 import { timeGranularity } from '../translate/time-granularity';
 import { partialFilterOf, type PartialFilter } from './filtered-partials';
-import { integerAggregate, type IntegerPartialFn } from './integer-partials';
+import { exactAggregate, type ExactPartialFn } from './exact-partials';
 import { exprOf, replaceNode } from './sql-snippets';
 import { groupsExactly, sameWhole, wholeAggregateOf, wholeInputs, wholeReplacementSql, type WholeColumn } from './whole-aggregate';
 import { shippable } from './whole-pushdown';
@@ -20,8 +20,8 @@ import { shippable } from './whole-pushdown';
  * GROUP BY key, FILTER, HAVING and ORDER BY is still PostgreSQL's, with PostgreSQL's
  * types, NULL rules and time zone. Aggregates that depend only on the set of values
  * (DISTINCT aggregates, bool_and/or, min/max of text) keep their column in the
- * grouping and run unchanged. Sums, averages and variances of integer columns have
- * exact integer partials (integer-partials.ts). SELECT DISTINCT (and GROUP BY without
+ * grouping and run unchanged. Sums, averages and variances of integer and numeric(p,s)
+ * columns have exact partials (exact-partials.ts). SELECT DISTINCT (and GROUP BY without
  * aggregates) is the same grouping with no aggregate: DISTINCT again over hot ∪ distinct
  * cold tuples is the same set. With `whole`, aggregates that do not merge (percentiles,
  * float stddev/variance, count(DISTINCT x)) are computed by ClickHouse over every row of
@@ -35,7 +35,7 @@ import { shippable } from './whole-pushdown';
  */
 
 /** 'rows': count(*) with a filter (unfiltered, every partial row has ROWS_COLUMN). */
-export type PartialFn = 'count' | 'sum' | 'min' | 'max' | 'rows' | IntegerPartialFn;
+export type PartialFn = 'count' | 'sum' | 'min' | 'max' | 'rows' | ExactPartialFn;
 
 export interface PartialColumn {
   name: string;
@@ -76,7 +76,7 @@ const SCALARS = new Set([
   'make_interval', 'md5', 'starts_with', 'position', 'strpos', 'initcap', 'to_number',
 ]);
 
-const MINMAX_PARTIAL_KINDS = new Set(['int2', 'int4', 'int8', 'float4', 'float8', 'timestamptz', 'timestamp', 'date']);
+const MINMAX_PARTIAL_KINDS = new Set(['int2', 'int4', 'int8', 'numeric', 'float4', 'float8', 'timestamptz', 'timestamp', 'date']);
 
 export class NotPartial extends Error {}
 
@@ -228,10 +228,11 @@ function rewrite(
       const kind = col ? columnKind(scope, col) : undefined;
       // Only the partials below take a filter; count(expr) and set-valued aggregates keep theirs.
       const pf = (col || f.agg_star) && (name !== 'min' && name !== 'max' || MINMAX_PARTIAL_KINDS.has(kind ?? '')) ? pushedFilter(filter) : undefined;
-      const integer = col && kind ? integerAggregate(name, kind, (fn) => partialFor(fn, col, pf)) : undefined;
+      const column = col ? scope.relation.columns.find((c) => c.name === col) : undefined;
+      const exact = col && column ? exactAggregate(name, column, (fn) => partialFor(fn, col, pf)) : undefined;
       let replacement: PgNode;
-      if (integer) {
-        replacement = integer;
+      if (exact) {
+        replacement = exact;
       } else if (name === 'count' && f.agg_star) {
         replacement = exprOf(`coalesce(sum(${pf ? partialFor('rows', '', pf) : pgIdent(ROWS_COLUMN)}), 0)::int8`);
       } else if (name === 'count' && args.length === 1) {
@@ -256,9 +257,10 @@ function rewrite(
         throw new NotPartial();
       }
       if (filter && !pf) {
-        // Not into the filter just attached: a function call in it would get a filter in turn, endlessly.
+        // On each aggregate of the combination (round(sum(…), s) takes none itself); not into the
+        // filter just attached: a function call in it would get a filter in turn, endlessly.
         visit(replacement, (m) => {
-          if (!m.FuncCall) return;
+          if (!m.FuncCall || !isAggregateCall(m.FuncCall)) return;
           m.FuncCall.agg_filter = structuredClone(filter);
           return false;
         });

@@ -22,7 +22,7 @@ import {
 import { coldTimeConditions } from './cold-time-conditions';
 import { filteredPartialExprs } from './filtered-partials';
 import { floatGroupSql } from './float-equality-key';
-import { integerPartialColumn } from './integer-partials';
+import { exactPartialColumn } from './exact-partials';
 import { NotPartial, ROWS_COLUMN, rewriteForPartials, type PartialShape } from './partial-aggregate';
 import { rollupCandidate, rollupColdQuery, type RollupCandidate, type RollupRead } from './rollup-plan';
 import { rollupRelationSource } from './rollup-relation';
@@ -262,8 +262,7 @@ export function partialColumns(occ: OccurrencePlan): PartialTableColumn[] {
     const ch = chIdent(p.column);
     if (p.filter) {
       const pgType = p.fn === 'rows' || p.fn === 'count' ? 'bigint' : p.fn === 'sum' ? 'double precision' : p.fn === 'min' || p.fn === 'max' ? c.pgType : 'numeric';
-      const float = isFloatKind(c?.kind);
-      const { hotExpr, chExpr } = filteredPartialExprs(p.fn, p.filter, ref, ch, float);
+      const { hotExpr, chExpr } = filteredPartialExprs(p.fn, p.filter, ref, ch, c);
       out.push({ name: p.name, pgType, hotExpr, chExpr: chText(chExpr, c?.kind) });
       continue;
     }
@@ -286,9 +285,9 @@ export function partialColumns(occ: OccurrencePlan): PartialTableColumn[] {
         out.push({ name: p.name, pgType: c.pgType, hotExpr: ref, chExpr: chText(expr, c.kind) });
         break;
       }
-      case 'isum':
-      case 'isum2':
-        out.push({ name: p.name, ...integerPartialColumn(p.fn, ref, ch) });
+      case 'esum':
+      case 'esum2':
+        out.push({ name: p.name, ...exactPartialColumn(p.fn, c, ref, ch) });
         break;
     }
   }
