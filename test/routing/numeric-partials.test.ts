@@ -29,6 +29,7 @@ const TABLE = tieredSpec({
   ],
   hot: { chunkInterval: '1h', retention: '24h' },
   cold: { orderBy: ['host', 'time'], partitionBy: 'day' },
+  rollups: [{ name: '1d', interval: '1d', groupBy: ['host'], aggregates: { a: ['min', 'max'], d: ['min', 'max'] } }],
 });
 
 /**
@@ -139,6 +140,9 @@ describe('exact partials of numeric(p,s) columns through the proxy', () => {
     await expectSame(`SELECT host, min(d) FILTER (WHERE b > 0), max(b) FROM numeric_events WHERE time >= '2026-01-02 12:00+00' GROUP BY host ORDER BY host`);
     const r = await bed.client.query({ text: `SELECT min(a)::text FROM numeric_events WHERE time < '2026-01-02' AND a > 1`, rowMode: 'array' });
     expect(r.rows[0][0]).toBe('1.500');
+    // Day buckets a rollup covers: its Decimal min/max, read back at the column's scale.
+    const days = `SELECT date_bin('1 day', time, timestamptz '2026-01-01 00:00+00') AS day, host, min(a), max(a), max(d) FROM numeric_events GROUP BY 1, 2 ORDER BY 1, 2`;
+    expect(await expectSame(days)).toMatch(/Strata plan class: rollup/);
   });
 
   it('a NaN in a hot row (kept only where the cold-range constraint is not yet validated) gives NaN, as PostgreSQL', async () => {
