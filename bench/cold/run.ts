@@ -19,6 +19,7 @@ import { benchQueries, type BenchQuery } from './queries';
  *   make bench-cold                       (BENCH_COLD_ROWS=10000000 by default)
  *   BENCH_COLD_ROWS=300000 make bench-cold   a small run while developing
  *   BENCH_COLD_ONLY=name,name             only those queries
+ *   BENCH_COLD_EXPLAIN=1                  print each query's EXPLAIN through the proxy (stderr)
  *
  * Last line: one JSON object — `ratio` (median speed-up vs PostgreSQL), `worst` (the
  * lowest), `overhead` (median proxy time / hand-written ClickHouse time), `rollup_gain`
@@ -33,6 +34,7 @@ import { benchQueries, type BenchQuery } from './queries';
 const ROWS = Number(process.env.BENCH_COLD_ROWS ?? 10_000_000);
 const RUNS = Number(process.env.BENCH_COLD_RUNS ?? 3);
 const ONLY = process.env.BENCH_COLD_ONLY?.split(',').filter((s) => s !== '');
+const PRINT_PLANS = process.env.BENCH_COLD_EXPLAIN === '1';
 const PASSWORD = 'bench-secret';
 /** The session setting that makes the engine read raw cold rows where a rollup could serve. */
 const ROLLUPS_OFF_SQL = 'SET strata.rollups = off';
@@ -63,6 +65,7 @@ async function connect(url: string): Promise<Client> {
 /** EXPLAIN through the proxy: the route, the plan class and the ClickHouse statements Strata sends. */
 async function explain(client: Client, sql: string): Promise<{ route: string; planClass: string; statements: Array<{ sql: string; params: Record<string, string> }> }> {
   const lines = (await simpleQuery(client, `EXPLAIN ${sql}`)).rows.map((r) => String(r[0]));
+  if (PRINT_PLANS) process.stderr.write(`EXPLAIN ${sql}\n${lines.join('\n')}\n\n`);
   const field = (label: string) => lines.find((l) => l.startsWith(label))?.slice(label.length) ?? '?';
   const statements: Array<{ sql: string; params: Record<string, string> }> = [];
   for (let i = 0; i < lines.length; i++) {
