@@ -2,6 +2,7 @@ export * from './model';
 export * from './cold';
 export * from './ddl/sql';
 export * from './ddl/column-types';
+export * from './ddl/float-sum';
 export * as clickhouseDdl from './ddl/clickhouse';
 export * as postgresDdl from './ddl/postgres';
 export * from './catalog/catalog';

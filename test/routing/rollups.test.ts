@@ -28,6 +28,17 @@ const SPEC_LATER = metricsSpec({
   rollups: [...SPEC.rollups, { name: '2m', interval: '2m', groupBy: ['app'], aggregates: { value: ['sum', 'count'] } }],
 });
 
+/**
+ * App `neg`: minutes of -0 alone (15:00, with a late -0 moved by the second run; the hour of
+ * 16:00, late rows too), of -0 and 0 (15:01), of -0 and NULL (15:02), of NULL alone (15:03).
+ * PostgreSQL's sum of -0 alone is -0; ClickHouse's sum starts from +0.
+ */
+const NEGATIVE_ZEROS = `('2026-01-01 15:00:10+00', 'neg', 'h1', '-0', 'info'), ('2026-01-01 15:00:20+00', 'neg', 'h1', '-0', 'info'),
+  ('2026-01-01 15:01:10+00', 'neg', 'h1', '-0', 'info'), ('2026-01-01 15:01:20+00', 'neg', 'h1', '0', 'info'),
+  ('2026-01-01 15:02:10+00', 'neg', 'h1', '-0', 'info'), ('2026-01-01 15:02:20+00', 'neg', 'h1', NULL, 'info'),
+  ('2026-01-01 15:03:10+00', 'neg', 'h1', NULL, 'info'),
+  ('2026-01-01 16:00:10+00', 'neg', 'h1', '-0', 'info'), ('2026-01-01 16:05:10+00', 'neg', 'h1', '-0', 'info')`;
+
 /** Rows off the minute grid, NULL hosts and values, NaN and ±Infinity (in their own buckets), in both tiers. */
 const EXTRA_ROWS = `INSERT INTO metrics_events (time, app, host, value, level) VALUES
   ('2026-01-01 10:02:31.5+00', 'api', NULL, 5.5, 'info'),
@@ -39,9 +50,11 @@ const EXTRA_ROWS = `INSERT INTO metrics_events (time, app, host, value, level) V
   ('2026-01-01 13:40:11+00', 'db', 'h3', 'Infinity', 'info'),
   ('2026-01-01 13:40:12+00', 'db', 'h3', '-Infinity', 'info'),
   ('2026-01-02 20:07:09.999+00', 'web', NULL, 1e10, 'warn'),
-  ('2026-01-03 05:05:05+00', 'api', NULL, 2.25, 'warn')`;
+  ('2026-01-03 05:05:05+00', 'api', NULL, 2.25, 'warn'),
+  ${NEGATIVE_ZEROS}`;
 
-const LATE_ROW = `INSERT INTO metrics_events (time, app, host, value, level) VALUES ('2026-01-01 10:05:20+00', 'api', 'h1', 3.5, 'info')`;
+const LATE_ROW = `INSERT INTO metrics_events (time, app, host, value, level) VALUES ('2026-01-01 10:05:20+00', 'api', 'h1', 3.5, 'info'),
+  ('2026-01-01 15:00:30+00', 'neg', 'h1', '-0', 'info'), ('2026-01-01 16:10:10+00', 'neg', 'h1', '-0', 'info')`;
 
 const RANGE = `time >= '2026-01-01 10:02:30+00' AND time < '2026-01-02 20:07:10+00'`;
 const SPANNING = `time >= '2026-01-02 12:00:17+00' AND time <= '2026-01-03 06:00:00+00'`;
@@ -169,6 +182,20 @@ describe('rollups serve bucketed aggregates through the proxy', () => {
     it('an ungrouped aggregate over buckets with no row: one row, as PostgreSQL gives', async () => {
       await check(`SELECT count(*), max(value), sum(value) FROM metrics_events WHERE time >= '2025-06-01 00:00+00' AND time < '2025-06-02 00:00+00'`);
       await check(`SELECT count(*), max(value), sum(value) FROM metrics_events WHERE time >= '2026-01-01 14:00+00' AND time < '2026-01-01 14:05+00' AND app = 'nope'`);
+    });
+
+    it('sums of -0 alone are -0, as PostgreSQL sums them (the rollup stores and combines them so)', async () => {
+      const range = `app = 'neg' AND time >= '2026-01-01 15:00+00' AND time < '2026-01-01 17:00+00'`;
+      for (const [sql, rollup] of [
+        [`SELECT time_bucket('1 minute', time) AS t, host, sum(value) AS s, sum(value)::text AS st, avg(value) AS a, count(value) AS n FROM metrics_events WHERE ${range} GROUP BY 1, 2 ORDER BY 1, 2`, '1m'],
+        [`SELECT time_bucket('1 hour', time) AS t, app, sum(value) AS s, -sum(value) AS ns, avg(value) AS a FROM metrics_events WHERE ${range} GROUP BY 1, 2 ORDER BY 1, 2`, '1h'],
+      ]) {
+        expect(await check(sql)).toBe(rollup);
+        // Exact text: -0 and 0 differ.
+        expect({ sql, outcome: await run(viaProxy, sql) }).toEqual({ sql, outcome: await run(direct, sql) });
+      }
+      const stored = await run(viaProxy, `SELECT bucket, value__sum FROM metrics_events__rollup_1m WHERE app = 'neg' ORDER BY 1`);
+      expect(stored.ok && stored.rows.map((r) => r[1])).toEqual(['-0', '0', '-0', null, '-0', '-0', '-0']);
     });
 
     it('SET strata.rollups = off reads raw cold rows, same answer; RESET serves again', async () => {

@@ -3,6 +3,7 @@ import { parseDuration } from '../model/duration';
 import { chIdent, chQualified } from './sql';
 import { tieredColumns, type TieredColumn } from './column-types';
 import { coldIndexDefinition } from './cold-indexes';
+import { pgFloatSumCh } from './float-sum';
 
 /**
  * Pure builders for the cold tier's DDL. Every cold row carries `_strata_gen`, the
@@ -188,7 +189,7 @@ export function insertRollupSql(spec: TieredTableSpec, rollup: RollupSpec, t: Co
   for (const [col, aggs] of Object.entries(rollup.aggregates)) {
     const c = chIdent(col);
     for (const a of partialsFor(aggs)) {
-      if (a === 'sum') select.push(`sumOrNull(toFloat64(${c}))`);
+      if (a === 'sum') select.push(pgFloatSumCh(c));
       else select.push(`${a}(${c})`);
     }
   }

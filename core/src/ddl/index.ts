@@ -2,5 +2,6 @@
 // catalog/ or tiering/), so the proxy's router and translator can import them.
 export * from './sql';
 export * from './column-types';
+export * from './float-sum';
 export * as clickhouseDdl from './clickhouse';
 export * as postgresDdl from './postgres';

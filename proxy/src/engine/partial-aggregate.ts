@@ -249,7 +249,10 @@ function rewrite(
       } else if (name === 'sum' && col && kind === 'float8') {
         replacement = exprOf(`sum(${partialFor('sum', col, pf)})`);
       } else if (name === 'avg' && col && isFloatKind(kind)) {
-        replacement = exprOf(`(sum(${partialFor('sum', col, pf)}) / NULLIF(sum(${partialFor('count', col, pf)}), 0)::float8)`);
+        // PostgreSQL's own final function over (N, Sx): its Sx starts at +0 (never -0) and its
+        // Sx / N has no underflow check, as the `/` operator has (a subnormal average).
+        const n = `coalesce(sum(${partialFor('count', col, pf)}), 0)::float8`;
+        replacement = exprOf(`float8_avg(ARRAY[${n}, coalesce(sum(${partialFor('sum', col, pf)}), 0) + 0, 0])`);
       } else if ((name === 'min' || name === 'max') && col && args.length === 1) {
         if (!kind || !MINMAX_PARTIAL_KINDS.has(kind)) return; // set-valued: grouped by the column
         replacement = exprOf(`${name}(${partialFor(name, col, pf)})`);

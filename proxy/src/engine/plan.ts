@@ -1,4 +1,4 @@
-import { chIdent, chQualified, pgIdent, pgQualified } from '@strata/core';
+import { chIdent, chQualified, pgFloatSumCh, pgIdent, pgQualified } from '@strata/core';
 import type { CatalogSnapshot, TieredRelation } from '../router/catalog-snapshot';
 import type { PgNode } from '../router/sql-parser';
 import { findTieredRefs } from '../router/tiered-refs';
@@ -271,7 +271,7 @@ export function partialColumns(occ: OccurrencePlan): PartialTableColumn[] {
         out.push({ name: p.name, pgType: 'bigint', hotExpr: `(CASE WHEN ${ref} IS NULL THEN 0 ELSE 1 END)::int8`, chExpr: `count(${ch})` });
         break;
       case 'sum':
-        out.push({ name: p.name, pgType: 'double precision', hotExpr: `${ref}::float8`, chExpr: `if(count(${ch}) = 0, NULL, sum(toFloat64(${ch})))` });
+        out.push({ name: p.name, pgType: 'double precision', hotExpr: `${ref}::float8`, chExpr: pgFloatSumCh(ch) });
         break;
       case 'min':
       case 'max': {
