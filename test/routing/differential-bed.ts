@@ -161,7 +161,8 @@ export async function sameAsReference(bed: DifferentialBed, sql: string, also: A
 export async function expectSameAnswer(bed: DifferentialBed, sql: string): Promise<void> {
   const actual = await textOutcome(bed.client, sql);
   const expected = await textOutcome(bed.ref, onReference(bed, sql));
-  expect(actual.ok).toBe(true);
+  // The error itself when Strata fails: its SQLSTATE and message say why.
+  expect({ sql, error: actual.ok ? undefined : actual }).toEqual({ sql, error: undefined });
   expect({ sql, rows: actual }).toEqual({ sql, rows: expected });
 }
 
