@@ -11,7 +11,7 @@ import { rollupReadText } from './rollup-plan';
 import { statementPlanClass } from './plan-class';
 import { describeStatement, readStatementTables } from './statement-tables';
 import type { Transaction } from './transaction';
-import { SCRATCH_DATABASE } from './whole-pushdown';
+import { SCRATCH_DATABASE, shippedRowsSql } from './whole-pushdown';
 
 let nextPortal = 1;
 
@@ -71,13 +71,14 @@ export async function explainStatement(ctx: EngineContext, tx: Transaction, quer
     const range = coldRange(occ, p.values, state.w);
     lines.push(
       `Tiered table ${occ.relation.schema}.${occ.relation.table} AS ${occ.refName}: watermark W = ${isoInstant(state.w)}; ` +
-        `${occ.shipHot ? 'whole aggregates per group, over cold rows and the hot rows of the range shipped to ClickHouse,' : occ.rollupRead ? rollupReadText(occ.rollupRead) : occ.mode === 'partial' ? 'partial aggregates' : occ.topN ? `the first ${occ.topN.rows} raw rows (top-N)` : occ.topK ? `the candidate raw rows of a top-k per partition (${occ.topK.fn} ≤ ${occ.topK.maxRank} within the cold tier)` : 'raw rows'} from the cold tier`,
+        `${occ.shipHot?.above ? 'whole aggregates per group, over cold rows and the hot rows of the time buckets reaching below W shipped to ClickHouse (later buckets: PostgreSQL over their hot rows),' : occ.shipHot ? 'whole aggregates per group, over cold rows and the hot rows of the range shipped to ClickHouse,' : occ.rollupRead ? rollupReadText(occ.rollupRead) : occ.mode === 'partial' ? 'partial aggregates' : occ.topN ? `the first ${occ.topN.rows} raw rows (top-N)` : occ.topK ? `the candidate raw rows of a top-k per partition (${occ.topK.fn} ≤ ${occ.topK.maxRank} within the cold tier)` : 'raw rows'} from the cold tier`,
     );
     if (isEmptyRange(range)) {
       lines.push('  ClickHouse: (not queried: no cold rows in range)');
       continue;
     }
     const shipped = occ.shipHot && p.includeHot && occ.relation.mode !== 'cold-only' ? `${chIdent(SCRATCH_DATABASE)}.<the statement's hot rows>` : undefined;
+    if (shipped) lines.push(`  Hot rows shipped: ${shippedRowsSql(occ)}`);
     const q = coldQuery(occ, p.values, state.w, state.visibility, ctx.opts.coldDatabase, shipped);
     lines.push(`  ClickHouse: ${q.sql}`);
     const params = Object.entries(q.params).map(([k, v]) => `${k} = ${JSON.stringify(v)}`);

@@ -17,6 +17,7 @@ import { evaluateTimeBounds } from './time-bounds';
 import { resolveTopKParams } from './top-k';
 import type { Transaction } from './transaction';
 import { shipHotRows, shipWholeOk, type Shipment } from './whole-pushdown';
+import { splitAtWatermark } from './whole-split';
 
 let nextStatementTemps = 1;
 
@@ -63,11 +64,12 @@ export async function prepareStatement(
   let values = await evaluateTimeBounds(tx.hot, plan.bounds, stmt.params, paramTypes);
   // Whole aggregates move the hot rows to ClickHouse: only when they are the small side.
   const now = BigInt(Date.now()) * 1000n;
-  if (plan.occurrences.some((o) => o.shipHot && !shipWholeOk(occurrenceRange(o, values), states.get(o.relation.table)!.w, now))) {
+  if (plan.occurrences.some((o) => o.shipHot && !shipWholeOk(occurrenceRange(o, values), states.get(o.relation.table)!.w, now, o.partial!.split?.cell))) {
     plan = planStatement(query, tables.snapshot, planOpts);
     resolveTopKParams(plan.occurrences, stmt.params, paramTypes);
     values = await evaluateTimeBounds(tx.hot, plan.bounds, stmt.params, paramTypes);
   }
+  for (const occ of plan.occurrences) splitAtWatermark(occ, states.get(occ.relation.table)!.w);
   await chooseRollupReads(tx.hot, plan, states, values, tables.rollupPolicy, undefined, tables.rollupContext);
   let anyCold = false;
   let allCold = true;

@@ -6,8 +6,9 @@ import { timeGranularity } from '../translate/time-granularity';
 import { partialFilterOf, type PartialFilter } from './filtered-partials';
 import { exactAggregate, type ExactPartialFn } from './exact-partials';
 import { exprOf, replaceNode } from './sql-snippets';
-import { groupsExactly, sameWhole, wholeAggregateOf, wholeInputs, wholeReplacementSql, type WholeColumn } from './whole-aggregate';
+import { groupsExactly, sameWhole, timeSplitOf, wholeAggregateOf, wholeInputs, wholeReplacementSql, type WholeColumn } from './whole-aggregate';
 import { shippable } from './whole-pushdown';
+import { splitReplacement, wholeSplitOf, type WholeSplit } from './whole-split';
 
 /**
  * Partial aggregation across tiers, exact by construction. For a grouped SELECT over
@@ -54,6 +55,8 @@ export interface PartialShape {
   partials: PartialColumn[];
   /** Aggregates ClickHouse computes whole per group (the hot rows shipped to it); empty: plain partials. */
   wholes: WholeColumn[];
+  /** Whole aggregates grouped by a time bucket: groups past W's bucket are PostgreSQL's (whole-split.ts). */
+  split?: WholeSplit;
 }
 
 export const ROWS_COLUMN = '_strata_n';
@@ -183,6 +186,8 @@ function rewrite(
     return filters.get(key);
   };
   const wholes: WholeColumn[] = [];
+  /** Where each whole aggregate stood, and the call itself (PostgreSQL's own for its side of a split). */
+  const wholeSites: Array<{ node: PgNode; call: PgNode; w: WholeColumn }> = [];
 
   // Names PostgreSQL gives unnamed targets from the function called; keep them when
   // the call is rewritten into another shape (a subquery's columns are referenced by name).
@@ -215,6 +220,7 @@ function rewrite(
       if (whole) {
         let w = wholes.find((x) => sameWhole(x, whole));
         if (!w) wholes.push((w = { ...whole, name: `_strata_whole_${wholes.length}` }));
+        wholeSites.push({ node: n, call: structuredClone(f), w });
         replaceNode(n, exprOf(wholeReplacementSql(w, pgIdent(w.name))));
         return false;
       }
@@ -301,10 +307,15 @@ function rewrite(
       throw new NotPartial();
     }
   }
+  // Instants only: W is a timestamptz literal to the bucket expression.
+  const timeSplit = wholes.length > 0 && columnKind(scope, scope.relation.timeColumn) === 'timestamptz' ? timeSplitOf(sel, scope, utc) : undefined;
+  const split = timeSplit && wholeSplitOf(timeSplit.bucket, timeSplit.cell, scope, [...new Set(wholes.flatMap(wholeInputs))]);
+  if (split) for (const site of wholeSites) replaceNode(site.node, splitReplacement(site.call, pgIdent(site.w.name), split, scope));
   return {
     groupColumns: [...groupColumns],
     timeGranularity: granularity,
     partials,
     wholes,
+    ...(split ? { split } : {}),
   };
 }

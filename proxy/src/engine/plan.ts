@@ -33,6 +33,7 @@ import { LATEST_PARTS_SETTINGS, readsLatestParts } from './latest-parts';
 import { latestPartsBound } from './latest-parts-bound';
 import { wholeChExpr, wholePgType } from './whole-aggregate';
 import { wholeColdQuery } from './whole-pushdown';
+import { NO_HOT_ROWS, rawColumnName } from './whole-split';
 
 /**
  * How one statement over tiered tables is answered. Each place it reads a tiered
@@ -64,9 +65,12 @@ export interface OccurrencePlan {
   /**
    * Partial mode with whole aggregates (partial.wholes): ClickHouse computes every group
    * over its cold rows and the hot rows, read with the statement's own WHERE and shipped
-   * to it (whole-pushdown.ts); PostgreSQL reads no hot row itself.
+   * to it (whole-pushdown.ts); PostgreSQL reads no hot row itself — unless the groups are
+   * split at W by a time bucket (partial.split, whole-split.ts): then PostgreSQL reads the
+   * hot rows of buckets past W's (`hotSide`, its condition `above` set once W is known)
+   * and only the others are shipped.
    */
-  shipHot?: { where: PgNode | undefined };
+  shipHot?: { where: PgNode | undefined; hotSide?: PgNode; above?: PgNode };
   /** Columns the pushed conditions read. */
   pushedColumns: Set<string>;
   /** Partial mode: a rollup whose rows can stand for raw partials (rollup-plan.ts). */
@@ -196,12 +200,20 @@ function derivedTable(occ: OccurrencePlan, rangeVar: PgNode, hotWhere: PgNode | 
     const shape = occ.partial!;
     const alias = pgIdent(occ.refName);
     const cols = partialColumns(occ);
-    const hotExprs = cols.map((c) => `${c.hotExpr} AS ${pgIdent(c.name)}`);
+    // A split's whole aggregates read their inputs raw on PostgreSQL's hot rows (whole-split.ts).
+    const raw = (shape.split?.rawColumns ?? []).map((c, i) => ({ name: pgIdent(rawColumnName(i)), hot: `${alias}.${pgIdent(c)}`, pgType: rel.columns.find((x) => x.name === c)!.pgType }));
+    const hotExprs = [...cols.map((c) => `${c.hotExpr} AS ${pgIdent(c.name)}`), ...raw.map((r) => `${r.hot} AS ${r.name}`)];
     const hot = selectOf(`SELECT ${hotExprs.join(', ')} FROM ${hotTable} AS ${alias}`);
     if (hotWhere) hot.whereClause = hotWhere;
-    void shape;
-    const cold = selectOf(`SELECT * FROM ${coldTable}`);
-    union = includeHot && !occ.shipHot ? { op: 'SETOP_UNION', all: true, larg: hot, rarg: cold, limitOption: 'LIMIT_OPTION_DEFAULT' } : cold;
+    const cold = selectOf(`SELECT *${raw.map((r) => `, NULL::${r.pgType} AS ${r.name}`).join('')} FROM ${coldTable}`);
+    let readsHot = includeHot && !occ.shipHot;
+    if (includeHot && occ.shipHot && shape.split) {
+      // None until W is known (splitAtWatermark): every hot row ships meanwhile, as without a split.
+      hot.whereClause = andOf([...(hotWhere ? [structuredClone(hotWhere)] : []), NO_HOT_ROWS()]);
+      occ.shipHot.hotSide = hot;
+      readsHot = true;
+    }
+    union = readsHot ? { op: 'SETOP_UNION', all: true, larg: hot, rarg: cold, limitOption: 'LIMIT_OPTION_DEFAULT' } : cold;
   }
   const alias = rangeVar.alias ?? { aliasname: rangeVar.relname };
   return { RangeSubselect: { subquery: { SelectStmt: union }, alias } };
@@ -293,7 +305,7 @@ export function partialColumns(occ: OccurrencePlan): PartialTableColumn[] {
   }
   for (const w of shape.wholes) {
     const pgType = wholePgType(w, col(w.column).pgType);
-    // The hot side is never read by PostgreSQL here (its rows went to ClickHouse).
+    // Never a hot row's: shipped to ClickHouse, or read by PostgreSQL for a group of its own (whole-split.ts).
     out.push({ name: w.name, pgType, hotExpr: `NULL::${pgType}`, chExpr: wholeChExpr(w) });
   }
   return out;

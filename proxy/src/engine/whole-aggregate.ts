@@ -1,7 +1,7 @@
 import { chIdent } from '@strata/core';
 import type { PgNode } from '../router/sql-parser';
 import { funcName, numberConst, opName, stringConst } from '../translate/ast';
-import { columnKind, columnOf, equalsAsBytes, isFloatKind, type ColumnScope } from '../translate/column-scope';
+import { columnKind, columnOf, equalsAsBytes, isFloatKind, isTimeColumn, type ColumnScope } from '../translate/column-scope';
 import { fixedIntervalUs, timeGranularity } from '../translate/time-granularity';
 import { floatEqualityKeySql } from './float-equality-key';
 import { isRegressionFn, regressionChExpr, type RegressionFn } from './whole-regression';
@@ -10,8 +10,10 @@ import { isRegressionFn, regressionChExpr, type RegressionFn } from './whole-reg
  * Aggregates that do not merge from partials (percentiles, float variance and standard
  * deviation, count(DISTINCT x)) computed whole by ClickHouse: over the group's cold rows
  * UNION ALL the statement's hot rows of the same range, shipped to ClickHouse for the
- * statement (hot-rows-shipment.ts). PostgreSQL then reads one row per group and still
- * evaluates every expression, HAVING, ORDER BY and LIMIT itself.
+ * statement (whole-pushdown.ts) — grouped by a time bucket, only those of the buckets
+ * reaching below W, the later buckets PostgreSQL's own (whole-split.ts). PostgreSQL then
+ * reads one row per group and still evaluates every expression, HAVING, ORDER BY and
+ * LIMIT itself.
  *
  * The invariants that make it exact:
  * - ClickHouse's groups are PostgreSQL's groups, one to one (groupsExactly): every GROUP
@@ -212,25 +214,53 @@ function resolveGroupItem(sel: PgNode, scope: ColumnScope, item: PgNode): PgNode
   return item;
 }
 
-/** The nominal width in µs of a time bucket one-to-one with its buckets' starts; undefined for anything else. */
+/**
+ * The GROUP BY item whole aggregates' groups are split at W by (whole-split.ts): a time
+ * bucket groupsExactly accepts as ClickHouse's cells (or the time column itself), the
+ * finest when there are several (the fewest hot rows at or above W share a bucket with
+ * rows below it). Each such form is non-decreasing in time. `cell`: its width in µs
+ * (0: the time column), its buckets' boundaries multiples of it from the epoch.
+ */
+export function timeSplitOf(sel: PgNode, scope: ColumnScope, utc: boolean): { bucket: PgNode; cell: bigint } | undefined {
+  let best: { bucket: PgNode; cell: bigint } | undefined;
+  for (const g of (sel.groupClause ?? []) as PgNode[]) {
+    const item = resolveGroupItem(sel, scope, g);
+    const col = item?.ColumnRef ? columnOf(scope, item.ColumnRef) : undefined;
+    const cell = col === scope.relation.timeColumn ? 0n : col ? undefined : bucketWidth(scope, item);
+    if (cell === undefined || (cell > 0n && timeGranularity(scope, [item], utc) !== cell)) continue;
+    if (!best || cell < best.cell) best = { bucket: item, cell };
+  }
+  return best;
+}
+
+/**
+ * The nominal width in µs of a time bucket of the time column one-to-one with its
+ * buckets' starts, non-decreasing in time; undefined for anything else (floor(extract(minute
+ * …) / 60) * 60 is constant on minute cells yet not one bucket per cell).
+ */
 function bucketWidth(scope: ColumnScope, n: PgNode): bigint | undefined {
   // floor(extract(epoch from t) / N) * N (Grafana's $__timeGroup) has floor(…)'s buckets.
   const e = n?.A_Expr;
-  if (e && e.kind === 'AEXPR_OP' && opName(e) === '*' && numberConst(e.rexpr) !== undefined && Number(numberConst(e.rexpr)) > 0) return bucketWidth(scope, e.lexpr);
+  if (e && e.kind === 'AEXPR_OP' && opName(e) === '*' && funcName(e.lexpr?.FuncCall) === 'floor' && numberConst(e.rexpr) !== undefined && Number(numberConst(e.rexpr)) > 0) {
+    return bucketWidth(scope, e.lexpr);
+  }
   const f = n?.FuncCall;
-  if (!f) return undefined;
+  if (!f || f.over || f.agg_star || f.agg_distinct || f.agg_filter) return undefined;
   const name = funcName(f);
   const args = (f.args ?? []) as PgNode[];
   const interval = (a: PgNode) => fixedIntervalUs(stringConst(a) ?? stringConst(a?.TypeCast?.arg) ?? '');
-  if (name === 'time_bucket' || name === 'date_bin') return interval(args[0]);
-  if (name === 'date_trunc') {
+  if ((name === 'time_bucket' && args.length === 2) || (name === 'date_bin' && args.length === 3)) return isTimeColumn(scope, args[1]) ? interval(args[0]) : undefined;
+  if (name === 'date_trunc' && args.length === 2 && isTimeColumn(scope, args[1])) {
     const unit = stringConst(args[0])?.toLowerCase() ?? '';
     return ({ microseconds: 1n, milliseconds: 1000n, second: 1_000_000n, minute: 60_000_000n, hour: 3_600_000_000n, day: 86_400_000_000n } as Record<string, bigint>)[unit];
   }
   if (name === 'floor' && args.length === 1) {
     const div = args[0]?.A_Expr;
-    const seconds = div ? numberConst(div.rexpr) : undefined;
-    return seconds !== undefined && /^\d+$/.test(seconds) ? BigInt(seconds) * 1_000_000n : undefined;
+    const seconds = div?.kind === 'AEXPR_OP' && opName(div) === '/' ? numberConst(div.rexpr) : undefined;
+    const inner = div?.lexpr?.FuncCall;
+    const innerArgs = (inner?.args ?? []) as PgNode[];
+    const epoch = ['extract', 'date_part'].includes(funcName(inner) ?? '') && innerArgs.length === 2 && stringConst(innerArgs[0])?.toLowerCase() === 'epoch' && isTimeColumn(scope, innerArgs[1]);
+    return epoch && seconds !== undefined && /^\d+$/.test(seconds) && BigInt(seconds) > 0n ? BigInt(seconds) * 1_000_000n : undefined;
   }
   return undefined;
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { chIdent, chLiteral, chQualified, pgIdent, pgQualified, type ColdStore } from '@strata/core';
-import { deparseStatement, type PgNode } from '../router/sql-parser';
+import { deparseStatement } from '../router/sql-parser';
 import type { Instant } from '../translate/instant';
 import { SqlStateError } from './contract';
 import type { HotSession } from './hot-session';
@@ -9,6 +9,7 @@ import { ROWS_COLUMN } from './partial-aggregate';
 import type { OccurrencePlan, PartialTableColumn } from './plan';
 import { selectOf } from './sql-snippets';
 import { wholeInputs } from './whole-aggregate';
+import { shippedWhere } from './whole-split';
 
 /**
  * Whole aggregates (whole-aggregate.ts) over a range that reaches the hot tier: the hot
@@ -24,8 +25,11 @@ import { wholeInputs } from './whole-aggregate';
  * multiplicity (distinctShipment): uniqExact over cold ∪ the distinct rows is unchanged,
  * and the row count (count(*), a group's existence) sums the multiplicities.
  *
+ * Grouped by a time bucket, only the hot rows of the buckets reaching below W ship; the
+ * later buckets are PostgreSQL's, from its hot rows (whole-split.ts).
+ *
  * The small side moves: whole aggregates are planned only when the statement's cold
- * range is at least as long as its hot range (shipWholeOk); otherwise the statement is
+ * range is at least as long as its shipped hot range (shipWholeOk); otherwise the statement is
  * planned without them. Values travel losslessly: floats as their IEEE bytes (float8send,
  * independent of extra_float_digits), instants as their send bytes too (µs since
  * 2000-01-01, independent of TimeZone and DateStyle).
@@ -122,13 +126,21 @@ export function wholeColdQuery(occ: OccurrencePlan, cols: PartialTableColumn[], 
 
 /**
  * Whether shipping the hot rows is the small move: the statement's range below W is at
- * least as long as its range at or above W (up to `now`: the hot tier holds no later rows
- * in the common case). Either end unbounded below counts as longer.
+ * least as long as its shipped range at or above W (up to `now`: the hot tier holds no
+ * later rows in the common case) — with groups split at W by a time bucket of `cell` µs
+ * (whole-split.ts), only up to the end of W's bucket. Either end unbounded below counts
+ * as longer.
  */
-export function shipWholeOk(range: { lo: Instant; hi: Instant }, watermark: Instant, now: Instant): boolean {
+export function shipWholeOk(range: { lo: Instant; hi: Instant }, watermark: Instant, now: Instant, cell?: bigint): boolean {
   const coldHi = range.hi < watermark ? range.hi : watermark;
   const hotLo = range.lo > watermark ? range.lo : watermark;
-  const hotHi = range.hi < now ? range.hi : now;
+  let hotHi = range.hi < now ? range.hi : now;
+  if (cell !== undefined) {
+    // The last bucket with cold rows is the bucket of W's last microsecond (cold rows are below W).
+    const last = watermark - 1n;
+    const bucketEnd = cell === 0n ? watermark : (last / cell - (last % cell < 0n ? 1n : 0n) + 1n) * cell;
+    if (bucketEnd < hotHi) hotHi = bucketEnd;
+  }
   const cold = coldHi - range.lo;
   const hot = hotHi > hotLo ? hotHi - hotLo : 0n;
   return cold >= hot;
@@ -171,9 +183,18 @@ function shipmentSelect(occ: OccurrencePlan, names: string[]): string {
   // Distinct lines are distinct rows: each field's text is one-to-one with its value. "C": equal means same bytes.
   const line = distinct ? String.raw`concat_ws(E'\t', ${fields.join(', ')}) COLLATE "C"` : String.raw`concat_ws(E'\t', '1', ${fields.join(', ')})`;
   const select = selectOf(`SELECT ${line} FROM ${pgQualified(rel.schema, rel.table)} AS ${alias}`);
-  if (occ.shipHot!.where) select.whereClause = structuredClone(occ.shipHot!.where as PgNode);
+  select.whereClause = shippedWhere(occ);
   const rows = deparseStatement({ SelectStmt: select });
   return distinct ? String.raw`SELECT count(*)::text || E'\t' || line FROM (${rows}) AS hot (line) GROUP BY line` : rows;
+}
+
+/** For EXPLAIN: which hot rows are shipped (the columns and the WHERE the shipment reads them with). */
+export function shippedRowsSql(occ: OccurrencePlan): string {
+  const rel = occ.relation;
+  const alias = pgIdent(occ.refName);
+  const select = selectOf(`SELECT ${shippedColumns(occ).map((n) => `${alias}.${pgIdent(n)}`).join(', ')} FROM ${pgQualified(rel.schema, rel.table)} AS ${alias}`);
+  select.whereClause = shippedWhere(occ);
+  return deparseStatement({ SelectStmt: select });
 }
 
 /** Rows PostgreSQL sends per page of a shipment. */
