@@ -12,9 +12,24 @@
  * makes it the -If aggregate (a FILTER's rows only).
  */
 export function pgFloatSumCh(x: string, condition?: string): string {
-  const agg = (fn: string, arg: string) => (condition === undefined ? `${fn}(${arg})` : `${fn}If(${arg}, ${condition})`);
+  const agg = aggregateOf(condition);
   const value = `toFloat64(${x})`;
   const sum = agg('sum', value);
   const signs = `bitAnd(${agg('groupBitAnd', `reinterpretAsUInt64(${value})`)}, 0x8000000000000000)`;
   return `if(${agg('count', x)} = 0, NULL, if(${sum} = 0 AND ${signs} != 0, -0., ${sum}))`;
+}
+
+/**
+ * The same sum where its zero's sign is never shown: an average's Σx (PostgreSQL's
+ * float8_accum starts Sx at +0, and the combination adds + 0). Without the groupBitAnd,
+ * which cost 18 → 29 ms of chDB CPU per 2M rows in 10 groups.
+ */
+export function floatSumCh(x: string, condition?: string): string {
+  const agg = aggregateOf(condition);
+  return `if(${agg('count', x)} = 0, NULL, ${agg('sum', `toFloat64(${x})`)})`;
+}
+
+/** `fn(arg)`, or with a condition the -If aggregate over the rows meeting it. */
+function aggregateOf(condition: string | undefined): (fn: string, arg: string) => string {
+  return (fn, arg) => (condition === undefined ? `${fn}(${arg})` : `${fn}If(${arg}, ${condition})`);
 }

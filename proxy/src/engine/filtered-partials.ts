@@ -1,4 +1,4 @@
-import { pgFloatSumCh } from '@strata/core';
+import { floatSumCh, pgFloatSumCh } from '@strata/core';
 import { deparseStatement, type PgNode } from '../router/sql-parser';
 import type { TieredColumnInfo } from '../router/catalog-snapshot';
 import { isFloatKind } from '../translate/column-scope';
@@ -42,10 +42,11 @@ export function partialFilterOf(condition: PgNode, columns: string[], toClickHou
  * The filtered partial's value on one hot row (`ref`: its column there) and per cold group
  * (`ch`: its ClickHouse column; of a float `column`, NaN ordered as PostgreSQL orders it, as
  * the unfiltered min/max partials do; exact sums as exact-partials.ts sums them).
- * Timestamps are made PostgreSQL-readable by the caller.
+ * Timestamps are made PostgreSQL-readable by the caller. A float sum keeps -0 only where
+ * sum() shows it (`signedZero`, partial-aggregate.ts).
  */
 export function filteredPartialExprs(
-  fn: FilteredFn,
+  { fn, signedZero }: { fn: FilteredFn; signedZero?: true },
   filter: PartialFilter,
   ref: string,
   ch: string,
@@ -60,7 +61,7 @@ export function filteredPartialExprs(
     case 'count':
       return { hotExpr: `(CASE WHEN ${p} AND ${ref} IS NOT NULL THEN 1 ELSE 0 END)::int8`, chExpr: `countIf(${ch}, ${f})` };
     case 'sum':
-      return { hotExpr: `(CASE WHEN ${p} THEN ${ref}::float8 END)`, chExpr: pgFloatSumCh(ch, f) };
+      return { hotExpr: `(CASE WHEN ${p} THEN ${ref}::float8 END)`, chExpr: signedZero ? pgFloatSumCh(ch, f) : floatSumCh(ch, f) };
     case 'esum':
       return { hotExpr: `(CASE WHEN ${p} THEN ${ref}::numeric END)`, chExpr: `if(${none}, NULL, sumIf(${exactSummandCh(fn, column!, ch)}, ${f}))` };
     case 'esum2':

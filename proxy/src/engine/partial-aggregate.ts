@@ -45,6 +45,11 @@ export interface PartialColumn {
   column: string;
   /** Only rows passing this aggregate FILTER count (computed with ClickHouse's -If combinators). */
   filter?: PartialFilter;
+  /**
+   * A float 'sum' that sum() shows: -0 when every value is -0, as PostgreSQL's (core's
+   * pgFloatSumCh). An average's alone needs the plain sum (floatSumCh).
+   */
+  signedZero?: true;
 }
 
 export interface PartialShape {
@@ -168,12 +173,13 @@ function rewrite(
   });
 
   const partials: PartialColumn[] = [];
-  const partialFor = (fn: PartialFn, column: string, filter?: PartialFilter): string => {
+  const partialFor = (fn: PartialFn, column: string, filter?: PartialFilter, signedZero = false): string => {
     let p = partials.find((x) => x.fn === fn && x.column === column && x.filter?.pg === filter?.pg);
     if (!p) {
       p = { name: `_strata_${fn}_${partials.length}`, fn, column, ...(filter ? { filter } : {}) };
       partials.push(p);
     }
+    if (signedZero) p.signedZero = true;
     return pgIdent(p.name);
   };
   // One translation per distinct condition (each binds its own ClickHouse parameters).
@@ -253,7 +259,7 @@ function rewrite(
           return false;
         }
       } else if (name === 'sum' && col && kind === 'float8') {
-        replacement = exprOf(`sum(${partialFor('sum', col, pf)})`);
+        replacement = exprOf(`sum(${partialFor('sum', col, pf, true)})`);
       } else if (name === 'avg' && col && isFloatKind(kind)) {
         // PostgreSQL's own final function over (N, Sx): its Sx starts at +0 (never -0) and its
         // Sx / N has no underflow check, as the `/` operator has (a subnormal average).

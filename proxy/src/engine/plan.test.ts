@@ -110,6 +110,17 @@ describe('planStatement: partial aggregates where exact, raw rows otherwise', ()
     expect(q.sql).toContain('`_strata_gen` <= 3');
     expect(q.sql).toMatch(/GROUP BY `host` HAVING count\(\) > 0$/);
   });
+
+  it("keeps a float sum's -0 only where sum() shows it: an average reads the plain sum", () => {
+    const cold = (sql: string) => coldQuery(plan(sql).occurrences[0], [], instantFromEpochText('1767571200'), '1', 'strata').sql;
+    const signed = /groupBitAnd/;
+    expect(cold('SELECT host, avg(value) FROM metrics_events GROUP BY host')).not.toMatch(signed);
+    expect(cold("SELECT avg(value) FILTER (WHERE app = 'db') FROM metrics_events")).not.toMatch(signed);
+    expect(cold('SELECT host, sum(value) FROM metrics_events GROUP BY host')).toMatch(signed);
+    expect(cold("SELECT sum(value) FILTER (WHERE app = 'db') FROM metrics_events")).toMatch(signed);
+    // One partial serves both: sum() needs the sign.
+    expect(cold('SELECT avg(value), sum(value) FROM metrics_events')).toMatch(signed);
+  });
 });
 
 function occurrence(sql: string) {

@@ -1,4 +1,4 @@
-import { chIdent, chQualified, pgFloatSumCh, pgIdent, pgQualified } from '@strata/core';
+import { chIdent, chQualified, floatSumCh, pgFloatSumCh, pgIdent, pgQualified } from '@strata/core';
 import type { CatalogSnapshot, TieredRelation } from '../router/catalog-snapshot';
 import type { PgNode } from '../router/sql-parser';
 import { findTieredRefs } from '../router/tiered-refs';
@@ -274,7 +274,7 @@ export function partialColumns(occ: OccurrencePlan): PartialTableColumn[] {
     const ch = chIdent(p.column);
     if (p.filter) {
       const pgType = p.fn === 'rows' || p.fn === 'count' ? 'bigint' : p.fn === 'sum' ? 'double precision' : p.fn === 'min' || p.fn === 'max' ? c.pgType : 'numeric';
-      const { hotExpr, chExpr } = filteredPartialExprs(p.fn, p.filter, ref, ch, c);
+      const { hotExpr, chExpr } = filteredPartialExprs(p, p.filter, ref, ch, c);
       out.push({ name: p.name, pgType, hotExpr, chExpr: chText(chExpr, c?.kind) });
       continue;
     }
@@ -283,7 +283,7 @@ export function partialColumns(occ: OccurrencePlan): PartialTableColumn[] {
         out.push({ name: p.name, pgType: 'bigint', hotExpr: `(CASE WHEN ${ref} IS NULL THEN 0 ELSE 1 END)::int8`, chExpr: `count(${ch})` });
         break;
       case 'sum':
-        out.push({ name: p.name, pgType: 'double precision', hotExpr: `${ref}::float8`, chExpr: pgFloatSumCh(ch) });
+        out.push({ name: p.name, pgType: 'double precision', hotExpr: `${ref}::float8`, chExpr: p.signedZero ? pgFloatSumCh(ch) : floatSumCh(ch) });
         break;
       case 'min':
       case 'max': {
