@@ -140,6 +140,10 @@ export function wholeChExpr(w: WholeColumn): string {
     case 'count_distinct':
       return `uniqExact(${w.float ? floatEqualityKeySql(x) : x})`;
     case 'percentile_cont': {
+      // `sorted` spelled out each time costs nothing: ClickHouse computes an expression once
+      // (one groupArray, one arraySort; an inline alias measured no faster, H5). Its
+      // quantileExact* are not PostgreSQL's percentiles, not even over integers (other
+      // interpolation arithmetic, other rows, NaN order): whole-percentile-exact.test.ts.
       const sorted = `arraySort(groupArray(toFloat64(${x})))`;
       const n = `length(${sorted})`;
       const pos = `(${w.fraction} * (${n} - 1))`;
