@@ -74,7 +74,7 @@ export async function explainStatement(ctx: EngineContext, tx: Transaction, quer
         `${occ.shipHot?.above ? 'whole aggregates per group, over cold rows and the hot rows of the time buckets reaching below W shipped to ClickHouse (later buckets: PostgreSQL over their hot rows),' : occ.shipHot ? 'whole aggregates per group, over cold rows and the hot rows of the range shipped to ClickHouse,' : occ.rollupRead ? rollupReadText(occ.rollupRead) : occ.mode === 'partial' ? 'partial aggregates' : occ.topN ? `the first ${occ.topN.rows} raw rows (top-N)` : occ.topK ? `the candidate raw rows of a top-k per partition (${occ.topK.fn} ≤ ${occ.topK.maxRank} within the cold tier)` : 'raw rows'} from the cold tier`,
     );
     if (isEmptyRange(range)) {
-      lines.push('  ClickHouse: (not queried: no cold rows in range)');
+      lines.push(`  ClickHouse: (not queried: ${occ.topN?.hotHolds ? `the hot tier holds the first ${occ.topN.rows} rows at or above W` : 'no cold rows in range'})`);
       continue;
     }
     const shipped = occ.shipHot && p.includeHot && occ.relation.mode !== 'cold-only' ? `${chIdent(SCRATCH_DATABASE)}.<the statement's hot rows>` : undefined;

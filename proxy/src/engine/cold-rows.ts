@@ -18,6 +18,7 @@ import { resolveTopKParams } from './top-k';
 import type { Transaction } from './transaction';
 import { shipHotRows, shipWholeOk, type Shipment } from './whole-pushdown';
 import { splitAtWatermark } from './whole-split';
+import { hotHoldsTopN, hotTopNApplies } from './hot-top-n';
 
 let nextStatementTemps = 1;
 
@@ -70,6 +71,12 @@ export async function prepareStatement(
     values = await evaluateTimeBounds(tx.hot, plan.bounds, stmt.params, paramTypes);
   }
   for (const occ of plan.occurrences) splitAtWatermark(occ, states.get(occ.relation.table)!.w);
+  for (const occ of plan.occurrences) {
+    const w = states.get(occ.relation.table)!.w;
+    if (hotTopNApplies(occ, mode !== 'cold') && !isEmptyRange(coldRange(occ, values, w))) {
+      occ.topN!.hotHolds = await hotHoldsTopN(tx.hot, occ, w, stmt.params, paramTypes);
+    }
+  }
   await chooseRollupReads(tx.hot, plan, states, values, tables.rollupPolicy, undefined, tables.rollupContext);
   let anyCold = false;
   let allCold = true;

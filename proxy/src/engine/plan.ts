@@ -162,6 +162,7 @@ export function planStatement(stmt: PgNode, snapshot: CatalogSnapshot, opts: Pla
         if (!(err instanceof NotPartial)) throw err;
       }
       if (unpushed.length === 0) occ.topN = topNOf(sel, scope);
+      if (occ.topN && sel.whereClause) occ.topN.where = structuredClone(sel.whereClause);
       if (unpushed.length === 0 && !occ.topN) occ.topK = topKOf(tree, sel, scope);
     }
     replaceNode(rangeVarNode, derivedTable(occ, structuredClone(ref.rangeVar), undefined, opts));
@@ -335,6 +336,8 @@ export function occurrenceRange(occ: OccurrencePlan, values: Instant[]): TimeRan
 }
 
 export function coldRange(occ: OccurrencePlan, values: Instant[], watermark: Instant): TimeRange {
+  // The hot tier holds a top-N's first rows (hot-top-n.ts): no cold row is needed.
+  if (occ.topN?.hotHolds) return { lo: watermark, loInclusive: false, hi: watermark, hiInclusive: false };
   return intersectRanges(occurrenceRange(occ, values), belowRange(watermark));
 }
 

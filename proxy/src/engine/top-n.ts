@@ -23,6 +23,10 @@ export interface TopN {
   keys: readonly OrderKey[];
   /** n + m. */
   rows: bigint;
+  /** The SELECT's WHERE (every condition pushed), for the hot tier's count (hot-top-n.ts). */
+  where?: PgNode;
+  /** Set once W is known: the hot tier holds the first n + m rows, ClickHouse is not read (hot-top-n.ts). */
+  hotHolds?: boolean;
 }
 
 /**
