@@ -70,7 +70,7 @@ export interface OccurrencePlan {
    * hot rows of buckets past W's (`hotSide`, its condition `above` set once W is known)
    * and only the others are shipped.
    */
-  shipHot?: { where: PgNode | undefined; hotSide?: PgNode; above?: PgNode };
+  shipHot?: { where: PgNode | undefined; hotSide?: PgNode; above?: PgNode; before?: PgNode };
   /** Columns the pushed conditions read. */
   pushedColumns: Set<string>;
   /** Partial mode: a rollup whose rows can stand for raw partials (rollup-plan.ts). */
