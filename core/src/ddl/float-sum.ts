@@ -29,6 +29,14 @@ export function floatSumCh(x: string, condition?: string): string {
   return `if(${agg('count', x)} = 0, NULL, ${agg('sum', `toFloat64(${x})`)})`;
 }
 
+/**
+ * A float sum partial: pgFloatSumCh when sum() shows it (`signedZero`), else floatSumCh.
+ * Only a sum that sum() shows pays for the groupBitAnd; averages read the plain sum.
+ */
+export function floatSumPartialCh(signedZero: boolean | undefined, x: string, condition?: string): string {
+  return signedZero ? pgFloatSumCh(x, condition) : floatSumCh(x, condition);
+}
+
 /** `fn(arg)`, or with a condition the -If aggregate over the rows meeting it. */
 function aggregateOf(condition: string | undefined): (fn: string, arg: string) => string {
   return (fn, arg) => (condition === undefined ? `${fn}(${arg})` : `${fn}If(${arg}, ${condition})`);

@@ -1,4 +1,4 @@
-import { floatSumCh, pgFloatSumCh } from '@strata/core';
+import { floatSumPartialCh } from '@strata/core';
 import { deparseStatement, type PgNode } from '../router/sql-parser';
 import type { TieredColumnInfo } from '../router/catalog-snapshot';
 import { isFloatKind } from '../translate/column-scope';
@@ -61,7 +61,7 @@ export function filteredPartialExprs(
     case 'count':
       return { hotExpr: `(CASE WHEN ${p} AND ${ref} IS NOT NULL THEN 1 ELSE 0 END)::int8`, chExpr: `countIf(${ch}, ${f})` };
     case 'sum':
-      return { hotExpr: `(CASE WHEN ${p} THEN ${ref}::float8 END)`, chExpr: signedZero ? pgFloatSumCh(ch, f) : floatSumCh(ch, f) };
+      return { hotExpr: `(CASE WHEN ${p} THEN ${ref}::float8 END)`, chExpr: floatSumPartialCh(signedZero, ch, f) };
     case 'esum':
       return { hotExpr: `(CASE WHEN ${p} THEN ${ref}::numeric END)`, chExpr: `if(${none}, NULL, sumIf(${exactSummandCh(fn, column!, ch)}, ${f}))` };
     case 'esum2':

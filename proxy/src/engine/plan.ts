@@ -1,4 +1,4 @@
-import { chIdent, chQualified, floatSumCh, pgFloatSumCh, pgIdent, pgQualified } from '@strata/core';
+import { chIdent, chQualified, floatSumPartialCh, pgIdent, pgQualified } from '@strata/core';
 import type { CatalogSnapshot, TieredRelation } from '../router/catalog-snapshot';
 import type { PgNode } from '../router/sql-parser';
 import { findTieredRefs } from '../router/tiered-refs';
@@ -162,7 +162,6 @@ export function planStatement(stmt: PgNode, snapshot: CatalogSnapshot, opts: Pla
         if (!(err instanceof NotPartial)) throw err;
       }
       if (unpushed.length === 0) occ.topN = topNOf(sel, scope);
-      if (occ.topN && sel.whereClause) occ.topN.where = structuredClone(sel.whereClause);
       if (unpushed.length === 0 && !occ.topN) occ.topK = topKOf(tree, sel, scope);
     }
     replaceNode(rangeVarNode, derivedTable(occ, structuredClone(ref.rangeVar), undefined, opts));
@@ -284,7 +283,7 @@ export function partialColumns(occ: OccurrencePlan): PartialTableColumn[] {
         out.push({ name: p.name, pgType: 'bigint', hotExpr: `(CASE WHEN ${ref} IS NULL THEN 0 ELSE 1 END)::int8`, chExpr: `count(${ch})` });
         break;
       case 'sum':
-        out.push({ name: p.name, pgType: 'double precision', hotExpr: `${ref}::float8`, chExpr: p.signedZero ? pgFloatSumCh(ch) : floatSumCh(ch) });
+        out.push({ name: p.name, pgType: 'double precision', hotExpr: `${ref}::float8`, chExpr: floatSumPartialCh(p.signedZero, ch) });
         break;
       case 'min':
       case 'max': {

@@ -1,4 +1,4 @@
-import { chIdent, chQualified, clickhouseDdl, floatSumCh, parseDuration, pgFloatSumCh, type RollupSpec } from '@strata/core';
+import { chIdent, chQualified, clickhouseDdl, floatSumPartialCh, parseDuration, type RollupSpec } from '@strata/core';
 import { rollupRelationName } from '../router/rollup-relations';
 import type { ChParams } from '../translate/ch-params';
 import { isFloatKind } from '../translate/column-scope';
@@ -272,7 +272,7 @@ function rollupColumns(occ: OccurrencePlan, cols: PartialTableColumn[]): Array<{
       case 'count':
         return { expr: `sum(${stored})` };
       case 'sum':
-        return { expr: p.signedZero ? pgFloatSumCh(stored) : floatSumCh(stored) };
+        return { expr: floatSumPartialCh(p.signedZero, stored) };
       default:
         // Buckets with a NaN sum are read raw (rawBuckets): elsewhere plain min/max agree with PostgreSQL's.
         return { expr: chText(`${p.fn}(${stored})`, kindOf(occ, p.column)) };

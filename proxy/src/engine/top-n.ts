@@ -23,7 +23,7 @@ export interface TopN {
   keys: readonly OrderKey[];
   /** n + m. */
   rows: bigint;
-  /** The SELECT's WHERE (every condition pushed), for the hot tier's count (hot-top-n.ts). */
+  /** A copy of the SELECT's WHERE (every condition pushed), for the hot tier's count (hot-top-n.ts). */
   where?: PgNode;
   /** Set once W is known: the hot tier holds the first n + m rows, ClickHouse is not read (hot-top-n.ts). */
   hotHolds?: boolean;
@@ -53,7 +53,7 @@ export function topNOf(sel: PgNode, scope: ColumnScope): TopN | undefined {
   if (readsAggregateOrWindow(sel.targetList)) return undefined;
   const keys = untilTextAfterLatestTime(orderedAlikePrefix(sel.sortClause as PgNode[], scope), scope);
   if (keys.length === 0) return undefined;
-  return { keys, rows: limit + offset };
+  return { keys, rows: limit + offset, ...(sel.whereClause ? { where: structuredClone(sel.whereClause) } : {}) };
 }
 
 /**
