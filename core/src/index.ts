@@ -11,6 +11,7 @@ export * from './catalog/tier-read-lock';
 export * from './catalog/tier-state-read';
 export * from './catalog/cold-deletes';
 export * from './catalog/rollup-starts';
+export * from './catalog/catalog-notify';
 export type { Queryable } from './catalog/queryable';
 export * from './provision/apply';
 export * from './provision/plan-changes';

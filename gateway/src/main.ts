@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import pino, { type Logger } from 'pino';
 import { Pool } from 'pg';
 import { coldStoreConfigFromEnv, createColdStore, type ColdStore } from '@strata/core';
-import { createRouter, createTierEngine, loadCatalogSnapshot, loadSqlParser, pgHotSession, type CatalogSnapshot } from '@strata/proxy';
+import { CatalogRefresher, createRouter, createTierEngine, loadCatalogSnapshot, loadSqlParser, pgHotSession, type CatalogSnapshot } from '@strata/proxy';
 import { startGateway } from './app';
 import { bufferConfigFromEnv } from './buffer/buffer-config';
 import { loadKubeAccess } from './kube/kube-access';
@@ -57,16 +57,15 @@ async function sqlApiFromEnv(env: NodeJS.ProcessEnv, cold: ColdStore, coldDataba
     throw err;
   }
   let route = createRouter(snapshot);
-  const timer = setInterval(() => {
-    loadCatalogSnapshot(catalogPool).then(
-      (next) => {
-        snapshot = next;
-        route = createRouter(next);
-      },
-      (err: Error) => logger.warn({ err: { name: err.name, code: (err as { code?: unknown }).code } }, 'SQL API catalog refresh failed; routing on the previous one'),
-    );
-  }, numberEnv('STRATA_GATEWAY_SQL_CATALOG_REFRESH_MS') ?? 10_000);
-  timer.unref();
+  // Re-read when PostgreSQL notifies a change of tables or views, and periodically (the proxy's CatalogRefresher).
+  const refresher = new CatalogRefresher(
+    async () => {
+      snapshot = await loadCatalogSnapshot(catalogPool);
+      route = createRouter(snapshot);
+    },
+    { pgUrl, periodMs: numberEnv('STRATA_GATEWAY_SQL_CATALOG_REFRESH_MS') ?? 10_000, logger },
+  );
+  await refresher.start();
   const engine = createTierEngine({ cold, coldDatabase, catalog: () => snapshot, logger: logger.child({ component: 'sql-engine' }) });
   const session = { user: 'strata-gateway-sql', database: new URL(pgUrl).pathname.slice(1), settings: new Map([['strata.route', 'auto']]), inTransaction: true };
   return {
@@ -77,7 +76,10 @@ async function sqlApiFromEnv(env: NodeJS.ProcessEnv, cold: ColdStore, coldDataba
       poolSize: numberEnv('STRATA_GATEWAY_SQL_POOL_SIZE'),
       engine: {
         engine,
-        route: (sql) => route(sql, session).target,
+        route: async (sql) => {
+          await refresher.pending()?.catch(() => undefined);
+          return route(sql, session).target;
+        },
         hotSession: (client) => {
           const hot = pgHotSession(client, true);
           return { session: hot, done: () => hot.detach() };
@@ -85,7 +87,7 @@ async function sqlApiFromEnv(env: NodeJS.ProcessEnv, cold: ColdStore, coldDataba
       },
     },
     close: async () => {
-      clearInterval(timer);
+      await refresher.close();
       await catalogPool.end();
     },
   };

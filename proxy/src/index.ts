@@ -8,3 +8,4 @@ export * from './translate';
 export * from './engine';
 export * as wire from './wire';
 export { startTieredProxy, type TieredProxyOptions, type RunningTieredProxy } from './tiered-proxy';
+export { CatalogRefresher } from './catalog-refresh';

@@ -6,6 +6,7 @@ import type { ProxyConfig } from './config';
 import { Pool, PoolSet } from './backend/pool';
 import { StatementNames } from './backend/statement-names';
 import { postgresOnlyRouter, type QueryEngine, type Router } from './engine/contract';
+import type { HotSession } from './engine/hot-session';
 import { PostgresVerifiers } from './frontend/auth/postgres-verifiers';
 import { UserStore } from './frontend/auth/user-store';
 import { Admission } from './frontend/admission';
@@ -20,6 +21,10 @@ export interface ProxyDependencies {
   engine?: QueryEngine | null;
   /** Re-reads which tables and views are tiered (after a client's view DDL). */
   refreshCatalog?: () => Promise<void>;
+  /** A re-read in flight after PostgreSQL notified a change (catalog-refresh.ts). */
+  catalogPending?: () => Promise<void> | null;
+  /** A router over the views as a client's block sees them (client-session.ts). */
+  blockRouter?: (hot: HotSession) => Promise<Router>;
 }
 
 export interface RunningProxy {
@@ -61,6 +66,8 @@ export async function startProxy(config: ProxyConfig, deps: ProxyDependencies = 
     router: deps.router ?? postgresOnlyRouter,
     engine: deps.engine ?? null,
     refreshCatalog: deps.refreshCatalog,
+    catalogPending: deps.catalogPending,
+    blockRouter: deps.blockRouter,
     metrics,
     logger,
     secureContext: config.tls ? createSecureContext({ cert: config.tls.cert, key: config.tls.key }) : undefined,

@@ -3,15 +3,18 @@ import { Pool } from 'pg';
 import type { ColdStore } from '@strata/core';
 import type { Router } from './engine/contract';
 import { createTierEngine, loadCatalogSnapshot, type TierEngine } from './engine';
+import { readTieredViews } from './engine/catalog-loader';
 import { createRouter, loadSqlParser, type CatalogSnapshot } from './router';
 import type { ProxyConfig } from './config';
 import { startProxy, type RunningProxy } from './proxy-server';
 import { Counter, Gauge } from 'prom-client';
+import { pgTextArrayLiteral, viewNotificationsPresent } from '@strata/core';
+import { CatalogRefresher } from './catalog-refresh';
 
 /**
  * The proxy as Strata serves it: the wire server with the tier-aware router and engine
- * plugged in. The catalog of tiered tables is re-read every `config.catalogRefreshMs`, so a
- * table applied after start is routed without a restart.
+ * plugged in. The catalog of tiered tables and the views over them is re-read when
+ * PostgreSQL notifies a change, and every `config.catalogRefreshMs` (catalog-refresh.ts).
  */
 export interface TieredProxyOptions {
   /** PostgreSQL the engine reads the hot tier and the catalog from. */
@@ -37,14 +40,21 @@ export async function startTieredProxy(config: ProxyConfig, opts: TieredProxyOpt
   pool.on('error', (err) => opts.logger.warn({ err: err.message }, 'catalog connection lost'));
   let snapshot: CatalogSnapshot = await loadCatalogSnapshot(pool);
   let route: Router = createRouter(snapshot);
-  const refreshCatalog = async () => {
-    snapshot = await loadCatalogSnapshot(pool);
-    route = createRouter(snapshot);
-  };
-  const timer = setInterval(() => {
-    refreshCatalog().catch((err: Error) => opts.logger.warn({ err: err.message }, 'catalog refresh failed; routing on the previous one'));
-  }, config.catalogRefreshMs);
-  timer.unref();
+  const refresher = new CatalogRefresher(
+    async () => {
+      snapshot = await loadCatalogSnapshot(pool);
+      route = createRouter(snapshot);
+    },
+    { pgUrl: opts.pgUrl, periodMs: config.catalogRefreshMs, logger: opts.logger },
+  );
+  await refresher.start();
+  const refreshCatalog = () => refresher.refresh();
+  if (snapshot.tables.length > 0 && !(await viewNotificationsPresent(pool))) {
+    opts.logger.warn(
+      { refreshMs: config.catalogRefreshMs },
+      'PostgreSQL does not notify view DDL (strata apply ran without a superuser, so its event triggers are absent): a view over a tiered table created straight in PostgreSQL is routed only after the next periodic catalog re-read',
+    );
+  }
 
   const engine = createTierEngine({
     cold: opts.cold,
@@ -59,9 +69,19 @@ export async function startTieredProxy(config: ProxyConfig, opts: TieredProxyOpt
   });
   let proxy: RunningProxy;
   try {
-    proxy = await startProxy(config, { logger: opts.logger, router: (sql, session) => route(sql, session), engine, refreshCatalog });
+    proxy = await startProxy(config, {
+      logger: opts.logger,
+      router: (sql, session) => route(sql, session),
+      engine,
+      refreshCatalog,
+      catalogPending: () => refresher.pending(),
+      blockRouter: async (hot) => {
+        const views = await readTieredViews(snapshot, async (sql, tables) => (await hot.query(sql, [pgTextArrayLiteral(tables)])).rows);
+        return createRouter({ ...snapshot, ...views });
+      },
+    });
   } catch (err) {
-    clearInterval(timer);
+    await refresher.close();
     await pool.end();
     throw err;
   }
@@ -74,7 +94,7 @@ export async function startTieredProxy(config: ProxyConfig, opts: TieredProxyOpt
     sessions: () => proxy.sessions(),
     sessionStates: () => proxy.sessionStates(),
     async close() {
-      clearInterval(timer);
+      await refresher.close();
       await proxy.close();
       await pool.end().catch(() => undefined);
     },

@@ -1,4 +1,5 @@
 import type { Queryable } from './queryable';
+import { ensureViewNotifications, REGISTRY_NOTIFY_MIGRATION_SQL } from './catalog-notify';
 import { ROLLUP_STARTS_MIGRATION_SQL } from './rollup-starts';
 
 /**
@@ -124,6 +125,12 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: str
     // The first generation a rollup added to an existing table is built for (see rollup-starts.ts).
     sql: ROLLUP_STARTS_MIGRATION_SQL,
   },
+  {
+    version: 6,
+    name: 'registry changes notified',
+    // The proxy re-reads its catalog when a table is registered, dropped or respecified (catalog-notify.ts).
+    sql: REGISTRY_NOTIFY_MIGRATION_SQL,
+  },
 ];
 
 export async function migrate(db: Queryable): Promise<number[]> {
@@ -148,5 +155,7 @@ export async function migrate(db: Queryable): Promise<number[]> {
       throw err;
     }
   }
+  // Not a migration: it needs a superuser, and is retried on every run until one runs it.
+  await ensureViewNotifications(db);
   return applied;
 }

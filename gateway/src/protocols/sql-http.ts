@@ -34,8 +34,11 @@ export interface QueryEngineLike {
 /** The proxy's tier engine and router, as whoever builds the gateway wires them (gateway/src/main.ts). */
 export interface SqlTierEngine {
   engine: QueryEngineLike;
-  /** The proxy's router: whether a statement reads a tiered table ('engine') or not. */
-  route(sql: string): 'engine' | 'postgres';
+  /**
+   * The proxy's router: whether a statement reads a tiered table ('engine') or not (after
+   * a catalog re-read in flight, when PostgreSQL notified a change of views or tables).
+   */
+  route(sql: string): 'engine' | 'postgres' | Promise<'engine' | 'postgres'>;
   /**
    * The engine's session over this client, which is inside a transaction block (the
    * proxy's `pgHotSession(client, true)`), and what to call once the statement is done.
@@ -151,7 +154,7 @@ export async function openSqlApi(cfg: ResolvedSqlApiConfig, logger: Logger): Pro
   const database = new URL(cfg.pgUrl).pathname.slice(1) || 'postgres';
 
   async function inTransaction(client: PoolClient, sql: string, params: unknown[]): Promise<SqlResult> {
-    const engine = cfg.engine?.route(sql) === 'engine' ? cfg.engine : undefined;
+    const engine = (await cfg.engine?.route(sql)) === 'engine' ? cfg.engine : undefined;
     // READ ONLY for the tier engine too: there it binds cold rows as parameters instead of
     // staging them in temporary tables (proxy/src/engine/inline-cold-rows.ts).
     const begun = (await client.query(

@@ -1,5 +1,5 @@
 import { listRegisteredTables, pgIdent, type Queryable } from '@strata/core';
-import { catalogSnapshot, type CatalogSnapshot, type TieredView } from '../router/catalog-snapshot';
+import { catalogSnapshot, type CatalogSnapshot, type RelationName, type TieredView } from '../router/catalog-snapshot';
 import { probeTextFolding } from './text-folding-probe';
 import { probeTextOrder } from './text-order-probe';
 
@@ -9,19 +9,18 @@ export async function loadCatalogSnapshot(db: Queryable): Promise<CatalogSnapsho
   const database = exists.rows[0].db;
   if (!exists.rows[0].t) return { tables: [], database };
   const snapshot = catalogSnapshot(await listRegisteredTables(db));
-  return { ...snapshot, database, views: await loadTieredViews(db, snapshot), textFolding: await probeTextFolding(db, database), textOrder: await probeTextOrder(db, database) };
+  return { ...snapshot, database, ...(await loadTieredViews(db, snapshot)), textFolding: await probeTextFolding(db, database), textOrder: await probeTextOrder(db, database) };
 }
 
 /**
  * Plain views that read a tiered table, directly or through other views (pg_depend
- * through the views' rewrite rules). Materialized views are not among them: their rows
- * are PostgreSQL's own, stored when they were last refreshed.
+ * through the views' rewrite rules), as `$1` (the hot tables, qualified) are read in the
+ * snapshot of whoever runs it: the catalog's connection, or a client's own block after
+ * it created or changed views (client-session.ts). Materialized views reading them (kind
+ * 'm') are listed apart: their rows are PostgreSQL's own, stored when last refreshed, and
+ * only their REFRESH reads the tiered table (refused: it would read the hot tier alone).
  */
-async function loadTieredViews(db: Queryable, snapshot: CatalogSnapshot): Promise<TieredView[]> {
-  const tables = snapshot.tables.filter((t) => t.mode !== 'cold-only').map((t) => `${pgIdent(t.schema)}.${pgIdent(t.table)}`);
-  if (tables.length === 0) return [];
-  const r = await db.query<{ schema: string; name: string; definition: string }>(
-    `WITH RECURSIVE reads(oid) AS (
+const TIERED_VIEWS_SQL = `WITH RECURSIVE reads(oid) AS (
        SELECT to_regclass(t)::oid FROM unnest($1::text[]) AS t WHERE to_regclass(t) IS NOT NULL
        UNION
        SELECT v.oid FROM reads
@@ -29,9 +28,39 @@ async function loadTieredViews(db: Queryable, snapshot: CatalogSnapshot): Promis
          JOIN pg_rewrite w ON w.oid = d.objid
          JOIN pg_class v ON v.oid = w.ev_class AND v.relkind = 'v' AND v.oid <> reads.oid
      )
-     SELECT n.nspname AS schema, c.relname AS name, pg_get_viewdef(c.oid) AS definition
-       FROM reads JOIN pg_class c ON c.oid = reads.oid AND c.relkind = 'v' JOIN pg_namespace n ON n.oid = c.relnamespace`,
-    [tables],
-  );
-  return r.rows.map((row) => ({ schema: row.schema, name: row.name, definition: row.definition.replace(/;\s*$/, '') }));
+     SELECT n.nspname::text AS schema, c.relname::text AS name, pg_get_viewdef(c.oid) AS definition, 'v' AS kind
+       FROM reads JOIN pg_class c ON c.oid = reads.oid AND c.relkind = 'v' JOIN pg_namespace n ON n.oid = c.relnamespace
+     UNION
+     SELECT n.nspname::text, m.relname::text, NULL, 'm' FROM reads
+       JOIN pg_depend d ON d.refclassid = 'pg_class'::regclass AND d.refobjid = reads.oid AND d.classid = 'pg_rewrite'::regclass
+       JOIN pg_rewrite w ON w.oid = d.objid
+       JOIN pg_class m ON m.oid = w.ev_class AND m.relkind = 'm' JOIN pg_namespace n ON n.oid = m.relnamespace`;
+
+/** The hot tables views can read (cold-only tables have no PostgreSQL table), for TIERED_VIEWS_SQL's $1. */
+export function hotTableNames(snapshot: CatalogSnapshot): string[] {
+  return snapshot.tables.filter((t) => t.mode !== 'cold-only').map((t) => `${pgIdent(t.schema)}.${pgIdent(t.table)}`);
+}
+
+/** TIERED_VIEWS_SQL run by `query` (rows as arrays of text): the snapshot's views and materialized views. */
+export async function readTieredViews(
+  snapshot: CatalogSnapshot,
+  query: (sql: string, tables: string[]) => Promise<ReadonlyArray<ReadonlyArray<string | null>>>,
+): Promise<Pick<CatalogSnapshot, 'views' | 'matviews'>> {
+  const tables = hotTableNames(snapshot);
+  if (tables.length === 0) return { views: [], matviews: [] };
+  const rows = await query(TIERED_VIEWS_SQL, tables);
+  const views: TieredView[] = [];
+  const matviews: RelationName[] = [];
+  for (const [schema, name, definition, kind] of rows) {
+    if (kind === 'm') matviews.push({ schema: schema!, name: name! });
+    else views.push({ schema: schema!, name: name!, definition: definition!.replace(/;\s*$/, '') });
+  }
+  return { views, matviews };
+}
+
+function loadTieredViews(db: Queryable, snapshot: CatalogSnapshot): Promise<Pick<CatalogSnapshot, 'views' | 'matviews'>> {
+  return readTieredViews(snapshot, async (sql, tables) => {
+    const r = await db.query<{ schema: string; name: string; definition: string | null; kind: string }>(sql, [tables]);
+    return r.rows.map((row) => [row.schema, row.name, row.definition, row.kind]);
+  });
 }

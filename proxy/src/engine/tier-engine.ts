@@ -118,6 +118,13 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
               "Prepare it with the extended protocol (the driver's prepared statements), which the proxy answers across both tiers.",
             );
           }
+          if (tiered?.kind === 'refresh-matview') {
+            throw notSupported(
+              'materialized-view',
+              'REFRESH of a materialized view over a tiered table (it would store the hot tier\'s rows alone)',
+              'Keep the rows in a table and fill it with INSERT … SELECT through the proxy, which reads both tiers.',
+            );
+          }
           refuseRollupWrites(tiered);
           if (tiered && tiered.kind !== 'select') {
             if (!isLast) throw notSupported('non-select-in-string', 'statements other than SELECT and SET before the last one of a string');

@@ -34,6 +34,10 @@ export interface SessionDeps {
   engine: QueryEngine | null;
   /** Re-reads the tiered catalog (after this client's view DDL). */
   refreshCatalog?: () => Promise<void>;
+  /** A catalog re-read in flight (PostgreSQL notified a change): the next message waits for it. */
+  catalogPending?: () => Promise<void> | null;
+  /** A router over the views as `hot`'s transaction sees them (a block that changed views). */
+  blockRouter?: (hot: HotSession) => Promise<Router>;
   metrics: ProxyMetrics;
   logger: Logger;
   secureContext?: SecureContext;
@@ -152,6 +156,13 @@ export class ClientSession implements ServerOwner, EngineHost, DispatchHost, Lin
   private pumpFrames(): void {
     while (this.inboxAt < this.inbox.length && this.state !== State.closed) {
       if (this.catalogRefresh) return this.awaitCatalogRefresh(this.catalogRefresh);
+      const notified = this.deps.catalogPending?.();
+      if (notified) return this.awaitCatalogRefresh(notified, false);
+      if (this.blockViewsDue) {
+        this.blockViewsDue = false;
+        this.catalogRefresh = this.readBlockViews();
+        return this.awaitCatalogRefresh(this.catalogRefresh);
+      }
       const type = this.inbox[this.inboxAt] as number;
       const frame = this.inbox[this.inboxAt + 1] as Buffer;
       if (type === FRAMING_ERROR) {
@@ -193,14 +204,32 @@ export class ClientSession implements ServerOwner, EngineHost, DispatchHost, Lin
 
   /** A catalog re-read after this client's view DDL: the next message waits for it. */
   private catalogRefresh: Promise<void> | null = null;
+  /** The client's block changed views: read them in the block before its next message. */
+  private blockViewsDue = false;
 
-  private awaitCatalogRefresh(refresh: Promise<void>): void {
+  /**
+   * The views as the client's block sees them, on its own server connection: the catalog
+   * connection cannot see the block's uncommitted CREATE VIEW (nor a view it replaced or
+   * dropped), and a statement naming one must be routed as PostgreSQL will resolve it.
+   */
+  private async readBlockViews(): Promise<void> {
+    if (!this.deps.blockRouter || this.txStatus !== 'T') return;
+    const hot = await this.openSession();
+    try {
+      this.dispatch.blockRouter = await this.deps.blockRouter(hot);
+    } finally {
+      this.closeSession();
+    }
+  }
+
+  /** `own`: this session's re-read (else the proxy's, which logs its own failure). */
+  private awaitCatalogRefresh(refresh: Promise<void>, own = true): void {
     this.link.uncork();
     this.busy = true;
     this.socket.pause();
     refresh.then(
       () => undefined,
-      (error: unknown) => this.log.warn({ err: (error as Error).message }, 'catalog refresh after view DDL failed'),
+      (error: unknown) => own && this.log.warn({ err: (error as Error).message }, 'catalog refresh after view DDL failed'),
     ).finally(() => {
       if (this.catalogRefresh === refresh) this.catalogRefresh = null;
       this.busy = false;
@@ -449,6 +478,10 @@ export class ClientSession implements ServerOwner, EngineHost, DispatchHost, Lin
 
   ready(status: wire.TransactionStatus, startedAt: number): void {
     this.txStatus = status;
+    if (status === 'I') this.dispatch.blockRouter = null;
+    // Every statement of a block that changed views may change them again (or undo them:
+    // ROLLBACK TO SAVEPOINT), so they are read after each.
+    else if (status === 'T' && this.dispatch.viewsChanged) this.blockViewsDue = true;
     if (this.dispatch.viewsChanged && status === 'I' && this.deps.refreshCatalog) {
       this.dispatch.viewsChanged = false;
       this.catalogRefresh = this.deps.refreshCatalog();

@@ -63,6 +63,12 @@ export class MessageDispatch {
   skipping = false;
   /** View DDL was relayed: re-read the catalog when the client's transaction ends. */
   viewsChanged = false;
+  /**
+   * Inside a block that changed views: a router over the views as the block sees them
+   * (its own uncommitted DDL included), re-read after each of its statements; null
+   * otherwise (client-session.ts).
+   */
+  blockRouter: Router | null = null;
   private readonly statements = new Map<string, Statement>();
   /** SQL-level prepared statements on tiered tables, kept by the proxy (sql-prepared.ts). */
   private readonly sqlPrepared = new SqlPreparedStatements();
@@ -121,7 +127,7 @@ export class MessageDispatch {
   }
 
   private route(sql: string): Route {
-    const route = this.deps.router(sql, this.host.context);
+    const route = (this.blockRouter ?? this.deps.router)(sql, this.host.context);
     if (route.target === 'postgres' && route.catalogChange) this.viewsChanged = true;
     (route.target === 'postgres' ? this.deps.metrics.postgresQueries : this.deps.metrics.engineQueries).inc();
     return route;

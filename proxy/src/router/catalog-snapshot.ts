@@ -60,9 +60,17 @@ export interface TieredView {
   parsed?: unknown;
 }
 
+/** A relation's schema and name. */
+export interface RelationName {
+  schema: string;
+  name: string;
+}
+
 export interface CatalogSnapshot {
   tables: TieredRelation[];
   views?: TieredView[];
+  /** Materialized views reading a tiered table (their REFRESH is refused: it would read the hot tier alone). */
+  matviews?: RelationName[];
   /**
    * The database holding strata's catalog and the tiered tables. A client of another
    * database reads its own tables of the same names, untouched. Unset: any (tests).

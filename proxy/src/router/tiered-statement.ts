@@ -21,7 +21,9 @@ export type TieredStatementKind =
   /** DELETE / TRUNCATE / UPDATE / MERGE of a tiered table, or a data-modifying WITH reading one. */
   | 'modify'
   /** SQL-level PREPARE of a statement on a tiered table (refused: EXECUTE would read the hot tier only). */
-  | 'prepare';
+  | 'prepare'
+  /** REFRESH of a materialized view that reads a tiered table (refused: it would store the hot tier's rows alone). */
+  | 'refresh-matview';
 
 export interface TieredStatement {
   kind: TieredStatementKind;
@@ -60,6 +62,11 @@ export function classifyTiered(stmt: PgNode, snapshot: CatalogSnapshot): TieredS
     return nonEmpty('modify', [...reads({ RangeVar: modified.relation }), ...reads({ ...modified, relation: undefined })]);
   }
   if (stmt?.TruncateStmt) return nonEmpty('modify', reads({ list: stmt.TruncateStmt.relations }));
+  const refreshed = stmt?.RefreshMatViewStmt?.relation;
+  // Its tiered reads are in its stored definition, not the statement: no refs.
+  if (refreshed && snapshot.matviews?.some((m) => m.name === refreshed.relname && (refreshed.schemaname === undefined || refreshed.schemaname === m.schema))) {
+    return { kind: 'refresh-matview', refs: [] };
+  }
   return undefined;
 }
 
