@@ -174,6 +174,23 @@ describe('views the proxy learns of at once', () => {
     await expect(client.query('SELECT count(*) FROM block_v')).rejects.toMatchObject({ code: '42P01' });
   });
 
+  it('routes a statement after view DDL in the same query string', async () => {
+    const total = (await reference.query('SELECT count(*)::text AS n FROM metrics_events')).rows[0].n;
+    type Results = Array<{ rows: Array<{ n: string }> }>;
+    try {
+      // Autocommit: each statement commits, the catalog is re-read before the next.
+      const auto = (await client.query('CREATE VIEW string_v AS SELECT * FROM metrics_events; SELECT count(*)::text AS n FROM string_v')) as unknown as Results;
+      expect(auto[1].rows[0].n).toBe(total);
+      // In a block: the block's own view.
+      const block = (await client.query(
+        'BEGIN; CREATE VIEW string_b AS SELECT host FROM metrics_events; SELECT count(*)::text AS n FROM string_b; ROLLBACK',
+      )) as unknown as Results;
+      expect(block[2].rows[0].n).toBe(total);
+    } finally {
+      await client.query('DROP VIEW IF EXISTS string_v');
+    }
+  });
+
   // The other client's DDL makes the proxy re-read at its ReadyForQuery, before this client's next message is read.
   it('routes a view committed by another client through the proxy, read by this one in a block', async () => {
     const other = new Client({ connectionString: proxyUrl });

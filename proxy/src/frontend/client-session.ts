@@ -208,6 +208,18 @@ export class ClientSession implements ServerOwner, EngineHost, DispatchHost, Lin
   private blockViewsDue = false;
 
   /**
+   * DispatchHost: view DDL just ran inside a string of statements (no ReadyForQuery came
+   * between them, so `ready` did not see it): the views re-read as the rest will see them
+   * — the block's own, or the catalog once committed.
+   */
+  async settleCatalog(): Promise<void> {
+    this.blockViewsDue = false;
+    if (this.txStatus === 'T') this.catalogRefresh = this.readBlockViews();
+    else if (this.txStatus === 'I' && this.deps.refreshCatalog) this.catalogRefresh = this.deps.refreshCatalog();
+    for (const pending of [this.catalogRefresh, this.deps.catalogPending?.()]) await pending?.catch(() => undefined);
+  }
+
+  /**
    * The views as the client's block sees them, on its own server connection: the catalog
    * connection cannot see the block's uncommitted CREATE VIEW (nor a view it replaced or
    * dropped), and a statement naming one must be routed as PostgreSQL will resolve it.

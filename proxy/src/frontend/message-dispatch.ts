@@ -38,6 +38,8 @@ export interface DispatchHost {
   localReply(bytes: Buffer): void;
   errorFields(fields: ErrorFields, source: string): Buffer;
   close(): void;
+  /** View DDL ran inside a string of statements: resolves once the views are re-read as the rest will see them. */
+  settleCatalog(): Promise<void>;
 }
 
 export interface DispatchDeps {
@@ -189,7 +191,9 @@ export class MessageDispatch {
     }
     const statements = splitStatements(sql);
     const routes = statements.map((s) => this.route(s));
-    if (routes.every((r) => r.target === 'postgres')) {
+    // View DDL before the string's last statement: those after it are routed again once it ran.
+    const changesViews = routes.slice(0, -1).some((r) => r.target === 'postgres' && r.catalogChange);
+    if (routes.every((r) => r.target === 'postgres') && !changesViews) {
       const discards = this.transactionMode && statements.some((s) => DISCARDS_STATEMENTS.test(s));
       return this.relay(frame, true, (server) => {
         if (discards) forgetStatements(server);
@@ -225,8 +229,14 @@ export class MessageDispatch {
 
   /** A simple query with engine statements: each statement in turn, stopping at the first error. */
   private async runMixedQuery(statements: string[], routes: Route[]): Promise<void> {
+    let viewsChanged = false;
+    let unsettled = false;
     for (let i = 0; i < statements.length; i++) {
-      const route = routes[i];
+      // After view DDL ran, a later statement may read the view: routed on the catalog it left.
+      if (unsettled) await this.host.settleCatalog();
+      const route: Route = viewsChanged ? this.route(statements[i]) : routes[i];
+      unsettled = route.target === 'postgres' && route.catalogChange === true;
+      viewsChanged ||= unsettled;
       if (route.target === 'engine') {
         await this.link.whenDrained();
         const ok = await this.engine.simpleQuery(statements[i], route.plan);
