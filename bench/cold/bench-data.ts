@@ -10,7 +10,9 @@ import {
   ensurePartitions,
   METRICS_EVENTS_COLUMNS_SQL,
   postgresDdl,
+  PARTITION_BY,
   validateTieredTable,
+  type ColdPartitionBy,
   type ColdStore,
   type TieredTableSpec,
 } from '@strata/core';
@@ -46,20 +48,39 @@ export function benchLayout(rows: number): BenchLayout {
 }
 
 /**
- * metrics_events as the seed declares it (day partitions, the 1-minute rollup by app and
- * host), plus a 1-minute rollup by app: one sample per minute per host makes the seed's
- * rollup as large as the raw table (the engine skips it: rollup-density.ts), while the
- * app rollup holds one row per ten raw rows.
+ * The raw cold tables' partitions: BENCH_COLD_PARTITION's value, checked; absent, the
+ * model's default for each bench table (what a user who leaves it out gets).
  */
-export function benchMetricsSpec(): TieredTableSpec {
+export function benchPartitionBy(text: string | undefined): ColdPartitionBy | undefined {
+  if (text === undefined || text === '') return undefined;
+  const p = PARTITION_BY.find((x) => x === text);
+  if (!p) throw new Error(`BENCH_COLD_PARTITION=${text}: expected one of ${PARTITION_BY.join(', ')}`);
+  return p;
+}
+
+/** The bench tables' cold settings; partitionBy left out when undefined (the model's default). */
+function benchCold(orderBy: string[], partitionBy: ColdPartitionBy | undefined) {
+  return { orderBy, retention: '3650d', ...(partitionBy ? { partitionBy } : {}) };
+}
+
+/**
+ * metrics_events as the seed declares it (the 1-minute rollup by app and host; the
+ * partitions `partitionBy` says), plus a 1-minute rollup by app: one sample per minute
+ * per host makes the seed's rollup as large as the raw table (the engine skips it:
+ * rollup-density.ts), while the app rollup holds one row per ten raw rows.
+ */
+export function benchMetricsSpec(partitionBy?: ColdPartitionBy): TieredTableSpec {
   const seed = metricsSpec();
-  return metricsSpec({ rollups: [...seed.rollups, { ...seed.rollups[0], name: '1m_app', groupBy: ['app'] }] });
+  return metricsSpec({
+    cold: benchCold(seed.cold.orderBy, partitionBy),
+    rollups: [...seed.rollups, { ...seed.rollups[0], name: '1m_app', groupBy: ['app'] }],
+  });
 }
 
 export const LOGS_COLUMNS_SQL = '"timestamp" timestamptz NOT NULL, app text, host text, level text, trace_id text, message text, labels jsonb';
 
 /** examples/tieredtables.yaml's logs_events (cold-only), with a level column. */
-export function benchLogsSpec(): TieredTableSpec {
+export function benchLogsSpec(partitionBy?: ColdPartitionBy): TieredTableSpec {
   const r = validateTieredTable({
     table: 'logs_events',
     timeColumn: 'timestamp',
@@ -73,7 +94,7 @@ export function benchLogsSpec(): TieredTableSpec {
       { name: 'message', type: 'text' },
       { name: 'labels', type: 'jsonb' },
     ],
-    cold: { orderBy: ['timestamp', 'app'], partitionBy: 'day', retention: '3650d' },
+    cold: benchCold(['timestamp', 'app'], partitionBy),
   });
   if (!r.ok) throw new Error(JSON.stringify(r.errors));
   return r.spec;
@@ -105,7 +126,7 @@ ${ANY_PARTITIONS}`;
  * (ORDER BY timestamp is a total order). Generation 0: what the gateway's cold-only
  * writes carry, visible from the start.
  */
-function generateLogsSql(table: string, rows: number, minutes: number): string {
+export function generateLogsSql(table: string, rows: number, minutes: number): string {
   const stepUs = Math.floor((minutes * 60_000_000) / rows);
   return `INSERT INTO ${table} (timestamp, app, host, level, trace_id, message, labels, _strata_gen)
 SELECT toDateTime64('2026-01-01 00:00:00', 6, 'UTC') + toIntervalMicrosecond(n * ${stepUs}),

@@ -5,7 +5,7 @@ import * as proxy from '@strata/proxy';
 import { createTestDatabase } from '../../test/support/postgres';
 import { tieredFixture } from '../../test/support/tiered-fixture';
 import { compareOutcomes, type Outcome } from '../../test/routing/corpus/compare';
-import { benchLayout, benchLogsSpec, benchMetricsSpec, coldParts, loadBenchData } from './bench-data';
+import { benchLayout, benchLogsSpec, benchMetricsSpec, benchPartitionBy, coldParts, loadBenchData } from './bench-data';
 import { benchQueries, type BenchQuery } from './queries';
 
 /**
@@ -20,6 +20,10 @@ import { benchQueries, type BenchQuery } from './queries';
  *   BENCH_COLD_ROWS=300000 make bench-cold   a small run while developing
  *   BENCH_COLD_ONLY=name,name             only those queries
  *   BENCH_COLD_EXPLAIN=1                  print each query's EXPLAIN through the proxy (stderr)
+ *   BENCH_COLD_PARTITION=day|month|…      the raw cold tables' spec.cold.partitionBy, both tables
+ *                                         (default: none given, the model's default — metrics'
+ *                                         label-first sort key: day, logs' time-first one: month);
+ *                                         rollup tables are monthly whatever it says
  *
  * Last line: one JSON object — `ratio` (median speed-up vs PostgreSQL), `worst` (the
  * lowest), `overhead` (median proxy time / hand-written ClickHouse time), `rollup_gain`
@@ -35,6 +39,7 @@ const ROWS = Number(process.env.BENCH_COLD_ROWS ?? 10_000_000);
 const RUNS = Number(process.env.BENCH_COLD_RUNS ?? 3);
 const ONLY = process.env.BENCH_COLD_ONLY?.split(',').filter((s) => s !== '');
 const PRINT_PLANS = process.env.BENCH_COLD_EXPLAIN === '1';
+const PARTITION_BY = benchPartitionBy(process.env.BENCH_COLD_PARTITION);
 const PASSWORD = 'bench-secret';
 /** The session setting that makes the engine read raw cold rows where a rollup could serve. */
 const ROLLUPS_OFF_SQL = 'SET strata.rollups = off';
@@ -99,7 +104,8 @@ interface QueryResult {
 async function main(): Promise<void> {
   await proxy.loadSqlParser();
   const layout = benchLayout(ROWS);
-  const fx = await tieredFixture(benchMetricsSpec());
+  const fx = await tieredFixture(benchMetricsSpec(PARTITION_BY));
+  const logsSpec = benchLogsSpec(PARTITION_BY);
   const ref = await createTestDatabase('strata_bench_ref');
   const refClient = await connect(ref.url);
   const pool = new Pool({ connectionString: fx.pgUrl, max: 2 });
@@ -116,7 +122,7 @@ async function main(): Promise<void> {
     // re-sent INSERT … SELECT after a client-side timeout would insert twice).
     const patient = createColdStore({ kind: 'http', url: fx.chUrl, database: fx.database, requestTimeoutMs: 900_000, maxRetries: 0 });
     stores.push(patient);
-    await loadBenchData(fx, refClient, patient, layout, benchLogsSpec());
+    await loadBenchData(fx, refClient, patient, layout, logsSpec);
     console.log(`loaded in ${((performance.now() - t) / 1000).toFixed(1)} s; W = ${layout.w}`);
     for (const p of await coldParts(patient, fx.database)) console.log(`cold ${p.table}: ${p.parts} parts in ${p.partitions} partitions`);
 
@@ -156,6 +162,7 @@ async function main(): Promise<void> {
         rows: total,
         coldRows: (layout.minutes - layout.hotMinutes) * 30,
         logRows: layout.logRows,
+        partitionBy: { metrics_events: fx.spec.cold.partitionBy, logs_events: logsSpec.cold.partitionBy },
         runs: RUNS,
         queries: results,
         medianClickHouseSpeedupVsPostgres: median(clickhouseSpeedups),

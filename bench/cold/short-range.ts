@@ -7,7 +7,7 @@ import { chQualified, createColdStore, datasetStream, ensurePartitions, METRICS_
 import * as proxy from '@strata/proxy';
 import { createTestDatabase } from '../../test/support/postgres';
 import { tieredFixture } from '../../test/support/tiered-fixture';
-import { benchLayout, benchMetricsSpec, coldParts, generateMetricsSql } from './bench-data';
+import { benchLayout, benchMetricsSpec, benchPartitionBy, coldParts, generateMetricsSql } from './bench-data';
 import { benchQueries } from './queries';
 
 /**
@@ -22,6 +22,8 @@ import { benchQueries } from './queries';
  *     SHORT_RANGE_EVERY  keep every n-th minute of the cold rows (default 10): the same
  *                        partitions and parts with fewer rows, so it loads in seconds
  *     SHORT_RANGE_RUNS   runs per query (default 20)
+ *     SHORT_RANGE_PARTITION  the cold table's partitionBy (default: the model's, as
+ *                        BENCH_COLD_PARTITION in run.ts)
  *     SHORT_RANGE_SMALL_ANSWER_BYTES  the engine's smallColdAnswerBytes (0: stage every
  *                        cold answer in a temporary table, as before it existed)
  *
@@ -31,6 +33,7 @@ import { benchQueries } from './queries';
 const ROWS = Number(process.env.SHORT_RANGE_ROWS ?? 10_000_000);
 const EVERY = Number(process.env.SHORT_RANGE_EVERY ?? 10);
 const RUNS = Number(process.env.SHORT_RANGE_RUNS ?? 20);
+const PARTITION_BY = benchPartitionBy(process.env.SHORT_RANGE_PARTITION);
 const QUERIES = ['raw-latest-span', 'span-5m-last-2d'];
 
 interface Step {
@@ -122,7 +125,7 @@ const median = (xs: number[]) => (xs.length === 0 ? 0 : [...xs].sort((a, b) => a
 async function main(): Promise<void> {
   await proxy.loadSqlParser();
   const layout = benchLayout(ROWS);
-  const fx = await tieredFixture(benchMetricsSpec());
+  const fx = await tieredFixture(benchMetricsSpec(PARTITION_BY));
   const ref = await createTestDatabase('strata_short_ref');
   const refClient = new Client({ connectionString: ref.url });
   const pool = new Pool({ connectionString: fx.pgUrl, max: 1 });

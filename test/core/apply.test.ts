@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { applyTable, ApplyRefusedError, clickhouseDdl, createColdStore, deleteTable, getRegisteredTable, type ColdStore } from '@strata/core';
+import { applyTable, ApplyRefusedError, clickhouseDdl, createColdStore, deleteTable, getRegisteredTable, validateTieredTable, type ColdStore, type TieredTableInput } from '@strata/core';
 import { createTestDatabase } from '../support/postgres';
 import { startChdbHttpServer } from '../support/cold-endpoint';
 import { metricsSpec } from '../support/tiered-fixture';
@@ -218,5 +218,41 @@ spec:
     expect(msg).toMatch(/column "value" cannot change type/);
     expect(msg).toMatch(/spec\.cold\.orderBy cannot change/);
     expect((await getRegisteredTable(hot, 'metrics_events'))!.spec).toEqual(current);
+  });
+
+  test('partitions left out: months for a time-first sort key, days for a label-first one; a registered table keeps its own when the default moves', async () => {
+    const deps = { hot, cold, coldTarget };
+    const spec = (table: string, coldIn: TieredTableInput['cold']) => {
+      const r = validateTieredTable({
+        table,
+        timeColumn: 'ts',
+        mode: 'cold-only',
+        columns: [
+          { name: 'ts', type: 'timestamptz' },
+          { name: 'host', type: 'text' },
+        ],
+        cold: coldIn,
+      });
+      if (!r.ok) throw new Error(JSON.stringify(r.errors));
+      return r.spec;
+    };
+    const partitionKey = async (table: string) =>
+      (await cold.query<{ k: string }>("SELECT partition_key AS k FROM system.tables WHERE database = 'apply_test' AND name = {t:String}", { t: table }))[0].k;
+
+    expect((await applyTable(deps, spec('new_events', {}))).action).toBe('created');
+    expect(await partitionKey('new_events')).toBe('toYYYYMM(ts)');
+    expect((await applyTable(deps, spec('label_events', { orderBy: ['host', 'ts'] }))).action).toBe('created');
+    expect(await partitionKey('label_events')).toBe('toYYYYMMDD(ts)');
+
+    // Registered while every default was 'day', applied again after the upgrade without the field.
+    expect((await applyTable(deps, spec('old_events', { partitionBy: 'day' }))).action).toBe('created');
+    expect((await applyTable(deps, spec('old_events', {}))).action).toBe('unchanged');
+    const longer = await applyTable(deps, spec('old_events', { retention: '400d' }));
+    expect(longer).toMatchObject({ action: 'updated', changes: ['cold retention 400d'] });
+    expect(await partitionKey('old_events')).toBe('toYYYYMMDD(ts)');
+    expect((await getRegisteredTable(hot, 'old_events'))!.spec.cold).toEqual({ orderBy: ['ts'], partitionBy: 'day', retention: '400d' });
+    const asked = await applyTable(deps, spec('old_events', { partitionBy: 'hour', retention: '400d' })).catch((e: unknown) => e);
+    expect(asked).toBeInstanceOf(ApplyRefusedError);
+    expect((asked as Error).message).toMatch(/spec\.cold\.partitionBy cannot change \("day" → "hour"\)/);
   });
 });

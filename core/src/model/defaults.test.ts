@@ -1,4 +1,4 @@
-import { TIERED_TABLE_DEFAULTS, withDefaults } from './defaults';
+import { defaultPartitionBy, TIERED_TABLE_DEFAULTS, withDefaults } from './defaults';
 import type { TieredTableInput } from './tiered-table';
 
 const minimal: TieredTableInput = {
@@ -22,7 +22,7 @@ describe('withDefaults', () => {
       ],
       mode: 'hot-then-cold',
       hot: { chunkInterval: '1h', retention: '24h' },
-      cold: { orderBy: ['ts'], partitionBy: 'day' },
+      cold: { orderBy: ['ts'], partitionBy: 'month' },
       rollups: [],
       tiering: { every: '5m', batchRows: 100000 },
       deletionPolicy: 'Retain',
@@ -52,7 +52,7 @@ describe('withDefaults', () => {
     expect(spec.schema).toBe('obs');
     expect(spec.mode).toBe('hot-only');
     expect(spec.hot).toStrictEqual({ chunkInterval: '1h', retention: '7d', compression: { after: '2d' }, indexes: [['v']] });
-    expect(spec.cold).toStrictEqual({ orderBy: ['ts'], partitionBy: 'day', retention: '90d', cluster: 'main' });
+    expect(spec.cold).toStrictEqual({ orderBy: ['ts'], partitionBy: 'month', retention: '90d', cluster: 'main' });
     expect(spec.tiering).toStrictEqual({ every: '5m', batchRows: 5000 });
     expect(spec.deletionPolicy).toBe('Delete');
     expect(spec.columns).toStrictEqual([{ name: 'ts', type: 'timestamptz', notNull: true }]);
@@ -87,10 +87,34 @@ describe('withDefaults', () => {
       schema: 'public',
       mode: 'hot-then-cold',
       hot: { chunkInterval: '1h', retention: '24h' },
-      cold: { partitionBy: 'day' },
       rollups: [],
       tiering: { every: '5m', batchRows: 100000 },
       deletionPolicy: 'Retain',
     });
+  });
+});
+
+describe('cold.partitionBy left out', () => {
+  test.each([
+    // time-first sort keys: months once the retention reaches 90 days, or without one
+    [['ts'], undefined, 'month'],
+    [['ts', 'v'], undefined, 'month'],
+    [['ts'], '90d', 'month'],
+    [['ts'], '12w6d', 'month'],
+    [['ts'], '3650d', 'month'],
+    [['ts'], '89d23h', 'day'],
+    [['ts'], '30d', 'day'],
+    // label-first: the partition is what cuts a short range inside each series
+    [['v', 'ts'], undefined, 'day'],
+    [['v', 'ts'], '3650d', 'day'],
+  ])('orderBy %j, retention %s: %s', (orderBy, retention, expected) => {
+    expect(defaultPartitionBy('ts', { orderBy, retention })).toBe(expected);
+    const cold = retention === undefined ? { orderBy } : { orderBy, retention };
+    expect(withDefaults({ ...minimal, cold }).cold.partitionBy).toBe(expected);
+  });
+
+  test('what the user says stands', () => {
+    expect(withDefaults({ ...minimal, cold: { partitionBy: 'day' } }).cold.partitionBy).toBe('day');
+    expect(withDefaults({ ...minimal, cold: { orderBy: ['v', 'ts'], partitionBy: 'month' } }).cold.partitionBy).toBe('month');
   });
 });

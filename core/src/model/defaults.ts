@@ -1,4 +1,5 @@
-import type { ColdSpec, HotSpec, RollupSpec, TieredTableInput, TieredTableSpec } from './tiered-table';
+import { parseDuration } from './duration';
+import type { ColdPartitionBy, ColdSpec, HotSpec, RollupSpec, TieredTableInput, TieredTableSpec } from './tiered-table';
 
 /**
  * Every default of a TieredTable, in one place. schema.ts copies the scalar ones into the
@@ -10,12 +11,15 @@ import type { ColdSpec, HotSpec, RollupSpec, TieredTableInput, TieredTableSpec }
  * per-series queries better, but the model cannot tell label columns from
  * high-cardinality text (message, trace_id), and a high-cardinality column leading the
  * sort key is worse than time alone. Users who know their labels say so.
+ *
+ * `cold.partitionBy` has none either: it follows the sort key and the retention
+ * (defaultPartitionBy), so the OpenAPI schema leaves it out and the API server stores
+ * what the user wrote.
  */
 export const TIERED_TABLE_DEFAULTS = {
   schema: 'public',
   mode: 'hot-then-cold',
   hot: { chunkInterval: '1h', retention: '24h' },
-  cold: { partitionBy: 'day' },
   rollups: [],
   tiering: { every: '5m', batchRows: 100_000 },
   deletionPolicy: 'Retain',
@@ -23,11 +27,52 @@ export const TIERED_TABLE_DEFAULTS = {
   schema: string;
   mode: TieredTableSpec['mode'];
   hot: Pick<HotSpec, 'chunkInterval' | 'retention'>;
-  cold: Pick<ColdSpec, 'partitionBy'>;
   rollups: readonly RollupSpec[];
   tiering: TieredTableSpec['tiering'];
   deletionPolicy: TieredTableSpec['deletionPolicy'];
 };
+
+/**
+ * `cold.partitionBy` when the spec leaves it out: months for a sort key that leads with
+ * the time column and a retention of at least `monthsFrom` (or none), days otherwise.
+ * Measured on bench/cold's cold rows at 10M rows (231 days; bench/cold/partitions.ts,
+ * chDB, three runs):
+ * - a time-first key (logs: timestamp, app) prunes a 5-minute read to one granule either
+ *   way, but every read that spans the table pays per part: the latest 100 log lines
+ *   26–28 ms in 232 day parts, 7–8 ms in 8 month parts (~0.09 ms a part); 7- and 30-day
+ *   reads equal or faster by month;
+ * - a label-first key (metrics: app, host, time) has only the partition to cut a short
+ *   range inside each series: a 5-minute read reads 3–5 granules of one day part but 30–56
+ *   of a month part, 6.4–7.9 → 8.9–12.7 ms, so those tables keep days;
+ * - ClickHouse's TTL merges rewrite the partition whose rows expire, every few hours: 12
+ *   expired hours of logs rewrote 8,640 rows (8 ms) of a day partition, 267,840 (85 ms) of
+ *   a month one. Under a short retention a month is most of the table; at 90 days it is at
+ *   most a third, and a read spanning 90 day partitions pays ~8 ms for them, as much as
+ *   the whole top-N over month parts.
+ * Changing it later needs a new table (crd.ts: immutable); applyTable keeps a registered
+ * table's partitions when only this default moved (provision/registered-partitions.ts).
+ */
+export const COLD_PARTITION_DEFAULTS = { fine: 'day', coarse: 'month', monthsFrom: '90d' } as const satisfies {
+  fine: ColdPartitionBy;
+  coarse: ColdPartitionBy;
+  monthsFrom: string;
+};
+
+export function defaultPartitionBy(timeColumn: string, cold: Pick<ColdSpec, 'orderBy' | 'retention'>): ColdPartitionBy {
+  const { fine, coarse, monthsFrom } = COLD_PARTITION_DEFAULTS;
+  if (cold.orderBy[0] !== timeColumn) return fine;
+  if (cold.retention === undefined) return coarse;
+  return retentionMs(cold.retention) >= parseDuration(monthsFrom) ? coarse : fine;
+}
+
+/** A retention the schema let through but that is no duration sorts as short: validate.ts reports it. */
+function retentionMs(retention: string): number {
+  try {
+    return parseDuration(retention);
+  } catch {
+    return 0;
+  }
+}
 
 /**
  * The fully defaulted spec. Pure: the result shares no object or array with the input,
@@ -46,9 +91,10 @@ export function withDefaults(input: TieredTableInput): TieredTableSpec {
   if (hotIn.compression !== undefined) hot.compression = { after: hotIn.compression.after };
   if (hotIn.indexes !== undefined) hot.indexes = hotIn.indexes.map((cols) => [...cols]);
 
+  const orderBy = coldIn.orderBy !== undefined ? [...coldIn.orderBy] : [input.timeColumn];
   const cold: ColdSpec = {
-    orderBy: coldIn.orderBy !== undefined ? [...coldIn.orderBy] : [input.timeColumn],
-    partitionBy: coldIn.partitionBy ?? TIERED_TABLE_DEFAULTS.cold.partitionBy,
+    orderBy,
+    partitionBy: coldIn.partitionBy ?? defaultPartitionBy(input.timeColumn, { orderBy, retention: coldIn.retention }),
   };
   if (coldIn.retention !== undefined) cold.retention = coldIn.retention;
   if (coldIn.cluster !== undefined) cold.cluster = coldIn.cluster;

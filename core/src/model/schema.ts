@@ -17,7 +17,7 @@
  * validation (Strict) reports them as errors.
  */
 
-import { TIERED_TABLE_DEFAULTS } from './defaults';
+import { COLD_PARTITION_DEFAULTS, TIERED_TABLE_DEFAULTS } from './defaults';
 import { DURATION_PATTERN } from './duration';
 import { PG_TYPE_PATTERN, TIME_PG_TYPE_PATTERN } from './pg-types';
 import { AGGREGATES, COLD_INDEX_TYPES, COLD_TEXT_TOKENIZERS, DELETION_POLICIES, LABELS_COLUMN, PARTITION_BY, TABLE_MODES, UNKNOWN_FIELDS_POLICIES } from './tiered-table';
@@ -237,9 +237,12 @@ const coldSchema: OpenApiSchema = {
     },
     partitionBy: {
       type: 'string',
-      description: 'ClickHouse partition granularity of the time column.',
+      description:
+        'ClickHouse partition granularity of the time column. ' +
+        `Default: ${COLD_PARTITION_DEFAULTS.coarse} when orderBy starts with timeColumn and retention is absent or at least ${COLD_PARTITION_DEFAULTS.monthsFrom}, ` +
+        `else ${COLD_PARTITION_DEFAULTS.fine}: a label-first sort key cuts short ranges by partition, a time-first one by its own key, and fewer partitions make reads across the table cheaper. ` +
+        'Fixed when the table is created.',
       enum: PARTITION_BY,
-      default: TIERED_TABLE_DEFAULTS.cold.partitionBy,
     },
     retention: duration('Rows older than this are deleted by ClickHouse TTL. Absent: kept forever.'),
     cluster: {

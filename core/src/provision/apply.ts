@@ -14,6 +14,7 @@ import * as range from '../ddl/cold-range';
 import { detectHotFlavor, ensurePartitions } from '../tiering/hot-partitions';
 import { refreshVisibleView, visibleViewName } from '../tiering/visible-view';
 import { planChanges } from './plan-changes';
+import { withRegisteredPartitions } from './registered-partitions';
 import { disableAutoStatisticsSql, serverBuildsAutoStatistics } from './cold-statistics';
 
 /**
@@ -61,11 +62,12 @@ function usesCold(spec: TieredTableSpec): boolean {
   return spec.mode !== 'hot-only';
 }
 
-export async function applyTable(deps: ApplyDeps, spec: TieredTableSpec, now = new Date()): Promise<ApplyResult> {
+export async function applyTable(deps: ApplyDeps, given: TieredTableSpec, now = new Date()): Promise<ApplyResult> {
   const db = deps.hot;
   await migrate(db);
   const flavor = await detectHotFlavor(db);
-  const registered = await getRegisteredTable(db, spec.table);
+  const registered = await getRegisteredTable(db, given.table);
+  const spec = withRegisteredPartitions(registered?.spec, given);
   if (usesCold(spec) && !deps.cold) throw new ApplyRefusedError(spec.table, [`spec.mode ${spec.mode} needs a ClickHouse connection and none is configured`]);
   const autoStatistics = usesCold(spec) ? await serverBuildsAutoStatistics(deps.cold!) : false;
   const target: ch.ColdTarget = { ...deps.coldTarget, cluster: spec.cold.cluster, autoStatistics };
