@@ -9,6 +9,7 @@ import type { PortalRows } from './pg-extended-query';
 import { coldQuery, coldRange, isEmptyRange } from './plan';
 import { rollupReadText } from './rollup-plan';
 import { statementPlanClass } from './plan-class';
+import { hotPartials, readPartialTableOnly } from './hot-partials';
 import { describeStatement, readStatementTables } from './statement-tables';
 import type { Transaction } from './transaction';
 import { SCRATCH_DATABASE, shippedRowsSql } from './whole-pushdown';
@@ -79,6 +80,12 @@ export async function explainStatement(ctx: EngineContext, tx: Transaction, quer
     }
     const shipped = occ.shipHot && p.includeHot && occ.relation.mode !== 'cold-only' ? `${chIdent(SCRATCH_DATABASE)}.<the statement's hot rows>` : undefined;
     if (shipped) lines.push(`  Hot rows shipped: ${shippedRowsSql(occ)}`);
+    // As loadColdRows runs it: the hot rows aggregated into the partial table while ClickHouse reads.
+    const hot = !tx.readOnly && p.includeHot ? hotPartials(occ, p.values, state.w, BigInt(Date.now()) * 1000n) : undefined;
+    if (hot) {
+      lines.push(`  PostgreSQL, while ClickHouse reads: ${hot}`);
+      readPartialTableOnly(occ);
+    }
     const q = coldQuery(occ, p.values, state.w, state.visibility, ctx.opts.coldDatabase, shipped);
     lines.push(`  ClickHouse: ${q.sql}`);
     const params = Object.entries(q.params).map(([k, v]) => `${k} = ${JSON.stringify(v)}`);

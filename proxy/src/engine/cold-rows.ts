@@ -19,6 +19,8 @@ import type { Transaction } from './transaction';
 import { shipHotRows, shipWholeOk, type Shipment } from './whole-pushdown';
 import { splitAtWatermark } from './whole-split';
 import { hotHoldsTopN, hotTopNApplies } from './hot-top-n';
+import { hotPartials, readPartialTableOnly } from './hot-partials';
+import { runInOrder } from './hot-session';
 
 let nextStatementTemps = 1;
 
@@ -133,6 +135,10 @@ export async function loadColdRows(ctx: EngineContext, tx: Transaction, p: Prepa
       continue;
     }
     const shipment = await shipmentFor(ctx, tx, p, occ);
+    // Sent before the cold query: PostgreSQL aggregates the hot rows while ClickHouse reads.
+    const hot = p.includeHot ? hotPartials(occ, p.values, state.w, BigInt(Date.now()) * 1000n) : undefined;
+    const hotDone = hot ? runInOrder(tx.hot, [{ sql: tempTableSql(occ) }, { sql: hot, params: p.params, paramTypes: p.paramTypes }]) : undefined;
+    hotDone?.catch(() => undefined);
     try {
       const q = coldQuery(occ, p.values, state.w, state.visibility, opts.coldDatabase, shipment?.table);
       stats.coldReads[occ.mode]++;
@@ -141,7 +147,12 @@ export async function loadColdRows(ctx: EngineContext, tx: Transaction, p: Prepa
       let stream = await latestRows(opts.cold, q);
       const bounded = occ.mode === 'raw' && !occ.topN;
       const smallBytes = opts.smallColdAnswerBytes ?? SMALL_COLD_ANSWER_BYTES;
-      if (inlineSmall && smallBytes > 0) {
+      if (hotDone) {
+        // The partial table holds the hot partials: the cold ones join them there.
+        await hotDone;
+        if (!keep) tx.temps.push(occ.tempTable);
+        readPartialTableOnly(occ);
+      } else if (inlineSmall && smallBytes > 0) {
         const small = await readSmallAnswer(stream, smallBytes);
         if (small.ended) {
           const lines = small.bytes.length === 0 ? 0 : small.bytes.toString('latin1').split('\n').length - 1;
@@ -156,7 +167,7 @@ export async function loadColdRows(ctx: EngineContext, tx: Transaction, p: Prepa
         }
         stream = small.stream;
       }
-      await createTemp();
+      if (!hotDone) await createTemp();
       const rows = bounded ? stream.pipe(rawRowBound(occ.relation.table, limits)) : stream;
       // The bound can trip before copyIn reads the stream; the error stays on the stream
       // (copyIn's read gets it), and without a listener it would crash the proxy.
@@ -170,6 +181,8 @@ export async function loadColdRows(ctx: EngineContext, tx: Transaction, p: Prepa
         });
       opts.logger?.debug({ table: occ.relation.table, mode: occ.mode, rows: copied, shippedHotRows: shipment?.rows, ms: Date.now() - started }, 'cold rows loaded');
     } finally {
+      // Never leave the session's connection mid-pipeline, whatever failed.
+      await hotDone?.catch(() => undefined);
       await shipment?.drop();
     }
   }

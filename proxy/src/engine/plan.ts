@@ -77,6 +77,12 @@ export interface OccurrencePlan {
   rollup?: RollupCandidate;
   /** Set once the bounds are known: the whole buckets the rollup is read for. */
   rollupRead?: RollupRead;
+  /**
+   * Partial mode reading hot rows beside the cold partials: the derived table's hot branch
+   * (each hot row its own partial), so PostgreSQL can aggregate it into the partial table
+   * while ClickHouse reads (hot-partials.ts) and the branch then read no row.
+   */
+  hotBranch?: { select: PgNode };
 }
 
 export interface StatementPlan {
@@ -214,6 +220,7 @@ function derivedTable(occ: OccurrencePlan, rangeVar: PgNode, hotWhere: PgNode | 
       readsHot = true;
     }
     union = readsHot ? { op: 'SETOP_UNION', all: true, larg: hot, rarg: cold, limitOption: 'LIMIT_OPTION_DEFAULT' } : cold;
+    if (readsHot && !occ.shipHot) occ.hotBranch = { select: hot };
   }
   const alias = rangeVar.alias ?? { aliasname: rangeVar.relname };
   return { RangeSubselect: { subquery: { SelectStmt: union }, alias } };

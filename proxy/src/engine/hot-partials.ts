@@ -1,0 +1,140 @@
+import { pgIdent } from '@strata/core';
+import { deparseStatement, type PgNode } from '../router/sql-parser';
+import { visit } from '../translate/ast';
+import { isTextKind } from '../translate/column-scope';
+import { ROWS_COLUMN } from './partial-aggregate';
+import type { Instant } from '../translate/instant';
+import { occurrenceRange, partialColumns, type OccurrencePlan } from './plan';
+import { NO_HOT_ROWS } from './whole-split';
+
+/**
+ * The hot side of a split partial read, aggregated by PostgreSQL while ClickHouse reads
+ * the cold side (issue 14, overhead: PostgreSQL's share of a split read — the hot day's
+ * rows, 15 ms for 43,200 — used to start only after ClickHouse answered).
+ *
+ * The derived table the statement reads is the hot rows, each its own partial, UNION ALL
+ * the cold partials (plan.ts). Here the hot branch is instead grouped into the same
+ * partial table the cold partials are copied into, by one INSERT … SELECT sent before the
+ * cold query (the session's connection runs it while ClickHouse computes), and the derived
+ * table reads that table alone. Exact for the same reason cold partials are:
+ *   - counts and sums add up, min/max take the least / greatest (PostgreSQL's own
+ *     aggregates over the hot rows: NaN, -0, NULL as the statement's own would see them);
+ *   - groups are never coarser than the statement's: time is floored to the granularity
+ *     its buckets are constant on (date_bin, UTC-aligned as ClickHouse floors; instants
+ *     before 1970 or infinite stay as they are), other keys are grouped by identity —
+ *     text by its bytes (COLLATE "C": a nondeterministic collation would merge 'abc' and
+ *     'ABC', which `GROUP BY host COLLATE "C"` keeps apart), keys whose equality is not
+ *     identity (floats: -0 = 0; numeric: 1.0 = 1.00; jsonb) are not pre-aggregated;
+ *   - a group exists only with a hot row in it (HAVING count(*) > 0), so a statement
+ *     whose GROUP BY names no column gets no group from an empty hot side.
+ * Not in READ ONLY transactions (no temporary table there: inline-cold-rows.ts), nor when
+ * the hot branch's WHERE reads anything but the table's own columns (a correlated
+ * reference would not resolve in a statement of its own).
+ */
+
+/** Keys grouped as they are: PostgreSQL's equality on them is identity. */
+const IDENTITY_KINDS = new Set(['timestamptz', 'timestamp', 'date', 'int8', 'int4', 'int2', 'bool', 'uuid']);
+
+/**
+ * Less hot time than this in the statement's range, and the hot side is not worth running
+ * beside ClickHouse: it then costs a temporary table and a COPY round trip more than a
+ * small cold answer inlined (small-cold-answer.ts) and saves less (the bench's density,
+ * 30 rows a minute: 1,800 rows an hour, 0.6 ms of PostgreSQL; a day, 15 ms).
+ */
+const MIN_HOT_SPAN: Instant = 3_600_000_000n;
+
+/**
+ * The INSERT that fills the occurrence's partial table with its hot rows' partials, or
+ * undefined when not exact or not worth it (`w`: the watermark; `now`: the clock, in µs).
+ */
+export function hotPartials(occ: OccurrencePlan, values: Instant[], w: Instant, now: Instant): string | undefined {
+  const range = occurrenceRange(occ, values);
+  const hi = range.hi < now ? range.hi : now;
+  const lo = range.lo > w ? range.lo : w;
+  return hi - lo >= MIN_HOT_SPAN ? hotPartialsSql(occ) : undefined;
+}
+
+function hotPartialsSql(occ: OccurrencePlan): string | undefined {
+  const branch = occ.hotBranch;
+  const shape = occ.partial;
+  if (!branch || !shape || occ.shipHot || shape.wholes.length > 0 || !ownColumnsOnly(occ, branch.select)) return undefined;
+  const rel = occ.relation;
+  const kindOf = (name: string) => rel.columns.find((c) => c.name === name)?.kind;
+  const keys: string[] = [];
+  const values: string[] = [];
+  const columns = partialColumns(occ);
+  for (const c of columns) {
+    const h = `h.${pgIdent(c.name)}`;
+    if (c.chKey !== undefined) {
+      const kind = kindOf(c.name);
+      if (c.name === rel.timeColumn && shape.timeGranularity !== undefined && shape.timeGranularity > 1n) {
+        if (kind !== 'timestamptz' && kind !== 'timestamp') return undefined;
+        keys.push(flooredHotTime(h, shape.timeGranularity, kind === 'timestamptz' ? 'timestamptz' : 'timestamp'));
+      } else if (isTextKind(kind)) keys.push(`${h} COLLATE "C"`);
+      else if (kind !== undefined && IDENTITY_KINDS.has(kind)) keys.push(h);
+      else return undefined;
+      continue;
+    }
+    const combine = combineOf(c.name, occ);
+    if (!combine) return undefined;
+    values.push(combine === 'count' ? `sum(${h})::int8` : `${combine}(${h})`);
+  }
+  const select = `SELECT ${[...keys, ...values].join(', ')} FROM (${deparseStatement({ SelectStmt: branch.select })}) AS h`;
+  const groupBy = keys.length > 0 ? ` GROUP BY ${keys.map((_, i) => i + 1).join(', ')}` : '';
+  return `INSERT INTO pg_temp.${pgIdent(occ.tempTable)} (${columns.map((c) => pgIdent(c.name)).join(', ')}) ${select}${groupBy} HAVING count(*) > 0`;
+}
+
+/**
+ * From now on the statement reads the partial table alone: the hot rows are in it,
+ * aggregated. The hot branch stays in the UNION ALL with no row (`WHERE false`, which
+ * PostgreSQL plans as no scan): its columns keep deciding the union's collations — a
+ * column of a nondeterministic collation compares as that collation over the partial
+ * table's rows too, where the partial table alone has the default collation.
+ */
+export function readPartialTableOnly(occ: OccurrencePlan): void {
+  occ.hotBranch!.select.whereClause = NO_HOT_ROWS();
+}
+
+/** How a partial column's hot rows combine into one: as the statement combines partials (partial-aggregate.ts). */
+function combineOf(name: string, occ: OccurrencePlan): 'count' | 'sum' | 'min' | 'max' | undefined {
+  if (name === ROWS_COLUMN) return 'count';
+  const p = occ.partial!.partials.find((x) => x.name === name);
+  if (!p) return undefined;
+  switch (p.fn) {
+    case 'rows':
+    case 'count':
+      return 'count';
+    case 'sum':
+    case 'esum':
+    case 'esum2':
+      return 'sum';
+    case 'min':
+    case 'max':
+      return p.fn;
+  }
+}
+
+/**
+ * ClickHouse's cell for the instant (plan.ts flooredTime: µs since the epoch, floored to a
+ * multiple of g), in PostgreSQL; date_bin rounds toward the origin, so only instants at or
+ * after it are floored, and ±infinity, which it refuses, stay whole.
+ */
+function flooredHotTime(h: string, g: bigint, type: 'timestamptz' | 'timestamp'): string {
+  const epoch = type === 'timestamptz' ? `'1970-01-01 00:00:00+00'::timestamptz` : `'1970-01-01 00:00:00'::timestamp`;
+  return `(CASE WHEN ${h} >= ${epoch} AND isfinite(${h}) THEN date_bin('${g} microseconds'::interval, ${h}, ${epoch}) ELSE ${h} END)`;
+}
+
+/** The hot branch reads its table's own columns alone (no subquery, no outer reference). */
+function ownColumnsOnly(occ: OccurrencePlan, select: PgNode): boolean {
+  const names = new Set(occ.relation.columns.map((c) => c.name));
+  let ok = true;
+  visit(select.whereClause, (n) => {
+    if (n.SubLink) ok = false;
+    if (!n.ColumnRef) return;
+    const fields = n.ColumnRef.fields as PgNode[];
+    const last = fields[fields.length - 1]?.String?.sval;
+    const qualifier = fields.length === 2 ? fields[0]?.String?.sval : undefined;
+    if (fields.length > 2 || last === undefined || !names.has(last) || (qualifier !== undefined && qualifier !== occ.refName)) ok = false;
+  });
+  return ok;
+}
