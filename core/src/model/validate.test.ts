@@ -298,7 +298,7 @@ describe('examples/tieredtables.yaml', () => {
     });
     expect(metrics.columns.map((c) => c.name)).toEqual(['time', 'app', 'host', 'labels', 'value', 'trace_id', 'level']);
     expect(metrics.rollups).toEqual([{ name: '1m', interval: '1m', groupBy: ['app', 'host'], aggregates: { value: ['avg', 'min', 'max', 'sum', 'count'] } }]);
-    expect(logs).toMatchObject({ table: 'logs_events', mode: 'cold-only', timeColumn: 'timestamp', cold: { orderBy: ['timestamp', 'app'], partitionBy: 'day' } });
+    expect(logs).toMatchObject({ table: 'logs_events', mode: 'cold-only', timeColumn: 'timestamp', cold: { orderBy: ['timestamp', 'app'], partitionBy: 'month' } });
     expect(logs.columns.map((c) => c.name)).toEqual(['timestamp', 'app', 'host', 'trace_id', 'message', 'labels']);
     expect(observability).toMatchObject({ table: 'observability_events', mode: 'hot-then-cold', timeColumn: 'event_time', cold: { orderBy: ['node', 'event_time'] } });
     expect(observability.columns.map((c) => c.name)).toEqual(['event_time', 'node', 'source_type', 'message', 'raw']);

@@ -38,7 +38,8 @@ const INPUTS: TieredTableInput[] = [
     timeColumn: 'timestamp',
     mode: 'cold-only',
     columns: [ts('timestamp'), text('app'), text('host'), text('trace_id'), text('message'), jsonb('labels')],
-    cold: { orderBy: ['timestamp', 'app'], partitionBy: 'day' },
+    // The default's month partitions: a time-first sort key kept forever (core defaultPartitionBy).
+    cold: { orderBy: ['timestamp', 'app'] },
   },
   {
     table: BUILTIN_TABLES.otelMetrics,
