@@ -186,7 +186,26 @@ describe('views the proxy learns of at once', () => {
         'BEGIN; CREATE VIEW string_b AS SELECT host FROM metrics_events; SELECT count(*)::text AS n FROM string_b; ROLLBACK',
       )) as unknown as Results;
       expect(block[2].rows[0].n).toBe(total);
+      // Rolled back within the string: the view is gone for the statement after, which gets PostgreSQL's 42P01.
+      await expect(
+        client.query('BEGIN; CREATE VIEW string_r AS SELECT * FROM metrics_events; SELECT count(*) FROM string_r; ROLLBACK; SELECT count(*) FROM string_r'),
+      ).rejects.toMatchObject({ code: '42P01' });
+      // Committed within the string: the statement after reads it over both tiers.
+      const committed = (await client.query(
+        'BEGIN; CREATE VIEW string_c AS SELECT host FROM metrics_events; COMMIT; SELECT count(*)::text AS n FROM string_c',
+      )) as unknown as Results;
+      expect(committed[3].rows[0].n).toBe(total);
+      // Replaced by a view of no tiered table, rolled back: the statement after reads the original over both tiers.
+      await client.query('CREATE TABLE string_plain AS SELECT 1 AS host');
+      await client.query('CREATE VIEW string_o AS SELECT host FROM metrics_events');
+      const undone = (await client.query(
+        'BEGIN; CREATE OR REPLACE VIEW string_o AS SELECT host::text FROM string_plain; ROLLBACK; SELECT count(*)::text AS n FROM string_o',
+      )) as unknown as Results;
+      expect(undone[3].rows[0].n).toBe(total);
     } finally {
+      await client.query('DROP VIEW IF EXISTS string_o');
+      await client.query('DROP TABLE IF EXISTS string_plain');
+      await client.query('DROP VIEW IF EXISTS string_c');
       await client.query('DROP VIEW IF EXISTS string_v');
     }
   });

@@ -158,11 +158,8 @@ export class ClientSession implements ServerOwner, EngineHost, DispatchHost, Lin
       if (this.catalogRefresh) return this.awaitCatalogRefresh(this.catalogRefresh);
       const notified = this.deps.catalogPending?.();
       if (notified) return this.awaitCatalogRefresh(notified, false);
-      if (this.blockViewsDue) {
-        this.blockViewsDue = false;
-        this.catalogRefresh = this.readBlockViews();
-        return this.awaitCatalogRefresh(this.catalogRefresh);
-      }
+      const blockViews = this.readBlockViewsIfDue();
+      if (blockViews) return this.awaitCatalogRefresh(blockViews);
       const type = this.inbox[this.inboxAt] as number;
       const frame = this.inbox[this.inboxAt + 1] as Buffer;
       if (type === FRAMING_ERROR) {
@@ -208,15 +205,36 @@ export class ClientSession implements ServerOwner, EngineHost, DispatchHost, Lin
   private blockViewsDue = false;
 
   /**
-   * DispatchHost: view DDL just ran inside a string of statements (no ReadyForQuery came
-   * between them, so `ready` did not see it): the views re-read as the rest will see them
-   * — the block's own, or the catalog once committed.
+   * DispatchHost: a statement of a string that changed views just ran (no ReadyForQuery
+   * comes between a string's statements, so `ready` does not see it): the views re-read
+   * as the next statement will see them — the block's own, or the catalog once committed
+   * or rolled back.
    */
   async settleCatalog(): Promise<void> {
-    this.blockViewsDue = false;
-    if (this.txStatus === 'T') this.catalogRefresh = this.readBlockViews();
-    else if (this.txStatus === 'I' && this.deps.refreshCatalog) this.catalogRefresh = this.deps.refreshCatalog();
+    this.catalogAfterStatement();
+    this.readBlockViewsIfDue();
     for (const pending of [this.catalogRefresh, this.deps.catalogPending?.()]) await pending?.catch(() => undefined);
+  }
+
+  /**
+   * After a statement, in a session that changed views: inside a block, its views are read
+   * again before the next statement (it may change them again, or undo them: ROLLBACK TO
+   * SAVEPOINT); out of it, the catalog is re-read (committed: they are everyone's).
+   */
+  private catalogAfterStatement(): void {
+    if (!this.dispatch.viewsChanged) return;
+    if (this.txStatus === 'T') this.blockViewsDue = true;
+    else if (this.txStatus === 'I' && this.deps.refreshCatalog) {
+      this.dispatch.viewsChanged = false;
+      this.catalogRefresh = this.deps.refreshCatalog();
+    }
+  }
+
+  /** Starts reading the block's views when due (as `catalogRefresh`): that read, or null. */
+  private readBlockViewsIfDue(): Promise<void> | null {
+    if (!this.blockViewsDue) return null;
+    this.blockViewsDue = false;
+    return (this.catalogRefresh = this.readBlockViews());
   }
 
   /**
@@ -479,6 +497,8 @@ export class ClientSession implements ServerOwner, EngineHost, DispatchHost, Lin
   noteStatus(status: wire.TransactionStatus): void {
     this.txStatus = status;
     this.context.inTransaction = status !== 'I';
+    // A block's own views end with it: committed they are the catalog's, rolled back gone.
+    if (status === 'I') this.dispatch.blockRouter = null;
   }
 
   // ---- ServerOwner -------------------------------------------------------------------
@@ -489,16 +509,8 @@ export class ClientSession implements ServerOwner, EngineHost, DispatchHost, Lin
   }
 
   ready(status: wire.TransactionStatus, startedAt: number): void {
-    this.txStatus = status;
-    if (status === 'I') this.dispatch.blockRouter = null;
-    // Every statement of a block that changed views may change them again (or undo them:
-    // ROLLBACK TO SAVEPOINT), so they are read after each.
-    else if (status === 'T' && this.dispatch.viewsChanged) this.blockViewsDue = true;
-    if (this.dispatch.viewsChanged && status === 'I' && this.deps.refreshCatalog) {
-      this.dispatch.viewsChanged = false;
-      this.catalogRefresh = this.deps.refreshCatalog();
-    }
-    this.context.inTransaction = status !== 'I';
+    this.noteStatus(status);
+    this.catalogAfterStatement();
     if (startedAt) this.deps.metrics.latency.observe((performance.now() - startedAt) / 1000);
     this.link.releaseIfIdle();
     if (this.draining) this.maybeFinishDrain();

@@ -38,7 +38,7 @@ export interface DispatchHost {
   localReply(bytes: Buffer): void;
   errorFields(fields: ErrorFields, source: string): Buffer;
   close(): void;
-  /** View DDL ran inside a string of statements: resolves once the views are re-read as the rest will see them. */
+  /** A statement of a string that changed views ran: resolves once the views are re-read as the next will see them. */
   settleCatalog(): Promise<void>;
 }
 
@@ -230,13 +230,12 @@ export class MessageDispatch {
   /** A simple query with engine statements: each statement in turn, stopping at the first error. */
   private async runMixedQuery(statements: string[], routes: Route[]): Promise<void> {
     let viewsChanged = false;
-    let unsettled = false;
     for (let i = 0; i < statements.length; i++) {
-      // After view DDL ran, a later statement may read the view: routed on the catalog it left.
-      if (unsettled) await this.host.settleCatalog();
+      // Once view DDL ran, every later statement is routed on the views the one before it
+      // left (a block's own, committed, or rolled back).
+      if (viewsChanged) await this.host.settleCatalog();
       const route: Route = viewsChanged ? this.route(statements[i]) : routes[i];
-      unsettled = route.target === 'postgres' && route.catalogChange === true;
-      viewsChanged ||= unsettled;
+      viewsChanged ||= route.target === 'postgres' && route.catalogChange === true;
       if (route.target === 'engine') {
         await this.link.whenDrained();
         const ok = await this.engine.simpleQuery(statements[i], route.plan);
