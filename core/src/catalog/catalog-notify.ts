@@ -3,7 +3,7 @@ import type { Queryable } from './queryable';
 /**
  * The channel PostgreSQL notifies when what the proxy routes by changes: which tables are
  * tiered (strata.table_registry) and which views read them. The proxy LISTENs on it and
- * re-reads its catalog at once (proxy catalog-listener.ts); without it, a view created
+ * re-reads its catalog at once (proxy catalog-refresh.ts); without it, a view created
  * straight in PostgreSQL would be unknown to the proxy until its periodic re-read, and a
  * read through that view would be relayed and see the hot tier alone.
  */
@@ -74,13 +74,9 @@ const tagList = (tags: string[]) => tags.map((t) => `'${t}'`).join(', ');
  * views on its periodic re-read (docs/routing.md, "Views").
  */
 export async function ensureViewNotifications(db: Queryable): Promise<boolean> {
-  const r = await db.query<{ present: string; superuser: boolean }>(
-    `SELECT (SELECT count(*) FROM pg_catalog.pg_event_trigger WHERE evtname = ANY($1::text[]))::text AS present,
-            (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) AS superuser`,
-    [[...VIEW_EVENT_TRIGGERS]],
-  );
-  if (Number(r.rows[0].present) === VIEW_EVENT_TRIGGERS.length) return true;
-  if (!r.rows[0].superuser) return false;
+  if (await viewNotificationsPresent(db)) return true;
+  const r = await db.query<{ superuser: boolean }>('SELECT rolsuper AS superuser FROM pg_catalog.pg_roles WHERE rolname = current_user');
+  if (!r.rows[0]?.superuser) return false;
   await db.query('BEGIN');
   try {
     await db.query("SELECT pg_advisory_xact_lock(hashtext('strata.migrations'))");

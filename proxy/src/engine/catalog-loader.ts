@@ -1,4 +1,4 @@
-import { listRegisteredTables, pgIdent, type Queryable } from '@strata/core';
+import { listRegisteredTables, pgQualified, type Queryable } from '@strata/core';
 import { catalogSnapshot, type CatalogSnapshot, type RelationName, type TieredView } from '../router/catalog-snapshot';
 import { probeTextFolding } from './text-folding-probe';
 import { probeTextOrder } from './text-order-probe';
@@ -20,25 +20,22 @@ export async function loadCatalogSnapshot(db: Queryable): Promise<CatalogSnapsho
  * 'm') are listed apart: their rows are PostgreSQL's own, stored when last refreshed, and
  * only their REFRESH reads the tiered table (refused: it would read the hot tier alone).
  */
-const TIERED_VIEWS_SQL = `WITH RECURSIVE reads(oid) AS (
-       SELECT to_regclass(t)::oid FROM unnest($1::text[]) AS t WHERE to_regclass(t) IS NOT NULL
+const TIERED_VIEWS_SQL = `WITH RECURSIVE reads(oid, kind) AS (
+       SELECT to_regclass(t)::oid, 'r'::"char" FROM unnest($1::text[]) AS t WHERE to_regclass(t) IS NOT NULL
        UNION
-       SELECT v.oid FROM reads
+       -- A materialized view's readers read its stored rows: the walk stops there.
+       SELECT v.oid, v.relkind FROM reads
          JOIN pg_depend d ON d.refclassid = 'pg_class'::regclass AND d.refobjid = reads.oid AND d.classid = 'pg_rewrite'::regclass
          JOIN pg_rewrite w ON w.oid = d.objid
-         JOIN pg_class v ON v.oid = w.ev_class AND v.relkind = 'v' AND v.oid <> reads.oid
+         JOIN pg_class v ON v.oid = w.ev_class AND v.relkind IN ('v', 'm') AND v.oid <> reads.oid
+        WHERE reads.kind <> 'm'
      )
-     SELECT n.nspname::text AS schema, c.relname::text AS name, pg_get_viewdef(c.oid) AS definition, 'v' AS kind
-       FROM reads JOIN pg_class c ON c.oid = reads.oid AND c.relkind = 'v' JOIN pg_namespace n ON n.oid = c.relnamespace
-     UNION
-     SELECT n.nspname::text, m.relname::text, NULL, 'm' FROM reads
-       JOIN pg_depend d ON d.refclassid = 'pg_class'::regclass AND d.refobjid = reads.oid AND d.classid = 'pg_rewrite'::regclass
-       JOIN pg_rewrite w ON w.oid = d.objid
-       JOIN pg_class m ON m.oid = w.ev_class AND m.relkind = 'm' JOIN pg_namespace n ON n.oid = m.relnamespace`;
+     SELECT n.nspname::text AS schema, c.relname::text AS name, CASE WHEN c.relkind = 'v' THEN pg_get_viewdef(c.oid) END AS definition, c.relkind::text AS kind
+       FROM reads JOIN pg_class c ON c.oid = reads.oid AND c.relkind IN ('v', 'm') JOIN pg_namespace n ON n.oid = c.relnamespace`;
 
 /** The hot tables views can read (cold-only tables have no PostgreSQL table), for TIERED_VIEWS_SQL's $1. */
-export function hotTableNames(snapshot: CatalogSnapshot): string[] {
-  return snapshot.tables.filter((t) => t.mode !== 'cold-only').map((t) => `${pgIdent(t.schema)}.${pgIdent(t.table)}`);
+function hotTableNames(snapshot: CatalogSnapshot): string[] {
+  return snapshot.tables.filter((t) => t.mode !== 'cold-only').map((t) => pgQualified(t.schema, t.table));
 }
 
 /** TIERED_VIEWS_SQL run by `query` (rows as arrays of text): the snapshot's views and materialized views. */

@@ -1,7 +1,7 @@
 import { pgIdent } from '@strata/core';
 import { deparseStatement, type PgNode } from '../router/sql-parser';
 import { visit } from '../translate/ast';
-import { isTextKind } from '../translate/column-scope';
+import { columnOf, isTextKind, type ColumnScope } from '../translate/column-scope';
 import { ROWS_COLUMN } from './partial-aggregate';
 import type { Instant } from '../translate/instant';
 import { occurrenceRange, partialColumns, type OccurrencePlan } from './plan';
@@ -126,15 +126,11 @@ function flooredHotTime(h: string, g: bigint, type: 'timestamptz' | 'timestamp')
 
 /** The hot branch reads its table's own columns alone (no subquery, no outer reference). */
 function ownColumnsOnly(occ: OccurrencePlan, select: PgNode): boolean {
-  const names = new Set(occ.relation.columns.map((c) => c.name));
+  // The hot branch reads the table alone: unqualified names are its columns.
+  const scope: ColumnScope = { relation: occ.relation, refName: occ.refName, soleFromItem: true };
   let ok = true;
   visit(select.whereClause, (n) => {
-    if (n.SubLink) ok = false;
-    if (!n.ColumnRef) return;
-    const fields = n.ColumnRef.fields as PgNode[];
-    const last = fields[fields.length - 1]?.String?.sval;
-    const qualifier = fields.length === 2 ? fields[0]?.String?.sval : undefined;
-    if (fields.length > 2 || last === undefined || !names.has(last) || (qualifier !== undefined && qualifier !== occ.refName)) ok = false;
+    if (n.SubLink || (n.ColumnRef && columnOf(scope, n.ColumnRef) === undefined)) ok = false;
   });
   return ok;
 }

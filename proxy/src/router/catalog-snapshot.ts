@@ -2,6 +2,7 @@ import { normalizePgType, type PgTypeKind, type RollupSpec, type TieredTableSpec
 import type { CaseFolding, TextFolding } from '../translate/text-folding';
 import type { DatabaseTextOrder } from '../translate/text-order';
 import { rollupRelations, type RollupOf } from './rollup-relations';
+import type { PgNode } from './sql-parser';
 
 /**
  * What the router and engine know about tiered tables: a plain, immutable value built
@@ -64,6 +65,11 @@ export interface TieredView {
 export interface RelationName {
   schema: string;
   name: string;
+}
+
+/** Whether a RangeVar names `rel` (unqualified: taken to resolve to it, as findRelation takes tables). */
+export function namesRelation(rv: PgNode, rel: RelationName): boolean {
+  return rv.relname === rel.name && (rv.schemaname === undefined || rv.schemaname === rel.schema);
 }
 
 export interface CatalogSnapshot {

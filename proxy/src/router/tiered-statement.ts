@@ -1,4 +1,4 @@
-import type { CatalogSnapshot } from './catalog-snapshot';
+import { namesRelation, type CatalogSnapshot } from './catalog-snapshot';
 import type { PgNode } from './sql-parser';
 import { findTieredRefs, hasWrites, type TieredRef } from './tiered-refs';
 
@@ -64,7 +64,7 @@ export function classifyTiered(stmt: PgNode, snapshot: CatalogSnapshot): TieredS
   if (stmt?.TruncateStmt) return nonEmpty('modify', reads({ list: stmt.TruncateStmt.relations }));
   const refreshed = stmt?.RefreshMatViewStmt?.relation;
   // Its tiered reads are in its stored definition, not the statement: no refs.
-  if (refreshed && snapshot.matviews?.some((m) => m.name === refreshed.relname && (refreshed.schemaname === undefined || refreshed.schemaname === m.schema))) {
+  if (refreshed && snapshot.matviews?.some((m) => namesRelation(refreshed, m))) {
     return { kind: 'refresh-matview', refs: [] };
   }
   return undefined;

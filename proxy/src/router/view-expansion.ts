@@ -1,4 +1,4 @@
-import { findRelation, type CatalogSnapshot, type TieredView } from './catalog-snapshot';
+import { findRelation, namesRelation, type CatalogSnapshot, type TieredView } from './catalog-snapshot';
 import { parseStatements, type PgNode } from './sql-parser';
 
 /**
@@ -22,7 +22,7 @@ export function expandViews(stmt: PgNode, snapshot: CatalogSnapshot): PgNode {
 const MAX_DEPTH = 32;
 
 function findView(views: readonly TieredView[], rv: PgNode): TieredView | undefined {
-  return views.find((v) => v.name === rv.relname && (rv.schemaname === undefined || rv.schemaname === v.schema));
+  return views.find((v) => namesRelation(rv, v));
 }
 
 function namesAView(node: PgNode, views: readonly TieredView[]): boolean {
