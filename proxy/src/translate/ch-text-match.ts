@@ -5,7 +5,7 @@ import { equalsAsBytes, type ColumnScope } from './column-scope';
 import type { ChParams } from './ch-params';
 import { likePatternToClickHouse } from './like-pattern';
 import { isPortableRegex } from './regex-subset';
-import { ASCII_FOLDING, foldAscii, foldedColumn, foldingFor, isAscii, type FoldCase, type TextFolding } from './text-folding';
+import { ASCII_FOLDING, foldAscii, foldedColumn, foldedLikePrefilter, foldingFor, isAscii, type FoldCase, type TextFolding } from './text-folding';
 import { textOperand } from './text-order';
 
 /**
@@ -123,7 +123,10 @@ function like(scope: ColumnScope, e: PgNode, op: string, params: ChParams): stri
   const chPattern = likePatternToClickHouse(pattern, escape);
   const lhs = operandSql(subject, pattern, params);
   if (chPattern === undefined || lhs === undefined) return undefined;
-  return `${lhs} ${op.startsWith('!') ? 'NOT LIKE' : 'LIKE'} ${params.add(chPattern, 'String')}`;
+  const cond = `${lhs} ${op.startsWith('!') ? 'NOT LIKE' : 'LIKE'} ${params.add(chPattern, 'String')}`;
+  // A match (not a NOT LIKE) first tested without translateUTF8, on the rows that pass only.
+  const first = !op.startsWith('!') && subject.fold && subject.folding ? foldedLikePrefilter(subject.column, subject.fold, subject.folding, pattern, chPattern, params) : undefined;
+  return first ? `(${first} AND ${cond})` : cond;
 }
 
 function regex(scope: ColumnScope, e: PgNode, op: string, params: ChParams): string | undefined {

@@ -69,12 +69,44 @@ export function foldingFor(caseFolding: CaseFolding | undefined, database: TextF
  * which an index on lower(msg) serves.
  */
 export function foldedColumn(column: string, fold: FoldCase, folding: TextFolding, against: string, params: ChParams): string {
-  const pairs = (fold === 'lower' ? folding.lowerToAscii : folding.upperToAscii).filter(([, to]) => against.includes(to));
+  const pairs = translatedPairs(fold, folding, against);
   const col = chIdent(column);
   if (pairs.length === 0) return `${fold}(${col})`;
   const from = pairs.map(([f]) => f).join('');
   const to = pairs.map(([, t]) => t).join('');
   return `${fold}(translateUTF8(${col}, ${params.add(from, 'String')}, ${params.add(to, 'String')}))`;
+}
+
+/** The [from, to] pairs foldedColumn translates for `against`: those whose ASCII image it contains. */
+function translatedPairs(fold: FoldCase, folding: TextFolding, against: string): ReadonlyArray<readonly [string, string]> {
+  return (fold === 'lower' ? folding.lowerToAscii : folding.upperToAscii).filter(([, to]) => against.includes(to));
+}
+
+/**
+ * A condition implied by `foldedColumn(…) LIKE chPattern` (a ClickHouse pattern, `against`
+ * the ASCII pattern it came from) that needs no translateUTF8, for ClickHouse to test
+ * first: undefined when foldedColumn translates nothing. translateUTF8 costs a pass over
+ * every byte of every row in range (a 7-day ILIKE over 300k log lines: 20.4 → 15.0 ms
+ * with this before it, chDB alone).
+ *
+ * Why it is implied: translateUTF8 maps one code point to one, so the translated and the
+ * untranslated folded texts differ only where the column had a translated character (İ,
+ * the Kelvin sign, …), and the translated text has that character's ASCII image there.
+ * A match of the pattern against the translated text puts a wildcard or that ASCII letter
+ * on such a place; the letter, turned into `_` (one code point, as in like-pattern.ts),
+ * matches the untranslated character as well. Every other place is the same in both.
+ */
+export function foldedLikePrefilter(column: string, fold: FoldCase, folding: TextFolding, against: string, chPattern: string, params: ChParams): string | undefined {
+  const into = new Set(translatedPairs(fold, folding, against).map(([, to]) => to));
+  if (into.size === 0) return undefined;
+  let loose = '';
+  const chars = [...chPattern];
+  for (let i = 0; i < chars.length; i++) {
+    // ClickHouse's pattern escapes only %, _ and \ (like-pattern.ts): never a translated letter.
+    if (chars[i] === '\\') loose += chars[i] + (chars[++i] ?? '');
+    else loose += into.has(chars[i]) ? '_' : chars[i];
+  }
+  return `${fold}(${chIdent(column)}) LIKE ${params.add(loose, 'String')}`;
 }
 
 export function isAscii(s: string): boolean {
