@@ -164,6 +164,17 @@ describe('whole aggregates split at W by their time bucket', () => {
     }
   });
 
+  it('ships a large shipment through a table, a small one inline (3,000 late rows)', async () => {
+    // Past MAX_INLINE_SHIPPED_BYTES (64 KiB): the shipment no longer travels inside the cold query.
+    const late = `SELECT timestamptz '2026-03-03 09:00+00' + g * interval '1 ms', 'late-' || (g % 17), (g % 11)::float8 / 8, g % 7 FROM generate_series(1, 3000) AS g`;
+    await bed.client.query(`INSERT INTO split_events ${late}`);
+    await bed.ref.query(`INSERT INTO split_reference ${late}`);
+    const sql = exactQueries(RANGES.spanning)[0];
+    const plan = await explain(sql);
+    expect((await shippedRows(plan, W)).all).toBeGreaterThanOrEqual(3000);
+    for (const range of [RANGES.spanning, RANGES.all]) for (const q of exactQueries(range).slice(0, 5)) await expectSameAnswer(bed, q);
+  });
+
   it('leaves no shipped table behind', async () => {
     const left = await bed.fx.cold.query<{ n: string }>(`SELECT count() AS n FROM system.tables WHERE database = 'strata_scratch'`);
     expect(left[0].n).toBe('0');
