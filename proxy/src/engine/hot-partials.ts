@@ -6,6 +6,7 @@ import { ROWS_COLUMN } from './partial-aggregate';
 import type { Instant } from '../translate/instant';
 import { occurrenceRange, partialColumns, type OccurrencePlan } from './plan';
 import { NO_HOT_ROWS } from './whole-split';
+import { selectOf } from './sql-snippets';
 
 /**
  * The hot side of a split partial read, aggregated by PostgreSQL while ClickHouse reads
@@ -29,7 +30,9 @@ import { NO_HOT_ROWS } from './whole-split';
  *     whose GROUP BY names no column gets no group from an empty hot side.
  * Not in READ ONLY transactions (no temporary table there: inline-cold-rows.ts), nor when
  * the hot branch's WHERE reads anything but the table's own columns (a correlated
- * reference would not resolve in a statement of its own).
+ * reference would not resolve in a statement of its own). Whole aggregates split at W
+ * have their later buckets computed the same way, grouped as the statement groups
+ * (hotWholesSql).
  */
 
 /** Keys grouped as they are: PostgreSQL's equality on them is identity. */
@@ -51,7 +54,8 @@ export function hotPartials(occ: OccurrencePlan, values: Instant[], w: Instant, 
   const range = occurrenceRange(occ, values);
   const hi = range.hi < now ? range.hi : now;
   const lo = range.lo > w ? range.lo : w;
-  return hi - lo >= MIN_HOT_SPAN ? hotPartialsSql(occ) : undefined;
+  if (hi - lo < MIN_HOT_SPAN) return undefined;
+  return occ.shipHot ? hotWholesSql(occ) : hotPartialsSql(occ);
 }
 
 function hotPartialsSql(occ: OccurrencePlan): string | undefined {
@@ -85,6 +89,52 @@ function hotPartialsSql(occ: OccurrencePlan): string | undefined {
 }
 
 /**
+ * A whole split's later buckets (whole-split.ts), computed by PostgreSQL while ClickHouse
+ * reads: PostgreSQL's side of the split is the hot rows whose bucket is past B(W⁻), each
+ * group of them a group of the statement's own that holds no cold row. Their whole
+ * aggregates used to be computed by the statement itself after ClickHouse answered
+ * (p95-hourly-7d: 23 hot hours, ~41,000 rows sorted for percentile_cont). Here one INSERT
+ * groups those rows as the statement does — by its bucket expression and its plain group
+ * columns, under their own collations, so each row inserted is exactly one of the
+ * statement's groups — and stores, like a ClickHouse row of the split:
+ *   - the time column: min(time), an instant of the group, which the statement's bucket
+ *     maps to the group's bucket again; the other group columns as grouped;
+ *   - the partials combined as hotPartialsSql combines them;
+ *   - each whole aggregate: the statement's own over the raw inputs (splitReplacement's),
+ *     which the statement then reads through `coalesce(min(_strata_whole_k), …)` with no
+ *     raw input left: NULL where PostgreSQL's value is NULL, as before.
+ */
+function hotWholesSql(occ: OccurrencePlan): string | undefined {
+  const ship = occ.shipHot!;
+  const split = occ.partial?.split;
+  // No split (W outside ClickHouse's range): every hot row ships, PostgreSQL reads none.
+  if (!split || !ship.above || !ship.hotSide || !ownColumnsOnly(occ, ship.hotSide)) return undefined;
+  const timeColumn = occ.relation.timeColumn;
+  const alias = pgIdent(occ.refName);
+  const ref = (name: string) => `${alias}.${pgIdent(name)}`;
+  const targets: string[] = [];
+  const owns = new Map<number, PgNode>();
+  const columns = partialColumns(occ);
+  for (const c of columns) {
+    const own = split.own.get(c.name);
+    if (c.chKey !== undefined) targets.push(c.name === timeColumn ? `min(${ref(c.name)})` : ref(c.name));
+    else if (own) owns.set(targets.push('NULL') - 1, own);
+    else {
+      const combine = combineOf(c.name, occ);
+      if (!combine) return undefined;
+      targets.push(combine === 'count' ? `sum(${ref(c.name)})::int8` : `${combine}(${ref(c.name)})`);
+    }
+  }
+  // Named by the statement's own alias: its bucket expression and aggregates read the columns as it does.
+  const groups = ['NULL', ...(occ.partial?.groupColumns ?? []).map(ref)];
+  const select = selectOf(`SELECT ${targets.join(', ')} FROM (SELECT 1) AS ${alias} GROUP BY ${groups.join(', ')} HAVING count(*) > 0`);
+  for (const [i, own] of owns) select.targetList[i].ResTarget.val = structuredClone(own);
+  select.groupClause[0] = structuredClone(split.bucket);
+  select.fromClause[0].RangeSubselect.subquery = { SelectStmt: structuredClone(ship.hotSide) };
+  return `INSERT INTO pg_temp.${pgIdent(occ.tempTable)} (${columns.map((c) => pgIdent(c.name)).join(', ')}) ${deparseStatement({ SelectStmt: select })}`;
+}
+
+/**
  * From now on the statement reads the partial table alone: the hot rows are in it,
  * aggregated. The hot branch stays in the UNION ALL with no row (`WHERE false`, which
  * PostgreSQL plans as no scan): its columns keep deciding the union's collations — a
@@ -92,7 +142,7 @@ function hotPartialsSql(occ: OccurrencePlan): string | undefined {
  * table's rows too, where the partial table alone has the default collation.
  */
 export function readPartialTableOnly(occ: OccurrencePlan): void {
-  occ.hotBranch!.select.whereClause = NO_HOT_ROWS();
+  (occ.hotBranch?.select ?? occ.shipHot!.hotSide!).whereClause = NO_HOT_ROWS();
 }
 
 /** How a partial column's hot rows combine into one: as the statement combines partials (partial-aggregate.ts). */

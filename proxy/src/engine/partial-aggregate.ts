@@ -316,7 +316,7 @@ function rewrite(
   // Instants only: W is a timestamptz literal to the bucket expression.
   const timeSplit = wholes.length > 0 && columnKind(scope, scope.relation.timeColumn) === 'timestamptz' ? timeSplitOf(sel, scope, utc) : undefined;
   const split = timeSplit && wholeSplitOf(timeSplit.bucket, timeSplit.cell, scope, [...new Set(wholes.flatMap(wholeInputs))]);
-  if (split) for (const site of wholeSites) replaceNode(site.node, splitReplacement(site.call, pgIdent(site.w.name), split, scope));
+  if (split) for (const site of wholeSites) replaceNode(site.node, splitReplacement(site.call, site.w.name, split, scope));
   return {
     groupColumns: [...groupColumns],
     timeGranularity: granularity,

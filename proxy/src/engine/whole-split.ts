@@ -38,6 +38,8 @@ export interface WholeSplit {
   cell: bigint;
   /** The whole aggregates' input columns, read raw by PostgreSQL as `_strata_raw_<i>`. */
   rawColumns: string[];
+  /** Per whole column (`_strata_whole_k`): the statement's aggregate over the raw inputs (splitReplacement). */
+  own: Map<string, PgNode>;
 }
 
 /** Stands for W in bucketAtW until the literal replaces it (no table column has this name in the expression). */
@@ -54,14 +56,15 @@ export function wholeSplitOf(bucket: PgNode, cell: bigint, scope: ColumnScope, r
     replaceNode(n, columnRefNode(W_MARK));
     return false;
   });
-  return { bucket: structuredClone(bucket), bucketAtW, cell, rawColumns };
+  return { bucket: structuredClone(bucket), bucketAtW, cell, rawColumns, own: new Map() };
 }
 
 /**
- * What PostgreSQL reads in place of the whole aggregate `call` (the statement's FuncCall):
- * ClickHouse's value for its groups, else the aggregate over the raw inputs.
+ * What PostgreSQL reads in place of the whole aggregate `call` (the statement's FuncCall)
+ * named `name`: ClickHouse's value for its groups, else the aggregate over the raw inputs
+ * (kept in split.own).
  */
-export function splitReplacement(call: PgNode, quotedName: string, split: WholeSplit, scope: ColumnScope): PgNode {
+export function splitReplacement(call: PgNode, name: string, split: WholeSplit, scope: ColumnScope): PgNode {
   const own = structuredClone(call);
   visit(own, (n) => {
     const column = n.ColumnRef ? columnOf(scope, n.ColumnRef) : undefined;
@@ -70,8 +73,9 @@ export function splitReplacement(call: PgNode, quotedName: string, split: WholeS
     replaceNode(n, columnRefNode(rawColumnName(i)));
     return false;
   });
-  const replacement = exprOf(`coalesce(min(${quotedName}), NULL)`);
-  replacement.CoalesceExpr.args[1] = { FuncCall: own };
+  split.own.set(name, { FuncCall: own });
+  const replacement = exprOf(`coalesce(min(${pgIdent(name)}), NULL)`);
+  replacement.CoalesceExpr.args[1] = { FuncCall: structuredClone(own) };
   return replacement;
 }
 
