@@ -98,7 +98,8 @@ function hotPartialsSql(occ: OccurrencePlan): string | undefined {
  * columns, under their own collations, so each row inserted is exactly one of the
  * statement's groups — and stores, like a ClickHouse row of the split:
  *   - the time column: min(time), an instant of the group, which the statement's bucket
- *     maps to the group's bucket again; the other group columns as grouped;
+ *     maps to the group's bucket again; the other group columns as grouped (a float group
+ *     of -0 and 0 shows either, as PostgreSQL's own grouping does: whichever it met first);
  *   - the partials combined as hotPartialsSql combines them;
  *   - each whole aggregate: the statement's own over the raw inputs (splitReplacement's),
  *     which the statement then reads through `coalesce(min(_strata_whole_k), …)` with no
