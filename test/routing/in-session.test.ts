@@ -115,6 +115,59 @@ describe('tiered reads in the client session', () => {
     }
   });
 
+  it('answers a role without the TEMPORARY privilege: cold rows as parameters, as in a READ ONLY block', async () => {
+    // PostgreSQL grants TEMPORARY to PUBLIC by default; a hardened database revokes it. The
+    // engine's temporary tables (cold rows, hot partials) would then fail a plain SELECT with 42501.
+    const role = `strata_notemp_${process.pid}`;
+    const queries = [
+      `SELECT host, count(*)::text AS n, max(value)::text AS m FROM metrics_events GROUP BY host ORDER BY host`,
+      `SELECT date_trunc('hour', time)::text AS h, percentile_cont(0.5) WITHIN GROUP (ORDER BY value)::text AS p FROM metrics_events GROUP BY 1 ORDER BY 1`,
+      `SELECT time::text AS t, host, value::text AS v FROM metrics_events WHERE time >= '2026-01-02T00:00:00Z' AND time < '2026-01-02T00:03:00Z' ORDER BY time, host, value`,
+      `SELECT time::text AS t, host FROM metrics_events ORDER BY time DESC, host LIMIT 5`,
+    ];
+    // Roles are the cluster's; the tiered and the reference database may share one.
+    const admins = [bed.tiered.pgUrl, bed.reference.url].map((u) => ({ db: new URL(u).pathname.slice(1), c: new Client({ connectionString: u }) }));
+    for (const a of admins) await a.c.connect();
+    await admins[0].c.query(`CREATE ROLE ${role}`);
+    const asRole = async (c: Client, sql: string) => {
+      await c.query('BEGIN');
+      await c.query(`SET LOCAL ROLE ${role}`);
+      try {
+        return (await c.query(sql)).rows;
+      } finally {
+        await c.query('ROLLBACK');
+      }
+    };
+    const ref = new Client({ connectionString: bed.reference.url });
+    await ref.connect();
+    try {
+      for (const a of admins) {
+        await a.c.query(`GRANT SELECT ON metrics_events TO ${role}`);
+        await a.c.query(`REVOKE TEMPORARY ON DATABASE ${a.db} FROM PUBLIC`);
+      }
+      await expect(asRole(ref, 'CREATE TEMP TABLE t (x int)')).rejects.toMatchObject({ code: '42501' });
+      await withProxy(async (c) => {
+        for (const sql of queries) {
+          const expected = await asRole(ref, sql);
+          expect(expected.length).toBeGreaterThan(0);
+          expect([sql, await asRole(c, sql)]).toEqual([sql, expected]);
+        }
+        // In autocommit: the engine's own block takes the session's role.
+        for (const s of [c, ref]) await s.query(`SET ROLE ${role}`);
+        for (const sql of queries) expect([sql, (await c.query(sql)).rows]).toEqual([sql, (await ref.query(sql)).rows]);
+        for (const s of [c, ref]) await s.query('RESET ROLE');
+      });
+    } finally {
+      await ref.end();
+      for (const a of admins) {
+        await a.c.query(`GRANT TEMPORARY ON DATABASE ${a.db} TO PUBLIC`);
+        await a.c.query(`DROP OWNED BY ${role}`);
+      }
+      await admins[0].c.query(`DROP ROLE ${role}`);
+      for (const a of admins) await a.c.end();
+    }
+  });
+
   it('reads only the first rows of each tier for ORDER BY … LIMIT (top-N)', async () => {
     const cases = [
       `SELECT time::text AS t, host, value::text AS v FROM metrics_events WHERE time < '2026-01-03' ORDER BY time DESC, host, value LIMIT 7 OFFSET 2`,

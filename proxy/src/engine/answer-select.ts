@@ -81,7 +81,7 @@ export async function explainStatement(ctx: EngineContext, tx: Transaction, quer
     const shipped = occ.shipHot && p.includeHot && occ.relation.mode !== 'cold-only' ? `${chIdent(SCRATCH_DATABASE)}.<the statement's hot rows>` : undefined;
     if (shipped) lines.push(`  Hot rows shipped: ${shippedRowsSql(occ)}`);
     // As loadColdRows runs it: the hot rows aggregated into the partial table while ClickHouse reads.
-    const hot = !tx.readOnly && p.includeHot ? hotPartials(occ, p.values, state.w, BigInt(Date.now()) * 1000n) : undefined;
+    const hot = !tx.noTempTables && p.includeHot ? hotPartials(occ, p.values, state.w, BigInt(Date.now()) * 1000n) : undefined;
     if (hot) {
       lines.push(`  PostgreSQL, while ClickHouse reads: ${hot}`);
       readPartialTableOnly(occ);

@@ -94,7 +94,8 @@ export async function prepareStatement(
 
 /**
  * Fills each occurrence's temporary table with its cold rows, streamed from ClickHouse
- * into COPY (the proxy holds a chunk at a time). In a READ ONLY block the rows become
+ * into COPY (the proxy holds a chunk at a time). Where no temporary table may be created
+ * (tx.noTempTables: a READ ONLY block, a role without TEMPORARY) the rows become
  * array parameters numbered after the statement's own `base` ones instead
  * (inline-cold-rows.ts), returned to be bound after the client's; so do small answers
  * when `inlineSmall` (a SELECT: small-cold-answer.ts). `keep`: the tables outlive the
@@ -111,7 +112,7 @@ export async function loadColdRows(ctx: EngineContext, tx: Transaction, p: Prepa
     };
     const state = p.states.get(occ.relation.table)!;
     const empty = isEmptyRange(coldRange(occ, p.values, state.w));
-    if (tx.readOnly) {
+    if (tx.noTempTables) {
       const columns = await stagedColumns(tx.hot, occ, state.hotColumns);
       let arrays = columns.copied.map(() => '{}');
       if (!empty || occ.shipHot) {

@@ -28,7 +28,8 @@ import { selectOf } from './sql-snippets';
  *     identity (floats: -0 = 0; numeric: 1.0 = 1.00; jsonb) are not pre-aggregated;
  *   - a group exists only with a hot row in it (HAVING count(*) > 0), so a statement
  *     whose GROUP BY names no column gets no group from an empty hot side.
- * Not in READ ONLY transactions (no temporary table there: inline-cold-rows.ts), nor when
+ * Not where no temporary table may be created (READ ONLY, a role without TEMPORARY:
+ * inline-cold-rows.ts), nor when
  * the hot branch's WHERE reads anything but the table's own columns (a correlated
  * reference would not resolve in a statement of its own). Whole aggregates split at W
  * have their later buckets computed the same way, grouped as the statement groups

@@ -22,8 +22,12 @@ export interface Transaction {
   utc: boolean;
   /** READ COMMITTED in the client's block: a new snapshot per statement (see core's tier-read-lock.ts). */
   readCommitted: boolean;
-  /** A READ ONLY block (or a standby): cold rows travel as array parameters, not temporary tables. */
-  readOnly: boolean;
+  /**
+   * No temporary table may be created — a READ ONLY block (or a standby), or a role without
+   * the TEMPORARY privilege on the database (a hardened database revokes it from PUBLIC):
+   * cold rows travel as array parameters, and hot rows are not pre-aggregated.
+   */
+  noTempTables: boolean;
   /** Temporary tables to drop when the statement is done (inside the client's block). */
   temps: string[];
   /**
@@ -86,18 +90,19 @@ export async function begin(
   const defaultTimeout = own && statementTimeoutMs > 0;
   const readSettings: PipelinedStatement = {
     sql:
-      "SELECT current_setting('TimeZone'), current_setting('transaction_isolation'), current_setting('transaction_read_only')" +
+      "SELECT current_setting('TimeZone'), current_setting('transaction_isolation'), current_setting('transaction_read_only'), has_database_privilege(current_database(), 'TEMPORARY')::text" +
       (defaultTimeout ? ", CASE WHEN current_setting('statement_timeout') = '0' THEN set_config('statement_timeout', $1, true) END" : ''),
     params: defaultTimeout ? [`${statementTimeoutMs}ms`] : [],
   };
-  let read: { utc: boolean; readOnly: boolean } | undefined;
+  let read: { utc: boolean; noTempTables: boolean } | undefined;
   const settingsRead = (results: QueryResult[]) => {
-    const [tz, isolationNow, readOnly] = results[results.length - 1].rows[0];
-    read = { utc: UTC_ZONES.test(tz ?? ''), readOnly: readOnly === 'on' };
+    // After the session's settings, its role among them: the privilege is the client's role's.
+    const [tz, isolationNow, readOnly, temporary] = results[results.length - 1].rows[0];
+    read = { utc: UTC_ZONES.test(tz ?? ''), noTempTables: readOnly === 'on' || temporary !== 'true' };
     tx.readCommitted = isolationNow === 'read committed';
   };
   // A read before the settings have come back would be a wrong answer, not a slow one.
-  const settingOf = (name: 'utc' | 'readOnly'): boolean => {
+  const settingOf = (name: 'utc' | 'noTempTables'): boolean => {
     if (!read) throw new SqlStateError('XX000', `the transaction's ${name} setting was used before it was read`);
     return read[name];
   };
@@ -113,8 +118,8 @@ export async function begin(
     },
     // Known before the read in a block of the engine's own (the tier read lock depends on it).
     readCommitted: own && isolation === 'READ COMMITTED',
-    get readOnly() {
-      return settingOf('readOnly');
+    get noTempTables() {
+      return settingOf('noTempTables');
     },
     temps: [],
     end: async (ok, portal) => {
