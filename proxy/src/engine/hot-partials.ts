@@ -4,7 +4,7 @@ import { visit } from '../translate/ast';
 import { columnOf, isTextKind, type ColumnScope } from '../translate/column-scope';
 import { ROWS_COLUMN } from './partial-aggregate';
 import type { Instant } from '../translate/instant';
-import { occurrenceRange, partialColumns, type OccurrencePlan } from './plan';
+import { occurrenceRange, partialColumns, type OccurrencePlan, type PartialTableColumn } from './plan';
 import { NO_HOT_ROWS } from './whole-split';
 import { selectOf } from './sql-snippets';
 
@@ -80,13 +80,13 @@ function hotPartialsSql(occ: OccurrencePlan): string | undefined {
       else return undefined;
       continue;
     }
-    const combine = combineOf(c.name, occ);
-    if (!combine) return undefined;
-    values.push(combine === 'count' ? `sum(${h})::int8` : `${combine}(${h})`);
+    const combined = combinedPartial(c.name, occ, h);
+    if (!combined) return undefined;
+    values.push(combined);
   }
   const select = `SELECT ${[...keys, ...values].join(', ')} FROM (${deparseStatement({ SelectStmt: branch.select })}) AS h`;
   const groupBy = keys.length > 0 ? ` GROUP BY ${keys.map((_, i) => i + 1).join(', ')}` : '';
-  return `INSERT INTO pg_temp.${pgIdent(occ.tempTable)} (${columns.map((c) => pgIdent(c.name)).join(', ')}) ${select}${groupBy} HAVING count(*) > 0`;
+  return intoPartialTable(occ, columns, `${select}${groupBy} HAVING count(*) > 0`);
 }
 
 /**
@@ -122,9 +122,9 @@ function hotWholesSql(occ: OccurrencePlan): string | undefined {
     if (c.chKey !== undefined) targets.push(c.name === timeColumn ? `min(${ref(c.name)})` : ref(c.name));
     else if (own) owns.set(targets.push('NULL') - 1, own);
     else {
-      const combine = combineOf(c.name, occ);
-      if (!combine) return undefined;
-      targets.push(combine === 'count' ? `sum(${ref(c.name)})::int8` : `${combine}(${ref(c.name)})`);
+      const combined = combinedPartial(c.name, occ, ref(c.name));
+      if (!combined) return undefined;
+      targets.push(combined);
     }
   }
   // Named by the statement's own alias: its bucket expression and aggregates read the columns as it does.
@@ -133,7 +133,12 @@ function hotWholesSql(occ: OccurrencePlan): string | undefined {
   for (const [i, own] of owns) select.targetList[i].ResTarget.val = structuredClone(own);
   select.groupClause[0] = structuredClone(split.bucket);
   select.fromClause[0].RangeSubselect.subquery = { SelectStmt: structuredClone(ship.hotSide) };
-  return `INSERT INTO pg_temp.${pgIdent(occ.tempTable)} (${columns.map((c) => pgIdent(c.name)).join(', ')}) ${deparseStatement({ SelectStmt: select })}`;
+  return intoPartialTable(occ, columns, deparseStatement({ SelectStmt: select }));
+}
+
+/** The INSERT of `select`'s rows into the occurrence's partial table, its columns in `columns`' order. */
+function intoPartialTable(occ: OccurrencePlan, columns: PartialTableColumn[], select: string): string {
+  return `INSERT INTO pg_temp.${pgIdent(occ.tempTable)} (${columns.map((c) => pgIdent(c.name)).join(', ')}) ${select}`;
 }
 
 /**
@@ -145,6 +150,13 @@ function hotWholesSql(occ: OccurrencePlan): string | undefined {
  */
 export function readPartialTableOnly(occ: OccurrencePlan): void {
   (occ.hotBranch?.select ?? occ.shipHot!.hotSide!).whereClause = NO_HOT_ROWS();
+}
+
+/** The partial column `name` of the hot rows `column` reads, combined into one; undefined where it does not combine. */
+function combinedPartial(name: string, occ: OccurrencePlan, column: string): string | undefined {
+  const combine = combineOf(name, occ);
+  if (!combine) return undefined;
+  return combine === 'count' ? `sum(${column})::int8` : `${combine}(${column})`;
 }
 
 /** How a partial column's hot rows combine into one: as the statement combines partials (partial-aggregate.ts). */
