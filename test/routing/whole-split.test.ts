@@ -193,6 +193,23 @@ describe('whole aggregates split at W by their time bucket', () => {
     }
   });
 
+  it('answers the same inside a block, through a view and through a cursor (PostgreSQL\'s later buckets computed while ClickHouse reads)', async () => {
+    const sql = exactQueries(`time >= '2026-03-02 00:00+00' AND time < '2026-03-05 00:00+00'`)[1];
+    expect(await explain(sql)).toMatch(/PostgreSQL, while ClickHouse reads: INSERT/);
+    const expected = await textOutcome(bed.ref, sql.replace('split_events', 'split_reference'));
+    expect(expected.ok && expected.rows.length).toBeGreaterThan(10);
+    await bed.client.query('BEGIN');
+    try {
+      expect(await textOutcome(bed.client, sql)).toEqual(expected);
+      await bed.client.query(`CREATE VIEW split_view AS SELECT * FROM split_events`);
+      expect(await textOutcome(bed.client, sql.replace('split_events', 'split_view'))).toEqual(expected);
+      await bed.client.query(`DECLARE split_cursor CURSOR FOR ${sql}`);
+      expect(await textOutcome(bed.client, 'FETCH ALL FROM split_cursor')).toEqual(expected);
+    } finally {
+      await bed.client.query('ROLLBACK');
+    }
+  });
+
   it('leaves no shipped table behind', async () => {
     const left = await bed.fx.cold.query<{ n: string }>(`SELECT count() AS n FROM system.tables WHERE database = 'strata_scratch'`);
     expect(left[0].n).toBe('0');
