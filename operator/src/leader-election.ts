@@ -48,7 +48,8 @@ export class LeaderElector {
   private leading = false;
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
-  private lastRenew = 0;
+  /** Fires renewDeadline after the last successful renewal was sent: the leader steps down. */
+  private deadline: NodeJS.Timeout | undefined;
   /** The last record seen and when it changed, by the local clock. */
   private observed: { rv: string; at: number } | undefined;
 
@@ -71,6 +72,7 @@ export class LeaderElector {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearTimeout(this.deadline);
     if (!this.leading) return;
     this.leading = false;
     try {
@@ -91,29 +93,48 @@ export class LeaderElector {
   }
 
   private async tick(): Promise<void> {
+    const sent = Date.now();
     try {
       // A request that hangs (a stalled connection, a busy API server) must not keep a
-      // leader believing it leads past its lease: cut it at renewDeadline, and the
-      // catch below steps down, as client-go does, before a standby can take over.
+      // leader believing it leads past its lease: the deadline timer below steps down, as
+      // client-go does, before a standby can take over; the timeout only frees the loop.
       const ok = await withTimeout(this.tryAcquireOrRenew(), this.cfg.renewDeadlineMs, 'lease request timed out');
+      if (this.stopped) return;
       if (ok) {
-        this.lastRenew = Date.now();
-        if (!this.leading && !this.stopped) {
+        this.armDeadline(sent);
+        if (!this.leading) {
           this.leading = true;
           this.log.info({ lease: `${this.cfg.namespace}/${this.cfg.name}`, identity: this.cfg.identity }, 'became leader');
           this.callbacks.onStartedLeading();
         }
       } else if (this.leading) this.stepDown('lease taken by another candidate');
     } catch (err) {
+      if (this.stopped) return;
       this.log.warn({ err: (err as Error).message }, 'leader election: lease update failed');
-      if (this.leading && Date.now() - this.lastRenew > this.cfg.renewDeadlineMs) this.stepDown('could not renew within renewDeadline');
     }
-    if (!this.stopped) this.schedule();
+    this.schedule();
+  }
+
+  /**
+   * A standby takes over once it has seen the lease unchanged for leaseDuration, counted
+   * from no earlier than this renewal was sent. So the leader's deadline counts from the
+   * send too, and is a timer of its own: checked only when a tick ends, a quick failure
+   * followed by a hanging request would have kept it leading up to a retry period plus
+   * a whole renewDeadline past its last renewal, beyond leaseDuration.
+   */
+  private armDeadline(sent: number): void {
+    clearTimeout(this.deadline);
+    const left = sent + this.cfg.renewDeadlineMs - Date.now();
+    this.deadline = setTimeout(() => {
+      if (this.leading) this.stepDown('could not renew within renewDeadline');
+    }, Math.max(left, 0));
   }
 
   private stepDown(why: string): void {
     this.leading = false;
     this.stopped = true;
+    clearTimeout(this.timer);
+    clearTimeout(this.deadline);
     this.log.warn({ why }, 'lost leadership');
     this.callbacks.onStoppedLeading();
   }

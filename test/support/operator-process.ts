@@ -54,14 +54,16 @@ export async function startOperatorProcess(kubeconfig: string, env: Record<strin
       }
     }
   });
+  // pino writes to stdout, so a timeout shows what the operator last said (test data only).
+  const recentLogs = () => logs.slice(-25).map((l) => JSON.stringify(l)).join('\n');
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const waitForLog = (match: (l: Record<string, unknown>) => boolean, timeoutMs = 30_000) => {
     const found = logs.find(match);
     if (found) return Promise.resolve(found);
     return new Promise<Record<string, unknown>>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`operator ${identity}: log line not seen in ${timeoutMs} ms; stderr: ${stderr}`)), timeoutMs);
+      const t = setTimeout(() => reject(new Error(`operator ${identity}: log line not seen in ${timeoutMs} ms; last log lines:\n${recentLogs()}\nstderr: ${stderr}`)), timeoutMs);
       waiters.push({ match, resolve: (l) => (clearTimeout(t), resolve(l)) });
-      void exited.then((code) => reject(new Error(`operator ${identity} exited (${code}); stderr: ${stderr}`)));
+      void exited.then((code) => reject(new Error(`operator ${identity} exited (${code}); last log lines:\n${recentLogs()}\nstderr: ${stderr}`)));
     });
   };
   const listening = await waitForLog((l) => l.msg === 'operator listening');
