@@ -21,3 +21,10 @@ export async function topKColdRead(client: Client, cold: ColdStore, sql: string,
   const count = async (q: string) => Number((await cold.query<{ n: string }>(`SELECT count() AS n FROM (${q})`, params))[0].n);
   return { planClass, rows: await count(chSql), inRange: await count(chSql.replace(/ QUALIFY .*$/, '')) };
 }
+
+/** The SELECT an EXPLAIN shows as "Hot rows shipped:" (whole aggregates), to run on PostgreSQL. */
+export function shippedSelectOf(plan: string): string {
+  const select = /Hot rows shipped: (SELECT\b[\s\S]*?)\n {2}(?:PostgreSQL, while ClickHouse reads|ClickHouse): /.exec(plan)?.[1];
+  if (select === undefined) throw new Error(`no shipped hot rows in the plan:\n${plan}`);
+  return select;
+}

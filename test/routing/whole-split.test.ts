@@ -1,7 +1,8 @@
 import { runTiering } from '@strata/core';
 import { tiererDeps } from '../support/tiered-fixture';
 import { expectSameAnswer, sameAsReference, startDifferentialBed, textOutcome, tieredSpec, type DifferentialBed } from './differential-bed';
-import { explainText } from './top-k-cold-read';
+import { explainText, shippedSelectOf } from './top-k-cold-read';
+import { SPLIT_AGGREGATES, splitBucketQueries } from './whole-split-queries';
 
 /**
  * Whole aggregates grouped by a time bucket ship only the hot rows of the buckets that
@@ -46,9 +47,7 @@ describe('whole aggregates split at W by their time bucket', () => {
 
   /** The hot rows the plan ships (its EXPLAIN's shipment, run on PostgreSQL): all of them, and those at or past `w`. */
   async function shippedRows(plan: string, w: string): Promise<{ all: number; fromW: number }> {
-    const select = /Hot rows shipped: (SELECT\b[\s\S]*?)\n {2}(?:PostgreSQL, while ClickHouse reads|ClickHouse): /.exec(plan)?.[1];
-    expect(select).toBeDefined();
-    const r = await bed.ref.query(`SELECT count(*)::int AS "all", (count(*) FILTER (WHERE time >= '${w}'))::int AS "fromW" FROM (${select}) AS s`);
+    const r = await bed.ref.query(`SELECT count(*)::int AS "all", (count(*) FILTER (WHERE time >= '${w}'))::int AS "fromW" FROM (${shippedSelectOf(plan)}) AS s`);
     return r.rows[0];
   }
 
@@ -65,15 +64,10 @@ describe('whole aggregates split at W by their time bucket', () => {
     await bed?.close();
   });
 
-  const AGGREGATES = `percentile_cont(0.95) WITHIN GROUP (ORDER BY v) AS p95, percentile_disc(0.5) WITHIN GROUP (ORDER BY n) AS n50,
-      count(DISTINCT host) AS hosts, count(*), sum(n), count(v), max(v), regr_count(v, n)`;
+  const AGGREGATES = SPLIT_AGGREGATES;
   /** Exact answers: percentiles, distinct counts and integer partials only. */
   const exactQueries = (range: string) => [
-    `SELECT date_trunc('hour', time) AS hour, ${AGGREGATES} FROM split_events WHERE ${range} GROUP BY 1 ORDER BY 1`,
-    `SELECT date_trunc('day', time) AS day, host, ${AGGREGATES} FROM split_events WHERE ${range} GROUP BY 1, 2 ORDER BY 1, 2`,
-    `SELECT floor(extract(epoch from time) / 1800) * 1800 AS "time", ${AGGREGATES} FROM split_events WHERE ${range} GROUP BY 1 ORDER BY 1`,
-    `SELECT host, date_bin('15 minutes', time, timestamptz '2026-01-01 00:00+00') AS q, ${AGGREGATES} FROM split_events WHERE ${range} GROUP BY q, host ORDER BY 2, 1`,
-    `SELECT time, count(DISTINCT host), count(*), percentile_disc(1) WITHIN GROUP (ORDER BY v) FROM split_events WHERE ${range} GROUP BY time ORDER BY time`,
+    ...splitBucketQueries('split_events', range, `timestamptz '2026-01-01 00:00+00'`),
     // HAVING and ORDER BY on whole aggregates; only NULL values; an empty answer.
     `SELECT date_trunc('hour', time) AS h, count(DISTINCT n) AS k FROM split_events WHERE ${range} GROUP BY 1
        HAVING percentile_cont(0.5) WITHIN GROUP (ORDER BY v) IS NOT NULL OR count(DISTINCT host) > 2 ORDER BY k DESC, h`,

@@ -313,8 +313,9 @@ function rewrite(
       throw new NotPartial();
     }
   }
-  // Instants only: W is a timestamptz literal to the bucket expression.
-  const timeSplit = wholes.length > 0 && columnKind(scope, scope.relation.timeColumn) === 'timestamptz' ? timeSplitOf(sel, scope, utc) : undefined;
+  // Instants and wall clocks: W is a literal of the time column's type to the bucket expression (whole-split.ts).
+  const timeKind = columnKind(scope, scope.relation.timeColumn);
+  const timeSplit = wholes.length > 0 && (timeKind === 'timestamptz' || timeKind === 'timestamp') ? timeSplitOf(sel, scope, utc) : undefined;
   const split = timeSplit && wholeSplitOf(timeSplit.bucket, timeSplit.cell, scope, [...new Set(wholes.flatMap(wholeInputs))]);
   if (split) for (const site of wholeSites) replaceNode(site.node, splitReplacement(site.call, site.w.name, split, scope));
   return {

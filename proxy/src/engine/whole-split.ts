@@ -27,7 +27,8 @@ import { exprOf, replaceNode } from './sql-snippets';
  * number on every group ClickHouse returns (and where it would be NULL, 0 is the answer
  * the plain form gave). On PostgreSQL's side min(_strata_whole_k) is NULL, so the
  * aggregate is PostgreSQL's own. Both sides evaluate B with the statement's expression,
- * in the client's session and snapshot, W⁻ a timestamptz literal.
+ * in the client's session and snapshot, W⁻ a literal of the time column's type
+ * (timestamptz, or timestamp: its wall clock, as ClickHouse holds it).
  */
 export interface WholeSplit {
   /** B(time): the GROUP BY's bucket expression as the statement writes it. */
@@ -92,7 +93,10 @@ export function splitAtWatermark(occ: OccurrencePlan, w: Instant): void {
   const ship = occ.shipHot;
   if (!split || !ship?.hotSide || w < CH_MIN_US || w > CH_MAX_US) return;
   // W's last microsecond: every cold row is at or before it (W on a bucket's start ships none of that bucket).
-  const literal = exprOf(`'${chDateTime64(w - 1n)}+00'::timestamptz`);
+  // A `timestamp` column's instants are its wall-clock readings as UTC (so is W): its
+  // literal is that reading, compared with no TimeZone in between.
+  const instant = (us: Instant) => (timeKind(occ) === 'timestamp' ? `'${chDateTime64(us)}'::timestamp` : `'${chDateTime64(us)}+00'::timestamptz`);
+  const literal = exprOf(instant(w - 1n));
   const at = structuredClone(split.bucketAtW);
   visit(at, (n) => {
     if (n.ColumnRef?.fields?.length !== 1 || n.ColumnRef.fields[0].String?.sval !== W_MARK) return;
@@ -107,7 +111,12 @@ export function splitAtWatermark(occ: OccurrencePlan, w: Instant): void {
   // of evaluating B on every hot row (43,200 rows: 10.4 → 0.9 ms). NULL times ship as before.
   const time = `${pgIdent(occ.refName)}.${pgIdent(occ.relation.timeColumn)}`;
   const end = w - 1n + (split.cell > 0n ? split.cell : 1n);
-  if (end < CH_MAX_US) ship.before = exprOf(`(${time} < '${chDateTime64(end)}+00'::timestamptz OR ${time} IS NULL)`);
+  if (end < CH_MAX_US) ship.before = exprOf(`(${time} < ${instant(end)} OR ${time} IS NULL)`);
+}
+
+/** The time column's kind: a split is planned for `timestamptz` and `timestamp` ones (partial-aggregate.ts). */
+function timeKind(occ: OccurrencePlan): string | undefined {
+  return occ.relation.columns.find((c) => c.name === occ.relation.timeColumn)?.kind;
 }
 
 /** The shipment's WHERE: the statement's, and (split) the rows whose bucket is not past B(W⁻). */
