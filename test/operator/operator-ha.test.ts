@@ -65,7 +65,7 @@ describe('operator replicas, crashes and API server restarts', () => {
   test('two replicas: exactly one leads and only it reconciles; its CronJob is owned by the TieredTable', async () => {
     // op-a, the one killed mid-reconcile below, holds its lease for 20 s (renew deadline
     // 15 s): a loaded machine delaying its renewals a few seconds must not hand the table
-    // to the standby before the kill (seen in CI with 6 s / 5 s).
+    // to the standby before the kill.
     const [a, b] = await Promise.all([
       start('op-a', { STRATA_OPERATOR_FAULT_PAUSE_AFTER_STEP: 'tables:8000', STRATA_OPERATOR_LEASE_DURATION_SECONDS: '20', STRATA_OPERATOR_RENEW_DEADLINE_MS: '15000' }),
       start('op-b'),
@@ -77,15 +77,18 @@ describe('operator replicas, crashes and API server restarts', () => {
     });
     const leader = leaders[0] === 1 ? a : b;
     expect(holder).toBe(leader.identity);
-    // Make op-a the leader for the crash test below, whichever won.
+    // Make op-a the leader for the crash test below, whichever won. The standby is named,
+    // not taken from the end of `procs`: start() pushes each replica as its start resolves,
+    // so op-a could come last and be taken for the standby (seen in CI: the test then
+    // waited for op-a, the sole leader, to lose a lease nobody took).
+    let standby = b;
     if (leader !== a) {
       await b.stop();
       await eventually('op-a leads', async () => (await a.metric('strata_operator_leader')) === 1);
-      procs.push(await start('op-b'));
+      standby = await start('op-b');
     }
     await apply(tieredTable({ name: 'cpu', namespace: NS, table: 'cpu', every: '10m' }));
     // op-a pauses after the tables step (fault injection); a standby stays idle meanwhile.
-    const standby = procs[procs.length - 1];
     const paused = (l: Record<string, unknown>) => l.msg === 'fault injection: pausing mid-reconcile' && l.key === `${NS}/cpu`;
     await eventually('op-a pauses mid-reconcile, or the standby took over', async () => a.logs.some(paused) || reconciledBy(standby, 'cpu') || undefined, 60_000);
     // Only a leader reconciles. A loaded machine can delay op-a's renewals past the
