@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import { chIdent, chLiteral, chQualified, pgIdent, pgQualified, type ColdStore } from '@strata/core';
 import { deparseStatement } from '../router/sql-parser';
 import type { Instant } from '../translate/instant';
+import { columnKind } from '../translate/column-scope';
 import { SqlStateError } from './contract';
 import type { HotSession } from './hot-session';
 import { ROWS_COLUMN } from './partial-aggregate';
@@ -52,6 +53,13 @@ interface ShipFormat {
   pg: string;
   /** ClickHouse: the shipped column read back as the cold column's type ($ = the column). */
   ch: string;
+  /**
+   * Distinct shipments group by this key ($ = the column; the column itself when absent),
+   * one-to-one with the shipped text, and make the text from it with `pgOfKey` ($ = the
+   * key; `pg` when absent).
+   */
+  key?: string;
+  pgOfKey?: string;
 }
 
 /**
@@ -72,9 +80,21 @@ function tsvEscaped(text: string): string {
 const instantBytes = (send: string) => `CASE WHEN isfinite($) THEN encode(${send}($), 'hex') ELSE '' END`;
 const INSTANT_FROM_BYTES = "if($ = '', NULL, fromUnixTimestamp64Micro(reinterpretAsInt64(reverse(unhex($))) + 946684800000000, 'UTC'))";
 
+/**
+ * Floats as their send bytes in hex, grouped by those bytes: -0 and 0, NaNs of other
+ * payloads stay apart, as their texts do.
+ */
+const floatBytes = (send: string, ch: string): ShipFormat => {
+  const pgOfKey = "coalesce(encode($, 'hex'), '')";
+  return { chType: 'String', pg: pgOfKey.replace('$', `${send}($)`), ch, key: `${send}($)`, pgOfKey };
+};
+
+/** Text grouped under "C": equal means the same bytes (text of a nondeterministic collation is never shipped whole, whole-aggregate.ts). */
+const TEXT: ShipFormat = { chType: 'Nullable(String)', pg: tsvEscaped('$::text'), ch: '$', key: '$ COLLATE "C"' };
+
 const SHIP: Record<string, ShipFormat> = {
-  float8: { chType: 'String', pg: "coalesce(encode(float8send($), 'hex'), '')", ch: "if($ = '', NULL, reinterpretAsFloat64(reverse(unhex($))))" },
-  float4: { chType: 'String', pg: "coalesce(encode(float4send($), 'hex'), '')", ch: "if($ = '', NULL, reinterpretAsFloat32(reverse(unhex($))))" },
+  float8: floatBytes('float8send', "if($ = '', NULL, reinterpretAsFloat64(reverse(unhex($))))"),
+  float4: floatBytes('float4send', "if($ = '', NULL, reinterpretAsFloat32(reverse(unhex($))))"),
   timestamptz: { chType: 'String', pg: instantBytes('timestamptz_send'), ch: INSTANT_FROM_BYTES },
   timestamp: { chType: 'String', pg: instantBytes('timestamp_send'), ch: INSTANT_FROM_BYTES },
   date: { chType: 'Nullable(Date32)', pg: "to_char($, 'YYYY-MM-DD')", ch: '$' },
@@ -82,8 +102,8 @@ const SHIP: Record<string, ShipFormat> = {
   int4: { chType: 'Nullable(Int32)', pg: '$::text', ch: '$' },
   int8: { chType: 'Nullable(Int64)', pg: '$::text', ch: '$' },
   bool: { chType: 'Nullable(Bool)', pg: '$::text', ch: '$' },
-  text: { chType: 'Nullable(String)', pg: tsvEscaped('$::text'), ch: '$' },
-  varchar: { chType: 'Nullable(String)', pg: tsvEscaped('$::text'), ch: '$' },
+  text: TEXT,
+  varchar: TEXT,
   uuid: { chType: 'Nullable(UUID)', pg: '$::text', ch: '$' },
 };
 
@@ -104,7 +124,7 @@ export function shippedColumns(occ: OccurrencePlan): string[] {
 }
 
 function kindOf(occ: OccurrencePlan, column: string): string {
-  return occ.relation.columns.find((c) => c.name === column)!.kind;
+  return columnKind(occ, column)!;
 }
 
 /** The cold query of an occurrence with whole aggregates: cold rows UNION ALL the shipped hot rows, grouped. */
@@ -178,27 +198,22 @@ export function distinctShipment(occ: OccurrencePlan): boolean {
 function shipmentSelect(occ: OccurrencePlan, names: string[]): string {
   const rel = occ.relation;
   const alias = pgIdent(occ.refName);
-  const field = (n: string, ref: string) => String.raw`coalesce(${SHIP[kindOf(occ, n)].pg.replaceAll('$', ref)}, E'\\N')`;
+  const field = (text: string) => String.raw`coalesce(${text}, E'\\N')`;
   const select = (list: string) => {
     const s = selectOf(`SELECT ${list} FROM ${pgQualified(rel.schema, rel.table)} AS ${alias}`);
     s.whereClause = shippedWhere(occ);
     return deparseStatement({ SelectStmt: s });
   };
-  if (!distinctShipment(occ)) return select(String.raw`concat_ws(E'\t', '1', ${names.map((n) => field(n, `${alias}.${pgIdent(n)}`)).join(', ')})`);
-  // Grouped by the columns, each line made once per group: 43,200 rows into 30 lines took
-  // 7 ms where making every row's line and grouping the lines took 18–21. Each key is
-  // one-to-one with its field's text, as grouping the lines was: text and varchar under
-  // "C" (equal means the same bytes; text of a nondeterministic collation is never
-  // shipped whole, whole-aggregate.ts), floats by their bytes (-0 and 0, NaNs of other
-  // payloads stay apart), other kinds by value (their text is a function of the value;
-  // two values of one text would only ship two lines, summed alike by ClickHouse).
-  const keys = names.map((n, i) => {
-    const ref = `${alias}.${pgIdent(n)}`;
-    const kind = kindOf(occ, n);
-    const key = kind === 'text' || kind === 'varchar' ? `${ref} COLLATE "C"` : kind === 'float8' || kind === 'float4' ? `${kind}send(${ref})` : ref;
-    return { key: `${key} AS k${i}`, field: kind === 'float8' || kind === 'float4' ? `coalesce(encode(hot.k${i}, 'hex'), '')` : field(n, `hot.k${i}`) };
-  });
-  return String.raw`SELECT count(*)::text || E'\t' || concat_ws(E'\t', ${keys.map((k) => k.field).join(', ')}) FROM (${select(keys.map((k) => k.key).join(', '))}) AS hot GROUP BY ${keys.map((_, i) => `hot.k${i}`).join(', ')}`;
+  if (!distinctShipment(occ)) return select(String.raw`concat_ws(E'\t', '1', ${names.map((n) => field(SHIP[kindOf(occ, n)].pg.replaceAll('$', `${alias}.${pgIdent(n)}`))).join(', ')})`);
+  // Grouped by the columns' keys (ShipFormat.key: one-to-one with the shipped text, as
+  // grouping the lines was), each line made once per group: 43,200 rows into 30 lines took
+  // 7 ms where making every row's line and grouping the lines took 18–21. Other kinds than
+  // text and floats group by value: their text is a function of the value (two values of
+  // one text would only ship two lines, summed alike by ClickHouse).
+  const formats = names.map((n) => SHIP[kindOf(occ, n)]);
+  const keys = names.map((n, i) => `${(formats[i].key ?? '$').replaceAll('$', `${alias}.${pgIdent(n)}`)} AS k${i}`);
+  const fields = formats.map((f, i) => field((f.pgOfKey ?? f.pg).replaceAll('$', `hot.k${i}`)));
+  return String.raw`SELECT count(*)::text || E'\t' || concat_ws(E'\t', ${fields.join(', ')}) FROM (${select(keys.join(', '))}) AS hot GROUP BY ${names.map((_, i) => `hot.k${i}`).join(', ')}`;
 }
 
 /** For EXPLAIN: which hot rows are shipped (the columns and the WHERE the shipment reads them with). */

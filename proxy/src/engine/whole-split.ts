@@ -1,7 +1,7 @@
 import { pgIdent } from '@strata/core';
 import type { PgNode } from '../router/sql-parser';
 import { andOf, visit } from '../translate/ast';
-import { columnOf, isTimeColumn, type ColumnScope } from '../translate/column-scope';
+import { columnKind, columnOf, isTimeColumn, type ColumnScope } from '../translate/column-scope';
 import { chDateTime64, CH_MAX_US, CH_MIN_US, type Instant } from '../translate/instant';
 import type { OccurrencePlan } from './plan';
 import { exprOf, replaceNode } from './sql-snippets';
@@ -95,7 +95,7 @@ export function splitAtWatermark(occ: OccurrencePlan, w: Instant): void {
   // W's last microsecond: every cold row is at or before it (W on a bucket's start ships none of that bucket).
   // A `timestamp` column's instants are its wall-clock readings as UTC (so is W): its
   // literal is that reading, compared with no TimeZone in between.
-  const instant = (us: Instant) => (timeKind(occ) === 'timestamp' ? `'${chDateTime64(us)}'::timestamp` : `'${chDateTime64(us)}+00'::timestamptz`);
+  const instant = (us: Instant) => (columnKind(occ, occ.relation.timeColumn) === 'timestamp' ? `'${chDateTime64(us)}'::timestamp` : `'${chDateTime64(us)}+00'::timestamptz`);
   const literal = exprOf(instant(w - 1n));
   const at = structuredClone(split.bucketAtW);
   visit(at, (n) => {
@@ -114,10 +114,6 @@ export function splitAtWatermark(occ: OccurrencePlan, w: Instant): void {
   if (end < CH_MAX_US) ship.before = exprOf(`(${time} < ${instant(end)} OR ${time} IS NULL)`);
 }
 
-/** The time column's kind: a split is planned for `timestamptz` and `timestamp` ones (partial-aggregate.ts). */
-function timeKind(occ: OccurrencePlan): string | undefined {
-  return occ.relation.columns.find((c) => c.name === occ.relation.timeColumn)?.kind;
-}
 
 /** The shipment's WHERE: the statement's, and (split) the rows whose bucket is not past B(W⁻). */
 export function shippedWhere(occ: OccurrencePlan): PgNode | undefined {

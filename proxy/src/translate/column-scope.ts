@@ -33,7 +33,8 @@ export function isTimeColumn(scope: ColumnScope, n: PgNode): boolean {
   return n?.ColumnRef !== undefined && columnOf(scope, n.ColumnRef) === scope.relation.timeColumn;
 }
 
-export function columnKind(scope: ColumnScope, name: string) {
+/** The kind of the relation's column `name` (a scope, or an occurrence: anything with its relation). */
+export function columnKind(scope: Pick<ColumnScope, 'relation'>, name: string) {
   return scope.relation.columns.find((c) => c.name === name)?.kind;
 }
 
