@@ -1,6 +1,6 @@
 import { runTiering } from '@strata/core';
 import { tiererDeps } from '../support/tiered-fixture';
-import { expectSameAnswer, startDifferentialBed, tieredSpec, type DifferentialBed } from './differential-bed';
+import { expectSameAnswer, startDifferentialBed, textOutcome, tieredSpec, type DifferentialBed } from './differential-bed';
 import { explainText, shippedSelectOf } from './top-k-cold-read';
 import { SPLIT_AGGREGATES, splitBucketQueries } from './whole-split-queries';
 
@@ -12,7 +12,8 @@ import { SPLIT_AGGREGATES, splitBucketQueries } from './whole-split-queries';
  * America/New_York (a session zone changes nothing for a wall clock's buckets, but bounds
  * written as timestamptz are read in it); W inside an hour, then on a day's start; late
  * hot rows below W; New York's fall-back night (its repeated hour is two hours of wall
- * clock, one after the other).
+ * clock, one after the other); inside a block, a READ ONLY block, through a view and a
+ * cursor, and for a role without the TEMPORARY privilege.
  */
 const TABLE = tieredSpec({
   table: 'wall_events',
@@ -84,6 +85,50 @@ describe('whole aggregates split at W over a timestamp (wall-clock) time column'
 
   it('answers alike in America/New_York, across its fall-back night', async () => {
     await expectAllSame('America/New_York');
+  });
+
+  it('answers alike inside a block, through a view and a cursor, in a READ ONLY block, and for a role without TEMPORARY', async () => {
+    const sql = queries(RANGES[0])[1];
+    expect(await explainText(bed.client, sql)).toMatch(/PostgreSQL, while ClickHouse reads: INSERT/);
+    const expected = await textOutcome(bed.ref, sql.replace('wall_events', 'wall_reference'));
+    expect(expected.ok && expected.rows.length).toBeGreaterThan(5);
+    await bed.client.query('BEGIN');
+    try {
+      await bed.client.query(`SET LOCAL TimeZone = 'America/New_York'`);
+      expect(await textOutcome(bed.client, sql)).toEqual(expected);
+      await bed.client.query('CREATE VIEW wall_view AS SELECT * FROM wall_events');
+      expect(await textOutcome(bed.client, sql.replace('wall_events', 'wall_view'))).toEqual(expected);
+      await bed.client.query(`DECLARE wall_cursor CURSOR FOR ${sql}`);
+      expect(await textOutcome(bed.client, 'FETCH ALL FROM wall_cursor')).toEqual(expected);
+    } finally {
+      await bed.client.query('ROLLBACK');
+    }
+    await bed.client.query('BEGIN READ ONLY');
+    try {
+      expect(await textOutcome(bed.client, sql)).toEqual(expected);
+    } finally {
+      await bed.client.query('COMMIT');
+    }
+    // A hardened database revokes TEMPORARY from PUBLIC: the later hours' table and a
+    // large shipment's cold answer cannot be temporary tables, as in a READ ONLY block.
+    const role = `strata_wall_notemp_${process.pid}`;
+    const database = new URL(bed.fx.pgUrl).pathname.slice(1);
+    await bed.ref.query(`CREATE ROLE ${role}`);
+    try {
+      await bed.ref.query(`GRANT SELECT ON wall_events, wall_reference TO ${role}`);
+      await bed.ref.query(`REVOKE TEMPORARY ON DATABASE ${database} FROM PUBLIC`);
+      for (const c of [bed.client, bed.ref]) await c.query(`SET ROLE ${role}`);
+      try {
+        await expect(bed.ref.query('CREATE TEMP TABLE wall_t (x int)')).rejects.toMatchObject({ code: '42501' });
+        for (const q of queries(RANGES[0])) await expectSameAnswer(bed, q);
+      } finally {
+        for (const c of [bed.client, bed.ref]) await c.query('RESET ROLE');
+      }
+    } finally {
+      await bed.ref.query(`GRANT TEMPORARY ON DATABASE ${database} TO PUBLIC`);
+      await bed.ref.query(`DROP OWNED BY ${role}`);
+      await bed.ref.query(`DROP ROLE ${role}`);
+    }
   });
 
   it("W on a day's start ships none of the hot day", async () => {
