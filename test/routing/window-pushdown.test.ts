@@ -210,6 +210,17 @@ describe('window functions and DISTINCT ON through the proxy', () => {
     expect(await explain(byHost)).toMatch(/Strata plan class: partials/);
     await expectSame(byHost, { tolerant: true });
     await expectSame(`SELECT host, count(*), sum(count(*)) OVER (), count(*) * 1.0 / sum(count(*)) OVER () AS share FROM window_events WHERE time < '2026-01-02' GROUP BY host HAVING count(*) > 1 ORDER BY host`);
+    // Frames the rewritten statement must keep as written: pgsql-deparser turned the first
+    // into `… AND CURRENT ROW` (a running sum for a total) and the last into a syntax error
+    // (proxy/src/router/window-frame.ts).
+    const framed = `SELECT date_trunc('hour', time) AS h, sum(count(*)) OVER (ORDER BY date_trunc('hour', time) ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING),
+        sum(sum(n)) OVER (ORDER BY date_trunc('hour', time) ROWS UNBOUNDED PRECEDING),
+        max(count(*)) OVER (ORDER BY date_trunc('hour', time) RANGE BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING),
+        min(max(n)) OVER (ORDER BY date_trunc('hour', time) GROUPS BETWEEN 1 FOLLOWING AND 2 FOLLOWING EXCLUDE TIES),
+        sum(count(*)) OVER (ORDER BY date_trunc('hour', time) ROWS BETWEEN 3 PRECEDING AND 1 PRECEDING)
+      FROM window_events WHERE time >= '2026-01-02 18:00+00' AND time < '2026-01-03 06:00+00' GROUP BY 1 ORDER BY 1`;
+    expect(await explain(framed)).toMatch(/Strata plan class: partials/);
+    await expectSame(framed);
   });
 
   it('in a READ ONLY block (candidates held as parameters) and through a cursor', async () => {
