@@ -6,7 +6,8 @@ import { measureSpec, medianRun, startMeasureBed, type MeasureBed } from '../sup
  * (only the cold candidates read), the same answer asked with a condition ClickHouse is
  * not sent (every cold row copied into PostgreSQL: the raw fallback), and PostgreSQL
  * alone holding every row; the same three ways for the largest values of a float column
- * (top-N). Prints the median of five runs of each.
+ * (top-N), and for the first rows of a range with windows that look back (top-N with
+ * windows, engine/top-n-windows.ts). Prints the median of five runs of each.
  *
  *   STRATA_MEASURE_TOPK=1 ROWS=1000000 scripts/run-jest.sh test/routing/window-pushdown-measure.test.ts
  */
@@ -39,15 +40,27 @@ run('top-k per partition, measured', () => {
     process.stdout.write(`${JSON.stringify({ rows: ROWS, top_k_ms: a.ms, raw_fallback_ms: b.ms, postgres_ms: c.ms, speedup_vs_postgres: +(c.ms / a.ms).toFixed(2), speedup_vs_raw: +(b.ms / a.ms).toFixed(2) })}\n`);
   });
 
-  it('prints the three timings of a top-N by a float column', async () => {
+  /** Through the proxy (top-N), with a condition ClickHouse is not sent (raw fallback), and on PostgreSQL alone. */
+  async function printTopNThreeWays(label: string, topN: string): Promise<void> {
     const { client, fx } = bed;
-    const topN = `SELECT time, host, v FROM measure_events WHERE time < '2026-01-05' ORDER BY v DESC, time LIMIT 10`;
     const raw = topN.replace(`WHERE`, `WHERE host || '' <> '' AND`);
     expect((await client.query(`EXPLAIN ${topN}`)).rows.map((r) => r['QUERY PLAN']).join('\n')).toMatch(/plan class: top-n/);
     const a = await medianRun(client, topN);
     const b = await medianRun(client, raw);
     const c = await medianRun(fx.hot, topN.replace('measure_events', 'measure_reference'));
     expect(a.rows).toEqual(c.rows);
-    process.stdout.write(`${JSON.stringify({ rows: ROWS, float_top_n_ms: a.ms, raw_fallback_ms: b.ms, postgres_ms: c.ms, speedup_vs_postgres: +(c.ms / a.ms).toFixed(2), speedup_vs_raw: +(b.ms / a.ms).toFixed(2) })}\n`);
+    process.stdout.write(`${JSON.stringify({ rows: ROWS, [`${label}_ms`]: a.ms, raw_fallback_ms: b.ms, postgres_ms: c.ms, speedup_vs_postgres: +(c.ms / a.ms).toFixed(2), speedup_vs_raw: +(b.ms / a.ms).toFixed(2) })}\n`);
+  }
+
+  it('prints the three timings of a top-N by a float column', async () => {
+    await printTopNThreeWays('float_top_n', `SELECT time, host, v FROM measure_events WHERE time < '2026-01-05' ORDER BY v DESC, time LIMIT 10`);
+  });
+
+  it("prints the three timings of a top-N with windows that look back (each row's change, a moving average)", async () => {
+    await printTopNThreeWays(
+      'window_top_n',
+      `SELECT time, host, v, v - lag(v) OVER (ORDER BY time, host) AS change, avg(v) OVER (ORDER BY time, host ROWS 9 PRECEDING) AS avg10
+        FROM measure_events WHERE time >= '2026-01-02' ORDER BY time, host LIMIT 100`,
+    );
   });
 });

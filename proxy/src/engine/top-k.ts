@@ -3,7 +3,8 @@ import type { PgNode } from '../router/sql-parser';
 import { conjuncts, funcName, opName, visit } from '../translate/ast';
 import { columnOf, isFloatKind, type ColumnScope } from '../translate/column-scope';
 import { floatEqualityKeySql } from './float-equality-key';
-import { orderedAlikePrefix, orderKeysSql, readsAggregateOrWindow } from './top-n';
+import { readsAggregateOrWindow } from './aggregate-calls';
+import { orderedAlikePrefix, orderKeysSql } from './top-n';
 
 /**
  * Top-k per partition: "the latest row per host" spelled either way PostgreSQL users do,

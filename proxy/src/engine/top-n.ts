@@ -2,6 +2,8 @@ import { chIdent } from '@strata/core';
 import type { PgNode } from '../router/sql-parser';
 import { columnKind, columnOf, isFloatKind, isTextKind, type ColumnScope } from '../translate/column-scope';
 import { textOperand } from '../translate/text-order';
+import { readsAggregateOrWindow } from './aggregate-calls';
+import { cutKeysForWindows } from './top-n-windows';
 
 /**
  * Top-N: `SELECT … FROM t WHERE … ORDER BY <columns> LIMIT n [OFFSET m]` needs at most
@@ -11,12 +13,13 @@ import { textOperand } from '../translate/text-order';
  *
  * Only when the cut is exact: the SELECT reads the table alone; every WHERE condition
  * reached ClickHouse (else a row PostgreSQL would drop could take a place); no grouping,
- * aggregate, DISTINCT, window or set operation; ClickHouse orders by the leading sort
- * keys that are plain columns it orders as PostgreSQL does (timestamps, integers, dates,
- * bool, floats with PostgreSQL's NaN placement spelled out, and text whose collation is
- * byte order: translate/text-order.ts), with PostgreSQL's NULL placement spelled out,
- * and cuts `WITH TIES` so every row tied on those keys stays for PostgreSQL to order;
- * LIMIT and OFFSET are integer literals.
+ * aggregate, DISTINCT or set operation, and window functions only where each returned
+ * row's value depends on rows at or before it (top-n-windows.ts); ClickHouse orders by
+ * the leading sort keys that are plain columns it orders as PostgreSQL does (timestamps,
+ * integers, dates, bool, floats with PostgreSQL's NaN placement spelled out, and text
+ * whose collation is byte order: translate/text-order.ts), with PostgreSQL's NULL
+ * placement spelled out, and cuts `WITH TIES` so every row tied on those keys stays for
+ * PostgreSQL to order; LIMIT and OFFSET are integer literals.
  */
 export interface TopN {
   /** The keys ClickHouse orders by (orderKeysSql spells them). */
@@ -50,8 +53,11 @@ export function topNOf(sel: PgNode, scope: ColumnScope): TopN | undefined {
   const limit = intLiteral(sel.limitCount);
   const offset = sel.limitOffset === undefined ? 0n : intLiteral(sel.limitOffset);
   if (limit === undefined || offset === undefined) return undefined;
-  if (readsAggregateOrWindow(sel.targetList)) return undefined;
-  const keys = untilTextAfterLatestTime(orderedAlikePrefix(sel.sortClause as PgNode[], scope), scope);
+  // Aggregates (one row), subqueries; window functions only where they look back (top-n-windows.ts).
+  const items = [sel.targetList, sel.sortClause];
+  if (readsAggregateOrWindow(withoutWindows(items))) return undefined;
+  const ordered = untilTextAfterLatestTime(orderedAlikePrefix(sel.sortClause as PgNode[], scope), scope);
+  const keys = ordered.slice(0, cutKeysForWindows(items, (order) => leadingCutKeys(order, ordered, scope)));
   if (keys.length === 0) return undefined;
   return { keys, rows: limit + offset, ...(sel.whereClause ? { where: structuredClone(sel.whereClause) } : {}) };
 }
@@ -78,6 +84,13 @@ export function orderedAlikePrefix(sortItems: PgNode[], scope: ColumnScope): Ord
     keys.push({ column, direction: desc ? 'DESC' : 'ASC', nullsFirst, float });
   }
   return keys;
+}
+
+/** How many of the cut's keys a window's ORDER BY starts with, each with its direction and NULL placement (top-n-windows.ts). */
+function leadingCutKeys(order: PgNode[], keys: readonly OrderKey[], scope: ColumnScope): number {
+  const leading = orderedAlikePrefix(order.slice(0, keys.length), scope);
+  const same = leading.findIndex((k, i) => k.column !== keys[i].column || k.direction !== keys[i].direction || k.nullsFirst !== keys[i].nullsFirst);
+  return same < 0 ? leading.length : same;
 }
 
 /**
@@ -120,33 +133,16 @@ function intLiteral(n: PgNode): bigint | undefined {
   return undefined;
 }
 
-export function readsAggregateOrWindow(node: PgNode): boolean {
-  let found = false;
-  const visit = (n: PgNode): void => {
-    if (found || n === null || typeof n !== 'object') return;
-    if (Array.isArray(n)) return n.forEach(visit);
-    if (n.FuncCall && (n.FuncCall.over || n.FuncCall.agg_star || n.FuncCall.agg_distinct || AGGREGATES.has(lastName(n.FuncCall.funcname)))) {
-      found = true;
-      return;
-    }
-    if (n.SubLink) {
-      found = true;
-      return;
-    }
-    for (const v of Object.values(n)) visit(v);
-  };
-  visit(node);
-  return found;
+/**
+ * `node` with each window function call replaced by what it reads (arguments, FILTER, its
+ * window's clauses): an aggregate among those still makes the SELECT grouped.
+ */
+function withoutWindows(node: PgNode): PgNode {
+  if (node === null || typeof node !== 'object') return node;
+  if (Array.isArray(node)) return node.map(withoutWindows);
+  if (node.FuncCall?.over) {
+    const { args, agg_filter, agg_order, over } = node.FuncCall;
+    return withoutWindows([args, agg_filter, agg_order, over.partitionClause, over.orderClause, over.startOffset, over.endOffset]);
+  }
+  return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, withoutWindows(v)]));
 }
-
-function lastName(names: PgNode[] | undefined): string {
-  const last = names?.[names.length - 1];
-  return String(last?.String?.sval ?? '').toLowerCase();
-}
-
-/** Aggregates a target list could name without GROUP BY (one row: no top-N). */
-const AGGREGATES = new Set([
-  'count', 'sum', 'avg', 'min', 'max', 'stddev', 'stddev_pop', 'stddev_samp', 'variance', 'var_pop', 'var_samp',
-  'percentile_cont', 'percentile_disc', 'mode', 'array_agg', 'string_agg', 'json_agg', 'jsonb_agg', 'bool_and', 'bool_or', 'every',
-  'bit_and', 'bit_or', 'json_object_agg', 'jsonb_object_agg', 'corr', 'covar_pop', 'covar_samp', 'regr_slope', 'xmlagg',
-]);

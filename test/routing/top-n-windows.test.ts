@@ -1,0 +1,139 @@
+import { sameAsReference, startDifferentialBed, tieredSpec, type DifferentialBed } from './differential-bed';
+
+/**
+ * Top-N with window functions that look back (proxy/src/engine/top-n-windows.ts): the
+ * cold read still stops at the first n + m rows when each window orders by the cut's keys
+ * first and reaches no later row. Through the real proxy against PostgreSQL holding every
+ * row, exact text: lag, ranking, running and moving aggregates (ROWS, RANGE with peers,
+ * RANGE with an interval, GROUPS, EXCLUDE), first/last/nth_value, a window in ORDER BY,
+ * OFFSET, NULL and NaN values, ties on time at the cut, ranges across W and cold-only; and
+ * the windows that look forward or count the whole partition, which read raw rows.
+ */
+const TABLE = tieredSpec({
+  table: 'topn_window_events',
+  timeColumn: 'time',
+  columns: [
+    { name: 'time', type: 'timestamptz' },
+    { name: 'host', type: 'text' },
+    { name: 'v', type: 'double precision' },
+    { name: 'n', type: 'integer' },
+  ],
+  hot: { chunkInterval: '1h', retention: '24h' },
+  cold: { orderBy: ['host', 'time'], partitionBy: 'day' },
+});
+
+const W = '2026-01-03T00:00:00Z';
+
+/** Every 10 minutes for three days, two hosts per instant (ties on time), n unique; v NULL or NaN now and then. */
+const ROWS = `SELECT t, h, CASE WHEN (2 * g + i) % 7 = 0 THEN NULL WHEN (2 * g + i) % 11 = 0 THEN 'NaN' ELSE ((2 * g + i) % 13)::float8 / 4 END, (2 * g + i)::int4
+  FROM generate_series(timestamptz '2026-01-01 00:00+00', timestamptz '2026-01-03 11:50+00', interval '10 minutes') WITH ORDINALITY s(t, g),
+    LATERAL unnest(ARRAY['h1', 'h2']) WITH ORDINALITY AS u(h, i)`;
+
+/** A late row below W (hot), between cold rows. */
+const LATE = `SELECT timestamptz '2026-01-02 23:55+00', 'h3', 1000::float8, -1`;
+
+jest.setTimeout(120_000);
+
+describe('top-N with window functions that look back', () => {
+  let bed: DifferentialBed;
+
+  beforeAll(async () => {
+    bed = await startDifferentialBed(TABLE, {
+      reference: 'topn_window_reference',
+      rows: ROWS,
+      late: LATE,
+      partitions: ['2026-01-01T00:00:00Z', '2026-01-05T00:00:00Z'],
+      watermark: W,
+      password: 'topn-window-secret',
+    });
+  }, 180_000);
+
+  afterAll(async () => {
+    await bed?.close();
+  });
+
+  /** Same answer as PostgreSQL alone, and the cold read it made: 'cut' (top-N), 'raw' or 'none'. */
+  async function coldRead(sql: string): Promise<string> {
+    const plan = await sameAsReference(bed, sql, { referenceAnswers: true, someRows: true });
+    if (/not queried/.test(plan)) return 'none';
+    return /raw rows \(top-N\)/.test(plan) ? 'cut' : /raw rows from the cold tier/.test(plan) ? 'raw' : plan;
+  }
+
+  const ACROSS_W = `time >= '2026-01-02 22:00+00'`;
+  const COLD_ONLY = `time < '2026-01-02 12:00+00'`;
+
+  /** A cold-only range is cut; elsewhere the hot tier may hold the first rows (ClickHouse not queried). */
+  function expectCut(sql: string, range: string, read: string): void {
+    expect({ sql, read }).toEqual({ sql, read: range === COLD_ONLY ? 'cut' : expect.stringMatching(/^(cut|none)$/) });
+  }
+
+  it('cuts the cold read for lag, ranking and first/last/nth_value over the cut order', async () => {
+    for (const range of [ACROSS_W, COLD_ONLY, `time >= '2026-01-01'`]) {
+      for (const sql of [
+        `SELECT time, n, v, lag(v) OVER (ORDER BY time, n) AS prev, lag(n, 3, -9) OVER (ORDER BY time, n), row_number() OVER (ORDER BY time, n) AS rn
+           FROM topn_window_events WHERE ${range} ORDER BY time, n LIMIT 25`,
+        // Windows ordered by time alone: the cut is on time, each instant's rows kept whole.
+        `SELECT time, n, rank() OVER (ORDER BY time), dense_rank() OVER (ORDER BY time NULLS LAST, host)
+           FROM topn_window_events WHERE ${range} AND host <> 'h3' ORDER BY time, n LIMIT 9 OFFSET 4`,
+        `SELECT time, n, first_value(v) OVER (ORDER BY time DESC, n DESC ROWS BETWEEN 3 PRECEDING AND CURRENT ROW),
+             last_value(n) OVER (ORDER BY time DESC, n DESC ROWS BETWEEN 2 PRECEDING AND 1 PRECEDING), nth_value(n, 2) OVER (ORDER BY time DESC, n DESC)
+           FROM topn_window_events WHERE ${range} ORDER BY time DESC, n DESC LIMIT 15`,
+        `SELECT time, n, v - lag(v, 0) OVER (ORDER BY time DESC, n DESC) FROM topn_window_events WHERE ${range} ORDER BY time DESC, n DESC LIMIT 6 OFFSET 30`,
+      ]) {
+        expectCut(sql, range, await coldRead(sql));
+      }
+    }
+  });
+
+  it('cuts it for running and moving aggregates: ROWS, RANGE with peers and an interval, GROUPS, EXCLUDE, FILTER', async () => {
+    for (const range of [ACROSS_W, COLD_ONLY]) {
+      for (const sql of [
+        // Integer sums and float min/max/count: exact whatever order PostgreSQL adds peers in.
+        `SELECT time, n, sum(n) OVER (ORDER BY time), count(v) OVER (ORDER BY time), max(v) OVER (ORDER BY time, n ROWS 4 PRECEDING)
+           FROM topn_window_events WHERE ${range} ORDER BY time, n LIMIT 20`,
+        `SELECT time, n, count(*) OVER (ORDER BY time RANGE BETWEEN '30 minutes' PRECEDING AND CURRENT ROW),
+             sum(n) OVER (ORDER BY time GROUPS BETWEEN 1 PRECEDING AND CURRENT ROW EXCLUDE CURRENT ROW),
+             min(v) FILTER (WHERE host = 'h2') OVER (ORDER BY time, n ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+           FROM topn_window_events WHERE ${range} ORDER BY time, n LIMIT 12`,
+        `SELECT time, n, avg(n) OVER (ORDER BY time DESC, n DESC ROWS BETWEEN 5 PRECEDING AND CURRENT ROW) FROM topn_window_events WHERE ${range} ORDER BY time DESC, n DESC LIMIT 8`,
+        // A window in ORDER BY, after the cut's keys.
+        `SELECT time, n FROM topn_window_events WHERE ${range} ORDER BY time DESC, row_number() OVER (ORDER BY time DESC, n) DESC LIMIT 7`,
+      ]) {
+        expectCut(sql, range, await coldRead(sql));
+      }
+    }
+  });
+
+  it('reads raw rows for windows that look forward, count the whole partition or order otherwise', async () => {
+    const range = COLD_ONLY;
+    for (const sql of [
+      `SELECT time, n, lead(n) OVER (ORDER BY time, n) FROM topn_window_events WHERE ${range} ORDER BY time, n LIMIT 5`,
+      `SELECT time, n, lag(n, -1) OVER (ORDER BY time, n) FROM topn_window_events WHERE ${range} ORDER BY time, n LIMIT 5`,
+      // The order reversed: "the previous row" of the latest rows lies past the cut.
+      `SELECT time, n, n - lag(n) OVER (ORDER BY time, n) FROM topn_window_events WHERE ${range} ORDER BY time DESC, n DESC LIMIT 5`,
+      `SELECT time, n, dense_rank() OVER (ORDER BY time DESC) FROM topn_window_events WHERE ${range} ORDER BY time, n LIMIT 5`,
+      `SELECT time, n, ntile(4) OVER (ORDER BY time, n), cume_dist() OVER (ORDER BY time, n) FROM topn_window_events WHERE ${range} ORDER BY time, n LIMIT 5`,
+      `SELECT time, n, sum(n) OVER (ORDER BY time, n ROWS BETWEEN CURRENT ROW AND 1 FOLLOWING) FROM topn_window_events WHERE ${range} ORDER BY time, n LIMIT 5`,
+      `SELECT time, n, count(*) OVER () FROM topn_window_events WHERE ${range} ORDER BY time, n LIMIT 5`,
+      `SELECT time, n, lag(n) OVER (PARTITION BY host ORDER BY time, n) FROM topn_window_events WHERE ${range} ORDER BY time, n LIMIT 5`,
+      `SELECT time, n, lag(n) OVER (ORDER BY n) FROM topn_window_events WHERE ${range} ORDER BY time, n LIMIT 5`,
+      `SELECT time, n, lag(n) OVER w FROM topn_window_events WHERE ${range} WINDOW w AS (ORDER BY time, n) ORDER BY time, n LIMIT 5`,
+    ]) {
+      expect({ sql, read: await coldRead(sql) }).toEqual({ sql, read: 'raw' });
+    }
+  });
+
+  it('answers alike in a READ ONLY block and through a cursor', async () => {
+    const sql = `SELECT time, n, lag(v) OVER (ORDER BY time, n), sum(n) OVER (ORDER BY time) FROM topn_window_events WHERE ${COLD_ONLY} ORDER BY time, n LIMIT 10 OFFSET 3`;
+    const expected = (await bed.ref.query({ text: sql.replace('topn_window_events', 'topn_window_reference'), rowMode: 'array' })).rows;
+    expect(expected).toHaveLength(10);
+    await bed.client.query('BEGIN READ ONLY');
+    try {
+      expect((await bed.client.query({ text: sql, rowMode: 'array' })).rows).toEqual(expected);
+      await bed.client.query(`DECLARE topn_window_cursor CURSOR FOR ${sql}`);
+      expect((await bed.client.query({ text: 'FETCH ALL FROM topn_window_cursor', rowMode: 'array' })).rows).toEqual(expected);
+    } finally {
+      await bed.client.query('COMMIT');
+    }
+  });
+});
