@@ -1,4 +1,5 @@
 import { sameAsReference, startDifferentialBed, tieredSpec, type DifferentialBed } from './differential-bed';
+import { explainText } from './top-k-cold-read';
 
 /**
  * Top-N with window functions that look back (proxy/src/engine/top-n-windows.ts): the
@@ -6,8 +7,10 @@ import { sameAsReference, startDifferentialBed, tieredSpec, type DifferentialBed
  * first and reaches no later row. Through the real proxy against PostgreSQL holding every
  * row, exact text: lag, ranking, running and moving aggregates (ROWS, RANGE with peers,
  * RANGE with an interval, GROUPS, EXCLUDE), first/last/nth_value, a window in ORDER BY,
- * OFFSET, NULL and NaN values, ties on time at the cut, ranges across W and cold-only; and
- * the windows that look forward or count the whole partition, which read raw rows.
+ * OFFSET, NULL and NaN values, ties on time at the cut, ranges across W and cold-only;
+ * windows ordered against the statement (the latest rows with their change), whose cut is
+ * widened by their look-back, a tie group of 10 at the cut included; and the windows that
+ * look forward, count the whole partition or look back without bound, which read raw rows.
  */
 const TABLE = tieredSpec({
   table: 'topn_window_events',
@@ -24,10 +27,15 @@ const TABLE = tieredSpec({
 
 const W = '2026-01-03T00:00:00Z';
 
-/** Every 10 minutes for three days, two hosts per instant (ties on time), n unique; v NULL or NaN now and then. */
+/**
+ * Every 10 minutes for three days, two hosts per instant (ties on time), n unique; v NULL
+ * or NaN now and then. Host 'tie': 40 cold rows in 4 instants of 10 rows each, so a cut
+ * falls inside a tie group and a look-back crosses groups.
+ */
 const ROWS = `SELECT t, h, CASE WHEN (2 * g + i) % 7 = 0 THEN NULL WHEN (2 * g + i) % 11 = 0 THEN 'NaN' ELSE ((2 * g + i) % 13)::float8 / 4 END, (2 * g + i)::int4
   FROM generate_series(timestamptz '2026-01-01 00:00+00', timestamptz '2026-01-03 11:50+00', interval '10 minutes') WITH ORDINALITY s(t, g),
-    LATERAL unnest(ARRAY['h1', 'h2']) WITH ORDINALITY AS u(h, i)`;
+    LATERAL unnest(ARRAY['h1', 'h2']) WITH ORDINALITY AS u(h, i)
+  UNION ALL SELECT timestamptz '2026-01-02 05:00+00' + (g / 10) * interval '1 minute', 'tie', (g % 7)::float8, 10000 + g FROM generate_series(0, 39) AS g`;
 
 /** A late row below W (hot), between cold rows. */
 const LATE = `SELECT timestamptz '2026-01-02 23:55+00', 'h3', 1000::float8, -1`;
@@ -104,14 +112,39 @@ describe('top-N with window functions that look back', () => {
     }
   });
 
+  it('cuts it, widened by the look-back, for windows ordered against the statement: the latest rows with their change', async () => {
+    for (const range of [ACROSS_W, COLD_ONLY]) {
+      for (const sql of [
+        `SELECT time, host, v, v - lag(v) OVER (ORDER BY time, n) AS change FROM topn_window_events WHERE ${range} ORDER BY time DESC, n DESC LIMIT 10`,
+        `SELECT time, n, lag(n, 3, -1) OVER (ORDER BY time, n), sum(n) OVER (ORDER BY time, n ROWS BETWEEN 4 PRECEDING AND 1 PRECEDING),
+             first_value(v) OVER (ORDER BY time, n ROWS 2 PRECEDING), count(v) OVER (ORDER BY time, n ROWS CURRENT ROW)
+           FROM topn_window_events WHERE ${range} AND host <> 'h3' ORDER BY time DESC, n DESC LIMIT 6 OFFSET 3`,
+      ]) {
+        const read = await coldRead(sql);
+        expectCut(sql, range, read);
+        if (range === COLD_ONLY) expect(await explainText(bed.client, sql)).toMatch(/then through their ties and \d+ more/);
+      }
+    }
+    // A cut inside a tie group of 10 rows: lag 4 and 15 rows back cross into the next groups.
+    for (const sql of [
+      `SELECT time, n, lag(n, 4) OVER (ORDER BY time, n), lag(n, 15) OVER (ORDER BY time, n) FROM topn_window_events WHERE host = 'tie' ORDER BY time DESC, n DESC LIMIT 3 OFFSET 8`,
+      `SELECT time, n, lag(n) OVER (ORDER BY time, n), min(n) OVER (ORDER BY time, n ROWS 11 PRECEDING) FROM topn_window_events WHERE host = 'tie' ORDER BY time DESC LIMIT 12`,
+      `SELECT time, n, sum(n) OVER (ORDER BY time ASC, n ASC ROWS BETWEEN 20 PRECEDING AND 20 PRECEDING) FROM topn_window_events WHERE host = 'tie' ORDER BY time DESC, n DESC LIMIT 25`,
+    ]) {
+      expect({ sql, read: await coldRead(sql) }).toEqual({ sql, read: 'cut' });
+    }
+  });
+
   it('reads raw rows for windows that look forward, count the whole partition or order otherwise', async () => {
     const range = COLD_ONLY;
     for (const sql of [
       `SELECT time, n, lead(n) OVER (ORDER BY time, n) FROM topn_window_events WHERE ${range} ORDER BY time, n LIMIT 5`,
       `SELECT time, n, lag(n, -1) OVER (ORDER BY time, n) FROM topn_window_events WHERE ${range} ORDER BY time, n LIMIT 5`,
-      // The order reversed: "the previous row" of the latest rows lies past the cut.
-      `SELECT time, n, n - lag(n) OVER (ORDER BY time, n) FROM topn_window_events WHERE ${range} ORDER BY time DESC, n DESC LIMIT 5`,
-      `SELECT time, n, dense_rank() OVER (ORDER BY time DESC) FROM topn_window_events WHERE ${range} ORDER BY time, n LIMIT 5`,
+      // Ordered against the statement and looking back without bound: every later row.
+      `SELECT time, n, sum(n) OVER (ORDER BY time, n) FROM topn_window_events WHERE ${range} ORDER BY time DESC, n DESC LIMIT 5`,
+      `SELECT time, n, row_number() OVER (ORDER BY time, n) FROM topn_window_events WHERE ${range} ORDER BY time DESC, n DESC LIMIT 5`,
+      `SELECT time, n, count(*) OVER (ORDER BY time, n ROWS UNBOUNDED PRECEDING) FROM topn_window_events WHERE ${range} ORDER BY time DESC, n DESC LIMIT 5`,
+      `SELECT time, n, max(n) OVER (ORDER BY time RANGE BETWEEN '10 minutes' PRECEDING AND CURRENT ROW) FROM topn_window_events WHERE ${range} ORDER BY time DESC, n DESC LIMIT 5`,
       `SELECT time, n, ntile(4) OVER (ORDER BY time, n), cume_dist() OVER (ORDER BY time, n) FROM topn_window_events WHERE ${range} ORDER BY time, n LIMIT 5`,
       `SELECT time, n, sum(n) OVER (ORDER BY time, n ROWS BETWEEN CURRENT ROW AND 1 FOLLOWING) FROM topn_window_events WHERE ${range} ORDER BY time, n LIMIT 5`,
       `SELECT time, n, count(*) OVER () FROM topn_window_events WHERE ${range} ORDER BY time, n LIMIT 5`,

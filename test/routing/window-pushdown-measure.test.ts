@@ -6,8 +6,8 @@ import { measureSpec, medianRun, startMeasureBed, type MeasureBed } from '../sup
  * (only the cold candidates read), the same answer asked with a condition ClickHouse is
  * not sent (every cold row copied into PostgreSQL: the raw fallback), and PostgreSQL
  * alone holding every row; the same three ways for the largest values of a float column
- * (top-N), and for the first rows of a range with windows that look back (top-N with
- * windows, engine/top-n-windows.ts). Prints the median of five runs of each.
+ * (top-N), and for the first rows of a range with windows that look back and the latest
+ * rows with their change (top-N with windows, engine/top-n-windows.ts). Prints the median of five runs of each.
  *
  *   STRATA_MEASURE_TOPK=1 ROWS=1000000 scripts/run-jest.sh test/routing/window-pushdown-measure.test.ts
  */
@@ -61,6 +61,13 @@ run('top-k per partition, measured', () => {
       'window_top_n',
       `SELECT time, host, v, v - lag(v) OVER (ORDER BY time, host) AS change, avg(v) OVER (ORDER BY time, host ROWS 9 PRECEDING) AS avg10
         FROM measure_events WHERE time >= '2026-01-02' ORDER BY time, host LIMIT 100`,
+    );
+  });
+
+  it('prints the three timings of the latest rows with their change (a window ordered against the statement)', async () => {
+    await printTopNThreeWays(
+      'latest_with_change',
+      `SELECT time, host, v, v - lag(v) OVER (ORDER BY time, host) AS change FROM measure_events WHERE time < '2026-01-05' ORDER BY time DESC, host DESC LIMIT 100`,
     );
   });
 });

@@ -3,72 +3,105 @@ import { funcName } from '../translate/ast';
 import { AGGREGATES } from './aggregate-calls';
 
 /**
- * Window functions a top-N (top-n.ts) may keep: those whose value at a row depends only
- * on rows at or before it in the cut's order. The first page of a range with each row's
- * change since the one before it —
+ * Window functions a top-N (top-n.ts) may keep, and how far past the cut they make it
+ * read. ClickHouse's cut keeps every row up to the (n + m)-th in the cut keys' order and
+ * every row tied with it on them (WITH TIES); PostgreSQL then computes each window over
+ * hot rows and those. For every row it returns, a window must see the same rows as over
+ * every row:
  *
- *   SELECT time, v, v - lag(v) OVER (ORDER BY time) … WHERE time >= $1 ORDER BY time LIMIT 1000
+ * - **Ordered with the statement** (its ORDER BY starts with the cut's keys, same
+ *   direction and NULL placement), looking no later than the current row — the first page
+ *   of a range with each row's change since the one before,
+ *     `SELECT time, v - lag(v) OVER (ORDER BY time) … ORDER BY time LIMIT 1000` —
+ *   it reads only rows at or before the returned ones and their peers on the cut keys:
+ *   all in the cut. Any frame ending at CURRENT ROW (RANGE and GROUPS take the peers) or
+ *   k PRECEDING; row_number, rank, dense_rank, lag (no offset or a literal ≥ 0),
+ *   first_value, last_value, nth_value, or a built-in aggregate.
+ * - **Ordered against it** (the cut's keys reversed: direction and NULL placement) and
+ *   looking back a bounded number of rows — the latest rows, each with its change,
+ *     `SELECT time, v - lag(v) OVER (ORDER BY time) … ORDER BY time DESC LIMIT 100` —
+ *   it reads up to k rows past the last returned row's peers: lag with a literal offset
+ *   k (1 when left out), or a ROWS frame from k PRECEDING (a literal) to CURRENT ROW or
+ *   j PRECEDING. A tie group at the cut can be of any size, so the cut becomes "through
+ *   the (n + m)-th row's ties, then k more rows and their ties": the engine counts the
+ *   first part in ClickHouse (the same cut, counted) before reading (`lookBack`,
+ *   cold-rows.ts). Ranking and unbounded frames count every later row: raw rows.
  *
- * — still needs only the first n + m rows of each tier. The cut keeps every row up to the
- * (n + m)-th in the cut keys' order and every row tied with it on them (WITH TIES), so it
- * holds every row at or before each returned row, its ties on those keys included;
- * PostgreSQL then computes each window over hot rows and candidates and sees, for every
- * row it returns, the same rows before it (and the same peers) as over every row.
- *
- * A window ordered the other way (the latest rows, `ORDER BY time DESC`, each with
- * `lag(v) OVER (ORDER BY time)`) looks past the cut, and by how many rows depends on the
- * ties there (a tie group at the cut can be any size): raw rows.
- *
- * Exact when every window function (target list and ORDER BY alike):
- * - is over one partition (no PARTITION BY: a partition's earlier rows could lie anywhere
- *   past the cut) and is spelled inline (no named window);
- * - orders by the cut keys first, each with its direction and NULL placement, so "before
- *   in the window" is "before or tied in the cut". More keys after them are fine (they
- *   only order rows tied on the cut keys, all of which are kept); fewer shorten the cut to
- *   as many keys (`ORDER BY time, n LIMIT 20` with `sum(n) OVER (ORDER BY time)` cuts on
- *   time alone, keeping each instant's rows whole: the window's peers);
- * - looks no later than the current row: its frame ends at CURRENT ROW (RANGE and GROUPS
- *   take its peers, all kept) or k PRECEDING, never FOLLOWING; EXCLUDE only narrows it;
- * - is row_number, rank, dense_rank, lag with no offset or a non-negative integer literal
- *   one (a negative offset looks forward), first_value, last_value, nth_value, or one of
- *   PostgreSQL's built-in aggregates. lead, ntile, percent_rank and cume_dist look past
- *   the row (or count every row of the partition) and keep the statement on raw rows.
+ * Every window has no PARTITION BY (a partition's rows could lie anywhere past the cut)
+ * and is spelled inline (no named window). More order keys after the cut's are fine
+ * (they order rows tied on the cut keys, all of which are kept); fewer make the cut on as
+ * many keys (a window ordered by time alone keeps each instant's rows whole: its peers).
+ * lead, ntile, percent_rank, cume_dist and frames reaching FOLLOWING rows read raw rows.
  * Aggregates without OVER and subqueries are refused by the caller's checks as before.
  */
 const LOOKING_BACK = new Set(['row_number', 'rank', 'dense_rank', 'lag', 'first_value', 'last_value', 'nth_value']);
 
-/** PostgreSQL's FRAMEOPTION_ bits (parsenodes.h) that let a frame reach later rows. */
-const FRAME_LOOKS_FORWARD = 0x00080 | 0x00100 | 0x02000 | 0x04000; // START/END UNBOUNDED FOLLOWING, START/END OFFSET FOLLOWING
+/** PostgreSQL's FRAMEOPTION_ bits (parsenodes.h). */
+const FRAME = {
+  rows: 0x00004,
+  /** START/END UNBOUNDED FOLLOWING, START/END OFFSET FOLLOWING: the frame reaches later rows. */
+  looksForward: 0x00080 | 0x00100 | 0x02000 | 0x04000,
+  startCurrentRow: 0x00200,
+  startOffsetPreceding: 0x00800,
+} as const;
 
-/**
- * How many of the cut's keys every window function in `nodes` orders by first, each
- * looking back only (`leadingCutKeys` counts them for one window's ORDER BY: top-n.ts);
- * Infinity with no window, 0 at the first that looks forward or at a subquery. The cut
- * is then made on that many keys: its ties on them are each window's peers, all kept.
- */
-export function cutKeysForWindows(nodes: PgNode, leadingCutKeys: (order: PgNode[]) => number): number {
-  let keys = Infinity;
+/** How a window's ORDER BY starts: with how many of the cut's keys as they are, and how many reversed (top-n.ts). */
+export interface LeadingKeys {
+  same: number;
+  reversed: number;
+}
+
+/** The cut windows allow: on how many keys (Infinity: no window), and how many rows past it they look back (0: none). */
+export interface WindowCut {
+  keys: number;
+  lookBack: bigint;
+}
+
+/** The cut every window function in `nodes` allows (see above); keys 0 at the first that allows none, or at a subquery. */
+export function cutForWindows(nodes: PgNode, leadingKeys: (order: PgNode[]) => LeadingKeys): WindowCut {
+  const cut: WindowCut = { keys: Infinity, lookBack: 0n };
   const visit = (n: PgNode): void => {
-    if (keys === 0 || n === null || typeof n !== 'object') return;
+    if (cut.keys === 0 || n === null || typeof n !== 'object') return;
     if (Array.isArray(n)) return n.forEach(visit);
     if (n.SubLink) {
-      keys = 0;
+      cut.keys = 0;
       return;
     }
-    if (n.FuncCall?.over) keys = Math.min(keys, looksBack(n.FuncCall) ? leadingCutKeys((n.FuncCall.over.orderClause ?? []) as PgNode[]) : 0);
+    if (n.FuncCall?.over) {
+      const one = windowCut(n.FuncCall, leadingKeys((n.FuncCall.over.orderClause ?? []) as PgNode[]));
+      cut.keys = Math.min(cut.keys, one.keys);
+      if (one.lookBack > cut.lookBack) cut.lookBack = one.lookBack;
+    }
     for (const v of Object.values(n)) visit(v);
   };
   visit(nodes);
-  return keys;
+  return cut;
 }
 
-/** A window function that looks no later than the current row, over one partition, spelled inline. */
-function looksBack(f: PgNode): boolean {
-  const fn = (funcName(f) ?? '').toLowerCase();
-  if (!LOOKING_BACK.has(fn) && !AGGREGATES.has(fn)) return false;
-  const offset = f.args?.[1];
-  if (fn === 'lag' && offset !== undefined && !(offset.A_Const?.ival !== undefined && (offset.A_Const.ival.ival ?? 0) >= 0)) return false;
+function windowCut(f: PgNode, leading: LeadingKeys): WindowCut {
+  const none = { keys: 0, lookBack: 0n };
   const over = f.over;
-  if (over.name || over.refname || over.partitionClause?.length) return false;
-  return ((over.frameOptions ?? 0) & FRAME_LOOKS_FORWARD) === 0;
+  if (over.name || over.refname || over.partitionClause?.length || ((over.frameOptions ?? 0) & FRAME.looksForward) !== 0) return none;
+  const fn = funcName(f) ?? '';
+  if (!LOOKING_BACK.has(fn) && !AGGREGATES.has(fn)) return none;
+  const offset = fn === 'lag' ? (f.args?.length > 1 ? nonNegativeLiteral(f.args[1]) : 1n) : undefined;
+  if (fn === 'lag' && offset === undefined) return none;
+  if (leading.same > 0) return { keys: leading.same, lookBack: 0n };
+  const back = offset ?? rowsFrameLookBack(fn, over);
+  return leading.reversed > 0 && back !== undefined ? { keys: leading.reversed, lookBack: back } : none;
+}
+
+/** How many rows before the current one a ROWS frame from k PRECEDING (or CURRENT ROW) reaches; undefined otherwise (ranking ignores frames). */
+function rowsFrameLookBack(fn: string, over: PgNode): bigint | undefined {
+  const o: number = over.frameOptions ?? 0;
+  if (fn === 'row_number' || fn === 'rank' || fn === 'dense_rank' || (o & FRAME.rows) === 0) return undefined;
+  if (o & FRAME.startCurrentRow) return 0n;
+  return o & FRAME.startOffsetPreceding ? nonNegativeLiteral(over.startOffset) : undefined;
+}
+
+function nonNegativeLiteral(n: PgNode): bigint | undefined {
+  const ival = n?.A_Const?.ival;
+  if (ival === undefined) return undefined;
+  const k = BigInt(ival.ival ?? 0);
+  return k >= 0n ? k : undefined;
 }

@@ -3,7 +3,7 @@ import type { PgNode } from '../router/sql-parser';
 import { columnKind, columnOf, isFloatKind, isTextKind, type ColumnScope } from '../translate/column-scope';
 import { textOperand } from '../translate/text-order';
 import { readsAggregateOrWindow } from './aggregate-calls';
-import { cutKeysForWindows } from './top-n-windows';
+import { cutForWindows, type LeadingKeys } from './top-n-windows';
 
 /**
  * Top-N: `SELECT … FROM t WHERE … ORDER BY <columns> LIMIT n [OFFSET m]` needs at most
@@ -24,8 +24,16 @@ import { cutKeysForWindows } from './top-n-windows';
 export interface TopN {
   /** The keys ClickHouse orders by (orderKeysSql spells them). */
   keys: readonly OrderKey[];
-  /** n + m. */
+  /**
+   * n + m; with `lookBack`, set before the cold read to the rows through the (n + m)-th
+   * row's ties plus lookBack (cold-rows.ts).
+   */
   rows: bigint;
+  /**
+   * Rows past the (n + m)-th row's ties that a window ordered against the statement
+   * looks back at (top-n-windows.ts); absent: none.
+   */
+  lookBack?: bigint;
   /** A copy of the SELECT's WHERE (every condition pushed), for the hot tier's count (hot-top-n.ts). */
   where?: PgNode;
   /** Set once W is known: the hot tier holds the first n + m rows, ClickHouse is not read (hot-top-n.ts). */
@@ -57,9 +65,15 @@ export function topNOf(sel: PgNode, scope: ColumnScope): TopN | undefined {
   const items = [sel.targetList, sel.sortClause];
   if (readsAggregateOrWindow(withoutWindows(items))) return undefined;
   const ordered = untilTextAfterLatestTime(orderedAlikePrefix(sel.sortClause as PgNode[], scope), scope);
-  const keys = ordered.slice(0, cutKeysForWindows(items, (order) => leadingCutKeys(order, ordered, scope)));
+  const windows = cutForWindows(items, (order) => leadingCutKeys(order, ordered, scope));
+  const keys = ordered.slice(0, windows.keys);
   if (keys.length === 0) return undefined;
-  return { keys, rows: limit + offset, ...(sel.whereClause ? { where: structuredClone(sel.whereClause) } : {}) };
+  return {
+    keys,
+    rows: limit + offset,
+    ...(windows.lookBack > 0n ? { lookBack: windows.lookBack } : {}),
+    ...(sel.whereClause ? { where: structuredClone(sel.whereClause) } : {}),
+  };
 }
 
 /**
@@ -86,11 +100,14 @@ export function orderedAlikePrefix(sortItems: PgNode[], scope: ColumnScope): Ord
   return keys;
 }
 
-/** How many of the cut's keys a window's ORDER BY starts with, each with its direction and NULL placement (top-n-windows.ts). */
-function leadingCutKeys(order: PgNode[], keys: readonly OrderKey[], scope: ColumnScope): number {
+/** How many of the cut's keys a window's ORDER BY starts with, as they are and reversed (direction and NULL placement; top-n-windows.ts). */
+function leadingCutKeys(order: PgNode[], keys: readonly OrderKey[], scope: ColumnScope): LeadingKeys {
   const leading = orderedAlikePrefix(order.slice(0, keys.length), scope);
-  const same = leading.findIndex((k, i) => k.column !== keys[i].column || k.direction !== keys[i].direction || k.nullsFirst !== keys[i].nullsFirst);
-  return same < 0 ? leading.length : same;
+  const run = (reversed: boolean) => {
+    const i = leading.findIndex((k, j) => k.column !== keys[j].column || (k.direction === keys[j].direction) === reversed || (k.nullsFirst === keys[j].nullsFirst) === reversed);
+    return i < 0 ? leading.length : i;
+  };
+  return { same: run(false), reversed: run(true) };
 }
 
 /**
