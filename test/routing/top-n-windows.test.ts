@@ -125,6 +125,14 @@ describe('top-N with window functions that look back', () => {
         if (range === COLD_ONLY) expect(await explainText(bed.client, sql)).toMatch(/then through their ties and \d+ more/);
       }
     }
+    // PARTITION BY columns the WHERE fixes: one partition.
+    for (const sql of [
+      `SELECT time, v, v - lag(v) OVER (PARTITION BY host ORDER BY time) AS change FROM topn_window_events WHERE host = 'h1' AND ${COLD_ONLY} ORDER BY time DESC LIMIT 10`,
+      `SELECT time, n, sum(n) OVER (PARTITION BY host ORDER BY time, n ROWS 2 PRECEDING), row_number() OVER (PARTITION BY topn_window_events.host ORDER BY time, n)
+           FROM topn_window_events WHERE 'h2' = host AND ${COLD_ONLY} ORDER BY time, n LIMIT 7`,
+    ]) {
+      expect({ sql, read: await coldRead(sql) }).toEqual({ sql, read: 'cut' });
+    }
     // A cut inside a tie group of 10 rows: lag 4 and 15 rows back cross into the next groups.
     for (const sql of [
       `SELECT time, n, lag(n, 4) OVER (ORDER BY time, n), lag(n, 15) OVER (ORDER BY time, n) FROM topn_window_events WHERE host = 'tie' ORDER BY time DESC, n DESC LIMIT 3 OFFSET 8`,
@@ -149,6 +157,8 @@ describe('top-N with window functions that look back', () => {
       `SELECT time, n, sum(n) OVER (ORDER BY time, n ROWS BETWEEN CURRENT ROW AND 1 FOLLOWING) FROM topn_window_events WHERE ${range} ORDER BY time, n LIMIT 5`,
       `SELECT time, n, count(*) OVER () FROM topn_window_events WHERE ${range} ORDER BY time, n LIMIT 5`,
       `SELECT time, n, lag(n) OVER (PARTITION BY host ORDER BY time, n) FROM topn_window_events WHERE ${range} ORDER BY time, n LIMIT 5`,
+      `SELECT time, n, lag(n) OVER (PARTITION BY host ORDER BY time, n) FROM topn_window_events WHERE ${range} AND host <> 'h1' ORDER BY time, n LIMIT 5`,
+      `SELECT time, n, lag(n) OVER (PARTITION BY host ORDER BY time, n) FROM topn_window_events WHERE ${range} AND (host = 'h1' OR host = 'h2') ORDER BY time, n LIMIT 5`,
       `SELECT time, n, lag(n) OVER (ORDER BY n) FROM topn_window_events WHERE ${range} ORDER BY time, n LIMIT 5`,
       `SELECT time, n, lag(n) OVER w FROM topn_window_events WHERE ${range} WINDOW w AS (ORDER BY time, n) ORDER BY time, n LIMIT 5`,
     ]) {

@@ -27,8 +27,9 @@ import { AGGREGATES } from './aggregate-calls';
  *   first part in ClickHouse (the same cut, counted) before reading (`lookBack`,
  *   cold-rows.ts). Ranking and unbounded frames count every later row: raw rows.
  *
- * Every window has no PARTITION BY (a partition's rows could lie anywhere past the cut)
- * and is spelled inline (no named window). More order keys after the cut's are fine
+ * Every window is over one partition — no PARTITION BY (a partition's rows could lie
+ * anywhere past the cut), or one by columns the WHERE fixes (`host = 'h1'` or `= $1`, `IS
+ * NULL`: every row it keeps is in one partition) — and is spelled inline (no named window). More order keys after the cut's are fine
  * (they order rows tied on the cut keys, all of which are kept); fewer make the cut on as
  * many keys (a window ordered by time alone keeps each instant's rows whole: its peers).
  * lead, ntile, percent_rank, cume_dist and frames reaching FOLLOWING rows read raw rows.
@@ -57,8 +58,14 @@ export interface WindowCut {
   lookBack: bigint;
 }
 
+/** What the caller (top-n.ts) knows of the statement: how a window's ORDER BY starts, and whether its PARTITION BY is one partition. */
+export interface CutContext {
+  leadingKeys(order: PgNode[]): LeadingKeys;
+  onePartition(partitionBy: PgNode[]): boolean;
+}
+
 /** The cut every window function in `nodes` allows (see above); keys 0 at the first that allows none, or at a subquery. */
-export function cutForWindows(nodes: PgNode, leadingKeys: (order: PgNode[]) => LeadingKeys): WindowCut {
+export function cutForWindows(nodes: PgNode, context: CutContext): WindowCut {
   const cut: WindowCut = { keys: Infinity, lookBack: 0n };
   const visit = (n: PgNode): void => {
     if (cut.keys === 0 || n === null || typeof n !== 'object') return;
@@ -68,7 +75,7 @@ export function cutForWindows(nodes: PgNode, leadingKeys: (order: PgNode[]) => L
       return;
     }
     if (n.FuncCall?.over) {
-      const one = windowCut(n.FuncCall, leadingKeys((n.FuncCall.over.orderClause ?? []) as PgNode[]));
+      const one = windowCut(n.FuncCall, context);
       cut.keys = Math.min(cut.keys, one.keys);
       if (one.lookBack > cut.lookBack) cut.lookBack = one.lookBack;
     }
@@ -78,10 +85,12 @@ export function cutForWindows(nodes: PgNode, leadingKeys: (order: PgNode[]) => L
   return cut;
 }
 
-function windowCut(f: PgNode, leading: LeadingKeys): WindowCut {
+function windowCut(f: PgNode, context: CutContext): WindowCut {
   const none = { keys: 0, lookBack: 0n };
   const over = f.over;
-  if (over.name || over.refname || over.partitionClause?.length || ((over.frameOptions ?? 0) & FRAME.looksForward) !== 0) return none;
+  if (over.name || over.refname || ((over.frameOptions ?? 0) & FRAME.looksForward) !== 0) return none;
+  if (over.partitionClause?.length && !context.onePartition(over.partitionClause)) return none;
+  const leading = context.leadingKeys((over.orderClause ?? []) as PgNode[]);
   const fn = funcName(f) ?? '';
   if (!LOOKING_BACK.has(fn) && !AGGREGATES.has(fn)) return none;
   const offset = fn === 'lag' ? (f.args?.length > 1 ? nonNegativeLiteral(f.args[1]) : 1n) : undefined;

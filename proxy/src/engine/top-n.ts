@@ -1,6 +1,7 @@
 import { chIdent } from '@strata/core';
 import type { PgNode } from '../router/sql-parser';
 import { columnKind, columnOf, isFloatKind, isTextKind, type ColumnScope } from '../translate/column-scope';
+import { conjuncts, opName } from '../translate/ast';
 import { textOperand } from '../translate/text-order';
 import { readsAggregateOrWindow } from './aggregate-calls';
 import { cutForWindows, type LeadingKeys } from './top-n-windows';
@@ -65,7 +66,11 @@ export function topNOf(sel: PgNode, scope: ColumnScope): TopN | undefined {
   const items = [sel.targetList, sel.sortClause];
   if (readsAggregateOrWindow(withoutWindows(items))) return undefined;
   const ordered = untilTextAfterLatestTime(orderedAlikePrefix(sel.sortClause as PgNode[], scope), scope);
-  const windows = cutForWindows(items, (order) => leadingCutKeys(order, ordered, scope));
+  const fixed = fixedColumns(sel.whereClause, scope);
+  const windows = cutForWindows(items, {
+    leadingKeys: (order) => leadingCutKeys(order, ordered, scope),
+    onePartition: (by) => by.every((item) => item?.ColumnRef && fixed.has(columnOf(scope, item.ColumnRef) ?? '')),
+  });
   const keys = ordered.slice(0, windows.keys);
   if (keys.length === 0) return undefined;
   return {
@@ -108,6 +113,28 @@ function leadingCutKeys(order: PgNode[], keys: readonly OrderKey[], scope: Colum
     return i < 0 ? leading.length : i;
   };
   return { same: run(false), reversed: run(true) };
+}
+
+/**
+ * Columns a top-level AND term of `where` holds to one value: `col = <constant or $n>`
+ * (either side, casts allowed) or `col IS NULL`. A PARTITION BY of these is one partition
+ * over every row the statement keeps.
+ */
+function fixedColumns(where: PgNode | undefined, scope: ColumnScope): Set<string> {
+  const constant = (n: PgNode): boolean => (n?.A_Const !== undefined && !n.A_Const.isnull) || n?.ParamRef !== undefined || (n?.TypeCast !== undefined && constant(n.TypeCast.arg));
+  const fixed = new Set<string>();
+  const add = (ref: PgNode) => {
+    const column = columnOf(scope, ref);
+    if (column) fixed.add(column);
+  };
+  for (const c of conjuncts(where)) {
+    if (c?.NullTest?.nulltesttype === 'IS_NULL' && c.NullTest.arg?.ColumnRef) add(c.NullTest.arg.ColumnRef);
+    const e = c?.A_Expr;
+    if (e?.kind !== 'AEXPR_OP' || opName(e) !== '=') continue;
+    const [column, value] = e.lexpr?.ColumnRef ? [e.lexpr, e.rexpr] : [e.rexpr, e.lexpr];
+    if (column?.ColumnRef && constant(value)) add(column.ColumnRef);
+  }
+  return fixed;
 }
 
 /**
