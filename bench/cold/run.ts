@@ -31,7 +31,10 @@ import { benchQueries, type BenchQuery } from './queries';
  * the engine plans no rollup read for it), each next to its ceiling measured in the same
  * run from the hand-written ClickHouse times — `ceiling_ratio` and `ceiling_worst`
  * (PostgreSQL time / hand-written time: median and lowest), `ceiling_rollup_gain` (the
- * hand-written raw statement / the hand-written rollup statement) — and the per-query rows. Also streams every
+ * hand-written raw statement / the hand-written rollup statement), `engine_overhead` (the
+ * median of Strata's own ClickHouse statements run alone on the engine / the hand-written
+ * ones, over the queries whose statements it can replay: what `overhead` is before the
+ * proxy's round trips and PostgreSQL's share) — and the per-query rows. Also streams every
  * metrics row through the engine (in-process, a pool connection) and reports this
  * process's peak RSS meanwhile.
  */
@@ -172,6 +175,7 @@ async function main(): Promise<void> {
         worst: Math.min(...results.map((r) => r.speedup)),
         ceiling_worst: Math.min(...clickhouseSpeedups),
         overhead: median(results.map((r) => r.overhead)),
+        engine_overhead: round(median(results.filter((r) => r.strataClickhouseMs).map((r) => r.strataClickhouseMs! / Math.max(r.clickhouseMs, 0.1)))),
         rollup_gain: rollupGain,
         ceiling_rollup_gain: ceilingRollupGain,
       }),
