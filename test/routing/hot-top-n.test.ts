@@ -1,4 +1,5 @@
-import { sameAsReference, startDifferentialBed, tieredSpec, type DifferentialBed } from './differential-bed';
+import { sameAsReference, startDifferentialBed, textOutcome, tieredSpec, type DifferentialBed } from './differential-bed';
+import { explainText } from './top-k-cold-read';
 
 /**
  * "The latest n rows" of a range reaching the present: when the hot tier holds n + m rows
@@ -97,6 +98,27 @@ describe('top-N answered by the hot tier when it holds the first rows', () => {
       'SELECT time, host FROM hot_latest_events ORDER BY host DESC, time DESC LIMIT 5',
     ]) {
       expect({ sql, readsCold: await readsCold(sql) }).toEqual({ sql, readsCold: true });
+    }
+  });
+
+  it('cuts with LIMIT and OFFSET given as parameters; NULL, negative ones as PostgreSQL has them', async () => {
+    const { client, ref } = bed;
+    const sql = `SELECT time, host, v FROM hot_latest_events WHERE time < '2026-01-02 12:00+00' ORDER BY time DESC, host LIMIT $1 OFFSET $2`;
+    for (const values of [[5, 0], [3, 7], ['4', null], [null, 2], [-1, 0], [2, -3], [0, 0]]) {
+      const expected = await textOutcome(ref, sql.replace('hot_latest_events', 'hot_latest_reference'), values);
+      expect({ values, outcome: await textOutcome(client, sql, values) }).toEqual({ values, outcome: expected });
+    }
+    expect(await explainText(client, sql, [3, 7])).toMatch(/the first 10 raw rows \(top-N\)/);
+    // LIMIT NULL is no limit: every cold row of the range.
+    expect(await explainText(client, sql, [null, 7])).toMatch(/; raw rows from the cold tier/);
+    const cursor = `SELECT time, host FROM hot_latest_events ORDER BY time DESC, host LIMIT $1`;
+    expect(await explainText(client, cursor, [80])).toMatch(/the first 80 raw rows \(top-N\)/);
+    await client.query('BEGIN READ ONLY');
+    try {
+      const viaProxy = await textOutcome(client, cursor, [80]);
+      expect(viaProxy).toEqual(await textOutcome(ref, cursor.replace('hot_latest_events', 'hot_latest_reference'), [80]));
+    } finally {
+      await client.query('COMMIT');
     }
   });
 

@@ -15,6 +15,7 @@ import { readSmallAnswer, SMALL_COLD_ANSWER_BYTES } from './small-cold-answer';
 import type { StatementTables, TierStateRow } from './statement-tables';
 import { evaluateTimeBounds } from './time-bounds';
 import { resolveTopKParams } from './top-k';
+import { resolveTopNParams } from './top-n';
 import type { Transaction } from './transaction';
 import { shipHotRows, shipWholeOk, type Shipment } from './whole-pushdown';
 import { splitAtWatermark } from './whole-split';
@@ -63,13 +64,18 @@ export async function prepareStatement(
     const t = occ.relation.table;
     if (!states.has(t)) throw notSupported('unapplied-table', `table "${t}" has no tier state (is it applied?)`);
   }
-  resolveTopKParams(plan.occurrences, stmt.params, paramTypes);
+  // Counts given as parameters (top-k's k, top-N's LIMIT and OFFSET), as bound for this execution.
+  const resolveCutParams = (planned: StatementPlan) => {
+    resolveTopKParams(planned.occurrences, stmt.params, paramTypes);
+    resolveTopNParams(planned.occurrences, stmt.params, paramTypes);
+  };
+  resolveCutParams(plan);
   let values = await evaluateTimeBounds(tx.hot, plan.bounds, stmt.params, paramTypes);
   // Whole aggregates move the hot rows to ClickHouse: only when they are the small side.
   const now = BigInt(Date.now()) * 1000n;
   if (plan.occurrences.some((o) => o.shipHot && !shipWholeOk(occurrenceRange(o, values), states.get(o.relation.table)!.w, now, o.partial!.split?.cell))) {
     plan = planStatement(query, tables.snapshot, planOpts);
-    resolveTopKParams(plan.occurrences, stmt.params, paramTypes);
+    resolveCutParams(plan);
     values = await evaluateTimeBounds(tx.hot, plan.bounds, stmt.params, paramTypes);
   }
   for (const occ of plan.occurrences) splitAtWatermark(occ, states.get(occ.relation.table)!.w);

@@ -4,6 +4,7 @@ import { conjuncts, funcName, opName, visit } from '../translate/ast';
 import { columnOf, isFloatKind, type ColumnScope } from '../translate/column-scope';
 import { floatEqualityKeySql } from './float-equality-key';
 import { readsAggregateOrWindow } from './aggregate-calls';
+import { integerParam } from './integer-params';
 import { orderedAlikePrefix, orderKeysSql } from './top-n';
 
 /**
@@ -55,8 +56,6 @@ export interface TopK {
 
 const PARTITION_ALIKE = new Set(['timestamptz', 'timestamp', 'text', 'varchar', 'int8', 'int4', 'int2', 'bool', 'date', 'uuid']);
 const RANKING = new Set(['row_number', 'rank', 'dense_rank']);
-/** PostgreSQL's integer type OIDs (int8, int2, int4): a `$n` of these is a whole number as bound. */
-const INTEGER_OIDS = new Set([20, 21, 23]);
 
 /** The top-k shape of the occurrence's SELECT `sel` (inside `tree`), if it has one. */
 export function topKOf(tree: PgNode, sel: PgNode, scope: ColumnScope): TopK | undefined {
@@ -230,12 +229,9 @@ export function resolveTopKParams(occurrences: Array<{ topK?: TopK }>, params: R
   for (const occ of occurrences) {
     const m = occ.topK?.maxRank;
     if (m === undefined || typeof m === 'bigint') continue;
-    const text = params[m.param - 1];
-    if (text === null && m.param <= params.length) occ.topK!.maxRank = 0n;
-    else if (typeof text === 'string' && INTEGER_OIDS.has(paramTypes[m.param - 1]) && /^\s*[+-]?\d+\s*$/.test(text)) {
-      const k = BigInt(text.trim());
-      occ.topK!.maxRank = m.strict ? k - 1n : k;
-    } else occ.topK = undefined;
+    const k = integerParam(m.param, params, paramTypes);
+    if (k === undefined) occ.topK = undefined;
+    else occ.topK!.maxRank = k === null ? 0n : m.strict ? k - 1n : k;
   }
 }
 

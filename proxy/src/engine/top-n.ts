@@ -4,6 +4,7 @@ import { columnKind, columnOf, isFloatKind, isTextKind, type ColumnScope } from 
 import { conjuncts, opName } from '../translate/ast';
 import { textOperand } from '../translate/text-order';
 import { readsAggregateOrWindow } from './aggregate-calls';
+import { integerParam } from './integer-params';
 import { cutForWindows, type LeadingKeys } from './top-n-windows';
 
 /**
@@ -20,11 +21,17 @@ import { cutForWindows, type LeadingKeys } from './top-n-windows';
  * integers, dates, bool, floats with PostgreSQL's NaN placement spelled out, and text
  * whose collation is byte order: translate/text-order.ts), with PostgreSQL's NULL
  * placement spelled out, and cuts `WITH TIES` so every row tied on those keys stays for
- * PostgreSQL to order; LIMIT and OFFSET are integer literals.
+ * PostgreSQL to order; LIMIT and OFFSET are integer literals or parameters PostgreSQL
+ * types as integers (resolved per execution).
  */
+/** A LIMIT or OFFSET count: a literal, or the number of the parameter holding it. */
+type Count = bigint | { param: number };
+
 export interface TopN {
   /** The keys ClickHouse orders by (orderKeysSql spells them). */
   keys: readonly OrderKey[];
+  /** LIMIT and OFFSET where either is a parameter: `rows` is set from them per execution (resolveTopNParams). */
+  rowsFrom?: { limit: Count; offset: Count };
   /**
    * n + m; with `lookBack`, set before the cold read to the rows through the (n + m)-th
    * row's ties plus lookBack (cold-rows.ts).
@@ -59,8 +66,8 @@ export function topNOf(sel: PgNode, scope: ColumnScope): TopN | undefined {
   if (sel.op !== 'SETOP_NONE' || sel.fromClause?.length !== 1) return undefined;
   if (sel.groupClause?.length || sel.havingClause || sel.distinctClause || sel.windowClause?.length || sel.lockingClause?.length) return undefined;
   if (sel.limitOption !== 'LIMIT_OPTION_COUNT' || !sel.sortClause?.length) return undefined;
-  const limit = intLiteral(sel.limitCount);
-  const offset = sel.limitOffset === undefined ? 0n : intLiteral(sel.limitOffset);
+  const limit = countOf(sel.limitCount);
+  const offset = sel.limitOffset === undefined ? 0n : countOf(sel.limitOffset);
   if (limit === undefined || offset === undefined) return undefined;
   // Aggregates (one row), subqueries; window functions only where they look back (top-n-windows.ts).
   const items = [sel.targetList, sel.sortClause];
@@ -73,9 +80,11 @@ export function topNOf(sel: PgNode, scope: ColumnScope): TopN | undefined {
   });
   const keys = ordered.slice(0, windows.keys);
   if (keys.length === 0) return undefined;
+  const given = typeof limit === 'bigint' && typeof offset === 'bigint';
   return {
     keys,
-    rows: limit + offset,
+    rows: given ? limit + offset : 0n,
+    ...(given ? {} : { rowsFrom: { limit, offset } }),
     ...(windows.lookBack > 0n ? { lookBack: windows.lookBack } : {}),
     ...(sel.whereClause ? { where: structuredClone(sel.whereClause) } : {}),
   };
@@ -171,10 +180,28 @@ function orderKeySql({ column, direction, nullsFirst, float }: OrderKey): string
   return `${col} ${direction} NULLS ${nullsFirst ? 'FIRST' : 'LAST'}`;
 }
 
-function intLiteral(n: PgNode): bigint | undefined {
+/** LIMIT's or OFFSET's count: an integer literal, or a parameter resolved per execution (resolveTopNParams). */
+function countOf(n: PgNode): Count | undefined {
   const c = n?.A_Const;
   if (c?.ival !== undefined) return BigInt(c.ival.ival ?? 0);
-  return undefined;
+  return n?.ParamRef ? { param: n.ParamRef.number as number } : undefined;
+}
+
+/**
+ * Gives each top-N whose LIMIT or OFFSET is a parameter its n + m for this execution, or
+ * drops it (the occurrence reads raw rows) where PostgreSQL did not type one as an integer
+ * or LIMIT is NULL (no limit). A NULL OFFSET is 0, as PostgreSQL has it; a negative count
+ * cuts nothing (PostgreSQL then refuses the statement itself, 2201W / 2201X).
+ */
+export function resolveTopNParams(occurrences: Array<{ topN?: TopN }>, params: ReadonlyArray<string | null>, paramTypes: readonly number[]): void {
+  for (const occ of occurrences) {
+    const from = occ.topN?.rowsFrom;
+    if (!from) continue;
+    const value = (c: Count) => (typeof c === 'bigint' ? c : integerParam(c.param, params, paramTypes));
+    const [limit, offset] = [value(from.limit), value(from.offset)];
+    if (limit === undefined || limit === null || offset === undefined) occ.topN = undefined;
+    else occ.topN = { ...occ.topN!, rows: limit < 0n || (offset ?? 0n) < 0n ? 0n : limit + (offset ?? 0n), rowsFrom: undefined };
+  }
 }
 
 /**
