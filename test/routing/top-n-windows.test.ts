@@ -2,15 +2,15 @@ import { sameAsReference, startDifferentialBed, tieredSpec, type DifferentialBed
 import { explainText } from './top-k-cold-read';
 
 /**
- * Top-N with window functions that look back (proxy/src/engine/top-n-windows.ts): the
- * cold read still stops at the first n + m rows when each window orders by the cut's keys
- * first and reaches no later row. Through the real proxy against PostgreSQL holding every
+ * Top-N with window functions (proxy/src/engine/top-n-windows.ts): the cold read still
+ * stops at the first n + m rows when each window orders by the cut's keys first (or
+ * against them) and reads no later row, and at a bounded number past them when it does. Through the real proxy against PostgreSQL holding every
  * row, exact text: lag, ranking, running and moving aggregates (ROWS, RANGE with peers,
  * RANGE with an interval, GROUPS, EXCLUDE), first/last/nth_value, a window in ORDER BY,
  * OFFSET, NULL and NaN values, ties on time at the cut, ranges across W and cold-only;
- * windows ordered against the statement (the latest rows with their change), whose cut is
- * widened by their look-back, a tie group of 10 at the cut included; and the windows that
- * look forward, count the whole partition or look back without bound, which read raw rows.
+ * windows reading later rows (the latest rows with their change; lead, centred frames),
+ * whose cut is widened by their reach, a tie group of 10 at the cut included; and the
+ * windows that read later rows without bound or count the whole partition: raw rows.
  */
 const TABLE = tieredSpec({
   table: 'topn_window_events',
@@ -30,7 +30,7 @@ const W = '2026-01-03T00:00:00Z';
 /**
  * Every 10 minutes for three days, two hosts per instant (ties on time), n unique; v NULL
  * or NaN now and then. Host 'tie': 40 cold rows in 4 instants of 10 rows each, so a cut
- * falls inside a tie group and a look-back crosses groups.
+ * falls inside a tie group and a reach crosses groups.
  */
 const ROWS = `SELECT t, h, CASE WHEN (2 * g + i) % 7 = 0 THEN NULL WHEN (2 * g + i) % 11 = 0 THEN 'NaN' ELSE ((2 * g + i) % 13)::float8 / 4 END, (2 * g + i)::int4
   FROM generate_series(timestamptz '2026-01-01 00:00+00', timestamptz '2026-01-03 11:50+00', interval '10 minutes') WITH ORDINALITY s(t, g),
@@ -42,7 +42,7 @@ const LATE = `SELECT timestamptz '2026-01-02 23:55+00', 'h3', 1000::float8, -1`;
 
 jest.setTimeout(120_000);
 
-describe('top-N with window functions that look back', () => {
+describe('top-N with window functions', () => {
   let bed: DifferentialBed;
 
   beforeAll(async () => {
@@ -112,7 +112,7 @@ describe('top-N with window functions that look back', () => {
     }
   });
 
-  it('cuts it, widened by the look-back, for windows ordered against the statement: the latest rows with their change', async () => {
+  it('cuts it, widened by their reach, for windows reading later rows: the latest rows with their change, lead, centred frames', async () => {
     for (const range of [ACROSS_W, COLD_ONLY]) {
       for (const sql of [
         `SELECT time, host, v, v - lag(v) OVER (ORDER BY time, n) AS change FROM topn_window_events WHERE ${range} ORDER BY time DESC, n DESC LIMIT 10`,
@@ -133,6 +133,22 @@ describe('top-N with window functions that look back', () => {
     ]) {
       expect({ sql, read: await coldRead(sql) }).toEqual({ sql, read: 'cut' });
     }
+    // Ordered with the statement and reading later rows: lead, a centred moving average, a frame ending FOLLOWING.
+    for (const sql of [
+      `SELECT time, n, lead(n, 2) OVER (ORDER BY time, n), avg(n) OVER (ORDER BY time, n ROWS BETWEEN 2 PRECEDING AND 2 FOLLOWING),
+           sum(n) OVER (ORDER BY time, n ROWS BETWEEN 1 FOLLOWING AND 3 FOLLOWING)
+         FROM topn_window_events WHERE ${COLD_ONLY} ORDER BY time, n LIMIT 8 OFFSET 2`,
+      // The window orders each instant's rows the other way than the statement: the 11th
+      // row of the statement's order is the 20th of the window's, and its lead reads the 35th.
+      `SELECT time, n, lead(n, 15, 0) OVER (ORDER BY time, n) FROM topn_window_events WHERE host = 'tie' ORDER BY time, n DESC LIMIT 3 OFFSET 8`,
+    ]) {
+      expect({ sql, read: await coldRead(sql) }).toEqual({ sql, read: 'cut' });
+      expect(await explainText(bed.client, sql)).toMatch(/then through their ties and \d+ more/);
+    }
+    // lead against the statement reads earlier rows only: the cut is not widened.
+    const leadAgainst = `SELECT time, n, lead(n) OVER (ORDER BY time, n) FROM topn_window_events WHERE ${COLD_ONLY} ORDER BY time DESC, n DESC LIMIT 5`;
+    expect(await coldRead(leadAgainst)).toBe('cut');
+    expect(await explainText(bed.client, leadAgainst)).not.toMatch(/then through/);
     // A cut inside a tie group of 10 rows: lag 4 and 15 rows back cross into the next groups.
     for (const sql of [
       `SELECT time, n, lag(n, 4) OVER (ORDER BY time, n), lag(n, 15) OVER (ORDER BY time, n) FROM topn_window_events WHERE host = 'tie' ORDER BY time DESC, n DESC LIMIT 3 OFFSET 8`,
@@ -143,10 +159,9 @@ describe('top-N with window functions that look back', () => {
     }
   });
 
-  it('reads raw rows for windows that look forward, count the whole partition or order otherwise', async () => {
+  it('reads raw rows for windows that read later rows without bound, count the whole partition or order otherwise', async () => {
     const range = COLD_ONLY;
     for (const sql of [
-      `SELECT time, n, lead(n) OVER (ORDER BY time, n) FROM topn_window_events WHERE ${range} ORDER BY time, n LIMIT 5`,
       `SELECT time, n, lag(n, -1) OVER (ORDER BY time, n) FROM topn_window_events WHERE ${range} ORDER BY time, n LIMIT 5`,
       // Ordered against the statement and looking back without bound: every later row.
       `SELECT time, n, sum(n) OVER (ORDER BY time, n) FROM topn_window_events WHERE ${range} ORDER BY time DESC, n DESC LIMIT 5`,
@@ -154,7 +169,8 @@ describe('top-N with window functions that look back', () => {
       `SELECT time, n, count(*) OVER (ORDER BY time, n ROWS UNBOUNDED PRECEDING) FROM topn_window_events WHERE ${range} ORDER BY time DESC, n DESC LIMIT 5`,
       `SELECT time, n, max(n) OVER (ORDER BY time RANGE BETWEEN '10 minutes' PRECEDING AND CURRENT ROW) FROM topn_window_events WHERE ${range} ORDER BY time DESC, n DESC LIMIT 5`,
       `SELECT time, n, ntile(4) OVER (ORDER BY time, n), cume_dist() OVER (ORDER BY time, n) FROM topn_window_events WHERE ${range} ORDER BY time, n LIMIT 5`,
-      `SELECT time, n, sum(n) OVER (ORDER BY time, n ROWS BETWEEN CURRENT ROW AND 1 FOLLOWING) FROM topn_window_events WHERE ${range} ORDER BY time, n LIMIT 5`,
+      `SELECT time, n, sum(n) OVER (ORDER BY time, n ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) FROM topn_window_events WHERE ${range} ORDER BY time, n LIMIT 5`,
+      `SELECT time, n, count(*) OVER (ORDER BY time RANGE BETWEEN CURRENT ROW AND '10 minutes' FOLLOWING) FROM topn_window_events WHERE ${range} ORDER BY time, n LIMIT 5`,
       `SELECT time, n, count(*) OVER () FROM topn_window_events WHERE ${range} ORDER BY time, n LIMIT 5`,
       `SELECT time, n, lag(n) OVER (PARTITION BY host ORDER BY time, n) FROM topn_window_events WHERE ${range} ORDER BY time, n LIMIT 5`,
       `SELECT time, n, lag(n) OVER (PARTITION BY host ORDER BY time, n) FROM topn_window_events WHERE ${range} AND host <> 'h1' ORDER BY time, n LIMIT 5`,

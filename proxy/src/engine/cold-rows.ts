@@ -124,7 +124,7 @@ export async function loadColdRows(ctx: EngineContext, tx: Transaction, p: Prepa
       if (!empty || occ.shipHot) {
         const shipment = await shipmentFor(ctx, tx, p, occ);
         try {
-          await widenLookBackCut(ctx, occ, p);
+          await widenCutByReach(ctx, occ, p);
           const q = coldQuery(occ, p.values, state.w, state.visibility, opts.coldDatabase, shipment?.table);
           stats.coldReads[occ.mode]++;
           if (occ.topK) stats.coldReads.candidates++;
@@ -148,7 +148,7 @@ export async function loadColdRows(ctx: EngineContext, tx: Transaction, p: Prepa
     const hotDone = hot ? runInOrder(tx.hot, [{ sql: tempTableSql(occ) }, { sql: hot, params: p.params, paramTypes: p.paramTypes }]) : undefined;
     hotDone?.catch(() => undefined);
     try {
-      await widenLookBackCut(ctx, occ, p);
+      await widenCutByReach(ctx, occ, p);
       const q = coldQuery(occ, p.values, state.w, state.visibility, opts.coldDatabase, shipment?.table);
       stats.coldReads[occ.mode]++;
       if (occ.topK) stats.coldReads.candidates++;
@@ -199,22 +199,22 @@ export async function loadColdRows(ctx: EngineContext, tx: Transaction, p: Prepa
 }
 
 /**
- * A top-N whose windows look back past its cut (top-n-windows.ts: ordered against the
- * statement): the rows through the (n + m)-th row's ties are counted first — the cut
- * itself, read and counted — then the cut is widened by `lookBack` rows (WITH TIES keeps
- * the ties of the last). Both reads see the same cold rows: the visibility predicate
- * fixes the generations.
+ * A top-N whose windows read past its cut (top-n-windows.ts: lag ordered against the
+ * statement, lead or a frame reaching FOLLOWING rows with it): the rows through the
+ * (n + m)-th row's ties are counted first — the cut itself, read and counted — then the
+ * cut is widened by `reach` rows (WITH TIES keeps the ties of the last). Both reads see
+ * the same cold rows: the visibility predicate fixes the generations.
  */
-async function widenLookBackCut(ctx: EngineContext, occ: OccurrencePlan, p: Prepared): Promise<void> {
+async function widenCutByReach(ctx: EngineContext, occ: OccurrencePlan, p: Prepared): Promise<void> {
   const topN = occ.topN;
-  if (topN?.lookBack === undefined) return;
+  if (topN?.reach === undefined) return;
   const state = p.states.get(occ.relation.table)!;
   let lines = 0n;
   for await (const chunk of await latestRows(ctx.opts.cold, coldQuery(occ, p.values, state.w, state.visibility, ctx.opts.coldDatabase))) {
     for (const byte of chunk as Buffer) if (byte === 0x0a) lines++;
   }
-  topN.rows = lines + topN.lookBack;
-  topN.lookBack = undefined;
+  topN.rows = lines + topN.reach;
+  topN.reach = undefined;
 }
 
 /** The occurrence's hot rows shipped to ClickHouse when its whole aggregates need them (whole-pushdown.ts). */

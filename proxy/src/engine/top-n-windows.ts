@@ -7,43 +7,54 @@ import { AGGREGATES } from './aggregate-calls';
  * read. ClickHouse's cut keeps every row up to the (n + m)-th in the cut keys' order and
  * every row tied with it on them (WITH TIES); PostgreSQL then computes each window over
  * hot rows and those. For every row it returns, a window must see the same rows as over
- * every row:
+ * every row — the rows before it in the statement's order (all in the cut), its peers on
+ * the cut keys (all kept), and, for a window that reads *later* rows, a bounded number of
+ * them: its `reach`.
  *
- * - **Ordered with the statement** (its ORDER BY starts with the cut's keys, same
- *   direction and NULL placement), looking no later than the current row — the first page
- *   of a range with each row's change since the one before,
- *     `SELECT time, v - lag(v) OVER (ORDER BY time) … ORDER BY time LIMIT 1000` —
- *   it reads only rows at or before the returned ones and their peers on the cut keys:
- *   all in the cut. Any frame ending at CURRENT ROW (RANGE and GROUPS take the peers) or
- *   k PRECEDING; row_number, rank, dense_rank, lag (no offset or a literal ≥ 0),
- *   first_value, last_value, nth_value, or a built-in aggregate.
- * - **Ordered against it** (the cut's keys reversed: direction and NULL placement) and
- *   looking back a bounded number of rows — the latest rows, each with its change,
- *     `SELECT time, v - lag(v) OVER (ORDER BY time) … ORDER BY time DESC LIMIT 100` —
- *   it reads up to k rows past the last returned row's peers: lag with a literal offset
- *   k (1 when left out), or a ROWS frame from k PRECEDING (a literal) to CURRENT ROW or
- *   j PRECEDING. A tie group at the cut can be of any size, so the cut becomes "through
- *   the (n + m)-th row's ties, then k more rows and their ties": the engine counts the
- *   first part in ClickHouse (the same cut, counted) before reading (`lookBack`,
- *   cold-rows.ts). Ranking and unbounded frames count every later row: raw rows.
+ * A window orders either **with the statement** (its ORDER BY starts with the cut's keys,
+ * same direction and NULL placement) or **against it** (those keys reversed: direction and
+ * NULL placement). "Before in the window" is then "before in the cut" or "after in the
+ * cut". What it reads past the current row in the cut's order:
+ *
+ * |                             | with the statement       | against it                                  |
+ * |-----------------------------|--------------------------|---------------------------------------------|
+ * | lag(x, k)                   | 0                        | k                                           |
+ * | lead(x, k)                  | k                        | 0                                           |
+ * | row_number, rank, dense_rank| 0                        | every later row: refused                    |
+ * | frame ending CURRENT ROW / j PRECEDING | 0             | its start: k for ROWS from k PRECEDING, 0 from CURRENT ROW or FOLLOWING; refused from UNBOUNDED PRECEDING or a RANGE/GROUPS offset |
+ * | frame ending j FOLLOWING    | j for ROWS; refused for a RANGE/GROUPS offset | as above                    |
+ * | frame ending UNBOUNDED FOLLOWING | refused             | as above                                    |
+ *
+ * (offsets: integer literals ≥ 0; frames: first_value, last_value, nth_value and the
+ * built-in aggregates; ntile, percent_rank and cume_dist count the whole partition:
+ * refused.) "The latest rows, each with its change" —
+ *   `SELECT time, v - lag(v) OVER (ORDER BY time) … ORDER BY time DESC LIMIT 100` —
+ * reaches 1; a centred moving average over the first page of a range —
+ *   `avg(v) OVER (ORDER BY time ROWS BETWEEN 2 PRECEDING AND 2 FOLLOWING) … ORDER BY time LIMIT 100` —
+ * reaches 2. A tie group at the cut can be of any size, so a cut with reach k becomes
+ * "through the (n + m)-th row's ties, then k more rows and their ties": the engine reads
+ * and counts the first part in ClickHouse (the cut itself) before reading (cold-rows.ts).
  *
  * Every window is over one partition — no PARTITION BY (a partition's rows could lie
  * anywhere past the cut), or one by columns the WHERE fixes (`host = 'h1'` or `= $1`, `IS
- * NULL`: every row it keeps is in one partition) — and is spelled inline (no named window). More order keys after the cut's are fine
- * (they order rows tied on the cut keys, all of which are kept); fewer make the cut on as
- * many keys (a window ordered by time alone keeps each instant's rows whole: its peers).
- * lead, ntile, percent_rank, cume_dist and frames reaching FOLLOWING rows read raw rows.
- * Aggregates without OVER and subqueries are refused by the caller's checks as before.
+ * NULL`: every row it keeps is in one partition) — and is spelled inline (no named
+ * window). More order keys after the cut's are fine (they order rows tied on the cut
+ * keys, all of which are kept); fewer make the cut on as many keys (a window ordered by
+ * time alone keeps each instant's rows whole: its peers). Aggregates without OVER and
+ * subqueries are refused by the caller's checks as before.
  */
-const LOOKING_BACK = new Set(['row_number', 'rank', 'dense_rank', 'lag', 'first_value', 'last_value', 'nth_value']);
+const FRAME_FUNCTIONS = new Set(['first_value', 'last_value', 'nth_value']);
+const RANKING = new Set(['row_number', 'rank', 'dense_rank']);
 
 /** PostgreSQL's FRAMEOPTION_ bits (parsenodes.h). */
 const FRAME = {
   rows: 0x00004,
-  /** START/END UNBOUNDED FOLLOWING, START/END OFFSET FOLLOWING: the frame reaches later rows. */
-  looksForward: 0x00080 | 0x00100 | 0x02000 | 0x04000,
   startCurrentRow: 0x00200,
+  endCurrentRow: 0x00400,
   startOffsetPreceding: 0x00800,
+  endOffsetPreceding: 0x01000,
+  startOffsetFollowing: 0x02000,
+  endOffsetFollowing: 0x04000,
 } as const;
 
 /** How a window's ORDER BY starts: with how many of the cut's keys as they are, and how many reversed (top-n.ts). */
@@ -52,21 +63,21 @@ export interface LeadingKeys {
   reversed: number;
 }
 
-/** The cut windows allow: on how many keys (Infinity: no window), and how many rows past it they look back (0: none). */
-export interface WindowCut {
-  keys: number;
-  lookBack: bigint;
-}
-
 /** What the caller (top-n.ts) knows of the statement: how a window's ORDER BY starts, and whether its PARTITION BY is one partition. */
 export interface CutContext {
   leadingKeys(order: PgNode[]): LeadingKeys;
   onePartition(partitionBy: PgNode[]): boolean;
 }
 
+/** The cut windows allow: on how many keys (Infinity: no window), and how many rows past it they read (0: none). */
+export interface WindowCut {
+  keys: number;
+  reach: bigint;
+}
+
 /** The cut every window function in `nodes` allows (see above); keys 0 at the first that allows none, or at a subquery. */
 export function cutForWindows(nodes: PgNode, context: CutContext): WindowCut {
-  const cut: WindowCut = { keys: Infinity, lookBack: 0n };
+  const cut: WindowCut = { keys: Infinity, reach: 0n };
   const visit = (n: PgNode): void => {
     if (cut.keys === 0 || n === null || typeof n !== 'object') return;
     if (Array.isArray(n)) return n.forEach(visit);
@@ -77,7 +88,7 @@ export function cutForWindows(nodes: PgNode, context: CutContext): WindowCut {
     if (n.FuncCall?.over) {
       const one = windowCut(n.FuncCall, context);
       cut.keys = Math.min(cut.keys, one.keys);
-      if (one.lookBack > cut.lookBack) cut.lookBack = one.lookBack;
+      if (one.reach > cut.reach) cut.reach = one.reach;
     }
     for (const v of Object.values(n)) visit(v);
   };
@@ -86,26 +97,36 @@ export function cutForWindows(nodes: PgNode, context: CutContext): WindowCut {
 }
 
 function windowCut(f: PgNode, context: CutContext): WindowCut {
-  const none = { keys: 0, lookBack: 0n };
+  const none = { keys: 0, reach: 0n };
   const over = f.over;
-  if (over.name || over.refname || ((over.frameOptions ?? 0) & FRAME.looksForward) !== 0) return none;
+  if (over.name || over.refname) return none;
   if (over.partitionClause?.length && !context.onePartition(over.partitionClause)) return none;
   const leading = context.leadingKeys((over.orderClause ?? []) as PgNode[]);
-  const fn = funcName(f) ?? '';
-  if (!LOOKING_BACK.has(fn) && !AGGREGATES.has(fn)) return none;
-  const offset = fn === 'lag' ? (f.args?.length > 1 ? nonNegativeLiteral(f.args[1]) : 1n) : undefined;
-  if (fn === 'lag' && offset === undefined) return none;
-  if (leading.same > 0) return { keys: leading.same, lookBack: 0n };
-  const back = offset ?? rowsFrameLookBack(fn, over);
-  return leading.reversed > 0 && back !== undefined ? { keys: leading.reversed, lookBack: back } : none;
+  const against = leading.same === 0;
+  const keys = against ? leading.reversed : leading.same;
+  const reach = keys > 0 ? reachOf(funcName(f) ?? '', f, against) : undefined;
+  return reach === undefined ? none : { keys, reach };
 }
 
-/** How many rows before the current one a ROWS frame from k PRECEDING (or CURRENT ROW) reaches; undefined otherwise (ranking ignores frames). */
-function rowsFrameLookBack(fn: string, over: PgNode): bigint | undefined {
-  const o: number = over.frameOptions ?? 0;
-  if (fn === 'row_number' || fn === 'rank' || fn === 'dense_rank' || (o & FRAME.rows) === 0) return undefined;
-  if (o & FRAME.startCurrentRow) return 0n;
-  return o & FRAME.startOffsetPreceding ? nonNegativeLiteral(over.startOffset) : undefined;
+/** Rows past the current one, in the cut's order, that the window function reads; undefined: unbounded or unknown. */
+function reachOf(fn: string, f: PgNode, against: boolean): bigint | undefined {
+  if (fn === 'lag' || fn === 'lead') {
+    const k = f.args?.length > 1 ? nonNegativeLiteral(f.args[1]) : 1n;
+    if (k === undefined) return undefined;
+    return (fn === 'lag') === against ? k : 0n;
+  }
+  if (RANKING.has(fn)) return against ? undefined : 0n;
+  if (!FRAME_FUNCTIONS.has(fn) && !AGGREGATES.has(fn)) return undefined;
+  const o: number = f.over.frameOptions ?? 0;
+  const rows = (o & FRAME.rows) !== 0;
+  if (!against) {
+    // The frame's end, in the cut's order.
+    if (o & (FRAME.endCurrentRow | FRAME.endOffsetPreceding)) return 0n;
+    return o & FRAME.endOffsetFollowing && rows ? nonNegativeLiteral(f.over.endOffset) : undefined;
+  }
+  // Against the statement the frame's start (in the window's order) is the furthest row past the current one.
+  if (o & (FRAME.startCurrentRow | FRAME.startOffsetFollowing)) return 0n;
+  return o & FRAME.startOffsetPreceding && rows ? nonNegativeLiteral(f.over.startOffset) : undefined;
 }
 
 function nonNegativeLiteral(n: PgNode): bigint | undefined {

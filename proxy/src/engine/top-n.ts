@@ -33,15 +33,12 @@ export interface TopN {
   /** LIMIT and OFFSET where either is a parameter: `rows` is set from them per execution (resolveTopNParams). */
   rowsFrom?: { limit: Count; offset: Count };
   /**
-   * n + m; with `lookBack`, set before the cold read to the rows through the (n + m)-th
-   * row's ties plus lookBack (cold-rows.ts).
+   * n + m; with `reach`, set before the cold read to the rows through the (n + m)-th
+   * row's ties plus reach (cold-rows.ts).
    */
   rows: bigint;
-  /**
-   * Rows past the (n + m)-th row's ties that a window ordered against the statement
-   * looks back at (top-n-windows.ts); absent: none.
-   */
-  lookBack?: bigint;
+  /** Rows past the (n + m)-th row's ties that a window reads (top-n-windows.ts); absent: none. */
+  reach?: bigint;
   /** A copy of the SELECT's WHERE (every condition pushed), for the hot tier's count (hot-top-n.ts). */
   where?: PgNode;
   /** Set once W is known: the hot tier holds the first n + m rows, ClickHouse is not read (hot-top-n.ts). */
@@ -85,7 +82,7 @@ export function topNOf(sel: PgNode, scope: ColumnScope): TopN | undefined {
     keys,
     rows: given ? limit + offset : 0n,
     ...(given ? {} : { rowsFrom: { limit, offset } }),
-    ...(windows.lookBack > 0n ? { lookBack: windows.lookBack } : {}),
+    ...(windows.reach > 0n ? { reach: windows.reach } : {}),
     ...(sel.whereClause ? { where: structuredClone(sel.whereClause) } : {}),
   };
 }
