@@ -221,6 +221,12 @@ describe('window functions and DISTINCT ON through the proxy', () => {
       FROM window_events WHERE time >= '2026-01-02 18:00+00' AND time < '2026-01-03 06:00+00' GROUP BY 1 ORDER BY 1`;
     expect(await explain(framed)).toMatch(/Strata plan class: partials/);
     await expectSame(framed);
+    // A window referring to a named one: pgsql-deparser dropped the reference (and w's ORDER BY with it).
+    const referring = `SELECT date_trunc('hour', time) AS h, sum(count(*)) OVER (w ROWS 1 PRECEDING), max(sum(n)) OVER (w2 ORDER BY date_trunc('hour', time))
+      FROM window_events WHERE time >= '2026-01-02 18:00+00' AND time < '2026-01-03 06:00+00' GROUP BY 1
+      WINDOW w AS (ORDER BY date_trunc('hour', time)), w2 AS (PARTITION BY date_trunc('hour', time) < '2026-01-03') ORDER BY 1`;
+    expect(await explain(referring)).toMatch(/Strata plan class: partials/);
+    await expectSame(referring);
   });
 
   it('in a READ ONLY block (candidates held as parameters) and through a cursor', async () => {

@@ -1,5 +1,5 @@
 import { loadModule, parseSync } from 'libpg-query';
-import { FrameFaithfulDeparser } from './window-frame';
+import { FrameFaithfulDeparser, withWindowRefsInlined } from './window-frame';
 
 /**
  * PostgreSQL's own parser (libpg_query compiled to WASM). Loading it is asynchronous
@@ -83,9 +83,9 @@ export function splitStatements(sql: string): string[] {
   return parseStatements(sql).map((s) => s.text);
 }
 
-/** SQL text of a statement node (used for statements Strata rewrites); window frames as PostgreSQL parsed them (window-frame.ts). */
+/** SQL text of a statement node (used for statements Strata rewrites); windows as PostgreSQL parsed them (window-frame.ts). */
 export function deparseStatement(stmt: PgNode): string {
-  return new FrameFaithfulDeparser(stmt).deparseQuery();
+  return new FrameFaithfulDeparser(withWindowRefsInlined(stmt)).deparseQuery();
 }
 
 /** Deep copy of a parse tree, so rewrites never touch cached trees. */

@@ -40,6 +40,22 @@ describe('window frames through deparseStatement', () => {
     }
   });
 
+  it('spell out windows that refer to a named one (pgsql-deparser dropped the reference and with it its PARTITION BY / ORDER BY)', () => {
+    const cases: Array<[string, string]> = [
+      ['SELECT sum(n) OVER (w ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) FROM x WINDOW w AS (ORDER BY t, n)', 'OVER ( ORDER BY t, n ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING )'],
+      ['SELECT sum(n) OVER (w ORDER BY t) FROM x WINDOW w AS (PARTITION BY h)', 'OVER ( PARTITION BY h ORDER BY t )'],
+      ['SELECT sum(n) OVER w2 FROM x WINDOW w AS (PARTITION BY h ORDER BY t), w2 AS (w ROWS 1 PRECEDING)', 'w2 AS (PARTITION BY h ORDER BY t ROWS 1 PRECEDING)'],
+      // A subquery's names are its own.
+      ['SELECT (SELECT max(m) OVER (w ORDER BY t) FROM y WINDOW w AS (PARTITION BY k)) FROM x WINDOW w AS (PARTITION BY h)', 'OVER ( PARTITION BY k ORDER BY t )'],
+    ];
+    for (const [sql, expected] of cases) {
+      const stmt = parseStatements(sql)[0].stmt;
+      const before = JSON.stringify(stmt);
+      expect(deparseStatement(stmt).replace(/\s+/g, ' ')).toContain(expected);
+      expect(JSON.stringify(stmt)).toBe(before);
+    }
+  });
+
   it('keep them in named windows and with expression offsets', () => {
     for (const sql of [
       `SELECT sum(n) OVER w FROM x WINDOW w AS (PARTITION BY h ORDER BY t ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)`,

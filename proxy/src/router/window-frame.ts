@@ -61,6 +61,47 @@ export function windowFrameSql(over: PgNode, offset: (n: PgNode) => string): str
   return o & F.between ? `${mode} BETWEEN ${start} AND ${end}${exclude}` : `${mode} ${start}${exclude}`;
 }
 
+/**
+ * The statement with every window that refers to a named one (`OVER (w ORDER BY …)`, a
+ * WINDOW entry `x AS (w …)`) spelled out in full: w's PARTITION BY, w's ORDER BY or else
+ * its own, its own frame — PostgreSQL's rules (a reference never brings a frame; the
+ * statement as written was described by PostgreSQL first, so one breaking them has
+ * already failed there). pgsql-deparser drops the reference, which silently dropped w's
+ * PARTITION BY and ORDER BY from a rewritten statement. `OVER w` alone it keeps. `stmt`
+ * is not changed: a copy is made when it has a reference.
+ */
+export function withWindowRefsInlined(stmt: PgNode): PgNode {
+  if (!JSON.stringify(stmt).includes('"refname"')) return stmt;
+  const copy = structuredClone(stmt);
+  const visit = (n: PgNode, defs: ReadonlyMap<string, PgNode>): void => {
+    if (n === null || typeof n !== 'object') return;
+    if (Array.isArray(n)) return n.forEach((x) => visit(x, defs));
+    let scope = defs;
+    if (n.SelectStmt) {
+      // Window names belong to their query level; an entry may refer to an earlier one.
+      const own = new Map<string, PgNode>();
+      for (const w of (n.SelectStmt.windowClause ?? []) as PgNode[]) {
+        inline(w.WindowDef, own);
+        own.set(w.WindowDef.name, w.WindowDef);
+      }
+      scope = own;
+    }
+    if (n.FuncCall?.over) inline(n.FuncCall.over, scope);
+    for (const v of Object.values(n)) visit(v, scope);
+  };
+  visit(copy, new Map());
+  return copy;
+}
+
+/** Replaces `def`'s reference by what it brings (in place); an unknown name is left for PostgreSQL to refuse. */
+function inline(def: PgNode, defs: ReadonlyMap<string, PgNode>): void {
+  const base = def.refname ? defs.get(def.refname) : undefined;
+  if (!base) return;
+  delete def.refname;
+  if (base.partitionClause) def.partitionClause = base.partitionClause;
+  if (base.orderClause) def.orderClause = base.orderClause;
+}
+
 /** pgsql-deparser with window frames written from PostgreSQL's own bits. */
 export class FrameFaithfulDeparser extends Deparser {
   override formatWindowFrame(node: PgNode, context: Parameters<Deparser['formatWindowFrame']>[1]): string | null {
