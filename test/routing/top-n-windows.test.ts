@@ -145,6 +145,14 @@ describe('top-N with window functions', () => {
       expect({ sql, read: await coldRead(sql) }).toEqual({ sql, read: 'cut' });
       expect(await explainText(bed.client, sql)).toMatch(/then through their ties and \d+ more/);
     }
+    // Named windows, resolved as PostgreSQL resolves them (one refers to another, a frame added to one).
+    for (const sql of [
+      `SELECT time, n, lag(n) OVER w, sum(n) OVER (w ROWS 3 PRECEDING), lead(n, 2) OVER w2 FROM topn_window_events
+         WHERE host = 'h2' AND ${COLD_ONLY} WINDOW w AS (PARTITION BY host ORDER BY time, n), w2 AS (w) ORDER BY time, n LIMIT 6`,
+      `SELECT time, n, n - lag(n) OVER w FROM topn_window_events WHERE ${COLD_ONLY} WINDOW w AS (ORDER BY time, n) ORDER BY time DESC, n DESC LIMIT 4`,
+    ]) {
+      expect({ sql, read: await coldRead(sql) }).toEqual({ sql, read: 'cut' });
+    }
     // lead against the statement reads earlier rows only: the cut is not widened.
     const leadAgainst = `SELECT time, n, lead(n) OVER (ORDER BY time, n) FROM topn_window_events WHERE ${COLD_ONLY} ORDER BY time DESC, n DESC LIMIT 5`;
     expect(await coldRead(leadAgainst)).toBe('cut');
@@ -176,7 +184,8 @@ describe('top-N with window functions', () => {
       `SELECT time, n, lag(n) OVER (PARTITION BY host ORDER BY time, n) FROM topn_window_events WHERE ${range} AND host <> 'h1' ORDER BY time, n LIMIT 5`,
       `SELECT time, n, lag(n) OVER (PARTITION BY host ORDER BY time, n) FROM topn_window_events WHERE ${range} AND (host = 'h1' OR host = 'h2') ORDER BY time, n LIMIT 5`,
       `SELECT time, n, lag(n) OVER (ORDER BY n) FROM topn_window_events WHERE ${range} ORDER BY time, n LIMIT 5`,
-      `SELECT time, n, lag(n) OVER w FROM topn_window_events WHERE ${range} WINDOW w AS (ORDER BY time, n) ORDER BY time, n LIMIT 5`,
+      `SELECT time, n, lag(n) OVER w FROM topn_window_events WHERE ${range} WINDOW w AS (PARTITION BY host ORDER BY time, n) ORDER BY time, n LIMIT 5`,
+      `SELECT time, n, sum(n) OVER (w ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) FROM topn_window_events WHERE ${range} WINDOW w AS (ORDER BY time, n) ORDER BY time, n LIMIT 5`,
     ]) {
       expect({ sql, read: await coldRead(sql) }).toEqual({ sql, read: 'raw' });
     }

@@ -37,8 +37,8 @@ import { AGGREGATES } from './aggregate-calls';
  *
  * Every window is over one partition — no PARTITION BY (a partition's rows could lie
  * anywhere past the cut), or one by columns the WHERE fixes (`host = 'h1'` or `= $1`, `IS
- * NULL`: every row it keeps is in one partition) — and is spelled inline (no named
- * window). More order keys after the cut's are fine (they order rows tied on the cut
+ * NULL`: every row it keeps is in one partition); a named window (WINDOW w AS …) is
+ * resolved first, as PostgreSQL resolves it. More order keys after the cut's are fine (they order rows tied on the cut
  * keys, all of which are kept); fewer make the cut on as many keys (a window ordered by
  * time alone keeps each instant's rows whole: its peers). Aggregates without OVER and
  * subqueries are refused by the caller's checks as before.
@@ -75,8 +75,13 @@ export interface WindowCut {
   reach: bigint;
 }
 
-/** The cut every window function in `nodes` allows (see above); keys 0 at the first that allows none, or at a subquery. */
-export function cutForWindows(nodes: PgNode, context: CutContext): WindowCut {
+/**
+ * The cut every window function in `nodes` allows (see above); keys 0 at the first that
+ * allows none, or at a subquery. `named`: the SELECT's WINDOW clause, which `OVER w` and
+ * `OVER (w ORDER BY …)` refer to.
+ */
+export function cutForWindows(nodes: PgNode, context: CutContext, named: PgNode[] = []): WindowCut {
+  const defs = new Map<string, PgNode>(named.map((w) => [w.WindowDef.name, w.WindowDef]));
   const cut: WindowCut = { keys: Infinity, reach: 0n };
   const visit = (n: PgNode): void => {
     if (cut.keys === 0 || n === null || typeof n !== 'object') return;
@@ -86,7 +91,8 @@ export function cutForWindows(nodes: PgNode, context: CutContext): WindowCut {
       return;
     }
     if (n.FuncCall?.over) {
-      const one = windowCut(n.FuncCall, context);
+      const over = windowOf(n.FuncCall.over, defs);
+      const one = over ? windowCut(n.FuncCall, over, context) : { keys: 0, reach: 0n };
       cut.keys = Math.min(cut.keys, one.keys);
       if (one.reach > cut.reach) cut.reach = one.reach;
     }
@@ -96,37 +102,53 @@ export function cutForWindows(nodes: PgNode, context: CutContext): WindowCut {
   return cut;
 }
 
-function windowCut(f: PgNode, context: CutContext): WindowCut {
+/**
+ * The window a call is computed over, its named windows resolved as PostgreSQL does:
+ * `OVER w` is w; `OVER (w …)` (and a WINDOW entry `x AS (w …)`) takes w's PARTITION BY, w's
+ * ORDER BY or else its own, and its own frame (w may have none). Undefined for a name the
+ * clause does not define (PostgreSQL refuses the statement) or a cycle.
+ */
+function windowOf(over: PgNode, defs: ReadonlyMap<string, PgNode>, depth = 0): PgNode | undefined {
+  if (depth > defs.size) return undefined;
+  if (over.name && depth === 0) {
+    const def = defs.get(over.name);
+    return def && windowOf(def, defs, depth + 1);
+  }
+  if (!over.refname) return over;
+  const base = defs.get(over.refname);
+  const b = base && windowOf(base, defs, depth + 1);
+  return b && { partitionClause: b.partitionClause, orderClause: b.orderClause ?? over.orderClause, frameOptions: over.frameOptions, startOffset: over.startOffset, endOffset: over.endOffset };
+}
+
+function windowCut(f: PgNode, over: PgNode, context: CutContext): WindowCut {
   const none = { keys: 0, reach: 0n };
-  const over = f.over;
-  if (over.name || over.refname) return none;
   if (over.partitionClause?.length && !context.onePartition(over.partitionClause)) return none;
   const leading = context.leadingKeys((over.orderClause ?? []) as PgNode[]);
   const against = leading.same === 0;
   const keys = against ? leading.reversed : leading.same;
-  const reach = keys > 0 ? reachOf(funcName(f) ?? '', f, against) : undefined;
+  const reach = keys > 0 ? reachOf(funcName(f) ?? '', f.args ?? [], over, against) : undefined;
   return reach === undefined ? none : { keys, reach };
 }
 
 /** Rows past the current one, in the cut's order, that the window function reads; undefined: unbounded or unknown. */
-function reachOf(fn: string, f: PgNode, against: boolean): bigint | undefined {
+function reachOf(fn: string, args: PgNode[], over: PgNode, against: boolean): bigint | undefined {
   if (fn === 'lag' || fn === 'lead') {
-    const k = f.args?.length > 1 ? nonNegativeLiteral(f.args[1]) : 1n;
+    const k = args.length > 1 ? nonNegativeLiteral(args[1]) : 1n;
     if (k === undefined) return undefined;
     return (fn === 'lag') === against ? k : 0n;
   }
   if (RANKING.has(fn)) return against ? undefined : 0n;
   if (!FRAME_FUNCTIONS.has(fn) && !AGGREGATES.has(fn)) return undefined;
-  const o: number = f.over.frameOptions ?? 0;
+  const o: number = over.frameOptions ?? 0;
   const rows = (o & FRAME.rows) !== 0;
   if (!against) {
     // The frame's end, in the cut's order.
     if (o & (FRAME.endCurrentRow | FRAME.endOffsetPreceding)) return 0n;
-    return o & FRAME.endOffsetFollowing && rows ? nonNegativeLiteral(f.over.endOffset) : undefined;
+    return o & FRAME.endOffsetFollowing && rows ? nonNegativeLiteral(over.endOffset) : undefined;
   }
   // Against the statement the frame's start (in the window's order) is the furthest row past the current one.
   if (o & (FRAME.startCurrentRow | FRAME.startOffsetFollowing)) return 0n;
-  return o & FRAME.startOffsetPreceding && rows ? nonNegativeLiteral(f.over.startOffset) : undefined;
+  return o & FRAME.startOffsetPreceding && rows ? nonNegativeLiteral(over.startOffset) : undefined;
 }
 
 function nonNegativeLiteral(n: PgNode): bigint | undefined {

@@ -61,20 +61,20 @@ const ORDERED_ALIKE = new Set(['timestamptz', 'timestamp', 'int8', 'int4', 'int2
 
 export function topNOf(sel: PgNode, scope: ColumnScope): TopN | undefined {
   if (sel.op !== 'SETOP_NONE' || sel.fromClause?.length !== 1) return undefined;
-  if (sel.groupClause?.length || sel.havingClause || sel.distinctClause || sel.windowClause?.length || sel.lockingClause?.length) return undefined;
+  if (sel.groupClause?.length || sel.havingClause || sel.distinctClause || sel.lockingClause?.length) return undefined;
   if (sel.limitOption !== 'LIMIT_OPTION_COUNT' || !sel.sortClause?.length) return undefined;
   const limit = countOf(sel.limitCount);
   const offset = sel.limitOffset === undefined ? 0n : countOf(sel.limitOffset);
   if (limit === undefined || offset === undefined) return undefined;
   // Aggregates (one row), subqueries; window functions only where they look back (top-n-windows.ts).
   const items = [sel.targetList, sel.sortClause];
-  if (readsAggregateOrWindow(withoutWindows(items))) return undefined;
+  if (readsAggregateOrWindow(withoutWindows([...items, sel.windowClause]))) return undefined;
   const ordered = untilTextAfterLatestTime(orderedAlikePrefix(sel.sortClause as PgNode[], scope), scope);
   const fixed = fixedColumns(sel.whereClause, scope);
   const windows = cutForWindows(items, {
     leadingKeys: (order) => leadingCutKeys(order, ordered, scope),
     onePartition: (by) => by.every((item) => item?.ColumnRef && fixed.has(columnOf(scope, item.ColumnRef) ?? '')),
-  });
+  }, sel.windowClause);
   const keys = ordered.slice(0, windows.keys);
   if (keys.length === 0) return undefined;
   const given = typeof limit === 'bigint' && typeof offset === 'bigint';
