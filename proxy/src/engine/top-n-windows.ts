@@ -1,4 +1,5 @@
 import type { PgNode } from '../router/sql-parser';
+import { FRAME_OPTIONS as FRAME, windowOfCall } from '../router/window-frame';
 import { funcName } from '../translate/ast';
 import { AGGREGATES } from './aggregate-calls';
 
@@ -38,24 +39,13 @@ import { AGGREGATES } from './aggregate-calls';
  * Every window is over one partition — no PARTITION BY (a partition's rows could lie
  * anywhere past the cut), or one by columns the WHERE fixes (`host = 'h1'` or `= $1`, `IS
  * NULL`: every row it keeps is in one partition); a named window (WINDOW w AS …) is
- * resolved first, as PostgreSQL resolves it. More order keys after the cut's are fine (they order rows tied on the cut
- * keys, all of which are kept); fewer make the cut on as many keys (a window ordered by
- * time alone keeps each instant's rows whole: its peers). Aggregates without OVER and
+ * resolved first, as PostgreSQL resolves it. More order keys after the cut's are fine
+ * (they order rows tied on the cut keys, all of which are kept); fewer make the cut on as
+ * many keys (a window ordered by time alone keeps each instant's rows whole: its peers). Aggregates without OVER and
  * subqueries are refused by the caller's checks as before.
  */
 const FRAME_FUNCTIONS = new Set(['first_value', 'last_value', 'nth_value']);
 const RANKING = new Set(['row_number', 'rank', 'dense_rank']);
-
-/** PostgreSQL's FRAMEOPTION_ bits (parsenodes.h). */
-const FRAME = {
-  rows: 0x00004,
-  startCurrentRow: 0x00200,
-  endCurrentRow: 0x00400,
-  startOffsetPreceding: 0x00800,
-  endOffsetPreceding: 0x01000,
-  startOffsetFollowing: 0x02000,
-  endOffsetFollowing: 0x04000,
-} as const;
 
 /** How a window's ORDER BY starts: with how many of the cut's keys as they are, and how many reversed (top-n.ts). */
 export interface LeadingKeys {
@@ -77,11 +67,11 @@ export interface WindowCut {
 
 /**
  * The cut every window function in `nodes` allows (see above); keys 0 at the first that
- * allows none, or at a subquery. `named`: the SELECT's WINDOW clause, which `OVER w` and
- * `OVER (w ORDER BY …)` refer to.
+ * allows none, or at a subquery. `nodes` and `windowClause` (which `OVER w` names) come
+ * from a SELECT whose references to named windows are inlined (withWindowRefsInlined:
+ * the rule PostgreSQL resolves `OVER (w …)` by, kept in one place).
  */
-export function cutForWindows(nodes: PgNode, context: CutContext, named: PgNode[] = []): WindowCut {
-  const defs = new Map<string, PgNode>(named.map((w) => [w.WindowDef.name, w.WindowDef]));
+export function cutForWindows(nodes: PgNode, context: CutContext, windowClause?: readonly PgNode[]): WindowCut {
   const cut: WindowCut = { keys: Infinity, reach: 0n };
   const visit = (n: PgNode): void => {
     if (cut.keys === 0 || n === null || typeof n !== 'object') return;
@@ -91,7 +81,7 @@ export function cutForWindows(nodes: PgNode, context: CutContext, named: PgNode[
       return;
     }
     if (n.FuncCall?.over) {
-      const over = windowOf(n.FuncCall.over, defs);
+      const over = windowOfCall(n.FuncCall.over, windowClause);
       const one = over ? windowCut(n.FuncCall, over, context) : { keys: 0, reach: 0n };
       cut.keys = Math.min(cut.keys, one.keys);
       if (one.reach > cut.reach) cut.reach = one.reach;
@@ -100,24 +90,6 @@ export function cutForWindows(nodes: PgNode, context: CutContext, named: PgNode[
   };
   visit(nodes);
   return cut;
-}
-
-/**
- * The window a call is computed over, its named windows resolved as PostgreSQL does:
- * `OVER w` is w; `OVER (w …)` (and a WINDOW entry `x AS (w …)`) takes w's PARTITION BY, w's
- * ORDER BY or else its own, and its own frame (w may have none). Undefined for a name the
- * clause does not define (PostgreSQL refuses the statement) or a cycle.
- */
-function windowOf(over: PgNode, defs: ReadonlyMap<string, PgNode>, depth = 0): PgNode | undefined {
-  if (depth > defs.size) return undefined;
-  if (over.name && depth === 0) {
-    const def = defs.get(over.name);
-    return def && windowOf(def, defs, depth + 1);
-  }
-  if (!over.refname) return over;
-  const base = defs.get(over.refname);
-  const b = base && windowOf(base, defs, depth + 1);
-  return b && { partitionClause: b.partitionClause, orderClause: b.orderClause ?? over.orderClause, frameOptions: over.frameOptions, startOffset: over.startOffset, endOffset: over.endOffset };
 }
 
 function windowCut(f: PgNode, over: PgNode, context: CutContext): WindowCut {

@@ -1,5 +1,6 @@
 import { chIdent } from '@strata/core';
 import type { PgNode } from '../router/sql-parser';
+import { withWindowRefsInlined } from '../router/window-frame';
 import { columnKind, columnOf, isFloatKind, isTextKind, type ColumnScope } from '../translate/column-scope';
 import { conjuncts, opName } from '../translate/ast';
 import { textOperand } from '../translate/text-order';
@@ -67,14 +68,15 @@ export function topNOf(sel: PgNode, scope: ColumnScope): TopN | undefined {
   const offset = sel.limitOffset === undefined ? 0n : countOf(sel.limitOffset);
   if (limit === undefined || offset === undefined) return undefined;
   // Aggregates (one row), subqueries; window functions only where they look back (top-n-windows.ts).
-  const items = [sel.targetList, sel.sortClause];
-  if (readsAggregateOrWindow(withoutWindows([...items, sel.windowClause]))) return undefined;
+  const spelled = withWindowRefsInlined({ SelectStmt: sel }).SelectStmt;
+  const items = [spelled.targetList, spelled.sortClause];
+  if (readsAggregateOrWindow(withoutWindows([...items, spelled.windowClause]))) return undefined;
   const ordered = untilTextAfterLatestTime(orderedAlikePrefix(sel.sortClause as PgNode[], scope), scope);
   const fixed = fixedColumns(sel.whereClause, scope);
   const windows = cutForWindows(items, {
     leadingKeys: (order) => leadingCutKeys(order, ordered, scope),
     onePartition: (by) => by.every((item) => item?.ColumnRef && fixed.has(columnOf(scope, item.ColumnRef) ?? '')),
-  }, sel.windowClause);
+  }, spelled.windowClause);
   const keys = ordered.slice(0, windows.keys);
   if (keys.length === 0) return undefined;
   const given = typeof limit === 'bigint' && typeof offset === 'bigint';
@@ -196,8 +198,12 @@ export function resolveTopNParams(occurrences: Array<{ topN?: TopN }>, params: R
     if (!from) continue;
     const value = (c: Count) => (typeof c === 'bigint' ? c : integerParam(c.param, params, paramTypes));
     const [limit, offset] = [value(from.limit), value(from.offset)];
-    if (limit === undefined || limit === null || offset === undefined) occ.topN = undefined;
-    else occ.topN = { ...occ.topN!, rows: limit < 0n || (offset ?? 0n) < 0n ? 0n : limit + (offset ?? 0n), rowsFrom: undefined };
+    if (limit === undefined || limit === null || offset === undefined) {
+      occ.topN = undefined;
+      continue;
+    }
+    const skipped = offset ?? 0n;
+    occ.topN = { ...occ.topN!, rows: limit < 0n || skipped < 0n ? 0n : limit + skipped, rowsFrom: undefined };
   }
 }
 

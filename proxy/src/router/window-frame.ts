@@ -13,7 +13,7 @@ import type { PgNode } from './sql-parser';
  * ROW` — or failed (`2 PRECEDING AND 1 PRECEDING` as `2 FOLLOWING AND 1 PRECEDING`).
  * window-frame.test.ts round-trips every frame PostgreSQL accepts.
  */
-const F = {
+export const FRAME_OPTIONS = {
   nondefault: 0x00001,
   rows: 0x00004,
   groups: 0x00008,
@@ -30,6 +30,7 @@ const F = {
   excludeGroup: 0x10000,
   excludeTies: 0x20000,
 } as const;
+const F = FRAME_OPTIONS;
 
 type Bound = readonly [bit: number, sql: (offset: () => string) => string];
 
@@ -100,6 +101,16 @@ function inline(def: PgNode, defs: ReadonlyMap<string, PgNode>): void {
   delete def.refname;
   if (base.partitionClause) def.partitionClause = base.partitionClause;
   if (base.orderClause) def.orderClause = base.orderClause;
+}
+
+/**
+ * The window a call is computed over, in a statement whose references are inlined
+ * (withWindowRefsInlined): `OVER w` is the WINDOW clause's w, `OVER (…)` itself.
+ * Undefined for a name the clause does not define (PostgreSQL refuses the statement).
+ */
+export function windowOfCall(over: PgNode, windowClause: readonly PgNode[] | undefined): PgNode | undefined {
+  if (over.refname) return undefined;
+  return over.name ? windowClause?.find((w) => w.WindowDef.name === over.name)?.WindowDef : over;
 }
 
 /** pgsql-deparser with window frames written from PostgreSQL's own bits. */
