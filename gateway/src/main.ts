@@ -1,8 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import pino, { type Logger } from 'pino';
-import { Pool } from 'pg';
 import { coldStoreConfigFromEnv, createColdStore, type ColdStore } from '@strata/core';
-import { CatalogRefresher, createRouter, createTierEngine, loadCatalogSnapshot, loadSqlParser, pgHotSession, type CatalogSnapshot } from '@strata/proxy';
+import { createTierEngine, loadSqlParser, openTieredCatalog, pgHotSession } from '@strata/proxy';
 import { startGateway } from './app';
 import { bufferConfigFromEnv } from './buffer/buffer-config';
 import { loadKubeAccess } from './kube/kube-access';
@@ -47,26 +46,14 @@ async function sqlApiFromEnv(env: NodeJS.ProcessEnv, cold: ColdStore, coldDataba
   if (tokens.length === 0 && !pgUrl) return undefined;
   if (tokens.length === 0 || !pgUrl) throw new Error('/v1/sql needs both STRATA_GATEWAY_SQL_TOKENS and STRATA_GATEWAY_SQL_PG_URL (a PostgreSQL role that only reads)');
   await loadSqlParser();
-  const catalogPool = new Pool({ connectionString: pgUrl, max: 1, application_name: 'strata-gateway-sql-catalog' });
-  catalogPool.on('error', (err) => logger.warn({ err: { name: err.name } }, 'SQL API catalog connection closed'));
-  let snapshot: CatalogSnapshot;
-  try {
-    snapshot = await loadCatalogSnapshot(catalogPool);
-  } catch (err) {
-    await catalogPool.end().catch(() => undefined);
-    throw err;
-  }
-  let route = createRouter(snapshot);
-  // Re-read when PostgreSQL notifies a change of tables or views, and periodically (the proxy's CatalogRefresher).
-  const refresher = new CatalogRefresher(
-    async () => {
-      snapshot = await loadCatalogSnapshot(catalogPool);
-      route = createRouter(snapshot);
-    },
-    { pgUrl, periodMs: numberEnv('STRATA_GATEWAY_SQL_CATALOG_REFRESH_MS') ?? 10_000, logger },
-  );
-  await refresher.start();
-  const engine = createTierEngine({ cold, coldDatabase, catalog: () => snapshot, logger: logger.child({ component: 'sql-engine' }) });
+  // Re-read when PostgreSQL notifies a change of tables or views, and periodically.
+  const catalog = await openTieredCatalog({
+    pgUrl,
+    periodMs: numberEnv('STRATA_GATEWAY_SQL_CATALOG_REFRESH_MS') ?? 10_000,
+    logger,
+    applicationName: 'strata-gateway-sql-catalog',
+  });
+  const engine = createTierEngine({ cold, coldDatabase, catalog: catalog.snapshot, logger: logger.child({ component: 'sql-engine' }) });
   const session = { user: 'strata-gateway-sql', database: new URL(pgUrl).pathname.slice(1), settings: new Map([['strata.route', 'auto']]), inTransaction: true };
   return {
     config: {
@@ -77,8 +64,8 @@ async function sqlApiFromEnv(env: NodeJS.ProcessEnv, cold: ColdStore, coldDataba
       engine: {
         engine,
         route: async (sql) => {
-          await refresher.pending()?.catch(() => undefined);
-          return route(sql, session).target;
+          await catalog.refresher.pending()?.catch(() => undefined);
+          return catalog.route(sql, session).target;
         },
         hotSession: (client) => {
           const hot = pgHotSession(client, true);
@@ -86,10 +73,7 @@ async function sqlApiFromEnv(env: NodeJS.ProcessEnv, cold: ColdStore, coldDataba
         },
       },
     },
-    close: async () => {
-      await refresher.close();
-      await catalogPool.end();
-    },
+    close: () => catalog.close(),
   };
 }
 

@@ -17,7 +17,15 @@ import { CATALOG_CHANNEL } from '@strata/core';
  *      could not be created.
  * Re-reads never overlap: one asked for while another runs runs after it, since the
  * running one may have read before the change committed.
+ *
+ * A re-read never waits for another session: sessions wait for it, and the session
+ * holding a lock it waited for could be one of them (a client's block that replaced a
+ * view, then sends ROLLBACK). Views locked by another session are skipped
+ * (catalog-loader.ts) and a lock it meets anyway fails it after the connection's
+ * lock_timeout; either way it is read again soon (`retryMs`, doubling up to the period).
  */
+const FIRST_REREAD_MS = 250;
+
 export class CatalogRefresher {
   private running: Promise<void> | null = null;
   private again = false;
@@ -27,9 +35,13 @@ export class CatalogRefresher {
   private closed = false;
   private retryMs = 500;
   private timer: NodeJS.Timeout | null = null;
+  /** An incomplete or failed re-read's retry, and the wait before the next one. */
+  private retry: NodeJS.Timeout | null = null;
+  private rereadMs = FIRST_REREAD_MS;
 
+  /** `reload` resolves false when it left something unread (a locked view). */
   constructor(
-    private readonly reload: () => Promise<void>,
+    private readonly reload: () => Promise<boolean>,
     private readonly opts: { pgUrl: string; periodMs: number; logger: Logger },
   ) {}
 
@@ -62,15 +74,19 @@ export class CatalogRefresher {
     }
     const run = (async () => {
       try {
+        let complete = false;
         do {
           this.again = false;
           try {
-            await this.reload();
+            complete = await this.reload();
           } catch (err) {
             this.opts.logger.warn({ err: (err as Error).message }, 'catalog refresh failed; routing on the previous one');
+            this.rereadSoon();
             throw err;
           }
         } while (this.again && !this.closed);
+        if (complete) this.rereadMs = FIRST_REREAD_MS;
+        else this.rereadSoon();
       } finally {
         this.running = null;
         this.blocking = false;
@@ -78,6 +94,18 @@ export class CatalogRefresher {
     })();
     this.running = run;
     return run;
+  }
+
+  /** Reads again after `rereadMs` (once, however often asked), without stalling sessions. */
+  private rereadSoon(): void {
+    if (this.retry || this.closed) return;
+    const wait = this.rereadMs;
+    this.rereadMs = Math.min(this.rereadMs * 2, this.opts.periodMs);
+    this.retry = setTimeout(() => {
+      this.retry = null;
+      void this.refresh(false).catch(() => undefined);
+    }, wait);
+    this.retry.unref();
   }
 
   private async listen(): Promise<void> {
@@ -122,6 +150,7 @@ export class CatalogRefresher {
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.retry) clearTimeout(this.retry);
     const l = this.listener;
     this.listener = null;
     await l?.end().catch(() => undefined);

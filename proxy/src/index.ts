@@ -9,3 +9,4 @@ export * from './engine';
 export * as wire from './wire';
 export { startTieredProxy, type TieredProxyOptions, type RunningTieredProxy } from './tiered-proxy';
 export { CatalogRefresher } from './catalog-refresh';
+export { openTieredCatalog, type TieredCatalog } from './tiered-catalog';

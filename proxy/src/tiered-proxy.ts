@@ -1,15 +1,14 @@
 import type { Logger } from 'pino';
-import { Pool } from 'pg';
 import type { ColdStore } from '@strata/core';
 import type { Router } from './engine/contract';
-import { createTierEngine, loadCatalogSnapshot, type TierEngine } from './engine';
+import { createTierEngine, type TierEngine } from './engine';
 import { readTieredViews } from './engine/catalog-loader';
-import { createRouter, loadSqlParser, type CatalogSnapshot } from './router';
+import { createRouter, loadSqlParser } from './router';
 import type { ProxyConfig } from './config';
 import { startProxy, type RunningProxy } from './proxy-server';
 import { Counter, Gauge } from 'prom-client';
 import { pgTextArrayLiteral, viewNotificationsPresent } from '@strata/core';
-import { CatalogRefresher } from './catalog-refresh';
+import { openTieredCatalog } from './tiered-catalog';
 
 /**
  * The proxy as Strata serves it: the wire server with the tier-aware router and engine
@@ -36,20 +35,10 @@ export async function startTieredProxy(config: ProxyConfig, opts: TieredProxyOpt
   await loadSqlParser();
   // One connection, for the catalog only: tiered statements run in each client's own
   // session, on the server connection lent to it.
-  const pool = new Pool({ connectionString: opts.pgUrl, max: 1 });
-  pool.on('error', (err) => opts.logger.warn({ err: err.message }, 'catalog connection lost'));
-  let snapshot: CatalogSnapshot = await loadCatalogSnapshot(pool);
-  let route: Router = createRouter(snapshot);
-  const refresher = new CatalogRefresher(
-    async () => {
-      snapshot = await loadCatalogSnapshot(pool);
-      route = createRouter(snapshot);
-    },
-    { pgUrl: opts.pgUrl, periodMs: config.catalogRefreshMs, logger: opts.logger },
-  );
-  await refresher.start();
+  const catalog = await openTieredCatalog({ pgUrl: opts.pgUrl, periodMs: config.catalogRefreshMs, logger: opts.logger });
+  const { refresher, pool, route } = catalog;
   const refreshCatalog = () => refresher.refresh();
-  if (snapshot.tables.length > 0 && !(await viewNotificationsPresent(pool))) {
+  if (catalog.snapshot().tables.length > 0 && !(await viewNotificationsPresent(pool))) {
     opts.logger.warn(
       { refreshMs: config.catalogRefreshMs },
       'PostgreSQL does not notify view DDL (strata apply ran without a superuser, so its event triggers are absent): a view over a tiered table created straight in PostgreSQL is routed only after the next periodic catalog re-read',
@@ -59,7 +48,7 @@ export async function startTieredProxy(config: ProxyConfig, opts: TieredProxyOpt
   const engine = createTierEngine({
     cold: opts.cold,
     coldDatabase: opts.coldDatabase,
-    catalog: () => snapshot,
+    catalog: catalog.snapshot,
     logger: opts.logger,
     maxRawColdRows: config.coldLimits.rawRows,
     maxRawColdBytes: config.coldLimits.rawBytes,
@@ -71,32 +60,31 @@ export async function startTieredProxy(config: ProxyConfig, opts: TieredProxyOpt
   try {
     proxy = await startProxy(config, {
       logger: opts.logger,
-      router: (sql, session) => route(sql, session),
+      router: route,
       engine,
       refreshCatalog,
       catalogPending: () => refresher.pending(),
       blockRouter: async (hot) => {
+        const snapshot = catalog.snapshot();
         const views = await readTieredViews(snapshot, async (sql, tables) => (await hot.query(sql, [pgTextArrayLiteral(tables)])).rows);
         return createRouter({ ...snapshot, ...views });
       },
     });
   } catch (err) {
-    await refresher.close();
-    await pool.end();
+    await catalog.close();
     throw err;
   }
   registerEngineMetrics(proxy, engine);
   return {
     ...proxy,
     engine,
-    router: (sql, session) => route(sql, session),
+    router: route,
     refreshCatalog,
     sessions: () => proxy.sessions(),
     sessionStates: () => proxy.sessionStates(),
     async close() {
-      await refresher.close();
       await proxy.close();
-      await pool.end().catch(() => undefined);
+      await catalog.close();
     },
   };
 }

@@ -227,4 +227,110 @@ describe('views the proxy learns of at once', () => {
       await other.end();
     }
   });
+  /** `work`, or a clear failure after `ms` (a stalled session would otherwise wait for the suite's timeout). */
+  function within<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: no answer in ${ms} ms`)), ms);
+    });
+    return Promise.race([work, late]).finally(() => clearTimeout(timer));
+  }
+
+  // The catalog re-read waited for the view's lock while the block holding it waited for
+  // the re-read: every client of the proxy stalled until the block ended, which it never did.
+  it("is not stalled by a catalog re-read while a client's block holds a view locked", async () => {
+    const total = (await reference.query('SELECT count(*)::text AS n FROM metrics_events')).rows[0].n;
+    const other = new Client({ connectionString: proxyUrl });
+    await other.connect();
+    const count = (view: string) => `SELECT count(*)::text AS n FROM ${view}`;
+    try {
+      await client.query('CREATE VIEW held_v AS SELECT host FROM metrics_events');
+      await client.query('BEGIN');
+      // ACCESS EXCLUSIVE on held_v until the block ends.
+      await client.query('CREATE OR REPLACE VIEW held_v AS SELECT host, value FROM metrics_events');
+      // A change straight in PostgreSQL: it notifies, and the proxy re-reads every view.
+      await direct.query('CREATE VIEW elsewhere_v AS SELECT value FROM metrics_events');
+      // Another client's statements wait for that re-read, which must not wait for the block.
+      const deadline = Date.now() + 3000;
+      while (!(await within(5000, 'another client', other.query(`EXPLAIN ${count('elsewhere_v')}`))).rows[0]['QUERY PLAN'].startsWith('Strata route')) {
+        if (Date.now() > deadline) throw new Error('elsewhere_v still not routed by Strata');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect((await within(5000, 'another client', other.query(count('elsewhere_v')))).rows[0].n).toBe(total);
+      // held_v as committed (the block's change is not): over both tiers, now or once the block ends.
+      const heldRead = other.query(count('held_v'));
+      // The holder's own statements, and its ROLLBACK as a message of its own.
+      expect((await within(5000, 'the lock holder', client.query(`SELECT count(DISTINCT value)::text AS n FROM held_v`))).rows[0].n).toBe(
+        (await reference.query('SELECT count(DISTINCT value)::text AS n FROM metrics_events')).rows[0].n,
+      );
+      await within(5000, 'the lock holder', client.query('ROLLBACK'));
+      expect((await within(5000, 'another client', heldRead)).rows[0].n).toBe(total);
+      // The same in one string (the CI failure): the re-read the DDL notifies, then the block's DDL and ROLLBACK.
+      await direct.query('DROP VIEW elsewhere_v');
+      const results = (await within(
+        5000,
+        'the string',
+        client.query(`BEGIN; CREATE OR REPLACE VIEW held_v AS SELECT host, value FROM metrics_events; ROLLBACK; ${count('held_v')}`),
+      )) as unknown as Array<{ rows: Array<{ n: string }> }>;
+      expect(results[3].rows[0].n).toBe(total);
+    } finally {
+      await client.query('ROLLBACK').catch(() => undefined);
+      await direct.query('DROP VIEW IF EXISTS elsewhere_v');
+      await direct.query('DROP VIEW IF EXISTS held_v');
+      await other.end();
+    }
+  });
+
+  it('starts with a view locked, refuses statements naming it with 55P03, and reads it once the lock is gone', async () => {
+    const total = (await reference.query('SELECT count(*)::text AS n FROM metrics_events')).rows[0].n;
+    await direct.query('CREATE VIEW locked_v AS SELECT host FROM metrics_events');
+    const locker = new Client({ connectionString: bed.tiered.pgUrl });
+    await locker.connect();
+    let second: RunningTieredProxy | undefined;
+    let reader: Client | undefined;
+    try {
+      await locker.query('BEGIN');
+      // ACCESS EXCLUSIVE on the view alone (LOCK TABLE on a view would lock its tables too).
+      await locker.query('CREATE OR REPLACE VIEW locked_v AS SELECT host FROM metrics_events');
+      // A proxy starting now cannot read locked_v's definition, and must not wait for it.
+      const pino = (await import('pino')).default;
+      second = await within(
+        10_000,
+        'a proxy starting',
+        startTieredProxy(resolveProxyConfig({ listen: '127.0.0.1:0', backendUrl: bed.tiered.pgUrl, users: { postgres: PASSWORD }, catalogRefreshMs: 3_600_000 }), {
+          pgUrl: bed.tiered.pgUrl,
+          cold: bed.tiered.cold,
+          coldDatabase: bed.tiered.database,
+          logger: pino({ level: process.env.STRATA_TEST_LOG ?? 'silent' }),
+        }),
+      );
+      reader = new Client({ connectionString: proxyUrl.replace(`:${proxy.port}/`, `:${second.port}/`) });
+      await reader.connect();
+      // Relayed, it would read the hot tier alone; expanded, it has no definition.
+      const refused = await within(5000, 'a read of locked_v', reader.query('SELECT count(*) FROM locked_v')).catch((e: { code?: string; message?: string }) => e);
+      expect(refused).toMatchObject({ code: '55P03' });
+      expect((refused as Error).message).toContain('"public"."locked_v"');
+      // Other statements are answered meanwhile.
+      expect((await within(5000, 'a read of the table', reader.query('SELECT count(*)::text AS n FROM metrics_events'))).rows[0].n).toBe(total);
+      await locker.query('ROLLBACK');
+      // Nothing notifies a lock's end: the proxy reads the view again on its own, soon.
+      const deadline = Date.now() + 5000;
+      for (;;) {
+        const r = await reader.query('SELECT count(*)::text AS n FROM locked_v').catch((e: { code?: string }) => e);
+        if ('rows' in r) {
+          expect(r.rows[0].n).toBe(total);
+          break;
+        }
+        expect(r).toMatchObject({ code: '55P03' });
+        if (Date.now() > deadline) throw new Error('locked_v still refused after its lock was released');
+        await new Promise((res) => setTimeout(res, 50));
+      }
+    } finally {
+      await locker.query('ROLLBACK').catch(() => undefined);
+      await locker.end();
+      await reader?.end();
+      await second?.close();
+      await direct.query('DROP VIEW IF EXISTS locked_v');
+    }
+  });
 });

@@ -1,15 +1,18 @@
 import { listRegisteredTables, pgQualified, type Queryable } from '@strata/core';
-import { catalogSnapshot, type CatalogSnapshot, type RelationName, type TieredView } from '../router/catalog-snapshot';
+import { catalogSnapshot, type CatalogSnapshot, type LockedView, type RelationName, type TieredView } from '../router/catalog-snapshot';
 import { probeTextFolding } from './text-folding-probe';
 import { probeTextOrder } from './text-order-probe';
 
-/** Reads strata.table_registry into the snapshot the router and engine take. */
-export async function loadCatalogSnapshot(db: Queryable): Promise<CatalogSnapshot> {
+/**
+ * Reads strata.table_registry into the snapshot the router and engine take. `previous`:
+ * the snapshot it replaces, whose view definitions stand for views locked meanwhile.
+ */
+export async function loadCatalogSnapshot(db: Queryable, previous?: CatalogSnapshot): Promise<CatalogSnapshot> {
   const exists = await db.query<{ t: string | null; db: string }>("SELECT to_regclass('strata.table_registry')::text AS t, current_database() AS db");
   const database = exists.rows[0].db;
   if (!exists.rows[0].t) return { tables: [], database };
   const snapshot = catalogSnapshot(await listRegisteredTables(db));
-  return { ...snapshot, database, ...(await loadTieredViews(db, snapshot)), textFolding: await probeTextFolding(db, database), textOrder: await probeTextOrder(db, database) };
+  return { ...snapshot, database, ...(await loadTieredViews(db, { ...snapshot, views: previous?.views })), textFolding: await probeTextFolding(db, database), textOrder: await probeTextOrder(db, database) };
 }
 
 /**
@@ -30,34 +33,59 @@ const TIERED_VIEWS_SQL = `WITH RECURSIVE reads(oid, kind) AS (
          JOIN pg_class v ON v.oid = w.ev_class AND v.relkind IN ('v', 'm') AND v.oid <> reads.oid
         WHERE reads.kind <> 'm'
      )
-     SELECT n.nspname::text AS schema, c.relname::text AS name, CASE WHEN c.relkind = 'v' THEN pg_get_viewdef(c.oid) END AS definition, c.relkind::text AS kind
-       FROM reads JOIN pg_class c ON c.oid = reads.oid AND c.relkind IN ('v', 'm') JOIN pg_namespace n ON n.oid = c.relnamespace`;
+     SELECT n.nspname::text AS schema, c.relname::text AS name,
+            CASE WHEN c.relkind = 'v' AND NOT locked.held THEN pg_get_viewdef(c.oid) END AS definition, c.relkind::text AS kind,
+            locked.held::text AS locked
+       FROM reads JOIN pg_class c ON c.oid = reads.oid AND c.relkind IN ('v', 'm') JOIN pg_namespace n ON n.oid = c.relnamespace
+       -- pg_get_viewdef opens the view (ACCESS SHARE): it would wait behind another
+       -- session's ACCESS EXCLUSIVE lock, granted or queued (CREATE OR REPLACE / ALTER / DROP
+       -- VIEW in an open block). Such views are not read; their committed definition is
+       -- the one already known (readTieredViews).
+       CROSS JOIN LATERAL (SELECT EXISTS (
+         SELECT 1 FROM pg_locks l
+          WHERE l.locktype = 'relation' AND l.relation = c.oid AND l.mode = 'AccessExclusiveLock'
+            AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+            AND l.pid IS DISTINCT FROM pg_backend_pid()) AS held) AS locked`;
 
 /** The hot tables views can read (cold-only tables have no PostgreSQL table), for TIERED_VIEWS_SQL's $1. */
 function hotTableNames(snapshot: CatalogSnapshot): string[] {
   return snapshot.tables.filter((t) => t.mode !== 'cold-only').map((t) => pgQualified(t.schema, t.table));
 }
 
-/** TIERED_VIEWS_SQL run by `query` (rows as arrays of text): the snapshot's views and materialized views. */
+type ViewsRead = Pick<CatalogSnapshot, 'views' | 'matviews' | 'lockedViews'>;
+
+/**
+ * TIERED_VIEWS_SQL run by `query` (rows as arrays of text): the snapshot's views and
+ * materialized views. A view another session holds locked keeps the definition `known`
+ * has for it (its change is not committed; the commit notifies); one `known` lacks is
+ * listed in `lockedViews`, read again later (CatalogRefresher's retry).
+ */
 export async function readTieredViews(
-  snapshot: CatalogSnapshot,
+  known: CatalogSnapshot,
   query: (sql: string, tables: string[]) => Promise<ReadonlyArray<ReadonlyArray<string | null>>>,
-): Promise<Pick<CatalogSnapshot, 'views' | 'matviews'>> {
-  const tables = hotTableNames(snapshot);
-  if (tables.length === 0) return { views: [], matviews: [] };
+): Promise<ViewsRead> {
+  const tables = hotTableNames(known);
+  if (tables.length === 0) return { views: [], matviews: [], lockedViews: [] };
   const rows = await query(TIERED_VIEWS_SQL, tables);
   const views: TieredView[] = [];
   const matviews: RelationName[] = [];
-  for (const [schema, name, definition, kind] of rows) {
-    if (kind === 'm') matviews.push({ schema: schema!, name: name! });
-    else views.push({ schema: schema!, name: name!, definition: definition!.replace(/;\s*$/, '') });
+  const lockedViews: LockedView[] = [];
+  for (const [schema, name, definition, kind, locked] of rows) {
+    const rel = { schema: schema!, name: name! };
+    if (kind === 'm') matviews.push(rel);
+    else if (locked !== 'true') views.push({ ...rel, definition: definition!.replace(/;\s*$/, '') });
+    else {
+      const before = known.views?.find((v) => v.schema === rel.schema && v.name === rel.name);
+      if (before) views.push(before);
+      lockedViews.push({ ...rel, ...(before ? { known: true } : {}) });
+    }
   }
-  return { views, matviews };
+  return { views, matviews, lockedViews };
 }
 
-function loadTieredViews(db: Queryable, snapshot: CatalogSnapshot): Promise<Pick<CatalogSnapshot, 'views' | 'matviews'>> {
-  return readTieredViews(snapshot, async (sql, tables) => {
-    const r = await db.query<{ schema: string; name: string; definition: string | null; kind: string }>(sql, [tables]);
-    return r.rows.map((row) => [row.schema, row.name, row.definition, row.kind]);
+function loadTieredViews(db: Queryable, known: CatalogSnapshot): Promise<ViewsRead> {
+  return readTieredViews(known, async (sql, tables) => {
+    const r = await db.query<{ schema: string; name: string; definition: string | null; kind: string; locked: string }>(sql, [tables]);
+    return r.rows.map((row) => [row.schema, row.name, row.definition, row.kind, row.locked]);
   });
 }

@@ -3,7 +3,7 @@ import { routeSettingOf } from '../router/route-setting';
 import { answerModify } from './answer-modify';
 import { answerRewritten } from './answer-rewritten';
 import { answerSelect, explainStatement } from './answer-select';
-import type { EngineResult, QueryEngine, ResultField } from './contract';
+import { SqlStateError, type EngineResult, type QueryEngine, type ResultField } from './contract';
 import { engineContext, type EngineStats, type TierEngineOptions } from './engine-context';
 import { notSupported, RefusedError, toSqlStateError } from './errors';
 import type { PortalRows } from './pg-extended-query';
@@ -123,6 +123,14 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
               'materialized-view',
               'REFRESH of a materialized view over a tiered table (it would store the hot tier\'s rows alone)',
               'Keep the rows in a table and fill it with INSERT … SELECT through the proxy, which reads both tiers.',
+            );
+          }
+          if (tiered?.kind === 'locked-view') {
+            const { schema, name } = tiered.view!;
+            throw new SqlStateError(
+              '55P03',
+              `Strata has not read the definition of view "${schema}"."${name}": another transaction holds it locked`,
+              'The view reads a tiered table; its definition is read once that transaction ends. Retry then.',
             );
           }
           refuseRollupWrites(tiered);

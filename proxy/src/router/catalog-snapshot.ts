@@ -67,6 +67,12 @@ export interface RelationName {
   name: string;
 }
 
+/** A view whose definition was not read: another session held it locked. */
+export interface LockedView extends RelationName {
+  /** Its definition as read before is in the snapshot's `views`. */
+  known?: boolean;
+}
+
 /** Whether a RangeVar names `rel` (unqualified: taken to resolve to it, as findRelation takes tables). */
 export function namesRelation(rv: PgNode, rel: RelationName): boolean {
   return rv.relname === rel.name && (rv.schemaname === undefined || rv.schemaname === rel.schema);
@@ -77,6 +83,13 @@ export interface CatalogSnapshot {
   views?: TieredView[];
   /** Materialized views reading a tiered table (their REFRESH is refused: it would read the hot tier alone). */
   matviews?: RelationName[];
+  /**
+   * Views over tiered tables another session held locked (ACCESS EXCLUSIVE: a view DDL in
+   * its open block) when they were read, so their definitions were not read
+   * (engine/catalog-loader.ts). Those `known` stay in `views` as last read; the others
+   * cannot be expanded, and statements naming them are refused until they are read.
+   */
+  lockedViews?: LockedView[];
   /**
    * The database holding strata's catalog and the tiered tables. A client of another
    * database reads its own tables of the same names, untouched. Unset: any (tests).

@@ -28,7 +28,9 @@ export function createRouter(snapshot: CatalogSnapshot): Router {
   // client's traffic (OLTP statements with literals, each text new to the cache) is
   // relayed without a parse. Case-insensitive: unquoted names fold to lower case, and
   // tiered table names are lower-case identifiers (core's model requires it).
-  const names = [...snapshot.tables.map((t) => t.table), ...(snapshot.views ?? []).map((v) => v.name), ...(snapshot.matviews ?? []).map((m) => m.name)].map((n) => n.toLowerCase());
+  const names = [snapshot.tables.map((t) => t.table), snapshot.views ?? [], snapshot.matviews ?? [], snapshot.lockedViews ?? []]
+    .flat()
+    .map((n) => (typeof n === 'string' ? n : n.name).toLowerCase());
   const mayName = (sql: string) => {
     if (names.length === 0) return false;
     const lower = sql.toLowerCase();

@@ -1,4 +1,4 @@
-import { namesRelation, type CatalogSnapshot } from './catalog-snapshot';
+import { namesRelation, type CatalogSnapshot, type RelationName } from './catalog-snapshot';
 import type { PgNode } from './sql-parser';
 import { findTieredRefs, hasWrites, type TieredRef } from './tiered-refs';
 
@@ -23,16 +23,40 @@ export type TieredStatementKind =
   /** SQL-level PREPARE of a statement on a tiered table (refused: EXECUTE would read the hot tier only). */
   | 'prepare'
   /** REFRESH of a materialized view that reads a tiered table (refused: it would store the hot tier's rows alone). */
-  | 'refresh-matview';
+  | 'refresh-matview'
+  /** A statement naming a view over tiered tables whose definition is not read yet (refused: 55P03). */
+  | 'locked-view';
 
 export interface TieredStatement {
   kind: TieredStatementKind;
   /** The tiered tables the statement reads (or modifies), each place it names one. */
   refs: TieredRef[];
+  /** 'locked-view': the view. */
+  view?: RelationName;
 }
+
+/** Statements that read (or modify) the relations they name: those classifyReads looks into. */
+const READING_STATEMENTS = ['SelectStmt', 'ExplainStmt', 'DeclareCursorStmt', 'PrepareStmt', 'CopyStmt', 'CreateTableAsStmt', 'InsertStmt', 'DeleteStmt', 'UpdateStmt', 'MergeStmt'];
 
 /** What the router and engine agree a statement is; undefined when it is not the engine's. */
 export function classifyTiered(stmt: PgNode, snapshot: CatalogSnapshot): TieredStatement | undefined {
+  const unread = (snapshot.lockedViews ?? []).filter((v) => !v.known);
+  if (unread.length > 0 && READING_STATEMENTS.some((k) => stmt?.[k])) {
+    // Neither expanded (its definition is unknown) nor relayed (it would read the hot tier alone).
+    const view = unread.find((v) => namesRelationAnywhere(stmt, v));
+    if (view) return { kind: 'locked-view', refs: [], view };
+  }
+  return classifyReads(stmt, snapshot);
+}
+
+function namesRelationAnywhere(node: PgNode, rel: RelationName): boolean {
+  if (node === null || typeof node !== 'object') return false;
+  if (Array.isArray(node)) return node.some((n) => namesRelationAnywhere(n, rel));
+  if (node.RangeVar && namesRelation(node.RangeVar, rel)) return true;
+  return Object.values(node).some((v) => namesRelationAnywhere(v, rel));
+}
+
+function classifyReads(stmt: PgNode, snapshot: CatalogSnapshot): TieredStatement | undefined {
   const reads = (node: PgNode) => findTieredRefs(node, snapshot);
   if (stmt?.SelectStmt) {
     if (hasWrites(stmt)) return nonEmpty('modify', [...modifiedTargets(stmt, snapshot), ...reads(stmt)]);
