@@ -10,7 +10,7 @@ import { inlineTempTable, stagedColumns, tsvToArrayLiterals } from './inline-col
 import { coldQuery, coldRange, isEmptyRange, occurrenceRange, planStatement, tempTableColumns, tempTableSql, type OccurrencePlan, type StatementPlan } from './plan';
 import { chooseRollupReads } from './rollup-reads';
 import { boundError, RAW_ROW_DEFAULTS, rawRowBound, rawRowBoundExceeded } from './raw-row-bound';
-import { latestRows } from './latest-parts-bound';
+import { countLatestRows, latestRows } from './latest-parts-bound';
 import { readSmallAnswer, SMALL_COLD_ANSWER_BYTES } from './small-cold-answer';
 import type { StatementTables, TierStateRow } from './statement-tables';
 import { evaluateTimeBounds } from './time-bounds';
@@ -201,7 +201,7 @@ export async function loadColdRows(ctx: EngineContext, tx: Transaction, p: Prepa
 /**
  * A top-N whose windows read past its cut (top-n-windows.ts: lag ordered against the
  * statement, lead or a frame reaching FOLLOWING rows with it): the rows through the
- * (n + m)-th row's ties are counted first — the cut itself, read and counted — then the
+ * (n + m)-th row's ties are counted first (by ClickHouse: only the count travels), then the
  * cut is widened by `reach` rows (WITH TIES keeps the ties of the last). Both reads see
  * the same cold rows: the visibility predicate fixes the generations.
  */
@@ -209,11 +209,8 @@ async function widenCutByReach(ctx: EngineContext, occ: OccurrencePlan, p: Prepa
   const topN = occ.topN;
   if (topN?.reach === undefined) return;
   const state = p.states.get(occ.relation.table)!;
-  let lines = 0n;
-  for await (const chunk of await latestRows(ctx.opts.cold, coldQuery(occ, p.values, state.w, state.visibility, ctx.opts.coldDatabase))) {
-    for (const byte of chunk as Buffer) if (byte === 0x0a) lines++;
-  }
-  topN.rows = lines + topN.reach;
+  const cut = await countLatestRows(ctx.opts.cold, coldQuery(occ, p.values, state.w, state.visibility, ctx.opts.coldDatabase));
+  topN.rows = cut + topN.reach;
   topN.reach = undefined;
 }
 

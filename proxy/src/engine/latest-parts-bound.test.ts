@@ -3,6 +3,7 @@ import { catalogSnapshot } from '../router/catalog-snapshot';
 import { loadSqlParser, parseStatements } from '../router/sql-parser';
 import { instantFromEpochText } from '../translate/instant';
 import { coldQuery, planStatement } from './plan';
+import { countLatestRows } from './latest-parts-bound';
 
 /**
  * Where the cold top-N carries a bound from part metadata (latest-parts-bound.ts), and
@@ -53,5 +54,39 @@ describe('the latest rows bounded by part metadata', () => {
     const q = coldRead(sql);
     expect(q.sql).not.toContain('system.parts');
     expect(q.latest).toBeUndefined();
+  });
+});
+
+describe('counting a cut by latestRows’ rule', () => {
+  const unbounded = { sql: 'SELECT x FROM t ORDER BY x LIMIT 5 WITH TIES', params: {} };
+  const bounded = { sql: 'SELECT x FROM t WHERE x >= B ORDER BY x LIMIT 5 WITH TIES', params: {}, latest: { rows: 5n, unbounded } };
+  /** A cold store that answers each count from `counts`, keyed by the counted statement. */
+  function coldCounting(counts: Record<string, number>) {
+    const asked: string[] = [];
+    return {
+      asked,
+      async queryTsv(sql: string) {
+        asked.push(sql);
+        const inner = sql.replace(/^SELECT count\(\) FROM \((.*)\)$/, '$1');
+        return `${counts[inner]}\n`;
+      },
+    };
+  }
+
+  it('keeps the bounded count when it reaches n + m rows (ties included)', async () => {
+    const cold = coldCounting({ [bounded.sql]: 7 });
+    await expect(countLatestRows(cold, bounded)).resolves.toBe(7n);
+    expect(cold.asked).toHaveLength(1);
+  });
+
+  it('counts the unbounded read when the bounded one falls short', async () => {
+    const cold = coldCounting({ [bounded.sql]: 3, [unbounded.sql]: 9 });
+    await expect(countLatestRows(cold, bounded)).resolves.toBe(9n);
+    expect(cold.asked).toEqual([`SELECT count() FROM (${bounded.sql})`, `SELECT count() FROM (${unbounded.sql})`]);
+  });
+
+  it('counts an unbounded read once', async () => {
+    const cold = coldCounting({ [unbounded.sql]: 2 });
+    await expect(countLatestRows(cold, unbounded)).resolves.toBe(2n);
   });
 });

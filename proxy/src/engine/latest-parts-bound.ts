@@ -118,3 +118,14 @@ export async function latestRows(cold: Pick<ColdStore, 'queryTsvStream'>, query:
     { objectMode: false },
   );
 }
+
+/**
+ * How many rows `query` reads, by latestRows' rule (its bounded read when that reaches
+ * `latest.rows`, else the unbounded one), counted by ClickHouse: nothing but the count
+ * travels, and only the columns the cut orders by are read.
+ */
+export async function countLatestRows(cold: Pick<ColdStore, 'queryTsv'>, query: ColdQuery): Promise<bigint> {
+  const count = async (q: ColdQuery) => BigInt((await cold.queryTsv(`SELECT count() FROM (${q.sql})`, q.params)).trim());
+  const rows = await count(query);
+  return !query.latest || rows >= query.latest.rows ? rows : count(query.latest.unbounded);
+}
