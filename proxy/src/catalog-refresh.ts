@@ -22,7 +22,7 @@ import { CATALOG_CHANNEL } from '@strata/core';
  * holding a lock it waited for could be one of them (a client's block that replaced a
  * view, then sends ROLLBACK). Views locked by another session are skipped
  * (catalog-loader.ts) and a lock it meets anyway fails it after the connection's
- * lock_timeout; either way it is read again soon (`retryMs`, doubling up to the period).
+ * lock_timeout; either way it is read again soon (`rereadMs`, doubling up to the period).
  */
 const FIRST_REREAD_MS = 250;
 
