@@ -32,20 +32,22 @@ const TIERED_VIEWS_SQL = `WITH RECURSIVE reads(oid, kind) AS (
          JOIN pg_rewrite w ON w.oid = d.objid
          JOIN pg_class v ON v.oid = w.ev_class AND v.relkind IN ('v', 'm') AND v.oid <> reads.oid
         WHERE reads.kind <> 'm'
+     ),
+     -- pg_get_viewdef opens the view (ACCESS SHARE): it would wait behind another
+     -- session's ACCESS EXCLUSIVE lock, granted or queued (CREATE OR REPLACE / ALTER / DROP
+     -- VIEW in an open block). Such views are not read; their committed definition is
+     -- the one already known (readTieredViews). The lock table is read once.
+     held AS (
+       SELECT l.relation FROM pg_locks l
+        WHERE l.locktype = 'relation' AND l.mode = 'AccessExclusiveLock'
+          AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+          AND l.pid IS DISTINCT FROM pg_backend_pid()
      )
      SELECT n.nspname::text AS schema, c.relname::text AS name,
             CASE WHEN c.relkind = 'v' AND NOT locked.held THEN pg_get_viewdef(c.oid) END AS definition, c.relkind::text AS kind,
             locked.held::text AS locked
        FROM reads JOIN pg_class c ON c.oid = reads.oid AND c.relkind IN ('v', 'm') JOIN pg_namespace n ON n.oid = c.relnamespace
-       -- pg_get_viewdef opens the view (ACCESS SHARE): it would wait behind another
-       -- session's ACCESS EXCLUSIVE lock, granted or queued (CREATE OR REPLACE / ALTER / DROP
-       -- VIEW in an open block). Such views are not read; their committed definition is
-       -- the one already known (readTieredViews).
-       CROSS JOIN LATERAL (SELECT EXISTS (
-         SELECT 1 FROM pg_locks l
-          WHERE l.locktype = 'relation' AND l.relation = c.oid AND l.mode = 'AccessExclusiveLock'
-            AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-            AND l.pid IS DISTINCT FROM pg_backend_pid()) AS held) AS locked`;
+       CROSS JOIN LATERAL (SELECT c.oid IN (SELECT relation FROM held) AS held) AS locked`;
 
 /** The hot tables views can read (cold-only tables have no PostgreSQL table), for TIERED_VIEWS_SQL's $1. */
 function hotTableNames(snapshot: CatalogSnapshot): string[] {

@@ -33,8 +33,8 @@ import { AGGREGATES } from './aggregate-calls';
  * reaches 1; a centred moving average over the first page of a range —
  *   `avg(v) OVER (ORDER BY time ROWS BETWEEN 2 PRECEDING AND 2 FOLLOWING) … ORDER BY time LIMIT 100` —
  * reaches 2. A tie group at the cut can be of any size, so a cut with reach k becomes
- * "through the (n + m)-th row's ties, then k more rows and their ties": the engine reads
- * and counts the first part in ClickHouse (the cut itself) before reading (cold-rows.ts).
+ * "through the (n + m)-th row's ties, then k more rows and their ties": the engine has
+ * ClickHouse count the first part (the cut itself) before reading (cold-rows.ts).
  *
  * Every window is over one partition — no PARTITION BY (a partition's rows could lie
  * anywhere past the cut), or one by columns the WHERE fixes (`host = 'h1'` or `= $1`, `IS

@@ -78,6 +78,25 @@ export function namesRelation(rv: PgNode, rel: RelationName): boolean {
   return rv.relname === rel.name && (rv.schemaname === undefined || rv.schemaname === rel.schema);
 }
 
+/** The first of `rels` that a RangeVar anywhere in `node` names (as namesRelation judges), or undefined. */
+export function firstRelationNamed<T extends RelationName>(node: PgNode, rels: readonly T[]): T | undefined {
+  if (rels.length === 0 || node === null || typeof node !== 'object') return undefined;
+  if (Array.isArray(node)) {
+    for (const n of node) {
+      const found = firstRelationNamed(n, rels);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  const named = node.RangeVar ? rels.find((r) => namesRelation(node.RangeVar, r)) : undefined;
+  if (named) return named;
+  for (const v of Object.values(node)) {
+    const found = firstRelationNamed(v, rels);
+    if (found) return found;
+  }
+  return undefined;
+}
+
 export interface CatalogSnapshot {
   tables: TieredRelation[];
   views?: TieredView[];

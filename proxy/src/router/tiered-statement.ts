@@ -1,4 +1,4 @@
-import { namesRelation, type CatalogSnapshot, type RelationName } from './catalog-snapshot';
+import { firstRelationNamed, namesRelation, type CatalogSnapshot, type RelationName } from './catalog-snapshot';
 import type { PgNode } from './sql-parser';
 import { findTieredRefs, hasWrites, type TieredRef } from './tiered-refs';
 
@@ -43,17 +43,10 @@ export function classifyTiered(stmt: PgNode, snapshot: CatalogSnapshot): TieredS
   const unread = (snapshot.lockedViews ?? []).filter((v) => !v.known);
   if (unread.length > 0 && READING_STATEMENTS.some((k) => stmt?.[k])) {
     // Neither expanded (its definition is unknown) nor relayed (it would read the hot tier alone).
-    const view = unread.find((v) => namesRelationAnywhere(stmt, v));
+    const view = firstRelationNamed(stmt, unread);
     if (view) return { kind: 'locked-view', refs: [], view };
   }
   return classifyReads(stmt, snapshot);
-}
-
-function namesRelationAnywhere(node: PgNode, rel: RelationName): boolean {
-  if (node === null || typeof node !== 'object') return false;
-  if (Array.isArray(node)) return node.some((n) => namesRelationAnywhere(n, rel));
-  if (node.RangeVar && namesRelation(node.RangeVar, rel)) return true;
-  return Object.values(node).some((v) => namesRelationAnywhere(v, rel));
 }
 
 function classifyReads(stmt: PgNode, snapshot: CatalogSnapshot): TieredStatement | undefined {

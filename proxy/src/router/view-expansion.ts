@@ -1,4 +1,4 @@
-import { findRelation, namesRelation, type CatalogSnapshot, type TieredView } from './catalog-snapshot';
+import { findRelation, firstRelationNamed, namesRelation, type CatalogSnapshot, type TieredView } from './catalog-snapshot';
 import { parseStatements, type PgNode } from './sql-parser';
 
 /**
@@ -13,7 +13,7 @@ import { parseStatements, type PgNode } from './sql-parser';
  */
 export function expandViews(stmt: PgNode, snapshot: CatalogSnapshot): PgNode {
   const views = snapshot.views ?? [];
-  if (views.length === 0 || !namesAView(stmt, views)) return stmt;
+  if (!firstRelationNamed(stmt, views)) return stmt;
   const tree = structuredClone(stmt);
   expand(tree, snapshot, [], 0);
   return tree;
@@ -23,21 +23,6 @@ const MAX_DEPTH = 32;
 
 function findView(views: readonly TieredView[], rv: PgNode): TieredView | undefined {
   return views.find((v) => namesRelation(rv, v));
-}
-
-function namesAView(node: PgNode, views: readonly TieredView[]): boolean {
-  let found = false;
-  const visit = (n: PgNode): void => {
-    if (found || n === null || typeof n !== 'object') return;
-    if (Array.isArray(n)) return n.forEach(visit);
-    if (n.RangeVar && findView(views, n.RangeVar)) {
-      found = true;
-      return;
-    }
-    for (const v of Object.values(n)) visit(v);
-  };
-  visit(node);
-  return found;
 }
 
 function definitionOf(view: TieredView): PgNode {
