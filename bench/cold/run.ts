@@ -20,6 +20,8 @@ import { benchQueries, type BenchQuery } from './queries';
  *   BENCH_COLD_ROWS=300000 make bench-cold   a small run while developing
  *   BENCH_COLD_ONLY=name,name             only those queries
  *   BENCH_COLD_EXPLAIN=1                  print each query's EXPLAIN through the proxy (stderr)
+ *   BENCH_COLD_ANALYZE=1                  print each query's EXPLAIN ANALYZE through the proxy after
+ *                                         its timed runs (stderr): where the proxy's time goes
  *   BENCH_COLD_PARTITION=day|month|…      the raw cold tables' spec.cold.partitionBy, both tables
  *                                         (default: none given, the model's default — metrics'
  *                                         label-first sort key: day, logs' time-first one: month);
@@ -42,6 +44,7 @@ const ROWS = Number(process.env.BENCH_COLD_ROWS ?? 10_000_000);
 const RUNS = Number(process.env.BENCH_COLD_RUNS ?? 3);
 const ONLY = process.env.BENCH_COLD_ONLY?.split(',').filter((s) => s !== '');
 const PRINT_PLANS = process.env.BENCH_COLD_EXPLAIN === '1';
+const PRINT_ANALYZED = process.env.BENCH_COLD_ANALYZE === '1';
 const PARTITION_BY = benchPartitionBy(process.env.BENCH_COLD_PARTITION);
 const PASSWORD = 'bench-secret';
 /** The session setting that makes the engine read raw cold rows where a rollup could serve. */
@@ -234,6 +237,10 @@ async function benchQuery(
     }
     if (offToo) off.push((await timed(() => c.rollupsOff.query(q.sql))).ms);
     if (q.clickhouseRaw) chRaw.push((await timed(() => c.engineStore.queryTsv(q.clickhouseRaw!))).ms);
+  }
+  if (PRINT_ANALYZED) {
+    const lines = (await simpleQuery(c.viaProxy, `EXPLAIN ANALYZE ${q.sql}`)).rows.map((r) => String(r[0]));
+    process.stderr.write(`EXPLAIN ANALYZE ${q.sql}\n${lines.join('\n')}\n\n`);
   }
   const r: QueryResult = {
     name: q.name,

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { pgIdent } from '@strata/core';
 import type { PgNode } from '../router/sql-parser';
@@ -22,6 +23,7 @@ import { splitAtWatermark } from './whole-split';
 import { hotHoldsTopN, hotTopNApplies } from './hot-top-n';
 import { hotPartials, readPartialTableOnly } from './hot-partials';
 import { runInOrder } from './hot-session';
+import { traced, type StepTimes } from './step-times';
 
 let nextStatementTemps = 1;
 
@@ -36,6 +38,8 @@ export interface Prepared {
   /** The client's parameters and their types (the hot rows shipped for whole aggregates are read with them). */
   params: ReadonlyArray<string | null>;
   paramTypes: number[];
+  /** EXPLAIN ANALYZE: where loadColdRows' steps record their times (explain-analyze.ts). */
+  trace?: StepTimes;
 }
 
 /**
@@ -128,7 +132,13 @@ export async function loadColdRows(ctx: EngineContext, tx: Transaction, p: Prepa
           const q = coldQuery(occ, p.values, state.w, state.visibility, opts.coldDatabase, shipment?.table);
           stats.coldReads[occ.mode]++;
           if (occ.topK) stats.coldReads.candidates++;
-          arrays = (await tsvToArrayLiterals(await latestRows(opts.cold, q), columns.copied.length, opts.maxInlineColdBytes ?? 64 << 20)).arrays;
+          const answer = await traced(
+            p.trace,
+            `ClickHouse (${occ.refName}): the cold query, its answer read as array parameters`,
+            async () => tsvToArrayLiterals(await latestRows(opts.cold, q), columns.copied.length, opts.maxInlineColdBytes ?? 64 << 20),
+            (a) => `${a.rows} rows`,
+          );
+          arrays = answer.arrays;
         } finally {
           await shipment?.drop();
         }
@@ -145,7 +155,11 @@ export async function loadColdRows(ctx: EngineContext, tx: Transaction, p: Prepa
     const shipment = await shipmentFor(ctx, tx, p, occ);
     // Sent before the cold query: PostgreSQL aggregates the hot rows while ClickHouse reads.
     const hot = p.includeHot ? hotPartials(occ, p.values, state.w, BigInt(Date.now()) * 1000n) : undefined;
-    const hotDone = hot ? runInOrder(tx.hot, [{ sql: tempTableSql(occ) }, { sql: hot, params: p.params, paramTypes: p.paramTypes }]) : undefined;
+    const hotDone = hot
+      ? traced(p.trace, `PostgreSQL (${occ.refName}): the hot rows aggregated, while ClickHouse reads`, () =>
+          runInOrder(tx.hot, [{ sql: tempTableSql(occ) }, { sql: hot, params: p.params, paramTypes: p.paramTypes }]),
+        )
+      : undefined;
     hotDone?.catch(() => undefined);
     try {
       await widenCutByReach(ctx, occ, p);
@@ -153,7 +167,8 @@ export async function loadColdRows(ctx: EngineContext, tx: Transaction, p: Prepa
       stats.coldReads[occ.mode]++;
       if (occ.topK) stats.coldReads.candidates++;
       const started = Date.now();
-      let stream = await latestRows(opts.cold, q);
+      const coldStarted = performance.now();
+      let stream = await traced(p.trace, `ClickHouse (${occ.refName}): the cold query, to its first bytes`, () => latestRows(opts.cold, q));
       const bounded = occ.mode === 'raw' && !occ.topN;
       const smallBytes = opts.smallColdAnswerBytes ?? SMALL_COLD_ANSWER_BYTES;
       if (hotDone) {
@@ -171,6 +186,7 @@ export async function loadColdRows(ctx: EngineContext, tx: Transaction, p: Prepa
           const columns = await stagedColumns(tx.hot, occ, state.hotColumns);
           inlineTempTable(p.plan.stmt, occ.tempTable, columns, base + extra.length + 1);
           extra.push(...(await tsvToArrayLiterals(Readable.from([small.bytes]), columns.copied.length, Infinity)).arrays);
+          p.trace?.record(`ClickHouse (${occ.refName}): the cold answer, read whole and inlined as array parameters`, coldStarted, `${lines} rows, ${small.bytes.length} bytes`);
           opts.logger?.debug({ table: occ.relation.table, mode: occ.mode, bytes: small.bytes.length, ms: Date.now() - started }, 'cold rows inlined');
           continue;
         }
@@ -188,6 +204,7 @@ export async function loadColdRows(ctx: EngineContext, tx: Transaction, p: Prepa
           stream.destroy();
           throw await boundError(err, opts.cold, q.sql, q.params);
         });
+      p.trace?.record(`ClickHouse (${occ.refName}): the cold answer, read and copied into PostgreSQL`, coldStarted, `${copied} rows`);
       opts.logger?.debug({ table: occ.relation.table, mode: occ.mode, rows: copied, shippedHotRows: shipment?.rows, ms: Date.now() - started }, 'cold rows loaded');
     } finally {
       // Never leave the session's connection mid-pipeline, whatever failed.
@@ -209,7 +226,12 @@ async function widenCutByReach(ctx: EngineContext, occ: OccurrencePlan, p: Prepa
   const topN = occ.topN;
   if (topN?.reach === undefined) return;
   const state = p.states.get(occ.relation.table)!;
-  const cut = await countLatestRows(ctx.opts.cold, coldQuery(occ, p.values, state.w, state.visibility, ctx.opts.coldDatabase));
+  const cut = await traced(
+    p.trace,
+    `ClickHouse (${occ.refName}): the top-N's cut counted`,
+    () => countLatestRows(ctx.opts.cold, coldQuery(occ, p.values, state.w, state.visibility, ctx.opts.coldDatabase)),
+    (n) => `${n} rows`,
+  );
   topN.rows = cut + topN.reach;
   topN.reach = undefined;
 }
@@ -217,7 +239,12 @@ async function widenCutByReach(ctx: EngineContext, occ: OccurrencePlan, p: Prepa
 /** The occurrence's hot rows shipped to ClickHouse when its whole aggregates need them (whole-pushdown.ts). */
 async function shipmentFor(ctx: EngineContext, tx: Transaction, p: Prepared, occ: OccurrencePlan): Promise<Shipment | undefined> {
   if (!occ.shipHot || !p.includeHot || occ.relation.mode === 'cold-only') return undefined;
-  return shipHotRows(tx.hot, ctx.opts.cold, occ, p.params, p.paramTypes);
+  return traced(
+    p.trace,
+    `PostgreSQL → ClickHouse (${occ.refName}): hot rows shipped`,
+    () => shipHotRows(tx.hot, ctx.opts.cold, occ, p.params, p.paramTypes),
+    (s) => `${s.rows} rows`,
+  );
 }
 
 /** The client's parameters (as many as PostgreSQL found) followed by the inlined cold rows. */

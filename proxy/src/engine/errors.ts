@@ -46,7 +46,9 @@ export type RefusedConstruct =
   | 'materialized-view'
   | 'locking-clause'
   | 'modify-cold-rows'
-  | 'sql-prepare';
+  | 'sql-prepare'
+  | 'explain-analyze'
+  | 'explain-analyze-format';
 
 /** SQLSTATE 0A000 naming what Strata cannot answer exactly. */
 export class RefusedError extends SqlStateError {

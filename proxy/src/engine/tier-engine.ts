@@ -3,6 +3,7 @@ import { routeSettingOf } from '../router/route-setting';
 import { answerModify } from './answer-modify';
 import { answerRewritten } from './answer-rewritten';
 import { answerSelect, explainStatement } from './answer-select';
+import { analyzeRequested, analyzeStatement, explainModification } from './explain-analyze';
 import { SqlStateError, type EngineResult, type QueryEngine, type ResultField } from './contract';
 import { engineContext, type EngineStats, type TierEngineOptions } from './engine-context';
 import { notSupported, RefusedError, toSqlStateError } from './errors';
@@ -107,7 +108,12 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
           }
           const { tiered } = routed;
           if (tiered?.kind === 'explain') {
-            const lines = await explainStatement(ctx, tx, s.stmt.ExplainStmt.query, sub, session);
+            const explain = s.stmt.ExplainStmt;
+            const lines = analyzeRequested(explain.options)
+              ? await analyzeStatement(ctx, tx, explain, sub, session)
+              : tiered.explained === 'modify'
+                ? await explainModification(tx, explain, sub)
+                : await explainStatement(ctx, tx, explain.query, sub, session);
             last = fixedResult([QUERY_PLAN_FIELD], lines.map((l) => [l]), 'EXPLAIN');
             continue;
           }

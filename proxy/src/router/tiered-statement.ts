@@ -33,6 +33,8 @@ export interface TieredStatement {
   refs: TieredRef[];
   /** 'locked-view': the view. */
   view?: RelationName;
+  /** 'explain': what the explained statement is. */
+  explained?: TieredStatementKind;
 }
 
 /** Statements that read (or modify) the relations they name: those classifyReads looks into. */
@@ -55,7 +57,12 @@ function classifyReads(stmt: PgNode, snapshot: CatalogSnapshot): TieredStatement
     if (hasWrites(stmt)) return nonEmpty('modify', [...modifiedTargets(stmt, snapshot), ...reads(stmt)]);
     return nonEmpty(stmt.SelectStmt.intoClause ? 'write-from-read' : 'select', reads(stmt));
   }
-  if (stmt?.ExplainStmt) return classifyTiered(stmt.ExplainStmt.query, snapshot) ? nonEmpty('explain', reads(stmt.ExplainStmt.query)) : undefined;
+  if (stmt?.ExplainStmt) {
+    // The explained statement's own refs: a DELETE's or UPDATE's target is among them (its
+    // EXPLAIN ANALYZE, relayed, would modify the hot rows alone), a locked view refuses it.
+    const inner = classifyTiered(stmt.ExplainStmt.query, snapshot);
+    return inner?.kind === 'locked-view' ? inner : inner && { kind: 'explain', refs: inner.refs, explained: inner.kind };
+  }
   if (stmt?.DeclareCursorStmt) return nonEmpty('declare', reads(stmt.DeclareCursorStmt.query));
   if (stmt?.PrepareStmt) return classifyTiered(stmt.PrepareStmt.query, snapshot) ? nonEmpty('prepare', reads(stmt.PrepareStmt.query)) : undefined;
   if (stmt?.CopyStmt) {
