@@ -33,7 +33,11 @@ import { benchQueries, type BenchQuery } from './queries';
  * the engine plans no rollup read for it), each next to its ceiling measured in the same
  * run from the hand-written ClickHouse times — `ceiling_ratio` and `ceiling_worst`
  * (PostgreSQL time / hand-written time: median and lowest), `ceiling_rollup_gain` (the
- * hand-written raw statement / the hand-written rollup statement), `engine_overhead` (the
+ * hand-written raw statement / the hand-written rollup statement), `overhead_floor` (the
+ * median of (hand-written ClickHouse + the same statement on PostgreSQL's hot tier alone) /
+ * hand-written: the hand-written statement reads cold rows only, while Strata's answer also
+ * needs PostgreSQL's own work on the hot rows, which on two shared cores runs beside
+ * ClickHouse's, not free of it), `engine_overhead` (the
  * median of Strata's own ClickHouse statements run alone on the engine / the hand-written
  * ones, over the queries whose statements it can replay: what `overhead` is before the
  * proxy's round trips and PostgreSQL's share) — and the per-query rows. Also streams every
@@ -102,6 +106,8 @@ interface QueryResult {
   strataClickhouseMs: number | null;
   speedup: number;
   overhead: number;
+  /** The statement on PostgreSQL's hot tier alone (the tiered database directly: its tables hold the hot rows). */
+  hotMs: number;
   rollupsOffMs?: number;
   /** The rollup query's hand-written ClickHouse statement over raw cold rows (queries.ts `clickhouseRaw`). */
   clickhouseRawMs?: number;
@@ -155,7 +161,9 @@ async function main(): Promise<void> {
 
     const queries = benchQueries(layout, fx.database).filter((q) => !ONLY || ONLY.includes(q.name));
     const results: QueryResult[] = [];
-    for (const q of queries) results.push(await benchQuery(q, { viaProxy, rollupsOff, refClient, engineStore }));
+    const hotAlone = await connect(fx.pgUrl);
+    clients.push(hotAlone);
+    for (const q of queries) results.push(await benchQuery(q, { viaProxy, rollupsOff, refClient, hotAlone, engineStore }));
 
     const stream = await streamAll(pool, engineStore, fx.database, snapshot, total, () => peakRss, (v) => (peakRss = v));
     const rollupQuery = results.find((r) => queries.find((q) => q.name === r.name)?.rollup);
@@ -178,6 +186,7 @@ async function main(): Promise<void> {
         worst: Math.min(...results.map((r) => r.speedup)),
         ceiling_worst: Math.min(...clickhouseSpeedups),
         overhead: median(results.map((r) => r.overhead)),
+        overhead_floor: round(median(results.map((r) => (r.clickhouseMs + r.hotMs) / Math.max(r.clickhouseMs, 0.1)))),
         engine_overhead: round(median(results.filter((r) => r.strataClickhouseMs).map((r) => r.strataClickhouseMs! / Math.max(r.clickhouseMs, 0.1)))),
         rollup_gain: rollupGain,
         ceiling_rollup_gain: ceilingRollupGain,
@@ -198,7 +207,7 @@ async function main(): Promise<void> {
 /** One query: checked against PostgreSQL, then timed RUNS times each way (interleaved and rotated, so load drifts and order hit all alike). */
 async function benchQuery(
   q: BenchQuery,
-  c: { viaProxy: Client; rollupsOff: Client; refClient: Client; engineStore: ReturnType<typeof createColdStore> },
+  c: { viaProxy: Client; rollupsOff: Client; refClient: Client; hotAlone: Client; engineStore: ReturnType<typeof createColdStore> },
 ): Promise<QueryResult> {
   const plan = await explain(c.viaProxy, q.sql);
   const expected = await simpleQuery(c.refClient, q.sql);
@@ -218,6 +227,7 @@ async function benchQuery(
   const sch: number[] = [];
   const off: number[] = [];
   const chRaw: number[] = [];
+  const hot: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     // Each way takes each place in turn: what runs right after PostgreSQL's long scan of
     // every row is slowed (distinct-hosts-per-app through the proxy: 566 ms there, 346 ms
@@ -235,6 +245,7 @@ async function benchQuery(
       }).catch(() => undefined);
       if (own) sch.push(own.ms);
     }
+    hot.push((await timed(() => c.hotAlone.query(q.sql))).ms);
     if (offToo) off.push((await timed(() => c.rollupsOff.query(q.sql))).ms);
     if (q.clickhouseRaw) chRaw.push((await timed(() => c.engineStore.queryTsv(q.clickhouseRaw!))).ms);
   }
@@ -253,12 +264,13 @@ async function benchQuery(
     strataClickhouseMs: sch.length === RUNS ? round(median(sch), 1) : null,
     speedup: round(median(pg) / median(st)),
     overhead: round(median(st) / Math.max(median(ch), 0.1)),
+    hotMs: round(median(hot), 1),
     ...(offToo ? { rollupsOffMs: round(median(off), 1) } : {}),
     ...(q.clickhouseRaw ? { clickhouseRawMs: round(median(chRaw), 1) } : {}),
   };
   console.log(
     `${r.name.padEnd(24)} ${r.route.padEnd(5)} ${r.planClass.padEnd(8)} postgres ${String(r.postgresMs).padStart(8)} ms   strata ${String(r.strataMs).padStart(8)} ms   ` +
-      `clickhouse hand-written ${String(r.clickhouseMs).padStart(7)} ms (strata's statements ${r.strataClickhouseMs} ms)   speed-up ${r.speedup}×   overhead ${r.overhead}×` +
+      `clickhouse hand-written ${String(r.clickhouseMs).padStart(7)} ms (strata's statements ${r.strataClickhouseMs} ms; postgres hot tier alone ${r.hotMs} ms)   speed-up ${r.speedup}×   overhead ${r.overhead}×` +
       (r.rollupsOffMs !== undefined ? `   rollups off ${r.rollupsOffMs} ms` : '') +
       (r.clickhouseRawMs !== undefined ? `   clickhouse hand-written raw ${r.clickhouseRawMs} ms` : ''),
   );

@@ -6,7 +6,7 @@ import { expectSameAnswer, startDifferentialBed, tieredSpec, type DifferentialBe
  * own EXPLAIN ANALYZE of the rewritten statement — in autocommit, in the client's block,
  * in a READ ONLY block (cold rows as array parameters), with the client's parameters and
  * options. What it cannot run is refused with 0A000 and runs nothing: EXPLAIN ANALYZE of a
- * DELETE (PostgreSQL's would delete), and formats other than text.
+ * DELETE (PostgreSQL's would delete), and EXPLAIN in formats other than text.
  */
 const TABLE = tieredSpec({
   table: 'analyze_events',
@@ -113,6 +113,7 @@ describe('EXPLAIN ANALYZE of a statement on a tiered table', () => {
       [`EXPLAIN ANALYZE DELETE FROM analyze_events WHERE host = 'h1'`, /EXPLAIN ANALYZE of a statement other than a SELECT/],
       [`EXPLAIN ANALYZE WITH d AS (UPDATE analyze_events SET v = 0 WHERE host = 'h2' RETURNING 1) SELECT count(*) FROM d`, /EXPLAIN ANALYZE of a statement other than a SELECT/],
       [`EXPLAIN (ANALYZE, FORMAT JSON) ${SPLIT}`, /FORMAT JSON/],
+      [`EXPLAIN (FORMAT YAML) ${SPLIT}`, /FORMAT YAML/],
     ] as const) {
       const err = await bed.client.query(sql).then(
         () => undefined,

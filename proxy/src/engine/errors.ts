@@ -48,7 +48,7 @@ export type RefusedConstruct =
   | 'modify-cold-rows'
   | 'sql-prepare'
   | 'explain-analyze'
-  | 'explain-analyze-format';
+  | 'explain-format';
 
 /** SQLSTATE 0A000 naming what Strata cannot answer exactly. */
 export class RefusedError extends SqlStateError {

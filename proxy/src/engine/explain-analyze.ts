@@ -31,10 +31,6 @@ export async function analyzeStatement(ctx: EngineContext, tx: Transaction, expl
   if (!select || select.intoClause || hasWrites(query)) {
     throw notSupported('explain-analyze', 'EXPLAIN ANALYZE of a statement other than a SELECT that reads a tiered table', 'EXPLAIN without ANALYZE shows its plan.');
   }
-  const format = optionText(explain.options, 'format');
-  if (format !== undefined && format.toLowerCase() !== 'text') {
-    throw notSupported('explain-analyze-format', `EXPLAIN ANALYZE (FORMAT ${format.toUpperCase()}) of a statement on a tiered table`, 'Use FORMAT TEXT: the engine\'s steps are lines of text.');
-  }
   const plan = await explainStatement(ctx, tx, query, stmt, session);
   const times = new StepTimes();
   const tables = await times.time('PostgreSQL: tier states, catalog and description', () =>
@@ -69,6 +65,17 @@ export function analyzeRequested(options: PgNode[] | undefined): boolean {
   if (option.arg.Integer) return (option.arg.Integer.ival ?? 0) !== 0;
   if (option.arg.Boolean) return option.arg.Boolean.boolval === true;
   return /^(true|on)$/i.test(option.arg.String?.sval ?? '');
+}
+
+/**
+ * EXPLAIN of a tiered statement answers in text (the engine's lines, and PostgreSQL's
+ * analysis of the rewritten statement in its text form): another FORMAT is refused rather
+ * than answered in text a tool would fail to parse as the JSON, XML or YAML it asked for.
+ */
+export function refuseNonTextFormat(explain: PgNode): void {
+  const format = optionText(explain.options, 'format');
+  if (format === undefined || format.toLowerCase() === 'text') return;
+  throw notSupported('explain-format', `EXPLAIN (FORMAT ${format.toUpperCase()}) of a statement on a tiered table`, "Use FORMAT TEXT: the engine's plan and steps are lines of text.");
 }
 
 function optionText(options: PgNode[] | undefined, name: string): string | undefined {

@@ -3,7 +3,7 @@ import { routeSettingOf } from '../router/route-setting';
 import { answerModify } from './answer-modify';
 import { answerRewritten } from './answer-rewritten';
 import { answerSelect, explainStatement } from './answer-select';
-import { analyzeRequested, analyzeStatement, explainModification } from './explain-analyze';
+import { analyzeRequested, analyzeStatement, explainModification, refuseNonTextFormat } from './explain-analyze';
 import { SqlStateError, type EngineResult, type QueryEngine, type ResultField } from './contract';
 import { engineContext, type EngineStats, type TierEngineOptions } from './engine-context';
 import { notSupported, RefusedError, toSqlStateError } from './errors';
@@ -109,6 +109,7 @@ export function createTierEngine(opts: TierEngineOptions): TierEngine {
           const { tiered } = routed;
           if (tiered?.kind === 'explain') {
             const explain = s.stmt.ExplainStmt;
+            refuseNonTextFormat(explain);
             const lines = analyzeRequested(explain.options)
               ? await analyzeStatement(ctx, tx, explain, sub, session)
               : tiered.explained === 'modify'
