@@ -82,6 +82,25 @@ describe('EXPLAIN ANALYZE of a statement on a tiered table', () => {
     }
   });
 
+  it('analyses a view over the table, and runs as the client\'s role', async () => {
+    await bed.ref.query(`CREATE VIEW analyze_view AS SELECT time, host, v * 2 AS v2 FROM analyze_events`);
+    await bed.ref.query(`CREATE VIEW analyze_reference_view AS SELECT time, host, v * 2 AS v2 FROM analyze_reference`);
+    const viewSql = `SELECT host, sum(v2) FROM analyze_view WHERE time >= '2026-01-02 00:00+00' GROUP BY host ORDER BY host`;
+    // The proxy's catalog learns of the view from PostgreSQL's notification.
+    for (let i = 0; i < 50 && !/Strata route: split/.test(await analyze(`EXPLAIN ${viewSql}`).catch(() => '')); i++) await new Promise((r) => setTimeout(r, 100));
+    expectAnalyzed(await analyze(`EXPLAIN ANALYZE ${viewSql}`), [/Strata route: split/, /ClickHouse \(analyze_events\): the cold answer[^\n]*; [1-9]\d* rows/]);
+    await bed.ref.query('CREATE ROLE analyze_reader');
+    await bed.ref.query('GRANT SELECT ON analyze_events TO analyze_reader');
+    await bed.client.query('SET ROLE analyze_reader');
+    try {
+      expectAnalyzed(await analyze(`EXPLAIN ANALYZE ${SPLIT}`), [/Strata route: split/]);
+      await bed.ref.query('REVOKE SELECT ON analyze_events FROM analyze_reader');
+      await expect(bed.client.query(`EXPLAIN ANALYZE ${SPLIT}`)).rejects.toMatchObject({ code: '42501' });
+    } finally {
+      await bed.client.query('RESET ROLE');
+    }
+  });
+
   it('analyses a statement over the hot tier alone as written', async () => {
     const text = await analyze(`EXPLAIN ANALYZE SELECT count(*) FROM analyze_events WHERE time >= '2026-01-03 12:00+00'`);
     expectAnalyzed(text, [/Strata route: hot/, /PostgreSQL: the statement as written \(hot tier only\)/]);
