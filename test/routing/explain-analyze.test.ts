@@ -89,15 +89,19 @@ describe('EXPLAIN ANALYZE of a statement on a tiered table', () => {
     // The proxy's catalog learns of the view from PostgreSQL's notification.
     for (let i = 0; i < 50 && !/Strata route: split/.test(await analyze(`EXPLAIN ${viewSql}`).catch(() => '')); i++) await new Promise((r) => setTimeout(r, 100));
     expectAnalyzed(await analyze(`EXPLAIN ANALYZE ${viewSql}`), [/Strata route: split/, /ClickHouse \(analyze_events\): the cold answer[^\n]*; [1-9]\d* rows/]);
-    await bed.ref.query('CREATE ROLE analyze_reader');
-    await bed.ref.query('GRANT SELECT ON analyze_events TO analyze_reader');
-    await bed.client.query('SET ROLE analyze_reader');
+    // Roles belong to the cluster, not the test's database: a name of this run's own, dropped after.
+    const role = `analyze_reader_${process.pid}_${Date.now()}`;
+    await bed.ref.query(`CREATE ROLE ${role}`);
+    await bed.ref.query(`GRANT SELECT ON analyze_events TO ${role}`);
+    await bed.client.query(`SET ROLE ${role}`);
     try {
       expectAnalyzed(await analyze(`EXPLAIN ANALYZE ${SPLIT}`), [/Strata route: split/]);
-      await bed.ref.query('REVOKE SELECT ON analyze_events FROM analyze_reader');
+      await bed.ref.query(`REVOKE SELECT ON analyze_events FROM ${role}`);
       await expect(bed.client.query(`EXPLAIN ANALYZE ${SPLIT}`)).rejects.toMatchObject({ code: '42501' });
     } finally {
       await bed.client.query('RESET ROLE');
+      await bed.ref.query(`REVOKE ALL ON analyze_events FROM ${role}`);
+      await bed.ref.query(`DROP ROLE ${role}`);
     }
   });
 

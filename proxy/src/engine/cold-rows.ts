@@ -112,107 +112,128 @@ export async function prepareStatement(
  * statement (a cursor's), until the transaction ends.
  */
 export async function loadColdRows(ctx: EngineContext, tx: Transaction, p: Prepared, keep = false, base = 0, inlineSmall = false): Promise<string[]> {
-  const { opts, stats } = ctx;
-  const limits = { maxRows: opts.maxRawColdRows ?? RAW_ROW_DEFAULTS.maxRows, maxBytes: opts.maxRawColdBytes ?? RAW_ROW_DEFAULTS.maxBytes };
   const extra: string[] = [];
   for (const occ of p.plan.occurrences) {
-    const createTemp = async () => {
-      await tx.hot.query(tempTableSql(occ));
-      if (!keep) tx.temps.push(occ.tempTable);
-    };
-    const state = p.states.get(occ.relation.table)!;
-    const empty = isEmptyRange(coldRange(occ, p.values, state.w));
-    if (tx.noTempTables) {
-      const columns = await stagedColumns(tx.hot, occ, state.hotColumns);
-      let arrays = columns.copied.map(() => '{}');
-      if (!empty || occ.shipHot) {
-        const shipment = await shipmentFor(ctx, tx, p, occ);
-        try {
-          await widenCutByReach(ctx, occ, p);
-          const q = coldQuery(occ, p.values, state.w, state.visibility, opts.coldDatabase, shipment?.table);
-          stats.coldReads[occ.mode]++;
-          if (occ.topK) stats.coldReads.candidates++;
-          const answer = await traced(
-            p.trace,
-            `ClickHouse (${occ.refName}): the cold query, its answer read as array parameters`,
-            async () => tsvToArrayLiterals(await latestRows(opts.cold, q), columns.copied.length, opts.maxInlineColdBytes ?? 64 << 20),
-            (a) => `${a.rows} rows`,
-          );
-          arrays = answer.arrays;
-        } finally {
-          await shipment?.drop();
-        }
-      }
-      inlineTempTable(p.plan.stmt, occ.tempTable, columns, base + extra.length + 1);
-      extra.push(...arrays);
-      continue;
-    }
-    // Whole aggregates: PostgreSQL reads no hot row, so ClickHouse runs even with no cold range.
-    if (empty && !occ.shipHot) {
-      await createTemp();
-      continue;
-    }
+    const firstParam = base + extra.length + 1;
+    extra.push(...(tx.noTempTables ? await inlineColdRows(ctx, tx, p, occ, firstParam) : await copyColdRows(ctx, tx, p, occ, { keep, firstParam, inlineSmall })));
+  }
+  return extra;
+}
+
+/** The occurrence's cold rows as array parameters numbered from `firstParam` (no temporary table may be created). */
+async function inlineColdRows(ctx: EngineContext, tx: Transaction, p: Prepared, occ: OccurrencePlan, firstParam: number): Promise<string[]> {
+  const { opts, stats } = ctx;
+  const state = p.states.get(occ.relation.table)!;
+  const columns = await stagedColumns(tx.hot, occ, state.hotColumns);
+  let arrays = columns.copied.map(() => '{}');
+  if (!isEmptyRange(coldRange(occ, p.values, state.w)) || occ.shipHot) {
     const shipment = await shipmentFor(ctx, tx, p, occ);
-    // Sent before the cold query: PostgreSQL aggregates the hot rows while ClickHouse reads.
-    const hot = p.includeHot ? hotPartials(occ, p.values, state.w, BigInt(Date.now()) * 1000n) : undefined;
-    const hotDone = hot
-      ? traced(p.trace, `PostgreSQL (${occ.refName}): the hot rows aggregated, while ClickHouse reads`, () =>
-          runInOrder(tx.hot, [{ sql: tempTableSql(occ) }, { sql: hot, params: p.params, paramTypes: p.paramTypes }]),
-        )
-      : undefined;
-    hotDone?.catch(() => undefined);
     try {
       await widenCutByReach(ctx, occ, p);
       const q = coldQuery(occ, p.values, state.w, state.visibility, opts.coldDatabase, shipment?.table);
       stats.coldReads[occ.mode]++;
       if (occ.topK) stats.coldReads.candidates++;
-      const started = Date.now();
-      const coldStarted = performance.now();
-      let stream = await traced(p.trace, `ClickHouse (${occ.refName}): the cold query, to its first bytes`, () => latestRows(opts.cold, q));
-      const bounded = occ.mode === 'raw' && !occ.topN;
-      const smallBytes = opts.smallColdAnswerBytes ?? SMALL_COLD_ANSWER_BYTES;
-      if (hotDone) {
-        // The partial table holds the hot partials: the cold ones join them there.
-        await hotDone;
-        if (!keep) tx.temps.push(occ.tempTable);
-        readPartialTableOnly(occ);
-      } else if (inlineSmall && smallBytes > 0) {
-        const small = await readSmallAnswer(stream, smallBytes);
-        if (small.ended) {
-          const lines = small.bytes.length === 0 ? 0 : small.bytes.toString('latin1').split('\n').length - 1;
-          // Every cold row in range was read: their count is the estimate.
-          const exceeded = bounded ? rawRowBoundExceeded(occ.relation.table, limits, lines, small.bytes.length) : undefined;
-          if (exceeded) throw exceeded.toSqlState(lines);
-          const columns = await stagedColumns(tx.hot, occ, state.hotColumns);
-          inlineTempTable(p.plan.stmt, occ.tempTable, columns, base + extra.length + 1);
-          extra.push(...(await tsvToArrayLiterals(Readable.from([small.bytes]), columns.copied.length, Infinity)).arrays);
-          p.trace?.record(`ClickHouse (${occ.refName}): the cold answer, read whole and inlined as array parameters`, coldStarted, `${lines} rows, ${small.bytes.length} bytes`);
-          opts.logger?.debug({ table: occ.relation.table, mode: occ.mode, bytes: small.bytes.length, ms: Date.now() - started }, 'cold rows inlined');
-          continue;
-        }
-        stream = small.stream;
-      }
-      if (!hotDone) await createTemp();
-      const rows = bounded ? stream.pipe(rawRowBound(occ.relation.table, limits)) : stream;
-      // The bound can trip before copyIn reads the stream; the error stays on the stream
-      // (copyIn's read gets it), and without a listener it would crash the proxy.
-      rows.on('error', () => undefined);
-      // Named columns: the hot table's column order can differ from the spec's after evolution.
-      const copied = await tx.hot
-        .copyIn(`COPY pg_temp.${pgIdent(occ.tempTable)} (${tempTableColumns(occ).map(pgIdent).join(', ')}) FROM STDIN`, rows)
-        .catch(async (err: unknown) => {
-          stream.destroy();
-          throw await boundError(err, opts.cold, q.sql, q.params);
-        });
-      p.trace?.record(`ClickHouse (${occ.refName}): the cold answer, read and copied into PostgreSQL`, coldStarted, `${copied} rows`);
-      opts.logger?.debug({ table: occ.relation.table, mode: occ.mode, rows: copied, shippedHotRows: shipment?.rows, ms: Date.now() - started }, 'cold rows loaded');
+      const answer = await traced(
+        p.trace,
+        `ClickHouse (${occ.refName}): the cold query, its answer read as array parameters`,
+        async () => tsvToArrayLiterals(await latestRows(opts.cold, q), columns.copied.length, opts.maxInlineColdBytes ?? 64 << 20),
+        (a) => `${a.rows} rows`,
+      );
+      arrays = answer.arrays;
     } finally {
-      // Never leave the session's connection mid-pipeline, whatever failed.
-      await hotDone?.catch(() => undefined);
       await shipment?.drop();
     }
   }
-  return extra;
+  inlineTempTable(p.plan.stmt, occ.tempTable, columns, firstParam);
+  return arrays;
+}
+
+/**
+ * The occurrence's cold rows copied into its temporary table, the hot partials computed
+ * there meanwhile where they apply (hot-partials.ts); or, for a small answer of a SELECT
+ * (`inlineSmall`), inlined as array parameters after all — returned, numbered from `firstParam`.
+ */
+async function copyColdRows(
+  ctx: EngineContext,
+  tx: Transaction,
+  p: Prepared,
+  occ: OccurrencePlan,
+  how: { keep: boolean; firstParam: number; inlineSmall: boolean },
+): Promise<string[]> {
+  const { opts, stats } = ctx;
+  const limits = { maxRows: opts.maxRawColdRows ?? RAW_ROW_DEFAULTS.maxRows, maxBytes: opts.maxRawColdBytes ?? RAW_ROW_DEFAULTS.maxBytes };
+  const dropAtEnd = () => {
+    if (!how.keep) tx.temps.push(occ.tempTable);
+  };
+  const state = p.states.get(occ.relation.table)!;
+  // Whole aggregates: PostgreSQL reads no hot row, so ClickHouse runs even with no cold range.
+  if (isEmptyRange(coldRange(occ, p.values, state.w)) && !occ.shipHot) {
+    await tx.hot.query(tempTableSql(occ));
+    dropAtEnd();
+    return [];
+  }
+  const shipment = await shipmentFor(ctx, tx, p, occ);
+  // Sent before the cold query: PostgreSQL aggregates the hot rows while ClickHouse reads.
+  const hot = p.includeHot ? hotPartials(occ, p.values, state.w, BigInt(Date.now()) * 1000n) : undefined;
+  const hotDone = hot
+    ? traced(p.trace, `PostgreSQL (${occ.refName}): the hot rows aggregated, while ClickHouse reads`, () =>
+        runInOrder(tx.hot, [{ sql: tempTableSql(occ) }, { sql: hot, params: p.params, paramTypes: p.paramTypes }]),
+      )
+    : undefined;
+  hotDone?.catch(() => undefined);
+  try {
+    await widenCutByReach(ctx, occ, p);
+    const q = coldQuery(occ, p.values, state.w, state.visibility, opts.coldDatabase, shipment?.table);
+    stats.coldReads[occ.mode]++;
+    if (occ.topK) stats.coldReads.candidates++;
+    const started = performance.now();
+    let stream = await traced(p.trace, `ClickHouse (${occ.refName}): the cold query, to its first bytes`, () => latestRows(opts.cold, q));
+    const bounded = occ.mode === 'raw' && !occ.topN;
+    const smallBytes = opts.smallColdAnswerBytes ?? SMALL_COLD_ANSWER_BYTES;
+    if (hotDone) {
+      // The partial table holds the hot partials: the cold ones join them there.
+      await hotDone;
+      dropAtEnd();
+      readPartialTableOnly(occ);
+    } else if (how.inlineSmall && smallBytes > 0) {
+      const small = await readSmallAnswer(stream, smallBytes);
+      if (small.ended) {
+        const lines = small.bytes.length === 0 ? 0 : small.bytes.toString('latin1').split('\n').length - 1;
+        // Every cold row in range was read: their count is the estimate.
+        const exceeded = bounded ? rawRowBoundExceeded(occ.relation.table, limits, lines, small.bytes.length) : undefined;
+        if (exceeded) throw exceeded.toSqlState(lines);
+        const columns = await stagedColumns(tx.hot, occ, state.hotColumns);
+        inlineTempTable(p.plan.stmt, occ.tempTable, columns, how.firstParam);
+        const { arrays } = await tsvToArrayLiterals(Readable.from([small.bytes]), columns.copied.length, Infinity);
+        p.trace?.record(`ClickHouse (${occ.refName}): the cold answer, read whole and inlined as array parameters`, started, `${lines} rows, ${small.bytes.length} bytes`);
+        opts.logger?.debug({ table: occ.relation.table, mode: occ.mode, bytes: small.bytes.length, ms: Math.round(performance.now() - started) }, 'cold rows inlined');
+        return arrays;
+      }
+      stream = small.stream;
+    }
+    if (!hotDone) {
+      await tx.hot.query(tempTableSql(occ));
+      dropAtEnd();
+    }
+    const rows = bounded ? stream.pipe(rawRowBound(occ.relation.table, limits)) : stream;
+    // The bound can trip before copyIn reads the stream; the error stays on the stream
+    // (copyIn's read gets it), and without a listener it would crash the proxy.
+    rows.on('error', () => undefined);
+    // Named columns: the hot table's column order can differ from the spec's after evolution.
+    const copied = await tx.hot
+      .copyIn(`COPY pg_temp.${pgIdent(occ.tempTable)} (${tempTableColumns(occ).map(pgIdent).join(', ')}) FROM STDIN`, rows)
+      .catch(async (err: unknown) => {
+        stream.destroy();
+        throw await boundError(err, opts.cold, q.sql, q.params);
+      });
+    p.trace?.record(`ClickHouse (${occ.refName}): the cold answer, read and copied into PostgreSQL`, started, `${copied} rows`);
+    opts.logger?.debug({ table: occ.relation.table, mode: occ.mode, rows: copied, shippedHotRows: shipment?.rows, ms: Math.round(performance.now() - started) }, 'cold rows loaded');
+    return [];
+  } finally {
+    // Never leave the session's connection mid-pipeline, whatever failed.
+    await hotDone?.catch(() => undefined);
+    await shipment?.drop();
+  }
 }
 
 /**
