@@ -108,6 +108,29 @@ describe('split partial reads with the hot rows aggregated while ClickHouse read
     expect(compareOutcomes(expected, actual, true)).toBeUndefined();
   });
 
+  it('hashes the hot rows with enable_sort off for that statement alone: the client\'s setting is as it was', async () => {
+    const sql = `SELECT time_bucket('1 hour', time) AS b, host COLLATE "C" AS h, count(*), sum(v) FROM hot_partials_events GROUP BY 1, 2 ORDER BY 1, 2`;
+    const enableSort = async () => (await bed.client.query('SHOW enable_sort')).rows[0].enable_sort as string;
+    await bed.client.query('BEGIN');
+    try {
+      for (const v of ['off', 'on', 'off']) {
+        await bed.client.query(`SET LOCAL enable_sort = ${v}`);
+        await expectPreAggregated(sql, true);
+        expect({ v, after: await enableSort() }).toEqual({ v, after: v });
+      }
+    } finally {
+      await bed.client.query('ROLLBACK');
+    }
+    expect(await enableSort()).toBe('on');
+    await bed.client.query('SET enable_sort = off');
+    try {
+      await expectPreAggregated(sql, true);
+      expect(await enableSort()).toBe('off');
+    } finally {
+      await bed.client.query('RESET enable_sort');
+    }
+  });
+
   it('leaves float keys, subqueries in WHERE and READ ONLY blocks as they were', async () => {
     for (const sql of [
       `SELECT v, count(*) FROM hot_partials_events WHERE v < 2 GROUP BY v ORDER BY v`,

@@ -21,7 +21,7 @@ import type { Transaction } from './transaction';
 import { shipHotRows, shipWholeOk, type Shipment } from './whole-pushdown';
 import { splitAtWatermark } from './whole-split';
 import { hotHoldsTopN, hotTopNApplies } from './hot-top-n';
-import { hotPartials, readPartialTableOnly } from './hot-partials';
+import { HASHED_HOT_AGGREGATION, hotPartials, readPartialTableOnly } from './hot-partials';
 import { runInOrder } from './hot-session';
 import { traced, type StepTimes } from './step-times';
 
@@ -177,7 +177,12 @@ async function copyColdRows(
   const hot = p.includeHot ? hotPartials(occ, p.values, state.w, BigInt(Date.now()) * 1000n) : undefined;
   const hotDone = hot
     ? traced(p.trace, `PostgreSQL (${occ.refName}): the hot rows aggregated, while ClickHouse reads`, () =>
-        runInOrder(tx.hot, [{ sql: tempTableSql(occ) }, { sql: hot, params: p.params, paramTypes: p.paramTypes }]),
+        runInOrder(tx.hot, [
+          { sql: tempTableSql(occ) },
+          { sql: HASHED_HOT_AGGREGATION[0] },
+          { sql: hot, params: p.params, paramTypes: p.paramTypes },
+          { sql: HASHED_HOT_AGGREGATION[1] },
+        ]),
       )
     : undefined;
   hotDone?.catch(() => undefined);
