@@ -179,9 +179,8 @@ async function copyColdRows(
     ? traced(p.trace, `PostgreSQL (${occ.refName}): the hot rows aggregated, while ClickHouse reads`, () =>
         runInOrder(tx.hot, [
           { sql: tempTableSql(occ) },
-          { sql: HASHED_HOT_AGGREGATION[0] },
-          { sql: hot, params: p.params, paramTypes: p.paramTypes },
-          { sql: HASHED_HOT_AGGREGATION[1] },
+          // Partials only: a whole split's percentiles planned without sorts took 10× as long.
+          ...(occ.shipHot ? [{ sql: hot, params: p.params, paramTypes: p.paramTypes }] : [{ sql: HASHED_HOT_AGGREGATION[0] }, { sql: hot, params: p.params, paramTypes: p.paramTypes }, { sql: HASHED_HOT_AGGREGATION[1] }]),
         ]),
       )
     : undefined;
