@@ -2,7 +2,7 @@ import { chIdent } from '@strata/core';
 import { deparseStatement, type ParsedStatement, type PgNode } from '../router/sql-parser';
 import { isoInstant } from '../translate/instant';
 import type { EngineStatement, ResultField, SessionContext } from './contract';
-import { boundWith, countRoute, loadColdRows, prepareStatement } from './cold-rows';
+import { boundWith, countRoute, loadColdRows, prepareStatement, readsHotOnly } from './cold-rows';
 import type { EngineContext } from './engine-context';
 import { notSupported } from './errors';
 import type { PortalRows } from './pg-extended-query';
@@ -41,7 +41,7 @@ export async function answerSelect(
   const tables = await readStatementTables(ctx, tx, parsed.stmt, session, undefined, { text: parsed.text, paramTypes: stmt.paramTypes });
   const described = tables.described ?? (await describeStatement(ctx, tx, parsed.stmt, parsed.text, stmt.paramTypes, tables.snapshot));
   const p = await prepareStatement(tx, parsed.stmt, stmt, session, described.paramTypes, tables);
-  if (p.route === 'hot' && !p.plan.occurrences.some((o) => o.relation.mode === 'cold-only')) {
+  if (readsHotOnly(p)) {
     ctx.stats.hot++;
     return { fields: described.fields, portal: await tx.hot.openPortal(parsed.text, stmt.params, described.paramTypes, pageRows, name) };
   }

@@ -21,7 +21,7 @@ import type { Transaction } from './transaction';
 import { shipHotRows, shipWholeOk, type Shipment } from './whole-pushdown';
 import { splitAtWatermark } from './whole-split';
 import { hotHoldsTopN, hotTopNApplies } from './hot-top-n';
-import { HASHED_HOT_AGGREGATION, hotPartials, readPartialTableOnly } from './hot-partials';
+import { hotPartials, hotPartialsStatements, readPartialTableOnly } from './hot-partials';
 import { runInOrder } from './hot-session';
 import { traced, type StepTimes } from './step-times';
 
@@ -102,6 +102,11 @@ export async function prepareStatement(
   return { plan, states, values, route, includeHot: mode !== 'cold', params: stmt.params, paramTypes };
 }
 
+/** The statement reads the hot tier alone: PostgreSQL answers it as written. */
+export function readsHotOnly(p: Prepared): boolean {
+  return p.route === 'hot' && !p.plan.occurrences.some((o) => o.relation.mode === 'cold-only');
+}
+
 /**
  * Fills each occurrence's temporary table with its cold rows, streamed from ClickHouse
  * into COPY (the proxy holds a chunk at a time). Where no temporary table may be created
@@ -177,11 +182,7 @@ async function copyColdRows(
   const hot = p.includeHot ? hotPartials(occ, p.values, state.w, BigInt(Date.now()) * 1000n) : undefined;
   const hotDone = hot
     ? traced(p.trace, `PostgreSQL (${occ.refName}): the hot rows aggregated, while ClickHouse reads`, () =>
-        runInOrder(tx.hot, [
-          { sql: tempTableSql(occ) },
-          // Partials only: a whole split's percentiles planned without sorts took 10× as long.
-          ...(occ.shipHot ? [{ sql: hot, params: p.params, paramTypes: p.paramTypes }] : [{ sql: HASHED_HOT_AGGREGATION[0] }, { sql: hot, params: p.params, paramTypes: p.paramTypes }, { sql: HASHED_HOT_AGGREGATION[1] }]),
-        ]),
+        runInOrder(tx.hot, [{ sql: tempTableSql(occ) }, ...hotPartialsStatements(occ, { sql: hot, params: p.params, paramTypes: p.paramTypes })]),
       )
     : undefined;
   hotDone?.catch(() => undefined);

@@ -1,7 +1,7 @@
 import { hasWrites } from '../router/tiered-refs';
 import { deparseStatement, type PgNode } from '../router/sql-parser';
 import type { EngineStatement, SessionContext } from './contract';
-import { boundWith, loadColdRows, prepareStatement } from './cold-rows';
+import { boundWith, loadColdRows, prepareStatement, readsHotOnly } from './cold-rows';
 import type { EngineContext } from './engine-context';
 import { notSupported } from './errors';
 import { explainStatement } from './answer-select';
@@ -32,14 +32,15 @@ export async function analyzeStatement(ctx: EngineContext, tx: Transaction, expl
     throw notSupported('explain-analyze', 'EXPLAIN ANALYZE of a statement other than a SELECT that reads a tiered table', 'EXPLAIN without ANALYZE shows its plan.');
   }
   const plan = await explainStatement(ctx, tx, query, stmt, session);
+  const text = deparseStatement(query);
   const times = new StepTimes();
   const tables = await times.time('PostgreSQL: tier states, catalog and description', () =>
-    readStatementTables(ctx, tx, query, session, undefined, { text: deparseStatement(query), paramTypes: stmt.paramTypes }),
+    readStatementTables(ctx, tx, query, session, undefined, { text, paramTypes: stmt.paramTypes }),
   );
-  const described = tables.described ?? (await times.time('PostgreSQL: statement described', () => describeStatement(ctx, tx, query, deparseStatement(query), stmt.paramTypes, tables.snapshot)));
+  const described = tables.described ?? (await times.time('PostgreSQL: statement described', () => describeStatement(ctx, tx, query, text, stmt.paramTypes, tables.snapshot)));
   const p = await times.time('Planned (bounds evaluated, route chosen)', () => prepareStatement(tx, query, stmt, session, described.paramTypes, tables));
   p.trace = times;
-  const hotOnly = p.route === 'hot' && !p.plan.occurrences.some((o) => o.relation.mode === 'cold-only');
+  const hotOnly = readsHotOnly(p);
   const extra = hotOnly ? [] : await loadColdRows(ctx, tx, p, false, described.paramTypes.length, true);
   const bound = boundWith(stmt, described.paramTypes, extra);
   const analyzed = { ExplainStmt: { ...explain, query: hotOnly ? query : p.plan.stmt } };
@@ -59,7 +60,7 @@ export async function analyzeStatement(ctx: EngineContext, tx: Transaction, expl
 
 /** `EXPLAIN (ANALYZE …)` as PostgreSQL reads the option: no value, true/on, 1 (false/off/0 otherwise). */
 export function analyzeRequested(options: PgNode[] | undefined): boolean {
-  const option = (options ?? []).find((o) => o.DefElem?.defname === 'analyze')?.DefElem;
+  const option = explainOption(options, 'analyze');
   if (!option) return false;
   if (!option.arg) return true;
   if (option.arg.Integer) return (option.arg.Integer.ival ?? 0) !== 0;
@@ -73,14 +74,14 @@ export function analyzeRequested(options: PgNode[] | undefined): boolean {
  * than answered in text a tool would fail to parse as the JSON, XML or YAML it asked for.
  */
 export function refuseNonTextFormat(explain: PgNode): void {
-  const format = optionText(explain.options, 'format');
+  const format: string | undefined = explainOption(explain.options, 'format')?.arg?.String?.sval;
   if (format === undefined || format.toLowerCase() === 'text') return;
   throw notSupported('explain-format', `EXPLAIN (FORMAT ${format.toUpperCase()}) of a statement on a tiered table`, "Use FORMAT TEXT: the engine's plan and steps are lines of text.");
 }
 
-function optionText(options: PgNode[] | undefined, name: string): string | undefined {
-  const option = (options ?? []).find((o) => o.DefElem?.defname === name)?.DefElem;
-  return option?.arg?.String?.sval;
+/** An EXPLAIN option's DefElem (`arg` absent when written bare: `EXPLAIN (ANALYZE)`). */
+function explainOption(options: PgNode[] | undefined, name: string): PgNode | undefined {
+  return (options ?? []).find((o) => o.DefElem?.defname === name)?.DefElem;
 }
 
 /**

@@ -7,6 +7,7 @@ import type { Instant } from '../translate/instant';
 import { occurrenceRange, partialColumns, type OccurrencePlan, type PartialTableColumn } from './plan';
 import { NO_HOT_ROWS } from './whole-split';
 import { selectOf } from './sql-snippets';
+import type { PipelinedStatement } from './hot-session';
 
 /**
  * The hot side of a split partial read, aggregated by PostgreSQL while ClickHouse reads
@@ -37,16 +38,17 @@ import { selectOf } from './sql-snippets';
  */
 
 /**
- * Around the hot INSERT (cold-rows.ts): hashed aggregation, by `enable_sort = off` for that
+ * Around the hot partials' INSERT: hashed aggregation, by `enable_sort = off` for that
  * statement alone. PostgreSQL estimates a time bucket's groups as the time column's
  * distinct values (every row: 43,200 groups for a day of the bench's rows, which are 24
  * hours × 3 apps = 75), so it sorts every hot row before grouping them: 24–35 ms where
  * hashing them takes 12–14 (43,200 rows, measured alone in one session, EXPLAIN ANALYZE).
  * Set and put back as SET LOCAL through a placeholder of the transaction's own, so
  * whatever the client's block had set is what its later statements see; an error aborts
- * the transaction, which undoes both.
+ * the transaction, which undoes both. Not around a whole split's INSERT (hotWholesSql):
+ * planned without sorts, its percentiles made p95-hourly-7d 1,178 ms at 10M rows (74–110).
  */
-export const HASHED_HOT_AGGREGATION: readonly [string, string] = [
+const HASHED_HOT_AGGREGATION: readonly [string, string] = [
   "SELECT set_config('strata.enable_sort_before', current_setting('enable_sort'), true), set_config('enable_sort', 'off', true)",
   "SELECT set_config('enable_sort', current_setting('strata.enable_sort_before'), true)",
 ];
@@ -72,6 +74,14 @@ export function hotPartials(occ: OccurrencePlan, values: Instant[], w: Instant, 
   const lo = range.lo > w ? range.lo : w;
   if (hi - lo < MIN_HOT_SPAN) return undefined;
   return occ.shipHot ? hotWholesSql(occ) : hotPartialsSql(occ);
+}
+
+/**
+ * The statements that run hotPartials' INSERT (`insert`, with the client's parameters):
+ * the partials' hashed (HASHED_HOT_AGGREGATION), a whole split's as it is.
+ */
+export function hotPartialsStatements(occ: OccurrencePlan, insert: PipelinedStatement): PipelinedStatement[] {
+  return occ.shipHot ? [insert] : [{ sql: HASHED_HOT_AGGREGATION[0] }, insert, { sql: HASHED_HOT_AGGREGATION[1] }];
 }
 
 function hotPartialsSql(occ: OccurrencePlan): string | undefined {
