@@ -1,5 +1,5 @@
 import type { Client } from 'pg';
-import { partitionKeySql } from '../../proxy/src/engine/top-k';
+import { partitionKeySql } from '../../proxy/src/engine/partition-keys';
 import type { TieredFixture } from '../support/tiered-fixture';
 import { topKColdRead } from './top-k-cold-read';
 import { expectSameAnswer, startDifferentialBed, type DifferentialBed } from './differential-bed';

@@ -1,5 +1,5 @@
 import { sameAsReference, startDifferentialBed, tieredSpec, type DifferentialBed } from './differential-bed';
-import { explainText } from './top-k-cold-read';
+import { explainText, topKColdRead } from './top-k-cold-read';
 
 /**
  * Top-N with window functions (proxy/src/engine/top-n-windows.ts): the cold read still
@@ -30,12 +30,14 @@ const W = '2026-01-03T00:00:00Z';
 /**
  * Every 10 minutes for three days, two hosts per instant (ties on time), n unique; v NULL
  * or NaN now and then. Host 'tie': 40 cold rows in 4 instants of 10 rows each, so a cut
- * falls inside a tie group and a reach crosses groups.
+ * falls inside a tie group and a reach crosses groups. Hosts 'Ünï' and 'ünï': 7 cold rows
+ * hours apart, so a partition's previous rows lie far past any cut.
  */
 const ROWS = `SELECT t, h, CASE WHEN (2 * g + i) % 7 = 0 THEN NULL WHEN (2 * g + i) % 11 = 0 THEN 'NaN' ELSE ((2 * g + i) % 13)::float8 / 4 END, (2 * g + i)::int4
   FROM generate_series(timestamptz '2026-01-01 00:00+00', timestamptz '2026-01-03 11:50+00', interval '10 minutes') WITH ORDINALITY s(t, g),
     LATERAL unnest(ARRAY['h1', 'h2']) WITH ORDINALITY AS u(h, i)
-  UNION ALL SELECT timestamptz '2026-01-02 05:00+00' + (g / 10) * interval '1 minute', 'tie', (g % 7)::float8, 10000 + g FROM generate_series(0, 39) AS g`;
+  UNION ALL SELECT timestamptz '2026-01-02 05:00+00' + (g / 10) * interval '1 minute', 'tie', (g % 7)::float8, 10000 + g FROM generate_series(0, 39) AS g
+  UNION ALL SELECT timestamptz '2026-01-01 03:05+00' + g * interval '5 hours 7 minutes', CASE WHEN g % 2 = 0 THEN 'Ünï' ELSE 'ünï' END, g::float8 / 3, 20000 + g FROM generate_series(0, 6) AS g`;
 
 /** A late row below W (hot), between cold rows. */
 const LATE = `SELECT timestamptz '2026-01-02 23:55+00', 'h3', 1000::float8, -1`;
@@ -60,10 +62,11 @@ describe('top-N with window functions', () => {
     await bed?.close();
   });
 
-  /** Same answer as PostgreSQL alone, and the cold read it made: 'cut' (top-N), 'raw' or 'none'. */
+  /** Same answer as PostgreSQL alone, and the cold read it made: 'cut' (top-N), 'per partition', 'raw' or 'none'. */
   async function coldRead(sql: string): Promise<string> {
     const plan = await sameAsReference(bed, sql, { referenceAnswers: true, someRows: true });
     if (/not queried/.test(plan)) return 'none';
+    if (/raw rows of each partition/.test(plan)) return 'per partition';
     return /raw rows \(top-N\)/.test(plan) ? 'cut' : /raw rows from the cold tier/.test(plan) ? 'raw' : plan;
   }
 
@@ -180,15 +183,74 @@ describe('top-N with window functions', () => {
       `SELECT time, n, sum(n) OVER (ORDER BY time, n ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) FROM topn_window_events WHERE ${range} ORDER BY time, n LIMIT 5`,
       `SELECT time, n, count(*) OVER (ORDER BY time RANGE BETWEEN CURRENT ROW AND '10 minutes' FOLLOWING) FROM topn_window_events WHERE ${range} ORDER BY time, n LIMIT 5`,
       `SELECT time, n, count(*) OVER () FROM topn_window_events WHERE ${range} ORDER BY time, n LIMIT 5`,
-      `SELECT time, n, lag(n) OVER (PARTITION BY host ORDER BY time, n) FROM topn_window_events WHERE ${range} ORDER BY time, n LIMIT 5`,
-      `SELECT time, n, lag(n) OVER (PARTITION BY host ORDER BY time, n) FROM topn_window_events WHERE ${range} AND host <> 'h1' ORDER BY time, n LIMIT 5`,
-      `SELECT time, n, lag(n) OVER (PARTITION BY host ORDER BY time, n) FROM topn_window_events WHERE ${range} AND (host = 'h1' OR host = 'h2') ORDER BY time, n LIMIT 5`,
       `SELECT time, n, lag(n) OVER (ORDER BY n) FROM topn_window_events WHERE ${range} ORDER BY time, n LIMIT 5`,
-      `SELECT time, n, lag(n) OVER w FROM topn_window_events WHERE ${range} WINDOW w AS (PARTITION BY host ORDER BY time, n) ORDER BY time, n LIMIT 5`,
+      // Reading past the cut within partitions of an expression, or of a column ClickHouse cannot rank by: raw rows.
+      `SELECT time, n, lag(n) OVER (PARTITION BY lower(host) ORDER BY time, n) FROM topn_window_events WHERE ${range} ORDER BY time DESC, n DESC LIMIT 5`,
+      `SELECT time, n, lead(n) OVER (PARTITION BY n % 3 ORDER BY time, n) FROM topn_window_events WHERE ${range} ORDER BY time, n LIMIT 5`,
+      // Partitioned, but reading every later row of the partition.
+      `SELECT time, n, sum(n) OVER (PARTITION BY host ORDER BY time, n) FROM topn_window_events WHERE ${range} ORDER BY time DESC, n DESC LIMIT 5`,
       `SELECT time, n, sum(n) OVER (w ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) FROM topn_window_events WHERE ${range} WINDOW w AS (ORDER BY time, n) ORDER BY time, n LIMIT 5`,
     ]) {
       expect({ sql, read: await coldRead(sql) }).toEqual({ sql, read: 'raw' });
     }
+  });
+
+  it('cuts it for partitioned windows reading no row past the current one, whatever they partition by', async () => {
+    for (const range of [ACROSS_W, COLD_ONLY]) {
+      for (const sql of [
+        `SELECT time, n, lag(n) OVER (PARTITION BY host ORDER BY time, n) FROM topn_window_events WHERE ${range} ORDER BY time, n LIMIT 5`,
+        `SELECT time, n, lag(n) OVER (PARTITION BY host ORDER BY time, n) FROM topn_window_events WHERE ${range} AND host <> 'h1' ORDER BY time, n LIMIT 5`,
+        `SELECT time, n, lag(n) OVER (PARTITION BY host ORDER BY time, n) FROM topn_window_events WHERE ${range} AND (host = 'h1' OR host = 'h2') ORDER BY time, n LIMIT 5`,
+        `SELECT time, n, lag(n) OVER w FROM topn_window_events WHERE ${range} WINDOW w AS (PARTITION BY host ORDER BY time, n) ORDER BY time, n LIMIT 5`,
+        // Ranking, running sums and lead against the statement, by an expression and a float with NULLs and NaN.
+        `SELECT time, host, n, row_number() OVER (PARTITION BY lower(host) ORDER BY time DESC, n DESC), sum(n) OVER (PARTITION BY v ORDER BY time DESC, n DESC),
+             lead(n) OVER (PARTITION BY n % 3 ORDER BY time, n)
+           FROM topn_window_events WHERE ${range} ORDER BY time DESC, n DESC LIMIT 30`,
+      ]) {
+        expectCut(sql, range, await coldRead(sql));
+      }
+    }
+  });
+
+  it("reads each partition's first rows for windows reaching past the cut within partitions: the latest rows with their host's change", async () => {
+    // Offsets that put the answer around the tie group and the sparse hosts' rows.
+    for (const [range, page] of [[ACROSS_W, 'LIMIT 10'], [COLD_ONLY, 'LIMIT 10'], [COLD_ONLY, 'LIMIT 40 OFFSET 150'], [`time >= '2026-01-01'`, 'LIMIT 25 OFFSET 230']]) {
+      for (const sql of [
+        `SELECT time, host, v, v - lag(v) OVER (PARTITION BY host ORDER BY time, n) AS change FROM topn_window_events WHERE ${range} ORDER BY time DESC, n DESC ${page}`,
+        // Partitions of two columns and of a float (NULL and NaN partitions), reaches of 3 and 2;
+        // a window over one partition and one over each host: candidates ranked within
+        // (host, v), finer than each, serve them all.
+        `SELECT time, host, n, lag(n, 3, -1) OVER (PARTITION BY host, v ORDER BY time, n), lag(n, 2) OVER (PARTITION BY v ORDER BY time, n),
+             n - lag(n) OVER (ORDER BY time, n), sum(n) OVER (PARTITION BY host ORDER BY time, n ROWS 2 PRECEDING)
+           FROM topn_window_events WHERE ${range} ORDER BY time DESC, n DESC ${page}`,
+      ]) {
+        expect({ sql, read: await coldRead(sql) }).toEqual({ sql, read: 'per partition' });
+      }
+    }
+    // With the statement: lead and a centred frame per host, the sparse hosts' partitions included.
+    for (const sql of [
+      `SELECT time, host, n, lead(n, 2) OVER (PARTITION BY host ORDER BY time, n), avg(n) OVER (PARTITION BY host ORDER BY time, n ROWS BETWEEN 2 PRECEDING AND 2 FOLLOWING)
+         FROM topn_window_events WHERE ${COLD_ONLY} ORDER BY time, n LIMIT 12 OFFSET 20`,
+      `SELECT time, host, n, lag(n, 4) OVER (PARTITION BY topn_window_events.host, v ORDER BY time, n) FROM topn_window_events WHERE host <> 'h1' ORDER BY time DESC, n DESC LIMIT 9 OFFSET 60`,
+      `SELECT time, host, n, lead(n, 15, 0) OVER (PARTITION BY host ORDER BY time, n) FROM topn_window_events WHERE host IN ('tie', 'Ünï') ORDER BY time, n DESC LIMIT 3 OFFSET 8`,
+    ]) {
+      expect({ sql, read: await coldRead(sql) }).toEqual({ sql, read: 'per partition' });
+    }
+    // Far fewer rows than the range: two hosts of 3 days × 144 rows, cut at 10 + 1 each.
+    const latest = `SELECT time, host, v - lag(v) OVER (PARTITION BY host ORDER BY time, n) FROM topn_window_events WHERE ${COLD_ONLY} AND host IN ('h1', 'h2') ORDER BY time DESC, n DESC LIMIT 10`;
+    const read = await topKColdRead(bed.client, bed.fx.cold, latest);
+    expect(read).toEqual({ planClass: 'top-k', rows: 22, inRange: 432 });
+    expect(await explainText(bed.client, latest)).toMatch(/the first 11 raw rows of each partition/);
+  });
+
+  it('resolves a partitioned top-N whose LIMIT and OFFSET are parameters per execution', async () => {
+    const sql = `SELECT time, host, n, n - lag(n) OVER (PARTITION BY host ORDER BY time, n) FROM topn_window_events WHERE ${COLD_ONLY} ORDER BY time DESC, n DESC LIMIT $1 OFFSET $2`;
+    const executions: unknown[][] = [[7, 150], [3, null], [null, 400], ['5', '0']];
+    for (const values of executions) {
+      const expected = (await bed.ref.query({ text: sql.replace('topn_window_events', 'topn_window_reference'), values, rowMode: 'array' })).rows;
+      expect({ values, rows: (await bed.client.query({ text: sql, values, rowMode: 'array' })).rows }).toEqual({ values, rows: expected });
+    }
+    expect(await explainText(bed.client, sql, [7, 150])).toMatch(/the first 158 raw rows of each partition/);
   });
 
   it('answers alike in a READ ONLY block and through a cursor', async () => {

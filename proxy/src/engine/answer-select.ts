@@ -6,7 +6,7 @@ import { boundWith, countRoute, loadColdRows, prepareStatement, readsHotOnly } f
 import type { EngineContext } from './engine-context';
 import { notSupported } from './errors';
 import type { PortalRows } from './pg-extended-query';
-import { coldQuery, coldRange, isEmptyRange } from './plan';
+import { coldQuery, coldRange, isEmptyRange, type OccurrencePlan } from './plan';
 import { rollupReadText } from './rollup-plan';
 import { statementPlanClass } from './plan-class';
 import { hotPartials, readPartialTableOnly } from './hot-partials';
@@ -61,6 +61,21 @@ export async function answerSelect(
   return { fields: described.fields, portal };
 }
 
+/** What EXPLAIN says the occurrence reads from the cold tier. */
+function coldReadText(occ: OccurrencePlan): string {
+  if (occ.shipHot?.above) {
+    return 'whole aggregates per group, over cold rows and the hot rows of the time buckets reaching below W shipped to ClickHouse (later buckets: PostgreSQL over their hot rows),';
+  }
+  if (occ.shipHot) return 'whole aggregates per group, over cold rows and the hot rows of the range shipped to ClickHouse,';
+  if (occ.rollupRead) return rollupReadText(occ.rollupRead);
+  if (occ.mode === 'partial') return 'partial aggregates';
+  const { topN, topK } = occ;
+  if (topN) return `the first ${topN.rows} raw rows (top-N)${topN.reach ? `, then through their ties and ${topN.reach} more (windows read past the cut)` : ''}`;
+  if (topK?.ofTopN) return `the first ${topK.maxRank} raw rows of each partition (top-N whose windows read past the cut within partitions: rank ≤ ${topK.maxRank} within the cold tier)`;
+  if (topK) return `the candidate raw rows of a top-k per partition (${topK.fn} ≤ ${topK.maxRank} within the cold tier)`;
+  return 'raw rows';
+}
+
 /** EXPLAIN of a tiered statement: the route, W, and the SQL each tier is sent. */
 export async function explainStatement(ctx: EngineContext, tx: Transaction, query: PgNode, stmt: EngineStatement, session: SessionContext): Promise<string[]> {
   const tables = await readStatementTables(ctx, tx, query, session);
@@ -72,7 +87,7 @@ export async function explainStatement(ctx: EngineContext, tx: Transaction, quer
     const range = coldRange(occ, p.values, state.w);
     lines.push(
       `Tiered table ${occ.relation.schema}.${occ.relation.table} AS ${occ.refName}: watermark W = ${isoInstant(state.w)}; ` +
-        `${occ.shipHot?.above ? 'whole aggregates per group, over cold rows and the hot rows of the time buckets reaching below W shipped to ClickHouse (later buckets: PostgreSQL over their hot rows),' : occ.shipHot ? 'whole aggregates per group, over cold rows and the hot rows of the range shipped to ClickHouse,' : occ.rollupRead ? rollupReadText(occ.rollupRead) : occ.mode === 'partial' ? 'partial aggregates' : occ.topN ? `the first ${occ.topN.rows} raw rows (top-N)${occ.topN.reach ? `, then through their ties and ${occ.topN.reach} more (windows read past the cut)` : ''}` : occ.topK ? `the candidate raw rows of a top-k per partition (${occ.topK.fn} ≤ ${occ.topK.maxRank} within the cold tier)` : 'raw rows'} from the cold tier`,
+        `${coldReadText(occ)} from the cold tier`,
     );
     if (isEmptyRange(range)) {
       lines.push(`  ClickHouse: (not queried: ${occ.topN?.hotHolds ? `the hot tier holds the first ${occ.topN.rows} rows at or above W` : 'no cold rows in range'})`);

@@ -27,7 +27,7 @@ import { NotPartial, ROWS_COLUMN, rewriteForPartials, type PartialShape } from '
 import { rollupCandidate, rollupColdQuery, type RollupCandidate, type RollupRead } from './rollup-plan';
 import { rollupRelationSource } from './rollup-relation';
 import { replaceNode, selectOf } from './sql-snippets';
-import { topKOf, topKQualifySql, type TopK } from './top-k';
+import { topKOf, topKOfPartitionedTopN, topKQualifySql, type TopK } from './top-k';
 import { orderKeysSql, topNOf, type TopN } from './top-n';
 import { LATEST_PARTS_SETTINGS, readsLatestParts } from './latest-parts';
 import { latestPartsBound } from './latest-parts-bound';
@@ -167,8 +167,13 @@ export function planStatement(stmt: PgNode, snapshot: CatalogSnapshot, opts: Pla
       } catch (err) {
         if (!(err instanceof NotPartial)) throw err;
       }
-      if (unpushed.length === 0) occ.topN = topNOf(sel, scope);
-      if (unpushed.length === 0 && !occ.topN) occ.topK = topKOf(tree, sel, scope);
+      if (unpushed.length === 0) {
+        const topN = topNOf(sel, scope);
+        // Windows reaching past the cut within partitions: each partition's first rows.
+        if (topN?.partitionedBy) occ.topK = topKOfPartitionedTopN(topN, topN.partitionedBy, scope);
+        else occ.topN = topN;
+        if (!topN) occ.topK = topKOf(tree, sel, scope);
+      }
     }
     replaceNode(rangeVarNode, derivedTable(occ, structuredClone(ref.rangeVar), undefined, opts));
   });

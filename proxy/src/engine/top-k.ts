@@ -1,11 +1,10 @@
-import { chIdent } from '@strata/core';
 import type { PgNode } from '../router/sql-parser';
 import { conjuncts, funcName, opName, visit } from '../translate/ast';
-import { columnOf, isFloatKind, type ColumnScope } from '../translate/column-scope';
-import { floatEqualityKeySql } from './float-equality-key';
+import { columnOf, type ColumnScope } from '../translate/column-scope';
 import { readsAggregateOrWindow } from './aggregate-calls';
 import { integerParam } from './integer-params';
-import { orderedAlikePrefix, orderKeysSql } from './top-n';
+import { partitionBySql, partitionKeys } from './partition-keys';
+import { cutRows, orderedAlikePrefix, orderKeysSql, type Count, type TopN } from './top-n';
 
 /**
  * Top-k per partition: "the latest row per host" spelled either way PostgreSQL users do,
@@ -25,14 +24,8 @@ import { orderedAlikePrefix, orderKeysSql } from './top-n';
  * Conditions, else the occurrence reads raw rows:
  * - every WHERE condition of the ranked SELECT reached ClickHouse (ranks are over the rows
  *   that pass it);
- * - the partition keys are plain columns of kinds where ClickHouse's equality is never
- *   coarser than PostgreSQL's (PARTITION_ALIKE: byte-equal text is equal under any
- *   collation — a nondeterministic one too: where it has 'abc' = 'ABC', ClickHouse's
- *   partitions are finer, and a row's rank within a finer partition is never above its
- *   rank in PostgreSQL's, so a finer partition only keeps more candidates —; integers,
- *   bool, dates, instants, uuid; NULLs one partition in both), or
- *   floats (real, double precision), partitioned on a normalised key (float-equality-key.ts)
- *   for which ClickHouse's equality is exactly PostgreSQL's;
+ * - the partition keys are ones ClickHouse partitions on never more coarsely than
+ *   PostgreSQL (partition-keys.ts: a finer partition only keeps more candidates);
  * - the order keys ClickHouse ranks by are the leading ones it orders exactly as
  *   PostgreSQL (top-n.ts's orderedAlikePrefix: a rank on a prefix is never above the rank
  *   on the whole order, so a prefix keeps more candidates, never fewer); at least one;
@@ -50,11 +43,15 @@ export interface TopK {
   partitionBy: string;
   /** ClickHouse ORDER BY list (the ordered-alike prefix). */
   orderBy: string;
-  /** The highest rank kept: a number, or a parameter resolved before the cold read. */
-  maxRank: bigint | { param: number; strict: boolean };
+  /**
+   * The highest rank kept: a number, or resolved before the cold read from a parameter
+   * (a rank filter's k) or from a top-N's LIMIT and OFFSET plus its windows' reach.
+   */
+  maxRank: bigint | { param: number; strict: boolean } | { limit: Count; offset: Count; reach: bigint };
+  /** Read for a top-N whose windows reach past its cut within partitions (topKOfPartitionedTopN). */
+  ofTopN?: true;
 }
 
-const PARTITION_ALIKE = new Set(['timestamptz', 'timestamp', 'text', 'varchar', 'int8', 'int4', 'int2', 'bool', 'date', 'uuid']);
 const RANKING = new Set(['row_number', 'rank', 'dense_rank']);
 
 /** The top-k shape of the occurrence's SELECT `sel` (inside `tree`), if it has one. */
@@ -64,6 +61,26 @@ export function topKOf(tree: PgNode, sel: PgNode, scope: ColumnScope): TopK | un
   // DISTINCT ON's LIMIT cuts the per-partition rows it picked, the same from candidates;
   // a LIMIT under a window would cut rows before the enclosing SELECT filters them.
   return distinctOnTopK(sel, scope) ?? (sel.limitCount || sel.limitOffset ? undefined : rankFilterTopK(tree, sel, scope));
+}
+
+/**
+ * A top-N whose windows read rows past the cut within partitions (top-n-windows.ts:
+ * `v - lag(v) OVER (PARTITION BY host ORDER BY time) … ORDER BY time DESC LIMIT 100`,
+ * the latest rows each with its host's previous value), read as a top-k: every cold row
+ * whose rank within its partition (PARTITION BY the columns of those windows' partitions,
+ * ORDER BY the cut's keys) is at most n + m + reach. Exact: a row among the first n + m
+ * over both tiers has fewer than n + m rows before it overall, so fewer in its partition,
+ * and the rows a returned row's window reads past it in its partition are within reach
+ * rows of it there — ranks within the cold tier alone are never higher; ties are kept
+ * whole. A window partitioned by some of those columns only, or by none, sees a coarser
+ * partition whose first rows are candidates too (partition-keys.ts).
+ */
+export function topKOfPartitionedTopN(topN: TopN, partitionedBy: readonly PgNode[], scope: ColumnScope): TopK | undefined {
+  const partition = partitionKeys(partitionedBy, scope);
+  if (!partition?.length || topN.reach === undefined) return undefined;
+  const reach = topN.reach;
+  const maxRank = topN.rowsFrom ? { ...topN.rowsFrom, reach } : topN.rows + reach;
+  return { fn: 'rank', partitionBy: partitionBySql(partition), orderBy: orderKeysSql(topN.keys), maxRank, ofTopN: true };
 }
 
 function distinctOnTopK(sel: PgNode, scope: ColumnScope): TopK | undefined {
@@ -120,35 +137,6 @@ function rankFilterTopK(tree: PgNode, sel: PgNode, scope: ColumnScope): TopK | u
     };
   }
   return undefined;
-}
-
-interface PartitionKey {
-  column: string;
-  float: boolean;
-}
-
-/** Plain columns of partition-alike kinds or floats (an empty list is one partition), else undefined. */
-function partitionKeys(items: PgNode[], scope: ColumnScope): PartitionKey[] | undefined {
-  const keys: PartitionKey[] = [];
-  for (const item of items) {
-    const column = item?.ColumnRef ? columnOf(scope, item.ColumnRef) : undefined;
-    const kind = scope.relation.columns.find((c) => c.name === column)?.kind;
-    const float = isFloatKind(kind);
-    if (!column || !kind || !(PARTITION_ALIKE.has(kind) || float)) return undefined;
-    keys.push({ column, float });
-  }
-  return keys;
-}
-
-/** The ClickHouse PARTITION BY list ('' for one partition). */
-function partitionBySql(keys: readonly PartitionKey[]): string {
-  return keys.map(partitionKeySql).join(', ');
-}
-
-/** A float partitions on its PostgreSQL-equality key (float-equality-key.ts). */
-export function partitionKeySql({ column, float }: PartitionKey): string {
-  const col = chIdent(column);
-  return float ? floatEqualityKeySql(col) : col;
 }
 
 function sameWindow(a: PgNode, b: PgNode): boolean {
@@ -229,6 +217,12 @@ export function resolveTopKParams(occurrences: Array<{ topK?: TopK }>, params: R
   for (const occ of occurrences) {
     const m = occ.topK?.maxRank;
     if (m === undefined || typeof m === 'bigint') continue;
+    if ('reach' in m) {
+      const rows = cutRows(m, params, paramTypes);
+      if (rows === undefined) occ.topK = undefined;
+      else occ.topK!.maxRank = rows + m.reach;
+      continue;
+    }
     const k = integerParam(m.param, params, paramTypes);
     if (k === undefined) occ.topK = undefined;
     else occ.topK!.maxRank = k === null ? 0n : m.strict ? k - 1n : k;

@@ -36,10 +36,14 @@ import { AGGREGATES } from './aggregate-calls';
  * "through the (n + m)-th row's ties, then k more rows and their ties": the engine has
  * ClickHouse count the first part (the cut itself) before reading (cold-rows.ts).
  *
- * Every window is over one partition — no PARTITION BY (a partition's rows could lie
- * anywhere past the cut), or one by columns the WHERE fixes (`host = 'h1'` or `= $1`, `IS
- * NULL`: every row it keeps is in one partition); a named window (WINDOW w AS …) is
- * resolved first, as PostgreSQL resolves it. More order keys after the cut's are fine
+ * PARTITION BY: a window that reads no row past the current one (reach 0) may partition
+ * by anything — the rows it reads are a subset of those before the current row in the
+ * cut's order, all in the cut. A window with reach k is over one partition (no PARTITION
+ * BY, or one by columns the WHERE fixes: `host = 'h1'` or `= $1`, `IS NULL`), or its
+ * PARTITION BY is of plain columns (partition-keys.ts): a partition's next k rows can lie
+ * anywhere past the cut, so the cut becomes per partition — each partition's first
+ * n + m + k rows, ties kept (`partitionedBy`; top-k.ts's topKOfPartitionedTopN). A named
+ * window (WINDOW w AS …) is resolved first, as PostgreSQL resolves it. More order keys after the cut's are fine
  * (they order rows tied on the cut keys, all of which are kept); fewer make the cut on as
  * many keys (a window ordered by time alone keeps each instant's rows whole: its peers). Aggregates without OVER and
  * subqueries are refused by the caller's checks as before.
@@ -57,12 +61,16 @@ export interface LeadingKeys {
 export interface CutContext {
   leadingKeys(order: PgNode[]): LeadingKeys;
   onePartition(partitionBy: PgNode[]): boolean;
+  /** Whether ClickHouse can rank within these partitions (partition-keys.ts). */
+  partitionable(partitionBy: PgNode[]): boolean;
 }
 
 /** The cut windows allow: on how many keys (Infinity: no window), and how many rows past it they read (0: none). */
 export interface WindowCut {
   keys: number;
   reach: bigint;
+  /** The PARTITION BY items of windows with reach over more than one partition: the cut is then per partition, on all of them (empty: one cut). */
+  partitionedBy: PgNode[];
 }
 
 /**
@@ -72,7 +80,7 @@ export interface WindowCut {
  * the rule PostgreSQL resolves `OVER (w …)` by, kept in one place).
  */
 export function cutForWindows(nodes: PgNode, context: CutContext, windowClause?: readonly PgNode[]): WindowCut {
-  const cut: WindowCut = { keys: Infinity, reach: 0n };
+  const cut: WindowCut = { keys: Infinity, reach: 0n, partitionedBy: [] };
   const visit = (n: PgNode): void => {
     if (cut.keys === 0 || n === null || typeof n !== 'object') return;
     if (Array.isArray(n)) return n.forEach(visit);
@@ -82,9 +90,10 @@ export function cutForWindows(nodes: PgNode, context: CutContext, windowClause?:
     }
     if (n.FuncCall?.over) {
       const over = windowOfCall(n.FuncCall.over, windowClause);
-      const one = over ? windowCut(n.FuncCall, over, context) : { keys: 0, reach: 0n };
+      const one = over ? windowCut(n.FuncCall, over, context) : { keys: 0, reach: 0n, partitionedBy: [] };
       cut.keys = Math.min(cut.keys, one.keys);
       if (one.reach > cut.reach) cut.reach = one.reach;
+      cut.partitionedBy.push(...one.partitionedBy);
     }
     for (const v of Object.values(n)) visit(v);
   };
@@ -93,13 +102,15 @@ export function cutForWindows(nodes: PgNode, context: CutContext, windowClause?:
 }
 
 function windowCut(f: PgNode, over: PgNode, context: CutContext): WindowCut {
-  const none = { keys: 0, reach: 0n };
-  if (over.partitionClause?.length && !context.onePartition(over.partitionClause)) return none;
+  const none = { keys: 0, reach: 0n, partitionedBy: [] };
   const leading = context.leadingKeys((over.orderClause ?? []) as PgNode[]);
   const against = leading.same === 0;
   const keys = against ? leading.reversed : leading.same;
   const reach = keys > 0 ? reachOf(funcName(f) ?? '', f.args ?? [], over, against) : undefined;
-  return reach === undefined ? none : { keys, reach };
+  if (reach === undefined) return none;
+  const by = (over.partitionClause ?? []) as PgNode[];
+  if (reach === 0n || by.length === 0 || context.onePartition(by)) return { keys, reach, partitionedBy: [] };
+  return context.partitionable(by) ? { keys, reach, partitionedBy: by } : none;
 }
 
 /** Rows past the current one, in the cut's order, that the window function reads; undefined: unbounded or unknown. */

@@ -6,6 +6,7 @@ import { conjuncts, opName } from '../translate/ast';
 import { textOperand } from '../translate/text-order';
 import { readsAggregateOrWindow } from './aggregate-calls';
 import { integerParam } from './integer-params';
+import { partitionKeys } from './partition-keys';
 import { cutForWindows, type LeadingKeys } from './top-n-windows';
 
 /**
@@ -26,7 +27,7 @@ import { cutForWindows, type LeadingKeys } from './top-n-windows';
  * types as integers (resolved per execution).
  */
 /** A LIMIT or OFFSET count: a literal, or the number of the parameter holding it. */
-type Count = bigint | { param: number };
+export type Count = bigint | { param: number };
 
 export interface TopN {
   /** The keys ClickHouse orders by (orderKeysSql spells them). */
@@ -40,6 +41,8 @@ export interface TopN {
   rows: bigint;
   /** Rows past the (n + m)-th row's ties that a window reads (top-n-windows.ts); absent: none. */
   reach?: bigint;
+  /** Where windows with reach are partitioned: their PARTITION BY items; the cold read is then per partition (top-k.ts's topKOfPartitionedTopN). */
+  partitionedBy?: PgNode[];
   /** A copy of the SELECT's WHERE (every condition pushed), for the hot tier's count (hot-top-n.ts). */
   where?: PgNode;
   /** Set once W is known: the hot tier holds the first n + m rows, ClickHouse is not read (hot-top-n.ts). */
@@ -76,6 +79,7 @@ export function topNOf(sel: PgNode, scope: ColumnScope): TopN | undefined {
   const windows = cutForWindows(items, {
     leadingKeys: (order) => leadingCutKeys(order, ordered, scope),
     onePartition: (by) => by.every((item) => item?.ColumnRef && fixed.has(columnOf(scope, item.ColumnRef) ?? '')),
+    partitionable: (by) => partitionKeys(by, scope) !== undefined,
   }, spelled.windowClause);
   const keys = ordered.slice(0, windows.keys);
   if (keys.length === 0) return undefined;
@@ -85,6 +89,7 @@ export function topNOf(sel: PgNode, scope: ColumnScope): TopN | undefined {
     rows: given ? limit + offset : 0n,
     ...(given ? {} : { rowsFrom: { limit, offset } }),
     ...(windows.reach > 0n ? { reach: windows.reach } : {}),
+    ...(windows.partitionedBy.length ? { partitionedBy: windows.partitionedBy } : {}),
     ...(sel.whereClause ? { where: structuredClone(sel.whereClause) } : {}),
   };
 }
@@ -196,15 +201,18 @@ export function resolveTopNParams(occurrences: Array<{ topN?: TopN }>, params: R
   for (const occ of occurrences) {
     const from = occ.topN?.rowsFrom;
     if (!from) continue;
-    const value = (c: Count) => (typeof c === 'bigint' ? c : integerParam(c.param, params, paramTypes));
-    const [limit, offset] = [value(from.limit), value(from.offset)];
-    if (limit === undefined || limit === null || offset === undefined) {
-      occ.topN = undefined;
-      continue;
-    }
-    const skipped = offset ?? 0n;
-    occ.topN = { ...occ.topN!, rows: limit < 0n || skipped < 0n ? 0n : limit + skipped, rowsFrom: undefined };
+    const rows = cutRows(from, params, paramTypes);
+    occ.topN = rows === undefined ? undefined : { ...occ.topN!, rows, rowsFrom: undefined };
   }
+}
+
+/** n + m for this execution; undefined where either count is not an integer or LIMIT is NULL (resolveTopNParams). */
+export function cutRows(from: { limit: Count; offset: Count }, params: ReadonlyArray<string | null>, paramTypes: readonly number[]): bigint | undefined {
+  const value = (c: Count) => (typeof c === 'bigint' ? c : integerParam(c.param, params, paramTypes));
+  const [limit, offset] = [value(from.limit), value(from.offset)];
+  if (limit === undefined || limit === null || offset === undefined) return undefined;
+  const skipped = offset ?? 0n;
+  return limit < 0n || skipped < 0n ? 0n : limit + skipped;
 }
 
 /**
