@@ -22,6 +22,9 @@ import { benchQueries, type BenchQuery } from './queries';
  *   BENCH_COLD_EXPLAIN=1                  print each query's EXPLAIN through the proxy (stderr)
  *   BENCH_COLD_ANALYZE=1                  print each query's EXPLAIN ANALYZE through the proxy after
  *                                         its timed runs (stderr): where the proxy's time goes
+ *   BENCH_COLD_HOLD=1                     after the last line, keep the proxy, PostgreSQL and ClickHouse
+ *                                         databases up (their URLs on stderr) until Ctrl-C: for a look with
+ *                                         psql or a profiler at the loaded data
  *   BENCH_COLD_PARTITION=day|month|…      the raw cold tables' spec.cold.partitionBy, both tables
  *                                         (default: none given, the model's default — metrics'
  *                                         label-first sort key: day, logs' time-first one: month);
@@ -50,6 +53,7 @@ const ONLY = process.env.BENCH_COLD_ONLY?.split(',').filter((s) => s !== '');
 const PRINT_PLANS = process.env.BENCH_COLD_EXPLAIN === '1';
 const PRINT_ANALYZED = process.env.BENCH_COLD_ANALYZE === '1';
 const PARTITION_BY = benchPartitionBy(process.env.BENCH_COLD_PARTITION);
+const HOLD = process.env.BENCH_COLD_HOLD === '1';
 const PASSWORD = 'bench-secret';
 /** The session setting that makes the engine read raw cold rows where a rollup could serve. */
 const ROLLUPS_OFF_SQL = 'SET strata.rollups = off';
@@ -195,6 +199,10 @@ async function main(): Promise<void> {
         ceiling_rollup_gain: ceilingRollupGain,
       }),
     );
+    if (HOLD) {
+      console.error(`holding until Ctrl-C — proxy: ${proxyUrl.replace(PASSWORD, '<password>')}, PostgreSQL (hot): ${fx.pgUrl}, PostgreSQL (all rows): ${ref.url}, ClickHouse: ${fx.chUrl} database ${fx.database}`);
+      await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+    }
   } finally {
     clearInterval(rssTimer);
     for (const c of clients) await c.end().catch(() => undefined);

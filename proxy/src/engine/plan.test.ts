@@ -183,6 +183,33 @@ describe('top-k per partition: which statements read only candidates', () => {
     expect(withValue('2.5', 1700)).toBeUndefined();
   });
 
+  it('a top-N whose windows read past the cut within partitions reads each partition\'s first n + m + reach rows', () => {
+    const latest = occurrence('SELECT time, host, value - lag(value) OVER (PARTITION BY host ORDER BY time) FROM metrics_events ORDER BY time DESC LIMIT 100 OFFSET 5').occ;
+    expect(latest.topN).toBeUndefined();
+    expect(planClassOf(latest)).toBe('top-k');
+    expect(topKQualifySql(latest.topK!).trim()).toBe('QUALIFY rank() OVER (PARTITION BY `host` ORDER BY `time` DESC NULLS FIRST) <= 106');
+    // Windows over (app) and (host, app) and one over every row: ranked within their union, the largest reach.
+    const union = occurrence(
+      'SELECT lead(n, 3) OVER (PARTITION BY app ORDER BY time), lead(n) OVER (PARTITION BY host, app ORDER BY time), lead(n, 2) OVER (ORDER BY time) FROM metrics_events ORDER BY time LIMIT 10',
+    ).occ;
+    expect(topKQualifySql(union.topK!).trim()).toBe('QUALIFY rank() OVER (PARTITION BY `app`, `host` ORDER BY `time` ASC NULLS LAST) <= 13');
+    // LIMIT and OFFSET as parameters: resolved per execution; a NULL LIMIT reads raw rows.
+    const params = () => occurrence('SELECT n - lag(n) OVER (PARTITION BY host ORDER BY time) FROM metrics_events ORDER BY time DESC LIMIT $1 OFFSET $2').occ;
+    const resolved = params();
+    resolveTopKParams([resolved], ['10', '4'], [20, 20]);
+    expect(resolved.topK!.maxRank).toBe(15n);
+    const noLimit = params();
+    resolveTopKParams([noLimit], [null, '4'], [20, 20]);
+    expect(noLimit.topK).toBeUndefined();
+    // Reading no row past the current one: any PARTITION BY, the plain cut.
+    const reach0 = occurrence('SELECT row_number() OVER (PARTITION BY lower(host) ORDER BY time DESC), lag(n) OVER (PARTITION BY n % 2 ORDER BY time DESC) FROM metrics_events ORDER BY time DESC LIMIT 10').occ;
+    expect(planClassOf(reach0)).toBe('top-n');
+    // Past the cut within partitions of an expression, or of a jsonb column: raw rows.
+    for (const by of ['lower(host)', 'labels']) {
+      expect(planClassOf(occurrence(`SELECT lag(n) OVER (PARTITION BY ${by} ORDER BY time) FROM metrics_events ORDER BY time DESC LIMIT 10`).occ)).toBe('raw');
+    }
+  });
+
   it('window functions over a grouped SELECT are partials, PostgreSQL evaluating the windows', () => {
     const { occ, stmt } = occurrence(
       `SELECT date_trunc('hour', time) AS h, sum(value), sum(sum(value)) OVER w, lag(avg(value)) OVER (ORDER BY date_trunc('hour', time)) FROM metrics_events GROUP BY 1 WINDOW w AS (ORDER BY date_trunc('hour', time))`,

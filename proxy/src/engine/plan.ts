@@ -170,7 +170,7 @@ export function planStatement(stmt: PgNode, snapshot: CatalogSnapshot, opts: Pla
       if (unpushed.length === 0) {
         const topN = topNOf(sel, scope);
         // Windows reaching past the cut within partitions: each partition's first rows.
-        if (topN?.partitionedBy) occ.topK = topKOfPartitionedTopN(topN, topN.partitionedBy, scope);
+        if (topN?.partitionedBy) occ.topK = topKOfPartitionedTopN(topN, scope);
         else occ.topN = topN;
         if (!topN) occ.topK = topKOf(tree, sel, scope);
       }

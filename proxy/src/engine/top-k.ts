@@ -75,8 +75,8 @@ export function topKOf(tree: PgNode, sel: PgNode, scope: ColumnScope): TopK | un
  * whole. A window partitioned by some of those columns only, or by none, sees a coarser
  * partition whose first rows are candidates too (partition-keys.ts).
  */
-export function topKOfPartitionedTopN(topN: TopN, partitionedBy: readonly PgNode[], scope: ColumnScope): TopK | undefined {
-  const partition = partitionKeys(partitionedBy, scope);
+export function topKOfPartitionedTopN(topN: TopN, scope: ColumnScope): TopK | undefined {
+  const partition = topN.partitionedBy && partitionKeys(topN.partitionedBy, scope);
   if (!partition?.length || topN.reach === undefined) return undefined;
   const reach = topN.reach;
   const maxRank = topN.rowsFrom ? { ...topN.rowsFrom, reach } : topN.rows + reach;
