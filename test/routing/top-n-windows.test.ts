@@ -9,8 +9,11 @@ import { explainText, topKColdRead } from './top-k-cold-read';
  * RANGE with an interval, GROUPS, EXCLUDE), first/last/nth_value, a window in ORDER BY,
  * OFFSET, NULL and NaN values, ties on time at the cut, ranges across W and cold-only;
  * windows reading later rows (the latest rows with their change; lead, centred frames),
- * whose cut is widened by their reach, a tie group of 10 at the cut included; and the
- * windows that read later rows without bound or count the whole partition: raw rows.
+ * whose cut is widened by their reach, a tie group of 10 at the cut included; windows
+ * partitioned by columns the WHERE does not fix (reach 0: the plain cut; reach k: each
+ * partition's first rows); row_number and rank ordered against the statement, offset by the
+ * cold rows the read leaves out; and the windows that read later rows without bound or
+ * count the whole partition: raw rows.
  */
 const TABLE = tieredSpec({
   table: 'topn_window_events',
@@ -176,7 +179,9 @@ describe('top-N with window functions', () => {
       `SELECT time, n, lag(n, -1) OVER (ORDER BY time, n) FROM topn_window_events WHERE ${range} ORDER BY time, n LIMIT 5`,
       // Ordered against the statement and looking back without bound: every later row.
       `SELECT time, n, sum(n) OVER (ORDER BY time, n) FROM topn_window_events WHERE ${range} ORDER BY time DESC, n DESC LIMIT 5`,
-      `SELECT time, n, row_number() OVER (ORDER BY time, n) FROM topn_window_events WHERE ${range} ORDER BY time DESC, n DESC LIMIT 5`,
+      // Ranking against the statement within partitions, or dense: counts that do not add up.
+      `SELECT time, n, row_number() OVER (PARTITION BY host ORDER BY time, n) FROM topn_window_events WHERE ${range} ORDER BY time DESC, n DESC LIMIT 5`,
+      `SELECT time, n, dense_rank() OVER (ORDER BY time) FROM topn_window_events WHERE ${range} ORDER BY time DESC, n DESC LIMIT 5`,
       `SELECT time, n, count(*) OVER (ORDER BY time, n ROWS UNBOUNDED PRECEDING) FROM topn_window_events WHERE ${range} ORDER BY time DESC, n DESC LIMIT 5`,
       `SELECT time, n, max(n) OVER (ORDER BY time RANGE BETWEEN '10 minutes' PRECEDING AND CURRENT ROW) FROM topn_window_events WHERE ${range} ORDER BY time DESC, n DESC LIMIT 5`,
       `SELECT time, n, ntile(4) OVER (ORDER BY time, n), cume_dist() OVER (ORDER BY time, n) FROM topn_window_events WHERE ${range} ORDER BY time, n LIMIT 5`,
@@ -251,6 +256,50 @@ describe('top-N with window functions', () => {
       expect({ values, rows: (await bed.client.query({ text: sql, values, rowMode: 'array' })).rows }).toEqual({ values, rows: expected });
     }
     expect(await explainText(bed.client, sql, [7, 150])).toMatch(/the first 158 raw rows of each partition/);
+  });
+
+  it('cuts it for row_number and rank ordered against the statement, offset by the cold rows left out', async () => {
+    for (const range of [ACROSS_W, COLD_ONLY, `time >= '2026-01-01'`]) {
+      for (const sql of [
+        `SELECT time, n, row_number() OVER (ORDER BY time, n) FROM topn_window_events WHERE ${range} ORDER BY time DESC, n DESC LIMIT 5`,
+        // Peers on time (two hosts an instant, the tie group's 10): rank counts rows strictly before.
+        `SELECT time, host, n, rank() OVER (ORDER BY time), rank() OVER (ORDER BY time, n) * 2 AS doubled, row_number() OVER w
+           FROM topn_window_events WHERE ${range} WINDOW w AS (ORDER BY time ASC, n ASC) ORDER BY time DESC, n DESC LIMIT 12 OFFSET 150`,
+        // Beside a window reading past the cut (the read widened) and one over a fixed partition.
+        `SELECT time, n, n - lag(n, 2) OVER (ORDER BY time, n), rank() OVER (PARTITION BY host ORDER BY time) AS r
+           FROM topn_window_events WHERE ${range} AND host = 'h2' ORDER BY time DESC LIMIT 7`,
+        // In the statement's ORDER BY too.
+        `SELECT time, n FROM topn_window_events WHERE ${range} ORDER BY time DESC, row_number() OVER (ORDER BY time, n) DESC LIMIT 6`,
+      ]) {
+        expect({ sql, read: await coldRead(sql) }).toEqual({ sql, read: 'cut' });
+        expect(await explainText(bed.client, sql)).toMatch(/the rest counted/);
+      }
+    }
+    // The tie group: a cut inside 10 rows of one instant, ranks ordered by time alone.
+    const ties = `SELECT time, n, rank() OVER (ORDER BY time ASC NULLS LAST), row_number() OVER (ORDER BY time, n) FROM topn_window_events WHERE host = 'tie' ORDER BY time DESC, n DESC LIMIT 3 OFFSET 14`;
+    expect(await coldRead(ties)).toBe('cut');
+    // Parameters, a READ ONLY block (cold rows as array parameters) and a cursor.
+    const sql = `SELECT time, n, row_number() OVER (ORDER BY time, n) AS pos FROM topn_window_events WHERE ${COLD_ONLY} ORDER BY time DESC, n DESC LIMIT $1 OFFSET $2`;
+    const expected = (await bed.ref.query({ text: sql.replace('topn_window_events', 'topn_window_reference'), values: [4, 20], rowMode: 'array' })).rows;
+    expect(expected).toHaveLength(4);
+    expect((await bed.client.query({ text: sql, values: [4, 20], rowMode: 'array' })).rows).toEqual(expected);
+    await bed.client.query('BEGIN READ ONLY');
+    try {
+      const r = await bed.client.query({ text: sql, values: [4, 20], rowMode: 'array' });
+      expect({ fields: r.fields.map((f) => f.name), rows: r.rows }).toEqual({ fields: ['time', 'n', 'pos'], rows: expected });
+    } finally {
+      await bed.client.query('COMMIT');
+    }
+    await bed.client.query('BEGIN');
+    try {
+      await bed.client.query(`DECLARE rank_cursor CURSOR FOR ${sql.replace('$1', '4').replace('$2', '20')}`);
+      expect((await bed.client.query({ text: 'FETCH ALL FROM rank_cursor', rowMode: 'array' })).rows).toEqual(expected);
+    } finally {
+      await bed.client.query('COMMIT');
+    }
+    // The output column keeps PostgreSQL's name.
+    const named = await bed.client.query(`SELECT time, rank() OVER (ORDER BY time) FROM topn_window_events WHERE ${COLD_ONLY} ORDER BY time DESC LIMIT 1`);
+    expect(named.fields.map((f) => f.name)).toEqual(['time', 'rank']);
   });
 
   it('answers alike in a READ ONLY block and through a cursor', async () => {

@@ -70,7 +70,11 @@ function coldReadText(occ: OccurrencePlan): string {
   if (occ.rollupRead) return rollupReadText(occ.rollupRead);
   if (occ.mode === 'partial') return 'partial aggregates';
   const { topN, topK } = occ;
-  if (topN) return `the first ${topN.rows} raw rows (top-N)${topN.reach ? `, then through their ties and ${topN.reach} more (windows read past the cut)` : ''}`;
+  if (topN) {
+    const widened = topN.reach ? `, then through their ties and ${topN.reach} more (windows read past the cut)` : '';
+    const counted = topN.rankedAgainst ? `, the rest counted (row_number/rank against the statement: offset by the cold rows left out)` : '';
+    return `the first ${topN.rows} raw rows (top-N)${widened}${counted}`;
+  }
   if (topK?.ofTopN) return `the first ${topK.maxRank} raw rows of each partition (top-N whose windows read past the cut within partitions: rank ≤ ${topK.maxRank} within the cold tier)`;
   if (topK) return `the candidate raw rows of a top-k per partition (${topK.fn} ≤ ${topK.maxRank} within the cold tier)`;
   return 'raw rows';

@@ -21,6 +21,7 @@ import type { Transaction } from './transaction';
 import { shipHotRows, shipWholeOk, type Shipment } from './whole-pushdown';
 import { splitAtWatermark } from './whole-split';
 import { hotHoldsTopN, hotTopNApplies } from './hot-top-n';
+import { countRowsLeftOut, offsetRankings } from './rank-offsets';
 import { hotPartials, hotPartialsStatements, readPartialTableOnly } from './hot-partials';
 import { runInOrder } from './hot-session';
 import { traced, type StepTimes } from './step-times';
@@ -120,7 +121,14 @@ export async function loadColdRows(ctx: EngineContext, tx: Transaction, p: Prepa
   const extra: string[] = [];
   for (const occ of p.plan.occurrences) {
     const firstParam = base + extra.length + 1;
+    const anyCold = !isEmptyRange(coldRange(occ, p.values, p.states.get(occ.relation.table)!.w));
+    if (anyCold) await widenCutByReach(ctx, occ, p);
+    // Counted beside the read: the rows row_number()/rank() against the statement count (rank-offsets.ts).
+    const rankedAgainst = occ.topN?.rankedAgainst;
+    const leftOut = rankedAgainst && anyCold ? countRowsLeftOut(ctx, occ, p) : undefined;
+    leftOut?.catch(() => undefined);
     extra.push(...(tx.noTempTables ? await inlineColdRows(ctx, tx, p, occ, firstParam) : await copyColdRows(ctx, tx, p, occ, { keep, firstParam, inlineSmall })));
+    if (rankedAgainst) offsetRankings(rankedAgainst, (await leftOut) ?? 0n);
   }
   return extra;
 }
@@ -134,7 +142,6 @@ async function inlineColdRows(ctx: EngineContext, tx: Transaction, p: Prepared, 
   if (!isEmptyRange(coldRange(occ, p.values, state.w)) || occ.shipHot) {
     const shipment = await shipmentFor(ctx, tx, p, occ);
     try {
-      await widenCutByReach(ctx, occ, p);
       const q = coldQuery(occ, p.values, state.w, state.visibility, opts.coldDatabase, shipment?.table);
       stats.coldReads[occ.mode]++;
       if (occ.topK) stats.coldReads.candidates++;
@@ -187,7 +194,6 @@ async function copyColdRows(
     : undefined;
   hotDone?.catch(() => undefined);
   try {
-    await widenCutByReach(ctx, occ, p);
     const q = coldQuery(occ, p.values, state.w, state.visibility, opts.coldDatabase, shipment?.table);
     stats.coldReads[occ.mode]++;
     if (occ.topK) stats.coldReads.candidates++;
@@ -242,7 +248,7 @@ async function copyColdRows(
 }
 
 /**
- * A top-N whose windows read past its cut (top-n-windows.ts: lag ordered against the
+ * Before the read. A top-N whose windows read past its cut (top-n-windows.ts: lag ordered against the
  * statement, lead or a frame reaching FOLLOWING rows with it): the rows through the
  * (n + m)-th row's ties are counted first (by ClickHouse: only the count travels), then the
  * cut is widened by `reach` rows (WITH TIES keeps the ties of the last). Both reads see

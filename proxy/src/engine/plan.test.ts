@@ -210,6 +210,24 @@ describe('top-k per partition: which statements read only candidates', () => {
     }
   });
 
+  it('row_number and rank ordered against a top-N are kept, to be offset by the cold rows left out; dense_rank and partitions are not', () => {
+    const { occ, stmt } = occurrence('SELECT time, rank() OVER (ORDER BY time), row_number() OVER w * 2 FROM metrics_events WINDOW w AS (ORDER BY time) ORDER BY time DESC LIMIT 10');
+    expect(planClassOf(occ)).toBe('top-n');
+    expect(occ.topN!.rankedAgainst).toHaveLength(2);
+    // The bare call's column keeps PostgreSQL's name once it becomes `rank() OVER … + n`.
+    expect(deparseStatement(stmt)).toMatch(/rank\(\) OVER \(ORDER BY "?time"?\) AS rank/);
+    for (const sql of [
+      'SELECT dense_rank() OVER (ORDER BY time) FROM metrics_events ORDER BY time DESC LIMIT 10',
+      'SELECT rank() OVER (PARTITION BY host ORDER BY time) FROM metrics_events ORDER BY time DESC LIMIT 10',
+      // Beside a window reading past the cut within partitions: the count would be per partition.
+      'SELECT rank() OVER (ORDER BY time), lag(n) OVER (PARTITION BY host ORDER BY time) FROM metrics_events ORDER BY time DESC LIMIT 10',
+      // A window defined from another: not offset, so not cut.
+      'SELECT rank() OVER (w ROWS UNBOUNDED PRECEDING) FROM metrics_events WINDOW w AS (ORDER BY time) ORDER BY time DESC LIMIT 10',
+    ]) {
+      expect({ sql, planClass: planClassOf(occurrence(sql).occ) }).toEqual({ sql, planClass: 'raw' });
+    }
+  });
+
   it('window functions over a grouped SELECT are partials, PostgreSQL evaluating the windows', () => {
     const { occ, stmt } = occurrence(
       `SELECT date_trunc('hour', time) AS h, sum(value), sum(sum(value)) OVER w, lag(avg(value)) OVER (ORDER BY date_trunc('hour', time)) FROM metrics_events GROUP BY 1 WINDOW w AS (ORDER BY date_trunc('hour', time))`,

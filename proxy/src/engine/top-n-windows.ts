@@ -2,6 +2,7 @@ import type { PgNode } from '../router/sql-parser';
 import { FRAME_OPTIONS as FRAME, windowOfCall } from '../router/window-frame';
 import { funcName } from '../translate/ast';
 import { AGGREGATES } from './aggregate-calls';
+import { offsetByRowsLeftOut } from './rank-offsets';
 
 /**
  * Window functions a top-N (top-n.ts) may keep, and how far past the cut they make it
@@ -21,7 +22,7 @@ import { AGGREGATES } from './aggregate-calls';
  * |-----------------------------|--------------------------|---------------------------------------------|
  * | lag(x, k)                   | 0                        | k                                           |
  * | lead(x, k)                  | k                        | 0                                           |
- * | row_number, rank, dense_rank| 0                        | every later row: refused                    |
+ * | row_number, rank, dense_rank| 0                        | every later row: row_number and rank over one partition are offset by the cold rows the read leaves out (rank-offsets.ts); dense_rank refused |
  * | frame ending CURRENT ROW / j PRECEDING | 0             | its start: k for ROWS from k PRECEDING, 0 from CURRENT ROW or FOLLOWING; refused from UNBOUNDED PRECEDING or a RANGE/GROUPS offset |
  * | frame ending j FOLLOWING    | j for ROWS; refused for a RANGE/GROUPS offset | as above                    |
  * | frame ending UNBOUNDED FOLLOWING | refused             | as above                                    |
@@ -71,6 +72,8 @@ export interface WindowCut {
   reach: bigint;
   /** The PARTITION BY items of windows with reach over more than one partition: the cut is then per partition, on all of them (empty: one cut). */
   partitionedBy: PgNode[];
+  /** How many row_number()/rank() calls order against the statement: each is offset by the cold rows the read leaves out (rank-offsets.ts). */
+  rankingsAgainst: number;
 }
 
 /**
@@ -80,7 +83,7 @@ export interface WindowCut {
  * the rule PostgreSQL resolves `OVER (w …)` by, kept in one place).
  */
 export function cutForWindows(nodes: PgNode, context: CutContext, windowClause?: readonly PgNode[]): WindowCut {
-  const cut: WindowCut = { keys: Infinity, reach: 0n, partitionedBy: [] };
+  const cut: WindowCut = { keys: Infinity, reach: 0n, partitionedBy: [], rankingsAgainst: 0 };
   const visit = (n: PgNode): void => {
     if (cut.keys === 0 || n === null || typeof n !== 'object') return;
     if (Array.isArray(n)) return n.forEach(visit);
@@ -90,10 +93,11 @@ export function cutForWindows(nodes: PgNode, context: CutContext, windowClause?:
     }
     if (n.FuncCall?.over) {
       const over = windowOfCall(n.FuncCall.over, windowClause);
-      const one = over ? windowCut(n.FuncCall, over, context) : { keys: 0, reach: 0n, partitionedBy: [] };
+      const one = over ? windowCut(n.FuncCall, over, context) : NONE;
       cut.keys = Math.min(cut.keys, one.keys);
       if (one.reach > cut.reach) cut.reach = one.reach;
       cut.partitionedBy.push(...one.partitionedBy);
+      cut.rankingsAgainst += one.rankingsAgainst;
     }
     for (const v of Object.values(n)) visit(v);
   };
@@ -101,16 +105,20 @@ export function cutForWindows(nodes: PgNode, context: CutContext, windowClause?:
   return cut;
 }
 
+const NONE: WindowCut = { keys: 0, reach: 0n, partitionedBy: [], rankingsAgainst: 0 };
+
 function windowCut(f: PgNode, over: PgNode, context: CutContext): WindowCut {
-  const none = { keys: 0, reach: 0n, partitionedBy: [] };
   const leading = context.leadingKeys((over.orderClause ?? []) as PgNode[]);
   const against = leading.same === 0;
   const keys = against ? leading.reversed : leading.same;
-  const reach = keys > 0 ? reachOf(funcName(f) ?? '', f.args ?? [], over, against) : undefined;
-  if (reach === undefined) return none;
+  const fn = funcName(f) ?? '';
   const by = (over.partitionClause ?? []) as PgNode[];
-  if (reach === 0n || by.length === 0 || context.onePartition(by)) return { keys, reach, partitionedBy: [] };
-  return context.partitionable(by) ? { keys, reach, partitionedBy: by } : none;
+  const onePartition = by.length === 0 || context.onePartition(by);
+  if (keys > 0 && against && offsetByRowsLeftOut(fn)) return onePartition ? { keys, reach: 0n, partitionedBy: [], rankingsAgainst: 1 } : NONE;
+  const reach = keys > 0 ? reachOf(fn, f.args ?? [], over, against) : undefined;
+  if (reach === undefined) return NONE;
+  if (reach === 0n || onePartition) return { keys, reach, partitionedBy: [], rankingsAgainst: 0 };
+  return context.partitionable(by) ? { keys, reach, partitionedBy: by, rankingsAgainst: 0 } : NONE;
 }
 
 /** Rows past the current one, in the cut's order, that the window function reads; undefined: unbounded or unknown. */
