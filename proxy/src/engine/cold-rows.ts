@@ -21,7 +21,7 @@ import type { Transaction } from './transaction';
 import { shipHotRows, shipWholeOk, type Shipment } from './whole-pushdown';
 import { splitAtWatermark } from './whole-split';
 import { hotHoldsTopN, hotTopNApplies } from './hot-top-n';
-import { countRowsLeftOut, offsetRankings } from './rank-offsets';
+import { offsetRankings } from './rank-offsets';
 import { hotPartials, hotPartialsStatements, readPartialTableOnly } from './hot-partials';
 import { runInOrder } from './hot-session';
 import { traced, type StepTimes } from './step-times';
@@ -266,6 +266,21 @@ async function widenCutByReach(ctx: EngineContext, occ: OccurrencePlan, p: Prepa
   );
   topN.rows = cut + topN.reach;
   topN.reach = undefined;
+}
+
+/** Cold rows in the occurrence's range that its (cut) read leaves out, counted by ClickHouse (rank-offsets.ts). */
+function countRowsLeftOut(ctx: EngineContext, occ: OccurrencePlan, p: Prepared): Promise<bigint> {
+  const state = p.states.get(occ.relation.table)!;
+  const query = (o: OccurrencePlan) => coldQuery(o, p.values, state.w, state.visibility, ctx.opts.coldDatabase);
+  return traced(
+    p.trace,
+    `ClickHouse (${occ.refName}): the cold rows the cut leaves out counted`,
+    async () => {
+      const [inRange, read] = await Promise.all([countLatestRows(ctx.opts.cold, query({ ...occ, topN: undefined })), countLatestRows(ctx.opts.cold, query(occ))]);
+      return inRange - read;
+    },
+    (n) => `${n} rows`,
+  );
 }
 
 /** The occurrence's hot rows shipped to ClickHouse when its whole aggregates need them (whole-pushdown.ts). */

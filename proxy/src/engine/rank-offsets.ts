@@ -1,11 +1,6 @@
 import type { PgNode } from '../router/sql-parser';
 import { windowOfCall } from '../router/window-frame';
 import { funcName } from '../translate/ast';
-import { traced } from './step-times';
-import { countLatestRows } from './latest-parts-bound';
-import { coldQuery, type OccurrencePlan } from './plan';
-import type { EngineContext } from './engine-context';
-import type { Prepared } from './cold-rows';
 import { exprOf, replaceNode } from './sql-snippets';
 
 /**
@@ -24,7 +19,8 @@ import { exprOf, replaceNode } from './sql-snippets';
  * PostgreSQL's value is short by exactly the count of cold rows left out, for every
  * returned row: the call becomes `rank() OVER (…) + <that count>` (a bigint, as rank's),
  * its output column keeping the name PostgreSQL gives the call. The count is ClickHouse's
- * over the same generations as the read: rows in range minus rows read.
+ * over the same generations as the read: rows in range minus rows read (cold-rows.ts's
+ * countRowsLeftOut, beside the read).
  *
  * Not `dense_rank` (a hot row can share its key with a row left out: distinct keys do not
  * add up), and only over one partition (no PARTITION BY, or one the WHERE fixes: a count
@@ -63,21 +59,6 @@ export function rankingsAgainst(sel: PgNode, against: (order: PgNode[]) => boole
     if (target && target.name === undefined && found.includes(target.val)) target.name = funcName(target.val.FuncCall);
   }
   return found;
-}
-
-/** Cold rows in the occurrence's range that its (cut) read leaves out, counted by ClickHouse. */
-export function countRowsLeftOut(ctx: EngineContext, occ: OccurrencePlan, p: Prepared): Promise<bigint> {
-  const state = p.states.get(occ.relation.table)!;
-  const query = (o: OccurrencePlan) => coldQuery(o, p.values, state.w, state.visibility, ctx.opts.coldDatabase);
-  return traced(
-    p.trace,
-    `ClickHouse (${occ.refName}): the cold rows the cut leaves out counted`,
-    async () => {
-      const [inRange, read] = await Promise.all([countLatestRows(ctx.opts.cold, query({ ...occ, topN: undefined })), countLatestRows(ctx.opts.cold, query(occ))]);
-      return inRange - read;
-    },
-    (n) => `${n} rows`,
-  );
 }
 
 /** Each call becomes `call + leftOut` (see above). */
