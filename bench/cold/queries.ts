@@ -120,5 +120,12 @@ export function benchQueries(l: BenchLayout, db: string): BenchQuery[] {
       clickhouse: `SELECT time, app, host, value - lagInFrame(value) OVER (PARTITION BY app, host ORDER BY time ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) AS change FROM ${m} WHERE time >= ${ch(lastDays(7))} ORDER BY time DESC, app, host LIMIT 100`,
       extra: true,
     },
+    {
+      // row_number() against the statement: the plain cut, offset by ClickHouse's count of the rows left out (rank-offsets.ts).
+      name: 'latest-10-with-position-7d',
+      sql: `SELECT time, app, host, value, row_number() OVER (ORDER BY time, app, host) AS pos FROM metrics_events WHERE time >= '${lastDays(7)}' ORDER BY time DESC, app DESC, host DESC LIMIT 10`,
+      clickhouse: `SELECT time, app, host, value, row_number() OVER (ORDER BY time, app, host) AS pos FROM ${m} WHERE time >= ${ch(lastDays(7))} ORDER BY time DESC, app DESC, host DESC LIMIT 10`,
+      extra: true,
+    },
   ];
 }
