@@ -121,10 +121,17 @@ export function benchQueries(l: BenchLayout, db: string): BenchQuery[] {
       extra: true,
     },
     {
-      // row_number() against the statement: the plain cut, offset by ClickHouse's count of the rows left out (rank-offsets.ts).
+      // row_number() against the statement: the plain cut, offset by ClickHouse's count of the rows left out (left-out-offsets.ts).
       name: 'latest-10-with-position-7d',
       sql: `SELECT time, app, host, value, row_number() OVER (ORDER BY time, app, host) AS pos FROM metrics_events WHERE time >= '${lastDays(7)}' ORDER BY time DESC, app DESC, host DESC LIMIT 10`,
       clickhouse: `SELECT time, app, host, value, row_number() OVER (ORDER BY time, app, host) AS pos FROM ${m} WHERE time >= ${ch(lastDays(7))} ORDER BY time DESC, app DESC, host DESC LIMIT 10`,
+      extra: true,
+    },
+    {
+      // A running count per host against the statement: the plain cut, offset per host by ClickHouse's measure of the rows left out (left-out-offsets.ts).
+      name: 'latest-20-with-host-count-7d',
+      sql: `SELECT time, app, host, value, count(*) OVER (PARTITION BY host ORDER BY time) AS seen FROM metrics_events WHERE time >= '${lastDays(7)}' ORDER BY time DESC, app DESC, host DESC LIMIT 20`,
+      clickhouse: `SELECT time, app, host, value, count() OVER (PARTITION BY host ORDER BY time) AS seen FROM ${m} WHERE time >= ${ch(lastDays(7))} ORDER BY time DESC, app DESC, host DESC LIMIT 20`,
       extra: true,
     },
   ];

@@ -23,6 +23,7 @@ const TABLE = tieredSpec({
     { name: 'host', type: 'text' },
     { name: 'v', type: 'double precision' },
     { name: 'n', type: 'integer' },
+    { name: 'm', type: 'bigint' },
   ],
   hot: { chunkInterval: '1h', retention: '24h' },
   cold: { orderBy: ['host', 'time'], partitionBy: 'day' },
@@ -36,14 +37,15 @@ const W = '2026-01-03T00:00:00Z';
  * falls inside a tie group and a reach crosses groups. Hosts 'Ünï' and 'ünï': 7 cold rows
  * hours apart, so a partition's previous rows lie far past any cut.
  */
-const ROWS = `SELECT t, h, CASE WHEN (2 * g + i) % 7 = 0 THEN NULL WHEN (2 * g + i) % 11 = 0 THEN 'NaN' ELSE ((2 * g + i) % 13)::float8 / 4 END, (2 * g + i)::int4
+const ROWS = `SELECT t, h, CASE WHEN (2 * g + i) % 7 = 0 THEN NULL WHEN (2 * g + i) % 11 = 0 THEN 'NaN' ELSE ((2 * g + i) % 13)::float8 / 4 END, (2 * g + i)::int4,
+      CASE WHEN (2 * g + i) % 5 = 0 THEN NULL ELSE (2 * g + i) * 1000000000000000 * (1 - 2 * ((2 * g + i) % 3 = 0)::int) END
   FROM generate_series(timestamptz '2026-01-01 00:00+00', timestamptz '2026-01-03 11:50+00', interval '10 minutes') WITH ORDINALITY s(t, g),
     LATERAL unnest(ARRAY['h1', 'h2']) WITH ORDINALITY AS u(h, i)
-  UNION ALL SELECT timestamptz '2026-01-02 05:00+00' + (g / 10) * interval '1 minute', 'tie', (g % 7)::float8, 10000 + g FROM generate_series(0, 39) AS g
-  UNION ALL SELECT timestamptz '2026-01-01 03:05+00' + g * interval '5 hours 7 minutes', CASE WHEN g % 2 = 0 THEN 'Ünï' ELSE 'ünï' END, g::float8 / 3, 20000 + g FROM generate_series(0, 6) AS g`;
+  UNION ALL SELECT timestamptz '2026-01-02 05:00+00' + (g / 10) * interval '1 minute', 'tie', (g % 7)::float8, 10000 + g, NULL FROM generate_series(0, 39) AS g
+  UNION ALL SELECT timestamptz '2026-01-01 03:05+00' + g * interval '5 hours 7 minutes', CASE WHEN g % 2 = 0 THEN 'Ünï' ELSE 'ünï' END, g::float8 / 3, 20000 + g, g FROM generate_series(0, 6) AS g`;
 
 /** A late row below W (hot), between cold rows. */
-const LATE = `SELECT timestamptz '2026-01-02 23:55+00', 'h3', 1000::float8, -1`;
+const LATE = `SELECT timestamptz '2026-01-02 23:55+00', 'h3', 1000::float8, -1, 9000000000000000000::int8`;
 
 jest.setTimeout(120_000);
 
@@ -177,12 +179,12 @@ describe('top-N with window functions', () => {
     const range = COLD_ONLY;
     for (const sql of [
       `SELECT time, n, lag(n, -1) OVER (ORDER BY time, n) FROM topn_window_events WHERE ${range} ORDER BY time, n LIMIT 5`,
-      // Ordered against the statement and looking back without bound: every later row.
-      `SELECT time, n, sum(n) OVER (ORDER BY time, n) FROM topn_window_events WHERE ${range} ORDER BY time DESC, n DESC LIMIT 5`,
-      // Ranking against the statement within partitions, or dense: counts that do not add up.
-      `SELECT time, n, row_number() OVER (PARTITION BY host ORDER BY time, n) FROM topn_window_events WHERE ${range} ORDER BY time DESC, n DESC LIMIT 5`,
+      // Ordered against the statement and looking back without bound: a float sum (its order of addition), a dense rank
+      // (distinct keys do not add up), a frame ending before the current row, a partition of an expression.
+      `SELECT time, n, sum(v) OVER (ORDER BY time, n) FROM topn_window_events WHERE ${range} ORDER BY time DESC, n DESC LIMIT 5`,
       `SELECT time, n, dense_rank() OVER (ORDER BY time) FROM topn_window_events WHERE ${range} ORDER BY time DESC, n DESC LIMIT 5`,
-      `SELECT time, n, count(*) OVER (ORDER BY time, n ROWS UNBOUNDED PRECEDING) FROM topn_window_events WHERE ${range} ORDER BY time DESC, n DESC LIMIT 5`,
+      `SELECT time, n, count(*) OVER (ORDER BY time, n ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) FROM topn_window_events WHERE ${range} ORDER BY time DESC, n DESC LIMIT 5`,
+      `SELECT time, n, row_number() OVER (PARTITION BY lower(host) ORDER BY time, n) FROM topn_window_events WHERE ${range} ORDER BY time DESC, n DESC LIMIT 5`,
       `SELECT time, n, max(n) OVER (ORDER BY time RANGE BETWEEN '10 minutes' PRECEDING AND CURRENT ROW) FROM topn_window_events WHERE ${range} ORDER BY time DESC, n DESC LIMIT 5`,
       `SELECT time, n, ntile(4) OVER (ORDER BY time, n), cume_dist() OVER (ORDER BY time, n) FROM topn_window_events WHERE ${range} ORDER BY time, n LIMIT 5`,
       `SELECT time, n, sum(n) OVER (ORDER BY time, n ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) FROM topn_window_events WHERE ${range} ORDER BY time, n LIMIT 5`,
@@ -192,8 +194,8 @@ describe('top-N with window functions', () => {
       // Reading past the cut within partitions of an expression, or of a column ClickHouse cannot rank by: raw rows.
       `SELECT time, n, lag(n) OVER (PARTITION BY lower(host) ORDER BY time, n) FROM topn_window_events WHERE ${range} ORDER BY time DESC, n DESC LIMIT 5`,
       `SELECT time, n, lead(n) OVER (PARTITION BY n % 3 ORDER BY time, n) FROM topn_window_events WHERE ${range} ORDER BY time, n LIMIT 5`,
-      // Partitioned, but reading every later row of the partition.
-      `SELECT time, n, sum(n) OVER (PARTITION BY host ORDER BY time, n) FROM topn_window_events WHERE ${range} ORDER BY time DESC, n DESC LIMIT 5`,
+      // Partitioned, reading every later row of the partition, with a FILTER.
+      `SELECT time, n, sum(n) FILTER (WHERE v > 1) OVER (PARTITION BY host ORDER BY time, n) FROM topn_window_events WHERE ${range} ORDER BY time DESC, n DESC LIMIT 5`,
       `SELECT time, n, sum(n) OVER (w ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) FROM topn_window_events WHERE ${range} WINDOW w AS (ORDER BY time, n) ORDER BY time, n LIMIT 5`,
     ]) {
       expect({ sql, read: await coldRead(sql) }).toEqual({ sql, read: 'raw' });
@@ -300,6 +302,57 @@ describe('top-N with window functions', () => {
     // The output column keeps PostgreSQL's name.
     const named = await bed.client.query(`SELECT time, rank() OVER (ORDER BY time) FROM topn_window_events WHERE ${COLD_ONLY} ORDER BY time DESC LIMIT 1`);
     expect(named.fields.map((f) => f.name)).toEqual(['time', 'rank']);
+  });
+
+  it('cuts it for rankings per partition, running counts and integer sums ordered against the statement, offset per partition', async () => {
+    for (const [range, page] of [[ACROSS_W, 'LIMIT 10'], [COLD_ONLY, 'LIMIT 12 OFFSET 150'], [`time >= '2026-01-01'`, 'LIMIT 25 OFFSET 230'], [`time >= '2026-01-01'`, 'LIMIT 3']]) {
+      for (const sql of [
+        // Per host (the sparse hosts' earlier rows lie hours past any cut), per float value (NULL and NaN partitions), per two columns.
+        `SELECT time, host, n, row_number() OVER (PARTITION BY host ORDER BY time, n), rank() OVER (PARTITION BY v ORDER BY time) AS rv,
+             count(*) OVER (PARTITION BY host, v ORDER BY time, n) AS c
+           FROM topn_window_events WHERE ${range} ORDER BY time DESC, n DESC ${page}`,
+        // Running counts and sums: bigints past 2^63 in total (numeric), NULL-only partitions ('tie'), whole-partition and EXCLUDE frames.
+        `SELECT time, host, n, m, sum(n) OVER (ORDER BY time, n), sum(m) OVER (PARTITION BY host ORDER BY time, n) AS sm, count(m) OVER (PARTITION BY host ORDER BY time) AS cm,
+             sum(m) OVER (ORDER BY time ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS whole_m,
+             count(v) OVER (PARTITION BY host ORDER BY time, n RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW EXCLUDE CURRENT ROW) AS cv
+           FROM topn_window_events WHERE ${range} ORDER BY time DESC, n DESC ${page}`,
+      ]) {
+        expect({ sql, read: await coldRead(sql) }).toEqual({ sql, read: expect.stringMatching(range === COLD_ONLY ? /^cut$/ : /^(cut|none)$/) });
+      }
+    }
+    const perHost = `SELECT time, host, row_number() OVER (PARTITION BY host ORDER BY time, n), sum(m) OVER (PARTITION BY host ORDER BY time, n)
+      FROM topn_window_events WHERE ${COLD_ONLY} ORDER BY time DESC, n DESC LIMIT 4`;
+    expect(await explainText(bed.client, perHost)).toMatch(/the rest counted \(row_number per partition, sum per partition against the statement/);
+    // The per-partition lookup in a READ ONLY block (cold rows as array parameters), with parameters.
+    const sql = perHost.replace('LIMIT 4', 'LIMIT $1');
+    const expected = (await bed.ref.query({ text: sql.replace('topn_window_events', 'topn_window_reference'), values: [6], rowMode: 'array' })).rows;
+    expect(expected).toHaveLength(6);
+    await bed.client.query('BEGIN READ ONLY');
+    try {
+      const r = await bed.client.query({ text: sql, values: [6], rowMode: 'array' });
+      expect({ fields: r.fields.map((f) => f.name), rows: r.rows }).toEqual({ fields: ['time', 'host', 'row_number', 'sum'], rows: expected });
+    } finally {
+      await bed.client.query('COMMIT');
+    }
+    // Through a view (the proxy's catalog learns of it from PostgreSQL's notification), and as a role that may read the table.
+    await bed.ref.query('CREATE VIEW topn_window_view AS SELECT * FROM topn_window_events');
+    const viewSql = perHost.replace('topn_window_events', 'topn_window_view');
+    const viewExpected = (await bed.ref.query({ text: perHost.replace('topn_window_events', 'topn_window_reference'), rowMode: 'array' })).rows;
+    for (let i = 0; i < 50 && !/Strata route: (split|cold)/.test(await explainText(bed.client, viewSql).catch(() => '')); i++) await new Promise((r) => setTimeout(r, 100));
+    expect((await bed.client.query({ text: viewSql, rowMode: 'array' })).rows).toEqual(viewExpected);
+    const role = `topn_window_reader_${process.pid}_${Date.now()}`;
+    await bed.ref.query(`CREATE ROLE ${role}`);
+    await bed.ref.query(`GRANT SELECT ON topn_window_events TO ${role}`);
+    await bed.client.query(`SET ROLE ${role}`);
+    try {
+      expect((await bed.client.query({ text: perHost, rowMode: 'array' })).rows).toEqual(viewExpected);
+      await bed.ref.query(`REVOKE SELECT ON topn_window_events FROM ${role}`);
+      await expect(bed.client.query(perHost)).rejects.toMatchObject({ code: '42501' });
+    } finally {
+      await bed.client.query('RESET ROLE');
+      await bed.ref.query(`REVOKE ALL ON topn_window_events FROM ${role}`);
+      await bed.ref.query(`DROP ROLE ${role}`);
+    }
   });
 
   it('answers alike in a READ ONLY block and through a cursor', async () => {

@@ -1,14 +1,14 @@
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
-import { pgIdent } from '@strata/core';
+import { chIdent, pgIdent } from '@strata/core';
 import type { PgNode } from '../router/sql-parser';
 import { routeMode } from '../router/route-setting';
 import type { Instant } from '../translate/instant';
 import type { EngineStatement, SessionContext } from './contract';
 import type { EngineContext, TierRoute } from './engine-context';
 import { notSupported } from './errors';
-import { inlineTempTable, stagedColumns, tsvToArrayLiterals } from './inline-cold-rows';
-import { coldQuery, coldRange, isEmptyRange, occurrenceRange, planStatement, tempTableColumns, tempTableSql, type OccurrencePlan, type StatementPlan } from './plan';
+import { inlineTempTable, stagedColumns, tsvToArrayLiterals, unescapeCopyText } from './inline-cold-rows';
+import { chText, coldQuery, coldRange, coldSource, isEmptyRange, type ColdQuery, occurrenceRange, planStatement, tempTableColumns, tempTableSql, type OccurrencePlan, type StatementPlan } from './plan';
 import { chooseRollupReads } from './rollup-reads';
 import { boundError, RAW_ROW_DEFAULTS, rawRowBound, rawRowBoundExceeded } from './raw-row-bound';
 import { countLatestRows, latestRows } from './latest-parts-bound';
@@ -21,7 +21,8 @@ import type { Transaction } from './transaction';
 import { shipHotRows, shipWholeOk, type Shipment } from './whole-pushdown';
 import { splitAtWatermark } from './whole-split';
 import { hotHoldsTopN, hotTopNApplies } from './hot-top-n';
-import { offsetRankings } from './rank-offsets';
+import { offsetCalls, type LeftOutRows, type OffsetCall } from './left-out-offsets';
+import { partitionBySql, partitionKeySql } from './partition-keys';
 import { hotPartials, hotPartialsStatements, readPartialTableOnly } from './hot-partials';
 import { runInOrder } from './hot-session';
 import { traced, type StepTimes } from './step-times';
@@ -123,12 +124,16 @@ export async function loadColdRows(ctx: EngineContext, tx: Transaction, p: Prepa
     const firstParam = base + extra.length + 1;
     const anyCold = !isEmptyRange(coldRange(occ, p.values, p.states.get(occ.relation.table)!.w));
     if (anyCold) await widenCutByReach(ctx, occ, p);
-    // Counted beside the read: the rows row_number()/rank() against the statement count (rank-offsets.ts).
-    const rankedAgainst = occ.topN?.rankedAgainst;
-    const leftOut = rankedAgainst && anyCold ? countRowsLeftOut(ctx, occ, p) : undefined;
+    // Measured beside the read: what the calls offset against the statement add (left-out-offsets.ts).
+    const offsets = occ.topN?.offsetAgainst;
+    const leftOut = offsets && anyCold ? measureRowsLeftOut(ctx, occ, p, offsets) : undefined;
     leftOut?.catch(() => undefined);
     extra.push(...(tx.noTempTables ? await inlineColdRows(ctx, tx, p, occ, firstParam) : await copyColdRows(ctx, tx, p, occ, { keep, firstParam, inlineSmall })));
-    if (rankedAgainst) offsetRankings(rankedAgainst, (await leftOut) ?? 0n);
+    if (offsets) {
+      const measured = await leftOut;
+      const columnType = (column: string) => occ.relation.columns.find((c) => c.name === column)!.pgType;
+      offsetCalls(offsets, (call) => measured?.get(call) ?? [], columnType);
+    }
   }
   return extra;
 }
@@ -268,19 +273,78 @@ async function widenCutByReach(ctx: EngineContext, occ: OccurrencePlan, p: Prepa
   topN.reach = undefined;
 }
 
-/** Cold rows in the occurrence's range that its (cut) read leaves out, counted by ClickHouse (rank-offsets.ts). */
-function countRowsLeftOut(ctx: EngineContext, occ: OccurrencePlan, p: Prepared): Promise<bigint> {
+/**
+ * What the cold rows of the occurrence's range that its cut read leaves out add to each
+ * call offset against the statement (left-out-offsets.ts), per partition: ClickHouse's
+ * measures of the rows in range minus those of the rows read (the read's own ORDER BY …
+ * LIMIT … WITH TIES over the same generations), one pair of queries per PARTITION BY.
+ * Integer sums in Int128 (an Int64 sum would wrap). Only partitions with rows left out.
+ */
+function measureRowsLeftOut(ctx: EngineContext, occ: OccurrencePlan, p: Prepared, calls: readonly OffsetCall[]): Promise<Map<OffsetCall, LeftOutRows>> {
   const state = p.states.get(occ.relation.table)!;
-  const query = (o: OccurrencePlan) => coldQuery(o, p.values, state.w, state.visibility, ctx.opts.coldDatabase);
+  const byPartition = new Map<string, OffsetCall[]>();
+  for (const call of calls) byPartition.set(partitionBySql(call.partition), [...(byPartition.get(partitionBySql(call.partition)) ?? []), call]);
   return traced(
     p.trace,
-    `ClickHouse (${occ.refName}): the cold rows the cut leaves out counted`,
+    `ClickHouse (${occ.refName}): the cold rows the cut leaves out measured`,
     async () => {
-      const [inRange, read] = await Promise.all([countLatestRows(ctx.opts.cold, query({ ...occ, topN: undefined })), countLatestRows(ctx.opts.cold, query(occ))]);
-      return inRange - read;
+      const measured = new Map<OffsetCall, LeftOutRows>();
+      await Promise.all(
+        [...byPartition.values()].map(async (group) => {
+          const { from, where, params } = coldSource(occ, p.values, state.w, state.visibility, ctx.opts.coldDatabase);
+          const query = (select: string[]) => coldQuery(occ, p.values, state.w, state.visibility, ctx.opts.coldDatabase, undefined, select);
+          const keys = group[0].partition;
+          const kind = (column: string) => occ.relation.columns.find((c) => c.name === column)?.kind;
+          const keyTexts = keys.map((k) => chText(partitionKeySql(k), k.float ? 'float8' : kind(k.column)));
+          const columns = [...new Set(group.flatMap((c) => [...keys.map((k) => k.column), ...(c.measure.kind === 'rows' ? [] : [c.measure.column])]))];
+          const measures = [...new Set(['count()', ...group.flatMap((c) => measureSql(c))])];
+          const select = [...keyTexts, ...measures].join(', ');
+          const groupBy = keys.length > 0 ? ` GROUP BY ${partitionBySql(keys)}` : '';
+          // The read itself (the latest parts first where bounded: latest-parts-bound.ts), its rows measured.
+          const measuredRead = async (q: ColdQuery): Promise<Array<Array<string | null>>> => {
+            const rows = tsvRows(await ctx.opts.cold.queryTsv(`SELECT ${select} FROM (${q.sql})${groupBy}`, q.params));
+            const read = rows.reduce((n, r) => n + BigInt(r[keys.length] ?? '0'), 0n);
+            return q.latest && read < q.latest.rows ? measuredRead(q.latest.unbounded) : rows;
+          };
+          const [inRange, read] = await Promise.all([
+            ctx.opts.cold.queryTsv(`SELECT ${select} FROM ${from} WHERE ${where.join(' AND ')}${groupBy}`, params.values),
+            measuredRead(query(columns.length > 0 ? columns.map(chIdent) : ['1'])),
+          ]);
+          const readByKey = new Map(read.map((r) => [JSON.stringify(r.slice(0, keys.length)), r.slice(keys.length)]));
+          for (const call of group) measured.set(call, []);
+          for (const row of tsvRows(inRange)) {
+            const key = row.slice(0, keys.length);
+            const readMeasures = readByKey.get(JSON.stringify(key));
+            const left = (sql: string) => BigInt(row[keys.length + measures.indexOf(sql)] ?? '0') - BigInt(readMeasures?.[measures.indexOf(sql)] ?? '0');
+            if (left('count()') === 0n) continue;
+            for (const call of group) {
+              const [counted, summed] = measureSql(call);
+              const value = left(counted) === 0n ? null : String(summed === undefined ? left(counted) : left(summed));
+              if (value !== null) (measured.get(call) as Array<LeftOutRows[number]>).push({ key, value });
+            }
+          }
+        }),
+      );
+      return measured;
     },
-    (n) => `${n} rows`,
+    (m) => `${[...m.values()].reduce((n, rows) => n + rows.length, 0)} partition measures`,
   );
+}
+
+/** ClickHouse's measures a call's offset needs: the count it adds (or that tells its sum from NULL), then its sum. Every group also has count() (its rows). */
+function measureSql(call: OffsetCall): [string, string?] {
+  const m = call.measure;
+  if (m.kind === 'rows') return ['count()'];
+  const col = chIdent(m.column);
+  return m.kind === 'count' ? [`count(${col})`] : [`count(${col})`, `sum(toInt128(${col}))`];
+}
+
+/** A TSV answer's rows, each field as PostgreSQL's text (null: NULL). */
+function tsvRows(tsv: string): Array<Array<string | null>> {
+  return tsv
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => line.split('\t').map((f) => (f === '\\N' ? null : unescapeCopyText(f))));
 }
 
 /** The occurrence's hot rows shipped to ClickHouse when its whole aggregates need them (whole-pushdown.ts). */

@@ -80,7 +80,7 @@ export async function tsvToArrayLiterals(rows: Readable, columns: number, maxByt
 
 const ESCAPES: Record<string, string> = { t: '\t', n: '\n', r: '\r', b: '\b', f: '\f', v: '\v', '\\': '\\' };
 
-function unescapeCopyText(field: string): string {
+export function unescapeCopyText(field: string): string {
   if (!field.includes('\\')) return field;
   return field.replace(/\\(.)/g, (_, c: string) => ESCAPES[c] ?? c);
 }

@@ -210,15 +210,36 @@ describe('top-k per partition: which statements read only candidates', () => {
     }
   });
 
-  it('row_number and rank ordered against a top-N are kept, to be offset by the cold rows left out; dense_rank and partitions are not', () => {
+  it('row_number, rank, running counts and integer sums ordered against a top-N are kept, to be offset by the cold rows left out; dense_rank and float sums are not', () => {
     const { occ, stmt } = occurrence('SELECT time, rank() OVER (ORDER BY time), row_number() OVER w * 2 FROM metrics_events WINDOW w AS (ORDER BY time) ORDER BY time DESC LIMIT 10');
     expect(planClassOf(occ)).toBe('top-n');
-    expect(occ.topN!.rankedAgainst).toHaveLength(2);
-    // The bare call's column keeps PostgreSQL's name once it becomes `rank() OVER … + n`.
+    expect(occ.topN!.offsetAgainst).toHaveLength(2);
+    // The bare call's column keeps PostgreSQL's name once it becomes `coalesce(rank() OVER … + n, …)`.
     expect(deparseStatement(stmt)).toMatch(/rank\(\) OVER \(ORDER BY "?time"?\) AS rank/);
+    const kept = occurrence(
+      `SELECT time, row_number() OVER (PARTITION BY host, app ORDER BY time), count(*) OVER (ORDER BY time ROWS BETWEEN UNBOUNDED PRECEDING AND 2 FOLLOWING),
+         count(value) OVER (PARTITION BY value ORDER BY time), sum(n) OVER (PARTITION BY host ORDER BY time RANGE UNBOUNDED PRECEDING), sum(n) OVER (PARTITION BY host ORDER BY time)
+       FROM metrics_events WHERE host = 'h1' OR app = 'a' ORDER BY time DESC LIMIT 10`,
+    ).occ;
+    expect(planClassOf(kept)).toBe('top-n');
+    expect(kept.topN!.offsetAgainst!.map((c) => [c.fn, c.measure, c.partition.map((k) => k.column)])).toEqual([
+      ['row_number', { kind: 'rows' }, ['host', 'app']],
+      ['count', { kind: 'rows' }, []],
+      ['count', { kind: 'count', column: 'value' }, ['value']],
+      ['sum', { kind: 'sum', column: 'n', pgType: 'int8' }, ['host']],
+      ['sum', { kind: 'sum', column: 'n', pgType: 'int8' }, ['host']],
+    ]);
+    // A partition the WHERE fixes is one partition: one count.
+    const fixed = occurrence(`SELECT time, rank() OVER (PARTITION BY host ORDER BY time) FROM metrics_events WHERE host = 'h1' ORDER BY time DESC LIMIT 10`).occ;
+    expect(fixed.topN!.offsetAgainst![0].partition).toEqual([]);
     for (const sql of [
       'SELECT dense_rank() OVER (ORDER BY time) FROM metrics_events ORDER BY time DESC LIMIT 10',
-      'SELECT rank() OVER (PARTITION BY host ORDER BY time) FROM metrics_events ORDER BY time DESC LIMIT 10',
+      // Float sums depend on the order of addition; a FILTER, a frame ending before the current row, a partition of an expression.
+      'SELECT sum(value) OVER (ORDER BY time) FROM metrics_events ORDER BY time DESC LIMIT 10',
+      "SELECT count(*) FILTER (WHERE level = 'error') OVER (ORDER BY time) FROM metrics_events ORDER BY time DESC LIMIT 10",
+      'SELECT sum(n) OVER (ORDER BY time ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) FROM metrics_events ORDER BY time DESC LIMIT 10',
+      'SELECT rank() OVER (PARTITION BY lower(host) ORDER BY time) FROM metrics_events ORDER BY time DESC LIMIT 10',
+      'SELECT count(labels) OVER (PARTITION BY labels ORDER BY time) FROM metrics_events ORDER BY time DESC LIMIT 10',
       // Beside a window reading past the cut within partitions: the count would be per partition.
       'SELECT rank() OVER (ORDER BY time), lag(n) OVER (PARTITION BY host ORDER BY time) FROM metrics_events ORDER BY time DESC LIMIT 10',
       // A window defined from another: not offset, so not cut.

@@ -365,7 +365,42 @@ export interface ColdQuery {
  * The ClickHouse statement fetching an occurrence's cold rows (TabSeparated, COPY-ready).
  * `shipped`: the table holding the occurrence's hot rows, for whole aggregates.
  */
-export function coldQuery(occ: OccurrencePlan, values: Instant[], watermark: Instant, visibility: string, database: string, shipped?: string): ColdQuery {
+export function coldQuery(occ: OccurrencePlan, values: Instant[], watermark: Instant, visibility: string, database: string, shipped?: string, rawSelect?: string[]): ColdQuery {
+  const rel = occ.relation;
+  const { from, where, params } = coldSource(occ, values, watermark, visibility, database);
+  if (occ.mode === 'raw') {
+    // `rawSelect`: the same rows, other columns of them (cold-rows.ts measures a cut's rows).
+    const cols =
+      rawSelect ??
+      rel.columns.map((c) => (occ.rawColumns === 'all' || occ.rawColumns.has(c.name) || c.name === rel.timeColumn ? chText(chIdent(c.name), c.kind) : 'NULL'));
+    const cut = rawCutSql(occ);
+    const unbounded = { sql: `SELECT ${cols.join(', ')} FROM ${from} WHERE ${where.join(' AND ')}${cut}`, params: { ...params.values } };
+    // The latest rows: partitions pruned to the newest that hold n + m rows, kept when proven (latest-parts-bound.ts).
+    const bound = occ.topN && latestPartsBound(rel, occ.topN, { database, range: coldRange(occ, values, watermark), params });
+    if (!bound) return unbounded;
+    const sql = `SELECT ${cols.join(', ')} FROM ${from} WHERE ${[bound.condition, ...where].join(' AND ')}${cut}`;
+    return { sql, params: params.values, latest: { rows: bound.rows, unbounded } };
+  }
+  const cols = partialColumns(occ);
+  if (occ.shipHot) return { sql: wholeColdQuery(occ, cols, from, where, shipped), params: params.values };
+  if (occ.rollupRead) return rollupColdQuery(occ, occ.rollupRead, cols, { from, where, database });
+  const keys = cols.filter((c) => c.chKey !== undefined).map((c) => c.chKey!);
+  const groupBy = keys.length > 0 ? ` GROUP BY ${keys.join(', ')}` : '';
+  // HAVING: an empty cold side contributes no group (an ungrouped count() would give one).
+  return {
+    sql: `SELECT ${cols.map((c) => c.chExpr).join(', ')} FROM ${from} WHERE ${where.join(' AND ')}${groupBy} HAVING count() > 0`,
+    params: params.values,
+  };
+}
+
+/** The raw read's cut: a top-N's ORDER BY … LIMIT … WITH TIES, a top-k's QUALIFY, else none ('' ). */
+export function rawCutSql(occ: OccurrencePlan): string {
+  if (occ.topN) return ` ORDER BY ${orderKeysSql(occ.topN.keys)} LIMIT ${occ.topN.rows} WITH TIES${readsLatestParts(occ.relation, occ.topN) ? ` SETTINGS ${LATEST_PARTS_SETTINGS}` : ''}`;
+  return occ.topK ? topKQualifySql(occ.topK) : '';
+}
+
+/** What an occurrence's cold query reads: its ClickHouse table and the conditions of its range, its pushed WHERE and its visible rows (parameters in `params`). */
+export function coldSource(occ: OccurrencePlan, values: Instant[], watermark: Instant, visibility: string, database: string): { from: string; where: string[]; params: ChParams } {
   const rel = occ.relation;
   // Parameters numbered after the ones the pushed conditions already use.
   const params = occ.params;
@@ -384,30 +419,5 @@ export function coldQuery(occ: OccurrencePlan, values: Instant[], watermark: Ins
     rel.rollupOf ? '1' : visibility,
   ];
   const from = rel.rollupOf ? rollupRelationSource(rel, visibility, database) : chQualified(database, rel.table);
-  if (occ.mode === 'raw') {
-    const cols = rel.columns.map((c) =>
-      occ.rawColumns === 'all' || occ.rawColumns.has(c.name) || c.name === rel.timeColumn ? chText(chIdent(c.name), c.kind) : 'NULL',
-    );
-    const cut = occ.topN
-      ? ` ORDER BY ${orderKeysSql(occ.topN.keys)} LIMIT ${occ.topN.rows} WITH TIES${readsLatestParts(rel, occ.topN) ? ` SETTINGS ${LATEST_PARTS_SETTINGS}` : ''}`
-      : occ.topK
-        ? topKQualifySql(occ.topK)
-        : '';
-    const unbounded = { sql: `SELECT ${cols.join(', ')} FROM ${from} WHERE ${where.join(' AND ')}${cut}`, params: { ...params.values } };
-    // The latest rows: partitions pruned to the newest that hold n + m rows, kept when proven (latest-parts-bound.ts).
-    const bound = occ.topN && latestPartsBound(rel, occ.topN, { database, range: coldRange(occ, values, watermark), params });
-    if (!bound) return unbounded;
-    const sql = `SELECT ${cols.join(', ')} FROM ${from} WHERE ${[bound.condition, ...where].join(' AND ')}${cut}`;
-    return { sql, params: params.values, latest: { rows: bound.rows, unbounded } };
-  }
-  const cols = partialColumns(occ);
-  if (occ.shipHot) return { sql: wholeColdQuery(occ, cols, from, where, shipped), params: params.values };
-  if (occ.rollupRead) return rollupColdQuery(occ, occ.rollupRead, cols, { from, where, database });
-  const keys = cols.filter((c) => c.chKey !== undefined).map((c) => c.chKey!);
-  const groupBy = keys.length > 0 ? ` GROUP BY ${keys.join(', ')}` : '';
-  // HAVING: an empty cold side contributes no group (an ungrouped count() would give one).
-  return {
-    sql: `SELECT ${cols.map((c) => c.chExpr).join(', ')} FROM ${from} WHERE ${where.join(' AND ')}${groupBy} HAVING count() > 0`,
-    params: params.values,
-  };
+  return { from, where, params };
 }

@@ -2,7 +2,6 @@ import type { PgNode } from '../router/sql-parser';
 import { FRAME_OPTIONS as FRAME, windowOfCall } from '../router/window-frame';
 import { funcName } from '../translate/ast';
 import { AGGREGATES } from './aggregate-calls';
-import { offsetByRowsLeftOut } from './rank-offsets';
 
 /**
  * Window functions a top-N (top-n.ts) may keep, and how far past the cut they make it
@@ -22,8 +21,8 @@ import { offsetByRowsLeftOut } from './rank-offsets';
  * |-----------------------------|--------------------------|---------------------------------------------|
  * | lag(x, k)                   | 0                        | k                                           |
  * | lead(x, k)                  | k                        | 0                                           |
- * | row_number, rank, dense_rank| 0                        | every later row: row_number and rank over one partition are offset by the cold rows the read leaves out (rank-offsets.ts); dense_rank refused |
- * | frame ending CURRENT ROW / j PRECEDING | 0             | its start: k for ROWS from k PRECEDING, 0 from CURRENT ROW or FOLLOWING; refused from UNBOUNDED PRECEDING or a RANGE/GROUPS offset |
+ * | row_number, rank, dense_rank| 0                        | every later row: row_number and rank are offset by the cold rows the read leaves out (left-out-offsets.ts); dense_rank refused |
+ * | frame ending CURRENT ROW / j PRECEDING | 0             | its start: k for ROWS from k PRECEDING, 0 from CURRENT ROW or FOLLOWING; from UNBOUNDED PRECEDING count(*), count(x) and integer sum(x) are offset like row_number (left-out-offsets.ts), the rest refused, as is a RANGE/GROUPS offset |
  * | frame ending j FOLLOWING    | j for ROWS; refused for a RANGE/GROUPS offset | as above                    |
  * | frame ending UNBOUNDED FOLLOWING | refused             | as above                                    |
  *
@@ -64,6 +63,8 @@ export interface CutContext {
   onePartition(partitionBy: PgNode[]): boolean;
   /** Whether ClickHouse can rank within these partitions (partition-keys.ts). */
   partitionable(partitionBy: PgNode[]): boolean;
+  /** Whether a call ordered against the statement is offset by the rows the read leaves out (left-out-offsets.ts). */
+  offsetAgainst(f: PgNode, over: PgNode): boolean;
 }
 
 /** The cut windows allow: on how many keys (Infinity: no window), and how many rows past it they read (0: none). */
@@ -72,8 +73,8 @@ export interface WindowCut {
   reach: bigint;
   /** The PARTITION BY items of windows with reach over more than one partition: the cut is then per partition, on all of them (empty: one cut). */
   partitionedBy: PgNode[];
-  /** How many row_number()/rank() calls order against the statement: each is offset by the cold rows the read leaves out (rank-offsets.ts). */
-  rankingsAgainst: number;
+  /** How many calls ordered against the statement are offset by the cold rows the read leaves out (left-out-offsets.ts). */
+  offsetsAgainst: number;
 }
 
 /**
@@ -83,7 +84,7 @@ export interface WindowCut {
  * the rule PostgreSQL resolves `OVER (w …)` by, kept in one place).
  */
 export function cutForWindows(nodes: PgNode, context: CutContext, windowClause?: readonly PgNode[]): WindowCut {
-  const cut: WindowCut = { keys: Infinity, reach: 0n, partitionedBy: [], rankingsAgainst: 0 };
+  const cut: WindowCut = { keys: Infinity, reach: 0n, partitionedBy: [], offsetsAgainst: 0 };
   const visit = (n: PgNode): void => {
     if (cut.keys === 0 || n === null || typeof n !== 'object') return;
     if (Array.isArray(n)) return n.forEach(visit);
@@ -97,7 +98,7 @@ export function cutForWindows(nodes: PgNode, context: CutContext, windowClause?:
       cut.keys = Math.min(cut.keys, one.keys);
       if (one.reach > cut.reach) cut.reach = one.reach;
       cut.partitionedBy.push(...one.partitionedBy);
-      cut.rankingsAgainst += one.rankingsAgainst;
+      cut.offsetsAgainst += one.offsetsAgainst;
     }
     for (const v of Object.values(n)) visit(v);
   };
@@ -105,7 +106,7 @@ export function cutForWindows(nodes: PgNode, context: CutContext, windowClause?:
   return cut;
 }
 
-const NONE: WindowCut = { keys: 0, reach: 0n, partitionedBy: [], rankingsAgainst: 0 };
+const NONE: WindowCut = { keys: 0, reach: 0n, partitionedBy: [], offsetsAgainst: 0 };
 
 function windowCut(f: PgNode, over: PgNode, context: CutContext): WindowCut {
   const leading = context.leadingKeys((over.orderClause ?? []) as PgNode[]);
@@ -114,11 +115,11 @@ function windowCut(f: PgNode, over: PgNode, context: CutContext): WindowCut {
   const fn = funcName(f) ?? '';
   const by = (over.partitionClause ?? []) as PgNode[];
   const onePartition = by.length === 0 || context.onePartition(by);
-  if (keys > 0 && against && offsetByRowsLeftOut(fn)) return onePartition ? { keys, reach: 0n, partitionedBy: [], rankingsAgainst: 1 } : NONE;
+  if (keys > 0 && against && context.offsetAgainst(f, over)) return { keys, reach: 0n, partitionedBy: [], offsetsAgainst: 1 };
   const reach = keys > 0 ? reachOf(fn, f.args ?? [], over, against) : undefined;
   if (reach === undefined) return NONE;
-  if (reach === 0n || onePartition) return { keys, reach, partitionedBy: [], rankingsAgainst: 0 };
-  return context.partitionable(by) ? { keys, reach, partitionedBy: by, rankingsAgainst: 0 } : NONE;
+  if (reach === 0n || onePartition) return { keys, reach, partitionedBy: [], offsetsAgainst: 0 };
+  return context.partitionable(by) ? { keys, reach, partitionedBy: by, offsetsAgainst: 0 } : NONE;
 }
 
 /** Rows past the current one, in the cut's order, that the window function reads; undefined: unbounded or unknown. */

@@ -7,7 +7,7 @@ import { textOperand } from '../translate/text-order';
 import { readsAggregateOrWindow } from './aggregate-calls';
 import { integerParam } from './integer-params';
 import { partitionKeys } from './partition-keys';
-import { rankingsAgainst } from './rank-offsets';
+import { offsetAgainst, offsetCallsAgainst, type OffsetCall } from './left-out-offsets';
 import { cutForWindows, type LeadingKeys } from './top-n-windows';
 
 /**
@@ -44,8 +44,8 @@ export interface TopN {
   reach?: bigint;
   /** Where windows with reach are partitioned: their PARTITION BY items; the cold read is then per partition (top-k.ts's topKOfPartitionedTopN). */
   partitionedBy?: PgNode[];
-  /** row_number()/rank() calls ordered against the statement, as nodes of it: offset by the cold rows the read leaves out (rank-offsets.ts). */
-  rankedAgainst?: PgNode[];
+  /** Calls ordered against the statement (row_number(), rank(), running counts and integer sums), offset by the cold rows the read leaves out (left-out-offsets.ts). */
+  offsetAgainst?: OffsetCall[];
   /** A copy of the SELECT's WHERE (every condition pushed), for the hot tier's count (hot-top-n.ts). */
   where?: PgNode;
   /** Set once W is known: the hot tier holds the first n + m rows, ClickHouse is not read (hot-top-n.ts). */
@@ -79,16 +79,19 @@ export function topNOf(sel: PgNode, scope: ColumnScope): TopN | undefined {
   if (readsAggregateOrWindow(withoutWindows([...items, spelled.windowClause]))) return undefined;
   const ordered = untilTextAfterLatestTime(orderedAlikePrefix(sel.sortClause as PgNode[], scope), scope);
   const fixed = fixedColumns(sel.whereClause, scope);
+  const onePartition = (by: PgNode[]) => by.every((item) => item?.ColumnRef && fixed.has(columnOf(scope, item.ColumnRef) ?? ''));
+  const offsetOf = (f: PgNode, over: PgNode) => offsetAgainst(f, over, scope, onePartition);
   const windows = cutForWindows(items, {
     leadingKeys: (order) => leadingCutKeys(order, ordered, scope),
-    onePartition: (by) => by.every((item) => item?.ColumnRef && fixed.has(columnOf(scope, item.ColumnRef) ?? '')),
+    onePartition,
     partitionable: (by) => partitionKeys(by, scope) !== undefined,
+    offsetAgainst: (f, over) => offsetOf(f, over) !== undefined,
   }, spelled.windowClause);
   const keys = ordered.slice(0, windows.keys);
   if (keys.length === 0) return undefined;
-  const rankedAgainst = windows.rankingsAgainst > 0 ? rankingsAgainst(sel, (order) => leadingCutKeys(order, keys, scope).same === 0) : [];
-  // Each must be found in the statement itself (to offset), and the count is of one cut, not per partition.
-  if (rankedAgainst.length !== windows.rankingsAgainst || (rankedAgainst.length > 0 && windows.partitionedBy.length > 0)) return undefined;
+  const offsets = windows.offsetsAgainst > 0 ? offsetCallsAgainst(sel, (order) => leadingCutKeys(order, keys, scope).same === 0, offsetOf) : [];
+  // Each must be found in the statement itself (to offset), and the rows left out are those of the plain cut (not a per-partition read).
+  if (offsets.length !== windows.offsetsAgainst || (offsets.length > 0 && windows.partitionedBy.length > 0)) return undefined;
   const given = typeof limit === 'bigint' && typeof offset === 'bigint';
   return {
     keys,
@@ -96,7 +99,7 @@ export function topNOf(sel: PgNode, scope: ColumnScope): TopN | undefined {
     ...(given ? {} : { rowsFrom: { limit, offset } }),
     ...(windows.reach > 0n ? { reach: windows.reach } : {}),
     ...(windows.partitionedBy.length ? { partitionedBy: windows.partitionedBy } : {}),
-    ...(rankedAgainst.length ? { rankedAgainst } : {}),
+    ...(offsets.length ? { offsetAgainst: offsets } : {}),
     ...(sel.whereClause ? { where: structuredClone(sel.whereClause) } : {}),
   };
 }

@@ -1,0 +1,194 @@
+import { pgLiteral } from '@strata/core';
+import type { PgNode } from '../router/sql-parser';
+import { FRAME_OPTIONS as FRAME, windowOfCall } from '../router/window-frame';
+import { funcName } from '../translate/ast';
+import { columnOf, type ColumnScope } from '../translate/column-scope';
+import { partitionKeys, type PartitionKey } from './partition-keys';
+import { exprOf, replaceNode } from './sql-snippets';
+
+/**
+ * Window functions ordered against a top-N's statement that count or add up every row
+ * before the current one — "the latest rows, each with its position, or its running
+ * total, from the start of the range":
+ *
+ *   SELECT time, v, row_number() OVER (ORDER BY time), sum(n) OVER (PARTITION BY host ORDER BY time)
+ *     FROM t WHERE … ORDER BY time DESC LIMIT 10
+ *
+ * Each value reads every row before the current one in the window's order: rows *after*
+ * it in the statement's, past any cut. But the rows the cold read leaves out are exactly
+ * such rows, and all of them are before every returned row in the window's order: a
+ * returned row is among the first n + m over both tiers, so at or before the cold cut's
+ * last row on the cut keys, and a row left out is strictly past that row on those keys
+ * (the cut keeps its ties) — hence strictly before in the window's order, whatever keys it
+ * orders by after them, and never its peer. So over hot rows and the rows read,
+ * PostgreSQL's value for a returned row misses exactly the left-out rows of its partition,
+ * all of them, and adding their measure gives the value over every row:
+ *
+ * | call                                   | plus, of the partition's rows left out |
+ * |----------------------------------------|----------------------------------------|
+ * | row_number(), rank(), count(*)         | their number                           |
+ * | count(x)                               | how many have x not NULL               |
+ * | sum(x), x smallint/integer/bigint      | the sum of their x (NULL if none has one: the call's value stands) |
+ *
+ * (aggregates: a frame from UNBOUNDED PRECEDING to CURRENT ROW or any FOLLOWING end —
+ * PostgreSQL's default frame among them —, no FILTER or DISTINCT, x a plain column.)
+ * Integer sums are exact in any order of addition; float sums are not (refused), nor is
+ * `dense_rank` (a hot row can share a key with a row left out: distinct keys do not add
+ * up). ClickHouse measures the left-out rows beside the read, per partition, over the same
+ * generations (cold-rows.ts's leftOutMeasures: rows in range minus rows read). A window
+ * over one partition (no PARTITION BY, or one the WHERE fixes) adds one constant; one
+ * partitioned by plain columns (partition-keys.ts) adds its partition's measure, looked up
+ * by PostgreSQL's own equality (`IS NOT DISTINCT FROM`, the column's collation: a
+ * nondeterministic one's partition sums ClickHouse's finer byte-equal ones). The call runs
+ * as `coalesce(call + L, call, L)`, its output column keeping PostgreSQL's name.
+ */
+export type LeftOutMeasure = { kind: 'rows' } | { kind: 'count'; column: string } | { kind: 'sum'; column: string; pgType: 'int8' | 'numeric' };
+
+/** A call to offset, found in the statement: what it adds of the rows left out, and per which partition. */
+export interface OffsetCall {
+  /** The call's node in the statement, replaced by its offset form (offsetCalls). */
+  node: PgNode;
+  /** Its function's name (for EXPLAIN). */
+  fn: string;
+  measure: LeftOutMeasure;
+  /** ClickHouse's partition keys (empty: one partition). */
+  partition: PartitionKey[];
+  /** The PARTITION BY items PostgreSQL compares a row's partition with, one per key of `partition`. */
+  partitionBy: PgNode[];
+}
+
+/** The measures of the rows left out, per partition: key texts as PostgreSQL reads them (null: NULL), then the measure (null: NULL). */
+export type LeftOutRows = ReadonlyArray<{ key: ReadonlyArray<string | null>; value: string | null }>;
+
+const RANKINGS = new Set(['row_number', 'rank']);
+const SUMMED = new Map([
+  ['int2', 'int8'],
+  ['int4', 'int8'],
+  ['int8', 'numeric'],
+] as const);
+
+/**
+ * What a window function call ordered against the statement adds of the rows left out,
+ * and its partition, or undefined (the caller reads raw rows). `onePartition`: whether
+ * PARTITION BY items are held to one value by the WHERE.
+ */
+export function offsetAgainst(f: PgNode, over: PgNode, scope: ColumnScope, onePartition: (by: PgNode[]) => boolean): Omit<OffsetCall, 'node' | 'fn'> | undefined {
+  const measure = measureOf(f, over, scope);
+  if (!measure) return undefined;
+  const by = (over.partitionClause ?? []) as PgNode[];
+  if (by.length === 0 || onePartition(by)) return { measure, partition: [], partitionBy: [] };
+  const partition = partitionKeys(by, scope);
+  // One item per key (partitionKeys keeps a column once), in the keys' order.
+  const items = partition?.map((k) => by.find((item) => columnOf(scope, item.ColumnRef) === k.column)!);
+  return partition && items ? { measure, partition, partitionBy: items } : undefined;
+}
+
+function measureOf(f: PgNode, over: PgNode, scope: ColumnScope): LeftOutMeasure | undefined {
+  const fn = funcName(f) ?? '';
+  const args = (f.args ?? []) as PgNode[];
+  if (RANKINGS.has(fn)) return args.length === 0 ? { kind: 'rows' } : undefined;
+  if (f.agg_filter || f.agg_distinct || f.agg_order?.length || !fromPartitionStart(over.frameOptions ?? 0)) return undefined;
+  if (fn === 'count' && f.agg_star) return { kind: 'rows' };
+  const column = args.length === 1 && args[0]?.ColumnRef ? columnOf(scope, args[0].ColumnRef) : undefined;
+  const kind = scope.relation.columns.find((c) => c.name === column)?.kind;
+  if (!column || !kind) return undefined;
+  if (fn === 'count') return { kind: 'count', column };
+  const pgType = fn === 'sum' ? SUMMED.get(kind as 'int2') : undefined;
+  return pgType ? { kind: 'sum', column, pgType } : undefined;
+}
+
+/** A frame holding every row of the partition before the current one (in the window's order) and its peers: from UNBOUNDED PRECEDING to CURRENT ROW or past it. */
+function fromPartitionStart(o: number): boolean {
+  const start = (o & FRAME.nondefault) === 0 || (o & FRAME.startUnboundedPreceding) !== 0;
+  const end = (o & FRAME.between) === 0 || (o & (FRAME.endCurrentRow | FRAME.endOffsetFollowing | FRAME.endUnboundedFollowing)) !== 0;
+  return start && end;
+}
+
+/**
+ * The calls of a top-N's SELECT (its target list and ORDER BY) whose window orders against
+ * the statement (`against`: on its resolved ORDER BY) and that offsetAgainst takes, as
+ * nodes of the statement. Names the output column of a call that is one (`rank() OVER …`
+ * is PostgreSQL's column "rank"), so its offset form keeps it. A call over `OVER (w …)` or
+ * a window defined from another is skipped: the caller compares the count with the
+ * windows it allowed and reads raw rows when they differ.
+ */
+export function offsetCallsAgainst(
+  sel: PgNode,
+  against: (order: PgNode[]) => boolean,
+  offsetOf: (f: PgNode, over: PgNode) => Omit<OffsetCall, 'node' | 'fn'> | undefined,
+): OffsetCall[] {
+  const found: OffsetCall[] = [];
+  const visit = (n: PgNode): void => {
+    if (n === null || typeof n !== 'object') return;
+    if (Array.isArray(n)) return n.forEach(visit);
+    if (n.FuncCall?.over) {
+      const window = windowOfCall(n.FuncCall.over, sel.windowClause);
+      const offset = window && !window.refname && against((window.orderClause ?? []) as PgNode[]) ? offsetOf(n.FuncCall, window) : undefined;
+      if (offset) found.push({ node: n, fn: funcName(n.FuncCall) ?? '', ...offset, partitionBy: structuredClone(offset.partitionBy) });
+    }
+    for (const v of Object.values(n)) visit(v);
+  };
+  visit([sel.targetList, sel.sortClause]);
+  const nodes = found.map((c) => c.node);
+  for (const t of (sel.targetList ?? []) as PgNode[]) {
+    const target = t.ResTarget;
+    if (target && target.name === undefined && nodes.includes(target.val)) target.name = funcName(target.val.FuncCall);
+  }
+  return found;
+}
+
+/**
+ * Each call becomes `coalesce(call + L, call, L)`: L its partition's measure of the rows
+ * left out (`leftOut`, ClickHouse's; absent partitions had none left out), a constant over
+ * one partition, else looked up by the row's PARTITION BY values.
+ */
+export function offsetCalls(calls: readonly OffsetCall[], leftOut: (call: OffsetCall) => LeftOutRows, columnType: (column: string) => string): void {
+  for (const call of calls) {
+    const rows = leftOut(call);
+    const type = call.measure.kind === 'sum' ? call.measure.pgType : 'int8';
+    const constant = (v: string | null | undefined) => (v === null || v === undefined ? `NULL::${type}` : `${pgLiteral(v)}::${type}`);
+    const lookup = call.partition.length === 0 ? exprOf(constant(rows[0]?.value)) : partitionLookup(call, rows, type, columnType);
+    const original = { ...call.node };
+    const plus = { A_Expr: { kind: 'AEXPR_OP', name: [{ String: { sval: '+' } }], lexpr: original, rexpr: lookup } };
+    replaceNode(call.node, { CoalesceExpr: { args: [plus, structuredClone(original), structuredClone(lookup)] } });
+  }
+}
+
+const LOOKUP = '_strata_left_out';
+
+/**
+ * `(SELECT sum(n)::<type> FROM (VALUES (k…, n), …) AS _strata_left_out (k0…, n) WHERE ROW(k…) IS
+ * NOT DISTINCT FROM ROW(<PARTITION BY items>))`: NULL where the partition had none left
+ * out; a sum, not the one value, where several of ClickHouse's byte-equal partitions are
+ * one of PostgreSQL's (a nondeterministic collation). Keys are typed as their columns (a
+ * float key as float8: ClickHouse's equality key of a real is that value widened).
+ */
+function partitionLookup(call: OffsetCall, rows: LeftOutRows, type: string, columnType: (column: string) => string): PgNode {
+  const entries = rows.filter((r) => r.value !== null);
+  if (entries.length === 0) return exprOf(`NULL::${type}`);
+  const keyTypes = call.partition.map((k) => (k.float ? 'float8' : columnType(k.column)));
+  const literal = (v: string | null, t: string) => (v === null ? `NULL::${t}` : `${pgLiteral(v)}::${t}`);
+  const values = entries.map((r) => `(${[...r.key.map((k, i) => literal(k, keyTypes[i])), literal(r.value, type)].join(', ')})`);
+  const names = call.partition.map((_, i) => `k${i}`);
+  const placeholders = call.partition.map((_, i) => `${LOOKUP}_p${i}`);
+  const lookup = exprOf(
+    `(SELECT sum(${LOOKUP}.n)::${type} FROM (VALUES ${values.join(', ')}) AS ${LOOKUP} (${names.join(', ')}, n)` +
+      ` WHERE ROW(${names.map((n) => `${LOOKUP}.${n}`).join(', ')}) IS NOT DISTINCT FROM ROW(${placeholders.join(', ')}))`,
+  );
+  // The placeholders become the window's own PARTITION BY items, which name the statement's columns.
+  const visit = (n: PgNode): void => {
+    if (n === null || typeof n !== 'object') return;
+    if (Array.isArray(n)) return n.forEach(visit);
+    const field = n.ColumnRef?.fields?.length === 1 ? n.ColumnRef.fields[0].String?.sval : undefined;
+    const i = field === undefined ? -1 : placeholders.indexOf(field);
+    if (i >= 0) return replaceNode(n, structuredClone(call.partitionBy[i]));
+    for (const v of Object.values(n)) visit(v);
+  };
+  visit(lookup);
+  return lookup;
+}
+
+/** The calls as EXPLAIN names them: `row_number, sum per partition`. */
+export function offsetCallsText(calls: readonly OffsetCall[]): string {
+  return [...new Set(calls.map((c) => `${c.fn}${c.partition.length > 0 ? ' per partition' : ''}`))].join(', ');
+}
