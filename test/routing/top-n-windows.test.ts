@@ -1,4 +1,6 @@
-import { sameAsReference, startDifferentialBed, tieredSpec, type DifferentialBed } from './differential-bed';
+import { Pool } from 'pg';
+import { createTierEngine, loadCatalogSnapshot } from '../../proxy/src/engine';
+import { engineRows, engineSession, sameAsReference, startDifferentialBed, tieredSpec, type DifferentialBed } from './differential-bed';
 import { explainText, topKColdRead } from './top-k-cold-read';
 
 /**
@@ -352,6 +354,26 @@ describe('top-N with window functions', () => {
       await bed.client.query('RESET ROLE');
       await bed.ref.query(`REVOKE ALL ON topn_window_events FROM ${role}`);
       await bed.ref.query(`DROP ROLE ${role}`);
+    }
+  });
+
+  it('reads raw rows after all where a call offset per partition has more partitions than the engine looks up', async () => {
+    const pool = new Pool({ connectionString: bed.fx.pgUrl, max: 2 });
+    try {
+      const engine = createTierEngine({ hot: pool, cold: bed.fx.cold, coldDatabase: bed.fx.database, catalog: await loadCatalogSnapshot(bed.fx.hot), maxOffsetPartitions: 3 });
+      const run = async (sql: string) => engineRows(await engine.execute({ sql, params: [], paramTypes: [] }, engineSession('UTC')));
+      const asText = { getTypeParser: () => (v: string) => v };
+      const reference = async (sql: string) => (await bed.ref.query({ text: sql.replace('topn_window_events', 'topn_window_reference'), rowMode: 'array', types: asText })).rows;
+      // Four cold hosts in range ('h1', 'h2', 'tie' and the sparse ones): past the bound of 3, raw rows.
+      const sql = `SELECT time, host, n, row_number() OVER (PARTITION BY host ORDER BY time, n) FROM topn_window_events WHERE ${COLD_ONLY} ORDER BY time DESC, n DESC LIMIT 5 OFFSET 100`;
+      expect(await run(sql)).toEqual(await reference(sql));
+      expect((await run(`EXPLAIN ANALYZE ${sql}`)).join('\n')).toMatch(/measured per partition: [\d.]+ ms \([^)]*\); over 3 partitions: raw rows/);
+      // Within the bound: the cut, offset per partition.
+      const two = sql.replace(`WHERE ${COLD_ONLY}`, `WHERE ${COLD_ONLY} AND host IN ('h1', 'h2')`);
+      expect(await run(two)).toEqual(await reference(two));
+      expect((await run(`EXPLAIN ANALYZE ${two}`)).join('\n')).toMatch(/the cold rows the cut leaves out measured: [\d.]+ ms \([^)]*\); 2 partition measures/);
+    } finally {
+      await pool.end();
     }
   });
 

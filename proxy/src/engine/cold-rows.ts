@@ -22,7 +22,7 @@ import { shipHotRows, shipWholeOk, type Shipment } from './whole-pushdown';
 import { splitAtWatermark } from './whole-split';
 import { hotHoldsTopN, hotTopNApplies } from './hot-top-n';
 import { offsetCalls, type LeftOutRows, type OffsetCall } from './left-out-offsets';
-import { partitionBySql, partitionKeySql } from './partition-keys';
+import { partitionBySql, partitionKeySql, type PartitionKey } from './partition-keys';
 import { hotPartials, hotPartialsStatements, readPartialTableOnly } from './hot-partials';
 import { runInOrder } from './hot-session';
 import { traced, type StepTimes } from './step-times';
@@ -126,10 +126,18 @@ export async function loadColdRows(ctx: EngineContext, tx: Transaction, p: Prepa
     if (anyCold) await widenCutByReach(ctx, occ, p);
     // Measured beside the read: what the calls offset against the statement add (left-out-offsets.ts).
     const offsets = occ.topN?.offsetAgainst;
-    const leftOut = offsets && anyCold ? measureRowsLeftOut(ctx, occ, p, offsets) : undefined;
+    let leftOut: Promise<Map<OffsetCall, LeftOutRows>> | undefined;
+    if (offsets && anyCold) {
+      const groups = measureGroups(occ, offsets);
+      const inRange = measureInRange(ctx, occ, p, groups);
+      inRange.catch(() => undefined);
+      // Per partition, their number is known before the read: too many, and the read is of raw rows after all.
+      if (groups.some((g) => g.keys.length > 0) && (await inRange) === undefined) occ.topN = undefined;
+      else leftOut = measureLeftOut(ctx, occ, p, groups, inRange);
+    }
     leftOut?.catch(() => undefined);
     extra.push(...(tx.noTempTables ? await inlineColdRows(ctx, tx, p, occ, firstParam) : await copyColdRows(ctx, tx, p, occ, { keep, firstParam, inlineSmall })));
-    if (offsets) {
+    if (offsets && occ.topN) {
       const measured = await leftOut;
       const columnType = (column: string) => occ.relation.columns.find((c) => c.name === column)!.pgType;
       offsetCalls(offsets, (call) => measured?.get(call) ?? [], columnType);
@@ -273,58 +281,106 @@ async function widenCutByReach(ctx: EngineContext, occ: OccurrencePlan, p: Prepa
   topN.reach = undefined;
 }
 
-/**
- * What the cold rows of the occurrence's range that its cut read leaves out add to each
- * call offset against the statement (left-out-offsets.ts), per partition: ClickHouse's
- * measures of the rows in range minus those of the rows read (the read's own ORDER BY …
- * LIMIT … WITH TIES over the same generations), one pair of queries per PARTITION BY.
- * Integer sums in Int128 (an Int64 sum would wrap). Only partitions with rows left out.
- */
-function measureRowsLeftOut(ctx: EngineContext, occ: OccurrencePlan, p: Prepared, calls: readonly OffsetCall[]): Promise<Map<OffsetCall, LeftOutRows>> {
-  const state = p.states.get(occ.relation.table)!;
+/** The calls offset against the statement that share a PARTITION BY, and the ClickHouse SQL measuring their rows per partition. */
+interface MeasureGroup {
+  calls: OffsetCall[];
+  keys: PartitionKey[];
+  /** The partition keys as PostgreSQL reads them, then the measures (count() first). */
+  select: string;
+  measures: string[];
+  groupBy: string;
+  /** The columns the measures read (of the cut read's rows). */
+  columns: string[];
+}
+
+function measureGroups(occ: OccurrencePlan, calls: readonly OffsetCall[]): MeasureGroup[] {
   const byPartition = new Map<string, OffsetCall[]>();
   for (const call of calls) byPartition.set(partitionBySql(call.partition), [...(byPartition.get(partitionBySql(call.partition)) ?? []), call]);
+  const kind = (column: string) => occ.relation.columns.find((c) => c.name === column)?.kind;
+  return [...byPartition.values()].map((group) => {
+    const keys = group[0].partition;
+    const measures = [...new Set(['count()', ...group.flatMap((c) => measureSql(c).filter((m): m is string => m !== undefined))])];
+    const keyTexts = keys.map((k) => chText(partitionKeySql(k), k.float ? 'float8' : kind(k.column)));
+    return {
+      calls: group,
+      keys,
+      select: [...keyTexts, ...measures].join(', '),
+      measures,
+      groupBy: keys.length > 0 ? ` GROUP BY ${partitionBySql(keys)}` : '',
+      columns: [...new Set(group.flatMap((c) => [...keys.map((k) => k.column), ...(c.measure.kind === 'rows' ? [] : [c.measure.column])]))],
+    };
+  });
+}
+
+/**
+ * ClickHouse's measures of every cold row in the occurrence's range, per group and
+ * partition; undefined when a group has more than `maxPartitions` partitions (the engine
+ * then reads raw rows: a lookup per returned row over that many would cost more than it saves).
+ */
+function measureInRange(ctx: EngineContext, occ: OccurrencePlan, p: Prepared, groups: MeasureGroup[]): Promise<Array<Array<Array<string | null>>> | undefined> {
+  const state = p.states.get(occ.relation.table)!;
+  const max = ctx.opts.maxOffsetPartitions ?? DEFAULT_MAX_OFFSET_PARTITIONS;
+  return traced(
+    p.trace,
+    `ClickHouse (${occ.refName}): the cold rows in range measured per partition`,
+    async () => {
+      const measured = await Promise.all(
+        groups.map(async (g) => {
+          const { from, where, params } = coldSource(occ, p.values, state.w, state.visibility, ctx.opts.coldDatabase);
+          const limit = g.keys.length > 0 ? ` LIMIT ${max + 1}` : '';
+          return tsvRows(await ctx.opts.cold.queryTsv(`SELECT ${g.select} FROM ${from} WHERE ${where.join(' AND ')}${g.groupBy}${limit}`, params.values));
+        }),
+      );
+      return measured.some((rows) => rows.length > max) ? undefined : measured;
+    },
+    (m) => (m ? `${m.reduce((n, rows) => n + rows.length, 0)} partitions` : `over ${max} partitions: raw rows`),
+  );
+}
+
+/** Partitions a call offset against the statement may have (TierEngineOptions.maxOffsetPartitions). */
+const DEFAULT_MAX_OFFSET_PARTITIONS = 1000;
+
+/**
+ * What the cold rows of the occurrence's range that its cut read leaves out add to each
+ * call offset against the statement (left-out-offsets.ts), per partition: the measures of
+ * the rows in range (`inRange`) minus those of the rows read — the read's own ORDER BY …
+ * LIMIT … WITH TIES over the same generations, the latest parts first where bounded
+ * (latest-parts-bound.ts). Integer sums in Int128 (an Int64 sum would wrap). Only
+ * partitions with rows left out.
+ */
+function measureLeftOut(ctx: EngineContext, occ: OccurrencePlan, p: Prepared, groups: MeasureGroup[], inRange: Promise<Array<Array<Array<string | null>>> | undefined>): Promise<Map<OffsetCall, LeftOutRows>> {
+  const state = p.states.get(occ.relation.table)!;
   return traced(
     p.trace,
     `ClickHouse (${occ.refName}): the cold rows the cut leaves out measured`,
     async () => {
       const measured = new Map<OffsetCall, LeftOutRows>();
-      await Promise.all(
-        [...byPartition.values()].map(async (group) => {
-          const { from, where, params } = coldSource(occ, p.values, state.w, state.visibility, ctx.opts.coldDatabase);
-          const query = (select: string[]) => coldQuery(occ, p.values, state.w, state.visibility, ctx.opts.coldDatabase, undefined, select);
-          const keys = group[0].partition;
-          const kind = (column: string) => occ.relation.columns.find((c) => c.name === column)?.kind;
-          const keyTexts = keys.map((k) => chText(partitionKeySql(k), k.float ? 'float8' : kind(k.column)));
-          const columns = [...new Set(group.flatMap((c) => [...keys.map((k) => k.column), ...(c.measure.kind === 'rows' ? [] : [c.measure.column])]))];
-          const measures = [...new Set(['count()', ...group.flatMap((c) => measureSql(c))])];
-          const select = [...keyTexts, ...measures].join(', ');
-          const groupBy = keys.length > 0 ? ` GROUP BY ${partitionBySql(keys)}` : '';
-          // The read itself (the latest parts first where bounded: latest-parts-bound.ts), its rows measured.
+      const reads = await Promise.all(
+        groups.map((g) => {
           const measuredRead = async (q: ColdQuery): Promise<Array<Array<string | null>>> => {
-            const rows = tsvRows(await ctx.opts.cold.queryTsv(`SELECT ${select} FROM (${q.sql})${groupBy}`, q.params));
-            const read = rows.reduce((n, r) => n + BigInt(r[keys.length] ?? '0'), 0n);
+            const rows = tsvRows(await ctx.opts.cold.queryTsv(`SELECT ${g.select} FROM (${q.sql})${g.groupBy}`, q.params));
+            const read = rows.reduce((n, r) => n + BigInt(r[g.keys.length] ?? '0'), 0n);
             return q.latest && read < q.latest.rows ? measuredRead(q.latest.unbounded) : rows;
           };
-          const [inRange, read] = await Promise.all([
-            ctx.opts.cold.queryTsv(`SELECT ${select} FROM ${from} WHERE ${where.join(' AND ')}${groupBy}`, params.values),
-            measuredRead(query(columns.length > 0 ? columns.map(chIdent) : ['1'])),
-          ]);
-          const readByKey = new Map(read.map((r) => [JSON.stringify(r.slice(0, keys.length)), r.slice(keys.length)]));
-          for (const call of group) measured.set(call, []);
-          for (const row of tsvRows(inRange)) {
-            const key = row.slice(0, keys.length);
-            const readMeasures = readByKey.get(JSON.stringify(key));
-            const left = (sql: string) => BigInt(row[keys.length + measures.indexOf(sql)] ?? '0') - BigInt(readMeasures?.[measures.indexOf(sql)] ?? '0');
-            if (left('count()') === 0n) continue;
-            for (const call of group) {
-              const [counted, summed] = measureSql(call);
-              const value = left(counted) === 0n ? null : String(summed === undefined ? left(counted) : left(summed));
-              if (value !== null) (measured.get(call) as Array<LeftOutRows[number]>).push({ key, value });
-            }
-          }
+          const select = g.columns.length > 0 ? g.columns.map(chIdent) : ['1'];
+          return measuredRead(coldQuery(occ, p.values, state.w, state.visibility, ctx.opts.coldDatabase, undefined, select));
         }),
       );
+      const ranges = (await inRange)!;
+      groups.forEach((g, gi) => {
+        const readByKey = new Map(reads[gi].map((r) => [JSON.stringify(r.slice(0, g.keys.length)), r.slice(g.keys.length)]));
+        for (const call of g.calls) measured.set(call, []);
+        for (const row of ranges[gi]) {
+          const key = row.slice(0, g.keys.length);
+          const readMeasures = readByKey.get(JSON.stringify(key));
+          const left = (sql: string) => BigInt(row[g.keys.length + g.measures.indexOf(sql)] ?? '0') - BigInt(readMeasures?.[g.measures.indexOf(sql)] ?? '0');
+          if (left('count()') === 0n) continue;
+          for (const call of g.calls) {
+            const [counted, summed] = measureSql(call);
+            if (left(counted) !== 0n) (measured.get(call) as Array<LeftOutRows[number]>).push({ key, value: String(summed === undefined ? left(counted) : left(summed)) });
+          }
+        }
+      });
       return measured;
     },
     (m) => `${[...m.values()].reduce((n, rows) => n + rows.length, 0)} partition measures`,

@@ -36,6 +36,12 @@ export interface TierEngineOptions {
   maxRawColdRows?: number;
   maxRawColdBytes?: number;
   /**
+   * Partitions a window function offset against a top-N's statement may have
+   * (left-out-offsets.ts: each returned row looks its partition up); past it the engine
+   * reads the range's raw rows. Default 1000.
+   */
+  maxOffsetPartitions?: number;
+  /**
    * A SELECT's cold answer up to this many bytes of text travels as parameters, not in a
    * temporary table (small-cold-answer.ts). Default 1 MiB; 0 stages every answer.
    */
