@@ -313,9 +313,9 @@ describe('top-N with window functions', () => {
         `SELECT time, host, n, row_number() OVER (PARTITION BY host ORDER BY time, n), rank() OVER (PARTITION BY v ORDER BY time) AS rv,
              count(*) OVER (PARTITION BY host, v ORDER BY time, n) AS c
            FROM topn_window_events WHERE ${range} ORDER BY time DESC, n DESC ${page}`,
-        // Running counts and sums: bigints past 2^63 in total (numeric), NULL-only partitions ('tie'), whole-partition and EXCLUDE frames.
+        // Running counts, sums and averages: bigints past 2^63 in total (numeric), NULL-only partitions ('tie'), whole-partition and EXCLUDE frames.
         `SELECT time, host, n, m, sum(n) OVER (ORDER BY time, n), sum(m) OVER (PARTITION BY host ORDER BY time, n) AS sm, count(m) OVER (PARTITION BY host ORDER BY time) AS cm,
-             sum(m) OVER (ORDER BY time ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS whole_m,
+             sum(m) OVER (ORDER BY time ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS whole_m, avg(n) OVER (ORDER BY time), avg(m) OVER (PARTITION BY host ORDER BY time, n) AS am,
              count(v) OVER (PARTITION BY host ORDER BY time, n RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW EXCLUDE CURRENT ROW) AS cv
            FROM topn_window_events WHERE ${range} ORDER BY time DESC, n DESC ${page}`,
       ]) {

@@ -29,12 +29,13 @@ import { exprOf, replaceNode } from './sql-snippets';
  * | row_number(), rank(), count(*)         | their number                           |
  * | count(x)                               | how many have x not NULL               |
  * | sum(x), x smallint/integer/bigint      | the sum of their x (NULL if none has one: the call's value stands) |
+ * | avg(x), x smallint/integer/bigint      | rewritten as PostgreSQL computes it, the sum over the count, each offset |
  *
  * (aggregates: a frame from UNBOUNDED PRECEDING to CURRENT ROW or any FOLLOWING end —
  * PostgreSQL's default frame among them —, no FILTER or DISTINCT, x a plain column.)
  * Integer sums are exact in any order of addition; float sums are not (refused), nor is
  * `dense_rank` (a hot row can share a key with a row left out: distinct keys do not add
- * up). ClickHouse measures the left-out rows beside the read, per partition, over the same
+ * up), nor `avg` of floats or numerics. ClickHouse measures the left-out rows beside the read, per partition, over the same
  * generations (cold-rows.ts's leftOutMeasures: rows in range minus rows read). A window
  * over one partition (no PARTITION BY, or one the WHERE fixes) adds one constant; one
  * partitioned by plain columns (partition-keys.ts) adds its partition's measure, looked up
@@ -43,6 +44,16 @@ import { exprOf, replaceNode } from './sql-snippets';
  * as `coalesce(call + L, call, L)`, its output column keeping PostgreSQL's name.
  */
 export type LeftOutMeasure = { kind: 'rows' } | { kind: 'count'; column: string } | { kind: 'sum'; column: string; pgType: 'int8' | 'numeric' };
+
+/** What a call is offset by: a measure, or for avg(x) its sum's and count's (offsetCallsAgainst rewrites it into them). */
+export type OffsetMeasure = LeftOutMeasure | { kind: 'avg'; column: string; pgType: 'int8' | 'numeric' };
+
+/** How a call found against the statement is offset (offsetAgainst). */
+export interface OffsetOf {
+  measure: OffsetMeasure;
+  partition: PartitionKey[];
+  partitionBy: PgNode[];
+}
 
 /** A call to offset, found in the statement: what it adds of the rows left out, and per which partition. */
 export interface OffsetCall {
@@ -72,7 +83,7 @@ const SUMMED = new Map([
  * and its partition, or undefined (the caller reads raw rows). `onePartition`: whether
  * PARTITION BY items are held to one value by the WHERE.
  */
-export function offsetAgainst(f: PgNode, over: PgNode, scope: ColumnScope, onePartition: (by: PgNode[]) => boolean): Omit<OffsetCall, 'node' | 'fn'> | undefined {
+export function offsetAgainst(f: PgNode, over: PgNode, scope: ColumnScope, onePartition: (by: PgNode[]) => boolean): OffsetOf | undefined {
   const measure = measureOf(f, over, scope);
   if (!measure) return undefined;
   const by = (over.partitionClause ?? []) as PgNode[];
@@ -83,7 +94,7 @@ export function offsetAgainst(f: PgNode, over: PgNode, scope: ColumnScope, onePa
   return partition && items ? { measure, partition, partitionBy: items } : undefined;
 }
 
-function measureOf(f: PgNode, over: PgNode, scope: ColumnScope): LeftOutMeasure | undefined {
+function measureOf(f: PgNode, over: PgNode, scope: ColumnScope): OffsetMeasure | undefined {
   const fn = funcName(f) ?? '';
   const args = (f.args ?? []) as PgNode[];
   if (RANKINGS.has(fn)) return args.length === 0 ? { kind: 'rows' } : undefined;
@@ -93,8 +104,8 @@ function measureOf(f: PgNode, over: PgNode, scope: ColumnScope): LeftOutMeasure 
   const kind = scope.relation.columns.find((c) => c.name === column)?.kind;
   if (!column || !kind) return undefined;
   if (fn === 'count') return { kind: 'count', column };
-  const pgType = fn === 'sum' ? SUMMED.get(kind as 'int2') : undefined;
-  return pgType ? { kind: 'sum', column, pgType } : undefined;
+  const pgType = fn === 'sum' || fn === 'avg' ? SUMMED.get(kind as 'int2') : undefined;
+  return pgType ? { kind: fn as 'sum' | 'avg', column, pgType } : undefined;
 }
 
 /** A frame holding every row of the partition before the current one (in the window's order) and its peers: from UNBOUNDED PRECEDING to CURRENT ROW or past it. */
@@ -107,34 +118,73 @@ function fromPartitionStart(o: number): boolean {
 /**
  * The calls of a top-N's SELECT (its target list and ORDER BY) whose window orders against
  * the statement (`against`: on its resolved ORDER BY) and that offsetAgainst takes, as
- * nodes of the statement. Names the output column of a call that is one (`rank() OVER …`
- * is PostgreSQL's column "rank"), so its offset form keeps it. A call over `OVER (w …)` or
- * a window defined from another is skipped: the caller compares the count with the
- * windows it allowed and reads raw rows when they differ.
+ * nodes of the statement, and how many calls of the statement they come from (`sources`).
+ * Names the output column of a call that is one (`rank() OVER …` is PostgreSQL's column
+ * "rank"), so its offset form keeps it. avg(x) of an integer becomes what PostgreSQL
+ * computes it as, `CASE WHEN count(x) = 0 THEN NULL ELSE sum(x)::numeric / count(x)::numeric
+ * END` over the same window (numeric_div of the sum by the count: int8_avg,
+ * numeric_poly_avg), its sum and counts each offset. A call over `OVER (w …)` or a window
+ * defined from another is skipped: the caller compares `sources` with the windows it
+ * allowed and reads raw rows when they differ.
  */
 export function offsetCallsAgainst(
   sel: PgNode,
   against: (order: PgNode[]) => boolean,
-  offsetOf: (f: PgNode, over: PgNode) => Omit<OffsetCall, 'node' | 'fn'> | undefined,
-): OffsetCall[] {
-  const found: OffsetCall[] = [];
+  offsetOf: (f: PgNode, over: PgNode) => OffsetOf | undefined,
+): { calls: OffsetCall[]; sources: number } {
+  const calls: OffsetCall[] = [];
+  const names = new Map<PgNode, string>();
   const visit = (n: PgNode): void => {
     if (n === null || typeof n !== 'object') return;
     if (Array.isArray(n)) return n.forEach(visit);
     if (n.FuncCall?.over) {
       const window = windowOfCall(n.FuncCall.over, sel.windowClause);
       const offset = window && !window.refname && against((window.orderClause ?? []) as PgNode[]) ? offsetOf(n.FuncCall, window) : undefined;
-      if (offset) found.push({ node: n, fn: funcName(n.FuncCall) ?? '', ...offset, partitionBy: structuredClone(offset.partitionBy) });
+      if (offset) {
+        const fn = funcName(n.FuncCall) ?? '';
+        names.set(n, fn);
+        const of = { partition: offset.partition, partitionBy: structuredClone(offset.partitionBy) };
+        const { measure } = offset;
+        if (measure.kind !== 'avg') return void calls.push({ node: n, fn, measure, ...of });
+        const { column, pgType } = measure;
+        const call = (name: string) => ({ FuncCall: { ...structuredClone(n.FuncCall), funcname: [{ String: { sval: name } }] } });
+        const parts = [call('sum'), call('count'), call('count')];
+        replaceNode(n, exprOf(`CASE WHEN ${AVG_COUNT} = 0 THEN NULL ELSE ${AVG_SUM}::numeric / ${AVG_COUNT}_again::numeric END`));
+        const [sum, count, again] = placeholders(n, [AVG_SUM, AVG_COUNT, `${AVG_COUNT}_again`], parts);
+        calls.push({ node: sum, fn, measure: { kind: 'sum', column, pgType }, ...of }, { node: count, fn, measure: { kind: 'count', column }, ...of }, { node: again, fn, measure: { kind: 'count', column }, ...of });
+        return;
+      }
     }
     for (const v of Object.values(n)) visit(v);
   };
   visit([sel.targetList, sel.sortClause]);
-  const nodes = found.map((c) => c.node);
   for (const t of (sel.targetList ?? []) as PgNode[]) {
     const target = t.ResTarget;
-    if (target && target.name === undefined && nodes.includes(target.val)) target.name = funcName(target.val.FuncCall);
+    if (target && target.name === undefined && names.has(target.val)) target.name = names.get(target.val);
   }
-  return found;
+  return { calls, sources: names.size };
+}
+
+const AVG_SUM = '_strata_avg_sum';
+const AVG_COUNT = '_strata_avg_count';
+
+/** Puts `nodes` in place of the column references named `names` in `expr` (each once), returning the nodes as they are in it. */
+function placeholders(expr: PgNode, names: string[], nodes: PgNode[]): PgNode[] {
+  const placed: PgNode[] = [];
+  const visit = (n: PgNode): void => {
+    if (n === null || typeof n !== 'object') return;
+    if (Array.isArray(n)) return n.forEach(visit);
+    const field = n.ColumnRef?.fields?.length === 1 ? n.ColumnRef.fields[0].String?.sval : undefined;
+    const i = field === undefined ? -1 : names.indexOf(field);
+    if (i >= 0) {
+      replaceNode(n, nodes[i]);
+      placed[i] = n;
+      return;
+    }
+    for (const v of Object.values(n)) visit(v);
+  };
+  visit(expr);
+  return placed;
 }
 
 /**
@@ -169,22 +219,14 @@ function partitionLookup(call: OffsetCall, rows: LeftOutRows, type: string, colu
   const keyTypes = call.partition.map((k) => (k.float ? 'float8' : columnType(k.column)));
   const literal = (v: string | null, t: string) => (v === null ? `NULL::${t}` : `${pgLiteral(v)}::${t}`);
   const values = entries.map((r) => `(${[...r.key.map((k, i) => literal(k, keyTypes[i])), literal(r.value, type)].join(', ')})`);
-  const names = call.partition.map((_, i) => `k${i}`);
-  const placeholders = call.partition.map((_, i) => `${LOOKUP}_p${i}`);
+  const columns = call.partition.map((_, i) => `k${i}`);
+  const names = call.partition.map((_, i) => `${LOOKUP}_p${i}`);
   const lookup = exprOf(
-    `(SELECT sum(${LOOKUP}.n)::${type} FROM (VALUES ${values.join(', ')}) AS ${LOOKUP} (${names.join(', ')}, n)` +
-      ` WHERE ROW(${names.map((n) => `${LOOKUP}.${n}`).join(', ')}) IS NOT DISTINCT FROM ROW(${placeholders.join(', ')}))`,
+    `(SELECT sum(${LOOKUP}.n)::${type} FROM (VALUES ${values.join(', ')}) AS ${LOOKUP} (${columns.join(', ')}, n)` +
+      ` WHERE ROW(${columns.map((n) => `${LOOKUP}.${n}`).join(', ')}) IS NOT DISTINCT FROM ROW(${names.join(', ')}))`,
   );
   // The placeholders become the window's own PARTITION BY items, which name the statement's columns.
-  const visit = (n: PgNode): void => {
-    if (n === null || typeof n !== 'object') return;
-    if (Array.isArray(n)) return n.forEach(visit);
-    const field = n.ColumnRef?.fields?.length === 1 ? n.ColumnRef.fields[0].String?.sval : undefined;
-    const i = field === undefined ? -1 : placeholders.indexOf(field);
-    if (i >= 0) return replaceNode(n, structuredClone(call.partitionBy[i]));
-    for (const v of Object.values(n)) visit(v);
-  };
-  visit(lookup);
+  placeholders(lookup, names, call.partitionBy.map((item) => structuredClone(item)));
   return lookup;
 }
 

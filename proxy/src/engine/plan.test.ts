@@ -222,6 +222,10 @@ describe('top-k per partition: which statements read only candidates', () => {
        FROM metrics_events WHERE host = 'h1' OR app = 'a' ORDER BY time DESC LIMIT 10`,
     ).occ;
     expect(planClassOf(kept)).toBe('top-n');
+    // avg(x) of an integer: PostgreSQL's sum over count, each offset; its column keeps its name.
+    const averaged = occurrence('SELECT time, avg(n) OVER (PARTITION BY host ORDER BY time) FROM metrics_events ORDER BY time DESC LIMIT 10');
+    expect(averaged.occ.topN!.offsetAgainst!.map((c) => [c.fn, c.measure.kind])).toEqual([['avg', 'sum'], ['avg', 'count'], ['avg', 'count']]);
+    expect(deparseStatement(averaged.stmt).replace(/\s+/g, ' ')).toMatch(/CASE WHEN count\(n\) OVER \( PARTITION BY host ORDER BY "time" \) = 0 THEN NULL ELSE \(sum\(n\) OVER .*\)\)::numeric \/ \(count\(n\) OVER .*\)\)::numeric END AS avg/);
     expect(kept.topN!.offsetAgainst!.map((c) => [c.fn, c.measure, c.partition.map((k) => k.column)])).toEqual([
       ['row_number', { kind: 'rows' }, ['host', 'app']],
       ['count', { kind: 'rows' }, []],
@@ -236,6 +240,7 @@ describe('top-k per partition: which statements read only candidates', () => {
       'SELECT dense_rank() OVER (ORDER BY time) FROM metrics_events ORDER BY time DESC LIMIT 10',
       // Float sums depend on the order of addition; a FILTER, a frame ending before the current row, a partition of an expression.
       'SELECT sum(value) OVER (ORDER BY time) FROM metrics_events ORDER BY time DESC LIMIT 10',
+      'SELECT avg(value) OVER (ORDER BY time) FROM metrics_events ORDER BY time DESC LIMIT 10',
       "SELECT count(*) FILTER (WHERE level = 'error') OVER (ORDER BY time) FROM metrics_events ORDER BY time DESC LIMIT 10",
       'SELECT sum(n) OVER (ORDER BY time ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) FROM metrics_events ORDER BY time DESC LIMIT 10',
       'SELECT rank() OVER (PARTITION BY lower(host) ORDER BY time) FROM metrics_events ORDER BY time DESC LIMIT 10',

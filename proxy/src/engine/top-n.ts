@@ -89,9 +89,10 @@ export function topNOf(sel: PgNode, scope: ColumnScope): TopN | undefined {
   }, spelled.windowClause);
   const keys = ordered.slice(0, windows.keys);
   if (keys.length === 0) return undefined;
-  const offsets = windows.offsetsAgainst > 0 ? offsetCallsAgainst(sel, (order) => leadingCutKeys(order, keys, scope).same === 0, offsetOf) : [];
+  const found = windows.offsetsAgainst > 0 ? offsetCallsAgainst(sel, (order) => leadingCutKeys(order, keys, scope).same === 0, offsetOf) : { calls: [], sources: 0 };
+  const offsets = found.calls;
   // Each must be found in the statement itself (to offset), and the rows left out are those of the plain cut (not a per-partition read).
-  if (offsets.length !== windows.offsetsAgainst || (offsets.length > 0 && windows.partitionedBy.length > 0)) return undefined;
+  if (found.sources !== windows.offsetsAgainst || (offsets.length > 0 && windows.partitionedBy.length > 0)) return undefined;
   const given = typeof limit === 'bigint' && typeof offset === 'bigint';
   return {
     keys,
