@@ -13,9 +13,10 @@ import { explainText, topKColdRead } from './top-k-cold-read';
  * windows reading later rows (the latest rows with their change; lead, centred frames),
  * whose cut is widened by their reach, a tie group of 10 at the cut included; windows
  * partitioned by columns the WHERE does not fix (reach 0: the plain cut; reach k: each
- * partition's first rows); row_number and rank ordered against the statement, offset by the
- * cold rows the read leaves out; and the windows that read later rows without bound or
- * count the whole partition: raw rows.
+ * partition's first rows); row_number, rank, running counts, integer sums and averages
+ * ordered against the statement, and percent_rank, cume_dist and ntile either way, offset
+ * by the cold rows the read leaves out (per partition, up to the engine's bound); and the
+ * windows that read later rows without bound otherwise: raw rows.
  */
 const TABLE = tieredSpec({
   table: 'topn_window_events',
@@ -188,7 +189,7 @@ describe('top-N with window functions', () => {
       `SELECT time, n, count(*) OVER (ORDER BY time, n ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) FROM topn_window_events WHERE ${range} ORDER BY time DESC, n DESC LIMIT 5`,
       `SELECT time, n, row_number() OVER (PARTITION BY lower(host) ORDER BY time, n) FROM topn_window_events WHERE ${range} ORDER BY time DESC, n DESC LIMIT 5`,
       `SELECT time, n, max(n) OVER (ORDER BY time RANGE BETWEEN '10 minutes' PRECEDING AND CURRENT ROW) FROM topn_window_events WHERE ${range} ORDER BY time DESC, n DESC LIMIT 5`,
-      `SELECT time, n, ntile(4) OVER (ORDER BY time, n), cume_dist() OVER (ORDER BY time, n) FROM topn_window_events WHERE ${range} ORDER BY time, n LIMIT 5`,
+      `SELECT time, n, ntile(n % 3 + 1) OVER (ORDER BY time, n) FROM topn_window_events WHERE ${range} ORDER BY time, n LIMIT 5`,
       `SELECT time, n, sum(n) OVER (ORDER BY time, n ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) FROM topn_window_events WHERE ${range} ORDER BY time, n LIMIT 5`,
       `SELECT time, n, count(*) OVER (ORDER BY time RANGE BETWEEN CURRENT ROW AND '10 minutes' FOLLOWING) FROM topn_window_events WHERE ${range} ORDER BY time, n LIMIT 5`,
       `SELECT time, n, count(*) OVER () FROM topn_window_events WHERE ${range} ORDER BY time, n LIMIT 5`,
@@ -306,7 +307,7 @@ describe('top-N with window functions', () => {
     expect(named.fields.map((f) => f.name)).toEqual(['time', 'rank']);
   });
 
-  it('cuts it for rankings per partition, running counts and integer sums ordered against the statement, offset per partition', async () => {
+  it('cuts it for rankings per partition, running counts, integer sums and averages, percent_rank, cume_dist and ntile, offset per partition', async () => {
     for (const [range, page] of [[ACROSS_W, 'LIMIT 10'], [COLD_ONLY, 'LIMIT 12 OFFSET 150'], [`time >= '2026-01-01'`, 'LIMIT 25 OFFSET 230'], [`time >= '2026-01-01'`, 'LIMIT 3']]) {
       for (const sql of [
         // Per host (the sparse hosts' earlier rows lie hours past any cut), per float value (NULL and NaN partitions), per two columns.
@@ -318,9 +319,27 @@ describe('top-N with window functions', () => {
              sum(m) OVER (ORDER BY time ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS whole_m, avg(n) OVER (ORDER BY time), avg(m) OVER (PARTITION BY host ORDER BY time, n) AS am,
              count(v) OVER (PARTITION BY host ORDER BY time, n RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW EXCLUDE CURRENT ROW) AS cv
            FROM topn_window_events WHERE ${range} ORDER BY time DESC, n DESC ${page}`,
+        // percent_rank and cume_dist, against the statement and with it: their partition's rows counted, peers on time.
+        `SELECT time, host, n, percent_rank() OVER (PARTITION BY host ORDER BY time, n) AS pr, cume_dist() OVER (ORDER BY time) AS cd,
+             percent_rank() OVER (PARTITION BY n ORDER BY time) AS single
+           FROM topn_window_events WHERE ${range} ORDER BY time DESC, n DESC ${page}`,
+        `SELECT time, host, n, percent_rank() OVER (ORDER BY time DESC), cume_dist() OVER (PARTITION BY host ORDER BY time DESC, n DESC) AS cd
+           FROM topn_window_events WHERE ${range} ORDER BY time DESC, n DESC ${page}`,
+        // ntile: buckets of unequal sizes, more buckets than a partition's rows, against the statement and with it.
+        `SELECT time, host, n, ntile(7) OVER (ORDER BY time, n), ntile(4) OVER (PARTITION BY host ORDER BY time DESC, n DESC) AS by_host,
+             ntile(1000) OVER (PARTITION BY host ORDER BY time, n) AS many, ntile(3) OVER (PARTITION BY host, v ORDER BY time) AS by_value
+           FROM topn_window_events WHERE ${range} ORDER BY time DESC, n DESC ${page}`,
       ]) {
         expect({ sql, read: await coldRead(sql) }).toEqual({ sql, read: expect.stringMatching(range === COLD_ONLY ? /^cut$/ : /^(cut|none)$/) });
       }
+    }
+    // The tie group: a cut inside 10 rows of one instant, distributions over time alone (peers).
+    const ties = `SELECT time, n, percent_rank() OVER (ORDER BY time), cume_dist() OVER (ORDER BY time), cume_dist() OVER (ORDER BY time DESC) AS d
+      FROM topn_window_events WHERE host = 'tie' ORDER BY time DESC, n DESC LIMIT 3 OFFSET 14`;
+    expect(await coldRead(ties)).toBe('cut');
+    for (const page of ['LIMIT 5', 'LIMIT 8 OFFSET 9', 'LIMIT 40']) {
+      const ntiles = `SELECT time, n, ntile(3) OVER (ORDER BY time, n), ntile(6) OVER (ORDER BY time DESC, n DESC) AS d FROM topn_window_events WHERE host = 'tie' ORDER BY time, n ${page}`;
+      expect(await coldRead(ntiles)).toBe('cut');
     }
     const perHost = `SELECT time, host, row_number() OVER (PARTITION BY host ORDER BY time, n), sum(m) OVER (PARTITION BY host ORDER BY time, n)
       FROM topn_window_events WHERE ${COLD_ONLY} ORDER BY time DESC, n DESC LIMIT 4`;

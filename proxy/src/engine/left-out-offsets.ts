@@ -45,8 +45,15 @@ import { exprOf, replaceNode } from './sql-snippets';
  */
 export type LeftOutMeasure = { kind: 'rows' } | { kind: 'count'; column: string } | { kind: 'sum'; column: string; pgType: 'int8' | 'numeric' };
 
-/** What a call is offset by: a measure, or for avg(x) its sum's and count's (offsetCallsAgainst rewrites it into them). */
-export type OffsetMeasure = LeftOutMeasure | { kind: 'avg'; column: string; pgType: 'int8' | 'numeric' };
+/**
+ * What a call is offset by: a measure; for avg(x) its sum's and count's, for percent_rank()
+ * and cume_dist() their rank's or rows-so-far's (against the statement) and their
+ * partition's row count's (either way) — offsetCallsAgainst rewrites them into those.
+ */
+export type OffsetMeasure =
+  | LeftOutMeasure
+  | { kind: 'avg'; column: string; pgType: 'int8' | 'numeric' }
+  | { kind: 'distribution'; fn: 'percent_rank' | 'cume_dist' | 'ntile'; against: boolean; buckets?: bigint };
 
 /** How a call found against the statement is offset (offsetAgainst). */
 export interface OffsetOf {
@@ -72,6 +79,7 @@ export interface OffsetCall {
 export type LeftOutRows = ReadonlyArray<{ key: ReadonlyArray<string | null>; value: string | null }>;
 
 const RANKINGS = new Set(['row_number', 'rank']);
+const DISTRIBUTIONS = new Set(['percent_rank', 'cume_dist', 'ntile']);
 const SUMMED = new Map([
   ['int2', 'int8'],
   ['int4', 'int8'],
@@ -79,12 +87,13 @@ const SUMMED = new Map([
 ] as const);
 
 /**
- * What a window function call ordered against the statement adds of the rows left out,
- * and its partition, or undefined (the caller reads raw rows). `onePartition`: whether
- * PARTITION BY items are held to one value by the WHERE.
+ * What a window function call ordered against the statement (`against`), or with it,
+ * adds of the rows left out, and its partition, or undefined (the caller reads raw rows,
+ * or, with the statement, looks at what the call reads past the cut: top-n-windows.ts).
+ * `onePartition`: whether PARTITION BY items are held to one value by the WHERE.
  */
-export function offsetAgainst(f: PgNode, over: PgNode, scope: ColumnScope, onePartition: (by: PgNode[]) => boolean): OffsetOf | undefined {
-  const measure = measureOf(f, over, scope);
+export function offsetOf(f: PgNode, over: PgNode, scope: ColumnScope, onePartition: (by: PgNode[]) => boolean, against: boolean): OffsetOf | undefined {
+  const measure = measureOf(f, over, scope, against);
   if (!measure) return undefined;
   const by = (over.partitionClause ?? []) as PgNode[];
   if (by.length === 0 || onePartition(by)) return { measure, partition: [], partitionBy: [] };
@@ -94,9 +103,18 @@ export function offsetAgainst(f: PgNode, over: PgNode, scope: ColumnScope, onePa
   return partition && items ? { measure, partition, partitionBy: items } : undefined;
 }
 
-function measureOf(f: PgNode, over: PgNode, scope: ColumnScope): OffsetMeasure | undefined {
+function measureOf(f: PgNode, over: PgNode, scope: ColumnScope, against: boolean): OffsetMeasure | undefined {
   const fn = funcName(f) ?? '';
   const args = (f.args ?? []) as PgNode[];
+  // Their partition's row count counts every row of it, whichever way the window orders.
+  if (fn === 'ntile') {
+    // A positive integer literal (else PostgreSQL's own answer or error, from raw rows).
+    const k = args.length === 1 ? args[0]?.A_Const?.ival : undefined;
+    const buckets = k === undefined ? 0n : BigInt(k.ival ?? 0);
+    return buckets > 0n ? { kind: 'distribution', fn, against, buckets } : undefined;
+  }
+  if (DISTRIBUTIONS.has(fn)) return args.length === 0 ? { kind: 'distribution', fn: fn as 'percent_rank', against } : undefined;
+  if (!against) return undefined;
   if (RANKINGS.has(fn)) return args.length === 0 ? { kind: 'rows' } : undefined;
   if (f.agg_filter || f.agg_distinct || f.agg_order?.length || !fromPartitionStart(over.frameOptions ?? 0)) return undefined;
   if (fn === 'count' && f.agg_star) return { kind: 'rows' };
@@ -129,8 +147,8 @@ function fromPartitionStart(o: number): boolean {
  */
 export function offsetCallsAgainst(
   sel: PgNode,
-  against: (order: PgNode[]) => boolean,
-  offsetOf: (f: PgNode, over: PgNode) => OffsetOf | undefined,
+  direction: (order: PgNode[]) => 'with' | 'against' | undefined,
+  offsetOf: (f: PgNode, over: PgNode, against: boolean) => OffsetOf | undefined,
 ): { calls: OffsetCall[]; sources: number } {
   const calls: OffsetCall[] = [];
   const names = new Map<PgNode, string>();
@@ -139,12 +157,14 @@ export function offsetCallsAgainst(
     if (Array.isArray(n)) return n.forEach(visit);
     if (n.FuncCall?.over) {
       const window = windowOfCall(n.FuncCall.over, sel.windowClause);
-      const offset = window && !window.refname && against((window.orderClause ?? []) as PgNode[]) ? offsetOf(n.FuncCall, window) : undefined;
+      const way = window && !window.refname ? direction((window.orderClause ?? []) as PgNode[]) : undefined;
+      const offset = way ? offsetOf(n.FuncCall, window, way === 'against') : undefined;
       if (offset) {
         const fn = funcName(n.FuncCall) ?? '';
         names.set(n, fn);
         const of = { partition: offset.partition, partitionBy: structuredClone(offset.partitionBy) };
         const { measure } = offset;
+        if (measure.kind === 'distribution') return void calls.push(...asDistribution(n, window, measure, fn, of));
         if (measure.kind !== 'avg') return void calls.push({ node: n, fn, measure, ...of });
         const { column, pgType } = measure;
         const call = (name: string) => ({ FuncCall: { ...structuredClone(n.FuncCall), funcname: [{ String: { sval: name } }] } });
@@ -165,6 +185,58 @@ export function offsetCallsAgainst(
   return { calls, sources: names.size };
 }
 
+/**
+ * percent_rank(), cume_dist() and ntile(k) become what PostgreSQL computes them as, over
+ * the same partition and order (window_percent_rank, window_cume_dist, window_ntile):
+ *   percent_rank: CASE WHEN total <= 1 THEN 0 ELSE (rank - 1)::float8 / (total - 1)::float8 END
+ *   cume_dist:    rows_so_far::float8 / total::float8
+ *   ntile(k):     the bucket of row_number() among total rows (below)
+ * with rank = rank() OVER (PARTITION BY p ORDER BY o), rows_so_far = count(*) OVER (the
+ * same, default frame: the rows before and the peers), total = count(*) OVER (PARTITION BY
+ * p), row_number() over the window for ntile's row. Ordered with the statement, the rank,
+ * rows so far and row number are PostgreSQL's own over the cut (every row before a
+ * returned row is in it); the total misses the partition's rows
+ * left out, either way: each is offset by their number. Returns the calls to offset.
+ */
+function asDistribution(n: PgNode, window: PgNode, measure: { fn: 'percent_rank' | 'cume_dist' | 'ntile'; against: boolean; buckets?: bigint }, fn: string, of: Omit<OffsetOf, 'measure'>): OffsetCall[] {
+  const windowed = (call: string, ordered: boolean) => {
+    const e = exprOf(`${call} OVER ()`);
+    if (window.partitionClause?.length) e.FuncCall.over.partitionClause = structuredClone(window.partitionClause);
+    if (ordered && window.orderClause?.length) e.FuncCall.over.orderClause = structuredClone(window.orderClause);
+    return e;
+  };
+  const rows = { kind: 'rows' } as const;
+  const offset = (node: PgNode): OffsetCall => ({ node, fn, measure: rows, ...of });
+  if (measure.fn === 'percent_rank') {
+    replaceNode(n, exprOf(`CASE WHEN ${TOTAL} <= 1 THEN 0::float8 ELSE (${RANK} - 1)::float8 / (${TOTAL}_again - 1)::float8 END`));
+    const [total, rank, again] = placeholders(n, [TOTAL, RANK, `${TOTAL}_again`], [windowed('count(*)', false), windowed('rank()', true), windowed('count(*)', false)]);
+    return [offset(total), offset(again), ...(measure.against ? [offset(rank)] : [])];
+  }
+  if (measure.fn === 'ntile') {
+    // window_ntile: N rows in k buckets, the first N % k of N / k + 1 rows, the rest of N / k
+    // (N < k: a row each), filled in order — row i's bucket in closed form. Each N and i a
+    // call of its own (N1…N7, i1…i3), each offset.
+    const k = `${measure.buckets}::int8`;
+    const N = (j: number) => `${TOTAL}_${j}`;
+    const i = (j: number) => `${POSITION}_${j}`;
+    const sql =
+      `(CASE WHEN ${i(1)} <= (${N(1)} % ${k}) * (${N(2)} / ${k} + 1) THEN (${i(2)} - 1) / (${N(3)} / ${k} + 1) + 1` +
+      ` ELSE (${N(4)} % ${k}) + (${i(3)} - 1 - (${N(5)} % ${k}) * (${N(6)} / ${k} + 1)) / NULLIF(${N(7)} / ${k}, 0) + 1 END)::int4`;
+    replaceNode(n, exprOf(sql));
+    const totals = [1, 2, 3, 4, 5, 6, 7].map(N);
+    const positions = [1, 2, 3].map(i);
+    const placed = placeholders(n, [...totals, ...positions], [...totals.map(() => windowed('count(*)', false)), ...positions.map(() => windowed('row_number()', true))]);
+    return [...placed.slice(0, totals.length).map(offset), ...(measure.against ? placed.slice(totals.length).map(offset) : [])];
+  }
+  replaceNode(n, exprOf(`${SO_FAR}::float8 / ${TOTAL}::float8`));
+  const [soFar, total] = placeholders(n, [SO_FAR, TOTAL], [windowed('count(*)', true), windowed('count(*)', false)]);
+  return [offset(total), ...(measure.against ? [offset(soFar)] : [])];
+}
+
+const TOTAL = '_strata_partition_rows';
+const RANK = '_strata_rank';
+const SO_FAR = '_strata_rows_so_far';
+const POSITION = '_strata_position';
 const AVG_SUM = '_strata_avg_sum';
 const AVG_COUNT = '_strata_avg_count';
 

@@ -233,6 +233,18 @@ describe('top-k per partition: which statements read only candidates', () => {
       ['sum', { kind: 'sum', column: 'n', pgType: 'int8' }, ['host']],
       ['sum', { kind: 'sum', column: 'n', pgType: 'int8' }, ['host']],
     ]);
+    // percent_rank and cume_dist: PostgreSQL's formulas, their partition's rows offset either way, their rank or rows so far against the statement.
+    const shares = occurrence('SELECT time, percent_rank() OVER (PARTITION BY host ORDER BY time), cume_dist() OVER (ORDER BY time DESC) FROM metrics_events ORDER BY time DESC LIMIT 10');
+    expect(planClassOf(shares.occ)).toBe('top-n');
+    expect(shares.occ.topN!.offsetAgainst!.map((c) => [c.fn, c.partition.length])).toEqual([
+      ['percent_rank', 1],
+      ['percent_rank', 1],
+      ['percent_rank', 1],
+      ['cume_dist', 0],
+    ]);
+    expect(deparseStatement(shares.stmt).replace(/\s+/g, ' ')).toMatch(
+      /CASE WHEN count\(\*\) OVER \(PARTITION BY host\) <= 1 THEN 0::float8 ELSE CAST\(rank\(\) OVER \( PARTITION BY host ORDER BY "time" \) - 1 AS float8\) \/ CAST\(count\(\*\) OVER \(PARTITION BY host\) - 1 AS float8\) END AS percent_rank, \(count\(\*\) OVER \( ?ORDER BY "time" DESC ?\)\)::float8 \/ \(count\(\*\) OVER \(\)\)::float8 AS cume_dist/,
+    );
     // A partition the WHERE fixes is one partition: one count.
     const fixed = occurrence(`SELECT time, rank() OVER (PARTITION BY host ORDER BY time) FROM metrics_events WHERE host = 'h1' ORDER BY time DESC LIMIT 10`).occ;
     expect(fixed.topN!.offsetAgainst![0].partition).toEqual([]);

@@ -27,8 +27,9 @@ import { AGGREGATES } from './aggregate-calls';
  * | frame ending UNBOUNDED FOLLOWING | refused             | as above                                    |
  *
  * (offsets: integer literals ≥ 0; frames: first_value, last_value, nth_value and the
- * built-in aggregates; ntile, percent_rank and cume_dist count the whole partition:
- * refused.) "The latest rows, each with its change" —
+ * built-in aggregates; ntile, percent_rank and cume_dist count the whole partition, which
+ * misses the rows the read leaves out, either way: offset by them, left-out-offsets.ts.)
+ * "The latest rows, each with its change" —
  *   `SELECT time, v - lag(v) OVER (ORDER BY time) … ORDER BY time DESC LIMIT 100` —
  * reaches 1; a centred moving average over the first page of a range —
  *   `avg(v) OVER (ORDER BY time ROWS BETWEEN 2 PRECEDING AND 2 FOLLOWING) … ORDER BY time LIMIT 100` —
@@ -63,8 +64,8 @@ export interface CutContext {
   onePartition(partitionBy: PgNode[]): boolean;
   /** Whether ClickHouse can rank within these partitions (partition-keys.ts). */
   partitionable(partitionBy: PgNode[]): boolean;
-  /** Whether a call ordered against the statement is offset by the rows the read leaves out (left-out-offsets.ts). */
-  offsetAgainst(f: PgNode, over: PgNode): boolean;
+  /** Whether a call ordered against the statement, or with it, is offset by the rows the read leaves out (left-out-offsets.ts). */
+  offsetOf(f: PgNode, over: PgNode, against: boolean): boolean;
 }
 
 /** The cut windows allow: on how many keys (Infinity: no window), and how many rows past it they read (0: none). */
@@ -115,7 +116,7 @@ function windowCut(f: PgNode, over: PgNode, context: CutContext): WindowCut {
   const fn = funcName(f) ?? '';
   const by = (over.partitionClause ?? []) as PgNode[];
   const onePartition = by.length === 0 || context.onePartition(by);
-  if (keys > 0 && against && context.offsetAgainst(f, over)) return { keys, reach: 0n, partitionedBy: [], offsetsAgainst: 1 };
+  if (keys > 0 && context.offsetOf(f, over, against)) return { keys, reach: 0n, partitionedBy: [], offsetsAgainst: 1 };
   const reach = keys > 0 ? reachOf(fn, f.args ?? [], over, against) : undefined;
   if (reach === undefined) return NONE;
   if (reach === 0n || onePartition) return { keys, reach, partitionedBy: [], offsetsAgainst: 0 };

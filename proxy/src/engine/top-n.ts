@@ -7,7 +7,7 @@ import { textOperand } from '../translate/text-order';
 import { readsAggregateOrWindow } from './aggregate-calls';
 import { integerParam } from './integer-params';
 import { partitionKeys } from './partition-keys';
-import { offsetAgainst, offsetCallsAgainst, type OffsetCall } from './left-out-offsets';
+import { offsetCallsAgainst, offsetOf, type OffsetCall } from './left-out-offsets';
 import { cutForWindows, type LeadingKeys } from './top-n-windows';
 
 /**
@@ -80,16 +80,20 @@ export function topNOf(sel: PgNode, scope: ColumnScope): TopN | undefined {
   const ordered = untilTextAfterLatestTime(orderedAlikePrefix(sel.sortClause as PgNode[], scope), scope);
   const fixed = fixedColumns(sel.whereClause, scope);
   const onePartition = (by: PgNode[]) => by.every((item) => item?.ColumnRef && fixed.has(columnOf(scope, item.ColumnRef) ?? ''));
-  const offsetOf = (f: PgNode, over: PgNode) => offsetAgainst(f, over, scope, onePartition);
+  const offsetBy = (f: PgNode, over: PgNode, against: boolean) => offsetOf(f, over, scope, onePartition, against);
   const windows = cutForWindows(items, {
     leadingKeys: (order) => leadingCutKeys(order, ordered, scope),
     onePartition,
     partitionable: (by) => partitionKeys(by, scope) !== undefined,
-    offsetAgainst: (f, over) => offsetOf(f, over) !== undefined,
+    offsetOf: (f, over, against) => offsetBy(f, over, against) !== undefined,
   }, spelled.windowClause);
   const keys = ordered.slice(0, windows.keys);
   if (keys.length === 0) return undefined;
-  const found = windows.offsetsAgainst > 0 ? offsetCallsAgainst(sel, (order) => leadingCutKeys(order, keys, scope).same === 0, offsetOf) : { calls: [], sources: 0 };
+  const direction = (order: PgNode[]) => {
+    const leading = leadingCutKeys(order, keys, scope);
+    return leading.same > 0 ? 'with' : leading.reversed > 0 ? 'against' : undefined;
+  };
+  const found = windows.offsetsAgainst > 0 ? offsetCallsAgainst(sel, direction, offsetBy) : { calls: [], sources: 0 };
   const offsets = found.calls;
   // Each must be found in the statement itself (to offset), and the rows left out are those of the plain cut (not a per-partition read).
   if (found.sources !== windows.offsetsAgainst || (offsets.length > 0 && windows.partitionedBy.length > 0)) return undefined;
