@@ -7,9 +7,11 @@ import { partitionKeys, type PartitionKey } from './partition-keys';
 import { exprOf, replaceNode } from './sql-snippets';
 
 /**
- * Window functions ordered against a top-N's statement that count or add up every row
- * before the current one — "the latest rows, each with its position, or its running
- * total, from the start of the range":
+ * Window functions in a top-N that count or add up rows past any cut: those ordered
+ * against the statement that read every row before the current one — "the latest rows,
+ * each with its position, or its running total, from the start of the range" — and those
+ * that count their whole partition either way (percent_rank, cume_dist, ntile: below,
+ * asDistribution):
  *
  *   SELECT time, v, row_number() OVER (ORDER BY time), sum(n) OVER (PARTITION BY host ORDER BY time)
  *     FROM t WHERE … ORDER BY time DESC LIMIT 10
@@ -35,8 +37,10 @@ import { exprOf, replaceNode } from './sql-snippets';
  * PostgreSQL's default frame among them —, no FILTER or DISTINCT, x a plain column.)
  * Integer sums are exact in any order of addition; float sums are not (refused), nor is
  * `dense_rank` (a hot row can share a key with a row left out: distinct keys do not add
- * up), nor `avg` of floats or numerics. ClickHouse measures the left-out rows beside the read, per partition, over the same
- * generations (cold-rows.ts's leftOutMeasures: rows in range minus rows read). A window
+ * up), nor `avg` of floats or numerics. ClickHouse measures the left-out rows beside the
+ * read, per partition, over the same generations (cold-rows.ts's measureInRange and
+ * measureLeftOut: rows in range minus rows read; past maxOffsetPartitions partitions, raw
+ * rows instead). A window
  * over one partition (no PARTITION BY, or one the WHERE fixes) adds one constant; one
  * partitioned by plain columns (partition-keys.ts) adds its partition's measure, looked up
  * by PostgreSQL's own equality (`IS NOT DISTINCT FROM`, the column's collation: a
@@ -55,7 +59,7 @@ export type OffsetMeasure =
   | { kind: 'avg'; column: string; pgType: 'int8' | 'numeric' }
   | { kind: 'distribution'; fn: 'percent_rank' | 'cume_dist' | 'ntile'; against: boolean; buckets?: bigint };
 
-/** How a call found against the statement is offset (offsetAgainst). */
+/** How a call found in the statement is offset (offsetOf). */
 export interface OffsetOf {
   measure: OffsetMeasure;
   partition: PartitionKey[];
@@ -135,7 +139,7 @@ function fromPartitionStart(o: number): boolean {
 
 /**
  * The calls of a top-N's SELECT (its target list and ORDER BY) whose window orders against
- * the statement (`against`: on its resolved ORDER BY) and that offsetAgainst takes, as
+ * the statement or with it (`direction`: on its resolved ORDER BY) and that offsetOf takes, as
  * nodes of the statement, and how many calls of the statement they come from (`sources`).
  * Names the output column of a call that is one (`rank() OVER …` is PostgreSQL's column
  * "rank"), so its offset form keeps it. avg(x) of an integer becomes what PostgreSQL
