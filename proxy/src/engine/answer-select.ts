@@ -73,7 +73,7 @@ function coldReadText(occ: OccurrencePlan): string {
   const { topN, topK } = occ;
   if (topN) {
     const widened = topN.reach ? `, then through their ties and ${topN.reach} more (windows read past the cut)` : '';
-    const counted = topN.offsetAgainst ? `, the rest counted (${offsetCallsText(topN.offsetAgainst)}: offset by the cold rows left out)` : '';
+    const counted = topN.offsets ? `, the rest counted (${offsetCallsText(topN.offsets)}: offset by the cold rows left out)` : '';
     return `the first ${topN.rows} raw rows (top-N)${widened}${counted}`;
   }
   if (topK?.ofTopN) return `the first ${topK.maxRank} raw rows of each partition (top-N whose windows read past the cut within partitions: rank ≤ ${topK.maxRank} within the cold tier)`;

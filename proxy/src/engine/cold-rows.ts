@@ -125,7 +125,7 @@ export async function loadColdRows(ctx: EngineContext, tx: Transaction, p: Prepa
     const anyCold = !isEmptyRange(coldRange(occ, p.values, p.states.get(occ.relation.table)!.w));
     if (anyCold) await widenCutByReach(ctx, occ, p);
     // Measured beside the read: what the calls offset against the statement add (left-out-offsets.ts).
-    const offsets = occ.topN?.offsetAgainst;
+    const offsets = occ.topN?.offsets;
     let leftOut: Promise<Map<OffsetCall, LeftOutRows>> | undefined;
     if (offsets && anyCold) {
       const groups = measureGroups(occ, offsets);
@@ -295,7 +295,10 @@ interface MeasureGroup {
 
 function measureGroups(occ: OccurrencePlan, calls: readonly OffsetCall[]): MeasureGroup[] {
   const byPartition = new Map<string, OffsetCall[]>();
-  for (const call of calls) byPartition.set(partitionBySql(call.partition), [...(byPartition.get(partitionBySql(call.partition)) ?? []), call]);
+  for (const call of calls) {
+    const by = partitionBySql(call.partition);
+    byPartition.set(by, [...(byPartition.get(by) ?? []), call]);
+  }
   const kind = (column: string) => occ.relation.columns.find((c) => c.name === column)?.kind;
   return [...byPartition.values()].map((group) => {
     const keys = group[0].partition;
@@ -369,17 +372,18 @@ function measureLeftOut(ctx: EngineContext, occ: OccurrencePlan, p: Prepared, gr
       const ranges = (await inRange)!;
       groups.forEach((g, gi) => {
         const readByKey = new Map(reads[gi].map((r) => [JSON.stringify(r.slice(0, g.keys.length)), r.slice(g.keys.length)]));
-        for (const call of g.calls) measured.set(call, []);
+        const perCall = g.calls.map((call) => ({ call, rows: [] as Array<LeftOutRows[number]> }));
         for (const row of ranges[gi]) {
           const key = row.slice(0, g.keys.length);
           const readMeasures = readByKey.get(JSON.stringify(key));
           const left = (sql: string) => BigInt(row[g.keys.length + g.measures.indexOf(sql)] ?? '0') - BigInt(readMeasures?.[g.measures.indexOf(sql)] ?? '0');
           if (left('count()') === 0n) continue;
-          for (const call of g.calls) {
+          for (const { call, rows } of perCall) {
             const [counted, summed] = measureSql(call);
-            if (left(counted) !== 0n) (measured.get(call) as Array<LeftOutRows[number]>).push({ key, value: String(summed === undefined ? left(counted) : left(summed)) });
+            if (left(counted) !== 0n) rows.push({ key, value: String(summed === undefined ? left(counted) : left(summed)) });
           }
         }
+        for (const { call, rows } of perCall) measured.set(call, rows);
       });
       return measured;
     },

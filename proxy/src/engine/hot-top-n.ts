@@ -26,9 +26,9 @@ export function hotTopNApplies(occ: OccurrencePlan, includeHot: boolean): boolea
   const first = occ.topN?.keys[0];
   const rel = occ.relation;
   const timeKind = rel.columns.find((c) => c.name === rel.timeColumn)?.kind;
-  // Windows reading past the cut need rows past the hot tier's n + m, and rankings
-  // against the statement the count of those left out: ClickHouse is read.
-  if (occ.topN?.reach !== undefined || occ.topN?.offsetAgainst) return false;
+  // Windows reading past the cut need rows past the hot tier's n + m, and calls offset
+  // by the cold rows left out their measure: ClickHouse is read.
+  if (occ.topN?.reach !== undefined || occ.topN?.offsets) return false;
   // timestamptz only: W is an instant, compared as one.
   return includeHot && rel.mode !== 'cold-only' && first?.column === rel.timeColumn && first.direction === 'DESC' && timeKind === 'timestamptz';
 }

@@ -52,7 +52,7 @@ export type LeftOutMeasure = { kind: 'rows' } | { kind: 'count'; column: string 
 /**
  * What a call is offset by: a measure; for avg(x) its sum's and count's, for percent_rank()
  * and cume_dist() their rank's or rows-so-far's (against the statement) and their
- * partition's row count's (either way) — offsetCallsAgainst rewrites them into those.
+ * partition's row count's (either way) — expandOffsetCalls rewrites them into those.
  */
 export type OffsetMeasure =
   | LeftOutMeasure
@@ -70,7 +70,7 @@ export interface OffsetOf {
 export interface OffsetCall {
   /** The call's node in the statement, replaced by its offset form (offsetCalls). */
   node: PgNode;
-  /** Its function's name (for EXPLAIN). */
+  /** The function of the call in the statement it comes from (for EXPLAIN): avg for its sum. */
   fn: string;
   measure: LeftOutMeasure;
   /** ClickHouse's partition keys (empty: one partition). */
@@ -79,8 +79,8 @@ export interface OffsetCall {
   partitionBy: PgNode[];
 }
 
-/** The measures of the rows left out, per partition: key texts as PostgreSQL reads them (null: NULL), then the measure (null: NULL). */
-export type LeftOutRows = ReadonlyArray<{ key: ReadonlyArray<string | null>; value: string | null }>;
+/** The measures of the rows left out, per partition that has some: key texts as PostgreSQL reads them (null: NULL), then the measure. */
+export type LeftOutRows = ReadonlyArray<{ key: ReadonlyArray<string | null>; value: string }>;
 
 const RANKINGS = new Set(['row_number', 'rank']);
 const DISTRIBUTIONS = new Set(['percent_rank', 'cume_dist', 'ntile']);
@@ -137,25 +137,27 @@ function fromPartitionStart(o: number): boolean {
   return start && end;
 }
 
+/** A call found in the statement that offsetOf takes, before expandOffsetCalls rewrites it. */
+export interface FoundCall extends OffsetOf {
+  node: PgNode;
+  fn: string;
+  /** Its window, resolved (a WINDOW clause's definition inlined). */
+  window: PgNode;
+}
+
 /**
  * The calls of a top-N's SELECT (its target list and ORDER BY) whose window orders against
- * the statement or with it (`direction`: on its resolved ORDER BY) and that offsetOf takes, as
- * nodes of the statement, and how many calls of the statement they come from (`sources`).
- * Names the output column of a call that is one (`rank() OVER …` is PostgreSQL's column
- * "rank"), so its offset form keeps it. avg(x) of an integer becomes what PostgreSQL
- * computes it as, `CASE WHEN count(x) = 0 THEN NULL ELSE sum(x)::numeric / count(x)::numeric
- * END` over the same window (numeric_div of the sum by the count: int8_avg,
- * numeric_poly_avg), its sum and counts each offset. A call over `OVER (w …)` or a window
- * defined from another is skipped: the caller compares `sources` with the windows it
- * allowed and reads raw rows when they differ.
+ * the statement or with it (`direction`: on its resolved ORDER BY) and that offsetOf takes,
+ * as nodes of the statement. A call over `OVER (w …)` or a window defined from another is
+ * skipped: the caller compares how many it found with the windows it allowed and reads raw
+ * rows when they differ. Changes nothing: expandOffsetCalls does, once the top-N is kept.
  */
-export function offsetCallsAgainst(
+export function findOffsetCalls(
   sel: PgNode,
   direction: (order: PgNode[]) => 'with' | 'against' | undefined,
   offsetOf: (f: PgNode, over: PgNode, against: boolean) => OffsetOf | undefined,
-): { calls: OffsetCall[]; sources: number } {
-  const calls: OffsetCall[] = [];
-  const names = new Map<PgNode, string>();
+): FoundCall[] {
+  const found: FoundCall[] = [];
   const visit = (n: PgNode): void => {
     if (n === null || typeof n !== 'object') return;
     if (Array.isArray(n)) return n.forEach(visit);
@@ -163,30 +165,54 @@ export function offsetCallsAgainst(
       const window = windowOfCall(n.FuncCall.over, sel.windowClause);
       const way = window && !window.refname ? direction((window.orderClause ?? []) as PgNode[]) : undefined;
       const offset = way ? offsetOf(n.FuncCall, window, way === 'against') : undefined;
-      if (offset) {
-        const fn = funcName(n.FuncCall) ?? '';
-        names.set(n, fn);
-        const of = { partition: offset.partition, partitionBy: structuredClone(offset.partitionBy) };
-        const { measure } = offset;
-        if (measure.kind === 'distribution') return void calls.push(...asDistribution(n, window, measure, fn, of));
-        if (measure.kind !== 'avg') return void calls.push({ node: n, fn, measure, ...of });
-        const { column, pgType } = measure;
-        const call = (name: string) => ({ FuncCall: { ...structuredClone(n.FuncCall), funcname: [{ String: { sval: name } }] } });
-        const parts = [call('sum'), call('count'), call('count')];
-        replaceNode(n, exprOf(`CASE WHEN ${AVG_COUNT} = 0 THEN NULL ELSE ${AVG_SUM}::numeric / ${AVG_COUNT}_again::numeric END`));
-        const [sum, count, again] = placeholders(n, [AVG_SUM, AVG_COUNT, `${AVG_COUNT}_again`], parts);
-        calls.push({ node: sum, fn, measure: { kind: 'sum', column, pgType }, ...of }, { node: count, fn, measure: { kind: 'count', column }, ...of }, { node: again, fn, measure: { kind: 'count', column }, ...of });
-        return;
-      }
+      if (offset) return void found.push({ node: n, fn: funcName(n.FuncCall) ?? '', window, ...offset });
     }
     for (const v of Object.values(n)) visit(v);
   };
   visit([sel.targetList, sel.sortClause]);
+  return found;
+}
+
+/**
+ * The found calls as calls to offset, in `sel`: each call that is an output column is
+ * named (`rank() OVER …` is PostgreSQL's column "rank"), so its offset form keeps the
+ * name; avg, percent_rank, cume_dist and ntile become the formulas PostgreSQL computes them
+ * by (asAverage, asDistribution), whose parts are the calls to offset.
+ */
+export function expandOffsetCalls(sel: PgNode, found: readonly FoundCall[]): OffsetCall[] {
   for (const t of (sel.targetList ?? []) as PgNode[]) {
     const target = t.ResTarget;
-    if (target && target.name === undefined && names.has(target.val)) target.name = names.get(target.val);
+    const call = target && target.name === undefined ? found.find((c) => c.node === target.val) : undefined;
+    if (call) target.name = call.fn;
   }
-  return { calls, sources: names.size };
+  return found.flatMap(({ node, fn, window, measure, partition, partitionBy }) => {
+    const of = { fn, partition, partitionBy };
+    if (measure.kind === 'distribution') return asDistribution(node, window, measure, of);
+    if (measure.kind === 'avg') return asAverage(node, measure, of);
+    return [{ node, measure, ...of }];
+  });
+}
+
+/** The part of an OffsetCall its expansion shares with the call it comes from. */
+type CallOf = Pick<OffsetCall, 'fn' | 'partition' | 'partitionBy'>;
+
+/**
+ * avg(x) of an integer becomes what PostgreSQL computes it as, `CASE WHEN count(x) = 0
+ * THEN NULL ELSE sum(x)::numeric / count(x)::numeric END` over the same window
+ * (numeric_div of the sum by the count: int8_avg, numeric_poly_avg), its sum and counts
+ * each offset.
+ */
+function asAverage(n: PgNode, measure: { column: string; pgType: 'int8' | 'numeric' }, of: CallOf): OffsetCall[] {
+  const call = (name: string) => ({ FuncCall: { ...structuredClone(n.FuncCall), funcname: [{ String: { sval: name } }] } });
+  const parts = [call('sum'), call('count'), call('count')];
+  replaceNode(n, exprOf(`CASE WHEN ${AVG_COUNT} = 0 THEN NULL ELSE ${AVG_SUM}::numeric / ${AVG_COUNT}_again::numeric END`));
+  const [sum, count, again] = placeholders(n, [AVG_SUM, AVG_COUNT, `${AVG_COUNT}_again`], parts);
+  const counted = { kind: 'count', column: measure.column } as const;
+  return [
+    { node: sum, measure: { kind: 'sum', column: measure.column, pgType: measure.pgType }, ...of },
+    { node: count, measure: counted, ...of },
+    { node: again, measure: counted, ...of },
+  ];
 }
 
 /**
@@ -202,7 +228,7 @@ export function offsetCallsAgainst(
  * returned row is in it); the total misses the partition's rows
  * left out, either way: each is offset by their number. Returns the calls to offset.
  */
-function asDistribution(n: PgNode, window: PgNode, measure: { fn: 'percent_rank' | 'cume_dist' | 'ntile'; against: boolean; buckets?: bigint }, fn: string, of: Omit<OffsetOf, 'measure'>): OffsetCall[] {
+function asDistribution(n: PgNode, window: PgNode, measure: { fn: 'percent_rank' | 'cume_dist' | 'ntile'; against: boolean; buckets?: bigint }, of: CallOf): OffsetCall[] {
   const windowed = (call: string, ordered: boolean) => {
     const e = exprOf(`${call} OVER ()`);
     if (window.partitionClause?.length) e.FuncCall.over.partitionClause = structuredClone(window.partitionClause);
@@ -210,7 +236,7 @@ function asDistribution(n: PgNode, window: PgNode, measure: { fn: 'percent_rank'
     return e;
   };
   const rows = { kind: 'rows' } as const;
-  const offset = (node: PgNode): OffsetCall => ({ node, fn, measure: rows, ...of });
+  const offset = (node: PgNode): OffsetCall => ({ node, measure: rows, ...of });
   if (measure.fn === 'percent_rank') {
     replaceNode(n, exprOf(`CASE WHEN ${TOTAL} <= 1 THEN 0::float8 ELSE (${RANK} - 1)::float8 / (${TOTAL}_again - 1)::float8 END`));
     const [total, rank, again] = placeholders(n, [TOTAL, RANK, `${TOTAL}_again`], [windowed('count(*)', false), windowed('rank()', true), windowed('count(*)', false)]);
@@ -272,8 +298,7 @@ export function offsetCalls(calls: readonly OffsetCall[], leftOut: (call: Offset
   for (const call of calls) {
     const rows = leftOut(call);
     const type = call.measure.kind === 'sum' ? call.measure.pgType : 'int8';
-    const constant = (v: string | null | undefined) => (v === null || v === undefined ? `NULL::${type}` : `${pgLiteral(v)}::${type}`);
-    const lookup = call.partition.length === 0 ? exprOf(constant(rows[0]?.value)) : partitionLookup(call, rows, type, columnType);
+    const lookup = call.partition.length === 0 ? exprOf(typedLiteral(rows[0]?.value ?? null, type)) : partitionLookup(call, rows, type, columnType);
     const original = { ...call.node };
     const plus = { A_Expr: { kind: 'AEXPR_OP', name: [{ String: { sval: '+' } }], lexpr: original, rexpr: lookup } };
     replaceNode(call.node, { CoalesceExpr: { args: [plus, structuredClone(original), structuredClone(lookup)] } });
@@ -281,6 +306,11 @@ export function offsetCalls(calls: readonly OffsetCall[], leftOut: (call: Offset
 }
 
 const LOOKUP = '_strata_left_out';
+
+/** `'v'::t`, or `NULL::t`. */
+function typedLiteral(v: string | null, t: string): string {
+  return v === null ? `NULL::${t}` : `${pgLiteral(v)}::${t}`;
+}
 
 /**
  * `(SELECT sum(n)::<type> FROM (VALUES (k…, n), …) AS _strata_left_out (k0…, n) WHERE ROW(k…) IS
@@ -290,11 +320,9 @@ const LOOKUP = '_strata_left_out';
  * float key as float8: ClickHouse's equality key of a real is that value widened).
  */
 function partitionLookup(call: OffsetCall, rows: LeftOutRows, type: string, columnType: (column: string) => string): PgNode {
-  const entries = rows.filter((r) => r.value !== null);
-  if (entries.length === 0) return exprOf(`NULL::${type}`);
+  if (rows.length === 0) return exprOf(`NULL::${type}`);
   const keyTypes = call.partition.map((k) => (k.float ? 'float8' : columnType(k.column)));
-  const literal = (v: string | null, t: string) => (v === null ? `NULL::${t}` : `${pgLiteral(v)}::${t}`);
-  const values = entries.map((r) => `(${[...r.key.map((k, i) => literal(k, keyTypes[i])), literal(r.value, type)].join(', ')})`);
+  const values = rows.map((r) => `(${[...r.key.map((k, i) => typedLiteral(k, keyTypes[i])), typedLiteral(r.value, type)].join(', ')})`);
   const columns = call.partition.map((_, i) => `k${i}`);
   const names = call.partition.map((_, i) => `${LOOKUP}_p${i}`);
   const lookup = exprOf(

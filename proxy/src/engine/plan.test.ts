@@ -213,7 +213,7 @@ describe('top-k per partition: which statements read only candidates', () => {
   it('row_number, rank, running counts and integer sums ordered against a top-N are kept, to be offset by the cold rows left out; dense_rank and float sums are not', () => {
     const { occ, stmt } = occurrence('SELECT time, rank() OVER (ORDER BY time), row_number() OVER w * 2 FROM metrics_events WINDOW w AS (ORDER BY time) ORDER BY time DESC LIMIT 10');
     expect(planClassOf(occ)).toBe('top-n');
-    expect(occ.topN!.offsetAgainst).toHaveLength(2);
+    expect(occ.topN!.offsets).toHaveLength(2);
     // The bare call's column keeps PostgreSQL's name once it becomes `coalesce(rank() OVER … + n, …)`.
     expect(deparseStatement(stmt)).toMatch(/rank\(\) OVER \(ORDER BY "?time"?\) AS rank/);
     const kept = occurrence(
@@ -224,9 +224,9 @@ describe('top-k per partition: which statements read only candidates', () => {
     expect(planClassOf(kept)).toBe('top-n');
     // avg(x) of an integer: PostgreSQL's sum over count, each offset; its column keeps its name.
     const averaged = occurrence('SELECT time, avg(n) OVER (PARTITION BY host ORDER BY time) FROM metrics_events ORDER BY time DESC LIMIT 10');
-    expect(averaged.occ.topN!.offsetAgainst!.map((c) => [c.fn, c.measure.kind])).toEqual([['avg', 'sum'], ['avg', 'count'], ['avg', 'count']]);
+    expect(averaged.occ.topN!.offsets!.map((c) => [c.fn, c.measure.kind])).toEqual([['avg', 'sum'], ['avg', 'count'], ['avg', 'count']]);
     expect(deparseStatement(averaged.stmt).replace(/\s+/g, ' ')).toMatch(/CASE WHEN count\(n\) OVER \( PARTITION BY host ORDER BY "time" \) = 0 THEN NULL ELSE \(sum\(n\) OVER .*\)\)::numeric \/ \(count\(n\) OVER .*\)\)::numeric END AS avg/);
-    expect(kept.topN!.offsetAgainst!.map((c) => [c.fn, c.measure, c.partition.map((k) => k.column)])).toEqual([
+    expect(kept.topN!.offsets!.map((c) => [c.fn, c.measure, c.partition.map((k) => k.column)])).toEqual([
       ['row_number', { kind: 'rows' }, ['host', 'app']],
       ['count', { kind: 'rows' }, []],
       ['count', { kind: 'count', column: 'value' }, ['value']],
@@ -236,7 +236,7 @@ describe('top-k per partition: which statements read only candidates', () => {
     // percent_rank and cume_dist: PostgreSQL's formulas, their partition's rows offset either way, their rank or rows so far against the statement.
     const shares = occurrence('SELECT time, percent_rank() OVER (PARTITION BY host ORDER BY time), cume_dist() OVER (ORDER BY time DESC) FROM metrics_events ORDER BY time DESC LIMIT 10');
     expect(planClassOf(shares.occ)).toBe('top-n');
-    expect(shares.occ.topN!.offsetAgainst!.map((c) => [c.fn, c.partition.length])).toEqual([
+    expect(shares.occ.topN!.offsets!.map((c) => [c.fn, c.partition.length])).toEqual([
       ['percent_rank', 1],
       ['percent_rank', 1],
       ['percent_rank', 1],
@@ -247,7 +247,7 @@ describe('top-k per partition: which statements read only candidates', () => {
     );
     // A partition the WHERE fixes is one partition: one count.
     const fixed = occurrence(`SELECT time, rank() OVER (PARTITION BY host ORDER BY time) FROM metrics_events WHERE host = 'h1' ORDER BY time DESC LIMIT 10`).occ;
-    expect(fixed.topN!.offsetAgainst![0].partition).toEqual([]);
+    expect(fixed.topN!.offsets![0].partition).toEqual([]);
     for (const sql of [
       'SELECT dense_rank() OVER (ORDER BY time) FROM metrics_events ORDER BY time DESC LIMIT 10',
       // Float sums depend on the order of addition; a FILTER, a frame ending before the current row, a partition of an expression.

@@ -394,7 +394,7 @@ export function coldQuery(occ: OccurrencePlan, values: Instant[], watermark: Ins
 }
 
 /** The raw read's cut: a top-N's ORDER BY … LIMIT … WITH TIES, a top-k's QUALIFY, else none ('' ). */
-export function rawCutSql(occ: OccurrencePlan): string {
+function rawCutSql(occ: OccurrencePlan): string {
   if (occ.topN) return ` ORDER BY ${orderKeysSql(occ.topN.keys)} LIMIT ${occ.topN.rows} WITH TIES${readsLatestParts(occ.relation, occ.topN) ? ` SETTINGS ${LATEST_PARTS_SETTINGS}` : ''}`;
   return occ.topK ? topKQualifySql(occ.topK) : '';
 }

@@ -74,8 +74,8 @@ export interface WindowCut {
   reach: bigint;
   /** The PARTITION BY items of windows with reach over more than one partition: the cut is then per partition, on all of them (empty: one cut). */
   partitionedBy: PgNode[];
-  /** How many calls ordered against the statement are offset by the cold rows the read leaves out (left-out-offsets.ts). */
-  offsetsAgainst: number;
+  /** How many calls are offset by the cold rows the read leaves out (left-out-offsets.ts). */
+  offsets: number;
 }
 
 /**
@@ -85,7 +85,7 @@ export interface WindowCut {
  * the rule PostgreSQL resolves `OVER (w …)` by, kept in one place).
  */
 export function cutForWindows(nodes: PgNode, context: CutContext, windowClause?: readonly PgNode[]): WindowCut {
-  const cut: WindowCut = { keys: Infinity, reach: 0n, partitionedBy: [], offsetsAgainst: 0 };
+  const cut: WindowCut = { keys: Infinity, reach: 0n, partitionedBy: [], offsets: 0 };
   const visit = (n: PgNode): void => {
     if (cut.keys === 0 || n === null || typeof n !== 'object') return;
     if (Array.isArray(n)) return n.forEach(visit);
@@ -99,7 +99,7 @@ export function cutForWindows(nodes: PgNode, context: CutContext, windowClause?:
       cut.keys = Math.min(cut.keys, one.keys);
       if (one.reach > cut.reach) cut.reach = one.reach;
       cut.partitionedBy.push(...one.partitionedBy);
-      cut.offsetsAgainst += one.offsetsAgainst;
+      cut.offsets += one.offsets;
     }
     for (const v of Object.values(n)) visit(v);
   };
@@ -107,7 +107,7 @@ export function cutForWindows(nodes: PgNode, context: CutContext, windowClause?:
   return cut;
 }
 
-const NONE: WindowCut = { keys: 0, reach: 0n, partitionedBy: [], offsetsAgainst: 0 };
+const NONE: WindowCut = { keys: 0, reach: 0n, partitionedBy: [], offsets: 0 };
 
 function windowCut(f: PgNode, over: PgNode, context: CutContext): WindowCut {
   const leading = context.leadingKeys((over.orderClause ?? []) as PgNode[]);
@@ -116,11 +116,11 @@ function windowCut(f: PgNode, over: PgNode, context: CutContext): WindowCut {
   const fn = funcName(f) ?? '';
   const by = (over.partitionClause ?? []) as PgNode[];
   const onePartition = by.length === 0 || context.onePartition(by);
-  if (keys > 0 && context.offsetOf(f, over, against)) return { keys, reach: 0n, partitionedBy: [], offsetsAgainst: 1 };
+  if (keys > 0 && context.offsetOf(f, over, against)) return { keys, reach: 0n, partitionedBy: [], offsets: 1 };
   const reach = keys > 0 ? reachOf(fn, f.args ?? [], over, against) : undefined;
   if (reach === undefined) return NONE;
-  if (reach === 0n || onePartition) return { keys, reach, partitionedBy: [], offsetsAgainst: 0 };
-  return context.partitionable(by) ? { keys, reach, partitionedBy: by, offsetsAgainst: 0 } : NONE;
+  if (reach === 0n || onePartition) return { keys, reach, partitionedBy: [], offsets: 0 };
+  return context.partitionable(by) ? { keys, reach, partitionedBy: by, offsets: 0 } : NONE;
 }
 
 /** Rows past the current one, in the cut's order, that the window function reads; undefined: unbounded or unknown. */

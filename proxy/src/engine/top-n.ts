@@ -7,7 +7,7 @@ import { textOperand } from '../translate/text-order';
 import { readsAggregateOrWindow } from './aggregate-calls';
 import { integerParam } from './integer-params';
 import { partitionKeys } from './partition-keys';
-import { offsetCallsAgainst, offsetOf, type OffsetCall } from './left-out-offsets';
+import { expandOffsetCalls, findOffsetCalls, offsetOf, type OffsetCall } from './left-out-offsets';
 import { cutForWindows, type LeadingKeys } from './top-n-windows';
 
 /**
@@ -44,8 +44,8 @@ export interface TopN {
   reach?: bigint;
   /** Where windows with reach are partitioned: their PARTITION BY items; the cold read is then per partition (top-k.ts's topKOfPartitionedTopN). */
   partitionedBy?: PgNode[];
-  /** Calls ordered against the statement (row_number(), rank(), running counts and integer sums), offset by the cold rows the read leaves out (left-out-offsets.ts). */
-  offsetAgainst?: OffsetCall[];
+  /** Calls offset by the cold rows the read leaves out (left-out-offsets.ts: row_number(), rank(), running counts, integer sums and averages ordered against the statement; percent_rank(), cume_dist(), ntile() either way). */
+  offsets?: OffsetCall[];
   /** A copy of the SELECT's WHERE (every condition pushed), for the hot tier's count (hot-top-n.ts). */
   where?: PgNode;
   /** Set once W is known: the hot tier holds the first n + m rows, ClickHouse is not read (hot-top-n.ts). */
@@ -93,10 +93,11 @@ export function topNOf(sel: PgNode, scope: ColumnScope): TopN | undefined {
     const leading = leadingCutKeys(order, keys, scope);
     return leading.same > 0 ? 'with' : leading.reversed > 0 ? 'against' : undefined;
   };
-  const found = windows.offsetsAgainst > 0 ? offsetCallsAgainst(sel, direction, offsetBy) : { calls: [], sources: 0 };
-  const offsets = found.calls;
+  const found = windows.offsets > 0 ? findOffsetCalls(sel, direction, offsetBy) : [];
   // Each must be found in the statement itself (to offset), and the rows left out are those of the plain cut (not a per-partition read).
-  if (found.sources !== windows.offsetsAgainst || (offsets.length > 0 && windows.partitionedBy.length > 0)) return undefined;
+  if (found.length !== windows.offsets || (found.length > 0 && windows.partitionedBy.length > 0)) return undefined;
+  // Kept: the calls become their offset forms' parts only now.
+  const offsets = expandOffsetCalls(sel, found);
   const given = typeof limit === 'bigint' && typeof offset === 'bigint';
   return {
     keys,
@@ -104,7 +105,7 @@ export function topNOf(sel: PgNode, scope: ColumnScope): TopN | undefined {
     ...(given ? {} : { rowsFrom: { limit, offset } }),
     ...(windows.reach > 0n ? { reach: windows.reach } : {}),
     ...(windows.partitionedBy.length ? { partitionedBy: windows.partitionedBy } : {}),
-    ...(offsets.length ? { offsetAgainst: offsets } : {}),
+    ...(offsets.length ? { offsets } : {}),
     ...(sel.whereClause ? { where: structuredClone(sel.whereClause) } : {}),
   };
 }
