@@ -221,6 +221,32 @@ describe.each(implementations)('ColdStore contract: $name', (impl) => {
     expect(await store.query(`SELECT count() AS n FROM ${table('settings')}`)).toEqual([{ n: '4' }]);
   });
 
+  test('streamed reads bind the same parameters, and fail with the same codes', async () => {
+    const tricky = "quote ' backslash \\ tab \t newline \n cr \r ünï end";
+    const read = async (sql: string, params?: Record<string, string | number | boolean | null>) => {
+      const chunks: Buffer[] = [];
+      for await (const c of await store.queryTsvStream(sql, params)) chunks.push(Buffer.from(c as Uint8Array));
+      return Buffer.concat(chunks).toString('utf8');
+    };
+    const echoed = await read('SELECT {s:String} = unhex({h:String}), {n:Nullable(String)}, {i:Int64}, {x:Float64}, {nan:Float64}, {inf:Float64}, {b:Bool}', {
+      s: tricky,
+      h: Buffer.from(tricky).toString('hex'),
+      n: null,
+      i: -42,
+      x: 0.5,
+      nan: NaN,
+      inf: -Infinity,
+      b: true,
+    });
+    expect(echoed).toBe('1\t\\N\t-42\t0.5\tnan\t-inf\ttrue\n');
+    const syntax = await read('SELEC 1 AS secret_column_name').catch((e: unknown) => e);
+    expect(syntax).toBeInstanceOf(ColdStoreError);
+    expect((syntax as ColdStoreError).clickhouseCode).toBe(62);
+    expect((syntax as ColdStoreError).message).not.toContain('secret_column_name');
+    const unknown = await read(`SELECT * FROM ${table('no_such_table')}`).catch((e: unknown) => e);
+    expect((unknown as ColdStoreError).clickhouseCode).toBe(60);
+  });
+
   test('a syntax error is ColdStoreError with code 62, without the SQL in the message', async () => {
     const err = await store.query('SELEC 1 AS secret_column_name').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ColdStoreError);
@@ -445,6 +471,57 @@ describe('HttpColdStore over the network', () => {
     }
   });
 
+  describe('streamed reads, sent by hand (plain-read.ts)', () => {
+    const streamed = async (store: HttpColdStore, sql: string) => {
+      const chunks: Buffer[] = [];
+      for await (const c of await store.queryTsvStream(sql)) chunks.push(c as Buffer);
+      return Buffer.concat(chunks).toString('utf8');
+    };
+
+    test('retried after a connection reset before any byte; the next read reuses the connection', async () => {
+      const proxy = await startTcpProxy(endpoint.port, (n) => (n === 0 ? 'reset-on-connect' : 'none'));
+      const store = new HttpColdStore({ url: proxy.url, database: 'default', maxRetries: 2 });
+      try {
+        expect(await streamed(store, 'SELECT number FROM numbers(3)')).toBe('0\n1\n2\n');
+        expect(await streamed(store, 'SELECT 7')).toBe('7\n');
+        expect(proxy.faults).toBe(1);
+        // One connection reset, one kept alive for both reads.
+        expect(proxy.sent).toHaveLength(2);
+      } finally {
+        await store.close();
+        await proxy.close();
+      }
+    });
+
+    test('an idle connection is closed by the proxy before the server would, and the next read opens another', async () => {
+      const proxy = await startTcpProxy(endpoint.port);
+      const store = new HttpColdStore({ url: proxy.url, database: 'default' });
+      try {
+        expect(await streamed(store, 'SELECT 1')).toBe('1\n');
+        await new Promise((r) => setTimeout(r, 3_000));
+        expect(await streamed(store, 'SELECT 2')).toBe('2\n');
+        expect(proxy.sent).toHaveLength(2);
+      } finally {
+        await store.close();
+        await proxy.close();
+      }
+    });
+
+    test('a read that outlasts requestTimeoutMs is a timeout naming the URL, not retried forever', async () => {
+      const store = new HttpColdStore({ url: endpoint.url, database: 'default', requestTimeoutMs: 300, maxRetries: 1 });
+      try {
+        const err = await streamed(store, 'SELECT sleep(1)').catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(ColdStoreError);
+        expect((err as ColdStoreError).message).toContain(`ClickHouse at ${endpoint.url} did not answer the query within 300 ms`);
+        // The endpoint runs one statement at a time: once both sleeps (the read and its retry) are done, the store reads again.
+        await new Promise((r) => setTimeout(r, 2_500));
+        expect(await streamed(store, 'SELECT 3')).toBe('3\n');
+      } finally {
+        await store.close();
+      }
+    });
+  });
+
   test('gzip compresses request bodies and responses by default, and can be turned off', async () => {
     const db = `gzip_${RUN}`;
     const proxy = await startTcpProxy(endpoint.port);
@@ -565,6 +642,13 @@ describe('HttpColdStore over the network', () => {
         expect(err).toBeInstanceOf(ColdStoreError);
         expect((err as ColdStoreError).clickhouseCode).toBe(516);
         expect((err as ColdStoreError).message).not.toContain('wrong-marker-3e9a');
+        // Streamed reads (sent by hand, plain-read.ts) carry the same credentials.
+        const chunks: Buffer[] = [];
+        for await (const c of await good.queryTsvStream('SELECT 5')) chunks.push(c as Buffer);
+        expect(Buffer.concat(chunks).toString()).toBe('5\n');
+        const streamedErr = await bad.queryTsvStream('SELECT 1').catch((e: unknown) => e);
+        expect((streamedErr as ColdStoreError).clickhouseCode).toBe(516);
+        expect((streamedErr as ColdStoreError).message).not.toContain('wrong-marker-3e9a');
         const stopped = await startChdbHttpServer();
         await stopped.stop();
         const unreachable = new HttpColdStore(

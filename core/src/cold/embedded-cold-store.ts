@@ -240,6 +240,11 @@ export class EmbeddedColdStore implements ColdStore {
       }
       out.end();
     });
+    // A failure before the stream is handed out (bad SQL, a closed store) is thrown by this
+    // call instead, and then nothing of the caller's listens on `out`: without a listener
+    // of its own its 'error' would be an uncaught exception (the process would exit). A
+    // caller reading the stream still gets the error (for await, pipeline).
+    out.on('error', () => undefined);
     done.catch((err: unknown) => out.destroy(err as Error));
     // Errors before the first byte (bad SQL, closed store) reject here rather than on the stream.
     await Promise.race([ready, done]);

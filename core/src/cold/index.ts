@@ -12,6 +12,7 @@ export {
   type ResolvedHttpColdStoreConfig,
 } from './http-cold-store';
 export { EmbeddedColdStore, type EmbeddedColdStoreConfig } from './embedded-cold-store';
+export { PlainReads } from './plain-read';
 
 /** Where the cold tier lives: a ClickHouse server over HTTP, or the engine in-process. */
 export type ColdStoreConfig = ({ kind: 'http' } & HttpColdStoreConfig) | ({ kind: 'embedded' } & EmbeddedColdStoreConfig);
