@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { DEFAULT_PART_LISTING_MS } from './engine/part-listings';
 import { DEFAULT_MIN_ROWS_PER_ROLLUP_ROW } from './engine/rollup-density';
 
 /** Validated once at start into a fully defaulted object (after @clickhouse/client's config). */
@@ -44,6 +45,8 @@ export interface ProxyConfig {
   statementTimeoutMs: number;
   /** A rollup is read where its raw table holds at least this many rows per rollup row (0: always). */
   minRowsPerRollupRow: number;
+  /** How long a listing of a cold table's parts bounds "the latest rows" reads (engine/part-listings.ts; 0: never listed). */
+  partListingMs: number;
 }
 
 /**
@@ -116,6 +119,7 @@ export interface ProxyConfigInput {
   maxInlineColdBytes?: number;
   statementTimeoutMs?: number;
   minRowsPerRollupRow?: number;
+  partListingMs?: number;
 }
 
 function hostPort(value: string, what: string): { host: string; port: number } {
@@ -215,6 +219,7 @@ export function resolveProxyConfig(input: ProxyConfigInput): ProxyConfig {
     },
     statementTimeoutMs: positive(input.statementTimeoutMs, 300_000, 'statement timeout', true),
     minRowsPerRollupRow: positive(input.minRowsPerRollupRow, DEFAULT_MIN_ROWS_PER_ROLLUP_ROW, 'min rows per rollup row', true),
+    partListingMs: positive(input.partListingMs, DEFAULT_PART_LISTING_MS, 'part listing ms', true),
   };
 }
 
@@ -257,6 +262,7 @@ export function proxyConfigFromEnv(env: NodeJS.ProcessEnv): ProxyConfig {
     maxInlineColdBytes: int(env.STRATA_PROXY_MAX_INLINE_COLD_BYTES),
     statementTimeoutMs: int(env.STRATA_PROXY_STATEMENT_TIMEOUT_MS),
     minRowsPerRollupRow: int(env.STRATA_PROXY_MIN_ROWS_PER_ROLLUP_ROW),
+    partListingMs: int(env.STRATA_PROXY_PART_LISTING_MS),
   };
   const merged: ProxyConfigInput = { ...file };
   for (const [key, value] of Object.entries(fromEnv)) if (value !== undefined) (merged as Record<string, unknown>)[key] = value;

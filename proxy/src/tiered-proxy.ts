@@ -55,6 +55,7 @@ export async function startTieredProxy(config: ProxyConfig, opts: TieredProxyOpt
     maxInlineColdBytes: config.coldLimits.inlineBytes,
     statementTimeoutMs: config.statementTimeoutMs,
     minRowsPerRollupRow: config.minRowsPerRollupRow,
+    partListingMs: config.partListingMs,
   });
   let proxy: RunningProxy;
   try {

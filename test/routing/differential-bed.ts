@@ -97,13 +97,15 @@ export interface DifferentialBed {
 
 export interface DifferentialBedOptions extends DifferentialTableOptions {
   password: string;
+  /** The proxy's settings beside the bed's own (listen address, backend, user). */
+  proxyConfig?: Partial<Parameters<typeof resolveProxyConfig>[0]>;
 }
 
 export async function startDifferentialBed(spec: TieredTableSpec, opts: DifferentialBedOptions): Promise<DifferentialBed> {
   const fx = await tieredFixture(spec);
   await loadDifferentialTable(fx, spec, opts);
   const pino = (await import('pino')).default;
-  const proxy = await startTieredProxy(resolveProxyConfig({ listen: '127.0.0.1:0', backendUrl: fx.pgUrl, users: { postgres: opts.password } }), {
+  const proxy = await startTieredProxy(resolveProxyConfig({ ...opts.proxyConfig, listen: '127.0.0.1:0', backendUrl: fx.pgUrl, users: { postgres: opts.password } }), {
     pgUrl: fx.pgUrl,
     cold: fx.cold,
     coldDatabase: fx.database,

@@ -1,6 +1,9 @@
-import type { Client } from 'pg';
+import { Client } from 'pg';
+import pino from 'pino';
 import { METRICS_EVENTS_COLUMNS_SQL, runTiering } from '@strata/core';
 import { metricsSpec, tiererDeps } from '../support/tiered-fixture';
+import { resolveProxyConfig } from '../../proxy/src/config';
+import { startTieredProxy } from '../../proxy/src/tiered-proxy';
 import { compareOutcomes } from './corpus/compare';
 import { startDifferentialBed, textOutcome as outcome, type DifferentialBed } from './differential-bed';
 
@@ -30,13 +33,16 @@ describe('latest rows of a time-ordered cold table', () => {
     bed = await startDifferentialBed(spec, {
       reference: 'reference_rows', columns: `(${METRICS_EVENTS_COLUMNS_SQL})`, rows: `(time, app, labels, value, trace_id, level, host) ${ROWS}`,
       partitions: [new Date(START + 34 * DAY).toISOString(), new Date(START + 41 * DAY).toISOString()], watermark: new Date(START + 20 * DAY).toISOString(), password: 'latest',
+      // Each bound by the statement's own subquery over system.parts, which ClickHouse's
+      // EXPLAIN evaluates below; the proxy's listing of the parts is the last describe's.
+      proxyConfig: { partListingMs: 0 },
     });
     await runTiering(tiererDeps(bed.fx.pgUrl, bed.fx.cold, bed.fx.database), { table: 'metrics_events', until: new Date(W) });
     client = bed.client;
   }, 120_000);
   afterAll(async () => bed?.close());
 
-  const explain = async (sql: string) => (await client.query(`EXPLAIN ${sql}`)).rows.map((r) => r['QUERY PLAN']).join('\n');
+  const explain = async (sql: string, via = client) => (await via.query(`EXPLAIN ${sql}`)).rows.map((r) => r['QUERY PLAN']).join('\n');
 
   // Ties on time at every cut; host (text, finished in PostgreSQL) makes the order total.
   test.each([
@@ -73,10 +79,12 @@ describe('latest rows of a time-ordered cold table', () => {
    * EXPLAIN evaluates the bound's scalar subquery), and the rows it returns — fewer than
    * the top-N's n + m and the proxy must read again without the bound.
    */
-  async function boundedRead(sql: string): Promise<{ parts: { read: number; of: number }; rows: number }> {
-    const plan = await explain(sql);
+  async function boundedRead(sql: string, via = client): Promise<{ parts: { read: number; of: number }; rows: number }> {
+    const plan = await explain(sql, via);
     const chSql = /ClickHouse: (SELECT .*)/.exec(plan)![1];
-    expect(chSql).toContain('system.parts');
+    // The statement's subquery, or a literal B the proxy computed from its listing.
+    if (via === client) expect(chSql).toContain('system.parts');
+    else expect(chSql).toMatch(/ WHERE `time` (>=|<) \{p\d+_\d+:DateTime64\(6, 'UTC'\)\} AND /);
     const params: Record<string, string> = {};
     for (const [, name, value] of (/ClickHouse parameters: (.*)/.exec(plan)?.[1] ?? '').matchAll(/(\w+) = ("(?:[^"\\]|\\.)*")/g)) params[name] = JSON.parse(value);
     const text = await bed.fx.cold.queryTsv(`EXPLAIN indexes = 1 ${chSql}`, params);
@@ -85,8 +93,8 @@ describe('latest rows of a time-ordered cold table', () => {
     return { parts: { read: Number(read), of: Number(of) }, rows };
   }
 
-  const sameAnswer = async (sql: string) => {
-    const actual = await outcome(client, sql);
+  const sameAnswer = async (sql: string, via = client) => {
+    const actual = await outcome(via, sql);
     const expected = await outcome(bed.ref, sql.replace(/metrics_events/g, 'reference_rows'));
     expect(actual.ok && actual.rows.length > 0).toBe(true);
     expect({ sql, diff: compareOutcomes(expected, actual, true) }).toEqual({ sql, diff: undefined });
@@ -151,6 +159,68 @@ describe('latest rows of a time-ordered cold table', () => {
       expect((await boundedRead(few)).rows).toBe(0);
       await sameAnswer(few);
       await sameAnswer(`SELECT time, host, value FROM metrics_events WHERE time < '${W}' ORDER BY time DESC, host LIMIT 60`);
+    });
+  });
+
+  /**
+   * A second proxy over the same databases, with the default listing (engine/part-listings.ts):
+   * after the table's first top-N its parts are listed in the background, and B is
+   * computed from the listing and sent as a literal. Run last: the rows by now include the
+   * uncommitted run's part and the pending cold deletes above, which metadata counts.
+   */
+  describe("the bound from the proxy's listing of the parts (part-listings.ts)", () => {
+    let listing: { close(): Promise<void> };
+    let viaListing: Client;
+
+    beforeAll(async () => {
+      const proxy = await startTieredProxy(resolveProxyConfig({ listen: '127.0.0.1:0', backendUrl: bed.fx.pgUrl, users: { postgres: 'listing' } }), {
+        pgUrl: bed.fx.pgUrl,
+        cold: bed.fx.cold,
+        coldDatabase: bed.fx.database,
+        logger: pino({ level: 'silent' }),
+      });
+      listing = proxy;
+      viaListing = new Client({ connectionString: `postgres://postgres:listing@${proxy.host}:${proxy.port}/${new URL(bed.fx.pgUrl).pathname.slice(1)}` });
+      await viaListing.connect();
+    });
+    afterAll(async () => {
+      await viaListing?.end();
+      await listing?.close();
+    });
+
+    const cases = [
+      `SELECT time, host, value FROM metrics_events WHERE time < '${W}' ORDER BY time DESC, host LIMIT 30`,
+      `SELECT time, host, value FROM metrics_events WHERE time < '${W}' ORDER BY time DESC, host LIMIT 50 OFFSET 100`,
+      `SELECT time, host, value FROM metrics_events WHERE time < '${W}' ORDER BY time DESC, host LIMIT 3`,
+      `SELECT time, host, value FROM metrics_events WHERE time >= '2026-01-10T00:00:00Z' AND time < '${W}' ORDER BY time DESC, host LIMIT 5`,
+      'SELECT time, host, value FROM metrics_events ORDER BY time, host LIMIT 10 OFFSET 3',
+    ];
+
+    test("the first top-N is bounded by its subquery; once the parts are listed, by a literal B that reads the subquery's parts and rows", async () => {
+      expect(await explain(cases[0], viaListing)).toContain('system.parts');
+      // Listed behind that statement, off its path.
+      const deadline = Date.now() + 10_000;
+      while ((await explain(cases[0], viaListing)).includes('system.parts')) {
+        if (Date.now() > deadline) throw new Error('the parts were not listed within 10 s');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      for (const sql of cases) {
+        expect({ sql, read: await boundedRead(sql, viaListing) }).toEqual({ sql, read: await boundedRead(sql) });
+        await sameAnswer(sql, viaListing);
+      }
+    });
+
+    test('a bound that would prune no part in range is not sent', async () => {
+      for (const sql of [
+        'SELECT time, host, value FROM metrics_events ORDER BY time DESC, host LIMIT 5000',
+        'SELECT time, host, value FROM metrics_events ORDER BY time, host LIMIT 3100 OFFSET 7',
+      ]) {
+        const plan = await explain(sql, viaListing);
+        expect(plan).toMatch(/ClickHouse: SELECT /);
+        expect(plan).not.toMatch(/`time` (>=|<) \{p/);
+        expect(plan).not.toContain('system.parts');
+        await sameAnswer(sql, viaListing);
+      }
     });
   });
 

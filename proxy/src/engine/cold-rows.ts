@@ -11,7 +11,7 @@ import { inlineTempTable, stagedColumns, tsvToArrayLiterals, unescapeCopyText } 
 import { chText, coldQuery, coldRange, coldSource, isEmptyRange, type ColdQuery, occurrenceRange, planStatement, tempTableColumns, tempTableSql, type OccurrencePlan, type StatementPlan } from './plan';
 import { chooseRollupReads } from './rollup-reads';
 import { boundError, RAW_ROW_DEFAULTS, rawRowBound, rawRowBoundExceeded } from './raw-row-bound';
-import { countLatestRows, latestRows } from './latest-parts-bound';
+import { countLatestRows, latestRows, mayBoundByParts } from './latest-parts-bound';
 import { readSmallAnswer, SMALL_COLD_ANSWER_BYTES } from './small-cold-answer';
 import type { StatementTables, TierStateRow } from './statement-tables';
 import { evaluateTimeBounds } from './time-bounds';
@@ -95,8 +95,13 @@ export async function prepareStatement(
   let anyCold = false;
   let allCold = true;
   for (const occ of plan.occurrences) {
-    const w = states.get(occ.relation.table)!.w;
-    if (!isEmptyRange(coldRange(occ, values, w))) anyCold = true;
+    const { topN, relation } = occ;
+    const w = states.get(relation.table)!.w;
+    if (!isEmptyRange(coldRange(occ, values, w))) {
+      anyCold = true;
+      // What the engine knows of the cold table's parts, for the top-N's latest-parts bound.
+      if (topN && mayBoundByParts(relation, topN)) topN.latestParts = tables.partListings?.of(relation.table, states.get(relation.table)!.generations);
+    }
     const r = occurrenceRange(occ, values);
     if (!(r.hi < w || (r.hi === w && !r.hiInclusive))) allCold = false;
   }
@@ -198,7 +203,15 @@ async function copyColdRows(
     return [];
   }
   const shipment = await shipmentFor(ctx, tx, p, occ);
-  // Sent before the cold query: PostgreSQL aggregates the hot rows while ClickHouse reads.
+  const q = coldQuery(occ, p.values, state.w, state.visibility, opts.coldDatabase, shipment?.table);
+  stats.coldReads[occ.mode]++;
+  if (occ.topK) stats.coldReads.candidates++;
+  const started = performance.now();
+  // ClickHouse's read is sent first, the hot partials after it: ClickHouse's is the longer
+  // wait, and the partials' SQL and their send took 1–2 ms of the proxy's before it (issue
+  // 14, overhead). PostgreSQL aggregates the hot rows while ClickHouse reads.
+  const firstBytes = traced(p.trace, `ClickHouse (${occ.refName}): the cold query, to its first bytes`, () => latestRows(opts.cold, q));
+  firstBytes.catch(() => undefined);
   const hot = p.includeHot ? hotPartials(occ, p.values, state.w, BigInt(Date.now()) * 1000n) : undefined;
   const hotDone = hot
     ? traced(p.trace, `PostgreSQL (${occ.refName}): the hot rows aggregated, while ClickHouse reads`, () =>
@@ -207,16 +220,15 @@ async function copyColdRows(
     : undefined;
   hotDone?.catch(() => undefined);
   try {
-    const q = coldQuery(occ, p.values, state.w, state.visibility, opts.coldDatabase, shipment?.table);
-    stats.coldReads[occ.mode]++;
-    if (occ.topK) stats.coldReads.candidates++;
-    const started = performance.now();
-    let stream = await traced(p.trace, `ClickHouse (${occ.refName}): the cold query, to its first bytes`, () => latestRows(opts.cold, q));
+    let stream = await firstBytes;
     const bounded = occ.mode === 'raw' && !occ.topN;
     const smallBytes = opts.smallColdAnswerBytes ?? SMALL_COLD_ANSWER_BYTES;
     if (hotDone) {
       // The partial table holds the hot partials: the cold ones join them there.
-      await hotDone;
+      await hotDone.catch((err: unknown) => {
+        stream.destroy();
+        throw err;
+      });
       dropAtEnd();
       readPartialTableOnly(occ);
     } else if (how.inlineSmall && smallBytes > 0) {

@@ -4,6 +4,7 @@ import type { CatalogSnapshot } from '../router/catalog-snapshot';
 import type { RefusedConstruct } from './errors';
 import { DEFAULT_MIN_ROWS_PER_ROLLUP_ROW } from './rollup-density';
 import { RollupReadPolicy } from './rollup-read-policy';
+import { DEFAULT_PART_LISTING_MS, PartListings } from './part-listings';
 
 /** The part of a pino logger the engine uses. Never given SQL, parameters or values. */
 export interface EngineLogger {
@@ -64,6 +65,11 @@ export interface TierEngineOptions {
    * SET), and with false a session opts in with `SET strata.rollups = on`.
    */
   rollupReads?: boolean;
+  /**
+   * How long a listing of a cold table's parts is used for the latest-parts bound
+   * (part-listings.ts). Default 60 s; 0: each top-N's statement reads system.parts itself.
+   */
+  partListingMs?: number;
 }
 
 export type TierRoute = 'hot' | 'cold' | 'split';
@@ -85,6 +91,7 @@ export interface EngineContext {
   readonly opts: TierEngineOptions;
   readonly stats: EngineStats;
   readonly rollupPolicy: RollupReadPolicy;
+  readonly partListings: PartListings;
   snapshot(): CatalogSnapshot;
 }
 
@@ -96,6 +103,7 @@ export function engineContext(opts: TierEngineOptions): EngineContext {
       minRowsPerRollupRow: opts.minRowsPerRollupRow ?? DEFAULT_MIN_ROWS_PER_ROLLUP_ROW,
       readByDefault: opts.rollupReads ?? true,
     }),
+    partListings: new PartListings(opts.cold, opts.coldDatabase, opts.partListingMs ?? DEFAULT_PART_LISTING_MS, opts.logger),
     snapshot: () => (typeof opts.catalog === 'function' ? opts.catalog() : opts.catalog),
   };
 }

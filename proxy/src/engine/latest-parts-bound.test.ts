@@ -3,7 +3,7 @@ import { catalogSnapshot } from '../router/catalog-snapshot';
 import { loadSqlParser, parseStatements } from '../router/sql-parser';
 import { instantFromEpochText } from '../translate/instant';
 import { coldQuery, planStatement } from './plan';
-import { countLatestRows } from './latest-parts-bound';
+import { boundOfListing, countLatestRows } from './latest-parts-bound';
 
 /**
  * Where the cold top-N carries a bound from part metadata (latest-parts-bound.ts), and
@@ -88,5 +88,43 @@ describe('counting a cut by latestRows’ rule', () => {
   it('counts an unbounded read once', async () => {
     const cold = coldCounting({ [unbounded.sql]: 2 });
     await expect(countLatestRows(cold, unbounded)).resolves.toBe(2n);
+  });
+});
+
+describe('the bound from a listing of the parts (part-listings.ts)', () => {
+  const S = 1_000_000n;
+  // Three day parts of 10 rows, the newest split in two parts of 4 and 6.
+  const day = (d: number) => BigInt(d) * 86_400n * S;
+  const parts = [
+    { minUs: day(0), maxUs: day(1) - S, rows: 10n },
+    { minUs: day(1), maxUs: day(2) - S, rows: 10n },
+    { minUs: day(2), maxUs: day(3) - S, rows: 4n },
+    { minUs: day(2) + 3600n * S, maxUs: day(3) - S, rows: 6n },
+  ];
+
+  it('DESC: the least min_time of the newest parts up to the one reaching n + m rows', () => {
+    expect(boundOfListing(parts, true, 6n)).toBe(day(2) + 3600n * S);
+    expect(boundOfListing(parts, true, 7n)).toBe(day(2));
+    expect(boundOfListing(parts, true, 20n)).toBe(day(1));
+  });
+
+  it("ASC: the greatest max_time of the oldest parts, a second past it (min_time and max_time are whole seconds)", () => {
+    expect(boundOfListing(parts, false, 10n)).toBe(day(1));
+    expect(boundOfListing(parts, false, 11n)).toBe(day(2));
+  });
+
+  it('counts only the parts in range', () => {
+    // Below day 2: the newest parts are out of range, the bound starts at day 1's.
+    expect(boundOfListing(parts, true, 5n, undefined, day(2))).toBe(day(1));
+    // From day 1 on, ASC: day 0's part is out of range.
+    expect(boundOfListing(parts, false, 5n, day(1))).toBe(day(2));
+  });
+
+  it('none where it would prune no part in range, or no part is in range', () => {
+    expect(boundOfListing(parts, true, 21n)).toBeUndefined();
+    expect(boundOfListing(parts, true, 30n)).toBeUndefined();
+    expect(boundOfListing(parts, false, 100n)).toBeUndefined();
+    expect(boundOfListing(parts, true, 5n, day(5))).toBeUndefined();
+    expect(boundOfListing([], true, 5n)).toBeUndefined();
   });
 });

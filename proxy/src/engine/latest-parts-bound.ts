@@ -5,6 +5,7 @@ import type { ChParams } from '../translate/ch-params';
 import { CH_MAX_US, CH_MIN_US, chDateTime64 } from '../translate/instant';
 import type { TimeRange } from '../translate/time-predicate';
 import type { ColdQuery } from './plan';
+import type { ListedPart } from './part-listings';
 import type { TopN } from './top-n';
 
 /**
@@ -57,19 +58,28 @@ export interface LatestPartsBound {
   rows: bigint;
 }
 
+/** The top-N's first key is `rel`'s time column (a raw table's): its parts' times can bound it. */
+export function mayBoundByParts(rel: TieredRelation, topN: TopN): boolean {
+  const kind = rel.columns.find((c) => c.name === rel.timeColumn)?.kind;
+  return !rel.rollupOf && topN.keys[0]?.column === rel.timeColumn && kind !== undefined && TIME_KINDS.has(kind);
+}
+
 /** The bound for the cold top-N of `rel`, or undefined where it cannot pay. */
 export function latestPartsBound(rel: TieredRelation, topN: TopN, src: LatestPartsSource): LatestPartsBound | undefined {
+  if (!mayBoundByParts(rel, topN)) return undefined;
   const first = topN.keys[0];
-  const kind = rel.columns.find((c) => c.name === rel.timeColumn)?.kind;
-  if (rel.rollupOf || first?.column !== rel.timeColumn || !kind || !TIME_KINDS.has(kind)) return undefined;
   // Ends beyond ClickHouse's instants bound nothing there.
   const lo = src.range.lo >= CH_MIN_US ? src.range.lo : undefined;
   const hi = src.range.hi <= CH_MAX_US ? src.range.hi : undefined;
   if (lo !== undefined && hi !== undefined && hi - lo <= WIDE_RANGE_US) return undefined;
   const desc = first.direction === 'DESC';
   const time = chIdent(rel.timeColumn);
-  const rows = topN.rows.toString();
   const { params } = src;
+  if (topN.latestParts) {
+    const b = boundOfListing(topN.latestParts, desc, topN.rows, lo, hi);
+    return b === undefined ? undefined : { condition: `${time} ${desc ? '>=' : '<'} ${params.add(chDateTime64(b), "DateTime64(6, 'UTC')")}`, rows: topN.rows };
+  }
+  const rows = topN.rows.toString();
   const inRange: string[] = [];
   if (hi !== undefined) inRange.push(`min_time < ${params.add(chDateTime64(hi), "DateTime64(6, 'UTC')")}`);
   if (lo !== undefined) inRange.push(`toDateTime64(max_time, 6, 'UTC') + toIntervalSecond(1) > ${params.add(chDateTime64(lo), "DateTime64(6, 'UTC')")}`);
@@ -84,6 +94,25 @@ export function latestPartsBound(rel: TieredRelation, topN: TopN, src: LatestPar
   const counted = `SELECT ${edge}, rows, sum(rows) OVER (ORDER BY ${edge} ${order} ROWS UNBOUNDED PRECEDING) AS running FROM system.parts WHERE ${parts}`;
   const b = `toDateTime64(${past}(${edge}), 6, 'UTC')${desc ? '' : ' + toIntervalSecond(1)'}`;
   return { condition: `${time} ${op} (SELECT ${b} FROM (${counted}) WHERE running - rows < ${rows})`, rows: topN.rows };
+}
+
+/**
+ * The subquery's B from a listing (part-listings.ts), in µs: the same parts in range, the
+ * same running count. Undefined where B would prune no part in range (the bound would only
+ * cost its own condition) or none is in range.
+ */
+export function boundOfListing(parts: readonly ListedPart[], desc: boolean, rows: bigint, lo?: bigint, hi?: bigint): bigint | undefined {
+  const second = 1_000_000n;
+  const inRange = parts.filter((p) => (hi === undefined || p.minUs < hi) && (lo === undefined || p.maxUs + second > lo));
+  const edge = (p: ListedPart) => (desc ? p.minUs : p.maxUs);
+  const ordered = [...inRange].sort((a, b) => (edge(a) === edge(b) ? 0 : (edge(a) < edge(b)) === desc ? 1 : -1));
+  let running = 0n;
+  let taken = 0;
+  while (taken < ordered.length && running < rows) running += ordered[taken++].rows;
+  if (taken === 0 || taken === ordered.length) return undefined;
+  const edges = ordered.slice(0, taken).map(edge);
+  const b = edges.reduce((x, y) => ((y < x) === desc ? y : x));
+  return desc ? b : b + second;
 }
 
 /**

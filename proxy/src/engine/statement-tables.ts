@@ -26,6 +26,7 @@ import { coldDeletesFromRows, tombstoneFilterSql } from './tiered-delete';
 import { runInOrder, type PipelinedStatement } from './hot-session';
 import type { InlineColumn } from './inline-cold-rows';
 import { withTextOrder, type ColumnCollation } from './text-order-columns';
+import type { PartListings } from './part-listings';
 import type { Transaction } from './transaction';
 
 /** A tiered table as this statement's snapshot has it. */
@@ -52,6 +53,8 @@ export interface StatementTables {
   described?: Described;
   /** What rollup reads depend on, read in the same round trip where a table has rollups (rollup-reads.ts). */
   rollupContext?: RollupContext;
+  /** The cold tables' parts as the engine last listed them (part-listings.ts). */
+  partListings?: PartListings;
 }
 
 /** W, visibility and the registered spec of each table, in the statement's snapshot (core's READ_TIER_STATE_SQL). */
@@ -152,7 +155,7 @@ export async function readStatementTables(
     if (base) states.set(relation.table, { ...base, visibility: base.generations, hotColumns: undefined });
   }
   const described = describeFirst.length > 0 ? { paramTypes: results[0].paramTypes ?? [], fields: results[0].fields } : undefined;
-  return { snapshot: withTextOrder(withCurrentSpecs(cached, specs), collations), states, rollupPolicy: ctx.rollupPolicy, ...(described ? { described } : {}), ...(rollupContext ? { rollupContext } : {}) };
+  return { snapshot: withTextOrder(withCurrentSpecs(cached, specs), collations), states, rollupPolicy: ctx.rollupPolicy, partListings: ctx.partListings, ...(described ? { described } : {}), ...(rollupContext ? { rollupContext } : {}) };
 }
 
 async function checkCanRead(tx: Transaction, role: string, relations: TieredRelation[]): Promise<void> {

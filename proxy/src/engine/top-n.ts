@@ -1,3 +1,4 @@
+import type { ListedPart } from './part-listings';
 import { chIdent } from '@strata/core';
 import type { PgNode } from '../router/sql-parser';
 import { withWindowRefsInlined } from '../router/window-frame';
@@ -50,6 +51,8 @@ export interface TopN {
   where?: PgNode;
   /** Set once W is known: the hot tier holds the first n + m rows, ClickHouse is not read (hot-top-n.ts). */
   hotHolds?: boolean;
+  /** The cold table's parts as the engine last listed them (part-listings.ts): the latest-parts bound is computed from them; absent: by the statement. */
+  latestParts?: ListedPart[];
 }
 
 /**
