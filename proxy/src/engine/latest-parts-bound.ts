@@ -16,7 +16,9 @@ import type { TopN } from './top-n';
  * The bound B comes from part metadata (system.parts: rows, and min_time / max_time of
  * the partition key's minmax index, whole seconds), read by a scalar subquery of the
  * same ClickHouse statement (~1.5 ms of chDB), so ClickHouse prunes partitions with it
- * and no round trip is added.
+ * and no round trip is added — or, where the proxy has listed the table's parts
+ * (part-listings.ts: the subquery cost 4.8 ms where it pruned nothing), by boundOfListing
+ * from the same metadata, sent as a literal, and not at all where it would prune no part.
  *
  * DESC: parts sorted by min_time, newest first; B = the least min_time of the parts up to
  * the first at which the running row count reaches n + m. Every row of those parts has
