@@ -11,7 +11,7 @@ import { inlineTempTable, stagedColumns, tsvToArrayLiterals, unescapeCopyText } 
 import { chText, coldQuery, coldRange, coldSource, isEmptyRange, type ColdQuery, occurrenceRange, planStatement, tempTableColumns, tempTableSql, type OccurrencePlan, type StatementPlan } from './plan';
 import { chooseRollupReads } from './rollup-reads';
 import { boundError, RAW_ROW_DEFAULTS, rawRowBound, rawRowBoundExceeded } from './raw-row-bound';
-import { countLatestRows, latestRows, mayBoundByParts } from './latest-parts-bound';
+import { countLatestRows, latestRows, partsBoundRange } from './latest-parts-bound';
 import { readSmallAnswer, SMALL_COLD_ANSWER_BYTES } from './small-cold-answer';
 import type { StatementTables, TierStateRow } from './statement-tables';
 import { evaluateTimeBounds } from './time-bounds';
@@ -97,10 +97,11 @@ export async function prepareStatement(
   for (const occ of plan.occurrences) {
     const { topN, relation } = occ;
     const w = states.get(relation.table)!.w;
-    if (!isEmptyRange(coldRange(occ, values, w))) {
+    const cold = coldRange(occ, values, w);
+    if (!isEmptyRange(cold)) {
       anyCold = true;
       // What the engine knows of the cold table's parts, for the top-N's latest-parts bound.
-      if (topN && mayBoundByParts(relation, topN)) topN.latestParts = tables.partListings?.of(relation.table, states.get(relation.table)!.generations);
+      if (topN && partsBoundRange(relation, topN, cold)) topN.latestParts = tables.partListings?.of(relation.table, states.get(relation.table)!.generations);
     }
     const r = occurrenceRange(occ, values);
     if (!(r.hi < w || (r.hi === w && !r.hiInclusive))) allCold = false;

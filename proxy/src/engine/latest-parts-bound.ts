@@ -60,21 +60,25 @@ export interface LatestPartsBound {
   rows: bigint;
 }
 
-/** The top-N's first key is `rel`'s time column (a raw table's): its parts' times can bound it. */
-export function mayBoundByParts(rel: TieredRelation, topN: TopN): boolean {
+/**
+ * Where part metadata can pay for the cold top-N of `rel` over `range`: its first key is
+ * the time column of a raw table, and the range is open or wider than WIDE_RANGE_US. Its
+ * ends within ClickHouse's instants (ends beyond them bound nothing there); else undefined.
+ */
+export function partsBoundRange(rel: TieredRelation, topN: TopN, range: TimeRange): { lo?: bigint; hi?: bigint } | undefined {
   const kind = rel.columns.find((c) => c.name === rel.timeColumn)?.kind;
-  return !rel.rollupOf && topN.keys[0]?.column === rel.timeColumn && kind !== undefined && TIME_KINDS.has(kind);
+  if (rel.rollupOf || topN.keys[0]?.column !== rel.timeColumn || kind === undefined || !TIME_KINDS.has(kind)) return undefined;
+  const lo = range.lo >= CH_MIN_US ? range.lo : undefined;
+  const hi = range.hi <= CH_MAX_US ? range.hi : undefined;
+  return lo !== undefined && hi !== undefined && hi - lo <= WIDE_RANGE_US ? undefined : { lo, hi };
 }
 
 /** The bound for the cold top-N of `rel`, or undefined where it cannot pay. */
 export function latestPartsBound(rel: TieredRelation, topN: TopN, src: LatestPartsSource): LatestPartsBound | undefined {
-  if (!mayBoundByParts(rel, topN)) return undefined;
-  const first = topN.keys[0];
-  // Ends beyond ClickHouse's instants bound nothing there.
-  const lo = src.range.lo >= CH_MIN_US ? src.range.lo : undefined;
-  const hi = src.range.hi <= CH_MAX_US ? src.range.hi : undefined;
-  if (lo !== undefined && hi !== undefined && hi - lo <= WIDE_RANGE_US) return undefined;
-  const desc = first.direction === 'DESC';
+  const ends = partsBoundRange(rel, topN, src.range);
+  if (!ends) return undefined;
+  const { lo, hi } = ends;
+  const desc = topN.keys[0].direction === 'DESC';
   const time = chIdent(rel.timeColumn);
   const { params } = src;
   if (topN.latestParts) {
