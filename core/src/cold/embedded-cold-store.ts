@@ -152,6 +152,22 @@ export function plainInsertTarget(table: string, columns: readonly string[]): { 
   return { table: parts.join('.'), columns: [...columns] };
 }
 
+/**
+ * Resolves when `out` drains or closes, leaving no listener behind: one left per wait (the
+ * other event's) piled up on a long answer read by a slow consumer (MaxListenersExceeded).
+ */
+function drainedOrClosed(out: PassThrough): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      out.off('drain', done);
+      out.off('close', done);
+      resolve();
+    };
+    out.on('drain', done);
+    out.on('close', done);
+  });
+}
+
 async function readAll(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) {
@@ -233,7 +249,7 @@ export class EmbeddedColdStore implements ColdStore {
       try {
         for await (const chunk of stream) {
           if (out.destroyed) break;
-          if (!out.write(Buffer.from(chunk.raw()))) await new Promise((resolve) => out.once('drain', resolve).once('close', resolve));
+          if (!out.write(Buffer.from(chunk.raw()))) await drainedOrClosed(out);
         }
       } finally {
         stream.cancel();

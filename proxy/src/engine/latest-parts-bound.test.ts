@@ -126,5 +126,7 @@ describe('the bound from a listing of the parts (part-listings.ts)', () => {
     expect(boundOfListing(parts, false, 100n)).toBeUndefined();
     expect(boundOfListing(parts, true, 5n, day(5))).toBeUndefined();
     expect(boundOfListing([], true, 5n)).toBeUndefined();
+    // A partition key not on a time column: system.parts says 0 for both.
+    expect(boundOfListing([...parts, { minUs: 0n, maxUs: 0n, rows: 7n }], true, 5n)).toBeUndefined();
   });
 });

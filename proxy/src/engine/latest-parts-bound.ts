@@ -110,6 +110,8 @@ export function latestPartsBound(rel: TieredRelation, topN: TopN, src: LatestPar
 export function boundOfListing(parts: readonly ListedPart[], desc: boolean, rows: bigint, lo?: bigint, hi?: bigint): bigint | undefined {
   const second = 1_000_000n;
   const inRange = parts.filter((p) => (hi === undefined || p.minUs < hi) && (lo === undefined || p.maxUs + second > lo));
+  // ClickHouse leaves min_time / max_time at 0 where the partition key is not on a time column: nothing to bound by.
+  if (inRange.some((p) => p.minUs === 0n && p.maxUs === 0n)) return undefined;
   const edge = (p: ListedPart) => (desc ? p.minUs : p.maxUs);
   const ordered = [...inRange].sort((a, b) => (edge(a) === edge(b) ? 0 : (edge(a) < edge(b)) === desc ? 1 : -1));
   let running = 0n;
