@@ -101,19 +101,29 @@ export interface DifferentialBedOptions extends DifferentialTableOptions {
   proxyConfig?: Partial<Parameters<typeof resolveProxyConfig>[0]>;
 }
 
-export async function startDifferentialBed(spec: TieredTableSpec, opts: DifferentialBedOptions): Promise<DifferentialBed> {
-  const fx = await tieredFixture(spec);
-  await loadDifferentialTable(fx, spec, opts);
+/** A tiered proxy over the fixture's databases (user postgres, `password`), and a client connected through it. */
+export async function proxyOver(
+  fx: TieredFixture,
+  password: string,
+  proxyConfig?: DifferentialBedOptions['proxyConfig'],
+): Promise<{ proxy: RunningTieredProxy; client: Client }> {
   const pino = (await import('pino')).default;
-  const proxy = await startTieredProxy(resolveProxyConfig({ ...opts.proxyConfig, listen: '127.0.0.1:0', backendUrl: fx.pgUrl, users: { postgres: opts.password } }), {
+  const proxy = await startTieredProxy(resolveProxyConfig({ ...proxyConfig, listen: '127.0.0.1:0', backendUrl: fx.pgUrl, users: { postgres: password } }), {
     pgUrl: fx.pgUrl,
     cold: fx.cold,
     coldDatabase: fx.database,
     logger: pino({ level: process.env.STRATA_TEST_LOG ?? 'silent' }),
   });
   const database = new URL(fx.pgUrl).pathname.slice(1);
-  const client = new Client({ connectionString: `postgres://postgres:${opts.password}@${proxy.host}:${proxy.port}/${database}` });
+  const client = new Client({ connectionString: `postgres://postgres:${password}@${proxy.host}:${proxy.port}/${database}` });
   await client.connect();
+  return { proxy, client };
+}
+
+export async function startDifferentialBed(spec: TieredTableSpec, opts: DifferentialBedOptions): Promise<DifferentialBed> {
+  const fx = await tieredFixture(spec);
+  await loadDifferentialTable(fx, spec, opts);
+  const { proxy, client } = await proxyOver(fx, opts.password, opts.proxyConfig);
   const ref = new Client({ connectionString: fx.pgUrl });
   await ref.connect();
   return {

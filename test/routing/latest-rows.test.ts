@@ -1,11 +1,8 @@
-import { Client } from 'pg';
-import pino from 'pino';
+import type { Client } from 'pg';
 import { METRICS_EVENTS_COLUMNS_SQL, runTiering } from '@strata/core';
 import { metricsSpec, tiererDeps } from '../support/tiered-fixture';
-import { resolveProxyConfig } from '../../proxy/src/config';
-import { startTieredProxy } from '../../proxy/src/tiered-proxy';
 import { compareOutcomes } from './corpus/compare';
-import { startDifferentialBed, textOutcome as outcome, type DifferentialBed } from './differential-bed';
+import { proxyOver, startDifferentialBed, textOutcome as outcome, type DifferentialBed } from './differential-bed';
 
 /**
  * "The latest rows" of a table whose cold sort key starts with its time column, through
@@ -173,15 +170,7 @@ describe('latest rows of a time-ordered cold table', () => {
     let viaListing: Client;
 
     beforeAll(async () => {
-      const proxy = await startTieredProxy(resolveProxyConfig({ listen: '127.0.0.1:0', backendUrl: bed.fx.pgUrl, users: { postgres: 'listing' } }), {
-        pgUrl: bed.fx.pgUrl,
-        cold: bed.fx.cold,
-        coldDatabase: bed.fx.database,
-        logger: pino({ level: 'silent' }),
-      });
-      listing = proxy;
-      viaListing = new Client({ connectionString: `postgres://postgres:listing@${proxy.host}:${proxy.port}/${new URL(bed.fx.pgUrl).pathname.slice(1)}` });
-      await viaListing.connect();
+      ({ proxy: listing, client: viaListing } = await proxyOver(bed.fx, 'listing'));
     });
     afterAll(async () => {
       await viaListing?.end();

@@ -67,8 +67,6 @@ const RETRY_MAX_DELAY_MS = 2_000;
 const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 /** The connection broke while a request was in flight: the server may have acted on it. */
 const CONNECTION_LOST_CODES = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED']);
-/** What @clickhouse/client rejects with when `request_timeout` elapses. */
-const CLIENT_TIMEOUT_MESSAGE = READ_TIMEOUT_MESSAGE;
 
 export function resolveHttpColdStoreConfig(config: HttpColdStoreConfig): ResolvedHttpColdStoreConfig {
   let parsed: URL;
@@ -122,7 +120,7 @@ export function networkFailureOf(err: unknown): NetworkFailure | undefined {
   if (code !== undefined && UNREACHABLE_CODES.has(code)) return 'unreachable';
   if (code !== undefined && CONNECTION_LOST_CODES.has(code)) return 'connection-lost';
   if (err.message === 'socket hang up') return 'connection-lost';
-  if (err.message === CLIENT_TIMEOUT_MESSAGE) return 'timeout';
+  if (err.message === READ_TIMEOUT_MESSAGE) return 'timeout';
   return undefined;
 }
 

@@ -1,6 +1,7 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
+import { text } from 'node:stream/consumers';
 import { parseError } from '@clickhouse/client';
 import type { QueryParams } from './cold-store';
 
@@ -34,7 +35,7 @@ export interface PlainReadTarget {
 
 /** Idle keep-alive sockets are closed after this long (the client's default idle_socket_ttl). */
 const IDLE_SOCKET_MS = 2_500;
-/** What the client rejects with when request_timeout elapses (http-cold-store.ts classifies it). */
+/** What @clickhouse/client rejects with when request_timeout elapses, said alike here: http-cold-store.ts classifies both. */
 export const READ_TIMEOUT_MESSAGE = 'Timeout error.';
 
 export class PlainReads {
@@ -69,10 +70,7 @@ export class PlainReads {
           resolve(res);
           return;
         }
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.once('error', reject);
-        res.once('end', () => reject(parseError(Buffer.concat(chunks).toString('utf8') || `HTTP ${res.statusCode ?? '?'}`)));
+        text(res).then((body) => reject(parseError(body || `HTTP ${res.statusCode ?? '?'}`)), reject);
       });
       req.end(body);
     });
@@ -80,9 +78,7 @@ export class PlainReads {
 
   /** `sql`'s whole answer as text (a small one: a count, a measure, a listing). */
   async readText(sql: string, params: QueryParams | undefined, headers: Record<string, string> | undefined): Promise<string> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of await this.read(sql, params, headers)) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks).toString('utf8');
+    return text(await this.read(sql, params, headers));
   }
 
   close(): void {

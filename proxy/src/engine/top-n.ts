@@ -1,4 +1,3 @@
-import type { ListedPart } from './part-listings';
 import { chIdent } from '@strata/core';
 import type { PgNode } from '../router/sql-parser';
 import { withWindowRefsInlined } from '../router/window-frame';
@@ -7,6 +6,7 @@ import { conjuncts, opName } from '../translate/ast';
 import { textOperand } from '../translate/text-order';
 import { readsAggregateOrWindow } from './aggregate-calls';
 import { integerParam } from './integer-params';
+import type { ListedPart } from './part-listings';
 import { partitionKeys } from './partition-keys';
 import { expandOffsetCalls, findOffsetCalls, offsetOf, type OffsetCall } from './left-out-offsets';
 import { cutForWindows, type LeadingKeys } from './top-n-windows';
