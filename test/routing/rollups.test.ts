@@ -163,6 +163,27 @@ describe('rollups serve bucketed aggregates through the proxy', () => {
       expect(await coldStatement(all)).not.toMatch('UNION ALL');
     });
 
+    it('a bucket bound every visible rollup row meets is not sent, and the answer stays PostgreSQL’s', async () => {
+      const bounds = (ch: string) => [/`bucket` >= \{/.test(ch), /`bucket` < \{/.test(ch)];
+      // No range: every visible bucket lies in [the rollup's retention, W).
+      const all = `SELECT app, host, count(*) AS n, sum(value) AS sum, count(value) AS nv FROM metrics_events GROUP BY 1, 2 ORDER BY 1, 2`;
+      expect(await check(all)).toBe('1m');
+      expect(bounds(await coldStatement(all))).toEqual([false, false]);
+      expect(await explain(all)).toMatch('bucket bounds every visible rollup row meets not sent');
+      // From the first tiered minute (the dataset's start) to W: still none.
+      const fromStart = `SELECT app, count(*) AS n FROM metrics_events WHERE time >= '2026-01-01 00:00+00' AND time < '${W2}' GROUP BY 1 ORDER BY 1`;
+      expect(await check(fromStart)).toBe('1h');
+      expect(bounds(await coldStatement(fromStart))).toEqual([false, false]);
+      // An hour later: the first hour's buckets lie below it (grouped by app alone: the 1h rollup).
+      const later = `SELECT app, count(*) AS n FROM metrics_events WHERE time >= '2026-01-01 01:00+00' GROUP BY 1 ORDER BY 1`;
+      expect(await check(later)).toBe('1h');
+      expect(bounds(await coldStatement(later))).toEqual([true, false]);
+      // Ending an hour before W: the last buckets lie above it.
+      const earlier = `SELECT app, count(*) AS n FROM metrics_events WHERE time < '2026-01-02 23:00+00' GROUP BY 1 ORDER BY 1`;
+      expect(await check(earlier)).toBe('1h');
+      expect(bounds(await coldStatement(earlier))).toEqual([false, true]);
+    });
+
     it('edges of the range, NaN buckets and the generation before the rollup: one raw SELECT beside the rollup', async () => {
       // 10:05 holds the late row (the second run's generation, the 2m rollup's first); 11:15 (NaN) and 12:20 (+∞ and −∞: a NaN sum) are read raw for max.
       const sql = `SELECT time_bucket('10 minutes', time) AS t, app, max(value) AS max, sum(value), count(*) FROM metrics_events WHERE ${RANGE} GROUP BY 1, 2 ORDER BY 1, 2`;

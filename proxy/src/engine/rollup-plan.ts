@@ -73,6 +73,11 @@ export interface RollupRead {
   olderRaw: boolean;
   /** Whole buckets inside [from, to) read raw, ascending and apart: a NaN sum there (see `serves`). */
   rawBuckets: Array<{ from: Instant; to: Instant }>;
+  /**
+   * Whether `bucket >= from` / `bucket < to` can leave out a visible rollup row; false where
+   * every visible bucket lies inside (rollup-coverage.ts `buckets`), and the bound is not sent.
+   */
+  bucketBounds: { from: boolean; to: boolean };
 }
 
 const SECOND = 1_000_000n;
@@ -217,8 +222,8 @@ export function rollupColdQuery(occ: OccurrencePlan, read: RollupRead, cols: Par
   // Pending deletes reach only generations ≤ deletedUpTo, and rows below a rollup's start are
   // from before it was last added: neither is read from the rollup.
   const rollupWhere = [
-    `${bucket} >= ${from}`,
-    `${bucket} < ${to}`,
+    ...(read.bucketBounds.from ? [`${bucket} >= ${from}`] : []),
+    ...(read.bucketBounds.to ? [`${bucket} < ${to}`] : []),
     ...occ.pushed,
     read.generations,
     ...(read.deletedUpTo === undefined && read.startGen === undefined ? [] : [`${gen} >= ${read.firstGen}`]),
@@ -287,6 +292,7 @@ export function rollupReadText(read: RollupRead): string {
     ...(read.deletedUpTo === undefined ? [] : [`generations ≤ ${read.deletedUpTo} (reached by cold deletes) read raw`]),
     ...(read.olderRaw ? [`generations below ${read.firstGen} read raw`] : []),
     ...(read.rawBuckets.length > 0 ? [`${read.rawBuckets.length} run(s) of buckets with a NaN sum read raw`] : []),
+    ...(read.bucketBounds.from && read.bucketBounds.to ? [] : [`bucket bounds every visible rollup row meets not sent`]),
   ];
   return (
     `partial aggregates from rollup ${read.candidate.spec.name} (${read.candidate.table}, interval ${read.candidate.spec.interval}) ` +

@@ -36,6 +36,8 @@ interface Cold {
   olderRaw?: [string, string];
   raw?: [string, string];
   nanBuckets?: string[];
+  /** The visible rollup rows' least and greatest bucket; by default wider than every range here. */
+  buckets?: [string, string];
 }
 
 /** A cold store answering the coverage's three or four questions, counting them. */
@@ -44,7 +46,10 @@ function coldStore(c: Cold): ColdStore & { asked: number } {
     asked: 0,
     async query(sql: string) {
       store.asked++;
-      if (sql.includes('minOrNull')) return [{ first: c.firstGen ?? null }];
+      if (sql.includes('minOrNull')) {
+        const [lo, hi] = c.buckets ?? ['2020-01-01T00:00:00Z', '2030-01-01T00:00:00Z'];
+        return [{ first: c.firstGen ?? null, lo: String(us(lo)), hi: String(us(hi)) }];
+      }
       if (sql.includes('AS b FROM')) return (c.nanBuckets ?? []).map((b) => ({ b: String(us(b)) }));
       const span = sql.includes('< ') ? c.olderRaw : c.raw;
       return [span ? { n: '1', lo: String(us(span[0])), hi: String(us(span[1])) } : { n: '0', lo: '0', hi: '0' }];
@@ -133,6 +138,28 @@ describe('chooseRollupReads', () => {
     const elsewhere = await choose({ context: { tables: ['other_events'], row: ['off', null, null] } });
     expect(elsewhere.hotAsked).toBe(1);
     expect(elsewhere.read).toBeDefined();
+  });
+
+  it('a bucket bound every visible rollup row meets is not sent; one that can leave a row out is', async () => {
+    const raw: [string, string] = ['2026-01-01T00:00:00Z', '2026-01-31T00:00:00Z'];
+    const wide = await choose({});
+    expect(wide.read?.bucketBounds).toEqual({ from: true, to: true });
+    expect(wide.sql).toMatch(/`bucket` >= \{p\d+_\d+:DateTime64\(6, 'UTC'\)\} AND `bucket` < \{p\d+_\d+:/);
+    // Every visible bucket in [from, to): neither bound.
+    const inside = await choose({ cold: { firstGen: '3', raw, buckets: ['2026-01-10T00:00:00Z', '2026-01-19T23:59:00Z'] } });
+    expect(inside.read?.bucketBounds).toEqual({ from: false, to: false });
+    expect(inside.sql).toMatch(/ WHERE `_strata_gen` <= 7 GROUP BY /);
+    // The last bucket at `to` (the range ends before it): the upper bound stays, the lower goes.
+    const atTo = await choose({ cold: { firstGen: '3', raw, buckets: ['2026-01-10T00:00:00Z', '2026-01-20T00:00:00Z'] } });
+    expect(atTo.read?.bucketBounds).toEqual({ from: false, to: true });
+    expect(atTo.sql).toMatch(/WHERE `bucket` < \{/);
+    expect(atTo.sql).not.toMatch('`bucket` >=');
+    // A bucket before `from`: the lower bound stays.
+    const before = await choose({ cold: { firstGen: '3', raw, buckets: ['2026-01-09T23:59:00Z', '2026-01-15T00:00:00Z'] } });
+    expect(before.read?.bucketBounds).toEqual({ from: true, to: false });
+    // NaN runs are still left out of the rollup's SELECT.
+    const nan = await choose({ cold: { firstGen: '3', raw, buckets: ['2026-01-10T00:00:00Z', '2026-01-11T00:00:00Z'], nanBuckets: ['2026-01-10T05:00:00Z'] } });
+    expect(nan.sql).toMatch(/WHERE `_strata_gen` <= 7 AND NOT \(\(`bucket` >= /);
   });
 
   it('no visible rollup row: no rollup read', async () => {

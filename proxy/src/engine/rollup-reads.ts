@@ -59,7 +59,7 @@ export async function chooseRollupReads(
     if (!range) continue;
     // Raw rows outside the whole buckets: below them unless the cold range starts at the first, above unless it ends at the last.
     const edges = { below: !(cold.lo === range.from && cold.loInclusive), above: !(cold.hi === range.to && !cold.hiInclusive) };
-    reads.push({ occ, read: { candidate: c, ...range, edges, generations: state.generations, firstGen: 0n, olderRaw: false, rawBuckets: [] } });
+    reads.push({ occ, read: { candidate: c, ...range, edges, generations: state.generations, firstGen: 0n, olderRaw: false, rawBuckets: [], bucketBounds: { from: true, to: true } } });
   }
   if (reads.length === 0) return;
   const tables = [...new Set(reads.map((r) => r.occ.relation.table))];
@@ -92,6 +92,9 @@ export async function chooseRollupReads(
     const olderRaw = firstGen > cov.firstGen || (cov.olderRaw !== undefined && cov.olderRaw.lo < read.to && cov.olderRaw.hi >= read.from);
     // An edge where the raw table holds no row is not read (a range unbounded below, e.g.).
     const edges = { below: read.edges.below && cov.raw !== undefined && cov.raw.lo < read.from, above: read.edges.above && cov.raw !== undefined && cov.raw.hi >= read.to };
-    occ.rollupRead = { ...read, edges, ...(deletedUpTo === undefined ? {} : { deletedUpTo }), ...(startGen === undefined ? {} : { startGen }), firstGen, olderRaw, rawBuckets };
+    // A bound every visible bucket meets selects nothing: not sent (rollup-coverage.ts `buckets`).
+    const span = cov.buckets;
+    const bucketBounds = { from: span === undefined || span.lo < read.from, to: span === undefined || span.hi >= read.to };
+    occ.rollupRead = { ...read, edges, bucketBounds, ...(deletedUpTo === undefined ? {} : { deletedUpTo }), ...(startGen === undefined ? {} : { startGen }), firstGen, olderRaw, rawBuckets };
   }
 }
