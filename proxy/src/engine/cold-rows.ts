@@ -102,6 +102,13 @@ export async function prepareStatement(
       anyCold = true;
       // What the engine knows of the cold table's parts, for the top-N's latest-parts bound.
       if (topN && partsBoundRange(relation, topN, cold)) topN.latestParts = tables.partListings?.of(relation.table, generations);
+      // Not cold-only tables: the gateway writes their rows straight to ClickHouse, in the one
+      // generation they ever have (cold-spans.ts).
+      if (!relation.rollupOf && relation.mode !== 'cold-only') {
+        occ.coldSpan = tables.coldSpans?.of(relation.table, relation.timeColumn, generations);
+        // Shipped hot rows meet the statement's own range.
+        occ.timesFrom1970 = occ.coldSpan !== undefined && occ.coldSpan.lo >= 0n && (!occ.shipHot || occurrenceRange(occ, values).lo >= 0n);
+      }
     }
     const r = occurrenceRange(occ, values);
     if (!(r.hi < w || (r.hi === w && !r.hiInclusive))) allCold = false;

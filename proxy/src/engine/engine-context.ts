@@ -5,6 +5,7 @@ import type { RefusedConstruct } from './errors';
 import { DEFAULT_MIN_ROWS_PER_ROLLUP_ROW } from './rollup-density';
 import { RollupReadPolicy } from './rollup-read-policy';
 import { DEFAULT_PART_LISTING_MS, PartListings } from './part-listings';
+import { ColdSpans } from './cold-spans';
 
 /** The part of a pino logger the engine uses. Never given SQL, parameters or values. */
 export interface EngineLogger {
@@ -70,6 +71,12 @@ export interface TierEngineOptions {
    * (part-listings.ts). Default 60 s; 0: each top-N's statement reads system.parts itself.
    */
   partListingMs?: number;
+  /**
+   * Leave out time conditions every visible cold row meets, from the span read once per
+   * generation set (cold-spans.ts). Default true; false sends every condition (tests that
+   * read the statements ClickHouse is sent).
+   */
+  coldSpans?: boolean;
 }
 
 export type TierRoute = 'hot' | 'cold' | 'split';
@@ -92,6 +99,8 @@ export interface EngineContext {
   readonly stats: EngineStats;
   readonly rollupPolicy: RollupReadPolicy;
   readonly partListings: PartListings;
+  /** Where each raw table's visible cold rows lie, per generation set (cold-spans.ts); absent with coldSpans: false. */
+  readonly coldSpans?: ColdSpans;
   snapshot(): CatalogSnapshot;
 }
 
@@ -104,6 +113,7 @@ export function engineContext(opts: TierEngineOptions): EngineContext {
       readByDefault: opts.rollupReads ?? true,
     }),
     partListings: new PartListings(opts.cold, opts.coldDatabase, opts.partListingMs ?? DEFAULT_PART_LISTING_MS, opts.logger),
+    ...(opts.coldSpans === false ? {} : { coldSpans: new ColdSpans(opts.cold, opts.coldDatabase, opts.logger) }),
     snapshot: () => (typeof opts.catalog === 'function' ? opts.catalog() : opts.catalog),
   };
 }

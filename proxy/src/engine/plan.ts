@@ -19,6 +19,7 @@ import {
   type TimePredicate,
   type TimeRange,
 } from '../translate/time-predicate';
+import type { ColdSpan } from './cold-spans';
 import { coldTimeConditions } from './cold-time-conditions';
 import { filteredPartialExprs } from './filtered-partials';
 import { floatGroupSql } from './float-equality-key';
@@ -77,6 +78,17 @@ export interface OccurrencePlan {
   rollup?: RollupCandidate;
   /** Set once the bounds are known: the whole buckets the rollup is read for. */
   rollupRead?: RollupRead;
+  /**
+   * Set once the generations are known, where the engine has read it: the span of the
+   * visible cold rows of a raw table (cold-spans.ts), so the read leaves out time
+   * conditions they all meet.
+   */
+  coldSpan?: ColdSpan;
+  /**
+   * Every row ClickHouse groups (cold rows, shipped hot rows) lies at or after 1970: time
+   * cells are plain integer divisions (flooredTime), without the correction for negative times.
+   */
+  timesFrom1970?: boolean;
   /**
    * Partial mode reading hot rows beside the cold partials: the derived table's hot branch
    * (each hot row its own partial), so PostgreSQL can aggregate it into the partial table
@@ -255,10 +267,11 @@ export function chText(expr: string, kind: string | undefined): string {
  * `%` and intDiv of a negative count turn unsigned, and instants before 1970 landed in
  * wrong day or week cells.
  */
-export function flooredTime(raw: string, g: bigint): { key: string; instant: string } {
+export function flooredTime(raw: string, g: bigint, from1970 = false): { key: string; instant: string } {
   if (g <= 1n) return { key: raw, instant: raw };
   const us = `toUnixTimestamp64Micro(${raw})`;
-  const key = `intDiv(${us}, toInt64(${g})) - (${us} % toInt64(${g}) < 0)`;
+  // intDiv truncates toward zero: below 0 it rounds up, so the cell is one less where a remainder is left.
+  const key = from1970 ? `intDiv(${us}, toInt64(${g}))` : `intDiv(${us}, toInt64(${g})) - (${us} % toInt64(${g}) < 0)`;
   return { key, instant: `fromUnixTimestamp64Micro((${key}) * toInt64(${g}), 'UTC')` };
 }
 
@@ -270,7 +283,7 @@ export function partialColumns(occ: OccurrencePlan): PartialTableColumn[] {
   const out: PartialTableColumn[] = [];
   if (shape.timeGranularity !== undefined) {
     const t = col(rel.timeColumn);
-    const floored = flooredTime(chIdent(t.name), shape.timeGranularity);
+    const floored = flooredTime(chIdent(t.name), shape.timeGranularity, occ.timesFrom1970);
     out.push({ name: t.name, pgType: t.pgType, hotExpr: `${alias}.${pgIdent(t.name)}`, chExpr: chText(floored.instant, t.kind), chKey: floored.key });
   }
   for (const name of shape.groupColumns) {
@@ -411,7 +424,7 @@ export function coldSource(occ: OccurrencePlan, values: Instant[], watermark: In
           ...occ.timePredicates.map((p) => timePredicateToClickHouse(p, values, rel.timeColumn, params)),
           timePredicateToClickHouse({ kind: 'cmp', op: '<', bound: 0 }, [watermark], rel.timeColumn, params),
         ]
-      : coldTimeConditions(occ.timePredicates, values, watermark, rel.timeColumn, params);
+      : coldTimeConditions(occ.timePredicates, values, watermark, rel.timeColumn, params, occ.coldSpan);
   const where = [
     ...timeConditions,
     ...occ.pushed,

@@ -27,6 +27,7 @@ import { runInOrder, type PipelinedStatement } from './hot-session';
 import type { InlineColumn } from './inline-cold-rows';
 import { withTextOrder, type ColumnCollation } from './text-order-columns';
 import type { PartListings } from './part-listings';
+import type { ColdSpans } from './cold-spans';
 import type { Transaction } from './transaction';
 
 /** A tiered table as this statement's snapshot has it. */
@@ -55,6 +56,8 @@ export interface StatementTables {
   rollupContext?: RollupContext;
   /** The cold tables' parts as the engine last listed them (part-listings.ts). */
   partListings?: PartListings;
+  /** Where the raw tables' visible cold rows lie (cold-spans.ts). */
+  coldSpans?: ColdSpans;
 }
 
 /** W, visibility and the registered spec of each table, in the statement's snapshot (core's READ_TIER_STATE_SQL). */
@@ -155,7 +158,7 @@ export async function readStatementTables(
     if (base) states.set(relation.table, { ...base, visibility: base.generations, hotColumns: undefined });
   }
   const described = describeFirst.length > 0 ? { paramTypes: results[0].paramTypes ?? [], fields: results[0].fields } : undefined;
-  return { snapshot: withTextOrder(withCurrentSpecs(cached, specs), collations), states, rollupPolicy: ctx.rollupPolicy, partListings: ctx.partListings, ...(described ? { described } : {}), ...(rollupContext ? { rollupContext } : {}) };
+  return { snapshot: withTextOrder(withCurrentSpecs(cached, specs), collations), states, rollupPolicy: ctx.rollupPolicy, partListings: ctx.partListings, coldSpans: ctx.coldSpans, ...(described ? { described } : {}), ...(rollupContext ? { rollupContext } : {}) };
 }
 
 async function checkCanRead(tx: Transaction, role: string, relations: TieredRelation[]): Promise<void> {
