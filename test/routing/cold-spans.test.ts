@@ -1,6 +1,6 @@
 import { applyTable, runTiering, validateTieredTable } from '@strata/core';
 import { loadDataset, metricsSpec, tieredFixture, tiererDeps, type TieredFixture } from '../support/tiered-fixture';
-import { expectSameAnswer, startRollupProxy, startRollupReference, type RollupProxy, type RollupReference } from './rollup-proxy-bed';
+import { closeRollupBed, expectSameAnswer, startRollupProxy, startRollupReference, type RollupProxy, type RollupReference } from './rollup-proxy-bed';
 
 /**
  * Time conditions every visible cold row meets are left out of the ClickHouse read once
@@ -67,11 +67,7 @@ describe('time conditions every visible cold row meets are left out', () => {
     await bed.viaProxy.query('SET strata.rollups = off');
   }, 180_000);
 
-  afterAll(async () => {
-    await bed?.close();
-    await fx?.close();
-    await reference?.drop();
-  });
+  afterAll(() => closeRollupBed(bed, fx, reference));
 
   it('a lower bound before the first tiered row: sent until the span is read, then left out, with the floor correction', async () => {
     const sql = DAY_MAX('2025-12-01T00:00:00Z');

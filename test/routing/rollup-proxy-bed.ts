@@ -1,5 +1,6 @@
 import { Client, Pool } from 'pg';
 import { datasetStream, postgresDdl, METRICS_EVENTS_COLUMNS_SQL } from '@strata/core';
+import { metricsSpec, type TieredFixture } from '../support/tiered-fixture';
 import { from as copyFrom } from 'pg-copy-streams';
 import { pipeline } from 'node:stream/promises';
 import { resolveProxyConfig } from '../../proxy/src/config';
@@ -7,9 +8,16 @@ import { startProxy } from '../../proxy/src/proxy-server';
 import { createTierEngine, loadCatalogSnapshot } from '../../proxy/src/engine';
 import { createRouter, loadSqlParser } from '../../proxy/src/router';
 import { createTestDatabase } from '../support/postgres';
-import type { TieredFixture } from '../support/tiered-fixture';
 import { compareOutcomes } from './corpus/compare';
 import { errorOutcome, RAW_TEXT, simpleQuery } from './corpus/runners';
+
+/** metrics_events with the 1m rollup (app, host; every aggregate) and a 1h rollup (app; sum and count only). */
+export const TWO_ROLLUPS_SPEC = metricsSpec({
+  rollups: [
+    { name: '1m', interval: '1m', groupBy: ['app', 'host'], aggregates: { value: ['avg', 'min', 'max', 'sum', 'count'] } },
+    { name: '1h', interval: '1h', groupBy: ['app'], aggregates: { value: ['sum', 'count'] } },
+  ],
+});
 
 export interface RollupReference {
   /** A client of the reference database (values as PostgreSQL's text). */
@@ -82,4 +90,11 @@ export async function startRollupProxy(fx: TieredFixture): Promise<RollupProxy> 
       await pool.end();
     },
   };
+}
+
+/** Ends what a rollup test started (any of them may be missing: beforeAll failed part-way). */
+export async function closeRollupBed(bed: RollupProxy | undefined, fx: TieredFixture | undefined, reference: RollupReference | undefined): Promise<void> {
+  await bed?.close();
+  await fx?.close();
+  await reference?.drop();
 }

@@ -1,6 +1,6 @@
 import { applyTable, runTiering, DATASET_START } from '@strata/core';
 import { loadDataset, metricsSpec, tieredFixture, tiererDeps, type TieredFixture } from '../support/tiered-fixture';
-import { expectSameAnswer, startRollupProxy, startRollupReference, type RollupProxy, type RollupReference } from './rollup-proxy-bed';
+import { closeRollupBed, expectSameAnswer, startRollupProxy, startRollupReference, type RollupProxy, type RollupReference } from './rollup-proxy-bed';
 
 /**
  * A rollup removed from the spec and added back later (issue 14): its ClickHouse table
@@ -59,11 +59,7 @@ describe('a rollup removed and added back does not hide the rows tiered meanwhil
     bed = await startRollupProxy(fx);
   }, 180_000);
 
-  afterAll(async () => {
-    await bed?.close();
-    await fx?.close();
-    await reference?.drop();
-  });
+  afterAll(() => closeRollupBed(bed, fx, reference));
 
   const explain = (sql: string): Promise<string> => bed.explain(sql);
   const expectSame = (sql: string): Promise<void> => expectSameAnswer(reference.direct, bed.viaProxy, sql);

@@ -1,6 +1,6 @@
 import { applyTable, deleteTable, runTiering, DATASET_START } from '@strata/core';
 import { loadDataset, metricsSpec, tieredFixture, tiererDeps, type TieredFixture } from '../support/tiered-fixture';
-import { expectSameAnswer, startRollupProxy, startRollupReference, type RollupProxy, type RollupReference } from './rollup-proxy-bed';
+import { closeRollupBed, expectSameAnswer, startRollupProxy, startRollupReference, type RollupProxy, type RollupReference } from './rollup-proxy-bed';
 
 /**
  * A table dropped (deletionPolicy Delete) and applied again while the proxy runs. What
@@ -47,11 +47,7 @@ describe('a table dropped and applied again while the proxy runs', () => {
     bed = await startRollupProxy(fx);
   }, 180_000);
 
-  afterAll(async () => {
-    await bed?.close();
-    await fx?.close();
-    await reference?.drop();
-  });
+  afterAll(() => closeRollupBed(bed, fx, reference));
 
   it('the first table: served by the rollup, same answers as PostgreSQL', async () => {
     for (const sql of QUERIES) await expectSameAnswer(reference.direct, bed.viaProxy, sql);

@@ -4,7 +4,7 @@ import { applyTable, runTiering, DATASET_START } from '@strata/core';
 import { loadDataset, metricsSpec, tieredFixture, tiererDeps, type TieredFixture } from '../support/tiered-fixture';
 import { compareOutcomes, type Outcome } from './corpus/compare';
 import { errorOutcome, simpleQuery } from './corpus/runners';
-import { expectSameAnswer, startRollupProxy, startRollupReference, type RollupProxy, type RollupReference } from './rollup-proxy-bed';
+import { closeRollupBed, expectSameAnswer, startRollupProxy, startRollupReference, TWO_ROLLUPS_SPEC, type RollupProxy, type RollupReference } from './rollup-proxy-bed';
 
 /**
  * Rollup-served aggregates through the real proxy (engine/rollup-plan.ts), each answer
@@ -16,12 +16,7 @@ import { expectSameAnswer, startRollupProxy, startRollupReference, type RollupPr
 const W1 = '2026-01-02T00:00:00Z';
 const W2 = '2026-01-03T00:00:00Z';
 
-const SPEC = metricsSpec({
-  rollups: [
-    { name: '1m', interval: '1m', groupBy: ['app', 'host'], aggregates: { value: ['avg', 'min', 'max', 'sum', 'count'] } },
-    { name: '1h', interval: '1h', groupBy: ['app'], aggregates: { value: ['sum', 'count'] } },
-  ],
-});
+const SPEC = TWO_ROLLUPS_SPEC;
 
 /** The same table after a 2m rollup (app) is added between the two runs: it has no rows of the first. */
 const SPEC_LATER = metricsSpec({
@@ -85,11 +80,7 @@ describe('rollups serve bucketed aggregates through the proxy', () => {
     viaProxy = bed.viaProxy;
   }, 180_000);
 
-  afterAll(async () => {
-    await bed?.close();
-    await fx?.close();
-    await reference?.drop();
-  });
+  afterAll(() => closeRollupBed(bed, fx, reference));
 
   const run = (c: Client, sql: string): Promise<Outcome> => simpleQuery(c, sql).catch(errorOutcome);
 

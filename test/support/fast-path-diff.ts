@@ -3,6 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import { Client } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { createTestDatabase } from './postgres';
+export { seededRandom } from './seeded-random';
 
 /**
  * Differential testing of an ingest hot path (gateway/src/model/json-copy.ts,
@@ -10,18 +11,6 @@ import { createTestDatabase } from './postgres';
  * input the hot path accepts is encoded both ways, both COPY texts are stored, and the
  * stored rows, as PostgreSQL prints them, must be identical.
  */
-
-/** A small seeded PRNG (mulberry32): the same inputs on every run. */
-export function seededRandom(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface FastPathCase {
   /** The hot path's COPY text, or undefined when it declined the input. */
