@@ -22,6 +22,8 @@ export const TWO_ROLLUPS_SPEC = metricsSpec({
 export interface RollupReference {
   /** A client of the reference database (values as PostgreSQL's text). */
   direct: Client;
+  /** The reference database's URL. */
+  url: string;
   drop(): Promise<void>;
 }
 
@@ -38,6 +40,7 @@ export async function startRollupReference(name: string, minutes: number): Promi
   await pipeline(datasetStream({ toMinute: minutes }), direct.query(copyFrom('COPY metrics_events (time, app, host, labels, value, trace_id, level) FROM STDIN')));
   return {
     direct,
+    url: db.url,
     async drop() {
       await direct.end().catch(() => undefined);
       await db.drop();
@@ -56,6 +59,9 @@ export async function expectSameAnswer(direct: Client, viaProxy: Client, sql: st
 export interface RollupProxy {
   /** A client of the proxy (values as PostgreSQL's text). */
   viaProxy: Client;
+  /** Where the proxy listens, and its user's password (for a client of the test's own). */
+  port: number;
+  password: string;
   /** EXPLAIN's lines, joined. */
   explain(sql: string): Promise<string>;
   close(): Promise<void>;
@@ -80,6 +86,8 @@ export async function startRollupProxy(fx: TieredFixture): Promise<RollupProxy> 
   await viaProxy.connect();
   return {
     viaProxy,
+    port: proxy.port,
+    password: PASSWORD,
     async explain(sql) {
       const r = await viaProxy.query({ text: `EXPLAIN ${sql}`, rowMode: 'array' });
       return (r.rows as string[][]).map((row) => row[0]).join('\n');

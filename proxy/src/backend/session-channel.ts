@@ -220,8 +220,9 @@ export class SessionChannel implements HotSession {
     let tag = '';
     let complete = false;
     let synced = false;
-    const readPage = async (): Promise<Array<Array<string | null>>> => {
-      const rows: Array<Array<string | null>> = [];
+    // DataRow frames as received: decoded only for a reader of rows (next), relayed as they are by nextFrames.
+    const readPage = async (): Promise<Buffer[]> => {
+      const rows: Buffer[] = [];
       let ended = false;
       for (;;) {
         const f = await this.next();
@@ -230,7 +231,7 @@ export class SessionChannel implements HotSession {
             fields = fieldsOf(f.frame);
             continue;
           case wire.Backend.dataRow:
-            rows.push(textRow(f.frame));
+            rows.push(f.frame);
             continue;
           case wire.Backend.portalSuspended:
           case wire.Backend.commandComplete:
@@ -258,7 +259,7 @@ export class SessionChannel implements HotSession {
       }
     };
     this.send(this.parse(sql, paramTypes), this.bind(params, portalName), wire.encodeDescribe({ kind: 'P', name: portalName }, this.writer), execute, endOfPage);
-    let first: Array<Array<string | null>> | null = await readPage();
+    let first: Buffer[] | null = await readPage();
     // `then`: a statement sent ahead of the closing Sync (the engine's COMMIT), in the same round trip.
     const close = async (then?: string): Promise<void> => {
       if (synced) {
@@ -273,22 +274,27 @@ export class SessionChannel implements HotSession {
       this.send(...closing, ...running, wire.SYNC);
       await this.untilReady();
     };
+    const nextFrames = async (): Promise<Buffer[] | null> => {
+      if (first) {
+        const page = first;
+        first = null;
+        if (page.length > 0 || !complete) return page;
+      }
+      if (complete) return null;
+      this.send(execute, endOfPage);
+      const page = await readPage();
+      return page.length === 0 && complete ? null : page;
+    };
     return {
       fields,
       commandTag: () => tag,
       close: () => close(),
       closeWith: close,
       next: async () => {
-        if (first) {
-          const page = first;
-          first = null;
-          if (page.length > 0 || !complete) return page;
-        }
-        if (complete) return null;
-        this.send(execute, endOfPage);
-        const page = await readPage();
-        return page.length === 0 && complete ? null : page;
+        const page = await nextFrames();
+        return page && page.map(textRow);
       },
+      nextFrames,
     };
   }
 

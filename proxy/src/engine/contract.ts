@@ -26,6 +26,12 @@ export interface EngineResult {
   raw?: AsyncIterable<Buffer>;
   /** Streamed so large cold results keep proxy memory bounded; the server awaits each row. */
   rows: AsyncIterable<Array<string | null>>;
+  /**
+   * The same rows as PostgreSQL's DataRow messages in text format, a page at a time, for
+   * a consumer that relays them unchanged (decoding and re-encoding every value cost the
+   * proxy ~2 µs a row: engine-runner.ts). Read either `rows` or this, never both.
+   */
+  rowFrames?: AsyncIterable<Buffer[]>;
   /** e.g. 'SELECT 42'; the engine counts rows as it streams and fills this at the end. */
   commandTag(): string;
   /**

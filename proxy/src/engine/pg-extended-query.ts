@@ -148,6 +148,12 @@ export interface PortalRows {
   fields: ResultField[];
   /** The next page, or null once the statement is complete. */
   next(): Promise<Array<Array<string | null>> | null>;
+  /**
+   * The next page as PostgreSQL's DataRow messages, as received (text format), or null
+   * once complete: for a consumer that relays them unchanged. A portal is read with
+   * next() or with nextFrames(), not both. Absent where no wire is read (node-postgres).
+   */
+  nextFrames?(): Promise<Buffer[] | null>;
   commandTag(): string;
   /** Ends the statement early if it is still running; resolves once the connection is idle. */
   close(): Promise<void>;

@@ -21,27 +21,33 @@ export function fixedResult(fields: ResultField[], rows: Array<Array<string | nu
 export function streamedResult(fields: ResultField[], portal: PortalRows, finish: (ok: boolean, portal: PortalRows) => Promise<void>, signal?: AbortSignal): EngineResult {
   let tag = '';
   let count = 0;
+  // One reader of the portal's pages: rows (decoded) or their frames (as PostgreSQL sent them).
+  async function* pages<T>(next: () => Promise<T[] | null>): AsyncGenerator<T[]> {
+    let ok = false;
+    try {
+      for (;;) {
+        signal?.throwIfAborted();
+        const page = await next().catch((err: unknown) => {
+          throw toSqlStateError(err);
+        });
+        if (page === null) break;
+        count += page.length;
+        yield page;
+      }
+      // PostgreSQL's tag counts the last page only (each Execute is limited): count all.
+      tag = portal.commandTag().replace(/^SELECT \d+$/, `SELECT ${count}`);
+      ok = true;
+    } finally {
+      await finish(ok, portal);
+    }
+  }
+  const nextFrames = portal.nextFrames?.bind(portal);
   return {
     fields,
     rows: (async function* () {
-      let ok = false;
-      try {
-        for (;;) {
-          signal?.throwIfAborted();
-          const page = await portal.next().catch((err: unknown) => {
-            throw toSqlStateError(err);
-          });
-          if (page === null) break;
-          count += page.length;
-          yield* page;
-        }
-        // PostgreSQL's tag counts the last page only (each Execute is limited): count all.
-        tag = portal.commandTag().replace(/^SELECT \d+$/, `SELECT ${count}`);
-        ok = true;
-      } finally {
-        await finish(ok, portal);
-      }
+      for await (const page of pages(() => portal.next())) yield* page;
     })(),
+    ...(nextFrames ? { rowFrames: pages(nextFrames) } : {}),
     commandTag: () => tag,
   };
 }
