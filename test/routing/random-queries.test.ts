@@ -10,7 +10,8 @@ import { closeRollupBed, startRollupProxy, startRollupReference, TWO_ROLLUPS_SPE
  * Randomly composed statements through the real proxy, each answer compared with
  * PostgreSQL holding every row: time ranges around W, around the first and last tiered
  * rows and before 1970's cells; bucketed and plain aggregates (partials, exact partials,
- * whole aggregates, FILTER, rollups on and off), top-N with windows, filters on text, NULL,
+ * whole aggregates, FILTER, rollups on and off; ordered by their keys or by an aggregate
+ * with a LIMIT; inside a CTE), DISTINCT, top-N with windows, filters on text, NULL,
  * NaN, ±Infinity, -0 and non-ASCII rows; two sessions' time zones. The plan classes meet
  * in combinations no hand-written case lists (issue 14: a statement through the proxy
  * returns what PostgreSQL alone would, or a clear error).
@@ -72,6 +73,9 @@ const FILTERS = [
   "app IN ('neg', 'zürich-ü', 'db')",
   'NOT (value < 10)',
 ];
+
+/** Aggregates whose value does not depend on the order rows are read in. */
+const EXACT_AGGREGATES = ['count(*)', 'count(value)', 'max(value)', 'min(value)', 'count(DISTINCT host)', 'max(time)', 'percentile_disc(0.9) WITHIN GROUP (ORDER BY value)'];
 
 const BUCKETS = [
   "time_bucket('1 minute', time)",
@@ -139,12 +143,26 @@ function composer(random: () => number) {
 
   function aggregate(): string {
     const keys = [...(random() < 0.7 ? [pick(BUCKETS)] : []), ...(random() < 0.5 ? some(['app', 'host', 'level'], 2) : [])];
-    const aggs = some(AGGREGATES, 4).map((a, i) => `${a} AS a${i}`);
+    // Ordered by an aggregate: the first is exact (a float sum's last bits depend on the order
+    // rows are added in, so rows tied on it in one answer may not be in the other).
+    const byAggregate = keys.length > 0 && random() < 0.25;
+    const aggs = [...(byAggregate ? [pick(EXACT_AGGREGATES)] : []), ...some(AGGREGATES, 4)].map((a, i) => `${a} AS a${i}`);
     const select = [...keys.map((k, i) => `${k} AS k${i}`), ...aggs].join(', ');
     if (keys.length === 0) return `SELECT ${select} FROM metrics_events${where()}`;
     const positions = keys.map((_, i) => String(i + 1)).join(', ');
     const having = random() < 0.2 ? ` HAVING count(*) > ${Math.floor(random() * 40)}` : '';
-    return `SELECT ${select} FROM metrics_events${where()} GROUP BY ${positions}${having} ORDER BY ${keys.map((_, i) => `${i + 1} NULLS FIRST`).join(', ')}`;
+    const byKeys = keys.map((_, i) => `${i + 1} NULLS FIRST`).join(', ');
+    // The first groups by an aggregate ("top 10 hosts by errors"): the keys after it break its ties.
+    const order = byAggregate ? `a0 DESC NULLS LAST, ${byKeys} LIMIT ${1 + Math.floor(random() * 12)}` : byKeys;
+    const grouped = `SELECT ${select} FROM metrics_events${where()} GROUP BY ${positions}${having}`;
+    // Inside a CTE (the occurrence planned within its own SELECT, the outer one finished in PostgreSQL).
+    if (random() < 0.15) return `WITH g AS (${grouped}) SELECT * FROM g ORDER BY ${order}`;
+    return `${grouped} ORDER BY ${order}`;
+  }
+
+  function distinct(): string {
+    const columns = some(['app', 'host', 'level'], 3);
+    return `SELECT DISTINCT ${columns.join(', ')} FROM metrics_events${where()} ORDER BY ${columns.map((c) => `${c} NULLS FIRST`).join(', ')}`;
   }
 
   function topN(): string {
@@ -156,7 +174,7 @@ function composer(random: () => number) {
   }
 
   return (): Composed => ({
-    sql: random() < 0.7 ? aggregate() : topN(),
+    sql: ((r) => (r < 0.65 ? aggregate() : r < 0.93 ? topN() : distinct()))(random()),
     rollupsOff: random() < 0.3,
     timeZone: random() < 0.75 ? 'UTC' : 'America/New_York',
   });
