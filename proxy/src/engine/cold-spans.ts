@@ -33,6 +33,19 @@ export interface ColdSpan {
   hi: Instant;
 }
 
+/**
+ * The least and greatest time of `table`'s rows that `where` admits (none: every row, which
+ * ClickHouse answers from the parts' minmax index), or undefined where there is none.
+ */
+export async function readTimeSpan(cold: Pick<ColdStore, 'queryTsv'>, database: string, table: string, timeColumn: string, where = ''): Promise<ColdSpan | undefined> {
+  const t = chIdent(timeColumn);
+  const tsv = await cold.queryTsv(
+    `SELECT toString(count()), toString(toUnixTimestamp64Micro(min(${t}))), toString(toUnixTimestamp64Micro(max(${t}))) FROM ${chQualified(database, table)}${where ? ` ${where}` : ''}`,
+  );
+  const [rows, min, max] = tsv.trim().split('\t');
+  return rows === '0' ? undefined : { lo: BigInt(min), hi: BigInt(max) };
+}
+
 /** Generation sets kept (a few are in use at once: snapshots straddling a tiering commit, several tables). */
 const MAX_ENTRIES = 256;
 
@@ -57,15 +70,11 @@ export class ColdSpans {
   private read(key: string, table: string, timeColumn: string): void {
     if (this.reading.has(key)) return;
     this.reading.add(key);
-    const t = chIdent(timeColumn);
-    this.cold
-      .queryTsv(`SELECT toString(count()), toString(toUnixTimestamp64Micro(min(${t}))), toString(toUnixTimestamp64Micro(max(${t}))) FROM ${chQualified(this.database, table)}`)
-      .then((tsv) => {
-        const [rows, min, max] = tsv.trim().split('\t');
-        // No row (null: asked, nothing to leave out).
-        const span = rows === '0' ? null : { lo: BigInt(min), hi: BigInt(max) };
+    readTimeSpan(this.cold, this.database, table, timeColumn)
+      .then((found) => {
         if (this.known.size >= MAX_ENTRIES) this.known.delete(this.known.keys().next().value!);
-        this.known.set(key, span);
+        // No row: null (asked, nothing to leave out).
+        this.known.set(key, found ?? null);
       })
       // Only the table: a ClickHouse message can quote the statement.
       .catch(() => this.logger?.debug({ table }, 'cold span not read'))

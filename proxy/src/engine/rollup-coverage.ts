@@ -1,5 +1,6 @@
 import { chIdent, chQualified, clickhouseDdl, type ColdStore } from '@strata/core';
 import type { Instant } from '../translate/instant';
+import { readTimeSpan } from './cold-spans';
 
 /**
  * What a rollup covers, as of one set of committed generations (TierStateRow.generations),
@@ -100,13 +101,8 @@ export class RollupCoverageCache {
     return { firstGen, buckets, olderRaw, raw, nanBuckets };
   }
 
-  private async rawSpan(q: CoverageQuestion, where: string): Promise<{ lo: Instant; hi: Instant } | undefined> {
-    const time = chIdent(q.timeColumn);
-    const [r] = await this.cold.query<{ n: string; lo: string; hi: string }>(
-      `SELECT toString(count()) AS n, toString(toUnixTimestamp64Micro(min(${time}))) AS lo, toString(toUnixTimestamp64Micro(max(${time}))) AS hi
-         FROM ${chQualified(this.database, q.raw)} ${where}`,
-    );
-    return r && r.n !== '0' ? { lo: BigInt(r.lo), hi: BigInt(r.hi) } : undefined;
+  private rawSpan(q: CoverageQuestion, where: string): Promise<{ lo: Instant; hi: Instant } | undefined> {
+    return readTimeSpan(this.cold, this.database, q.raw, q.timeColumn, where);
   }
 
   private async nanBuckets(q: CoverageQuestion, rollup: string): Promise<Instant[] | undefined> {

@@ -51,8 +51,13 @@ function coldStore(c: Cold): ColdStore & { asked: number } {
         return [{ first: c.firstGen ?? null, lo: String(us(lo)), hi: String(us(hi)) }];
       }
       if (sql.includes('AS b FROM')) return (c.nanBuckets ?? []).map((b) => ({ b: String(us(b)) }));
+      throw new Error(`not asked as JSON: ${sql}`);
+    },
+    /** Where raw rows lie (cold-spans.ts readTimeSpan): of generations below the first (`< `), or of any. */
+    async queryTsv(sql: string) {
+      store.asked++;
       const span = sql.includes('< ') ? c.olderRaw : c.raw;
-      return [span ? { n: '1', lo: String(us(span[0])), hi: String(us(span[1])) } : { n: '0', lo: '0', hi: '0' }];
+      return span ? `1\t${us(span[0])}\t${us(span[1])}\n` : '0\t0\t0\n';
     },
   };
   return store as unknown as ColdStore & { asked: number };
